@@ -1,0 +1,19 @@
+/** One jest run for the whole workspace: unit tests (`*.test.ts`) and Redis-backed integration tests (`*.int.test.ts`). */
+const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
+
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/apps'],
+  testMatch: ['**/src/**/*.test.ts', '**/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  transform: { '^.+\\.(t|j)s$': swc },
+  moduleNameMapper: {
+    '^@switchboard/([a-z0-9-]+)/(inbound|outbound)$': '<rootDir>/packages/$1/src/$2.ts',
+    '^@switchboard/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  globalSetup: '<rootDir>/scripts/jest-global-setup.js',
+  globalTeardown: '<rootDir>/scripts/jest-global-teardown.js',
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

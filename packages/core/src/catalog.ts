@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { ChannelId, ConversationRef, InboundEvent, Reply } from './model.js';
+
+/** A turn: answer everything in one conversation's mailbox that arrived before it started. */
+export const TurnJob = z.object({
+  conversationId: z.string(),
+  ref: ConversationRef,
+  seq: z.number().int().positive(),
+});
+export type TurnJob = z.infer<typeof TurnJob>;
+
+/** One reply to send on one channel, in order, resumable part by part. */
+export const OutboundJob = z.object({
+  /** Stable id (also the BullMQ job id); progress is stored under it. */
+  outboundId: z.string(),
+  ref: ConversationRef,
+  reply: Reply,
+  /** What produced it: an agent turn, a human relayed from Chatwoot, a notice or a template fallback. */
+  origin: z.enum(['agent', 'human', 'notice', 'fallback', 'welcome']),
+  /** Provider message this answers (read receipts, WhatsApp context, WeChat quota). */
+  inReplyTo: z.string().optional(),
+  correlationId: z.string().optional(),
+  /** Chatwoot message to report delivery failures on (mirror relay). */
+  chatwootMessage: z.object({ conversationId: z.number(), messageId: z.number() }).optional(),
+});
+export type OutboundJob = z.infer<typeof OutboundJob>;
+
+/** A WeChat Kefu callback: pull new messages with `kf/sync_msg`. */
+export const WechatSyncJob = z.object({
+  corpId: z.string(),
+  openKfId: z.string().optional(),
+  token: z.string().optional(),
+  receivedAt: z.number(),
+});
+export type WechatSyncJob = z.infer<typeof WechatSyncJob>;
+
+/** Copy one event of a WhatsApp/WeChat conversation into the Chatwoot API inbox. */
+export const MirrorJob = z.object({
+  ref: ConversationRef,
+  direction: z.enum(['incoming', 'outgoing', 'note', 'handoff']),
+  sourceId: z.string(),
+  text: z.string(),
+  at: z.number(),
+});
+export type MirrorJob = z.infer<typeof MirrorJob>;
+
+/** Retention and retry settings of one queue. */
+export interface QueueSpec<S extends z.ZodType> {
+  readonly schema: S;
+  readonly attempts: number;
+  readonly backoff: { type: 'exponential' | 'fixed'; delay: number; jitter?: number };
+  readonly removeOnComplete: { age: number; count: number };
+  readonly removeOnFail: { age: number; count: number };
+}
+
+export type QueueCatalog = Record<string, QueueSpec<z.ZodType>>;
+
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+/** Completed jobs are evidence for a while, then go; failed jobs are the dead-letter set and stay a week. */
+const KEEP = { removeOnComplete: { age: HOUR, count: 5000 }, removeOnFail: { age: 7 * DAY, count: 50_000 } } as const;
+
+/**
+ * Every queue of the gateway: names, payload schemas, attempts, backoff and retention.
+ * Producers and workers are derived from this object, so a queue cannot be used with the wrong payload.
+ */
+export const QUEUES = {
+  /** Ingress output. Many attempts: losing one means losing a customer message. */
+  inbound: { schema: InboundEvent, attempts: 20, backoff: { type: 'exponential', delay: 500, jitter: 0.2 }, ...KEEP },
+  /** 微信客服 pulls; a pull is cheap to repeat and the cursor makes it idempotent. */
+  'wechat-sync': { schema: WechatSyncJob, attempts: 10, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
+  /** Agent turns; an LLM outage should be waited out a few times before the apology path. */
+  turn: { schema: TurnJob, attempts: 5, backoff: { type: 'exponential', delay: 2000, jitter: 0.2 }, ...KEEP },
+  /** Sends: rate limits (130429, 45009) resolve within minutes, so retry for a while. */
+  'outbound-whatsapp': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
+  'outbound-wechat-kf': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
+  'outbound-chatwoot': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
+  /** Mirroring into Chatwoot never blocks a reply; it retries on its own for a long time. */
+  mirror: { schema: MirrorJob, attempts: 15, backoff: { type: 'exponential', delay: 2000, jitter: 0.2 }, ...KEEP },
+} as const satisfies QueueCatalog;
+
+export type QueueName = keyof typeof QUEUES;
+export type QueuePayload<N extends QueueName> = z.infer<(typeof QUEUES)[N]['schema']>;
+
+/** The outbound queue that serves a channel. */
+export function outboundQueueFor(channel: ChannelId): 'outbound-whatsapp' | 'outbound-wechat-kf' | 'outbound-chatwoot' {
+  return `outbound-${channel}` as const;
+}

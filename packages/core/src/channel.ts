@@ -1,0 +1,56 @@
+import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia, ReplyOption } from './model.js';
+
+/** The parts of an HTTP request a webhook verifier needs. Headers are lower-cased. */
+export interface WebhookRequest {
+  readonly rawBody: Buffer;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  /** Injectable clock (ms) for timestamp windows. */
+  readonly now: number;
+}
+
+/** Result of verifying a webhook: never throws for a bad signature. */
+export type VerifyResult<P> =
+  | { readonly ok: true; readonly payload: P }
+  | { readonly ok: false; readonly status: 400 | 401 | 403; readonly reason: string };
+
+/**
+ * The inbound half of a channel: pure functions used by ingress apps.
+ * @see ../../../docs/architecture.md
+ */
+export interface InboundAdapter<P> {
+  readonly channel: ChannelId;
+  /** Checks signature/decryption over the exact raw bytes and returns the decoded payload. */
+  verify(req: WebhookRequest): VerifyResult<P>;
+  /** Returns every event of a delivery; unknown shapes become `unsupported` events, never exceptions. */
+  parse(payload: P, ctx: { receivedAt: number }): InboundEvent[];
+}
+
+/** One message on the wire, produced by {@link OutboundAdapter.render}. */
+export type OutboundPart =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'options'; readonly text: string; readonly options: readonly ReplyOption[] }
+  | { readonly kind: 'media'; readonly media: ReplyMedia }
+  | { readonly kind: 'template'; readonly name: string; readonly language: string };
+
+/** Identifies one part of one outbound reply; used as the provider idempotency key where one exists. */
+export interface SendContext {
+  readonly outboundId: string;
+  readonly partIndex: number;
+  readonly partCount: number;
+  readonly inReplyTo?: string;
+}
+
+/**
+ * The outbound half of a channel, used by the outbound worker. `send` raises the typed errors of
+ * `errors.ts` so one function can map them to BullMQ retries.
+ */
+export interface OutboundAdapter {
+  readonly channel: ChannelId;
+  /** Formats a channel-neutral reply into ordered wire parts; deterministic for resumable sends. */
+  render(reply: Reply, ref: ConversationRef): OutboundPart[];
+  /** Sends one part; returns the provider's message id when there is one. */
+  sendPart(ref: ConversationRef, part: OutboundPart, ctx: SendContext): Promise<{ providerMessageId?: string }>;
+  /** Optional: mark the customer's message read and show typing while the agent works. */
+  turnStarted?(ref: ConversationRef, lastProviderMessageId: string | undefined): Promise<void>;
+}

@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+
+/** Short, stable hex digest used to build job ids and Redis keys from arbitrary provider ids. */
+export function shortHash(value: string, length = 16): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, length);
+}
+
+/**
+ * Builds a BullMQ-safe job id from parts.
+ *
+ * BullMQ rejects custom ids that contain `:` or are made only of digits
+ * (docs `guide/jobs/job-ids.md`), so every unsafe character becomes `_` and the
+ * id always starts with a letter prefix.
+ */
+export function jobId(prefix: string, ...parts: Array<string | number>): string {
+  const body = parts.map((p) => String(p).replace(/[^A-Za-z0-9._-]/g, '_')).join('-');
+  const id = `${prefix}-${body}`;
+  // Provider ids can be long (wamids are ~60 chars); keep ids bounded but unique.
+  return id.length > 200 ? `${prefix}-${shortHash(id, 40)}` : id;
+}

@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { shortHash } from './ids.js';
+
+/** Channels the gateway speaks. Adding one here forces every channel registry to be updated. */
+export const ChannelId = z.enum(['whatsapp', 'wechat-kf', 'chatwoot']);
+export type ChannelId = z.infer<typeof ChannelId>;
+
+/**
+ * Who a conversation is with, on which sending account.
+ * - WhatsApp: account = phone_number_id, userId = parent_user_id ?? user_id ?? wa_id.
+ * - WeChat Kefu: account = open_kfid, userId = external_userid.
+ * - Chatwoot: account = `${accountId}`, userId = contact id, threadId = conversation display id.
+ */
+export const ConversationRef = z.object({
+  channel: ChannelId,
+  account: z.string().min(1),
+  userId: z.string().min(1),
+  /** Where a reply must be addressed when it differs from userId (WhatsApp: the wa_id, else the BSUID). */
+  address: z.string().min(1).optional(),
+  threadId: z.string().min(1).optional(),
+  displayName: z.string().optional(),
+  phone: z.string().optional(),
+});
+export type ConversationRef = z.infer<typeof ConversationRef>;
+
+/** The stable key of a conversation: one mailbox, one turn at a time. */
+export function conversationKey(ref: Pick<ConversationRef, 'channel' | 'account' | 'userId' | 'threadId'>): string {
+  return `${ref.channel}|${ref.account}|${ref.threadId ?? ref.userId}`;
+}
+
+/** Hashed conversation key, safe for job ids, Redis keys and logs (no raw phone numbers). */
+export function conversationId(ref: Pick<ConversationRef, 'channel' | 'account' | 'userId' | 'threadId'>): string {
+  return `${ref.channel}-${shortHash(conversationKey(ref), 20)}`;
+}
+
+/** A reference to provider-hosted media, downloaded later by the media pipeline. */
+export const MediaRef = z.object({
+  mediaId: z.string().optional(),
+  url: z.string().optional(),
+  mimeType: z.string().optional(),
+  sha256: z.string().optional(),
+  sizeBytes: z.number().int().nonnegative().optional(),
+  filename: z.string().optional(),
+  caption: z.string().optional(),
+});
+export type MediaRef = z.infer<typeof MediaRef>;
+
+const Text = z.object({ type: z.literal('text'), text: z.string(), menuId: z.string().optional() });
+const Image = z.object({ type: z.literal('image'), media: MediaRef });
+const Audio = z.object({ type: z.literal('audio'), media: MediaRef, voice: z.boolean() });
+const Video = z.object({ type: z.literal('video'), media: MediaRef });
+const Document = z.object({ type: z.literal('document'), media: MediaRef });
+const Sticker = z.object({ type: z.literal('sticker'), media: MediaRef, animated: z.boolean().optional() });
+const Location = z.object({
+  type: z.literal('location'),
+  latitude: z.number(),
+  longitude: z.number(),
+  name: z.string().optional(),
+  address: z.string().optional(),
+  url: z.string().optional(),
+});
+const Contacts = z.object({
+  type: z.literal('contacts'),
+  contacts: z.array(z.object({ name: z.string(), phones: z.array(z.string()), userId: z.string().optional() })),
+});
+/** Button/list taps, flow replies, template quick replies and Chatwoot rich-message answers. */
+const Interactive = z.object({
+  type: z.literal('interactive'),
+  interaction: z.enum(['button_reply', 'list_reply', 'nfm_reply', 'button', 'submitted_values']),
+  id: z.string().optional(),
+  title: z.string(),
+  description: z.string().optional(),
+  response: z.unknown().optional(),
+});
+const Reaction = z.object({ type: z.literal('reaction'), targetMessageId: z.string(), emoji: z.string().optional() });
+const Order = z.object({
+  type: z.literal('order'),
+  catalogId: z.string().optional(),
+  text: z.string().optional(),
+  items: z.array(z.object({ productId: z.string(), quantity: z.number(), price: z.number().optional(), currency: z.string().optional() })),
+});
+const Link = z.object({ type: z.literal('link'), title: z.string().optional(), description: z.string().optional(), url: z.string() });
+const Card = z.object({ type: z.literal('card'), cardType: z.string(), summary: z.string(), data: z.unknown().optional() });
+const Merged = z.object({
+  type: z.literal('merged'),
+  title: z.string().optional(),
+  items: z.array(z.object({ sender: z.string().optional(), text: z.string(), sentAt: z.number().optional() })),
+});
+const System = z.object({ type: z.literal('system'), text: z.string(), systemType: z.string().optional(), newUserId: z.string().optional() });
+/** Anything the parser did not recognise. Kept (never dropped) so it is logged, counted and visible. */
+const Unsupported = z.object({ type: z.literal('unsupported'), providerType: z.string(), reason: z.string().optional() });
+
+/** The normalized content of one customer message. */
+export const MessageContent = z.discriminatedUnion('type', [
+  Text, Image, Audio, Video, Document, Sticker, Location, Contacts, Interactive, Reaction, Order, Link, Card, Merged, System, Unsupported,
+]);
+export type MessageContent = z.infer<typeof MessageContent>;
+
+/** A customer (or, for Chatwoot, a conversation participant) message. */
+export const InboundMessage = z.object({
+  kind: z.literal('message'),
+  /** Deterministic, job-id-safe id derived from the provider message id. */
+  eventId: z.string().min(1),
+  providerMessageId: z.string().min(1),
+  conversation: ConversationRef,
+  /** Provider timestamp, ms since epoch. */
+  sentAt: z.number(),
+  receivedAt: z.number(),
+  content: MessageContent,
+  replyToProviderMessageId: z.string().optional(),
+  forwarded: z.boolean().optional(),
+  /** Who wrote it: the customer (default), a human agent, or the business itself. */
+  author: z.enum(['customer', 'human_agent', 'business']).default('customer'),
+});
+export type InboundMessage = z.infer<typeof InboundMessage>;
+
+/** Delivery states ranked so a late status never downgrades a newer one. `failed` is terminal. */
+export const DeliveryStatus = z.enum(['accepted', 'sent', 'delivered', 'read', 'played', 'failed']);
+export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
+export const DELIVERY_RANK: Record<DeliveryStatus, number> = { accepted: 0, sent: 1, delivered: 2, read: 3, played: 4, failed: 100 };
+
+/** A delivery status of a message the gateway sent. */
+export const InboundStatus = z.object({
+  kind: z.literal('status'),
+  eventId: z.string().min(1),
+  channel: ChannelId,
+  account: z.string(),
+  providerMessageId: z.string().min(1),
+  status: DeliveryStatus,
+  at: z.number(),
+  recipient: z.string().optional(),
+  /** Echo of what the gateway set on send (WhatsApp `biz_opaque_callback_data`). */
+  correlation: z.string().optional(),
+  errors: z.array(z.object({ code: z.number(), title: z.string().optional(), detail: z.string().optional() })).default([]),
+});
+export type InboundStatus = z.infer<typeof InboundStatus>;
+
+/** A change of who owns a conversation, or another conversation-level event. */
+export const ConversationSignal = z.object({
+  kind: z.literal('signal'),
+  eventId: z.string().min(1),
+  conversation: ConversationRef,
+  at: z.number(),
+  signal: z.enum(['human_took_over', 'bot_resumed', 'session_ended', 'session_started', 'send_failed', 'recalled', 'info']),
+  detail: z.record(z.string(), z.unknown()).default({}),
+});
+export type ConversationSignal = z.infer<typeof ConversationSignal>;
+
+/** A provider event the gateway does not act on. Acknowledged, logged and counted. */
+export const UnsupportedEvent = z.object({
+  kind: z.literal('unsupported'),
+  eventId: z.string().min(1),
+  channel: ChannelId,
+  providerType: z.string(),
+  reason: z.string(),
+});
+export type UnsupportedEvent = z.infer<typeof UnsupportedEvent>;
+
+/** Everything an ingress puts on the `inbound` queue. */
+export const InboundEvent = z.discriminatedUnion('kind', [InboundMessage, InboundStatus, ConversationSignal, UnsupportedEvent]);
+export type InboundEvent = z.infer<typeof InboundEvent>;
+
+/** An option the customer can pick (buttons, lists, input_select, numbered text). */
+export const ReplyOption = z.object({ id: z.string(), title: z.string(), description: z.string().optional() });
+export type ReplyOption = z.infer<typeof ReplyOption>;
+
+/** Media the agent wants to send. */
+export const ReplyMedia = z.object({
+  kind: z.enum(['image', 'audio', 'video', 'document']),
+  url: z.string(),
+  mimeType: z.string().optional(),
+  filename: z.string().optional(),
+  caption: z.string().optional(),
+});
+export type ReplyMedia = z.infer<typeof ReplyMedia>;
+
+/** What the agent (or a human relayed from Chatwoot) says back: channel-neutral Markdown. */
+export const Reply = z.object({
+  text: z.string(),
+  options: z.array(ReplyOption).optional(),
+  media: z.array(ReplyMedia).optional(),
+  /** WhatsApp template to send instead of free text (outside the 24 h window). */
+  template: z.object({ name: z.string(), language: z.string() }).optional(),
+});
+export type Reply = z.infer<typeof Reply>;

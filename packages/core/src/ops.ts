@@ -1,0 +1,104 @@
+import type { Server } from 'node:http';
+import express, { type Express } from 'express';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from './logger.js';
+
+/** A readiness probe: resolves when the dependency is usable, rejects (or returns a reason) otherwise. */
+export type ReadinessCheck = () => Promise<string | undefined>;
+
+/** Creates the per-process Prometheus registry with Node's default metrics. */
+export function createMetricsRegistry(labels: Record<string, string>): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels(labels);
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Mounts `GET /healthz`, `GET /readyz` and `GET /metrics` on an app. */
+export function mountOpsRoutes(app: Express, opts: { registry: Registry; checks: Record<string, ReadinessCheck> }): void {
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const results: Record<string, string> = {};
+    let ready = true;
+    await Promise.all(
+      Object.entries(opts.checks).map(async ([name, check]) => {
+        try {
+          const problem = await check();
+          results[name] = problem ?? 'ok';
+          if (problem) ready = false;
+        } catch (err) {
+          results[name] = err instanceof Error ? err.message : String(err);
+          ready = false;
+        }
+      }),
+    );
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: results });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', opts.registry.contentType);
+    res.send(await opts.registry.metrics());
+  });
+}
+
+/** A small express app with only the ops routes (used by workers). */
+export function createOpsApp(opts: { registry: Registry; checks: Record<string, ReadinessCheck> }): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  mountOpsRoutes(app, opts);
+  return app;
+}
+
+/** Starts listening and resolves with the server once bound. */
+export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<Server> {
+  return new Promise((resolveListen, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolveListen(server)));
+    server.keepAliveTimeout = 65_000;
+    server.on('error', reject);
+  });
+}
+
+/** Stops accepting connections and waits (bounded) for in-flight requests. */
+export function closeServer(server: Server, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolveClose) => {
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolveClose();
+    }, timeoutMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolveClose();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * Runs `stop` once on SIGTERM/SIGINT, then exits 0 (or 1 if stopping failed or took longer than `deadlineMs`).
+ */
+export function onShutdown(log: Logger, stop: () => Promise<void>, deadlineMs = 25_000): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    const timer = setTimeout(() => {
+      log.error('shutdown deadline exceeded', { deadlineMs });
+      process.exit(1);
+    }, deadlineMs);
+    timer.unref();
+    stop()
+      .then(() => {
+        log.info('stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        log.error('shutdown failed', { err });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+}

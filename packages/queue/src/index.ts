@@ -1,0 +1,4 @@
+export * from './redis.js';
+export * from './keys.js';
+export * from './mailbox.js';
+export * from './queues.js';

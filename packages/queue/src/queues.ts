@@ -1,0 +1,138 @@
+import { DelayedError, Queue, RateLimitError, UnrecoverableError, Worker, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
+import {
+  GatewayError,
+  ProviderRateLimitedError,
+  QUEUES,
+  type Logger,
+  type QueueName,
+  type QueuePayload,
+} from '@switchboard/core';
+import type { RedisClient } from './redis.js';
+
+/** Typed producers for every queue of the catalog. */
+export class Producers {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(private readonly connection: RedisClient, readonly prefix: string) {}
+
+  /** The BullMQ queue behind a catalog name (created lazily, shared). */
+  queue(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      const spec = QUEUES[name];
+      q = new Queue(name, {
+        connection: this.connection,
+        prefix: this.prefix,
+        skipWaitingForReady: true,
+        defaultJobOptions: {
+          attempts: spec.attempts,
+          backoff: spec.backoff,
+          removeOnComplete: spec.removeOnComplete,
+          removeOnFail: spec.removeOnFail,
+        },
+      });
+      q.on('error', () => undefined); // surfaced through the failing add()/readiness instead
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /** Validates and adds one job. `jobId` makes the add idempotent while the job is retained. */
+  async enqueue<N extends QueueName>(name: N, data: QueuePayload<N>, opts: JobsOptions & { jobId: string }): Promise<void> {
+    const parsed = QUEUES[name].schema.parse(data);
+    await this.queue(name).add(name, parsed, opts);
+  }
+
+  /** Validates and adds many jobs in one round trip (all or nothing on a Redis failure). */
+  async enqueueBulk<N extends QueueName>(name: N, jobs: Array<{ data: QueuePayload<N>; opts: JobsOptions & { jobId: string } }>): Promise<void> {
+    if (jobs.length === 0) return;
+    const q = this.queue(name);
+    await q.addBulk(jobs.map((j) => ({ name, data: QUEUES[name].schema.parse(j.data), opts: j.opts })));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}
+
+/** What a processor receives: the validated payload and the BullMQ job. */
+export type Processor<N extends QueueName> = (data: QueuePayload<N>, job: Job, token: string | undefined) => Promise<unknown>;
+
+/** Options of {@link createWorker}. */
+export interface CreateWorkerOptions {
+  connection: RedisClient;
+  prefix: string;
+  log: Logger;
+  concurrency?: number;
+  limiter?: WorkerOptions['limiter'];
+  settings?: WorkerOptions['settings'];
+  /** Called when a job failed for good (after its last attempt or an unrecoverable error). */
+  onFinalFailure?: (job: Job, err: Error) => void;
+}
+
+/** Thrown by a processor that re-delayed its own job (debounce); not a failure. */
+export { DelayedError };
+
+/**
+ * Maps gateway errors to BullMQ control flow, at the one place jobs fail:
+ * non-retryable → `UnrecoverableError`; rate limited → queue pause + `RateLimitError`
+ * (recipient-scoped limits are retried with backoff instead, since a pause would stop every recipient);
+ * anything else → rethrown for exponential backoff.
+ */
+export async function mapError(err: unknown, queue: Queue): Promise<never> {
+  if (err instanceof DelayedError || err instanceof UnrecoverableError || err instanceof RateLimitError) throw err;
+  if (err instanceof ProviderRateLimitedError && err.scope === 'account') {
+    await queue.rateLimit(err.retryAfterMs);
+    throw new RateLimitError();
+  }
+  if (err instanceof GatewayError && !err.retryable) {
+    const unrecoverable = new UnrecoverableError(`${err.code}: ${err.message}`);
+    throw unrecoverable;
+  }
+  throw err instanceof Error ? err : new Error(String(err));
+}
+
+/** Creates a worker for a catalog queue with payload validation and error mapping. */
+export function createWorker<N extends QueueName>(name: N, processor: Processor<N>, opts: CreateWorkerOptions): Worker {
+  const spec = QUEUES[name];
+  const control = new Queue(name, { connection: opts.connection, prefix: opts.prefix, skipWaitingForReady: true });
+  control.on('error', () => undefined);
+  const worker = new Worker(
+    name,
+    async (job, token) => {
+      const parsed = spec.schema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.message}`);
+      try {
+        return await processor(parsed.data as QueuePayload<N>, job, token);
+      } catch (err: unknown) {
+        return mapError(err, control);
+      }
+    },
+    {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency ?? 1,
+      // rate-limited attempts count as started, not made; cap them so a stuck limit cannot loop forever
+      maxStartedAttempts: spec.attempts * 4,
+      ...(opts.limiter ? { limiter: opts.limiter } : {}),
+      ...(opts.settings ? { settings: opts.settings } : {}),
+    },
+  );
+  worker.on('error', (err) => opts.log.error('worker error', { queue: name, err: err.message }));
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    opts.log.warn(final ? 'job failed' : 'job attempt failed', { queue: name, jobId: job.id, attempt: job.attemptsMade, reason: err.message });
+    if (final) opts.onFinalFailure?.(job, err);
+  });
+  worker.on('closed', () => void control.close().catch(() => undefined));
+  return worker;
+}
+
+/** Closes workers, letting active jobs finish, but never longer than `deadlineMs`. */
+export async function closeWorkers(workers: Worker[], deadlineMs = 20_000): Promise<void> {
+  await Promise.race([
+    Promise.all(workers.map((w) => w.close())),
+    new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref()),
+  ]);
+}
