@@ -20,6 +20,10 @@ export const OutboundJob = z.object({
   /** Provider message this answers (read receipts, WhatsApp context, WeChat quota). */
   inReplyTo: z.string().optional(),
   correlationId: z.string().optional(),
+  /** When the oldest customer message of the turn reached the gateway (gateway latency metric). */
+  receivedAt: z.number().optional(),
+  /** The previous reply of the same conversation; this one waits until that one is finished so replies never overtake. */
+  after: z.string().optional(),
   /** Chatwoot message to report delivery failures on (mirror relay). */
   chatwootMessage: z.object({ conversationId: z.number(), messageId: z.number() }).optional(),
 });

@@ -1,4 +1,4 @@
-import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia, ReplyOption } from './model.js';
+import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia, ReplyOption, ReplyRich } from './model.js';
 
 /** The parts of an HTTP request a webhook verifier needs. Headers are lower-cased. */
 export interface WebhookRequest {
@@ -28,7 +28,7 @@ export interface InboundAdapter<P> {
 
 /** One message on the wire, produced by {@link OutboundAdapter.render}. */
 export type OutboundPart =
-  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'text'; readonly text: string; readonly rich?: ReplyRich }
   | { readonly kind: 'options'; readonly text: string; readonly options: readonly ReplyOption[] }
   | { readonly kind: 'media'; readonly media: ReplyMedia }
   | { readonly kind: 'template'; readonly name: string; readonly language: string };
@@ -53,4 +53,8 @@ export interface OutboundAdapter {
   sendPart(ref: ConversationRef, part: OutboundPart, ctx: SendContext): Promise<{ providerMessageId?: string }>;
   /** Optional: mark the customer's message read and show typing while the agent works. */
   turnStarted?(ref: ConversationRef, lastProviderMessageId: string | undefined): Promise<void>;
+  /** Optional: hand the conversation to humans on the provider's side (WeChat `service_state/trans`, Chatwoot `open`). */
+  handoff?(ref: ConversationRef, handoff: { reason: string; summary: string }): Promise<void>;
+  /** Optional: last check before a part goes out; false = a human owns the conversation now, stay silent. */
+  maySend?(ref: ConversationRef): Promise<boolean>;
 }

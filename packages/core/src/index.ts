@@ -7,3 +7,4 @@ export * from './logger.js';
 export * from './ops.js';
 export * from './text.js';
 export * from './channel.js';
+export * from './describe.js';

@@ -174,9 +174,56 @@ export const ReplyMedia = z.object({
 });
 export type ReplyMedia = z.infer<typeof ReplyMedia>;
 
+/**
+ * A rich message: Chatwoot renders `cards` and `form` natively (`content_type` cards/form); other
+ * channels ignore it and send `Reply.text`, which must therefore stand on its own.
+ * @see https://www.chatwoot.com/docs/product/others/interactive-messages
+ */
+export const ReplyRich = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('cards'),
+    cards: z
+      .array(
+        z.object({
+          title: z.string(),
+          description: z.string().optional(),
+          mediaUrl: z.string().optional(),
+          actions: z
+            .array(
+              z.union([
+                z.object({ type: z.literal('link'), text: z.string(), uri: z.string() }),
+                z.object({ type: z.literal('postback'), text: z.string(), payload: z.string() }),
+              ]),
+            )
+            .min(1),
+        }),
+      )
+      .min(1),
+  }),
+  z.object({
+    kind: z.literal('form'),
+    fields: z
+      .array(
+        z.object({
+          name: z.string(),
+          type: z.enum(['text', 'text_area', 'email', 'select']),
+          label: z.string(),
+          placeholder: z.string().optional(),
+          default: z.string().optional(),
+          required: z.boolean().optional(),
+          options: z.array(z.object({ label: z.string(), value: z.string() })).optional(),
+        }),
+      )
+      .min(1),
+  }),
+]);
+export type ReplyRich = z.infer<typeof ReplyRich>;
+
 /** What the agent (or a human relayed from Chatwoot) says back: channel-neutral Markdown. */
 export const Reply = z.object({
   text: z.string(),
+  /** Optional card/form rendition for channels that support it (Chatwoot); `text` is the fallback. */
+  rich: ReplyRich.optional(),
   options: z.array(ReplyOption).optional(),
   media: z.array(ReplyMedia).optional(),
   /** WhatsApp template to send instead of free text (outside the 24 h window). */

@@ -68,3 +68,32 @@ export function splitText(text: string, max: number, measure: Measure = utf16Len
     .map((c) => c.trim())
     .filter((c) => c.length > 0);
 }
+
+/**
+ * Packs blocks (paragraphs, code fences) into chunks of at most `max` units joined by `joiner`.
+ * A block larger than `max` is split with `splitBlock` (default {@link splitText}).
+ */
+export function packBlocks(
+  blocks: readonly string[],
+  max: number,
+  measure: Measure = utf16Length,
+  joiner = '\n\n',
+  splitBlock: (block: string) => string[] = (b) => splitText(b, max, measure),
+): string[] {
+  const chunks: string[] = [];
+  let cur = '';
+  for (const block of blocks) {
+    const pieces = measure(block) > max ? splitBlock(block) : [block];
+    for (const piece of pieces) {
+      const candidate = cur ? cur + joiner + piece : piece;
+      if (measure(candidate) <= max) {
+        cur = candidate;
+      } else {
+        if (cur) chunks.push(cur);
+        cur = piece;
+      }
+    }
+  }
+  if (cur) chunks.push(cur);
+  return chunks;
+}

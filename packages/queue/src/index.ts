@@ -2,3 +2,4 @@ export * from './redis.js';
 export * from './keys.js';
 export * from './mailbox.js';
 export * from './queues.js';
+export * from './ledger.js';

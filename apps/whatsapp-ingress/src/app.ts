@@ -1,0 +1,112 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { mountOpsRoutes, type InboundAdapter, type InboundEvent, type Logger } from '@switchboard/core';
+import { verifySubscription } from '@switchboard/channel-whatsapp/inbound';
+import type { Producers, RedisClient } from '@switchboard/queue';
+import { pingRedis } from '@switchboard/queue';
+
+/** What the WhatsApp ingress needs; built in main.ts or by tests. */
+export interface WhatsAppIngressDeps {
+  log: Logger;
+  registry: Registry;
+  producers: Producers;
+  redis: RedisClient;
+  /** undefined = channel disabled (no credentials): webhooks answer 503 so Meta keeps them. */
+  adapter: InboundAdapter<unknown> | undefined;
+  verifyToken: string | undefined;
+  /** Meta payloads reach 3 MB. */
+  bodyLimit?: string;
+  now?: () => number;
+}
+
+/** Builds the WhatsApp ingress: verify → parse → enqueue → respond, nothing else in the request. */
+export function createWhatsAppIngressApp(deps: WhatsAppIngressDeps): express.Express {
+  const now = deps.now ?? Date.now;
+  const deliveries = new Counter({ name: 'sb_webhook_deliveries_total', help: 'Webhook deliveries by result', labelNames: ['channel', 'result'], registers: [deps.registry] });
+  const eventsIn = new Counter({ name: 'sb_inbound_events_total', help: 'Normalized inbound events by kind and type', labelNames: ['channel', 'kind', 'type'], registers: [deps.registry] });
+  const sigFailures = new Counter({ name: 'sb_signature_failures_total', help: 'Webhooks refused for a bad or missing signature', labelNames: ['channel'], registers: [deps.registry] });
+  const enqueueLatency = new Histogram({
+    name: 'sb_enqueue_seconds',
+    help: 'Time to make a delivery durable in Redis',
+    labelNames: ['channel'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [deps.registry],
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  mountOpsRoutes(app, { registry: deps.registry, checks: { redis: () => pingRedis(deps.redis) } });
+
+  app.get('/webhooks/whatsapp', (req, res) => {
+    const challenge = deps.verifyToken ? verifySubscription(req.query as Record<string, unknown>, deps.verifyToken) : undefined;
+    if (challenge === undefined) {
+      deps.log.warn('webhook verification refused', { channel: 'whatsapp' });
+      res.status(403).type('text/plain').send('verification failed');
+      return;
+    }
+    res.status(200).type('text/plain').send(challenge);
+  });
+
+  app.post('/webhooks/whatsapp', express.raw({ type: () => true, limit: deps.bodyLimit ?? '3mb' }), async (req, res) => {
+    const adapter = deps.adapter;
+    if (!adapter) {
+      deliveries.inc({ channel: 'whatsapp', result: 'disabled' });
+      res.status(503).json({ error: 'whatsapp channel is not configured' });
+      return;
+    }
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v[0] : v;
+    const verified = adapter.verify({ rawBody, headers, query: req.query as Record<string, string | undefined>, now: now() });
+    if (!verified.ok) {
+      if (verified.status !== 400) sigFailures.inc({ channel: 'whatsapp' });
+      deliveries.inc({ channel: 'whatsapp', result: verified.status === 400 ? 'bad_request' : 'bad_signature' });
+      deps.log.warn('webhook refused', { channel: 'whatsapp', status: verified.status, reason: verified.reason });
+      res.status(verified.status).json({ error: verified.reason });
+      return;
+    }
+    let events: InboundEvent[];
+    try {
+      events = adapter.parse(verified.payload, { receivedAt: now() });
+    } catch (err) {
+      // parse never throws by contract; if it does, keep the delivery (503 → Meta redelivers) and say why
+      deps.log.error('parse failed', { channel: 'whatsapp', err: err instanceof Error ? err.message : String(err) });
+      res.status(503).json({ error: 'could not parse delivery' });
+      return;
+    }
+    const started = process.hrtime.bigint();
+    try {
+      await deps.producers.enqueueBulk('inbound', events.map((e) => ({ data: e, opts: { jobId: e.eventId } })));
+    } catch (err) {
+      deliveries.inc({ channel: 'whatsapp', result: 'unavailable' });
+      deps.log.error('enqueue failed, asking Meta to redeliver', { channel: 'whatsapp', err: err instanceof Error ? err.message : String(err) });
+      res.status(503).json({ error: 'temporarily unavailable' });
+      return;
+    }
+    enqueueLatency.observe({ channel: 'whatsapp' }, Number(process.hrtime.bigint() - started) / 1e9);
+    for (const e of events) {
+      const type = e.kind === 'message' ? e.content.type : e.kind === 'status' ? e.status : e.kind === 'unsupported' ? e.providerType : e.signal;
+      eventsIn.inc({ channel: 'whatsapp', kind: e.kind, type });
+      if (e.kind === 'unsupported') deps.log.info('unsupported event acknowledged', { channel: 'whatsapp', eventId: e.eventId, providerType: e.providerType, reason: e.reason });
+    }
+    deliveries.inc({ channel: 'whatsapp', result: 'accepted' });
+    res.status(200).type('text/plain').send('EVENT_RECEIVED');
+  });
+
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const e = err as { type?: string; status?: number };
+    if (res.headersSent) return next(err);
+    if (e.type === 'entity.too.large' || e.status === 413) {
+      deliveries.inc({ channel: 'whatsapp', result: 'too_large' });
+      res.status(413).json({ error: 'body too large' });
+      return;
+    }
+    if (e.status && e.status >= 400 && e.status < 500) {
+      res.status(400).json({ error: 'malformed request' });
+      return;
+    }
+    deps.log.error('unhandled request error', { err: err instanceof Error ? err.message : String(err) });
+    res.status(500).json({ error: 'internal error' });
+  });
+  return app;
+}

@@ -1,0 +1,227 @@
+import { ReplyOption } from '@switchboard/core';
+import { z } from 'zod';
+import {
+  DEFAULT_APOLOGY,
+  DEFAULT_GREETINGS,
+  DEFAULT_HANDOFF,
+  DEFAULT_HANDOFF_TRIGGERS,
+  DEFAULT_MODERATION,
+  DEFAULT_OFFLINE,
+  DEFAULT_RATE_LIMITED,
+  DEFAULT_SYSTEM_PROMPT,
+  DEFAULT_THANKS,
+} from './config.defaults.js';
+
+/**
+ * The AGENT_CONFIG file, as zod. Objects are strict so a misspelt key is reported instead of
+ * silently ignored. Every section has defaults: an empty file is a valid configuration.
+ * Documented field by field in `config/agent.example.yaml`.
+ */
+
+/** A language tag such as `en`, `es`, `zh`, `pt-BR`, or `default`. */
+const Lang = z.string().regex(/^(default|[a-z]{2,3}(-[A-Za-z0-9]{2,8})*)$/, 'must be a language tag such as en, es, zh or pt-BR');
+
+/** Text, or text per language (`{ en: …, es: … }`); the customer's language is picked, then `defaultLanguage`. */
+export const Localized = z.union([z.string().min(1), z.record(Lang, z.string().min(1)).refine((r) => Object.keys(r).length > 0, 'needs at least one language')]);
+export type Localized = z.infer<typeof Localized>;
+
+/** A regular expression source, compiled case-insensitively; invalid ones are reported at load. */
+const Pattern = z.string().min(1).superRefine((src, ctx) => {
+  try {
+    new RegExp(src, 'iu');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${err instanceof Error ? err.message : String(err)}` });
+  }
+});
+
+/** How one language recognises an FAQ question: any keyword phrase or any pattern. */
+const FaqMatch = z.strictObject({
+  keywords: z.array(z.string().min(1)).default([]),
+  patterns: z.array(Pattern).default([]),
+});
+
+/** One FAQ entry answered without the LLM. */
+export const FaqEntry = z.strictObject({
+  id: z.string().min(1),
+  /** Language → keywords/patterns. A message in any listed language matches. */
+  match: z.record(Lang, FaqMatch).refine((r) => Object.keys(r).length > 0, 'needs at least one language'),
+  answer: Localized,
+  /** Buttons/list to show with the answer. */
+  options: z.array(ReplyOption).optional(),
+});
+export type FaqEntry = z.infer<typeof FaqEntry>;
+
+/** Greetings or thanks: phrases per language and the local answer (`{name}` = customer display name). */
+const SmallTalk = z.strictObject({
+  keywords: z.record(Lang, z.array(z.string().min(1))),
+  answer: Localized,
+});
+
+const ChannelStyle = z.strictObject({
+  /** Style instructions added to the system prompt for this channel. */
+  style: z.string().min(1).optional(),
+  /** Extra instructions for this channel only (per-channel override). */
+  instructions: z.string().min(1).optional(),
+  /** Replies longer than this are cut at a sentence boundary (the outbound splitter still splits long ones). */
+  maxReplyChars: z.number().int().min(50).optional(),
+});
+export type ChannelStyle = z.infer<typeof ChannelStyle>;
+
+const HttpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** A JSON schema of tool arguments (an object schema; validated loosely: type, properties, required, enum). */
+export const JsonSchemaObject = z.looseObject({
+  type: z.literal('object'),
+  properties: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  required: z.array(z.string()).optional(),
+});
+export type JsonSchemaObject = z.infer<typeof JsonSchemaObject>;
+
+const ToolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
+
+/** A tool declared in config: the model's arguments fill the URL template, query string or JSON body. */
+export const HttpToolConfig = z.strictObject({
+  name: ToolName,
+  description: z.string().min(1),
+  method: HttpMethod.default('GET'),
+  /** `https://orders.example.com/api/orders/{orderId}`: `{arg}` is replaced by the URL-encoded argument. */
+  url: z.string().min(1),
+  /** Header values may reference environment variables as `${NAME}`; resolved at load, never logged. */
+  headers: z.record(z.string(), z.string()).default({}),
+  parameters: JsonSchemaObject.prefault({ type: 'object' }),
+  timeoutMs: z.number().int().min(100).optional(),
+  /** Longer responses are cut before they reach the model. */
+  maxResponseChars: z.number().int().min(100).default(4000),
+});
+export type HttpToolConfig = z.infer<typeof HttpToolConfig>;
+
+const PerLangWords = z.record(Lang, z.array(z.string().min(1)));
+
+/** The whole agent configuration. */
+export const AgentConfigSchema = z.strictObject({
+  /** Bump to invalidate the response cache after changing prompts. */
+  version: z.string().min(1).default('1'),
+  defaultLanguage: Lang.default('en'),
+  /** IANA zone for the date/time given to the model. */
+  timezone: z
+    .string()
+    .default('UTC')
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as Europe/Madrid'),
+  /** Business name used in the default prompt and answers (`{business}`). */
+  businessName: z.string().min(1).default('our company'),
+  prompt: z
+    .strictObject({
+      system: z.string().min(1).default(DEFAULT_SYSTEM_PROMPT),
+      languagePolicy: z
+        .string()
+        .min(1)
+        .default(
+          "Always answer in the language of the customer's latest message. If the customer mixes languages, use the main one.",
+        ),
+    })
+    .prefault({}),
+  channels: z
+    .strictObject({
+      whatsapp: ChannelStyle.prefault({}),
+      'wechat-kf': ChannelStyle.prefault({}),
+      chatwoot: ChannelStyle.prefault({}),
+    })
+    .prefault({}),
+  faq: z.array(FaqEntry).default([]),
+  /** Longer messages are never answered by FAQ (they usually ask more than the FAQ covers). */
+  faqMaxChars: z.number().int().min(10).default(160),
+  smallTalk: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      greetings: SmallTalk.default(DEFAULT_GREETINGS),
+      thanks: SmallTalk.default(DEFAULT_THANKS),
+    })
+    .prefault({}),
+  messages: z
+    .strictObject({
+      offline: Localized.default(DEFAULT_OFFLINE),
+      apology: Localized.default(DEFAULT_APOLOGY),
+      rateLimited: Localized.default(DEFAULT_RATE_LIMITED),
+      moderation: Localized.default(DEFAULT_MODERATION),
+      handoff: Localized.default(DEFAULT_HANDOFF),
+    })
+    .prefault({}),
+  memory: z
+    .strictObject({
+      maxTurns: z.number().int().min(0).max(500).default(20),
+      ttlSeconds: z.number().int().min(60).default(7 * 24 * 3600),
+      /** Rough token budget of the history given to the model (characters ≈ 4 × tokens); oldest turns go first. */
+      maxHistoryChars: z.number().int().min(200).default(12_000),
+    })
+    .prefault({}),
+  llm: z
+    .strictObject({
+      temperature: z.number().min(0).max(2).optional(),
+      maxOutputTokens: z.number().int().min(16).optional(),
+      /** Attempts per LLM request on 429/5xx/timeouts. */
+      maxAttempts: z.number().int().min(1).max(10).default(3),
+      /** First retry delay; doubles each attempt (with jitter), or the server's retry-after when given. */
+      backoffMs: z.number().int().min(0).default(500),
+      /** Whole-turn budget: no retry starts after it, each request's timeout is capped by what is left. */
+      turnBudgetMs: z.number().int().min(1000).default(120_000),
+    })
+    .prefault({}),
+  failures: z
+    .strictObject({
+      /** Consecutive failed turns in one conversation before an automatic handoff; 0 = never. */
+      handoffAfter: z.number().int().min(0).default(3),
+      windowSeconds: z.number().int().min(60).default(3600),
+    })
+    .prefault({}),
+  tools: z
+    .strictObject({
+      /** LLM calls per turn, tool rounds included. */
+      maxSteps: z.number().int().min(1).max(20).default(5),
+      timeoutMs: z.number().int().min(100).default(10_000),
+      handoffToHuman: z.boolean().default(true),
+      sendOptions: z.boolean().default(true),
+      http: z.array(HttpToolConfig).default([]),
+    })
+    .prefault({}),
+  cache: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      ttlSeconds: z.number().int().min(1).default(24 * 3600),
+      maxQuestionChars: z.number().int().min(10).default(200),
+    })
+    .prefault({}),
+  rateLimit: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Turns a customer may start per window. */
+      points: z.number().int().min(1).default(20),
+      durationSeconds: z.number().int().min(1).default(60),
+    })
+    .prefault({}),
+  moderation: z
+    .strictObject({
+      /** Customer messages containing one of these words get `messages.moderation`, without an LLM call. */
+      input: PerLangWords.default({}),
+      /** LLM answers containing one of these words are replaced by `messages.moderation`. */
+      output: PerLangWords.default({}),
+    })
+    .prefault({}),
+  handoff: z
+    .strictObject({
+      /** Phrases with which a customer asks for a person; answered with `messages.handoff` and a handoff. */
+      triggers: PerLangWords.default(DEFAULT_HANDOFF_TRIGGERS),
+    })
+    .prefault({}),
+});
+
+/** The validated agent configuration. */
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+/** The configuration as written in the file (before defaults). */
+export type AgentConfigInput = z.input<typeof AgentConfigSchema>;

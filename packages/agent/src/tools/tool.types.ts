@@ -1,0 +1,40 @@
+import type { ConversationRef, Logger, ReplyMedia, ReplyOption } from '@switchboard/core';
+import type { JsonSchemaObject } from '../config.schema.js';
+
+/** What a tool handler gets besides its arguments. */
+export interface ToolContext {
+  conversationId: string;
+  ref: ConversationRef;
+  now: number;
+  /** Aborted when the tool's timeout fires; pass it to fetch and other I/O. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** What a tool returns: text for the model, and optionally effects on the reply. */
+export interface ToolResult {
+  /** Told to the model as the tool's result (JSON or plain text). */
+  content: string;
+  /** Ends the turn with a handoff to a person. */
+  handoff?: { reason: string; summary: string };
+  /** Options (buttons/list) to attach to the reply. */
+  options?: ReplyOption[];
+  /** Media to attach to the reply. */
+  media?: ReplyMedia[];
+}
+
+/**
+ * A tool the model may call: the plugin interface. Built-ins and config-declared HTTP tools
+ * implement it; a deployment can pass its own to the Agent.
+ */
+export interface AgentTool {
+  /** `^[a-zA-Z0-9_-]{1,64}$`, unique. */
+  name: string;
+  description: string;
+  /** JSON schema of the arguments (an object schema). */
+  parameters: JsonSchemaObject;
+  /** Overrides the default per-tool timeout. */
+  timeoutMs?: number;
+  /** Throw (any error) to report a failure to the model; the turn goes on. */
+  handler(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult | string>;
+}

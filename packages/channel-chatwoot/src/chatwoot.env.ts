@@ -1,0 +1,84 @@
+import { csv, int, optional, port, url } from '@switchboard/core';
+import { z } from 'zod';
+
+/** A numeric id variable (Chatwoot account, inbox and bot ids); empty = unset. */
+const numericId = () =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().positive().optional());
+
+/**
+ * Environment fragment of the Chatwoot channel (configuration contract plus own tuning knobs).
+ * Compose it into an app's `loadConfig({ ...baseEnv, ...chatwootEnv })`.
+ */
+export const chatwootEnv = {
+  /** Chatwoot base URL, e.g. `https://support.example.com` (no trailing slash). */
+  CHATWOOT_URL: url(),
+  CHATWOOT_ACCOUNT_ID: numericId(),
+  /** Agent-bot access token: replies, typing, status changes, conversation re-checks. */
+  CHATWOOT_BOT_TOKEN: optional(),
+  /** Access token of an administrator "integration" user: contacts, conversations and statuses of the mirror inbox. */
+  CHATWOOT_API_TOKEN: optional(),
+  /** Signing secrets (agent bot, API inbox, account webhook), comma-separated; unset = accept unsigned. */
+  CHATWOOT_WEBHOOK_SECRET: csv(),
+  /** API inbox that mirrors WhatsApp/WeChat conversations; unset = no mirroring. */
+  CHATWOOT_MIRROR_INBOX_ID: numericId(),
+  CHATWOOT_PORT: port(3003),
+  /** The agent bot's id: lets the gate tell our bot from another bot assigned to a conversation, and mirrors bot replies as the bot. */
+  CHATWOOT_BOT_ID: numericId(),
+  /** Accepted clock skew / replay window of `X-Chatwoot-Timestamp`, seconds (Chatwoot PR #13573 suggests ~5 min). */
+  CHATWOOT_SIGNATURE_WINDOW_SEC: int(300, 1),
+  /** Largest webhook body accepted, bytes (a message payload with 15 attachments is ~40 kB). */
+  CHATWOOT_MAX_BODY_BYTES: int(1_048_576, 1024),
+  /** Timeout of every Chatwoot API call, ms. */
+  CHATWOOT_HTTP_TIMEOUT_MS: int(10_000, 100),
+};
+
+/** The values {@link chatwootEnv} produces. */
+export type ChatwootEnv = { [K in keyof typeof chatwootEnv]: z.infer<(typeof chatwootEnv)[K]> };
+
+/** Resolved Chatwoot settings; `enabled` is false (with the reason) when the base URL or account is missing. */
+export type ChatwootSettings =
+  | { readonly enabled: false; readonly reason: string; readonly webhookSecrets: readonly string[]; readonly signatureWindowSec: number; readonly maxBodyBytes: number; readonly port: number }
+  | {
+      readonly enabled: true;
+      readonly baseUrl: string;
+      readonly accountId: number;
+      readonly botToken?: string;
+      readonly apiToken?: string;
+      readonly botId?: number;
+      readonly webhookSecrets: readonly string[];
+      readonly mirrorInboxId?: number;
+      readonly signatureWindowSec: number;
+      readonly maxBodyBytes: number;
+      readonly httpTimeoutMs: number;
+      readonly port: number;
+    };
+
+/**
+ * Turns the parsed environment into settings. Never throws: a channel whose credentials are absent is
+ * disabled (the caller warns once), as the configuration contract requires.
+ */
+export function chatwootSettings(env: Partial<ChatwootEnv>): ChatwootSettings {
+  const common = {
+    webhookSecrets: env.CHATWOOT_WEBHOOK_SECRET ?? [],
+    signatureWindowSec: env.CHATWOOT_SIGNATURE_WINDOW_SEC ?? 300,
+    maxBodyBytes: env.CHATWOOT_MAX_BODY_BYTES ?? 1_048_576,
+    port: env.CHATWOOT_PORT ?? 3003,
+  };
+  const missing = [!env.CHATWOOT_URL && 'CHATWOOT_URL', !env.CHATWOOT_ACCOUNT_ID && 'CHATWOOT_ACCOUNT_ID'].filter(
+    (m): m is string => typeof m === 'string',
+  );
+  if (!env.CHATWOOT_URL || !env.CHATWOOT_ACCOUNT_ID) {
+    return { enabled: false, reason: `missing ${missing.join(', ')}`, ...common };
+  }
+  return {
+    enabled: true,
+    baseUrl: env.CHATWOOT_URL,
+    accountId: env.CHATWOOT_ACCOUNT_ID,
+    ...(env.CHATWOOT_BOT_TOKEN ? { botToken: env.CHATWOOT_BOT_TOKEN } : {}),
+    ...(env.CHATWOOT_API_TOKEN ? { apiToken: env.CHATWOOT_API_TOKEN } : {}),
+    ...(env.CHATWOOT_BOT_ID ? { botId: env.CHATWOOT_BOT_ID } : {}),
+    ...(env.CHATWOOT_MIRROR_INBOX_ID ? { mirrorInboxId: env.CHATWOOT_MIRROR_INBOX_ID } : {}),
+    httpTimeoutMs: env.CHATWOOT_HTTP_TIMEOUT_MS ?? 10_000,
+    ...common,
+  };
+}

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { ChannelId, ConversationRef, conversationId, shortHash } from '@switchboard/core';
+import { gatewayKeys, type RedisClient } from '@switchboard/queue';
+import { z } from 'zod';
+
+/** Prefix of every `source_id` the gateway sets on mirrored messages: their webhook echoes are dropped by it. */
+export const MIRROR_SOURCE_PREFIX = 'sb:';
+
+const CHANNEL_TAG: Record<Exclude<ChannelId, 'chatwoot'>, string> = { whatsapp: 'wa', 'wechat-kf': 'wechat' };
+const TAG_CHANNEL: Record<string, Exclude<ChannelId, 'chatwoot'>> = { wa: 'whatsapp', wechat: 'wechat-kf' };
+
+/** Contact `identifier` of a mirrored customer: one contact per channel and user id (`wa:<id>`, `wechat:<id>`). */
+export function mirrorContactIdentifier(ref: ConversationRef): string {
+  const tag = ref.channel === 'chatwoot' ? 'cw' : CHANNEL_TAG[ref.channel];
+  return `${tag}:${ref.userId}`;
+}
+
+/**
+ * The contact_inbox `source_id` of a mirrored conversation: one per (channel, account, user), always
+ * passed when creating the conversation (Evolution #2578), and decodable back into the ref.
+ */
+export function mirrorContactSourceId(ref: Pick<ConversationRef, 'channel' | 'account' | 'userId'>): string {
+  const tag = ref.channel === 'chatwoot' ? 'cw' : CHANNEL_TAG[ref.channel];
+  return `${MIRROR_SOURCE_PREFIX}${tag}:${encodeURIComponent(ref.account)}:${encodeURIComponent(ref.userId)}`;
+}
+
+/** Inverse of {@link mirrorContactSourceId}; undefined for any other source id. */
+export function decodeMirrorContactSourceId(sourceId: string | null | undefined): ConversationRef | undefined {
+  const m = /^sb:([a-z]+):([^:]+):([^:]+)$/.exec(sourceId ?? '');
+  if (!m) return undefined;
+  const channel = TAG_CHANNEL[m[1] ?? ''];
+  if (!channel) return undefined;
+  try {
+    return { channel, account: decodeURIComponent(m[2] ?? ''), userId: decodeURIComponent(m[3] ?? '') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `source_id` of one mirrored message (direction keeps a customer message and a reply with the same id apart). */
+export function mirrorMessageSourceId(direction: string, sourceId: string): string {
+  return `${MIRROR_SOURCE_PREFIX}${direction}:${sourceId}`;
+}
+
+/** What the gateway knows about one mirrored conversation. */
+export const MirrorMapping = z.object({
+  accountId: z.number().int(),
+  inboxId: z.number().int(),
+  contactId: z.number().int(),
+  conversationId: z.number().int(),
+  sourceId: z.string(),
+  ref: ConversationRef,
+});
+export type MirrorMapping = z.infer<typeof MirrorMapping>;
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/**
+ * Redis mapping between WhatsApp/WeChat conversations and their Chatwoot mirror conversations, in
+ * both directions, plus the locks that make creation happen once across every worker.
+ * Mappings have no TTL: they are durable state (re-validated when Chatwoot answers 404).
+ */
+export class MirrorStore {
+  private readonly keys: ReturnType<typeof gatewayKeys>;
+
+  constructor(private readonly redis: RedisClient, prefix: string) {
+    this.keys = gatewayKeys(prefix);
+  }
+
+  private refKey(ref: ConversationRef): string {
+    return this.keys.ns('cw', 'mref', conversationId(ref));
+  }
+
+  private convKey(accountId: number, chatwootConversationId: number): string {
+    return this.keys.ns('cw', 'mconv', String(accountId), String(chatwootConversationId));
+  }
+
+  /** The mapping of a WhatsApp/WeChat conversation, if it was created. */
+  async get(ref: ConversationRef): Promise<MirrorMapping | undefined> {
+    return parseMapping(await this.redis.get(this.refKey(ref)));
+  }
+
+  /** The original conversation of a Chatwoot mirror conversation, if it is one of ours. */
+  async byChatwootConversation(accountId: number, chatwootConversationId: number): Promise<MirrorMapping | undefined> {
+    return parseMapping(await this.redis.get(this.convKey(accountId, chatwootConversationId)));
+  }
+
+  async save(mapping: MirrorMapping): Promise<void> {
+    const json = JSON.stringify(MirrorMapping.parse(mapping));
+    await this.redis.multi().set(this.refKey(mapping.ref), json).set(this.convKey(mapping.accountId, mapping.conversationId), json).exec();
+  }
+
+  /** Forgets a mapping (the Chatwoot conversation was deleted); the next message recreates it. */
+  async forget(mapping: MirrorMapping): Promise<void> {
+    await this.redis.multi().del(this.refKey(mapping.ref)).del(this.convKey(mapping.accountId, mapping.conversationId)).exec();
+  }
+
+  /** Takes a named lock for `ttlMs`; returns its release function, or undefined when someone else holds it. */
+  async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+    const key = this.keys.ns('cw', 'lock', shortHash(name, 24));
+    const token = randomUUID();
+    const ok = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
+    if (ok !== 'OK') return undefined;
+    return async () => {
+      await this.redis.eval(RELEASE, 1, key, token);
+    };
+  }
+
+  /** Redis key that remembers one mirrored message (dedupe before posting, Evolution #2675). */
+  messageKey(messageSourceId: string): string {
+    return this.keys.ns('cw', 'mmsg', shortHash(messageSourceId, 32));
+  }
+}
+
+function parseMapping(json: string | null): MirrorMapping | undefined {
+  if (!json) return undefined;
+  const parsed = MirrorMapping.safeParse(JSON.parse(json));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * Resolves the WhatsApp/WeChat conversation behind a Chatwoot mirror conversation: the Redis mapping
+ * (full ref, with the reply address) first, else the contact_inbox `source_id` the gateway set on creation.
+ * Used by chatwoot-ingress before normalizing mirror-inbox webhooks (reads Redis, never calls Chatwoot).
+ */
+export async function resolveMirroredRef(
+  store: MirrorStore,
+  accountId: number,
+  chatwootConversationId: number,
+  contactInboxSourceId: string | null | undefined,
+): Promise<ConversationRef | undefined> {
+  const mapping = await store.byChatwootConversation(accountId, chatwootConversationId);
+  return mapping?.ref ?? decodeMirrorContactSourceId(contactInboxSourceId);
+}

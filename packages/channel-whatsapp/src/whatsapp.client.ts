@@ -1,0 +1,72 @@
+import axios, { type AxiosInstance } from 'axios';
+import { classifyGraphError, type GraphErrorBody } from './whatsapp.errors.js';
+
+/** Options of {@link GraphClient}. */
+export interface GraphClientOptions {
+  /** e.g. `https://graph.facebook.com/v24.0` (WHATSAPP_GRAPH_URL). */
+  baseUrl: string;
+  accessToken: string;
+  timeoutMs?: number;
+}
+
+/** A message body for `POST /{phone-number-id}/messages`, without the common fields. */
+export type GraphMessage = { type: string } & Record<string, unknown>;
+
+/** True for a phone number (wa_id), false for a business-scoped user id such as `US.1349…`. */
+function isPhone(address: string): boolean {
+  return /^\+?\d{5,20}$/.test(address);
+}
+
+/**
+ * The Graph API calls the gateway makes. Every failure is raised as a typed gateway error
+ * (see whatsapp.errors.ts).
+ */
+export class GraphClient {
+  private readonly http: AxiosInstance;
+
+  constructor(opts: GraphClientOptions) {
+    this.http = axios.create({
+      baseURL: opts.baseUrl,
+      timeout: opts.timeoutMs ?? 15_000,
+      headers: { Authorization: `Bearer ${opts.accessToken}`, 'User-Agent': 'switchboard-gateway/0.1', 'Content-Type': 'application/json' },
+      validateStatus: () => true,
+    });
+  }
+
+  private async post<T>(path: string, body: unknown): Promise<T> {
+    let res;
+    try {
+      res = await this.http.post<T & GraphErrorBody>(path, body);
+    } catch (err) {
+      throw classifyGraphError(undefined, undefined, err);
+    }
+    if (res.status >= 200 && res.status < 300 && !(res.data as GraphErrorBody)?.error) return res.data;
+    throw classifyGraphError(res.status, res.data as GraphErrorBody);
+  }
+
+  /**
+   * Sends one message to a wa_id (`to: +<digits>`) or a business-scoped user id (`recipient`).
+   * Returns the wamid; 200 means accepted, not delivered.
+   */
+  async sendMessage(phoneNumberId: string, address: string, message: GraphMessage, opts: { callbackData?: string; contextMessageId?: string } = {}): Promise<string> {
+    const body: Record<string, unknown> = { messaging_product: 'whatsapp', recipient_type: 'individual', ...message };
+    if (isPhone(address)) body.to = `+${address.replace(/^\+/, '')}`;
+    else body.recipient = address;
+    if (opts.callbackData) body.biz_opaque_callback_data = opts.callbackData;
+    if (opts.contextMessageId) body.context = { message_id: opts.contextMessageId };
+    const data = await this.post<{ messages?: Array<{ id?: string }> }>(`/${encodeURIComponent(phoneNumberId)}/messages`, body);
+    const id = data.messages?.[0]?.id;
+    if (!id) throw classifyGraphError(200, { error: { message: 'send response without a message id' } });
+    return id;
+  }
+
+  /** Marks a message (and earlier ones) read and shows the typing indicator for up to 25 s. */
+  async markReadWithTyping(phoneNumberId: string, messageId: string): Promise<void> {
+    await this.post(`/${encodeURIComponent(phoneNumberId)}/messages`, {
+      messaging_product: 'whatsapp',
+      status: 'read',
+      message_id: messageId,
+      typing_indicator: { type: 'text' },
+    });
+  }
+}

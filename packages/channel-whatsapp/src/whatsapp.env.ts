@@ -1,0 +1,19 @@
+import { csv, flag, optional, port, url, withDefault } from '@switchboard/core';
+
+/** WhatsApp Cloud API settings (configuration contract). */
+export const whatsappEnv = {
+  WHATSAPP_PORT: port(3001),
+  WHATSAPP_VERIFY_TOKEN: optional(),
+  WHATSAPP_APP_SECRET: optional(),
+  WHATSAPP_ACCESS_TOKEN: optional(),
+  WHATSAPP_GRAPH_URL: url('https://graph.facebook.com/v24.0'),
+  WHATSAPP_ALLOWED_USERS: csv(),
+  WHATSAPP_FALLBACK_TEMPLATE: optional(),
+  /** Accept unsigned webhooks when no app secret is set (local development only; warned on every start). */
+  WHATSAPP_INSECURE_SKIP_SIGNATURE: flag(false),
+  /** What users outside WHATSAPP_ALLOWED_USERS get: nothing, or one polite refusal. */
+  WHATSAPP_DISALLOWED_POLICY: withDefault('silent'),
+  WHATSAPP_REFUSAL_TEXT: withDefault('Sorry, this assistant is not available for your number.'),
+  /** Sends per second per phone number id (Cloud API default throughput is 80 msg/s). */
+  WHATSAPP_SEND_RATE: withDefault('80'),
+};

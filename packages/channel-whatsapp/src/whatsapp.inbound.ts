@@ -1,0 +1,27 @@
+import type { InboundAdapter } from '@switchboard/core';
+import { parseWebhook } from './whatsapp.parse.js';
+import { verifyMetaSignature } from './whatsapp.verify.js';
+
+/** Options of {@link createWhatsAppInboundAdapter}. */
+export interface WhatsAppInboundOptions {
+  /** App secret for X-Hub-Signature-256; undefined only with the explicit insecure flag. */
+  appSecret: string | undefined;
+}
+
+/** The inbound half: verify over raw bytes, then JSON-parse, then normalize every event. */
+export function createWhatsAppInboundAdapter(opts: WhatsAppInboundOptions): InboundAdapter<unknown> {
+  return {
+    channel: 'whatsapp',
+    verify(req) {
+      if (opts.appSecret !== undefined && !verifyMetaSignature(req.rawBody, req.headers['x-hub-signature-256'], opts.appSecret)) {
+        return { ok: false, status: 401, reason: req.headers['x-hub-signature-256'] ? 'signature mismatch' : 'missing X-Hub-Signature-256' };
+      }
+      try {
+        return { ok: true, payload: JSON.parse(req.rawBody.toString('utf8')) as unknown };
+      } catch {
+        return { ok: false, status: 400, reason: 'body is not valid JSON' };
+      }
+    },
+    parse: (payload, ctx) => parseWebhook(payload, ctx),
+  };
+}

@@ -1,0 +1,133 @@
+import {
+  ProviderRejectedError,
+  type ConversationRef,
+  type OutboundAdapter,
+  type OutboundPart,
+  type Reply,
+  type ReplyOption,
+  type SendContext,
+} from '@switchboard/core';
+import type { GraphClient, GraphMessage } from './whatsapp.client.js';
+import { WINDOW_CLOSED } from './whatsapp.errors.js';
+import { markdownToWhatsApp, splitForWhatsApp, WHATSAPP_TEXT_LIMIT } from './whatsapp.format.js';
+
+const BUTTON_TITLE_MAX = 20;
+const BUTTON_BODY_MAX = 1024;
+const LIST_ROWS_MAX = 10;
+const CAPTION_MAX = 1024;
+
+const clip = (s: string, n: number) => (Array.from(s).length <= n ? s : Array.from(s).slice(0, n - 1).join('') + '…');
+
+/** Options of {@link createWhatsAppOutboundAdapter}. */
+export interface WhatsAppOutboundOptions {
+  client: GraphClient;
+  /** `name:language` template sent once when a free-form send hits 131047 (WHATSAPP_FALLBACK_TEMPLATE). */
+  fallbackTemplate?: { name: string; language: string };
+}
+
+/** Parses WHATSAPP_FALLBACK_TEMPLATE (`name:language`). */
+export function parseTemplateSpec(spec: string | undefined): { name: string; language: string } | undefined {
+  if (!spec) return undefined;
+  const [name, language] = spec.split(':').map((s) => s.trim());
+  if (!name || !language) throw new Error(`WHATSAPP_FALLBACK_TEMPLATE must be "name:language", got "${spec}"`);
+  return { name, language };
+}
+
+function optionsMessage(body: string, options: readonly ReplyOption[]): GraphMessage {
+  const canUseButtons = options.length <= 3 && options.every((o) => Array.from(o.title).length <= BUTTON_TITLE_MAX);
+  if (canUseButtons) {
+    return {
+      type: 'interactive',
+      interactive: {
+        type: 'button',
+        body: { text: clip(body, BUTTON_BODY_MAX) },
+        action: { buttons: options.map((o) => ({ type: 'reply', reply: { id: clip(o.id, 256), title: o.title } })) },
+      },
+    };
+  }
+  return {
+    type: 'interactive',
+    interactive: {
+      type: 'list',
+      body: { text: clip(body, WHATSAPP_TEXT_LIMIT) },
+      action: {
+        button: 'Choose',
+        sections: [{ title: 'Options', rows: options.slice(0, LIST_ROWS_MAX).map((o) => ({ id: clip(o.id, 200), title: clip(o.title, 24), ...(o.description ? { description: clip(o.description, 72) } : {}) })) }],
+      },
+    },
+  };
+}
+
+function toGraph(part: OutboundPart): GraphMessage {
+  switch (part.kind) {
+    case 'text':
+      return { type: 'text', text: { body: part.text, preview_url: false } };
+    case 'options':
+      return optionsMessage(part.text, part.options);
+    case 'template':
+      return { type: 'template', template: { name: part.name, language: { code: part.language } } };
+    case 'media': {
+      const m = part.media;
+      const body: Record<string, unknown> = { link: m.url };
+      if (m.caption && m.kind !== 'audio') body.caption = clip(markdownToWhatsApp(m.caption), CAPTION_MAX);
+      if (m.kind === 'document' && m.filename) body.filename = m.filename;
+      return { type: m.kind, [m.kind]: body };
+    }
+  }
+}
+
+/** Renders a reply into WhatsApp parts: formatted, split at 4096, options as buttons/list, media after text. */
+export function renderForWhatsApp(reply: Reply): OutboundPart[] {
+  if (reply.template) return [{ kind: 'template', name: reply.template.name, language: reply.template.language }];
+  const parts: OutboundPart[] = [];
+  const chunks = reply.text.trim() ? splitForWhatsApp(markdownToWhatsApp(reply.text)) : [];
+  const options = reply.options ?? [];
+  if (options.length > 0) {
+    const tail = chunks.length > 0 && Array.from(chunks[chunks.length - 1] ?? '').length <= BUTTON_BODY_MAX ? chunks.pop() : undefined;
+    for (const c of chunks) parts.push({ kind: 'text', text: c });
+    // more than 10 options cannot be a list: numbered text keeps every option visible
+    if (options.length > LIST_ROWS_MAX) {
+      parts.push({ kind: 'text', text: [tail ?? '', ...options.map((o, i) => `${i + 1}. ${o.title}`)].filter(Boolean).join('\n') });
+    } else {
+      parts.push({ kind: 'options', text: tail ?? 'Please choose:', options });
+    }
+  } else {
+    for (const c of chunks) parts.push({ kind: 'text', text: c });
+  }
+  for (const media of reply.media ?? []) parts.push({ kind: 'media', media });
+  return parts;
+}
+
+/**
+ * The WhatsApp outbound adapter. On 131047 (window closed) it sends the configured template once
+ * and then fails the reply with the reason; without a template it fails with the reason.
+ */
+export function createWhatsAppOutboundAdapter(opts: WhatsAppOutboundOptions): OutboundAdapter {
+  return {
+    channel: 'whatsapp',
+    render: (reply: Reply) => renderForWhatsApp(reply),
+    async sendPart(ref: ConversationRef, part: OutboundPart, ctx: SendContext) {
+      const address = ref.address ?? ref.userId;
+      const callbackData = `${ctx.outboundId}#${ctx.partIndex}`;
+      try {
+        const id = await opts.client.sendMessage(ref.account, address, toGraph(part), { callbackData });
+        return { providerMessageId: id };
+      } catch (err) {
+        if (err instanceof ProviderRejectedError && err.providerCode === String(WINDOW_CLOSED) && opts.fallbackTemplate && part.kind !== 'template') {
+          const tpl = opts.fallbackTemplate;
+          await opts.client.sendMessage(ref.account, address, toGraph({ kind: 'template', name: tpl.name, language: tpl.language }), {
+            callbackData: `${ctx.outboundId}#fallback`,
+          });
+          throw new ProviderRejectedError(`${err.message}; fallback template ${tpl.name}:${tpl.language} sent instead`, {
+            providerCode: WINDOW_CLOSED,
+            cause: err,
+          });
+        }
+        throw err;
+      }
+    },
+    async turnStarted(ref: ConversationRef, lastProviderMessageId: string | undefined) {
+      if (lastProviderMessageId) await opts.client.markReadWithTyping(ref.account, lastProviderMessageId);
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import { InboundEvent } from '@switchboard/core';
+import { fixtureBytes, fixtureJson } from '@switchboard/testkit';
+import { parseWebhook } from './whatsapp.parse';
+
+const at = { receivedAt: 1_800_000_000_000 };
+
+function envelope(value: Record<string, unknown>, field = 'messages') {
+  return {
+    object: 'whatsapp_business_account',
+    entry: [{ id: 'WABA', changes: [{ field, value: { messaging_product: 'whatsapp', metadata: { phone_number_id: 'PN1' }, ...value } }] }],
+  };
+}
+
+function oneMessage(message: Record<string, unknown>, contacts: unknown[] = [{ profile: { name: 'A' }, wa_id: '15550001', user_id: 'US.1' }]) {
+  const events = parseWebhook(envelope({ contacts, messages: [{ from: '15550001', from_user_id: 'US.1', id: 'wamid.X', timestamp: '1789000000', ...message }] }), at);
+  expect(events).toHaveLength(1);
+  const e = events[0]!;
+  expect(InboundEvent.safeParse(e).success).toBe(true);
+  if (e.kind !== 'message') throw new Error(`expected a message, got ${e.kind}`);
+  return e;
+}
+
+describe('parseWebhook: fixtures', () => {
+  it('01 text: keyed on the business-scoped user id, phone kept as address', () => {
+    const [e] = parseWebhook(fixtureJson('whatsapp', '01-text.json'), at);
+    expect(e?.kind).toBe('message');
+    if (e?.kind !== 'message') return;
+    expect(e.content.type).toBe('text');
+    expect(e.conversation.userId).toMatch(/\./);
+    expect(e.conversation.address).toMatch(/^\d+$/);
+    expect(e.eventId).not.toContain(':');
+    expect(e.sentAt).toBeGreaterThan(1_700_000_000_000);
+  });
+
+  it('02 image with caption, forwarded, url kept', () => {
+    const [e] = parseWebhook(fixtureJson('whatsapp', '02-image-with-caption.json'), at);
+    if (e?.kind !== 'message' || e.content.type !== 'image') throw new Error('expected image');
+    expect(e.content.media.caption).toBeTruthy();
+    expect(e.content.media.mediaId).toBeTruthy();
+    expect(e.forwarded).toBe(true);
+  });
+
+  it('03 voice note has the voice flag and the ogg/opus mime type', () => {
+    const [e] = parseWebhook(fixtureJson('whatsapp', '03-voice-audio.json'), at);
+    if (e?.kind !== 'message' || e.content.type !== 'audio') throw new Error('expected audio');
+    expect(e.content.voice).toBe(true);
+    expect(e.content.media.mimeType).toContain('opus');
+  });
+
+  it('04 button reply keeps id, title and the context (reply-to) wamid', () => {
+    const [e] = parseWebhook(fixtureJson('whatsapp', '04-interactive-button-reply.json'), at);
+    if (e?.kind !== 'message' || e.content.type !== 'interactive') throw new Error('expected interactive');
+    expect(e.content.interaction).toBe('button_reply');
+    expect(e.content.id).toBeTruthy();
+    expect(e.replyToProviderMessageId).toMatch(/^wamid\./);
+  });
+
+  it('05 batch: two users, matched to contacts by id not index; the username-only user is kept', () => {
+    const events = parseWebhook(fixtureJson('whatsapp', '05-batch-two-messages.json'), at);
+    expect(events).toHaveLength(2);
+    const [a, b] = events;
+    if (a?.kind !== 'message' || b?.kind !== 'message') throw new Error('expected messages');
+    expect(a.conversation.displayName).toBe('Ana Souza');
+    expect(a.conversation.userId).toBe('BR.48120936651237744190');
+    expect(b.conversation.userId).toBe('JP.90817263544536271809');
+    expect(b.conversation.address).toBeUndefined();
+    expect(b.conversation.displayName).toBe('Kenji');
+    expect(b.content.type).toBe('location');
+  });
+
+  it('06 status delivered carries the correlation echo', () => {
+    const [e] = parseWebhook(fixtureJson('whatsapp', '06-status-delivered.json'), at);
+    if (e?.kind !== 'status') throw new Error('expected status');
+    expect(e.status).toBe('delivered');
+    expect(e.correlation).toBeTruthy();
+    expect(e.eventId).toContain('delivered');
+  });
+
+  it('07 escaped unicode decodes to the real characters', () => {
+    const [e] = parseWebhook(JSON.parse(fixtureBytes('whatsapp', '07-wire-format-escaped-unicode.raw.json').toString('utf8')), at);
+    if (e?.kind !== 'message' || e.content.type !== 'text') throw new Error('expected text');
+    expect(e.content.text).toContain('👋');
+    expect(e.content.text).toContain('jose@example.com');
+    expect(e.content.text).toContain('https://example.com/p/1');
+  });
+
+  it('failed 131047 status carries the error code and no contacts are needed', () => {
+    const [e] = parseWebhook(fixtureJson('whatsapp', 'status-failed-131047-async.json'), at);
+    if (e?.kind !== 'status') throw new Error('expected status');
+    expect(e.status).toBe('failed');
+    expect(e.errors[0]?.code).toBe(131047);
+  });
+});
+
+describe('parseWebhook: every message type', () => {
+  it.each([
+    ['video', { type: 'video', video: { id: 'm1', mime_type: 'video/mp4', caption: 'look' } }, 'video'],
+    ['document', { type: 'document', document: { id: 'm2', filename: 'invoice.pdf', mime_type: 'application/pdf' } }, 'document'],
+    ['sticker', { type: 'sticker', sticker: { id: 'm3', mime_type: 'image/webp', animated: true } }, 'sticker'],
+    ['contacts', { type: 'contacts', contacts: [{ name: { formatted_name: 'Bo' }, phones: [{ phone: '+1 555', wa_id: '1555' }] }] }, 'contacts'],
+    ['list_reply', { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'r1', title: 'Row', description: 'd' } } }, 'interactive'],
+    ['nfm_reply', { type: 'interactive', interactive: { type: 'nfm_reply', nfm_reply: { name: 'flow', body: 'Sent', response_json: '{"a":1}' } } }, 'interactive'],
+    ['button', { type: 'button', button: { payload: 'YES', text: 'Yes' } }, 'interactive'],
+    ['reaction', { type: 'reaction', reaction: { message_id: 'wamid.T', emoji: '👍' } }, 'reaction'],
+    ['order', { type: 'order', order: { catalog_id: 'c', text: 'hi', product_items: [{ product_retailer_id: 'p1', quantity: '2', item_price: 9.5, currency: 'USD' }] } }, 'order'],
+    ['system', { type: 'system', system: { body: 'changed number', type: 'user_changed_number', wa_id: '1999' } }, 'system'],
+    ['unsupported', { type: 'unsupported', unsupported: { type: 'poll' }, errors: [{ code: 131051, title: 'Unsupported message type' }] }, 'unsupported'],
+    ['unknown future type', { type: 'hologram', hologram: {} }, 'unsupported'],
+  ])('%s', (_name, body, type) => {
+    const e = oneMessage(body);
+    expect(e.content.type).toBe(type);
+  });
+
+  it('nfm_reply parses response_json', () => {
+    const e = oneMessage({ type: 'interactive', interactive: { type: 'nfm_reply', nfm_reply: { name: 'flow', body: 'Sent', response_json: '{"a":1}' } } });
+    if (e.content.type !== 'interactive') throw new Error('expected interactive');
+    expect(e.content.response).toEqual({ a: 1 });
+  });
+
+  it('a removed reaction has no emoji', () => {
+    const e = oneMessage({ type: 'reaction', reaction: { message_id: 'wamid.T', emoji: '' } });
+    if (e.content.type !== 'reaction') throw new Error('expected reaction');
+    expect(e.content.emoji).toBeUndefined();
+  });
+
+  it('a message without from (username only) is keyed on from_user_id, never dropped', () => {
+    const events = parseWebhook(envelope({ contacts: [{ profile: { username: '@u' }, user_id: 'DE.77' }], messages: [{ from_user_id: 'DE.77', id: 'wamid.U', type: 'text', text: { body: 'hi' } }] }), at);
+    const e = events[0];
+    if (e?.kind !== 'message') throw new Error('expected message');
+    expect(e.conversation.userId).toBe('DE.77');
+    expect(e.conversation.displayName).toBe('@u');
+  });
+
+  it('prefers the parent user id when present', () => {
+    const e = oneMessage({ from_parent_user_id: 'US.PARENT', type: 'text', text: { body: 'x' } });
+    expect(e.conversation.userId).toBe('US.PARENT');
+  });
+});
+
+describe('parseWebhook: envelope', () => {
+  it('parses every entry × change × message and status in one delivery', () => {
+    const value = (pn: string, n: number) => ({
+      field: 'messages',
+      value: {
+        metadata: { phone_number_id: pn },
+        contacts: [{ wa_id: `1${n}`, user_id: `US.${n}` }],
+        messages: [{ from: `1${n}`, id: `wamid.${pn}.${n}`, type: 'text', text: { body: `m${n}` } }],
+        statuses: [{ id: `wamid.out${n}`, status: 'read', timestamp: '1789000000', recipient_id: `1${n}` }],
+      },
+    });
+    const payload = { object: 'whatsapp_business_account', entry: [{ id: 'A', changes: [value('P1', 1), value('P1', 2)] }, { id: 'B', changes: [value('P2', 3)] }] };
+    const events = parseWebhook(payload, at);
+    expect(events.filter((e) => e.kind === 'message')).toHaveLength(3);
+    expect(events.filter((e) => e.kind === 'status')).toHaveLength(3);
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(6);
+  });
+
+  it('other fields, echoes, value errors and foreign objects become unsupported events', () => {
+    const events = [
+      ...parseWebhook(envelope({}, 'account_update'), at),
+      ...parseWebhook(envelope({ errors: [{ code: 131000, title: 'Something went wrong' }] }), at),
+      ...parseWebhook(envelope({ message_echoes: [{ id: 'wamid.E' }] }), at),
+      ...parseWebhook({ object: 'page', entry: [] }, at),
+      ...parseWebhook('garbage', at),
+      ...parseWebhook({ object: 'whatsapp_business_account', entry: [{ changes: [{ field: 'messages', value: {} }] }] }, at),
+    ];
+    expect(events).toHaveLength(6);
+    for (const e of events) {
+      expect(e.kind).toBe('unsupported');
+      expect(InboundEvent.safeParse(e).success).toBe(true);
+    }
+  });
+});

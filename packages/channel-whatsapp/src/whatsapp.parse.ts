@@ -1,0 +1,286 @@
+import {
+  jobId,
+  shortHash,
+  type ConversationRef,
+  type DeliveryStatus,
+  type InboundEvent,
+  type MediaRef,
+  type MessageContent,
+} from '@switchboard/core';
+import { WaChange, WaChangeValue, WaMessage, WaStatus, WaWebhook, type WaContact } from './whatsapp.wire.js';
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
+
+/** WhatsApp timestamps are strings of Unix seconds. */
+function toMs(ts: unknown, fallback: number): number {
+  const n = num(ts);
+  return n === undefined ? fallback : n * 1000;
+}
+
+function media(body: unknown): MediaRef {
+  const b = obj(body);
+  const out: MediaRef = {};
+  const id = str(b.id);
+  if (id) out.mediaId = id;
+  const url = str(b.url);
+  if (url) out.url = url;
+  const mime = str(b.mime_type);
+  if (mime) out.mimeType = mime;
+  const sha = str(b.sha256);
+  if (sha) out.sha256 = sha;
+  const size = num(b.file_size);
+  if (size !== undefined) out.sizeBytes = size;
+  const filename = str(b.filename);
+  if (filename) out.filename = filename;
+  const caption = str(b.caption);
+  if (caption) out.caption = caption;
+  return out;
+}
+
+/** Normalizes one message body by `type`; unknown or malformed bodies become `unsupported`. */
+export function parseContent(m: Obj): MessageContent {
+  const type = str(m.type) ?? 'unknown';
+  const body = obj(m[type]);
+  switch (type) {
+    case 'text':
+      return { type: 'text', text: str(body.body) ?? '' };
+    case 'image':
+      return { type: 'image', media: media(body) };
+    case 'video':
+      return { type: 'video', media: media(body) };
+    case 'document':
+      return { type: 'document', media: media(body) };
+    case 'audio':
+      return { type: 'audio', media: media(body), voice: body.voice === true };
+    case 'sticker':
+      return { type: 'sticker', media: media(body), animated: body.animated === true };
+    case 'location': {
+      const latitude = num(body.latitude);
+      const longitude = num(body.longitude);
+      if (latitude === undefined || longitude === undefined) return { type: 'unsupported', providerType: type, reason: 'location without coordinates' };
+      const loc: MessageContent = { type: 'location', latitude, longitude };
+      const name = str(body.name);
+      if (name) loc.name = name;
+      const address = str(body.address);
+      if (address) loc.address = address;
+      const url = str(body.url);
+      if (url) loc.url = url;
+      return loc;
+    }
+    case 'contacts': {
+      const list = Array.isArray(m.contacts) ? m.contacts : [];
+      return {
+        type: 'contacts',
+        contacts: list.map((c) => {
+          const co = obj(c);
+          const name = obj(co.name);
+          const phones = Array.isArray(co.phones) ? co.phones.map((p) => obj(p)) : [];
+          const firstWaId = phones.map((p) => str(p.wa_id)).find(Boolean);
+          const entry: { name: string; phones: string[]; userId?: string } = {
+            name: str(name.formatted_name) ?? ([str(name.first_name), str(name.last_name)].filter(Boolean).join(' ') || 'unknown'),
+            phones: phones.map((p) => str(p.phone) ?? str(p.wa_id)).filter((p): p is string => Boolean(p)),
+          };
+          if (firstWaId) entry.userId = firstWaId;
+          return entry;
+        }),
+      };
+    }
+    case 'interactive': {
+      const kind = str(body.type);
+      if (kind === 'button_reply' || kind === 'list_reply') {
+        const r = obj(body[kind]);
+        const out: MessageContent = { type: 'interactive', interaction: kind, title: str(r.title) ?? '' };
+        const id = str(r.id);
+        if (id) out.id = id;
+        const description = str(r.description);
+        if (description) out.description = description;
+        return out;
+      }
+      if (kind === 'nfm_reply') {
+        const r = obj(body.nfm_reply);
+        let response: unknown = str(r.response_json);
+        try {
+          response = typeof response === 'string' ? JSON.parse(response) : response;
+        } catch {
+          // keep the raw string: a malformed flow reply is still the customer's answer
+        }
+        return { type: 'interactive', interaction: 'nfm_reply', title: str(r.body) ?? str(r.name) ?? 'form reply', response };
+      }
+      return { type: 'unsupported', providerType: `interactive.${kind ?? 'unknown'}`, reason: 'unknown interactive reply' };
+    }
+    case 'button': {
+      // template quick reply: same meaning as a button_reply
+      const out: MessageContent = { type: 'interactive', interaction: 'button', title: str(body.text) ?? '' };
+      const payload = str(body.payload);
+      if (payload) out.id = payload;
+      return out;
+    }
+    case 'reaction': {
+      const target = str(body.message_id);
+      if (!target) return { type: 'unsupported', providerType: type, reason: 'reaction without target' };
+      const out: MessageContent = { type: 'reaction', targetMessageId: target };
+      const emoji = str(body.emoji);
+      if (emoji) out.emoji = emoji; // empty or missing emoji = reaction removed
+      return out;
+    }
+    case 'order': {
+      const items = Array.isArray(body.product_items) ? body.product_items.map((i) => obj(i)) : [];
+      const out: MessageContent = {
+        type: 'order',
+        items: items.map((i) => {
+          const item: { productId: string; quantity: number; price?: number; currency?: string } = {
+            productId: str(i.product_retailer_id) ?? 'unknown',
+            quantity: num(i.quantity) ?? 1,
+          };
+          const price = num(i.item_price);
+          if (price !== undefined) item.price = price;
+          const currency = str(i.currency);
+          if (currency) item.currency = currency;
+          return item;
+        }),
+      };
+      const catalogId = str(body.catalog_id);
+      if (catalogId) out.catalogId = catalogId;
+      const text = str(body.text);
+      if (text) out.text = text;
+      return out;
+    }
+    case 'system': {
+      const out: MessageContent = { type: 'system', text: str(body.body) ?? '' };
+      const systemType = str(body.type);
+      if (systemType) out.systemType = systemType;
+      const newUser = str(body.wa_id) ?? str(body.user_id);
+      if (newUser) out.newUserId = newUser;
+      return out;
+    }
+    case 'unsupported': {
+      const errs = Array.isArray(m.errors) ? m.errors.map((e) => obj(e)) : [];
+      const reason = errs.map((e) => `${str(e.code) ?? '?'} ${str(e.title) ?? ''}`.trim()).join('; ');
+      return { type: 'unsupported', providerType: str(body.type) ?? 'unsupported', reason: reason || 'unsupported by WhatsApp' };
+    }
+    default:
+      return { type: 'unsupported', providerType: type, reason: 'message type not handled by the gateway' };
+  }
+}
+
+const STATUS_MAP: Record<string, DeliveryStatus> = { sent: 'sent', delivered: 'delivered', read: 'read', played: 'played', failed: 'failed' };
+
+/** Finds the contact of a message by id, never by index (Meta: contacts and messages are not aligned). */
+function contactFor(contacts: WaContact[], m: WaMessage): WaContact | undefined {
+  return contacts.find((c) => (m.from !== undefined && c.wa_id === m.from) || (m.from_user_id !== undefined && c.user_id === m.from_user_id));
+}
+
+function unsupported(reason: string, providerType: string, seed: string): InboundEvent {
+  return { kind: 'unsupported', eventId: jobId('wa-x', shortHash(seed, 24)), channel: 'whatsapp', providerType, reason };
+}
+
+/**
+ * Returns every event of a Meta delivery: all entries × changes × messages, statuses and errors.
+ * Nothing is dropped: shapes the gateway does not act on come back as `unsupported` events.
+ * @see ../../../../shared/providers/whatsapp-cloud-api.md §4–§7
+ */
+export function parseWebhook(payload: unknown, ctx: { receivedAt: number }): InboundEvent[] {
+  const envelope = WaWebhook.safeParse(payload);
+  if (!envelope.success) return [unsupported('not a WhatsApp webhook envelope', 'envelope', JSON.stringify(payload ?? null).slice(0, 500))];
+  if (envelope.data.object !== 'whatsapp_business_account') {
+    return [unsupported(`object ${envelope.data.object} is not handled`, envelope.data.object, JSON.stringify(payload).slice(0, 500))];
+  }
+  const events: InboundEvent[] = [];
+  envelope.data.entry.forEach((entry, ei) => {
+    entry.changes.forEach((rawChange, ci) => {
+      const change = WaChange.safeParse(rawChange);
+      const seed = `${entry.id ?? ''}:${ei}:${ci}:${JSON.stringify(rawChange).slice(0, 300)}`;
+      if (!change.success) {
+        events.push(unsupported('malformed change', 'change', seed));
+        return;
+      }
+      // WhatsApp: every messaging event comes with field "messages"; other fields (account_update,
+      // message_template_status_update, smb_message_echoes, …) are acknowledged, never fed to the bot.
+      if (change.data.field !== 'messages') {
+        events.push(unsupported(`field ${change.data.field} is not handled`, change.data.field, seed));
+        return;
+      }
+      const value = WaChangeValue.safeParse(change.data.value);
+      if (!value.success || !value.data.metadata) {
+        events.push(unsupported('change without metadata.phone_number_id', 'messages', seed));
+        return;
+      }
+      const account = value.data.metadata.phone_number_id;
+      const contacts = value.data.contacts ?? [];
+      for (const raw of value.data.messages ?? []) events.push(parseMessage(raw, account, contacts, ctx.receivedAt));
+      for (const raw of value.data.statuses ?? []) events.push(parseStatus(raw, account, ctx.receivedAt));
+      for (const err of value.data.errors ?? []) {
+        events.push(unsupported(`value error ${err.code}: ${err.title ?? err.message ?? ''}`.trim(), 'error', `${seed}:${err.code}`));
+      }
+      const extra = value.data as Record<string, unknown>;
+      for (const echoField of ['message_echoes', 'smb_message_echoes']) {
+        if (Array.isArray(extra[echoField]) && (extra[echoField] as unknown[]).length > 0) {
+          events.push(unsupported(`${echoField} are never answered`, echoField, `${seed}:${echoField}`));
+        }
+      }
+    });
+  });
+  return events;
+}
+
+function parseMessage(raw: unknown, account: string, contacts: WaContact[], receivedAt: number): InboundEvent {
+  const parsed = WaMessage.safeParse(raw);
+  if (!parsed.success) return unsupported('malformed message', 'message', `${account}:${JSON.stringify(raw).slice(0, 300)}`);
+  const m = parsed.data as WaMessage;
+  const contact = contactFor(contacts, m);
+  // Usernames (2026): `from`/`wa_id` may be absent; key on the business-scoped user id when present.
+  const userId = m.from_parent_user_id ?? contact?.parent_user_id ?? m.from_user_id ?? contact?.user_id ?? m.from ?? contact?.wa_id;
+  if (!userId) return unsupported('message without any sender id', 'message', `${account}:${m.id}`);
+  const phone = m.from ?? contact?.wa_id;
+  const ref: ConversationRef = { channel: 'whatsapp', account, userId };
+  if (phone) {
+    ref.address = phone;
+    ref.phone = `+${phone.replace(/^\+/, '')}`;
+  }
+  const name = contact?.profile?.name ?? contact?.profile?.username;
+  if (name) ref.displayName = name;
+  const event: InboundEvent = {
+    kind: 'message',
+    eventId: jobId('wa', account, m.id),
+    providerMessageId: m.id,
+    conversation: ref,
+    sentAt: toMs(m.timestamp, receivedAt),
+    receivedAt,
+    content: parseContent(m as Obj),
+    author: 'customer',
+  };
+  if (m.context?.id) event.replyToProviderMessageId = m.context.id;
+  if (m.context?.forwarded || m.context?.frequently_forwarded) event.forwarded = true;
+  return event;
+}
+
+function parseStatus(raw: unknown, account: string, receivedAt: number): InboundEvent {
+  const parsed = WaStatus.safeParse(raw);
+  if (!parsed.success) return unsupported('malformed status', 'status', `${account}:${JSON.stringify(raw).slice(0, 300)}`);
+  const s = parsed.data;
+  const status = STATUS_MAP[s.status];
+  if (!status) return unsupported(`status ${s.status} is not handled`, `status.${s.status}`, `${account}:${s.id}:${s.status}`);
+  const event: InboundEvent = {
+    kind: 'status',
+    eventId: jobId('wa-st', account, s.id, status),
+    channel: 'whatsapp',
+    account,
+    providerMessageId: s.id,
+    status,
+    at: toMs(s.timestamp, receivedAt),
+    errors: (s.errors ?? []).map((e) => {
+      const out: { code: number; title?: string; detail?: string } = { code: e.code };
+      const title = e.title ?? e.message;
+      if (title) out.title = title;
+      if (e.error_data?.details) out.detail = e.error_data.details;
+      return out;
+    }),
+  };
+  const recipient = s.recipient_id ?? s.recipient_user_id;
+  if (recipient) event.recipient = recipient;
+  if (s.biz_opaque_callback_data) event.correlation = s.biz_opaque_callback_data;
+  return event;
+}

@@ -1,0 +1,34 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Checks `X-Hub-Signature-256` over the exact raw request bytes.
+ * Meta signs the escaped wire form (`\u00e9`, `\/`), so the body must never be re-serialised first.
+ * @see ../../../../shared/providers/whatsapp-cloud-api.md §3
+ */
+export function verifyMetaSignature(raw: Buffer, header: string | undefined, appSecret: string): boolean {
+  if (!header || !header.startsWith('sha256=')) return false;
+  const hex = header.slice('sha256='.length).trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) return false;
+  const given = Buffer.from(hex, 'hex');
+  const expected = createHmac('sha256', appSecret).update(raw).digest();
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Constant-time string equality (for the verify token). */
+export function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}
+
+/**
+ * The GET subscription handshake: `hub.mode=subscribe` and a matching `hub.verify_token` →
+ * the challenge, verbatim; anything else → undefined (answer 403).
+ */
+export function verifySubscription(query: Readonly<Record<string, unknown>>, verifyToken: string): string | undefined {
+  const mode = query['hub.mode'];
+  const token = query['hub.verify_token'];
+  const challenge = query['hub.challenge'];
+  if (mode !== 'subscribe' || typeof token !== 'string' || typeof challenge !== 'string') return undefined;
+  return safeEqual(token, verifyToken) ? challenge : undefined;
+}

@@ -1,0 +1,100 @@
+import { DELIVERY_RANK, type DeliveryStatus } from '@switchboard/core';
+import type { RedisClient } from './redis.js';
+import { gatewayKeys, type GatewayKeys } from './keys.js';
+
+/**
+ * Monotonic status update: a status is applied only if it ranks above the stored one; `failed`
+ * (rank 100) is terminal. KEYS: delivery hash. ARGV: status, rank, atMs, errorJson, ttlSec.
+ * Returns 1 if applied, 0 if it would have downgraded.
+ */
+const UPDATE = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
+local rank = tonumber(ARGV[2])
+if cur >= 100 or rank <= cur then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'rank', rank, 'at', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+return 1
+`;
+
+/** What the ledger knows about one sent provider message. */
+export interface DeliveryRecord {
+  status: DeliveryStatus;
+  outboundId?: string;
+  part?: number;
+  conversationId?: string;
+  error?: string;
+  at: number;
+}
+
+const TTL_SEC = 30 * 24 * 3600;
+
+type Scripted = RedisClient & { sbDeliveryUpdate(...args: Array<string | number>): Promise<number> };
+
+/**
+ * Delivery state of outbound messages and progress of outbound replies.
+ * Statuses arrive out of order and some never arrive; the ledger never downgrades.
+ */
+export class DeliveryLedger {
+  readonly keys: GatewayKeys;
+  private readonly redis: Scripted;
+
+  constructor(redis: RedisClient, prefix: string) {
+    this.keys = gatewayKeys(prefix);
+    const r = redis as Scripted;
+    if (typeof r.sbDeliveryUpdate !== 'function') r.defineCommand('sbDeliveryUpdate', { numberOfKeys: 1, lua: UPDATE });
+    this.redis = r;
+  }
+
+  /** Records a message the provider accepted. */
+  async recordSent(channel: string, providerMessageId: string, info: { outboundId: string; part: number; conversationId: string }, at = Date.now()): Promise<void> {
+    const key = this.keys.delivery(channel, providerMessageId);
+    await this.redis
+      .multi()
+      .hset(key, { outboundId: info.outboundId, part: info.part, conversationId: info.conversationId })
+      .hsetnx(key, 'status', 'accepted')
+      .hsetnx(key, 'rank', 0)
+      .hsetnx(key, 'at', at)
+      .expire(key, TTL_SEC)
+      .exec();
+  }
+
+  /** Applies a provider status; returns false when it would downgrade a newer one. */
+  async applyStatus(channel: string, providerMessageId: string, status: DeliveryStatus, at: number, error?: string): Promise<boolean> {
+    const applied = await this.redis.sbDeliveryUpdate(this.keys.delivery(channel, providerMessageId), status, DELIVERY_RANK[status], at, error ?? '', TTL_SEC);
+    return applied === 1;
+  }
+
+  async get(channel: string, providerMessageId: string): Promise<DeliveryRecord | undefined> {
+    const h = await this.redis.hgetall(this.keys.delivery(channel, providerMessageId));
+    if (!h.status) return undefined;
+    const rec: DeliveryRecord = { status: h.status as DeliveryStatus, at: Number(h.at ?? 0) };
+    if (h.outboundId) rec.outboundId = h.outboundId;
+    if (h.part !== undefined) rec.part = Number(h.part);
+    if (h.conversationId) rec.conversationId = h.conversationId;
+    if (h.error) rec.error = h.error;
+    return rec;
+  }
+
+  /** Parts of an outbound reply already sent (a retry resumes here). */
+  async progress(outboundId: string): Promise<{ sent: number; finished: boolean; outcome?: string }> {
+    const h = await this.redis.hgetall(this.keys.outbound(outboundId));
+    const out: { sent: number; finished: boolean; outcome?: string } = { sent: Number(h.sent ?? 0), finished: h.finished === '1' };
+    if (h.outcome) out.outcome = h.outcome;
+    return out;
+  }
+
+  /** Records that part `index` was sent. */
+  async partSent(outboundId: string, index: number, providerMessageId?: string): Promise<void> {
+    const key = this.keys.outbound(outboundId);
+    const m = this.redis.multi().hset(key, 'sent', index + 1);
+    if (providerMessageId) m.hset(key, `p${index}`, providerMessageId);
+    await m.expire(key, 7 * 24 * 3600).exec();
+  }
+
+  /** Marks a reply finished (sent, failed or suppressed) so later replies of the conversation may go. */
+  async finish(outboundId: string, outcome: string): Promise<void> {
+    const key = this.keys.outbound(outboundId);
+    await this.redis.multi().hset(key, 'finished', '1', 'outcome', outcome).expire(key, 7 * 24 * 3600).exec();
+  }
+}

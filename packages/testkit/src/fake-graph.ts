@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import express from 'express';
+import { startOnLoopback, type FakeServer, type RecordedRequest } from './http-fake.js';
+
+/** A scripted failure: HTTP status and Graph error body. */
+export interface GraphFailure {
+  status: number;
+  body: unknown;
+  /** Only fail sends to this recipient (`to` or `recipient`). */
+  recipient?: string;
+}
+
+/** Graph error body as Meta sends it. */
+export function graphError(code: number, message = `(#${code}) error`, status = 400): GraphFailure {
+  return {
+    status,
+    body: { error: { message, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details: message }, fbtrace_id: 'Afake' + code } },
+  };
+}
+
+/** A sent message as the fake recorded it. */
+export interface SentMessage {
+  phoneNumberId: string;
+  wamid: string;
+  to?: string;
+  recipient?: string;
+  type: string;
+  body: Record<string, unknown>;
+  authorization?: string;
+}
+
+/** The fake Graph API. */
+export interface FakeGraph extends FakeServer {
+  /** Messages accepted by `POST /{pnid}/messages` (not read receipts). */
+  sent: SentMessage[];
+  /** Read receipts / typing indicators. */
+  reads: Array<{ phoneNumberId: string; messageId: string; typing: boolean }>;
+  /** The next `n` sends fail with `failure`. */
+  failNext(n: number, failure: GraphFailure): void;
+  /** Adds latency to every send (ms). */
+  setDelay(ms: number): void;
+  /** Text bodies sent to one recipient, in order. */
+  textsTo(address: string): string[];
+  reset(): void;
+}
+
+/** Starts a fake WhatsApp Cloud API (Graph) server on loopback, base URL like `http://127.0.0.1:PORT/v24.0`. */
+export async function startFakeGraph(opts: { version?: string } = {}): Promise<FakeGraph> {
+  const version = opts.version ?? 'v24.0';
+  const requests: RecordedRequest[] = [];
+  const sent: SentMessage[] = [];
+  const reads: FakeGraph['reads'] = [];
+  let failures: GraphFailure[] = [];
+  let delayMs = 0;
+  const app = express();
+  app.use(express.json({ limit: '5mb' }));
+  app.use((req, _res, next) => {
+    requests.push({ method: req.method, path: req.path, query: { ...req.query }, headers: { ...req.headers }, body: req.body, at: Date.now() });
+    next();
+  });
+  app.post(`/${version}/:pnid/messages`, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    if (!String(req.headers.authorization ?? '').startsWith('Bearer ')) {
+      res.status(401).json(graphError(190, 'Invalid OAuth access token', 401).body);
+      return;
+    }
+    if (body.status === 'read') {
+      reads.push({ phoneNumberId: req.params.pnid, messageId: String(body.message_id), typing: Boolean(body.typing_indicator) });
+      res.json({ success: true });
+      return;
+    }
+    const target = (body.to as string | undefined) ?? (body.recipient as string | undefined);
+    const idx = failures.findIndex((f) => !f.recipient || f.recipient === target || `+${f.recipient}` === target);
+    if (idx >= 0) {
+      const [failure] = failures.splice(idx, 1);
+      res.status(failure!.status).json(failure!.body);
+      return;
+    }
+    if (body.messaging_product !== 'whatsapp' || typeof body.type !== 'string' || !target) {
+      res.status(400).json(graphError(100, '(#100) Invalid parameter').body);
+      return;
+    }
+    const wamid = `wamid.FAKE${randomBytes(12).toString('hex')}`;
+    const msg: SentMessage = { phoneNumberId: req.params.pnid, wamid, type: body.type, body };
+    if (typeof body.to === 'string') msg.to = body.to;
+    if (typeof body.recipient === 'string') msg.recipient = body.recipient;
+    if (typeof req.headers.authorization === 'string') msg.authorization = req.headers.authorization;
+    sent.push(msg);
+    res.json({ messaging_product: 'whatsapp', contacts: [{ input: target, wa_id: String(target).replace(/^\+/, '') }], messages: [{ id: wamid }] });
+  });
+  app.use((req, res) => {
+    res.status(404).json(graphError(100, `Unknown path components: ${req.path}`, 404).body);
+  });
+  const { url, close } = await startOnLoopback(app);
+  return {
+    url: `${url}/${version}`,
+    requests,
+    sent,
+    reads,
+    failNext(n, failure) {
+      for (let i = 0; i < n; i++) failures.push(failure);
+    },
+    setDelay(ms) {
+      delayMs = ms;
+    },
+    textsTo(address) {
+      const plus = `+${address.replace(/^\+/, '')}`;
+      return sent.filter((m) => m.to === plus || m.recipient === address).map((m) => {
+        const b = m.body as { text?: { body?: string }; interactive?: { body?: { text?: string } } };
+        return b.text?.body ?? b.interactive?.body?.text ?? `[${m.type}]`;
+      });
+    },
+    reset() {
+      requests.length = 0;
+      sent.length = 0;
+      reads.length = 0;
+      failures = [];
+      delayMs = 0;
+    },
+    close,
+  };
+}
