@@ -1,0 +1,96 @@
+import { Redis } from 'ioredis';
+import { dropPrefix, testRedisUrl, uniquePrefix } from '@switchboard/testkit';
+import { DeliveryLedger } from './ledger';
+import { Mailbox } from './mailbox';
+
+describe('Mailbox (real Redis)', () => {
+  const redis = new Redis(testRedisUrl());
+  const prefix = uniquePrefix('mb');
+  const opts = { dedupeTtlSec: 60, debounceMs: 100, maxWaitMs: 400, staleRunMs: 60_000 };
+  afterAll(async () => {
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('claims an event once, even under concurrent accepts, and schedules exactly one turn', async () => {
+    const mb = new Mailbox(redis, prefix, opts);
+    const results = await Promise.all(Array.from({ length: 10 }, () => mb.accept('c1', 'e1', '{"n":1}')));
+    expect(results.filter((r) => r.claimed)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.scheduleSeq))).toEqual(new Set([1]));
+    expect(await mb.peek('c1', 10)).toEqual(['{"n":1}']);
+  });
+
+  it('joins a burst into the pending turn and debounces it', async () => {
+    const mb = new Mailbox(redis, prefix, opts);
+    const t0 = 1_000_000;
+    expect((await mb.accept('c2', 'c2-a', 'A', t0)).scheduleSeq).toBe(1);
+    expect((await mb.accept('c2', 'c2-b', 'B', t0 + 50)).scheduleSeq).toBe(1);
+    expect(await mb.begin('c2', 1, t0 + 100)).toEqual({ state: 'wait', dueAt: t0 + 150 });
+    expect(await mb.begin('c2', 1, t0 + 150)).toEqual({ state: 'run', count: 2 });
+  });
+
+  it('caps the debounce at the maximum wait', async () => {
+    const mb = new Mailbox(redis, prefix, opts);
+    const t0 = 2_000_000;
+    await mb.accept('c3', 'c3-a', 'A', t0);
+    for (let i = 1; i <= 5; i++) await mb.accept('c3', `c3-m${i}`, 'M', t0 + i * 90);
+    expect(await mb.begin('c3', 1, t0 + 450)).toEqual({ state: 'run', count: 6 });
+  });
+
+  it('messages arriving during a running turn form the next turn; only one turn runs', async () => {
+    const mb = new Mailbox(redis, prefix, opts);
+    const t0 = 3_000_000;
+    await mb.accept('c4', 'c4-a', 'A', t0);
+    expect((await mb.begin('c4', 1, t0 + 1000)).state).toBe('run');
+    expect((await mb.accept('c4', 'c4-b', 'B', t0 + 1100)).scheduleSeq).toBe(0);
+    expect(await mb.begin('c4', 1, t0 + 1200)).toEqual({ state: 'resume', count: 1 });
+    expect(await mb.finish('c4', 1)).toBe(2);
+    expect(await mb.peek('c4', 5)).toEqual(['B']);
+    expect(await mb.begin('c4', 1, t0 + 3000)).toEqual({ state: 'stale', pendingSeq: 2 });
+    expect(await mb.begin('c4', 2, t0 + 3000)).toEqual({ state: 'run', count: 1 });
+    expect(await mb.finish('c4', 2)).toBe(0);
+    expect(await mb.finish('c4', 2)).toBe(-1);
+  });
+
+  it('recovers a conversation whose running turn died', async () => {
+    const mb = new Mailbox(redis, prefix, { ...opts, staleRunMs: 1000 });
+    const t0 = 4_000_000;
+    await mb.accept('c5', 'c5-a', 'A', t0);
+    await mb.begin('c5', 1, t0 + 500);
+    expect((await mb.accept('c5', 'c5-b', 'B', t0 + 800)).scheduleSeq).toBe(0);
+    const late = await mb.accept('c5', 'c5-c', 'C', t0 + 2000);
+    expect(late.scheduleSeq).toBe(2);
+    expect(await mb.begin('c5', 2, t0 + 5000)).toEqual({ state: 'run', count: 3 });
+  });
+});
+
+describe('DeliveryLedger (real Redis)', () => {
+  const redis = new Redis(testRedisUrl());
+  const prefix = uniquePrefix('dl');
+  afterAll(async () => {
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('never downgrades a status, and failed is terminal', async () => {
+    const ledger = new DeliveryLedger(redis, prefix);
+    await ledger.recordSent('whatsapp', 'w1', { outboundId: 'o1', part: 0, conversationId: 'c' });
+    expect(await ledger.applyStatus('whatsapp', 'w1', 'read', 3)).toBe(true);
+    expect(await ledger.applyStatus('whatsapp', 'w1', 'delivered', 2)).toBe(false);
+    expect(await ledger.applyStatus('whatsapp', 'w1', 'sent', 1)).toBe(false);
+    expect((await ledger.get('whatsapp', 'w1'))?.status).toBe('read');
+    expect(await ledger.applyStatus('whatsapp', 'w2', 'failed', 1, '131047 Re-engagement message')).toBe(true);
+    expect(await ledger.applyStatus('whatsapp', 'w2', 'read', 2)).toBe(false);
+    expect(await ledger.get('whatsapp', 'w2')).toMatchObject({ status: 'failed', error: '131047 Re-engagement message' });
+  });
+
+  it('records outbound progress for resumable sends', async () => {
+    const ledger = new DeliveryLedger(redis, prefix);
+    expect(await ledger.progress('out-x')).toEqual({ sent: 0, finished: false });
+    await ledger.partSent('out-x', 0, 'w1');
+    await ledger.partSent('out-x', 1, 'w2');
+    expect(await ledger.progress('out-x')).toEqual({ sent: 2, finished: false });
+    await ledger.finish('out-x', 'sent');
+    expect(await ledger.progress('out-x')).toEqual({ sent: 2, finished: true, outcome: 'sent' });
+  });
+});
