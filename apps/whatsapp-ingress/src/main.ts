@@ -10,7 +10,7 @@ import {
   readDotenvFile,
 } from '@switchboard/core';
 import { createWhatsAppInboundAdapter, whatsappEnv } from '@switchboard/channel-whatsapp/inbound';
-import { createRedis, Producers } from '@switchboard/queue';
+import { createRedis, Producers, waitReady } from '@switchboard/queue';
 import { createWhatsAppIngressApp } from './app.js';
 
 async function main(): Promise<void> {
@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   }
   const redis = createRedis(cfg.REDIS_URL, 'producer');
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
+  // a fail-fast connection refuses commands until connected: wait briefly so the first webhook is not a 503
+  await waitReady(redis, 5000).catch(() => log.warn('redis not reachable yet; webhooks answer 503 until it is'));
   const producers = new Producers(redis, cfg.QUEUE_PREFIX);
   const registry = createMetricsRegistry({ service: 'whatsapp-ingress' });
   const app = createWhatsAppIngressApp({ log, registry, producers, redis, adapter, verifyToken: cfg.WHATSAPP_VERIFY_TOKEN });

@@ -40,15 +40,18 @@ export const csv = () =>
     (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : blankToUndefined(v) ?? []),
     z.array(z.string()),
   );
-/** A URL without trailing slash. */
-export const url = (def?: string) =>
-  z.preprocess(
+/** A URL without trailing slash; with a default it is always set. */
+export function url(def: string): z.ZodType<string, unknown>;
+export function url(): z.ZodType<string | undefined, unknown>;
+export function url(def?: string): z.ZodType<string | undefined, unknown> {
+  return z.preprocess(
     (v) => {
       const b = blankToUndefined(v) ?? def;
       return typeof b === 'string' ? b.replace(/\/+$/, '') : b;
     },
     def === undefined ? z.string().url().optional() : z.string().url(),
   );
+}
 
 /** Settings every process shares. */
 export const baseEnv = {

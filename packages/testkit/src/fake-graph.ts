@@ -37,6 +37,10 @@ export interface FakeGraph extends FakeServer {
   reads: Array<{ phoneNumberId: string; messageId: string; typing: boolean }>;
   /** The next `n` sends fail with `failure`. */
   failNext(n: number, failure: GraphFailure): void;
+  /** The `n`-th message send from now (1 = the next one) fails with `failure`. */
+  failAttempt(n: number, failure: GraphFailure): void;
+  /** Message send attempts received (including failed ones). */
+  attempts(): number;
   /** Adds latency to every send (ms). */
   setDelay(ms: number): void;
   /** Text bodies sent to one recipient, in order. */
@@ -52,6 +56,8 @@ export async function startFakeGraph(opts: { version?: string } = {}): Promise<F
   const reads: FakeGraph['reads'] = [];
   let failures: GraphFailure[] = [];
   let delayMs = 0;
+  let attemptCount = 0;
+  const failAtAttempt = new Map<number, GraphFailure>();
   const app = express();
   app.use(express.json({ limit: '5mb' }));
   app.use((req, _res, next) => {
@@ -71,6 +77,13 @@ export async function startFakeGraph(opts: { version?: string } = {}): Promise<F
       return;
     }
     const target = (body.to as string | undefined) ?? (body.recipient as string | undefined);
+    attemptCount += 1;
+    const planned = failAtAttempt.get(attemptCount);
+    if (planned) {
+      failAtAttempt.delete(attemptCount);
+      res.status(planned.status).json(planned.body);
+      return;
+    }
     const idx = failures.findIndex((f) => !f.recipient || f.recipient === target || `+${f.recipient}` === target);
     if (idx >= 0) {
       const [failure] = failures.splice(idx, 1);
@@ -100,6 +113,12 @@ export async function startFakeGraph(opts: { version?: string } = {}): Promise<F
     reads,
     failNext(n, failure) {
       for (let i = 0; i < n; i++) failures.push(failure);
+    },
+    failAttempt(n, failure) {
+      failAtAttempt.set(attemptCount + n, failure);
+    },
+    attempts() {
+      return attemptCount;
     },
     setDelay(ms) {
       delayMs = ms;
