@@ -1,12 +1,22 @@
-// `pnpm test`: one jest run over the workspace, JSON summary in reports/jest.json, then
-// a plain `N passed, M failed` line. Extra arguments go to jest (e.g. a path filter).
+// `pnpm test`: typechecks the workspace (turbo), then one jest run over every package and app
+// against a real Redis (found or started by the jest global setup). The JSON summary goes to
+// reports/jest.json and a plain `N passed, M failed` line ends the output.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1' };
+const args = process.argv.slice(2).filter((a) => a !== '--');
+if (args.length === 0) {
+  const tc = spawnSync('pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only'], { stdio: 'inherit', env });
+  if (tc.status !== 0) {
+    console.log('typecheck failed');
+    process.exit(tc.status ?? 1);
+  }
+}
 mkdirSync('reports', { recursive: true });
 const out = 'reports/jest.json';
-const args = ['exec', 'jest', '--json', `--outputFile=${out}`, ...process.argv.slice(2)];
-const run = spawnSync('pnpm', args, { stdio: 'inherit' });
+rmSync(out, { force: true });
+const run = spawnSync('pnpm', ['exec', 'jest', '--json', `--outputFile=${out}`, ...args], { stdio: 'inherit', env });
 if (existsSync(out)) {
   const r = JSON.parse(readFileSync(out, 'utf8'));
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);

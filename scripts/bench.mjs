@@ -1,0 +1,215 @@
+// `pnpm bench`: runs the real ingress and worker processes against Redis and fake providers on
+// loopback, each figure beside a baseline measured in the same run, and prints a table.
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { discoverRedis } from './redis-discovery.mjs';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const require = createRequire(join(root, 'apps/worker/package.json'));
+const { Redis } = require('ioredis');
+const SECRET = 'bench_app_secret';
+const quick = process.argv.includes('--quick');
+const N_INGRESS = quick ? 3000 : 20000;
+const N_E2E = quick ? 1000 : 5000;
+const N_SLOW = quick ? 200 : 600;
+const log = (s) => process.stderr.write(`[bench] ${s}\n`);
+const children = [];
+
+function spawnNode(file, env, cwd = root) {
+  const child = spawn(process.execPath, [file], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  child.stderr.on('data', (d) => {
+    const s = d.toString();
+    if (/error/i.test(s) && !/redis connection error/.test(s)) process.stderr.write(`[${file}] ${s}`);
+  });
+  return child;
+}
+function firstLine(child) {
+  return new Promise((resolveLine, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d.toString();
+      const i = buf.indexOf('\n');
+      if (i >= 0) resolveLine(buf.slice(0, i));
+    });
+    child.on('exit', (c) => reject(new Error(`child exited ${c}`)));
+  });
+}
+async function waitHttp(url, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+const getJson = async (url) => (await fetch(url)).json();
+
+function delivery(i, run) {
+  const waId = `1555${String(run).slice(-3)}${String(i).padStart(7, '0')}`;
+  const wamid = `wamid.BENCH${run}x${i}`;
+  const payload = {
+    object: 'whatsapp_business_account',
+    entry: [{ id: '100200300400500', changes: [{ field: 'messages', value: {
+      messaging_product: 'whatsapp',
+      metadata: { display_phone_number: '15550001111', phone_number_id: '109876543210987' },
+      contacts: [{ profile: { name: `Customer ${i}` }, wa_id: waId, user_id: `US.${run}${i}` }],
+      messages: [{ from: waId, from_user_id: `US.${run}${i}`, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: `Hello, where is my order #${i}? It was due on Tuesday. Caf\u00e9 \ud83d\udc4b` } }],
+    } }] }],
+  };
+  const body = Buffer.from(JSON.stringify(payload));
+  return { body, sig: 'sha256=' + createHmac('sha256', SECRET).update(body).digest('hex'), to: `+${waId}` };
+}
+
+/** Closed-loop load: `concurrency` keep-alive connections send the bodies as fast as answered. */
+async function load(url, items, concurrency) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const u = new URL(url);
+  const lat = [];
+  const statuses = {};
+  const sentAt = new Array(items.length);
+  let next = 0;
+  const t0 = performance.now();
+  async function one(item, idx) {
+    const start = performance.now();
+    sentAt[idx] = Date.now();
+    const status = await new Promise((res) => {
+      const req = http.request({ agent, host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': item.body.length, 'x-hub-signature-256': item.sig } }, (r) => {
+        r.resume();
+        r.on('end', () => res(r.statusCode));
+      });
+      req.on('error', () => res(0));
+      req.end(item.body);
+    });
+    lat.push(performance.now() - start);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  }
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) {
+      const idx = next++;
+      await one(items[idx], idx);
+    }
+  }));
+  const secs = (performance.now() - t0) / 1000;
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
+  return { rps: items.length / secs, p50: pct(50), p99: pct(99), statuses, sentAt, secs };
+}
+
+async function dropPrefix(url, prefix) {
+  const r = new Redis(url);
+  let cursor = '0';
+  do {
+    const [nextCursor, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = nextCursor;
+    if (keys.length) await r.unlink(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
+}
+
+const rows = [];
+const fmt = (n, d = 0) => (typeof n === 'number' ? n.toFixed(d) : String(n));
+
+async function main() {
+  const redis = await discoverRedis({ dataDir: join(root, '.data/redis-bench'), port: 6392, aof: false, log });
+  const run = Date.now();
+  const prefix = `bench${run}`;
+  const base = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error', WHATSAPP_APP_SECRET: SECRET, WHATSAPP_VERIFY_TOKEN: 'bench', WHATSAPP_ACCESS_TOKEN: 'bench-token' };
+
+  // fakes in their own process
+  const fakes = spawnNode('scripts/bench-fakes.mjs', {});
+  const urls = JSON.parse(await firstLine(fakes));
+
+  // 1. ingress vs bare express
+  const bare = spawnNode('scripts/bench-bare.mjs', { PORT: '3911' });
+  await firstLine(bare);
+  const ingress = spawnNode('apps/whatsapp-ingress/dist/main.js', { ...base, WHATSAPP_PORT: '3912' });
+  await waitHttp('http://127.0.0.1:3912/readyz');
+  const warm = Array.from({ length: 500 }, (_, i) => delivery(i, run - 1));
+  await load('http://127.0.0.1:3911/webhooks/whatsapp', warm, 32);
+  await load('http://127.0.0.1:3912/webhooks/whatsapp', warm, 32);
+  const items = Array.from({ length: N_INGRESS }, (_, i) => delivery(i, run));
+  log(`phase 1: ${N_INGRESS} signed webhooks, 64 connections`);
+  const b = await load('http://127.0.0.1:3911/webhooks/whatsapp', items, 64);
+  const g = await load('http://127.0.0.1:3912/webhooks/whatsapp', items, 64);
+  rows.push(['ingress webhooks/s (64 conns)', fmt(g.rps), fmt(b.rps), `${fmt((100 * g.rps) / b.rps)} %`]);
+  rows.push(['ingress p50 / p99 ms', `${fmt(g.p50, 1)} / ${fmt(g.p99, 1)}`, `${fmt(b.p50, 1)} / ${fmt(b.p99, 1)}`, JSON.stringify(g.statuses)]);
+  bare.kill('SIGTERM');
+  await dropPrefix(redis.url, prefix);
+
+  // 2. end to end with an instant LLM
+  const worker = spawnNode('apps/worker/dist/main.js', { ...base, WHATSAPP_GRAPH_URL: urls.graph, OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: urls.openai, TURN_DEBOUNCE_MS: '0', TURN_MAX_WAIT_MS: '0', WORKER_CONCURRENCY: '64', WHATSAPP_SEND_RATE: '100000', WORKER_METRICS_PORT: '3913' });
+  await waitHttp('http://127.0.0.1:3913/readyz');
+  const e2eItems = Array.from({ length: N_E2E }, (_, i) => delivery(i, run + 1));
+  log(`phase 2: ${N_E2E} messages end to end, instant LLM`);
+  await getJson(`${urls.stats}/reset`);
+  const e = await load('http://127.0.0.1:3912/webhooks/whatsapp', e2eItems, 32);
+  const deadline = Date.now() + 180_000;
+  let st;
+  while (Date.now() < deadline) {
+    st = await getJson(urls.stats);
+    if (st.times.length >= N_E2E) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const sendAt = new Map(st.times.map((t) => [t.to, t.at]));
+  const gw = e2eItems.map((it, i) => (sendAt.has(it.to) ? sendAt.get(it.to) - e.sentAt[i] : undefined)).filter((x) => x !== undefined).sort((a, b) => a - b);
+  const firstPost = Math.min(...e.sentAt);
+  const lastSend = Math.max(...st.times.map((t) => t.at));
+  const e2eRate = st.times.length / ((lastSend - firstPost) / 1000);
+  const pct = (arr, p) => arr[Math.min(arr.length - 1, Math.floor((p / 100) * arr.length))];
+  rows.push(['end-to-end messages/s (instant LLM)', fmt(e2eRate), fmt(b.rps), `${st.times.length}/${N_E2E} replied`]);
+  rows.push(['gateway latency p50 / p99 ms', `${fmt(pct(gw, 50))} / ${fmt(pct(gw, 99))}`, '-', 'webhook accepted → send at fake Graph']);
+  worker.kill('SIGTERM');
+  await new Promise((r) => worker.on('exit', r));
+  await dropPrefix(redis.url, prefix);
+
+  // 3. in-flight turns per worker with a 2 s LLM
+  fakes.kill('SIGTERM');
+  const slowFakes = spawnNode('scripts/bench-fakes.mjs', { BENCH_LLM_DELAY_MS: '2000' });
+  const slow = JSON.parse(await firstLine(slowFakes));
+  const concurrency = 256;
+  const worker2 = spawnNode('apps/worker/dist/main.js', { ...base, WHATSAPP_GRAPH_URL: slow.graph, OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: slow.openai, TURN_DEBOUNCE_MS: '0', TURN_MAX_WAIT_MS: '0', WORKER_CONCURRENCY: String(concurrency), WHATSAPP_SEND_RATE: '100000', WORKER_METRICS_PORT: '3914' });
+  await waitHttp('http://127.0.0.1:3914/readyz');
+  const slowItems = Array.from({ length: N_SLOW }, (_, i) => delivery(i, run + 2));
+  log(`phase 3: ${N_SLOW} messages, LLM takes 2 s, WORKER_CONCURRENCY=${concurrency}`);
+  const s = await load('http://127.0.0.1:3912/webhooks/whatsapp', slowItems, 32);
+  const end3 = Date.now() + 120_000;
+  let st3;
+  while (Date.now() < end3) {
+    st3 = await getJson(slow.stats);
+    if (st3.times.length >= N_SLOW) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const last3 = Math.max(...st3.times.map((t) => t.at));
+  const rate3 = st3.times.length / ((last3 - Math.min(...s.sentAt)) / 1000);
+  rows.push(['turns in flight per worker (2 s LLM)', fmt(st3.maxInFlight), `${concurrency} (limit)`, `${fmt(rate3, 1)} turns/s; ideal ${fmt(concurrency / 2)}`]);
+  worker2.kill('SIGTERM');
+  ingress.kill('SIGTERM');
+  slowFakes.kill('SIGTERM');
+  await new Promise((r) => worker2.on('exit', r));
+  await dropPrefix(redis.url, prefix);
+
+  const header = ['measure', 'gateway', 'baseline (same run)', 'note'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (r) => '| ' + r.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
+  console.log(line(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of rows) console.log(line(r));
+  if (redis.started && redis.pid) process.kill(redis.pid, 'SIGTERM');
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  });
