@@ -20,13 +20,8 @@ import {
   type FakeOpenAI,
 } from '@switchboard/testkit';
 import { createChatwootIngressApp } from '../../chatwoot-ingress/src/app';
-import { buildWorkerDeps, loadWorkerEnv } from './compose.js';
+import { buildWorkerDeps, loadWorkerEnv, startRoles } from './compose.js';
 import type { WorkerDeps } from './deps.js';
-import { setupChatwoot } from './roles/chatwoot.js';
-import { startInboundRole } from './roles/inbound.js';
-import { startMirrorRole } from './roles/mirror.js';
-import { startOutboundRole } from './roles/outbound.js';
-import { startTurnRole } from './roles/turn.js';
 
 /**
  * The whole Chatwoot pipeline in one process: chatwoot-ingress (supertest) → inbound → turn (agent
@@ -88,11 +83,8 @@ describe('chatwoot end to end', () => {
       ...cwEnv,
     });
     deps = buildWorkerDeps(env, redis, producerRedis, silentLogger());
-    // until the worker env composes chatwootEnv itself, hand the Chatwoot variables in explicitly
-    deps.env = { ...deps.env, ...cwEnv };
-    deps.settings.mirrorInboxId = MIRROR_INBOX;
-    const { hooks } = setupChatwoot(deps);
-    workers = [...startInboundRole(deps, hooks), ...startTurnRole(deps), ...startOutboundRole(deps), ...startMirrorRole(deps)];
+    expect(deps.settings.mirrorInboxId).toBe(MIRROR_INBOX);
+    workers = startRoles(deps, ['inbound', 'agent', 'outbound', 'mirror']);
     await waitReady(ingressRedis);
     const settings = chatwootSettings({
       CHATWOOT_URL: cw.url,
@@ -198,6 +190,18 @@ describe('chatwoot end to end', () => {
     await webhook(customerMessage(id, 8000 + id, 'hello? still there?'));
     await settle(1500);
     expect(botReplies(id)).toHaveLength(repliesBefore);
+  });
+
+  it("a human agent's public reply in a pending bot conversation opens it and silences the bot", async () => {
+    cw.addConversation({ id: 408, inbox_id: BOT_INBOX, contact_id: 4411, status: 'pending' });
+    const human = fixtureJson<Payload>('chatwoot', 'message_created.outgoing_human_agent_api_inbox.json');
+    const pendingConv = { ...human.conversation, id: 408, inbox_id: BOT_INBOX, status: 'pending', meta: { ...human.conversation.meta, assignee: null, assignee_type: null } };
+    expect((await webhook({ ...human, id: 9408, inbox: { id: BOT_INBOX, name: 'Website' }, conversation: pendingConv })).status).toBe('enqueued');
+    await waitFor(() => cw.conversations.get(408)?.status === 'open', 15_000, 'conversation opened');
+    expect(cw.requests.find((r) => r.path.endsWith('/conversations/408/toggle_status'))?.headers['api_access_token']).toBe(cw.botToken);
+    await webhook(customerMessage(408, 9409, 'ok thanks, and the invoice?'));
+    await settle(1500);
+    expect(botReplies(408)).toHaveLength(0);
   });
 
   describe('mirror', () => {

@@ -10,6 +10,8 @@ import { createWorkerMetrics } from './metrics.js';
 import { startInboundRole } from './roles/inbound.js';
 import { startOutboundRole } from './roles/outbound.js';
 import { startTurnRole } from './roles/turn.js';
+import { setupChatwoot } from './roles/chatwoot.js';
+import { startMirrorRole } from './roles/mirror.js';
 
 export type WorkerEnv = ReturnType<typeof loadWorkerEnv>;
 
@@ -68,7 +70,7 @@ export function buildWorkerDeps(env: WorkerEnv, redis: RedisClient, producerRedi
   const settings = settingsFrom(env);
   const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log });
   if (!agent.online) log.warn('agent offline: OPENAI_API_KEY is not set; answering from the FAQ and an offline notice');
-  return {
+  const deps: WorkerDeps = {
     settings,
     env: env as Record<string, unknown>,
     log,
@@ -83,14 +85,19 @@ export function buildWorkerDeps(env: WorkerEnv, redis: RedisClient, producerRedi
     agent,
     adapters: buildAdapters(env, log),
     onOutboundFailed: [],
+    inboundHooks: [],
   };
+  // Chatwoot: adapter, delivery-failure reports and the relay/takeover hooks (when configured)
+  deps.inboundHooks.push(...setupChatwoot(deps).hooks);
+  return deps;
 }
 
 /** Starts the BullMQ workers of the given roles. */
 export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
   const workers: Worker[] = [];
-  if (roles.includes('inbound')) workers.push(...startInboundRole(deps));
+  if (roles.includes('inbound')) workers.push(...startInboundRole(deps, deps.inboundHooks));
   if (roles.includes('agent')) workers.push(...startTurnRole(deps));
   if (roles.includes('outbound')) workers.push(...startOutboundRole(deps));
+  if (roles.includes('mirror') && deps.settings.mirrorInboxId !== undefined) workers.push(...startMirrorRole(deps));
   return workers;
 }

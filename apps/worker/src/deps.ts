@@ -3,6 +3,7 @@ import type { ChannelId, Logger, OutboundAdapter, OutboundJob } from '@switchboa
 import type { Agent } from '@switchboard/agent';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
 import type { WorkerMetrics } from './metrics.js';
+import type { InboundHook } from './roles/inbound.js';
 
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
 export interface WorkerSettings {
@@ -41,4 +42,6 @@ export interface WorkerDeps {
   adapters: Partial<Record<ChannelId, OutboundAdapter>>;
   /** Called once when a reply fails for good (e.g. report it on the Chatwoot message it came from). */
   onOutboundFailed: Array<(job: OutboundJob, reason: string) => Promise<void>>;
+  /** Channel-specific handling of inbound events before the default routing (e.g. Chatwoot relay). */
+  inboundHooks: InboundHook[];
 }

@@ -82,3 +82,12 @@ export function chatwootSettings(env: Partial<ChatwootEnv>): ChatwootSettings {
     ...common,
   };
 }
+
+/**
+ * Settings from an already-parsed (or raw) environment record, e.g. a worker's parsed config that
+ * composed {@link chatwootEnv}. Invalid or absent values leave the channel disabled, never throw.
+ */
+export function chatwootSettingsFromEnv(env: Record<string, unknown>): ChatwootSettings {
+  const parsed = z.object(chatwootEnv).safeParse(env);
+  return chatwootSettings(parsed.success ? parsed.data : {});
+}

@@ -93,15 +93,33 @@ export function decideMessage(msg: WireMessageEvent, opts: ChatwootGateOptions):
 }
 
 /** Ownership a conversation event implies: a human took over, the bot may answer again, or no change. */
-export function conversationOwnership(conv: WireConversation, mirror: boolean, opts: ChatwootGateOptions): 'human_took_over' | 'bot_resumed' | undefined {
+export function conversationOwnership(
+  conv: WireConversation & { changed_attributes?: Array<Record<string, unknown>> | null },
+  mirror: boolean,
+  opts: ChatwootGateOptions,
+): 'human_took_over' | 'bot_resumed' | undefined {
   const kind = assigneeKind(conv.meta);
   if (mirror) {
     // A mirror inbox without a bot opens conversations by default, so "open" alone is not a takeover;
     // a human assignee is. Resolved or back to pending hands the customer back to the bot.
-    if (conv.status === 'open' && kind === 'User') return 'human_took_over';
+    // A resolved conversation reopened by the customer's next (mirrored) message keeps its old
+    // assignee: that is not a takeover; the agent takes over again by replying or re-assigning.
+    if (conv.status === 'open' && kind === 'User') return previousStatus(conv.changed_attributes) === 'resolved' ? undefined : 'human_took_over';
     if (conv.status === 'pending' || conv.status === 'resolved') return 'bot_resumed';
     return undefined;
   }
   if (conv.status === 'resolved') return 'bot_resumed';
   return botMayAnswer(conv, opts).ok ? 'bot_resumed' : 'human_took_over';
+}
+
+/** `changed_attributes[].status.previous_value`, when Chatwoot sent it (it is null on some status events). */
+function previousStatus(changed: Array<Record<string, unknown>> | null | undefined): string | undefined {
+  for (const entry of changed ?? []) {
+    const status = entry['status'];
+    if (status && typeof status === 'object' && 'previous_value' in status) {
+      const prev = (status as { previous_value?: unknown }).previous_value;
+      if (typeof prev === 'string') return prev;
+    }
+  }
+  return undefined;
 }

@@ -42,6 +42,9 @@ export const HANDLED_EVENTS = [
 
 const ID = 'cw';
 
+/** `detail.reason` of the takeover signal raised by a human agent's public reply in a bot conversation. */
+export const HUMAN_REPLIED = 'human agent replied';
+
 function unsupported(eventId: string, providerType: string, reason: string): InboundEvent {
   return { kind: 'unsupported', eventId, channel: 'chatwoot', providerType, reason };
 }
@@ -148,7 +151,7 @@ function normalizeMessage(msg: WireMessageEvent, opts: ChatwootParseOptions, ctx
         conversation: ref,
         at: sentAt,
         signal: 'human_took_over',
-        detail: { source: 'chatwoot', reason: 'human agent replied', chatwootConversationId: msg.conversation.id, agentId: msg.sender?.id },
+        detail: { source: 'chatwoot', reason: HUMAN_REPLIED, chatwootConversationId: msg.conversation.id, agentId: msg.sender?.id },
       },
     ];
   }

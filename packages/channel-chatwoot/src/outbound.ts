@@ -1,1 +1,20 @@
-export {};
+/**
+ * Outbound half of the Chatwoot channel, for workers: API client, agent-bot adapter, handoff,
+ * delivery-failure reports and the API-inbox mirror.
+ * @see ../../../docs/channels/chatwoot.md
+ */
+export * from './chatwoot.client.js';
+export * from './chatwoot.outbound-adapter.js';
+export * from './chatwoot.mirror.js';
+export {
+  MirrorStore,
+  MirrorMapping,
+  MIRROR_SOURCE_PREFIX,
+  resolveMirroredRef,
+  mirrorContactIdentifier,
+  mirrorContactSourceId,
+  mirrorMessageSourceId,
+  decodeMirrorContactSourceId,
+} from './chatwoot.mirror-store.js';
+export { chatwootEnv, chatwootSettings, chatwootSettingsFromEnv, type ChatwootEnv, type ChatwootSettings } from './chatwoot.env.js';
+export { relayedChatwootMessage, relayedMessageId, HUMAN_REPLIED } from './chatwoot.parse.js';

@@ -109,6 +109,21 @@ export const InboundMessage = z.object({
   content: MessageContent,
   replyToProviderMessageId: z.string().optional(),
   forwarded: z.boolean().optional(),
+  /** What the media pipeline made of the message's media (filled in by the turn before the agent runs). */
+  enrichment: z
+    .object({
+      /** Speech-to-text of a voice note / audio / video sound track. */
+      transcript: z.string().optional(),
+      /** Extracted text of a document (PDF, plain text), size-capped. */
+      text: z.string().optional(),
+      /** An image for a vision model, as a data: URL. */
+      imageDataUrl: z.string().optional(),
+      /** A short factual note for the agent ("video, 12 s, 3.4 MB"). */
+      note: z.string().optional(),
+      /** Why the media could not be read (too large, expired, unsupported…); the agent is told. */
+      error: z.string().optional(),
+    })
+    .optional(),
   /** Who wrote it: the customer (default), a human agent, or the business itself. */
   author: z.enum(['customer', 'human_agent', 'business']).default('customer'),
 });

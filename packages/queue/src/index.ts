@@ -3,3 +3,4 @@ export * from './keys.js';
 export * from './mailbox.js';
 export * from './queues.js';
 export * from './ledger.js';
+export * from './stats.js';

@@ -129,10 +129,15 @@ export function createWorker<N extends QueueName>(name: N, processor: Processor<
   return worker;
 }
 
-/** Closes workers, letting active jobs finish, but never longer than `deadlineMs`. */
+/**
+ * Closes workers, letting active jobs finish, but never longer than `deadlineMs` in all.
+ * Outbound workers close last, so replies of turns that finish during shutdown still go out.
+ */
 export async function closeWorkers(workers: Worker[], deadlineMs = 20_000): Promise<void> {
-  await Promise.race([
-    Promise.all(workers.map((w) => w.close())),
-    new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref()),
-  ]);
+  const isOutbound = (w: Worker) => w.name.startsWith('outbound-');
+  const staged = async () => {
+    await Promise.all(workers.filter((w) => !isOutbound(w)).map((w) => w.close()));
+    await Promise.all(workers.filter(isOutbound).map((w) => w.close()));
+  };
+  await Promise.race([staged(), new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref())]);
 }

@@ -1,7 +1,7 @@
 /**
  * A fake OpenAI-compatible API on loopback, speaking the real wire format of
  * `POST /v1/chat/completions` (non-streaming, with `usage` and `tool_calls`),
- * `POST /v1/audio/transcriptions`, `POST /v1/images/generations` and `GET /v1/models`.
+ * `POST /v1/audio/transcriptions`, `POST /v1/images/generations`, `POST /v1/moderations` and `GET /v1/models`.
  * It records every request and can script failures (429, 5xx) and slowness.
  *
  * @see https://platform.openai.com/docs/api-reference/chat/create
@@ -51,6 +51,8 @@ export interface FakeOpenAIOptions {
   failStatus?: number;
   /** Text returned by `/v1/audio/transcriptions`. */
   transcript?: string;
+  /** Which inputs `/v1/moderations` flags (default: none). */
+  flag?: (input: string) => boolean;
 }
 
 /** A request the fake received (any route). */
@@ -229,6 +231,32 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       const item = wantsB64 ? { b64_json: PNG_1X1.toString('base64') } : { url: `${baseUrl}/files/image-${seq}.png` };
       return sendJson(res, 200, { created: Math.floor(Date.now() / 1000), data: [{ ...item, revised_prompt: null }] });
     }
+    if (req.method === 'POST' && path === '/v1/moderations') {
+      let inputs: string[];
+      let model = 'omni-moderation-latest';
+      try {
+        const b = JSON.parse(body.toString('utf8')) as { input?: unknown; model?: string };
+        inputs = (Array.isArray(b.input) ? b.input : [b.input]).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
+        model = b.model ?? model;
+      } catch {
+        return sendError(res, 400, 'We could not parse the JSON body of your request.');
+      }
+      const cats = ['harassment', 'hate', 'illicit', 'self-harm', 'sexual', 'violence'];
+      seq += 1;
+      return sendJson(res, 200, {
+        id: `modr-fake${seq}`,
+        model,
+        results: inputs.map((input) => {
+          const flagged = opts.flag?.(input) ?? false;
+          return {
+            flagged,
+            categories: Object.fromEntries(cats.map((c) => [c, flagged && c === 'harassment'])),
+            category_scores: Object.fromEntries(cats.map((c) => [c, flagged && c === 'harassment' ? 0.97 : 0.001])),
+            category_applied_input_types: Object.fromEntries(cats.map((c) => [c, ['text']])),
+          };
+        }),
+      });
+    }
     if (req.method === 'GET' && path.startsWith('/v1/files/image-')) {
       res.writeHead(200, { 'content-type': 'image/png', 'content-length': PNG_1X1.length });
       res.end(PNG_1X1);
@@ -238,7 +266,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       const created = Math.floor(Date.now() / 1000);
       return sendJson(res, 200, {
         object: 'list',
-        data: ['gpt-4o-mini', 'gpt-4o', 'whisper-1', 'dall-e-3'].map((id) => ({ id, object: 'model', created, owned_by: 'fake' })),
+        data: ['gpt-4o-mini', 'gpt-4o', 'whisper-1', 'dall-e-3', 'omni-moderation-latest'].map((id) => ({ id, object: 'model', created, owned_by: 'fake' })),
       });
     }
     sendError(res, 404, `Invalid URL (${req.method} ${path})`);

@@ -4,3 +4,7 @@ export * from './fake-graph.js';
 export * from './whatsapp-signer.js';
 export * from './fake-openai.js';
 export * from './fixtures.js';
+export * from './fake-wecom.js';
+export * from './fake-chatwoot.js';
+export * from './processes.js';
+export * from './fake-media.js';

@@ -10,6 +10,8 @@ import {
 import {
   chatwootClients,
   chatwootSettingsFromEnv,
+  HUMAN_REPLIED,
+  type ChatwootClient,
   createChatwootOutboundAdapter,
   relayedChatwootMessage,
   reportDeliveryFailure,
@@ -67,6 +69,28 @@ export const chatwootRelayHook: InboundHook = async (event, deps) => {
   return true;
 };
 
+/**
+ * Inbound hook: a human agent replied publicly in a bot conversation. Chatwoot leaves it `pending`
+ * for webhook bots (#4410), so the conversation is opened with the bot token (`bot_handoff!`);
+ * from then on `pending` again really means "back to the bot". The signal itself then goes on to
+ * the normal ownership handling (returns false).
+ */
+export function chatwootTakeoverHook(bot: ChatwootClient): InboundHook {
+  return async (event, deps) => {
+    if (event.kind !== 'signal' || event.signal !== 'human_took_over' || event.conversation.channel !== 'chatwoot') return false;
+    if (event.detail['reason'] !== HUMAN_REPLIED) return false;
+    const id = Number(event.conversation.threadId);
+    if (!Number.isInteger(id) || id <= 0) return false;
+    try {
+      await bot.toggleStatus(id, 'open');
+    } catch (err: unknown) {
+      // ownership is still recorded by the inbound role; opening is a courtesy to Chatwoot's UI and metrics
+      deps.log.warn('chatwoot: could not open the conversation after a human reply', { chatwootConversationId: id, err: err instanceof Error ? err.message : String(err) });
+    }
+    return false;
+  };
+}
+
 /** Reports a relayed human reply that could not be delivered back on its Chatwoot message (status failed + private note). */
 export function chatwootFailureReporter(settings: ChatwootSettings, log: Logger): ((job: OutboundJob, reason: string) => Promise<void>) | undefined {
   const { user } = chatwootClients(settings);
@@ -90,5 +114,6 @@ export function setupChatwoot(deps: Pick<WorkerDeps, 'env' | 'log' | 'adapters' 
   const reporter = settings.enabled ? chatwootFailureReporter(settings, deps.log) : undefined;
   if (reporter) deps.onOutboundFailed.push(reporter);
   else if (settings.enabled && settings.mirrorInboxId !== undefined) deps.log.warn('CHATWOOT_API_TOKEN is not set: failed deliveries of agent replies cannot be reported in Chatwoot');
-  return { hooks: [chatwootRelayHook] };
+  const { bot } = chatwootClients(settings);
+  return { hooks: bot ? [chatwootRelayHook, chatwootTakeoverHook(bot)] : [chatwootRelayHook] };
 }

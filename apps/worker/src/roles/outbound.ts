@@ -8,6 +8,7 @@ import {
 } from '@switchboard/core';
 import { createWorker } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
+import { ownerOf } from '../schedule.js';
 
 /** How long a reply waits for the previous reply of its conversation before going anyway. */
 const ORDER_WAIT_MAX_MS = 120_000;
@@ -42,7 +43,9 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
   for (let i = progress.sent; i < parts.length; i++) {
     const part = parts[i];
     if (!part) continue;
-    if (adapter.maySend && !(await adapter.maySend(data.ref))) {
+    // a human took over while the agent was thinking: its reply stays unsent
+    const humanNow = data.origin === 'agent' && (await ownerOf(deps, convId)) === 'human';
+    if (humanNow || (adapter.maySend && !(await adapter.maySend(data.ref)))) {
       await deps.ledger.finish(data.outboundId, 'suppressed: a human owns the conversation');
       deps.metrics.sends.inc({ channel, result: 'suppressed', code: 'human' });
       return 'suppressed';

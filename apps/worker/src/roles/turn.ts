@@ -97,7 +97,8 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
         outboundId: record.outboundId,
         ref: latestRef,
         reply: output.reply,
-        origin: 'agent',
+        // the handoff message itself must go out even though the conversation is now human-owned
+        origin: output.handoff ? 'notice' : 'agent',
         receivedAt: Math.min(...customer.map((m) => m.receivedAt)),
         ...(customer.at(-1)?.providerMessageId ? { inReplyTo: customer.at(-1)?.providerMessageId } : {}),
         ...(record.after ? { after: record.after } : {}),

@@ -1,0 +1,56 @@
+import { silentLogger, type InboundMessage } from '@switchboard/core';
+import { createRedis, type RedisClient } from '@switchboard/queue';
+import { dropPrefix, PNG_1X1, startFakeMediaHost, testRedisUrl, uniquePrefix, type FakeMediaHost } from '@switchboard/testkit';
+import type { Redis } from 'ioredis';
+import { buildWorkerDeps, loadWorkerEnv } from './compose';
+import { createMediaStep } from './media-hook';
+
+describe('createMediaStep (worker wiring)', () => {
+  let host: FakeMediaHost;
+  let redis: RedisClient;
+  let producer: RedisClient;
+  const prefix = uniquePrefix('mhook');
+
+  beforeAll(async () => {
+    host = await startFakeMediaHost({ whatsappToken: 'hook-token' });
+    redis = createRedis(testRedisUrl(), 'worker');
+    producer = createRedis(testRedisUrl(), 'worker');
+  });
+  afterAll(async () => {
+    await dropPrefix(redis as Redis, prefix);
+    await host.close();
+    redis.disconnect();
+    producer.disconnect();
+  });
+
+  const deps = (extra: Record<string, string> = {}) =>
+    buildWorkerDeps(
+      loadWorkerEnv({ REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, WHATSAPP_ACCESS_TOKEN: 'hook-token', WHATSAPP_GRAPH_URL: host.graphUrl, ...extra }),
+      redis,
+      producer,
+      silentLogger(),
+    );
+
+  it('builds a step from the worker env that downloads with the configured WhatsApp token and counts the outcome', async () => {
+    const d = deps();
+    const step = createMediaStep(d);
+    expect(step).toBeDefined();
+    const mediaId = host.whatsapp.add({ bytes: PNG_1X1, mimeType: 'image/png' });
+    const ref = { channel: 'whatsapp' as const, account: '123', userId: '4915550001' };
+    const msg: InboundMessage = {
+      kind: 'message', eventId: 'e1', providerMessageId: 'wamid.1', conversation: ref, sentAt: 1, receivedAt: 1,
+      content: { type: 'image', media: { mediaId, caption: 'is this broken?' } }, author: 'customer',
+    };
+    const [out] = await step!([msg], ref);
+    expect(out?.enrichment?.imageDataUrl).toBe(`data:image/png;base64,${PNG_1X1.toString('base64')}`);
+    expect(await d.registry.metrics()).toMatch(/sb_media_enrichments_total\{[^}]*channel="whatsapp",kind="image",outcome="ok"[^}]*\} 1/);
+    // voice without OPENAI_API_KEY: kept, with the reason
+    const [voice] = await step!([{ ...msg, eventId: 'e2', content: { type: 'audio', voice: true, media: { mediaId } } }], ref);
+    expect(voice?.enrichment?.error).toMatch(/speech-to-text is not configured/);
+  });
+
+  it('is undefined when MEDIA_ENABLED=false', () => {
+    const d = deps();
+    expect(createMediaStep({ ...d, env: { ...d.env, MEDIA_ENABLED: 'false' } })).toBeUndefined();
+  });
+});

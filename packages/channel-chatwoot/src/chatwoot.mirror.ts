@@ -1,0 +1,226 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ConfigurationError,
+  ProviderUnavailableError,
+  conversationId as conversationIdOf,
+  type ConversationRef,
+  type Logger,
+  type MirrorJob,
+} from '@switchboard/core';
+import type { RedisClient } from '@switchboard/queue';
+import { chatwootStatus, type ChatwootClient, type SendMessageBody } from './chatwoot.client.js';
+import {
+  MirrorStore,
+  mirrorContactIdentifier,
+  mirrorContactSourceId,
+  mirrorMessageSourceId,
+  type MirrorMapping,
+} from './chatwoot.mirror-store.js';
+import { handoffNote } from './chatwoot.outbound-adapter.js';
+
+/** Options of {@link ChatwootMirror}. */
+export interface ChatwootMirrorOptions {
+  /** User-token client (contacts and conversations need a user token; bots may not create contacts). */
+  readonly user: ChatwootClient;
+  /** Bot-token client: a handoff with it runs Chatwoot's `bot_handoff!` (notifications) when the bot is attached to the inbox. */
+  readonly bot?: ChatwootClient;
+  readonly botId?: number;
+  readonly inboxId: number;
+  readonly redis: RedisClient;
+  readonly prefix: string;
+  readonly log: Logger;
+  /** How long a creation lock lives (longer than two Chatwoot calls). */
+  readonly lockTtlMs?: number;
+  /** How long a job waits for another worker's creation before retrying later. */
+  readonly waitMs?: number;
+}
+
+/** What happened to one mirror job. */
+export type MirrorOutcome = { readonly posted: true; readonly messageId: number } | { readonly posted: false; readonly reason: string };
+
+/** A previous attempt is still posting; after this long it is presumed dead and Chatwoot is asked instead. */
+const POSTING_STALE_MS = 30_000;
+const DONE_TTL_SEC = 30 * 24 * 3600;
+
+/**
+ * Mirrors WhatsApp/WeChat conversations into a Chatwoot API inbox (provider doc §9): one contact per
+ * channel user, one conversation per (channel, account, user), created once under a Redis lock and
+ * remembered in Redis; messages posted with our own `source_id` (echo marker) and deduplicated
+ * before posting, because Chatwoot does not dedupe `source_id` (Evolution #2675).
+ */
+export class ChatwootMirror {
+  readonly store: MirrorStore;
+  private readonly lockTtlMs: number;
+  private readonly waitMs: number;
+
+  constructor(private readonly opts: ChatwootMirrorOptions) {
+    this.store = new MirrorStore(opts.redis, opts.prefix);
+    this.lockTtlMs = opts.lockTtlMs ?? 30_000;
+    this.waitMs = opts.waitMs ?? 10_000;
+  }
+
+  /** Applies one mirror job; safe to run twice. */
+  async apply(job: MirrorJob): Promise<MirrorOutcome> {
+    if (job.ref.channel === 'chatwoot') return { posted: false, reason: 'chatwoot conversations are not mirrored' };
+    const mapping = await this.ensureConversation(job.ref);
+    const outcome = await this.post(mapping, job);
+    if (job.direction === 'handoff') await this.openForHumans(mapping);
+    return outcome;
+  }
+
+  /** The mirror conversation of `ref`, created once even when many workers ask at the same time. */
+  async ensureConversation(ref: ConversationRef): Promise<MirrorMapping> {
+    const existing = await this.store.get(ref);
+    if (existing) return existing;
+    const deadline = Date.now() + this.waitMs;
+    for (;;) {
+      const release = await this.store.lock(`conv:${conversationIdOf(ref)}`, this.lockTtlMs);
+      if (release) {
+        try {
+          const again = await this.store.get(ref);
+          if (again) return again;
+          return await this.create(ref);
+        } finally {
+          await release();
+        }
+      }
+      await sleep(40 + Math.floor(Math.random() * 60));
+      const created = await this.store.get(ref);
+      if (created) return created;
+      if (Date.now() > deadline) throw new ProviderUnavailableError('chatwoot mirror: conversation is being created by another worker', { providerCode: 'mirror_lock' });
+    }
+  }
+
+  private async create(ref: ConversationRef): Promise<MirrorMapping> {
+    const contactId = await this.ensureContact(ref);
+    const sourceId = mirrorContactSourceId(ref);
+    const conv = await this.opts.user.createConversation({ source_id: sourceId, inbox_id: this.opts.inboxId, contact_id: contactId });
+    const mapping: MirrorMapping = { accountId: this.opts.user.accountId, inboxId: this.opts.inboxId, contactId, conversationId: conv.id, sourceId, ref };
+    await this.store.save(mapping);
+    this.opts.log.info('chatwoot mirror conversation created', { channel: ref.channel, chatwootConversationId: conv.id, contactId });
+    return mapping;
+  }
+
+  /** One contact per channel user (identifier `wa:<id>` / `wechat:<id>`), shared by that user's conversations. */
+  private async ensureContact(ref: ConversationRef): Promise<number> {
+    const identifier = mirrorContactIdentifier(ref);
+    const release = await this.acquire(`contact:${identifier}`);
+    try {
+      const found = await this.opts.user.findContactByIdentifier(identifier);
+      if (found) return found.id;
+      const phone = e164(ref);
+      const body = {
+        inbox_id: this.opts.inboxId,
+        identifier,
+        source_id: mirrorContactSourceId(ref),
+        name: ref.displayName ?? (ref.channel === 'whatsapp' && phone ? phone : identifier),
+        additional_attributes: { source: ref.channel },
+      };
+      try {
+        return (await this.opts.user.createContact(phone ? { ...body, phone_number: phone } : body)).id;
+      } catch (err: unknown) {
+        if (chatwootStatus(err) !== 422) throw err;
+        // taken meanwhile (another gateway instance) or the phone belongs to another contact: look again, then go without phone
+        const raced = await this.opts.user.findContactByIdentifier(identifier);
+        if (raced) return raced.id;
+        if (!phone) throw err;
+        return (await this.opts.user.createContact(body)).id;
+      }
+    } finally {
+      await release();
+    }
+  }
+
+  private async acquire(name: string): Promise<() => Promise<void>> {
+    const deadline = Date.now() + this.waitMs;
+    for (;;) {
+      const release = await this.store.lock(name, this.lockTtlMs);
+      if (release) return release;
+      if (Date.now() > deadline) throw new ProviderUnavailableError(`chatwoot mirror: lock ${name} busy`, { providerCode: 'mirror_lock' });
+      await sleep(40 + Math.floor(Math.random() * 60));
+    }
+  }
+
+  private body(job: MirrorJob, sourceId: string): SendMessageBody {
+    const content = job.text.trim() ? job.text : '(no text)';
+    switch (job.direction) {
+      case 'incoming':
+        return { content, message_type: 'incoming', source_id: sourceId };
+      case 'outgoing':
+        return {
+          content,
+          message_type: 'outgoing',
+          source_id: sourceId,
+          ...(this.opts.botId !== undefined ? { sender_type: 'AgentBot' as const, sender_id: this.opts.botId } : {}),
+        };
+      case 'note':
+        return { content, message_type: 'outgoing', private: true, source_id: sourceId };
+      case 'handoff':
+        return { content: handoffNote({ reason: job.text, summary: '' }), message_type: 'outgoing', private: true, source_id: sourceId };
+    }
+  }
+
+  /** Posts one message unless it was already posted (claim in Redis; a crashed attempt is checked against Chatwoot). */
+  private async post(mapping: MirrorMapping, job: MirrorJob): Promise<MirrorOutcome> {
+    const sourceId = mirrorMessageSourceId(job.direction, job.sourceId);
+    const key = this.store.messageKey(sourceId);
+    const { redis } = this.opts;
+    const claimed = (await redis.set(key, `posting:${Date.now()}`, 'EX', DONE_TTL_SEC, 'NX')) === 'OK';
+    if (!claimed) {
+      const state = (await redis.get(key)) ?? '';
+      if (state.startsWith('done:')) return { posted: false, reason: 'already mirrored' };
+      const since = Number(state.slice('posting:'.length));
+      if (Date.now() - since < POSTING_STALE_MS) {
+        throw new ProviderUnavailableError('chatwoot mirror: message is being posted by another attempt', { providerCode: 'mirror_busy' });
+      }
+      // the previous attempt may have posted before it died: ask Chatwoot before posting again
+      const recent = await this.opts.user.listMessages(mapping.conversationId);
+      const already = recent.find((m) => m.source_id === sourceId);
+      if (already) {
+        await redis.set(key, `done:${already.id}`, 'EX', DONE_TTL_SEC);
+        return { posted: false, reason: 'already mirrored' };
+      }
+      await redis.set(key, `posting:${Date.now()}`, 'EX', DONE_TTL_SEC);
+    }
+    let messageId: number;
+    try {
+      messageId = (await this.opts.user.sendMessage(mapping.conversationId, this.body(job, sourceId))).id;
+    } catch (err: unknown) {
+      const status = chatwootStatus(err);
+      // an HTTP answer means nothing was created: release the claim so the retry posts at once
+      if (status !== undefined) await redis.del(key);
+      if (status === 404) {
+        await this.store.forget(mapping);
+        throw new ProviderUnavailableError('chatwoot mirror: conversation vanished, recreating', { providerCode: 404, cause: err });
+      }
+      throw err;
+    }
+    await redis.set(key, `done:${messageId}`, 'EX', DONE_TTL_SEC);
+    return { posted: true, messageId };
+  }
+
+  /** Opens the mirror conversation for humans: bot token first (runs `bot_handoff!`), else the user token. */
+  private async openForHumans(mapping: MirrorMapping): Promise<void> {
+    if (this.opts.bot) {
+      try {
+        await this.opts.bot.toggleStatus(mapping.conversationId, 'open');
+        return;
+      } catch (err: unknown) {
+        // the bot is not attached to the mirror inbox: fall through to the integration user
+        if (!(err instanceof ConfigurationError) && chatwootStatus(err) !== 404) throw err;
+      }
+    }
+    await this.opts.user.toggleStatus(mapping.conversationId, 'open');
+  }
+}
+
+/** E.164 phone of a mirrored customer when known (WhatsApp wa_ids are E.164 digits without `+`). */
+export function e164(ref: ConversationRef): string | undefined {
+  const candidates = [ref.phone, ref.channel === 'whatsapp' ? ref.address ?? ref.userId : undefined];
+  for (const c of candidates) {
+    if (!c) continue;
+    const digits = c.replace(/[\s()-]/g, '').replace(/^\+/, '');
+    if (/^[1-9]\d{6,14}$/.test(digits)) return `+${digits}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,215 @@
+import {
+  ConfigurationError,
+  ProviderRejectedError,
+  splitText,
+  type ConversationRef,
+  type Logger,
+  type OutboundAdapter,
+  type OutboundPart,
+  type Reply,
+  type ReplyMedia,
+  type ReplyRich,
+  type SendContext,
+} from '@switchboard/core';
+import { ChatwootClient, chatwootStatus, type SendMessageBody } from './chatwoot.client.js';
+import type { ChatwootSettings } from './chatwoot.env.js';
+import { botMayAnswer } from './chatwoot.gate.js';
+
+/** Chatwoot accepts up to 150 000 characters per message. */
+export const CHATWOOT_MAX_CONTENT = 150_000;
+
+/** Options of {@link createChatwootOutboundAdapter}. */
+export interface ChatwootOutboundOptions {
+  /** Client with the agent-bot token: replies, typing, status, re-checks. */
+  readonly bot: ChatwootClient;
+  /** Client with a user token: fallback for re-checks on installs older than 4.14.2, where bots cannot read a conversation. */
+  readonly user?: ChatwootClient;
+  readonly botId?: number;
+  readonly log: Logger;
+}
+
+/** Chatwoot `content_attributes.items` of a rich reply. */
+export function richItems(rich: ReplyRich): { content_type: 'cards' | 'form'; items: Array<Record<string, unknown>> } {
+  if (rich.kind === 'cards') {
+    return {
+      content_type: 'cards',
+      items: rich.cards.map((c) => ({
+        title: c.title,
+        ...(c.description ? { description: c.description } : {}),
+        ...(c.mediaUrl ? { media_url: c.mediaUrl } : {}),
+        actions: c.actions.map((a) => (a.type === 'link' ? { type: 'link', text: a.text, uri: a.uri } : { type: 'postback', text: a.text, payload: a.payload })),
+      })),
+    };
+  }
+  return {
+    content_type: 'form',
+    items: rich.fields.map((f) => ({
+      name: f.name,
+      type: f.type,
+      label: f.label,
+      ...(f.placeholder ? { placeholder: f.placeholder } : {}),
+      ...(f.default ? { default: f.default } : {}),
+      ...(f.required !== undefined ? { required: f.required } : {}),
+      ...(f.options ? { options: f.options } : {}),
+    })),
+  };
+}
+
+/** Media as a Markdown link: Chatwoot renders the agent's Markdown, and a link needs no upload. */
+function mediaText(media: ReplyMedia): string {
+  const label = media.filename ?? media.kind;
+  return [media.caption, `[${label}](${media.url})`].filter(Boolean).join('\n\n');
+}
+
+/** The message body of one rendered part. */
+export function chatwootMessageBody(part: OutboundPart): SendMessageBody {
+  const base = { message_type: 'outgoing' as const, private: false };
+  switch (part.kind) {
+    case 'text':
+      if (part.rich) {
+        const { content_type, items } = richItems(part.rich);
+        return { ...base, content: part.text, content_type, content_attributes: { items } };
+      }
+      return { ...base, content: part.text, content_type: 'text', content_attributes: {} };
+    case 'options':
+      return {
+        ...base,
+        content: part.text,
+        content_type: 'input_select',
+        content_attributes: { items: part.options.map((o) => ({ title: o.title, value: o.id })) },
+      };
+    case 'media':
+      return { ...base, content: mediaText(part.media), content_type: 'text', content_attributes: {} };
+    case 'template':
+      // Chatwoot has no message templates; the outbound worker only renders them for WhatsApp
+      throw new ProviderRejectedError('chatwoot cannot send templates', { providerCode: 'template' });
+  }
+}
+
+/** The Chatwoot conversation (display id) of a `chatwoot` conversation ref. */
+export function chatwootConversationId(ref: ConversationRef): number {
+  const id = Number(ref.threadId);
+  if (ref.channel !== 'chatwoot' || !Number.isInteger(id) || id <= 0) {
+    throw new ProviderRejectedError(`not a chatwoot conversation: ${ref.channel}`, { providerCode: 'ref' });
+  }
+  return id;
+}
+
+/**
+ * The outbound half of the Chatwoot agent bot: posts replies with the bot token (Markdown kept,
+ * options as `input_select`, cards and forms natively), shows typing while a turn runs, re-checks
+ * status and assignee before each part, and hands over with a private note plus `toggle_status open`.
+ * @see ../../../docs/channels/chatwoot.md
+ */
+export function createChatwootOutboundAdapter(opts: ChatwootOutboundOptions): OutboundAdapter {
+  const { bot, user, log } = opts;
+  let warnedNoShow = false;
+
+  const typingOff = async (conversationId: number) => {
+    try {
+      await bot.toggleTyping(conversationId, 'off');
+    } catch (err: unknown) {
+      log.debug('chatwoot typing off failed', { conversationId, err: err instanceof Error ? err.message : String(err) });
+    }
+  };
+
+  return {
+    channel: 'chatwoot',
+
+    render(reply: Reply): OutboundPart[] {
+      const parts: OutboundPart[] = [];
+      const chunks = splitText(reply.text, CHATWOOT_MAX_CONTENT);
+      const last = chunks.pop();
+      for (const text of chunks) parts.push({ kind: 'text', text });
+      if (reply.rich) parts.push({ kind: 'text', text: last ?? '', rich: reply.rich });
+      else if (reply.options?.length) parts.push({ kind: 'options', text: last ?? '', options: reply.options });
+      else if (last !== undefined) parts.push({ kind: 'text', text: last });
+      for (const media of reply.media ?? []) parts.push({ kind: 'media', media });
+      return parts;
+    },
+
+    async sendPart(ref: ConversationRef, part: OutboundPart, ctx: SendContext): Promise<{ providerMessageId?: string }> {
+      const conversationId = chatwootConversationId(ref);
+      const message = await bot.sendMessage(conversationId, chatwootMessageBody(part));
+      if (ctx.partIndex === ctx.partCount - 1) await typingOff(conversationId);
+      return { providerMessageId: String(message.id) };
+    },
+
+    async turnStarted(ref: ConversationRef): Promise<void> {
+      const conversationId = chatwootConversationId(ref);
+      try {
+        await bot.toggleTyping(conversationId, 'on');
+      } catch (err: unknown) {
+        // typing is cosmetic (and absent before 4.12.0); it never fails a turn
+        log.debug('chatwoot typing on failed', { conversationId, err: err instanceof Error ? err.message : String(err) });
+      }
+    },
+
+    async maySend(ref: ConversationRef): Promise<boolean> {
+      const conversationId = chatwootConversationId(ref);
+      let conv;
+      try {
+        conv = await bot.getConversation(conversationId);
+      } catch (err: unknown) {
+        // bots may read a conversation only since 4.14.2; older installs answer 401
+        if (!(err instanceof ConfigurationError)) throw err;
+        if (user) {
+          conv = await user.getConversation(conversationId);
+        } else {
+          if (!warnedNoShow) log.warn('chatwoot: bot token cannot read conversations (Chatwoot < 4.14.2); set CHATWOOT_API_TOKEN for the pre-send re-check');
+          warnedNoShow = true;
+          return true;
+        }
+      }
+      const gate = botMayAnswer(conv, opts.botId === undefined ? {} : { botId: opts.botId });
+      if (!gate.ok) {
+        log.info('chatwoot reply withheld', { conversationId, reason: gate.reason });
+        await typingOff(conversationId);
+      }
+      return gate.ok;
+    },
+
+    async handoff(ref: ConversationRef, handoff: { reason: string; summary: string }): Promise<void> {
+      const conversationId = chatwootConversationId(ref);
+      await bot.sendMessage(conversationId, { content: handoffNote(handoff), message_type: 'outgoing', private: true });
+      // with the bot token Chatwoot runs bot_handoff!: opens, notifies the inbox agents, runs auto-assignment
+      await bot.toggleStatus(conversationId, 'open');
+      await typingOff(conversationId);
+    },
+  };
+}
+
+/** The private note that tells agents why the bot handed over and what happened so far. */
+export function handoffNote(handoff: { reason: string; summary: string }): string {
+  return [`**Handed over by the AI assistant.** Reason: ${handoff.reason}`, handoff.summary ? `**Summary:** ${handoff.summary}` : ''].filter(Boolean).join('\n\n');
+}
+
+/**
+ * Reports a failed delivery of a human agent's message (e.g. WhatsApp 131047 outside the 24 h window,
+ * WeChat 95002) on the Chatwoot message: `PATCH` status `failed` with `external_error` (API inboxes,
+ * 4.2.0+), plus a private note with the reason so it is visible without hovering. Needs a user token.
+ */
+export async function reportDeliveryFailure(client: ChatwootClient, chatwootMessage: { conversationId: number; messageId: number }, reason: string): Promise<void> {
+  try {
+    await client.updateMessageStatus(chatwootMessage.conversationId, chatwootMessage.messageId, 'failed', reason);
+  } catch (err: unknown) {
+    // older installs (< 4.2.0) and non-API inboxes refuse the status update; the note still tells the agent
+    const status = chatwootStatus(err);
+    if (status === undefined || status >= 500 || status === 429) throw err;
+  }
+  await client.sendMessage(chatwootMessage.conversationId, {
+    content: `⚠️ This message was not delivered to the customer: ${reason}`,
+    message_type: 'outgoing',
+    private: true,
+  });
+}
+
+/** Builds the bot and user clients from settings (either may be absent). */
+export function chatwootClients(settings: ChatwootSettings): { bot?: ChatwootClient; user?: ChatwootClient } {
+  if (!settings.enabled) return {};
+  const common = { baseUrl: settings.baseUrl, accountId: settings.accountId, timeoutMs: settings.httpTimeoutMs };
+  return {
+    ...(settings.botToken ? { bot: new ChatwootClient({ ...common, token: settings.botToken, role: 'bot' }) } : {}),
+    ...(settings.apiToken ? { user: new ChatwootClient({ ...common, token: settings.apiToken, role: 'user' }) } : {}),
+  };
+}

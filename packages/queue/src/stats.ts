@@ -1,0 +1,126 @@
+import type { RedisClient } from './redis.js';
+import { gatewayKeys } from './keys.js';
+
+/**
+ * Small operational counters and indexes for the admin overview. Everything lives under the
+ * queue prefix (so a hash-tagged prefix keeps it in one Redis Cluster slot) and expires on its own.
+ */
+
+/** Direction of a counted event: a customer message in, a message part sent out. */
+export type EventDirection = 'in' | 'out';
+
+/** Per-minute buckets are kept this long, a little more than the hour the overview shows. */
+const BUCKET_TTL_SEC = 2 * 3600;
+/** How long a human-owned conversation stays listed without activity (same as the owner key's TTL). */
+const OWNER_TTL_SEC = 30 * 24 * 3600;
+
+const minuteOf = (ms: number) => Math.floor(ms / 60_000);
+
+function statKey(prefix: string, channel: string, direction: EventDirection, minute: number): string {
+  return gatewayKeys(prefix).ns('stats', channel, direction, String(minute));
+}
+
+function ownersKey(prefix: string): string {
+  return gatewayKeys(prefix).ns('owners');
+}
+
+/**
+ * Counts `n` events of a channel in the current minute (one INCRBY + EXPIRE, pipelined).
+ * Call it where an event becomes certain: a customer message accepted by the inbound role, a part
+ * accepted by the provider in the outbound role.
+ */
+export async function recordChannelEvent(redis: RedisClient, prefix: string, channel: string, direction: EventDirection, n = 1, now = Date.now()): Promise<void> {
+  if (n <= 0) return;
+  const key = statKey(prefix, channel, direction, minuteOf(now));
+  await redis.multi().incrby(key, n).expire(key, BUCKET_TTL_SEC).exec();
+}
+
+/** Events of one channel and direction in the last `minutes` minutes (current minute included). */
+export async function countChannelEvents(redis: RedisClient, prefix: string, channel: string, direction: EventDirection, minutes = 60, now = Date.now()): Promise<number> {
+  const current = minuteOf(now);
+  // one GET per bucket in a pipeline rather than MGET, so it also works on a Cluster without a hash tag
+  const pipe = redis.pipeline();
+  for (let m = current - minutes + 1; m <= current; m++) pipe.get(statKey(prefix, channel, direction, m));
+  const results = (await pipe.exec()) ?? [];
+  return results.reduce((sum, [err, value]) => sum + (err || value === null ? 0 : Number(value) || 0), 0);
+}
+
+/** Per-minute series (oldest first) for a small sparkline. */
+export async function channelEventSeries(redis: RedisClient, prefix: string, channel: string, direction: EventDirection, minutes = 60, now = Date.now()): Promise<number[]> {
+  const current = minuteOf(now);
+  const pipe = redis.pipeline();
+  for (let m = current - minutes + 1; m <= current; m++) pipe.get(statKey(prefix, channel, direction, m));
+  const results = (await pipe.exec()) ?? [];
+  return results.map(([err, value]) => (err || value === null ? 0 : Number(value) || 0));
+}
+
+/** Who owns a conversation. */
+export type ConversationOwner = 'human' | 'bot';
+
+/** What the owner key of a human-owned conversation holds. */
+export interface OwnerRecord {
+  owner: 'human';
+  reason: string;
+  at: number;
+}
+
+/**
+ * Sets a conversation's owner: `human` writes `gatewayKeys(prefix).owner(id)` (30 days) and lists
+ * the conversation in the owners index; `bot` deletes both. One MULTI, so the index never lists
+ * a conversation whose owner key was not written. This is the one function every writer of the
+ * owner key should call (worker handoff/signals, admin take over/hand back).
+ */
+export async function setConversationOwner(redis: RedisClient, prefix: string, conversationId: string, owner: ConversationOwner, reason: string, now = Date.now()): Promise<void> {
+  const key = gatewayKeys(prefix).owner(conversationId);
+  if (owner === 'bot') {
+    await redis.multi().del(key).zrem(ownersKey(prefix), conversationId).exec();
+    return;
+  }
+  const record: OwnerRecord = { owner: 'human', reason, at: now };
+  await redis.multi().set(key, JSON.stringify(record), 'EX', OWNER_TTL_SEC).zadd(ownersKey(prefix), now, conversationId).exec();
+}
+
+/** Reads a conversation's owner (`bot` when the owner key is absent). */
+export async function getConversationOwner(redis: RedisClient, prefix: string, conversationId: string): Promise<{ owner: ConversationOwner; record?: OwnerRecord }> {
+  const raw = await redis.get(gatewayKeys(prefix).owner(conversationId));
+  if (raw === null) return { owner: 'bot' };
+  try {
+    const parsed = JSON.parse(raw) as Partial<OwnerRecord>;
+    return { owner: 'human', record: { owner: 'human', reason: String(parsed.reason ?? ''), at: Number(parsed.at ?? 0) } };
+  } catch {
+    return { owner: 'human', record: { owner: 'human', reason: raw, at: 0 } };
+  }
+}
+
+/**
+ * Conversations currently owned by a human, newest first. Index entries whose owner key expired or
+ * was deleted without the index are dropped as they are found.
+ */
+export async function listHumanOwned(redis: RedisClient, prefix: string, limit = 100): Promise<Array<{ conversationId: string; reason: string; at: number }>> {
+  const ids = await redis.zrevrange(ownersKey(prefix), 0, Math.max(0, limit - 1));
+  if (ids.length === 0) return [];
+  const pipe = redis.pipeline();
+  for (const id of ids) pipe.get(gatewayKeys(prefix).owner(id));
+  const values = (await pipe.exec()) ?? [];
+  const out: Array<{ conversationId: string; reason: string; at: number }> = [];
+  const gone: string[] = [];
+  ids.forEach((id, i) => {
+    const [err, raw] = values[i] ?? [null, null];
+    if (err || typeof raw !== 'string') {
+      if (!err) gone.push(id);
+      return;
+    }
+    let reason = raw;
+    let at = 0;
+    try {
+      const parsed = JSON.parse(raw) as Partial<OwnerRecord>;
+      reason = String(parsed.reason ?? '');
+      at = Number(parsed.at ?? 0);
+    } catch {
+      // a writer that stored plain text: show it as the reason
+    }
+    out.push({ conversationId: id, reason, at });
+  });
+  if (gone.length > 0) await redis.zrem(ownersKey(prefix), ...gone);
+  return out;
+}
