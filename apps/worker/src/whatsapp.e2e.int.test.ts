@@ -187,3 +187,28 @@ describe('WhatsApp fallback template and allowlist', () => {
     expect(p.openai.requests.length).toBe(before);
   });
 });
+
+describe('WhatsApp dead-letter replay', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline();
+  });
+  afterAll(async () => {
+    await p.close();
+  });
+
+  it('a reply that failed for good can be replayed from the failed set and is then sent once', async () => {
+    p.graph.failNext(1, graphError(131026, '(#131026) Message undeliverable'));
+    const { payload } = whatsappTextDelivery({ waId: '15551310001', text: 'question that first fails' });
+    await p.postWhatsApp(payload);
+    const q = new Queue('outbound-whatsapp', { connection: p.deps.redis, prefix: p.prefix });
+    await waitFor(async () => (await q.getFailed()).length === 1, 10_000, 'failed reply');
+    const [failed] = await q.getFailed();
+    expect(failed!.failedReason).toContain('131026');
+    await failed!.retry('failed');
+    await waitFor(() => p.graph.textsTo('15551310001').length === 1, 10_000, 'replayed reply');
+    await sleep(500);
+    expect(p.graph.textsTo('15551310001')).toHaveLength(1);
+    await q.close();
+  });
+});

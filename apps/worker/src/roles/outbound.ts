@@ -28,7 +28,8 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
   const adapter = deps.adapters[channel];
   if (!adapter) throw new GatewayError(`channel ${channel} is not configured in this worker`, { code: 'channel_disabled', retryable: false });
   const progress = await deps.ledger.progress(data.outboundId);
-  if (progress.finished) return `already ${progress.outcome ?? 'finished'}`;
+  // a failed reply replayed from the dead-letter set (Bull Board "retry") resumes at its first unsent part
+  if (progress.finished && !progress.outcome?.startsWith('failed')) return `already ${progress.outcome ?? 'finished'}`;
 
   if (data.after && Date.now() - job.timestamp < ORDER_WAIT_MAX_MS) {
     const prev = await deps.ledger.progress(data.after);
