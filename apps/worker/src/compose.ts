@@ -2,7 +2,7 @@ import type { Worker } from 'bullmq';
 import { loadConfig, type ChannelId, type Logger, type OutboundAdapter } from '@switchboard/core';
 import { createMetricsRegistry } from '@switchboard/core';
 import { createWhatsAppOutboundAdapter, GraphClient, parseTemplateSpec } from '@switchboard/channel-whatsapp/outbound';
-import { Agent, loadAgentConfig } from '@switchboard/agent';
+import { Agent, loadAgentConfig, prometheusAgentMetrics } from '@switchboard/agent';
 import { DeliveryLedger, gatewayKeys, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type RedisClient } from '@switchboard/queue';
 import type { WorkerDeps, WorkerSettings } from './deps.js';
 import { ROLES, workerEnv, type Role } from './env.js';
@@ -68,7 +68,7 @@ export function buildWorkerDeps(env: WorkerEnv, redis: RedisClient, producerRedi
   const prefix = env.QUEUE_PREFIX;
   const registry = createMetricsRegistry({ service: 'worker' });
   const settings = settingsFrom(env);
-  const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log });
+  const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log, metrics: prometheusAgentMetrics(registry) });
   if (!agent.online) log.warn('agent offline: OPENAI_API_KEY is not set; answering from the FAQ and an offline notice');
   const deps: WorkerDeps = {
     settings,

@@ -159,6 +159,18 @@ export const AgentConfigSchema = z.strictObject({
       ttlSeconds: z.number().int().min(60).default(7 * 24 * 3600),
       /** Rough token budget of the history given to the model (characters ≈ 4 × tokens); oldest turns go first. */
       maxHistoryChars: z.number().int().min(200).default(12_000),
+      /** Fold turns that leave the window into a running summary (one LLM call after the turn) instead of dropping them. */
+      summarize: z.boolean().default(true),
+      summaryMaxChars: z.number().int().min(200).default(1500),
+    })
+    .prefault({}),
+  /** What the agent keeps about a customer across conversations (name, language, facts the customer stated). */
+  profile: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Deleted this many days after the customer's last turn. */
+      retentionDays: z.number().int().min(1).default(365),
+      maxFacts: z.number().int().min(1).max(100).default(20),
     })
     .prefault({}),
   llm: z
@@ -187,6 +199,14 @@ export const AgentConfigSchema = z.strictObject({
       timeoutMs: z.number().int().min(100).default(10_000),
       handoffToHuman: z.boolean().default(true),
       sendOptions: z.boolean().default(true),
+      /** Built-in `generate_image(prompt)` through the images API; the image is sent with the reply. */
+      generateImage: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          model: z.string().min(1).default('dall-e-3'),
+          size: z.string().regex(/^\d+x\d+$|^auto$/, 'must be WIDTHxHEIGHT or auto').default('1024x1024'),
+        })
+        .prefault({}),
       http: z.array(HttpToolConfig).default([]),
     })
     .prefault({}),
@@ -211,6 +231,15 @@ export const AgentConfigSchema = z.strictObject({
       input: PerLangWords.default({}),
       /** LLM answers containing one of these words are replaced by `messages.moderation`. */
       output: PerLangWords.default({}),
+      /** The provider's moderation endpoint (`POST /v1/moderations`), on top of the word lists. */
+      api: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          model: z.string().min(1).default('omni-moderation-latest'),
+          /** Also check the model's answers. */
+          output: z.boolean().default(false),
+        })
+        .prefault({}),
     })
     .prefault({}),
   handoff: z
@@ -219,6 +248,36 @@ export const AgentConfigSchema = z.strictObject({
       triggers: PerLangWords.default(DEFAULT_HANDOFF_TRIGGERS),
     })
     .prefault({}),
+  routing: z
+    .strictObject({
+      /** Model for complex turns; unset = every turn uses LLM_MODEL (or the variant's model). */
+      strongModel: z.string().min(1).optional(),
+      /** Turns whose text is at least this long are complex. */
+      minChars: z.number().int().min(1).default(600),
+      /** Turns with images, audio, video or documents are complex. */
+      attachments: z.boolean().default(true),
+      /** Words that mark a complex topic, per language. */
+      keywords: PerLangWords.default({}),
+      /** When the cheap model asks for a tool, the rest of the turn runs on the strong model. */
+      escalateOnTools: z.boolean().default(false),
+      /** Ask the cheap model to classify turns the rules call simple (one short extra call). */
+      classifier: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** A/B variants: each conversation is assigned one by weight, kept for the memory TTL, reported in metrics. */
+  variants: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -'),
+        weight: z.number().min(0),
+        /** Model of this variant's simple turns (default LLM_MODEL). */
+        model: z.string().min(1).optional(),
+        /** Replaces prompt.system for this variant. */
+        system: z.string().min(1).optional(),
+        temperature: z.number().min(0).max(2).optional(),
+      }),
+    )
+    .default([]),
 });
 
 /** The validated agent configuration. */

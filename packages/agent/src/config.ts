@@ -8,7 +8,7 @@ import { AgentConfigError } from './errors.js';
 export { AgentConfigSchema, type AgentConfig, type AgentConfigInput } from './config.schema.js';
 
 /** Names of the built-in tools; config tools may not reuse them. */
-export const BUILTIN_TOOL_NAMES = ['handoff_to_human', 'send_options'] as const;
+export const BUILTIN_TOOL_NAMES = ['handoff_to_human', 'send_options', 'save_customer_fact', 'generate_image'] as const;
 
 /** The configuration used when AGENT_CONFIG is unset: default prompt, greetings, notices and a few FAQ entries. */
 export const DEFAULT_AGENT_CONFIG_INPUT: AgentConfigInput = { faq: DEFAULT_FAQ };
@@ -16,40 +16,66 @@ export const DEFAULT_AGENT_CONFIG_INPUT: AgentConfigInput = { faq: DEFAULT_FAQ }
 const ENV_REF = /\$\{([A-Z_][A-Z0-9_]*)\}/g;
 const URL_PARAM = /\{([a-zA-Z0-9_]+)\}/g;
 
-/** Checks that zod cannot express: unique ids, tool names, URL placeholders, env references. */
-function crossCheck(config: AgentConfig, source: Record<string, string | undefined>): string[] {
+const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const asRecord = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/**
+ * Checks that zod cannot express: unique ids and names, tool URL placeholders and `${ENV}`
+ * references. Runs on the raw input (defensively) so its problems are reported together with
+ * the schema's.
+ */
+function crossCheck(raw: unknown, source: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
+  const root = asRecord(raw);
   const faqIds = new Set<string>();
-  config.faq.forEach((entry, i) => {
-    if (faqIds.has(entry.id)) problems.push(`faq.${i}.id: duplicate FAQ id "${entry.id}"`);
-    faqIds.add(entry.id);
+  asArray(root.faq).forEach((entry, i) => {
+    const id = asString(asRecord(entry).id);
+    if (id === undefined) return;
+    if (faqIds.has(id)) problems.push(`faq.${i}.id: duplicate FAQ id "${id}"`);
+    faqIds.add(id);
   });
+  const variants = asArray(root.variants).map(asRecord);
+  const variantNames = new Set<string>();
+  variants.forEach((v, i) => {
+    const name = asString(v.name);
+    if (name === undefined) return;
+    if (variantNames.has(name)) problems.push(`variants.${i}.name: duplicate variant "${name}"`);
+    variantNames.add(name);
+  });
+  if (variants.length && variants.every((v) => v.weight === 0)) problems.push('variants: at least one weight must be above 0');
   const toolNames = new Set<string>(BUILTIN_TOOL_NAMES);
-  config.tools.http.forEach((tool, i) => {
+  asArray(asRecord(root.tools).http).forEach((t, i) => {
+    const tool = asRecord(t);
     const at = `tools.http.${i}`;
-    if (toolNames.has(tool.name)) problems.push(`${at}.name: "${tool.name}" is already used (built-in or duplicate)`);
-    toolNames.add(tool.name);
-    const props = tool.parameters.properties;
-    for (const [, param] of tool.url.matchAll(URL_PARAM)) {
-      if (param && !(param in props)) problems.push(`${at}.url: placeholder {${param}} is not a property of parameters`);
+    const name = asString(tool.name);
+    if (name !== undefined) {
+      if (toolNames.has(name)) problems.push(`${at}.name: "${name}" is already used (built-in or duplicate)`);
+      toolNames.add(name);
     }
-    const bare = tool.url.replace(URL_PARAM, 'x');
-    try {
-      const u = new URL(bare);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`${at}.url: must be http(s)`);
-    } catch {
-      problems.push(`${at}.url: not a valid URL template ("${tool.url}")`);
+    const url = asString(tool.url);
+    if (url) {
+      const props = asRecord(asRecord(tool.parameters).properties);
+      for (const [, param] of url.matchAll(URL_PARAM)) {
+        if (param && !(param in props)) problems.push(`${at}.url: placeholder {${param}} is not a property of parameters`);
+      }
+      try {
+        const u = new URL(url.replace(URL_PARAM, 'x'));
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`${at}.url: must be http(s)`);
+      } catch {
+        problems.push(`${at}.url: not a valid URL template ("${url}")`);
+      }
     }
-    for (const [header, value] of Object.entries(tool.headers)) {
-      for (const [, name] of value.matchAll(ENV_REF)) {
-        if (name && !source[name]) problems.push(`${at}.headers.${header}: environment variable ${name} is not set`);
+    for (const [header, value] of Object.entries(asRecord(tool.headers))) {
+      for (const [, envName] of (asString(value) ?? '').matchAll(ENV_REF)) {
+        if (envName && !source[envName]) problems.push(`${at}.headers.${header}: environment variable ${envName} is not set`);
       }
     }
   });
   return problems;
 }
 
-/** Replaces `${NAME}` in tool headers with environment values (after {@link crossCheck} proved them present). */
+/** Replaces `${NAME}` in tool headers with environment values (`crossCheck` proved them present). */
 function resolveEnvRefs(config: AgentConfig, source: Record<string, string | undefined>): AgentConfig {
   return {
     ...config,
@@ -69,14 +95,11 @@ function resolveEnvRefs(config: AgentConfig, source: Record<string, string | und
  */
 export function parseAgentConfig(raw: unknown, sourceName = 'inline', env: Record<string, string | undefined> = process.env): AgentConfig {
   const parsed = AgentConfigSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    throw new AgentConfigError(
-      sourceName,
-      parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`),
-    );
-  }
-  const problems = crossCheck(parsed.data, env);
-  if (problems.length) throw new AgentConfigError(sourceName, problems);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)),
+    ...crossCheck(raw, env),
+  ];
+  if (problems.length || !parsed.success) throw new AgentConfigError(sourceName, problems);
   return resolveEnvRefs(parsed.data, env);
 }
 

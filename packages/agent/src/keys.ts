@@ -19,6 +19,12 @@ export function agentKeys(prefix: string) {
     rateNotice: (customerId: string) => k.ns('agent', 'rln', customerId),
     /** Key prefix of rate-limiter-flexible's counters. */
     rateLimiterPrefix: () => k.ns('agent', 'rl'),
+    /** Running summary of turns that left the memory window. */
+    summary: (conversationId: string) => k.ns('agent', 'sum', conversationId),
+    /** A customer's profile across conversations. */
+    profile: (customerId: string) => k.ns('agent', 'prof', customerId),
+    /** The conversation's A/B variant. */
+    variant: (conversationId: string) => k.ns('agent', 'ab', conversationId),
     /** Cached LLM answer of a non-personal, single-turn question. */
     cache: (hash: string) => k.ns('agent', 'cache', hash),
   };

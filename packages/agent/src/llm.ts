@@ -16,6 +16,8 @@ export interface ChatRequest {
   toolChoice?: ChatCompletionToolChoiceOption;
   temperature?: number;
   maxTokens?: number;
+  /** A/B variant, passed to the metrics hook. */
+  variant?: string;
 }
 
 /** The answer of one chat completion (after retries). */
@@ -41,7 +43,7 @@ export interface LlmClientOptions {
   backoffMs: number;
   log: Logger;
   /** Reports every finished request (successful or not) for metrics. */
-  onCall?: (e: { model: string; ok: boolean; status?: number | undefined; inputTokens: number; outputTokens: number; latencyMs: number }) => void;
+  onCall?: (e: { model: string; variant?: string | undefined; ok: boolean; status?: number | undefined; inputTokens: number; outputTokens: number; latencyMs: number }) => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -86,9 +88,9 @@ export class LlmClient {
     let attempt = 0;
     let lastErr: unknown;
     for (;;) {
-      attempt += 1;
       const left = deadline - Date.now();
       if (left < 200) break;
+      attempt += 1;
       const started = Date.now();
       try {
         const res = await this.client.chat.completions.create(
@@ -106,12 +108,12 @@ export class LlmClient {
         if (!message) throw new LlmUnavailableError('the model returned no choices', { attempts: attempt });
         const inputTokens = res.usage?.prompt_tokens ?? 0;
         const outputTokens = res.usage?.completion_tokens ?? 0;
-        this.opts.onCall?.({ model: res.model || req.model, ok: true, inputTokens, outputTokens, latencyMs });
+        this.opts.onCall?.({ model: res.model || req.model, variant: req.variant, ok: true, inputTokens, outputTokens, latencyMs });
         return { message, model: res.model || req.model, inputTokens, outputTokens, latencyMs, attempts: attempt };
       } catch (err) {
         lastErr = err;
         const status = err instanceof APIError ? err.status : undefined;
-        this.opts.onCall?.({ model: req.model, ok: false, status, inputTokens: 0, outputTokens: 0, latencyMs: Date.now() - started });
+        this.opts.onCall?.({ model: req.model, variant: req.variant, ok: false, status, inputTokens: 0, outputTokens: 0, latencyMs: Date.now() - started });
         if (err instanceof LlmUnavailableError || !isRetryable(err) || attempt >= this.opts.maxAttempts) break;
         const base = this.opts.backoffMs * 2 ** (attempt - 1);
         const delay = retryAfterMs(err, Date.now()) ?? Math.round(base * (0.75 + Math.random() * 0.5));

@@ -12,19 +12,22 @@ export interface MemoryTurn {
 }
 
 /**
- * Appends a turn unless one of the last entries has the same id, trims to the last N turns and
- * refreshes the TTL, atomically (one key, so it is cluster-safe).
+ * Appends a turn unless one of the last entries has the same id, caps the list (a safety bound;
+ * {@link ConversationMemory.takeOverflow} keeps it at the configured window) and refreshes the
+ * TTL, atomically (one key, so it is cluster-safe).
  */
 const APPEND = `
 local recent = redis.call('LRANGE', KEYS[1], -8, -1)
 for _, v in ipairs(recent) do
   local ok, t = pcall(cjson.decode, v)
-  if ok and type(t) == 'table' and t.id == ARGV[1] then return 0 end
+  if ok and type(t) == 'table' and t.id == ARGV[1] then return {0, 0, 0} end
 end
 redis.call('RPUSH', KEYS[1], ARGV[2])
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[3]), -1)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
-return 1
+local bytes = 0
+for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do bytes = bytes + #v end
+return {1, redis.call('LLEN', KEYS[1]), bytes}
 `;
 
 /** Conversation memory in Redis: a capped, expiring list of turns per conversation. */
@@ -32,7 +35,7 @@ export class ConversationMemory {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly keys: AgentKeys,
-    private readonly opts: { maxTurns: number; ttlSeconds: number },
+    private readonly opts: { maxTurns: number; ttlSeconds: number; maxHistoryChars: number },
   ) {}
 
   /** The remembered turns, oldest first (at most `maxTurns`). Unreadable entries are skipped. */
@@ -51,24 +54,72 @@ export class ConversationMemory {
     return turns;
   }
 
-  /** Appends a turn (idempotent by turn id). Returns false when it was already there or memory is off. */
-  async append(conversationId: string, turn: MemoryTurn): Promise<boolean> {
-    if (this.opts.maxTurns === 0) return false;
-    const added = await this.redis.eval(
+  /**
+   * Appends a turn (idempotent by turn id). `added` is false when it was already there or memory
+   * is off; `full` tells whether the list may be past the window (then call {@link takeOverflow}).
+   */
+  async append(conversationId: string, turn: MemoryTurn): Promise<{ added: boolean; full: boolean }> {
+    if (this.opts.maxTurns === 0) return { added: false, full: false };
+    const res = (await this.redis.eval(
       APPEND,
       1,
       this.keys.memory(conversationId),
       turn.id,
       JSON.stringify(turn),
-      String(this.opts.maxTurns),
+      String(this.opts.maxTurns * 2 + 10),
       String(this.opts.ttlSeconds),
-    );
-    return added === 1;
+    )) as [number, number, number];
+    const [added, length, bytes] = res;
+    // Bytes of JSON over-estimate characters, so `full` may be a false alarm, never a miss.
+    return { added: added === 1, full: added === 1 && (length > this.opts.maxTurns || bytes > this.opts.maxHistoryChars) };
   }
 
-  /** Forgets a conversation. */
+  /**
+   * When the list is beyond `maxTurns` or the `maxHistoryChars` budget, removes the oldest turns
+   * (always keeping the newest) and returns them, oldest first, for summarising. The worker runs one turn per
+   * conversation at a time, so there is a single writer.
+   */
+  async takeOverflow(conversationId: string): Promise<MemoryTurn[]> {
+    if (this.opts.maxTurns === 0) return [];
+    const key = this.keys.memory(conversationId);
+    const all = (await this.redis.lrange(key, 0, -1)).map((raw) => {
+      try {
+        return JSON.parse(raw) as MemoryTurn;
+      } catch {
+        return undefined;
+      }
+    });
+    const size = (t: MemoryTurn | undefined) => (t ? t.user.length + (t.assistant?.length ?? 0) : 0);
+    let chars = all.reduce((sum, t) => sum + size(t), 0);
+    if (all.length <= this.opts.maxTurns && chars <= this.opts.maxHistoryChars) return [];
+    // Once over the window, make room for a few more turns so the summary call runs about once
+    // every `slack + 1` turns rather than after every turn.
+    const slack = Math.min(4, Math.floor(this.opts.maxTurns / 4));
+    const keepTurns = Math.max(1, this.opts.maxTurns - slack);
+    const keepChars = Math.floor(this.opts.maxHistoryChars * 0.75);
+    let k = 0;
+    while (all.length - k > 1 && (all.length - k > keepTurns || chars > keepChars)) {
+      chars -= size(all[k]);
+      k += 1;
+    }
+    await this.redis.ltrim(key, k, -1);
+    return all.slice(0, k).filter((t): t is MemoryTurn => t !== undefined && typeof t.user === 'string');
+  }
+
+  /** The running summary of turns that left the window. */
+  async summary(conversationId: string): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.summary(conversationId))) ?? undefined;
+  }
+
+  /** Replaces the running summary (same TTL as the turns). */
+  async setSummary(conversationId: string, summary: string): Promise<void> {
+    await this.redis.set(this.keys.summary(conversationId), summary, 'EX', this.opts.ttlSeconds);
+  }
+
+  /** Forgets a conversation (turns and summary). */
   async erase(conversationId: string): Promise<void> {
     await this.redis.del(this.keys.memory(conversationId));
+    await this.redis.del(this.keys.summary(conversationId));
   }
 }
 

@@ -86,3 +86,13 @@ export function fillTemplate(template: string, vars: { name?: string | undefined
   const name = vars.name?.trim();
   return template.replace(/\{name\}/g, name ? ` ${name}` : '').replace(/\{business\}/g, vars.business);
 }
+
+/** Cuts `text` to at most `max` characters at a sentence (else word) boundary, ending with `…`. */
+export function limitLength(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const head = text.slice(0, max - 1);
+  const sentence = Math.max(...['. ', '! ', '? ', '\n', '。', '！', '？'].map((s) => head.lastIndexOf(s)));
+  if (sentence >= max * 0.4) return `${head.slice(0, sentence + 1).trimEnd()}…`;
+  const space = head.lastIndexOf(' ');
+  return `${(space >= max * 0.5 ? head.slice(0, space) : head).trimEnd()}…`;
+}

@@ -86,6 +86,7 @@ export class FakeWecom {
   private readonly media = new Map<string, { bytes: Buffer; contentType: string; filename: string }>();
   private readonly untokened: number[] = [];
   private pageSize = 1000;
+  private readonly latency = new Map<string, number>();
   private cursorSeq = 0;
 
   private constructor(opts: FakeWecomOptions) {
@@ -200,6 +201,12 @@ export class FakeWecom {
     this.failures.push({ api, httpStatus, times });
   }
 
+  /** Delays every answer of `api` by `ms` (0 removes the delay), e.g. to hold a sync open. */
+  setLatency(api: string, ms: number): void {
+    if (ms > 0) this.latency.set(api, ms);
+    else this.latency.delete(api);
+  }
+
   /** Every access token issued so far now answers 42001 (as when WeCom expires them early). */
   expireTokens(): void {
     for (const t of this.accessTokens.values()) t.expired = true;
@@ -245,6 +252,8 @@ export class FakeWecom {
       }
     }
     const method = req.method ?? 'GET';
+    const delay = this.latency.get(api);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const scripted = this.takeFailure(api);
     if (scripted && 'httpStatus' in scripted) return this.reply(res, api, method, query, body, scripted.httpStatus, { message: 'scripted http failure' });
     if (scripted) return this.reply(res, api, method, query, body, 200, { errcode: scripted.errcode, errmsg: scripted.errmsg, ...(api === 'kf/sync_msg' ? { msg_list: [] } : {}) });

@@ -62,6 +62,7 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
   const recordKey = deps.keys.reply(convId, seq);
   const lastOutKey = deps.keys.ns('lastout', convId);
   let record: TurnRecord | undefined;
+  let rememberInput: AgentInput | undefined;
   const stored = await deps.redis.get(recordKey);
   if (stored) {
     record = JSON.parse(stored) as TurnRecord;
@@ -72,18 +73,13 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     });
     const input: AgentInput = { conversationId: convId, ref: latestRef, messages: customer, now: Date.now() };
     const output = await deps.agent.respond(input);
-    if (output.usage) {
-      deps.metrics.llmSeconds.observe({ model: output.usage.model }, output.usage.latencyMs / 1000);
-      deps.metrics.llmTokens.inc({ model: output.usage.model, direction: 'in' }, output.usage.inputTokens);
-      deps.metrics.llmTokens.inc({ model: output.usage.model, direction: 'out' }, output.usage.outputTokens);
-    }
     const outboundId = jobId('out', convId, seq);
     const prev = await deps.redis.get(lastOutKey);
     const candidate: TurnRecord = { output, outboundId, ...(prev && prev !== outboundId ? { after: prev } : {}) };
     // SET NX: if a concurrent or earlier run of this turn stored a reply, that one wins
     if ((await deps.redis.set(recordKey, JSON.stringify(candidate), 'EX', RECORD_TTL_SEC, 'NX')) === 'OK') {
       record = candidate;
-      await deps.agent.remember(input, output);
+      rememberInput = input;
     } else {
       record = JSON.parse((await deps.redis.get(recordKey)) ?? JSON.stringify(candidate)) as TurnRecord;
     }
@@ -108,6 +104,8 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     await deps.redis.set(lastOutKey, record.outboundId, 'EX', RECORD_TTL_SEC);
     await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text);
   }
+  // memory after the reply is on its way: a memory summary call must not delay the customer
+  if (rememberInput) await deps.agent.remember(rememberInput, output);
   if (output.handoff) {
     await setOwner(deps, convId, 'human', output.handoff.reason);
     deps.metrics.handoffs.inc({ channel: ref.channel, reason: output.handoff.reason.slice(0, 40) });

@@ -1,12 +1,9 @@
-import { DelayedError, type Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import { Counter, type Registry } from 'prom-client';
-import { loadConfig } from '@switchboard/core';
+import { jobId, loadConfig, shortHash } from '@switchboard/core';
 import { createWechatWorkerChannel, WechatSyncer, wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
 import { createWorker } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
-
-/** How long a sync job waits before retrying when another worker holds the account's sync lock. */
-const BUSY_RETRY_MS = 400;
 
 function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter<string> {
   const existing = registry.getSingleMetric(name);
@@ -14,9 +11,10 @@ function counter(registry: Registry, name: string, help: string, labelNames: str
 }
 
 /**
- * The `wechat-sync` role: one `kf/sync_msg` pull per callback, at most one per open_kfid across the
- * cluster (a job that finds the account busy re-delays itself), events into `inbound`, then the
- * cursor. Disabled with one warning when WECHAT_CORP_ID / WECHAT_SECRET are absent.
+ * The `wechat-sync` role: `kf/sync_msg` pulls for callbacks, at most one per open_kfid across the
+ * cluster (a job that finds the account being pulled leaves a note and the holder pulls once more),
+ * events into `inbound`, then the cursor. Disabled with one warning when WECHAT_CORP_ID /
+ * WECHAT_SECRET are absent.
  * @param opts.welcomeText overrides WECHAT_WELCOME_TEXT (e.g. from the agent configuration)
  */
 export function startWechatSyncRole(deps: WorkerDeps, opts: { welcomeText?: string } = {}): Worker[] {
@@ -41,16 +39,19 @@ export function startWechatSyncRole(deps: WorkerDeps, opts: { welcomeText?: stri
   const events = counter(deps.registry, 'sb_wechat_sync_events_total', 'Events a WeChat pull put on the inbound queue, or skipped on a first sync', ['result']);
   const worker = createWorker(
     'wechat-sync',
-    async (data, job, token) => {
+    async (data) => {
       const outcome = await syncer.run(data);
-      if (outcome.status === 'busy') {
-        pulls.inc({ outcome: 'busy' });
-        await job.moveToDelayed(Date.now() + BUSY_RETRY_MS + Math.floor(Math.random() * 200), token);
-        throw new DelayedError();
+      if (outcome.status === 'coalesced') {
+        pulls.inc({ outcome: 'coalesced' });
+        return outcome;
       }
       pulls.inc({ outcome: outcome.firstSync ? 'first_sync' : 'done' });
       events.inc({ result: 'dispatched' }, outcome.dispatched);
       events.inc({ result: 'skipped' }, outcome.skipped);
+      if (outcome.followUp) {
+        const next = outcome.followUp;
+        await deps.producers.enqueue('wechat-sync', next, { jobId: jobId('wxs', 'more', shortHash(`${next.corpId}|${next.openKfId ?? ''}|${next.receivedAt}`, 24)) });
+      }
       return outcome;
     },
     { connection: deps.redis, prefix: deps.prefix, log: deps.log, concurrency: deps.settings.concurrency },

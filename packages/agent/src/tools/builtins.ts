@@ -62,3 +62,27 @@ export function sendOptionsTool(): AgentTool {
     },
   };
 }
+
+const FactArgs = z.object({ fact: z.string().trim().min(3).max(300) });
+
+/**
+ * `save_customer_fact`: keeps a durable fact the customer stated (size, preferences, language)
+ * in their profile across conversations. The fact is stored after the turn, by `Agent.remember`.
+ */
+export function saveCustomerFactTool(): AgentTool {
+  return {
+    name: 'save_customer_fact',
+    description:
+      'Remember a lasting fact the customer told you about themselves (e.g. "shoe size 44", "prefers e-mail", "vegetarian") for future conversations. Never store payment data, passwords or health details.',
+    parameters: {
+      type: 'object',
+      properties: { fact: { type: 'string', description: 'One short fact, in the customer’s words or a neutral paraphrase.' } },
+      required: ['fact'],
+    },
+    async handler(args) {
+      const parsed = FactArgs.safeParse(args);
+      if (!parsed.success) throw new Error('fact must be 3-300 characters');
+      return { content: 'Saved.', facts: [parsed.data.fact] };
+    },
+  };
+}

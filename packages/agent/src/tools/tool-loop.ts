@@ -19,6 +19,8 @@ export interface LoopResult {
   handoff?: { reason: string; summary: string };
   options?: ReplyOption[];
   media?: ReplyMedia[];
+  /** Customer facts the model asked to keep. */
+  facts?: string[];
   toolCalls: ToolCallRecord[];
   /** True when the model still wanted tools after the last allowed step. */
   stepLimitHit: boolean;
@@ -40,6 +42,8 @@ export interface ToolLoopOptions {
   context: Omit<ToolContext, 'signal'>;
   log: Logger;
   onToolCall?: (record: ToolCallRecord) => void;
+  /** After the first step that calls tools, the remaining steps use this model (routing `escalateOnTools`). */
+  escalateModel?: string;
 }
 
 /** The OpenAI `tools` array of a set of tools. */
@@ -99,11 +103,12 @@ export async function runToolLoop(opts: ToolLoopOptions): Promise<LoopResult> {
   const byName = new Map(opts.tools.map((t) => [t.name, t]));
   const definitions = toolDefinitions(opts.tools);
   const messages: ChatCompletionMessageParam[] = [...opts.request.messages];
+  let model = opts.request.model;
   const out: LoopResult = { text: null, toolCalls: [], stepLimitHit: false, model: opts.request.model, inputTokens: 0, outputTokens: 0, latencyMs: 0 };
   for (let step = 1; step <= opts.maxSteps; step += 1) {
     const last = step === opts.maxSteps;
     const res = await opts.chat(
-      { ...opts.request, messages, ...(definitions.length ? { tools: definitions, toolChoice: last ? 'none' : 'auto' } : {}) },
+      { ...opts.request, model, messages, ...(definitions.length ? { tools: definitions, toolChoice: last ? 'none' : 'auto' } : {}) },
       opts.deadline,
     );
     out.model = res.model;
@@ -123,6 +128,7 @@ export async function runToolLoop(opts: ToolLoopOptions): Promise<LoopResult> {
       return out;
     }
     messages.push({ role: 'assistant', content: res.message.content ?? null, tool_calls: calls });
+    if (opts.escalateModel) model = opts.escalateModel;
     for (const call of calls) {
       const { result, record } = await invoke(byName.get(call.function.name), call, opts);
       out.toolCalls.push(record);
@@ -132,6 +138,7 @@ export async function runToolLoop(opts: ToolLoopOptions): Promise<LoopResult> {
       if (result.options) out.options = result.options;
       if (result.media) out.media = [...(out.media ?? []), ...result.media];
       if (result.handoff) out.handoff = result.handoff;
+      if (result.facts?.length) out.facts = [...(out.facts ?? []), ...result.facts];
     }
     if (out.handoff) {
       out.text = text;

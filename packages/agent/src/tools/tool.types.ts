@@ -21,6 +21,8 @@ export interface ToolResult {
   options?: ReplyOption[];
   /** Media to attach to the reply. */
   media?: ReplyMedia[];
+  /** Facts about the customer to keep in their profile (saved by `Agent.remember`, not during the turn). */
+  facts?: string[];
 }
 
 /**

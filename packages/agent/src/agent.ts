@@ -1,0 +1,355 @@
+import { shortHash, type ConversationRef, type Logger, type Reply } from '@switchboard/core';
+import type { Cluster, Redis } from 'ioredis';
+import OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { ApiModerator } from './moderation-api.js';
+import { generateImageTool } from './tools/generate-image.js';
+import { cacheableQuestion, cacheKeyHash, ResponseCache } from './cache.js';
+import type { AgentConfig, Localized } from './config.schema.js';
+import type { AgentEnv } from './env.js';
+import { LlmUnavailableError } from './errors.js';
+import { FaqMatcher } from './faq.js';
+import { FailureCounter } from './failures.js';
+import { agentKeys, customerId, turnId, type AgentKeys } from './keys.js';
+import { LlmClient, type ChatFn } from './llm.js';
+import { ConversationMemory, fitHistory } from './memory.js';
+import type { AgentMetrics } from './metrics.js';
+import { WordListModerator } from './moderation.js';
+import { buildSystemPrompt } from './prompt.js';
+import { CustomerRateLimiter } from './rate-limit.js';
+import { isSilentTurn, renderTurn, typedText } from './render.js';
+import { detectLanguage, fillTemplate, limitLength, localize } from './text.js';
+import { handoffToHumanTool, saveCustomerFactTool, sendOptionsTool } from './tools/builtins.js';
+import { describeProfile, ProfileStore } from './profile.js';
+import { summarizeTurns } from './summary.js';
+import { httpTool } from './tools/http-tool.js';
+import { runToolLoop } from './tools/tool-loop.js';
+import { assignVariant, llmClassifier, routeTurn, type Variant } from './routing.js';
+import type { AgentTool } from './tools/tool.types.js';
+import type { AgentInput, AgentOptions, AgentOutput } from './agent.types.js';
+
+export type { AgentInput, AgentOptions, AgentOutput, AgentSource } from './agent.types.js';
+
+/**
+ * The LLM agent: fast paths (greetings, FAQ, handoff phrases, response cache) before the model,
+ * guard rails (rate limit, moderation, reply length), the tool loop, and failure handling
+ * (retries within the turn budget, apology, handoff after repeated failures).
+ */
+export class Agent {
+  /** True when an LLM is configured (OPENAI_API_KEY set). */
+  readonly online: boolean;
+  private readonly config: AgentConfig;
+  private readonly env: AgentEnv;
+  private readonly log: Logger;
+  private readonly metrics: AgentMetrics;
+  private readonly keys: AgentKeys;
+  private readonly chat: ChatFn | undefined;
+  private readonly faq: FaqMatcher;
+  private readonly memory: ConversationMemory;
+  private readonly cache: ResponseCache;
+  private readonly rateLimiter: CustomerRateLimiter;
+  private readonly failures: FailureCounter;
+  private readonly inputModerator: WordListModerator;
+  private readonly outputModerator: WordListModerator;
+  private readonly tools: AgentTool[];
+  private readonly promptVersion: string;
+  private readonly redis: Redis | Cluster;
+  private readonly profiles: ProfileStore;
+  private readonly apiModerator: ApiModerator | undefined;
+
+  constructor(opts: AgentOptions) {
+    this.config = opts.config;
+    this.env = opts.env;
+    this.log = opts.log;
+    this.metrics = opts.metrics ?? {};
+    this.keys = agentKeys(opts.prefix);
+    this.redis = opts.redis;
+    const apiKey = opts.env.OPENAI_API_KEY;
+    this.chat =
+      opts.chat ??
+      (apiKey
+        ? new LlmClient({
+            apiKey,
+            baseURL: opts.env.OPENAI_BASE_URL,
+            timeoutMs: opts.env.LLM_TIMEOUT_MS,
+            maxAttempts: opts.config.llm.maxAttempts,
+            backoffMs: opts.config.llm.backoffMs,
+            log: opts.log,
+            onCall: (e) => this.metrics.llmCall?.(e),
+          }).chat
+        : undefined);
+    this.online = this.chat !== undefined;
+    const wantsApi = opts.config.moderation.api.enabled || opts.config.tools.generateImage.enabled;
+    // Moderation and images use the SDK directly (same provider, its own short retries).
+    const extras = apiKey && wantsApi ? new OpenAI({ apiKey, baseURL: opts.env.OPENAI_BASE_URL, timeout: Math.min(opts.env.LLM_TIMEOUT_MS, 30_000), maxRetries: 1 }) : undefined;
+    this.apiModerator = extras && opts.config.moderation.api.enabled ? new ApiModerator(extras, opts.config.moderation.api.model, opts.log) : undefined;
+    this.faq = new FaqMatcher(opts.config);
+    this.memory = new ConversationMemory(opts.redis, this.keys, opts.config.memory);
+    this.cache = new ResponseCache(opts.redis, this.keys, opts.config.cache.ttlSeconds);
+    this.rateLimiter = new CustomerRateLimiter(opts.redis, this.keys, opts.config.rateLimit);
+    this.profiles = new ProfileStore(opts.redis, this.keys, opts.config.profile);
+    this.failures = new FailureCounter(opts.redis, this.keys, opts.config.failures.windowSeconds);
+    this.inputModerator = new WordListModerator(opts.config.moderation.input);
+    this.outputModerator = new WordListModerator(opts.config.moderation.output);
+    this.tools = [
+      ...(opts.config.tools.handoffToHuman ? [handoffToHumanTool()] : []),
+      ...(opts.config.tools.sendOptions ? [sendOptionsTool()] : []),
+      ...(opts.config.profile.enabled ? [saveCustomerFactTool()] : []),
+      ...(extras && opts.config.tools.generateImage.enabled ? [generateImageTool(extras, opts.config.tools.generateImage)] : []),
+      ...opts.config.tools.http.map(httpTool),
+      ...(opts.tools ?? []),
+    ];
+    const names = new Set<string>();
+    for (const t of this.tools) {
+      if (names.has(t.name)) throw new Error(`duplicate agent tool name "${t.name}"`);
+      names.add(t.name);
+    }
+    this.promptVersion = shortHash(
+      JSON.stringify([opts.config.version, opts.config.prompt, opts.config.channels, opts.config.businessName, opts.env.LLM_MODEL]),
+      12,
+    );
+  }
+
+  /** Answers one turn. No memory side effects; safe to call again for the same turn. */
+  async respond(input: AgentInput): Promise<AgentOutput> {
+    const started = Date.now();
+    const out = await this.decide(input);
+    this.metrics.turn?.({ channel: input.ref.channel, source: out.source, handoff: out.handoff !== undefined, latencyMs: Date.now() - started, variant: out.variant });
+    this.log.info('agent answered', {
+      conversation: input.conversationId,
+      source: out.source,
+      handoff: out.handoff?.reason,
+      variant: out.variant,
+      route: out.route,
+      tools: out.toolCalls?.map((t) => t.name),
+      inputTokens: out.usage?.inputTokens,
+      outputTokens: out.usage?.outputTokens,
+    });
+    return out;
+  }
+
+  /**
+   * Appends the turn (customer messages + reply) to conversation memory (idempotent per turn),
+   * folds turns that leave the window into the running summary (one LLM call when online; they
+   * are dropped when that fails), and updates the customer's profile (name, language, facts).
+   */
+  async remember(input: AgentInput, output: AgentOutput): Promise<void> {
+    if (isSilentTurn(input.messages) && !output.reply) return;
+    const { conversationId } = input;
+    const appended = await this.memory.append(conversationId, {
+      id: turnId(input.messages),
+      at: input.now,
+      user: renderTurn(input.messages),
+      assistant: output.reply?.text ?? null,
+      source: output.source,
+    });
+    const overflow = appended.full ? await this.memory.takeOverflow(conversationId) : [];
+    if (overflow.length && this.config.memory.summarize && this.chat) {
+      try {
+        const summary = await summarizeTurns({
+          chat: this.chat,
+          model: this.env.LLM_MODEL,
+          previous: await this.memory.summary(conversationId),
+          turns: overflow,
+          maxChars: this.config.memory.summaryMaxChars,
+          deadline: Date.now() + Math.min(this.config.llm.turnBudgetMs, 30_000),
+        });
+        if (summary) await this.memory.setSummary(conversationId, summary);
+      } catch (err) {
+        this.log.warn('memory summary failed; older turns dropped', { conversation: conversationId, dropped: overflow.length, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    if (this.config.profile.enabled) {
+      const typed = typedText(input.messages).text;
+      await this.profiles.update(
+        customerId(input.ref),
+        { name: input.ref.displayName, language: typed.length >= 8 ? detectLanguage(typed) : undefined, facts: output.facts },
+        input.now,
+      );
+    }
+  }
+
+  /**
+   * Erases what the agent keeps about a customer: the conversation's memory, summary, failure
+   * streak and variant, and the customer's profile and rate-limit counters. Cached answers are
+   * never personal and are not touched.
+   */
+  async erase(conversationId: string, ref: Pick<ConversationRef, 'channel' | 'account' | 'userId'>): Promise<void> {
+    await this.memory.erase(conversationId);
+    await this.failures.reset(conversationId);
+    await this.redis.del(this.keys.variant(conversationId));
+    await this.rateLimiter.erase(customerId(ref));
+    await this.profiles.erase(customerId(ref));
+  }
+
+  private text(t: Localized, lang: string | undefined, name?: string): string {
+    return fillTemplate(localize(t, lang, this.config.defaultLanguage), { name, business: this.config.businessName });
+  }
+
+  private async decide(input: AgentInput): Promise<AgentOutput> {
+    const { messages, ref } = input;
+    if (isSilentTurn(messages)) return { reply: null, source: 'local' };
+    const typed = typedText(messages);
+    const rendered = renderTurn(messages);
+    const lang = detectLanguage(typed.text || rendered);
+    const tid = turnId(messages);
+    const msgs = this.config.messages;
+
+    if (this.config.rateLimit.enabled) {
+      const decision = await this.rateLimiter.decide(customerId(ref), tid);
+      if (decision === 'notice') return { reply: { text: this.text(msgs.rateLimited, lang) }, source: 'rate_limited' };
+      if (decision === 'silent') return { reply: null, source: 'rate_limited' };
+    }
+    if (this.inputModerator.check(rendered) || (this.apiModerator && (await this.apiModerator.flagged(typed.text || rendered)))) {
+      return { reply: { text: this.text(msgs.moderation, lang) }, source: 'refusal' };
+    }
+
+    const handoffLang = this.faq.handoffRequest(typed.text);
+    if (handoffLang) {
+      return {
+        reply: { text: this.text(msgs.handoff, lang ?? handoffLang) },
+        source: 'local',
+        handoff: { reason: 'customer_request', summary: `The customer asked to talk to a person: "${typed.text.slice(0, 300)}"` },
+      };
+    }
+    if (typed.textOnly) {
+      const smallTalk = this.faq.smallTalkOf(typed.text, ref.displayName);
+      if (smallTalk) {
+        return { reply: { text: this.text(this.config.smallTalk[smallTalk.kind].answer, smallTalk.lang, ref.displayName) }, source: 'local' };
+      }
+      const hit = this.faq.match(typed.text);
+      if (hit) {
+        const reply: Reply = { text: this.text(hit.entry.answer, hit.lang, ref.displayName) };
+        if (hit.entry.options) reply.options = hit.entry.options;
+        return { reply, source: 'faq' };
+      }
+    }
+    if (!this.chat) return { reply: { text: this.text(msgs.offline, lang) }, source: 'offline' };
+
+    const variant = this.config.variants.length
+      ? await assignVariant(this.redis, this.keys.variant(input.conversationId), this.config.variants, input.conversationId, this.config.memory.ttlSeconds)
+      : undefined;
+    const question = this.config.cache.enabled
+      ? cacheableQuestion({ text: typed.text, textOnly: typed.textOnly, messageCount: messages.length, displayName: ref.displayName, maxChars: this.config.cache.maxQuestionChars })
+      : undefined;
+    const promptVersion = variant ? `${this.promptVersion}|${variant.name}|${variant.model ?? ''}` : this.promptVersion;
+    const cacheHash = question ? cacheKeyHash({ question, promptVersion, channel: ref.channel, lang }) : undefined;
+    if (cacheHash) {
+      const cached = await this.cache.get(cacheHash);
+      if (cached) return { reply: { text: cached }, source: 'cache', ...(variant ? { variant: variant.name } : {}) };
+    }
+    const hasAttachments = messages.some((m) => ['image', 'audio', 'video', 'document'].includes(m.content.type));
+    return this.askModel(input, this.chat, { rendered, lang, tid, cacheHash, variant, typed: typed.text, hasAttachments });
+  }
+
+  private async askModel(
+    input: AgentInput,
+    chat: ChatFn,
+    turn: {
+      rendered: string;
+      lang: string | undefined;
+      tid: string;
+      cacheHash: string | undefined;
+      variant: Variant | undefined;
+      typed: string;
+      hasAttachments: boolean;
+    },
+  ): Promise<AgentOutput> {
+    const { ref, conversationId } = input;
+    const msgs = this.config.messages;
+    const { variant } = turn;
+    const deadline = Date.now() + this.config.llm.turnBudgetMs;
+    const cheapModel = variant?.model ?? this.env.LLM_MODEL;
+    const routing = this.config.routing;
+    const route = await routeTurn(
+      routing,
+      { text: turn.typed || turn.rendered, hasAttachments: turn.hasAttachments },
+      llmClassifier(chat, cheapModel, turn.rendered, deadline),
+    );
+    const model = route === 'simple' ? cheapModel : (routing.strongModel ?? cheapModel);
+    const temperature = variant?.temperature ?? this.config.llm.temperature;
+    const tags = { ...(variant ? { variant: variant.name } : {}), ...(routing.strongModel ? { route } : {}) };
+    const [turns, summary, profile] = await Promise.all([
+      this.memory.history(conversationId),
+      this.memory.summary(conversationId),
+      this.config.profile.enabled ? this.profiles.get(customerId(ref)) : Promise.resolve(undefined),
+    ]);
+    const history = fitHistory(turns, this.config.memory.maxHistoryChars);
+    const hints = this.tools.length ? ['Use the available tools to look facts up instead of guessing.'] : [];
+    const known = describeProfile(profile);
+    if (known) hints.push(known);
+    if (summary) hints.push(`Summary of the earlier conversation:\n${summary}`);
+    const config = variant?.system ? { ...this.config, prompt: { ...this.config.prompt, system: variant.system } } : this.config;
+    const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: buildSystemPrompt(config, ref, input.now, hints) }];
+    for (const t of history) {
+      messages.push({ role: 'user', content: t.user });
+      if (t.assistant) messages.push({ role: 'assistant', content: t.assistant });
+    }
+    messages.push({ role: 'user', content: turn.rendered });
+    const log = this.log.child({ conversation: conversationId });
+
+    let loop;
+    try {
+      loop = await runToolLoop({
+        chat,
+        request: {
+          model,
+          messages,
+          ...(temperature !== undefined ? { temperature } : {}),
+          ...(this.config.llm.maxOutputTokens !== undefined ? { maxTokens: this.config.llm.maxOutputTokens } : {}),
+          ...(variant ? { variant: variant.name } : {}),
+        },
+        ...(routing.strongModel && routing.escalateOnTools && model !== routing.strongModel ? { escalateModel: routing.strongModel } : {}),
+        tools: this.tools,
+        maxSteps: this.config.tools.maxSteps,
+        toolTimeoutMs: this.config.tools.timeoutMs,
+        deadline,
+        context: { conversationId, ref, now: input.now, log },
+        log,
+        onToolCall: (r) => this.metrics.toolCall?.({ tool: r.name, ok: r.ok, latencyMs: r.latencyMs }),
+      });
+    } catch (err) {
+      if (!(err instanceof LlmUnavailableError)) throw err;
+      const failures = await this.failures.record(conversationId, turn.tid);
+      log.warn('llm unavailable for this turn', { failures, error: err.message });
+      const limit = this.config.failures.handoffAfter;
+      if (limit > 0 && failures >= limit) {
+        return {
+          ...tags,
+          reply: { text: this.text(msgs.handoff, turn.lang) },
+          source: 'fallback',
+          handoff: { reason: 'llm_unavailable', summary: `The assistant could not answer ${failures} turns in a row. Last message: "${turn.rendered.slice(0, 300)}"` },
+        };
+      }
+      return { ...tags, reply: { text: this.text(msgs.apology, turn.lang) }, source: 'fallback' };
+    }
+    await this.failures.reset(conversationId);
+    const usage = { model: loop.model, inputTokens: loop.inputTokens, outputTokens: loop.outputTokens, latencyMs: loop.latencyMs };
+    const base = {
+      ...tags,
+      usage,
+      toolCalls: loop.toolCalls,
+      ...(loop.handoff ? { handoff: loop.handoff } : {}),
+      ...(loop.facts?.length ? { facts: loop.facts } : {}),
+    };
+
+    if (loop.handoff) return { ...base, reply: { text: loop.text ?? this.text(msgs.handoff, turn.lang) }, source: 'llm' };
+    if (!loop.text) return { ...base, reply: { text: this.text(msgs.apology, turn.lang) }, source: 'fallback' };
+    const outputApi = this.config.moderation.api.output ? this.apiModerator : undefined;
+    if (this.outputModerator.check(loop.text) || (outputApi && (await outputApi.flagged(loop.text)))) {
+      log.warn('llm answer blocked by output moderation');
+      return { ...base, reply: { text: this.text(msgs.moderation, turn.lang) }, source: 'refusal' };
+    }
+    const max = this.config.channels[ref.channel].maxReplyChars;
+    const text = max ? limitLength(loop.text, max) : loop.text;
+    const reply: Reply = { text };
+    if (loop.options) reply.options = loop.options;
+    if (loop.media) reply.media = loop.media;
+
+    const name = ref.displayName?.trim();
+    const shareable =
+      turn.cacheHash && history.length === 0 && !summary && !profile?.facts.length && loop.toolCalls.length === 0 && !loop.options && !(name && text.includes(name));
+    if (shareable && turn.cacheHash) await this.cache.set(turn.cacheHash, text);
+    return { ...base, reply, source: 'llm' };
+  }
+}

@@ -1,0 +1,22 @@
+export { agentEnv, type AgentEnv } from './env.js';
+export {
+  loadAgentConfig,
+  parseAgentConfig,
+  AgentConfigSchema,
+  BUILTIN_TOOL_NAMES,
+  DEFAULT_AGENT_CONFIG_INPUT,
+  type AgentConfig,
+  type AgentConfigInput,
+} from './config.js';
+export { Agent } from './agent.js';
+export type { AgentInput, AgentOutput, AgentOptions, AgentSource } from './agent.types.js';
+export { AgentConfigError, LlmUnavailableError, ToolError } from './errors.js';
+export { prometheusAgentMetrics, type AgentMetrics } from './metrics.js';
+export { LlmClient, type ChatFn, type ChatRequest, type ChatResult } from './llm.js';
+export type { AgentTool, ToolContext, ToolResult } from './tools/tool.types.js';
+export type { ToolCallRecord } from './tools/tool-loop.js';
+export type { RouteReason } from './routing.js';
+export type { CustomerProfile } from './profile.js';
+export { renderContent, renderMessage, renderTurn } from './render.js';
+export { agentKeys, customerId } from './keys.js';
+export { runEval, formatEval, parseEvalSet, type EvalConversation, type EvalTurn } from './eval/eval.js';

@@ -1,0 +1,46 @@
+import type { InboundMessage, MessageContent } from '@switchboard/core';
+import { isSilentTurn, renderContent, renderTurn, typedText } from './render.js';
+
+const ref = { channel: 'whatsapp' as const, account: 'a', userId: 'u' };
+function m(content: MessageContent, extra: Partial<InboundMessage> = {}): InboundMessage {
+  return { kind: 'message', eventId: 'e', providerMessageId: 'p', conversation: ref, sentAt: 0, receivedAt: 0, content, author: 'customer', ...extra };
+}
+
+describe('renderContent', () => {
+  it.each<[MessageContent, string]>([
+    [{ type: 'text', text: 'hello' }, 'hello'],
+    [{ type: 'image', media: { caption: 'my broken screen' } }, '[image: my broken screen]'],
+    [{ type: 'image', media: {} }, '[image]'],
+    [{ type: 'audio', voice: true, media: {} }, '[voice message]'],
+    [{ type: 'audio', voice: false, media: { filename: 'song.mp3' } }, '[audio file: song.mp3]'],
+    [{ type: 'video', media: { caption: 'unboxing' } }, '[video: unboxing]'],
+    [{ type: 'document', media: { filename: 'invoice.pdf', caption: 'see this' } }, '[document "invoice.pdf": see this]'],
+    [{ type: 'sticker', media: {} }, '[sticker]'],
+    [{ type: 'location', latitude: 40.4168, longitude: -3.7038, name: 'Puerta del Sol', address: 'Madrid' }, '[location: Puerta del Sol, Madrid (40.41680, -3.70380)]'],
+    [{ type: 'location', latitude: 1, longitude: 2 }, '[location: (1.00000, 2.00000)]'],
+    [{ type: 'contacts', contacts: [{ name: 'Ana', phones: ['+34 600'] }] }, '[shared contact: Ana (+34 600)]'],
+    [{ type: 'interactive', interaction: 'button_reply', id: 'b1', title: 'Track order' }, '[selected: Track order]'],
+    [{ type: 'reaction', targetMessageId: 'x', emoji: '❤️' }, '[reacted ❤️ to a message]'],
+    [{ type: 'order', items: [{ productId: 'SKU1', quantity: 2, price: 9.5, currency: 'EUR' }], text: 'asap' }, '[order: 2 × SKU1 at 9.5 EUR] asap'],
+    [{ type: 'link', url: 'https://x.example', title: 'X' }, '[link: X — https://x.example]'],
+    [{ type: 'card', cardType: 'miniprogram', summary: 'Shop' }, '[miniprogram: Shop]'],
+    [{ type: 'merged', title: 'Chat', items: [{ sender: 'Bo', text: 'hi' }] }, '[forwarded chat: Chat]\nBo: hi'],
+    [{ type: 'system', text: 'user changed number' }, '[system: user changed number]'],
+    [{ type: 'unsupported', providerType: 'poll' }, '[unsupported message: poll]'],
+  ])('%j → %s', (content, expected) => {
+    expect(renderContent(content)).toBe(expected);
+  });
+});
+
+describe('turn helpers', () => {
+  it('renders a burst in order and marks forwarded and support-agent messages', () => {
+    const t = renderTurn([m({ type: 'text', text: 'a' }), m({ type: 'text', text: 'b' }, { forwarded: true }), m({ type: 'text', text: 'c' }, { author: 'human_agent' })]);
+    expect(t).toBe('a\n[forwarded] b\n[support agent] c');
+  });
+  it('knows silent turns and typed text', () => {
+    expect(isSilentTurn([m({ type: 'reaction', targetMessageId: 'x' })])).toBe(true);
+    expect(isSilentTurn([m({ type: 'reaction', targetMessageId: 'x' }), m({ type: 'text', text: 'hi' })])).toBe(false);
+    expect(typedText([m({ type: 'text', text: 'hi' }), m({ type: 'interactive', interaction: 'list_reply', title: 'Shoes' })])).toEqual({ text: 'hi\nShoes', textOnly: true });
+    expect(typedText([m({ type: 'text', text: 'look' }), m({ type: 'image', media: {} })]).textOnly).toBe(false);
+  });
+});
