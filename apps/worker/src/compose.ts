@@ -3,7 +3,7 @@ import { loadConfig, type ChannelId, type Logger, type OutboundAdapter } from '@
 import { createMetricsRegistry } from '@switchboard/core';
 import { createWhatsAppOutboundAdapter, GraphClient, parseTemplateSpec } from '@switchboard/channel-whatsapp/outbound';
 import { Agent, loadAgentConfig, prometheusAgentMetrics } from '@switchboard/agent';
-import { DeliveryLedger, gatewayKeys, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type RedisClient } from '@switchboard/queue';
+import { DeliveryLedger, gatewayKeys, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type GatewayKeys, type RedisClient } from '@switchboard/queue';
 import type { WorkerDeps, WorkerSettings } from './deps.js';
 import { ROLES, workerEnv, type Role } from './env.js';
 import { createWorkerMetrics } from './metrics.js';
@@ -12,6 +12,8 @@ import { startOutboundRole } from './roles/outbound.js';
 import { startTurnRole } from './roles/turn.js';
 import { setupChatwoot } from './roles/chatwoot.js';
 import { startMirrorRole } from './roles/mirror.js';
+import { startWechatSyncRole } from './roles/wechat-sync.js';
+import { createWechatWorkerChannel } from '@switchboard/channel-wechat-kf/outbound';
 
 export type WorkerEnv = ReturnType<typeof loadWorkerEnv>;
 
@@ -51,7 +53,7 @@ function settingsFrom(env: WorkerEnv): WorkerSettings {
 }
 
 /** Outbound adapters of every channel that has credentials; one warning per disabled channel. */
-function buildAdapters(env: WorkerEnv, log: Logger): Partial<Record<ChannelId, OutboundAdapter>> {
+function buildAdapters(env: WorkerEnv, log: Logger, redis: RedisClient, keys: GatewayKeys): Partial<Record<ChannelId, OutboundAdapter>> {
   const adapters: Partial<Record<ChannelId, OutboundAdapter>> = {};
   if (env.WHATSAPP_ACCESS_TOKEN) {
     const client = new GraphClient({ baseUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN });
@@ -60,6 +62,9 @@ function buildAdapters(env: WorkerEnv, log: Logger): Partial<Record<ChannelId, O
   } else {
     log.warn('WhatsApp sending disabled: WHATSAPP_ACCESS_TOKEN is not set');
   }
+  const wechat = createWechatWorkerChannel(env, { redis, keys, log });
+  if (wechat.enabled) adapters['wechat-kf'] = wechat.adapter;
+  else log.warn('WeChat Kefu sending disabled: missing settings', { missing: wechat.missing });
   return adapters;
 }
 
@@ -68,6 +73,7 @@ export function buildWorkerDeps(env: WorkerEnv, redis: RedisClient, producerRedi
   const prefix = env.QUEUE_PREFIX;
   const registry = createMetricsRegistry({ service: 'worker' });
   const settings = settingsFrom(env);
+  const keys = gatewayKeys(prefix);
   const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log, metrics: prometheusAgentMetrics(registry) });
   if (!agent.online) log.warn('agent offline: OPENAI_API_KEY is not set; answering from the FAQ and an offline notice');
   const deps: WorkerDeps = {
@@ -77,13 +83,13 @@ export function buildWorkerDeps(env: WorkerEnv, redis: RedisClient, producerRedi
     redis,
     producers: new Producers(producerRedis, prefix),
     prefix,
-    keys: gatewayKeys(prefix),
+    keys,
     mailbox: new Mailbox(redis, prefix, { ...DEFAULT_MAILBOX_OPTIONS, debounceMs: settings.debounceMs, maxWaitMs: settings.maxWaitMs }),
     ledger: new DeliveryLedger(redis, prefix),
     registry,
     metrics: createWorkerMetrics(registry),
     agent,
-    adapters: buildAdapters(env, log),
+    adapters: buildAdapters(env, log, redis, keys),
     onOutboundFailed: [],
     inboundHooks: [],
   };
@@ -95,7 +101,11 @@ export function buildWorkerDeps(env: WorkerEnv, redis: RedisClient, producerRedi
 /** Starts the BullMQ workers of the given roles. */
 export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
   const workers: Worker[] = [];
-  if (roles.includes('inbound')) workers.push(...startInboundRole(deps, deps.inboundHooks));
+  if (roles.includes('inbound')) {
+    workers.push(...startInboundRole(deps, deps.inboundHooks));
+    // WeChat callbacks only say "pull": the sync is part of getting messages in
+    if (deps.adapters['wechat-kf']) workers.push(...startWechatSyncRole(deps));
+  }
   if (roles.includes('agent')) workers.push(...startTurnRole(deps));
   if (roles.includes('outbound')) workers.push(...startOutboundRole(deps));
   if (roles.includes('mirror') && deps.settings.mirrorInboxId !== undefined) workers.push(...startMirrorRole(deps));

@@ -2,6 +2,7 @@ import { baseEnv, csv, int, port } from '@switchboard/core';
 import { whatsappEnv } from '@switchboard/channel-whatsapp/outbound';
 import { agentEnv } from '@switchboard/agent';
 import { chatwootEnv } from '@switchboard/channel-chatwoot/outbound';
+import { wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
 
 /** Roles a worker process can run (WORKER_ROLES). */
 export const ROLES = ['inbound', 'agent', 'outbound', 'mirror'] as const;
@@ -13,6 +14,7 @@ export const workerEnv = {
   ...whatsappEnv,
   ...agentEnv,
   ...chatwootEnv,
+  ...wechatEnv,
   WORKER_ROLES: csv(),
   /** Jobs in flight per role in this process. Turns wait on the LLM, so this can be high. */
   WORKER_CONCURRENCY: int(32, 1),

@@ -1,12 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Queue, type Worker } from 'bullmq';
-import { conversationId, createMetricsRegistry, loadConfig, silentLogger } from '@switchboard/core';
-import { createWechatWorkerChannel, CursorStore, wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
-import { closeWorkers, createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
+import { Queue } from 'bullmq';
+import { conversationId, createMetricsRegistry, silentLogger } from '@switchboard/core';
+import { CursorStore } from '@switchboard/channel-wechat-kf/outbound';
+import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
 import { encryptWechatCallback, FakeWecom, kfCallbackXml, waitFor, WECHAT_TEST_CONFIG } from '@switchboard/testkit';
 import { createWechatIngressApp } from '../../wechat-ingress/src/app';
-import { startWechatSyncRole } from './roles/wechat-sync';
 import { startPipeline, type Pipeline } from './testing/harness';
 
 jest.setTimeout(60_000);
@@ -29,8 +28,6 @@ describe('WeChat Kefu end to end (real Redis, fake WeCom and OpenAI)', () => {
   let ingressUrl = '';
   let ingressRedis: RedisClient;
   let ingressProducers: Producers;
-  let syncWorkers: Worker[] = [];
-  let wxEnv: Record<string, unknown>;
 
   beforeAll(async () => {
     fake = await FakeWecom.start({ corpId: KEYS.corpId });
@@ -44,16 +41,9 @@ describe('WeChat Kefu end to end (real Redis, fake WeCom and OpenAI)', () => {
       WECHAT_MAX_PARTS_PER_REPLY: '5',
     };
     p = await startPipeline({ env: wechatVars });
-    wxEnv = { ...p.deps.env, ...wechatVars };
-    const env = loadConfig(wechatEnv, wxEnv as Record<string, string | undefined>);
-    if (!p.deps.adapters['wechat-kf']) {
-      // until the worker's compose builds it from WECHAT_* itself
-      const channel = createWechatWorkerChannel(env, { redis: p.deps.redis, keys: p.deps.keys, log: p.deps.log });
-      if (!channel.enabled) throw new Error('wechat channel should be enabled');
-      p.deps.adapters['wechat-kf'] = channel.adapter;
-      await p.restartWorkers();
-    }
-    syncWorkers = startWechatSyncRole({ ...p.deps, env: wxEnv });
+    // the worker composes the WeChat adapter and the sync role from WECHAT_* by itself
+    expect(p.deps.adapters['wechat-kf']).toBeDefined();
+    expect(p.workers.some((w) => w.name === 'wechat-sync')).toBe(true);
     ingressRedis = createRedis(p.deps.env['REDIS_URL'] as string, 'producer');
     ingressRedis.on('error', () => undefined);
     await waitReady(ingressRedis);
@@ -72,7 +62,6 @@ describe('WeChat Kefu end to end (real Redis, fake WeCom and OpenAI)', () => {
   });
 
   afterAll(async () => {
-    await closeWorkers(syncWorkers, 10_000);
     await new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -132,8 +121,7 @@ describe('WeChat Kefu end to end (real Redis, fake WeCom and OpenAI)', () => {
       const stored = await cursors.get(KEYS.corpId, KF);
       expect(stored).toEqual(expect.any(String));
 
-      await closeWorkers(syncWorkers, 10_000);
-      syncWorkers = startWechatSyncRole({ ...p.deps, env: wxEnv });
+      await p.restartWorkers();
       const c = newUser();
       fake.customerText(KF, c, 'after the restart');
       const before = fake.callsTo('kf/sync_msg').length;

@@ -12,3 +12,4 @@ export * from './wechat.format.js';
 export * from './wechat.send.js';
 export * from './wechat.sync.js';
 export * from './wechat.normalize.js';
+export * from './wechat.channel.js';

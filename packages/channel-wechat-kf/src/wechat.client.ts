@@ -62,9 +62,8 @@ export class WechatApiClient {
       baseURL: `${opts.settings.apiUrl}/cgi-bin`,
       timeout: opts.settings.timeoutMs,
       validateStatus: () => true,
+      // the access token travels in the query string: never follow a redirect elsewhere with it
       maxRedirects: 0,
-      // tokens live in the query string; never let axios log or follow them elsewhere
-      proxy: false,
     });
     this.tokens = new WechatTokenCache(opts.redis, opts.keys, opts.settings.corpId, opts.settings.secret, () => this.fetchToken(), opts.log, opts.tokenOptions);
   }

@@ -40,7 +40,7 @@ export function markdownToWechatText(md: string): string {
       continue;
     }
     // table separator rows (|---|:---:|) carry no content
-    if (/^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/.test(line) && line.includes('-') && line.includes('|')) continue;
+    if (/^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/.test(line) && line.includes('-') && line.includes('|')) continue;
     if (/^\s*([-*_])(\s*\1){2,}\s*$/.test(line)) {
       out.push('————');
       continue;
@@ -59,7 +59,10 @@ export function markdownToWechatText(md: string): string {
 }
 
 function inline(s: string): string {
-  return s
+  // backslash escapes are literal characters: park them where the emphasis rules cannot see them
+  const escaped: string[] = [];
+  const parked = s.replace(/\\([\\`*_{}[\]()#+\-.!|>~])/g, (_m, ch: string) => `\uE000${escaped.push(ch) - 1}\uE001`);
+  return parked
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/!\[([^\]]*)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g, (_m, alt: string, url: string) => (alt ? `${alt}: ${url}` : url))
     .replace(/\[([^\]]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g, (_m, text: string, url: string) => (text === url ? url : `${text} (${url})`))
@@ -69,7 +72,7 @@ function inline(s: string): string {
     .replace(/~~(?=\S)([\s\S]*?\S)~~/g, '$1')
     .replace(/(^|[^\w*])\*(?=\S)([^*]*?\S)\*(?!\w)/g, '$1$2')
     .replace(/(^|[^\w])_(?=\S)([^_]*?\S)_(?![\w])/g, '$1$2')
-    .replace(/\\([\\`*_{}[\]()#+\-.!|>~])/g, '$1');
+    .replace(/\uE000(\d+)\uE001/g, (_m, i: string) => escaped[Number(i)] ?? '');
 }
 
 /**

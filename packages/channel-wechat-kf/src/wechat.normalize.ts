@@ -33,8 +33,8 @@ export interface NormalizeContext {
 const CHANNEL = 'wechat-kf' as const;
 
 /** The inbound event id of a sync item: `wx-<open_kfid>-<msgid>` (msgid is the dedupe key). */
-export function wechatEventId(openKfId: string, msgid: string, suffix?: string): string {
-  return suffix ? jobId('wx', openKfId, msgid, suffix) : jobId('wx', openKfId, msgid);
+export function wechatEventId(openKfId: string, msgid: string): string {
+  return jobId('wx', openKfId, msgid);
 }
 
 const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
@@ -145,9 +145,8 @@ function signal(
   ref: ConversationRef,
   kind: 'human_took_over' | 'bot_resumed' | 'session_ended' | 'session_started' | 'send_failed' | 'recalled' | 'info',
   detail: Record<string, unknown>,
-  suffix?: string,
 ): InboundEvent {
-  return { kind: 'signal', eventId: wechatEventId(openKfId, msg.msgid, suffix), conversation: ref, at: msg.send_time * 1000, signal: kind, detail };
+  return { kind: 'signal', eventId: wechatEventId(openKfId, msg.msgid), conversation: ref, at: msg.send_time * 1000, signal: kind, detail };
 }
 
 function unsupported(openKfId: string, msg: KfMessage, providerType: string, reason: string): InboundEvent {
@@ -247,14 +246,9 @@ export function normalizeKfMessage(raw: unknown, ctx: NormalizeContext): Normali
     case 3:
       return { events: [{ ...base, author: 'customer' }], actions: [{ type: 'customer_wrote', ref, sentAt }] };
     case 5:
-      // A human servicer wrote from the WeCom client: keep it for the record and silence the bot.
-      return {
-        events: [
-          { ...base, author: 'human_agent' },
-          signal(openKfId, msg, ref, 'human_took_over', compact({ via: 'servicer_message', servicer: msg.servicer_userid }), 'ho'),
-        ],
-        actions: [],
-      };
+      // A human servicer wrote from the WeCom client: kept for the record (mirroring); the inbound
+      // role marks the conversation human-owned on any non-customer author, so the bot stays silent.
+      return { events: [{ ...base, author: 'human_agent' }], actions: [] };
     default:
       return { events: [unsupported(openKfId, msg, `origin:${msg.origin}:${msg.msgtype}`, 'system message that is not an event')], actions: [] };
   }

@@ -1,5 +1,6 @@
 import axios, { type AxiosInstance } from 'axios';
 import {
+  conversationId,
   GatewayError,
   ProviderRejectedError,
   ProviderUnavailableError,
@@ -42,6 +43,8 @@ export interface WechatOutboundOptions {
 }
 
 const MSGID_RE = /^[0-9a-zA-Z_-]{1,32}$/;
+/** Same horizon as the inbound role's ownership records (30 days). */
+const HUMAN_OWNER_TTL_SEC = 30 * 24 * 3600;
 
 /**
  * The `send_msg.msgid` of one part: `gw` + 30 hex chars of sha256(outboundId|partIndex). Unique per
@@ -140,7 +143,17 @@ export function createWechatOutboundAdapter(opts: WechatOutboundOptions): Outbou
       if (refused) throw new ProviderRejectedError(`wechat send refused locally: ${refused.reason}`, { providerCode: refused.code });
       const [body] = await bodyFor(part);
       if (!body) throw new ProviderRejectedError('empty wechat message', { providerCode: 'empty' });
-      const res = await opts.client.sendMsg({ openKfId: ref.account, userId: ref.userId }, msgid, body);
+      let res: { msgid?: string };
+      try {
+        res = await opts.client.sendMsg({ openKfId: ref.account, userId: ref.userId }, msgid, body);
+      } catch (err) {
+        // 95018: a human servicer holds the session in WeCom; the bot must stay quiet until it is handed back
+        if (err instanceof ProviderRejectedError && err.providerCode === '95018') {
+          await opts.redis.set(opts.keys.owner(conversationId(ref)), JSON.stringify({ owner: 'human', reason: 'wechat 95018: session held by a servicer', at: now() }), 'EX', HUMAN_OWNER_TTL_SEC);
+          opts.log.info('wechat session held by a human; conversation marked human-owned', { msgid });
+        }
+        throw err;
+      }
       await allowance.sent(ref.account, ref.userId, msgid);
       opts.log.debug('wechat message sent', { msgid, part: ctx.partIndex, of: ctx.partCount, msgtype: body.msgtype });
       return { providerMessageId: res.msgid ?? msgid };

@@ -28,23 +28,63 @@ export interface WechatSyncerOptions {
   readonly limit?: number;
   /** Lease of the per-account sync lock; renewed after every page. */
   readonly lockMs?: number;
-  /** Safety cap of pages per job; the next callback continues from the stored cursor. */
+  /** Safety cap of pages per pull; the next callback continues from the stored cursor. */
   readonly maxPages?: number;
+  /** Rounds one job pulls for coalesced jobs before handing the rest to a follow-up job (default 50). */
+  readonly maxRounds?: number;
   readonly now?: () => number;
 }
 
-/** What a pull did. `busy`: another worker is syncing this account; retry the job shortly. */
+/**
+ * What a job did. `coalesced`: another worker is pulling this account right now and was asked to
+ * pull once more when it finishes (with this job's token), so this job has nothing left to do.
+ */
 export type SyncOutcome =
-  | { readonly status: 'busy' }
-  | { readonly status: 'done'; readonly pages: number; readonly dispatched: number; readonly skipped: number; readonly firstSync: boolean };
+  | { readonly status: 'coalesced' }
+  | {
+      readonly status: 'done';
+      readonly pages: number;
+      readonly dispatched: number;
+      readonly skipped: number;
+      readonly firstSync: boolean;
+      readonly rounds: number;
+      /** Set when this job stopped at the round cap with notes pending: enqueue it as a new job. */
+      readonly followUp?: WechatSyncJob;
+    };
 
 /** The callback `Token` is valid 10 minutes; stop sending it a little before. */
 const TOKEN_FRESH_MS = 9 * 60_000;
 /** `welcome_code` is valid 20 s after `enter_session`; leave room for the call itself. */
 const WELCOME_VALID_MS = 18_000;
 
+/**
+ * Take the account's sync lock, or leave a "pull again" note (with the newest callback token) for
+ * the holder. One script, so a note can never be left after the holder's final check.
+ * KEYS: lock, again. ARGV: owner, lockMs, token ('' = none). Returns 1 = acquired, 0 = noted.
+ */
+const ACQUIRE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then return 1 end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', tonumber(ARGV[2]) * 3)
+return 0`;
+/**
+ * The holder is done with a round: if a note arrived meanwhile, keep the lock and hand back the
+ * noted token ({1, token}); otherwise release ({0}). A holder that lost its lock gets {-1}.
+ * KEYS: lock, again. ARGV: owner, lockMs.
+ */
+const FINISH_ROUND = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
+local note = redis.call('GET', KEYS[2])
+if note then
+  redis.call('DEL', KEYS[2])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+  return {1, note}
+end
+redis.call('DEL', KEYS[1])
+return {0}`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+/** Default cap of rounds one job does for others (each round is one pull to has_more = 0). */
+const MAX_ROUNDS = 50;
 
 /** Runs `wechat-sync` jobs. */
 export class WechatSyncer {
@@ -65,20 +105,47 @@ export class WechatSyncer {
     return this.cursors.get(corpId, openKfId);
   }
 
-  /** Pulls everything new for the job's account. */
+  /**
+   * Pulls everything new for the job's account. When another worker is already pulling it, this
+   * job leaves a note and returns `coalesced`: the holder pulls once more before it lets go, so a
+   * burst of callbacks costs a few pulls instead of one each, and no notice is lost.
+   */
   async run(job: WechatSyncJob): Promise<SyncOutcome> {
     const lockKey = this.opts.keys.ns('wechat', 'sync-lock', job.corpId, job.openKfId ?? '_all');
+    const againKey = this.opts.keys.ns('wechat', 'sync-again', job.corpId, job.openKfId ?? '_all');
     const owner = randomBytes(8).toString('hex');
     const lockMs = this.opts.lockMs ?? 60_000;
-    if ((await this.opts.redis.set(lockKey, owner, 'PX', lockMs, 'NX')) !== 'OK') return { status: 'busy' };
+    const fresh = job.token && this.now() - job.receivedAt < TOKEN_FRESH_MS ? job.token : '';
+    if ((await this.opts.redis.eval(ACQUIRE, 2, lockKey, againKey, owner, lockMs, fresh)) !== 1) return { status: 'coalesced' };
+    const renew = () => this.opts.redis.eval(RENEW, 1, lockKey, owner, lockMs).then(() => undefined);
+    const total = { pages: 0, dispatched: 0, skipped: 0, firstSync: false, rounds: 0 };
+    let current: WechatSyncJob = job;
+    let followUp: WechatSyncJob | undefined;
     try {
-      return await this.pull(job, () => this.opts.redis.eval(RENEW, 1, lockKey, owner, lockMs).then(() => undefined));
+      for (;;) {
+        const r = await this.pull(current, renew);
+        total.pages += r.pages;
+        total.dispatched += r.dispatched;
+        total.skipped += r.skipped;
+        total.firstSync ||= r.firstSync;
+        total.rounds += 1;
+        const [state, token] = (await this.opts.redis.eval(FINISH_ROUND, 2, lockKey, againKey, owner, lockMs)) as [number, string?];
+        if (state !== 1) break;
+        const { token: _old, ...rest } = job;
+        current = { ...rest, receivedAt: this.now(), ...(token ? { token } : {}) };
+        if (total.rounds >= (this.opts.maxRounds ?? MAX_ROUNDS)) {
+          // hand the pending round to a new job instead of holding one job forever on a hot account
+          followUp = current;
+          break;
+        }
+      }
     } finally {
       await this.opts.redis.eval(RELEASE, 1, lockKey, owner);
     }
+    return { status: 'done', ...total, ...(followUp ? { followUp } : {}) };
   }
 
-  private async pull(job: WechatSyncJob, renew: () => Promise<void>): Promise<SyncOutcome> {
+  private async pull(job: WechatSyncJob, renew: () => Promise<void>): Promise<{ pages: number; dispatched: number; skipped: number; firstSync: boolean }> {
     const log = this.opts.log.child({ openKfId: job.openKfId });
     let cursor = await this.cursors.get(job.corpId, job.openKfId);
     const firstSync = cursor === undefined;
@@ -142,7 +209,7 @@ export class WechatSyncer {
     }
     if (pages >= maxPages) log.warn('wechat sync stopped at the page cap; the next callback continues', { maxPages });
     if (firstSync) log.info('wechat first sync for account', { silent, dispatched, skipped, pages });
-    return { status: 'done', pages, dispatched, skipped, firstSync };
+    return { pages, dispatched, skipped, firstSync };
   }
 
   private async apply(actions: SyncAction[], log: Logger): Promise<void> {

@@ -90,6 +90,8 @@ export interface FakeMediaHost {
     lookups(mediaId?: string): number;
     /** Binary downloads attempted (any status) for one id. */
     downloads(mediaId?: string): number;
+    /** The next `POST /{pnid}/media` answers this Graph error (e.g. 400 + 131053). */
+    failUploadNext(status: number, code: number, message?: string): void;
   };
   wechat: {
     add(file: FakeMediaFile, mediaId?: string): string;
@@ -182,6 +184,7 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions = {}): Promi
   const cwBlobs = new Map<string, FakeMediaFile>();
   const wxFailures: Array<{ errcode: number; errmsg: string }> = [];
   const wxUploadFailures: number[] = [];
+  const waUploadFailures: Array<{ status: number; code: number; message: string }> = [];
   let expireNext = false;
   const transcriptionRequests: FakeTranscriptionRequest[] = [];
   let transcriptText = 'fake transcript';
@@ -231,6 +234,8 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions = {}): Promi
     const up = new RegExp(`^/${version}/([^/]+)/media$`).exec(path);
     if (up && method === 'POST') {
       if (!bearerOk) return graphError(res, 401, 190, 'Invalid OAuth access token');
+      const failure = waUploadFailures.shift();
+      if (failure) return graphError(res, failure.status, failure.code, failure.message);
       const parts = parseMultipartAll(String(req.headers['content-type'] ?? ''), raw);
       const file = parts.get('file');
       const type = parts.get('type')?.bytes.toString('utf8');
@@ -380,6 +385,9 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions = {}): Promi
       },
       lookups: (mediaId) => calls.filter((c) => c.method === 'GET' && c.path.startsWith(`/${version}/`) && (mediaId === undefined || c.path === `/${version}/${mediaId}`)).length,
       downloads: (mediaId) => calls.filter((c) => c.path.startsWith('/wa-cdn/') && (mediaId === undefined || idOf(c) === mediaId)).length,
+      failUploadNext(status, code, message = `(#${code}) Media upload error`) {
+        waUploadFailures.push({ status, code, message });
+      },
     },
     wechat: {
       add(file, mediaId = `mid_${randomBytes(10).toString('hex')}`) {

@@ -1,0 +1,49 @@
+import type { Registry } from 'prom-client';
+import type { ChannelId, ConversationRef, InboundMessage, Logger, OutboundAdapter, OutboundJob } from '@switchboard/core';
+import type { Agent } from '@switchboard/agent';
+import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
+import type { WorkerMetrics } from './metrics.js';
+import type { InboundHook } from './roles/inbound.js';
+
+/** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
+export interface WorkerSettings {
+  concurrency: number;
+  debounceMs: number;
+  maxWaitMs: number;
+  maxMessageAgeSec: number;
+  whatsapp: {
+    allowedUsers: string[];
+    disallowedPolicy: 'silent' | 'refuse';
+    refusalText: string;
+    sendRatePerSec: number;
+    fallbackTemplate?: { name: string; language: string };
+  };
+  /** Chatwoot API inbox to mirror WhatsApp/WeChat conversations into (unset = no mirroring). */
+  mirrorInboxId?: number;
+}
+
+/** Everything a role needs, built once in the composition root (main.ts) or the test harness. */
+export interface WorkerDeps {
+  settings: WorkerSettings;
+  /** The parsed environment, for roles of other channels that read their own fragment. */
+  env: Record<string, unknown>;
+  log: Logger;
+  /** Worker connection (waits out Redis outages). */
+  redis: RedisClient;
+  producers: Producers;
+  prefix: string;
+  keys: GatewayKeys;
+  mailbox: Mailbox;
+  ledger: DeliveryLedger;
+  registry: Registry;
+  metrics: WorkerMetrics;
+  agent: Agent;
+  /** Outbound adapters of the enabled channels. */
+  adapters: Partial<Record<ChannelId, OutboundAdapter>>;
+  /** Called once when a reply fails for good (e.g. report it on the Chatwoot message it came from). */
+  onOutboundFailed: Array<(job: OutboundJob, reason: string) => Promise<void>>;
+  /** Channel-specific handling of inbound events before the default routing (e.g. Chatwoot relay). */
+  inboundHooks: InboundHook[];
+  /** Media enrichment of a turn's messages (transcripts, images, document text); undefined = off. */
+  mediaStep?: (messages: InboundMessage[], ref: ConversationRef) => Promise<InboundMessage[]>;
+}

@@ -1,0 +1,28 @@
+import { baseEnv, csv, int, port } from '@switchboard/core';
+import { whatsappEnv } from '@switchboard/channel-whatsapp/outbound';
+import { agentEnv } from '@switchboard/agent';
+import { chatwootEnv } from '@switchboard/channel-chatwoot/outbound';
+import { wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
+
+/** Roles a worker process can run (WORKER_ROLES). */
+export const ROLES = ['inbound', 'agent', 'outbound', 'mirror'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Worker settings (configuration contract plus pipeline tuning). */
+export const workerEnv = {
+  ...baseEnv,
+  ...whatsappEnv,
+  ...agentEnv,
+  ...chatwootEnv,
+  ...wechatEnv,
+  WORKER_ROLES: csv(),
+  /** Jobs in flight per role in this process. Turns wait on the LLM, so this can be high. */
+  WORKER_CONCURRENCY: int(32, 1),
+  WORKER_METRICS_PORT: port(9464),
+  /** Wait this long after a customer's last message before answering (bursts become one turn). */
+  TURN_DEBOUNCE_MS: int(1500),
+  /** …but never longer than this after the first message of the burst. */
+  TURN_MAX_WAIT_MS: int(6000),
+  /** Messages older than this are not answered (0 = answer everything; WhatsApp replays up to 7 days). */
+  INBOUND_MAX_AGE_SEC: int(0),
+};

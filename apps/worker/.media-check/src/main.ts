@@ -1,0 +1,36 @@
+import { closeServer, createLogger, createOpsApp, listen, onShutdown, readDotenvFile } from '@switchboard/core';
+import { closeWorkers, createRedis, pingRedis } from '@switchboard/queue';
+import { buildWorkerDeps, loadWorkerEnv, selectRoles, startRoles } from './compose.js';
+
+async function main(): Promise<void> {
+  readDotenvFile();
+  const env = loadWorkerEnv();
+  const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, showText: env.LOG_SHOW_TEXT });
+  const roles = selectRoles(env);
+  const redis = createRedis(env.REDIS_URL, 'worker');
+  const producerRedis = createRedis(env.REDIS_URL, 'worker');
+  for (const c of [redis, producerRedis]) c.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
+  const deps = buildWorkerDeps(env, redis, producerRedis, log);
+  const workers = startRoles(deps, roles);
+  const ops = createOpsApp({
+    registry: deps.registry,
+    checks: {
+      redis: () => pingRedis(redis),
+      consumers: async () => (workers.every((w) => w.isRunning()) ? undefined : 'a consumer is not running'),
+    },
+  });
+  const server = await listen(ops, env.WORKER_METRICS_PORT);
+  log.info('worker started', { roles, concurrency: env.WORKER_CONCURRENCY, metricsPort: env.WORKER_METRICS_PORT, queues: workers.map((w) => w.name) });
+  onShutdown(log, async () => {
+    await closeWorkers(workers, 20_000);
+    await deps.producers.close();
+    await closeServer(server, 2000);
+    redis.disconnect();
+    producerRedis.disconnect();
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

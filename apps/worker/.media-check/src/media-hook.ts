@@ -1,0 +1,54 @@
+import { conversationId, loadConfig, type ConversationRef, type InboundMessage } from '@switchboard/core';
+import { resolveApiSettings, WechatApiClient, wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
+import { createFfmpeg, createMediaResolver, createMediaStore, FFMPEG_HINT, mediaCounter, mediaEnv } from '@switchboard/media';
+import type { WorkerDeps } from './deps.js';
+
+/** Enriches a turn's customer messages (transcripts, images, document text) before the agent runs. */
+export type MediaStep = (messages: InboundMessage[], ref: ConversationRef) => Promise<InboundMessage[]>;
+
+/**
+ * Builds the turn's media step from the worker's parsed env: WhatsApp downloads when
+ * WHATSAPP_ACCESS_TOKEN is set, WeChat when WECHAT_CORP_ID/WECHAT_SECRET are, Chatwoot always
+ * (attachment URLs need no credentials), speech-to-text when OPENAI_API_KEY is. Returns undefined
+ * when MEDIA_ENABLED=false. The step never rejects for a media problem: failures land in
+ * `enrichment.error` (logged, counted in `sb_media_enrichments_total`).
+ */
+export function createMediaStep(deps: WorkerDeps): MediaStep | undefined {
+  const source = deps.env as Record<string, string | undefined>;
+  const env = loadConfig(mediaEnv, source);
+  if (!env.MEDIA_ENABLED) {
+    deps.log.warn('media pipeline disabled (MEDIA_ENABLED=false): voice, images and files reach the agent unread');
+    return undefined;
+  }
+  const str = (k: string): string | undefined => {
+    const v = deps.env[k];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const keyPrefix = deps.keys.ns('media');
+  const ffmpeg = createFfmpeg(env);
+  void ffmpeg.available().then((ok) => {
+    if (!ok) deps.log.warn('ffmpeg not found: voice notes and videos will not be transcribed', { hint: FFMPEG_HINT, path: env.MEDIA_FFMPEG_PATH });
+  });
+
+  const waToken = str('WHATSAPP_ACCESS_TOKEN');
+  const waGraph = str('WHATSAPP_GRAPH_URL');
+  const wechat = resolveApiSettings(loadConfig(wechatEnv, source));
+  const apiKey = str('OPENAI_API_KEY');
+  const baseURL = str('OPENAI_BASE_URL');
+  if (!apiKey) deps.log.warn('speech-to-text disabled: OPENAI_API_KEY is not set; voice notes are reported to the agent as unread');
+
+  const resolver = createMediaResolver(env, {
+    log: deps.log,
+    redis: deps.redis,
+    keyPrefix,
+    counter: mediaCounter(deps.registry),
+    store: createMediaStore(env),
+    ffmpeg,
+    ...(apiKey ? { openai: { apiKey, ...(baseURL ? { baseURL } : {}) } } : {}),
+    ...(waToken && waGraph ? { whatsapp: { graphUrl: waGraph, accessToken: waToken } } : {}),
+    ...(wechat.enabled
+      ? { wechat: { apiUrl: wechat.settings.apiUrl, tokens: new WechatApiClient({ settings: wechat.settings, redis: deps.redis, keys: deps.keys, log: deps.log }).tokens } }
+      : {}),
+  });
+  return (messages, ref) => resolver.enrich(messages, { ref, conversationId: conversationId(ref) });
+}

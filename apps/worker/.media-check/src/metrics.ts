@@ -1,0 +1,17 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The worker's Prometheus metrics. */
+export function createWorkerMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    inbound: new Counter({ name: 'sb_worker_inbound_total', help: 'Inbound events handled, by kind and outcome', labelNames: ['channel', 'kind', 'outcome'], registers }),
+    turns: new Counter({ name: 'sb_turns_total', help: 'Agent turns by outcome and reply source', labelNames: ['channel', 'outcome', 'source'], registers }),
+    turnSeconds: new Histogram({ name: 'sb_turn_seconds', help: 'Turn duration (start to reply enqueued)', labelNames: ['channel'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers }),
+    turnsInFlight: new Gauge({ name: 'sb_turns_in_flight', help: 'Turns running in this process', registers }),
+    sends: new Counter({ name: 'sb_outbound_sends_total', help: 'Outbound message parts by channel and result/error code', labelNames: ['channel', 'result', 'code'], registers }),
+    sendSeconds: new Histogram({ name: 'sb_gateway_latency_seconds', help: 'Customer message received to first reply part accepted by the provider', labelNames: ['channel'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30], registers }),
+    handoffs: new Counter({ name: 'sb_handoffs_total', help: 'Conversations handed to humans', labelNames: ['channel', 'reason'], registers }),
+    statuses: new Counter({ name: 'sb_delivery_statuses_total', help: 'Delivery statuses by status and whether applied', labelNames: ['channel', 'status', 'applied'], registers }),
+  };
+}
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

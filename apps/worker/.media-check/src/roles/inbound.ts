@@ -1,0 +1,90 @@
+import type { Job, Worker } from 'bullmq';
+import { conversationId, jobId, outboundQueueFor, type InboundEvent, type InboundMessage } from '@switchboard/core';
+import { createWorker } from '@switchboard/queue';
+import type { WorkerDeps } from '../deps.js';
+import { scheduleTurn, setOwner } from '../schedule.js';
+
+/** Extension point for channel-specific handling of events (e.g. a Chatwoot human reply relayed to WhatsApp). */
+export type InboundHook = (event: InboundEvent, deps: WorkerDeps) => Promise<boolean>;
+
+async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
+  const convId = conversationId(event.conversation);
+  if (event.author !== 'customer') {
+    // a human servicer wrote (WeChat origin 5, Chatwoot agent): the bot stays quiet until handed back
+    if (await deps.mailbox.claim(event.eventId)) await setOwner(deps, convId, 'human', `${event.author} message`);
+    return 'human_message';
+  }
+  const maxAge = deps.settings.maxMessageAgeSec;
+  if (maxAge > 0 && event.sentAt < Date.now() - maxAge * 1000) {
+    await deps.mailbox.claim(event.eventId);
+    return 'stale';
+  }
+  const { claimed, scheduleSeq } = await deps.mailbox.accept(convId, event.eventId, JSON.stringify(event));
+  // schedule even when already claimed: a retried job repairs a turn whose add was lost in a crash
+  if (scheduleSeq > 0) await scheduleTurn(deps, convId, event.conversation, scheduleSeq);
+  return claimed ? 'queued' : 'duplicate';
+}
+
+async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'status' }>): Promise<string> {
+  const error = event.errors.map((e) => `${e.code}${e.title ? ` ${e.title}` : ''}`).join('; ');
+  const applied = await deps.ledger.applyStatus(event.channel, event.providerMessageId, event.status, event.at, error || undefined);
+  deps.metrics.statuses.inc({ channel: event.channel, status: event.status, applied: String(applied) });
+  const fallback = deps.settings.whatsapp.fallbackTemplate;
+  // 131047 usually arrives asynchronously as a failed status: send the template once per failed reply
+  if (applied && event.channel === 'whatsapp' && event.status === 'failed' && fallback && event.recipient && event.errors.some((e) => e.code === 131047)) {
+    const outboundId = jobId('fb', event.account, event.providerMessageId);
+    if (await deps.mailbox.claim(outboundId)) {
+      await deps.producers.enqueue(
+        outboundQueueFor('whatsapp'),
+        {
+          outboundId,
+          ref: { channel: 'whatsapp', account: event.account, userId: event.recipient, address: event.recipient },
+          reply: { text: '', template: fallback },
+          origin: 'fallback',
+        },
+        { jobId: outboundId },
+      );
+    }
+  }
+  return applied ? 'applied' : 'ignored';
+}
+
+async function acceptSignal(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'signal' }>): Promise<string> {
+  if (!(await deps.mailbox.claim(event.eventId))) return 'duplicate';
+  const convId = conversationId(event.conversation);
+  if (event.signal === 'human_took_over') await setOwner(deps, convId, 'human', String(event.detail.reason ?? 'human took over'));
+  if (event.signal === 'bot_resumed' || event.signal === 'session_ended') await setOwner(deps, convId, 'bot', event.signal);
+  deps.log.info('conversation signal', { channel: event.conversation.channel, conversation: convId, signal: event.signal });
+  return event.signal;
+}
+
+/** Routes one inbound event: messages to their conversation mailbox, statuses to the ledger, signals to ownership. */
+export async function handleInbound(deps: WorkerDeps, event: InboundEvent, hooks: InboundHook[] = []): Promise<string> {
+  for (const hook of hooks) if (await hook(event, deps)) return 'hooked';
+  switch (event.kind) {
+    case 'message':
+      return acceptMessage(deps, event);
+    case 'status':
+      return acceptStatus(deps, event);
+    case 'signal':
+      return acceptSignal(deps, event);
+    case 'unsupported':
+      if (await deps.mailbox.claim(event.eventId)) deps.log.info('unsupported event', { channel: event.channel, providerType: event.providerType, reason: event.reason });
+      return 'unsupported';
+  }
+}
+
+/** The `inbound` role: consumes the inbound queue. */
+export function startInboundRole(deps: WorkerDeps, hooks: InboundHook[] = []): Worker[] {
+  const worker = createWorker(
+    'inbound',
+    async (event, job: Job) => {
+      const outcome = await handleInbound(deps, event, hooks);
+      const channel = event.kind === 'message' || event.kind === 'signal' ? event.conversation.channel : event.channel;
+      deps.metrics.inbound.inc({ channel, kind: event.kind, outcome });
+      return { outcome, jobId: job.id };
+    },
+    { connection: deps.redis, prefix: deps.prefix, log: deps.log, concurrency: deps.settings.concurrency },
+  );
+  return [worker];
+}

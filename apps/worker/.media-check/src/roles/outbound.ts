@@ -1,0 +1,113 @@
+import { DelayedError, type Job, type Worker } from 'bullmq';
+import {
+  GatewayError,
+  ProviderRateLimitedError,
+  conversationId,
+  type ChannelId,
+  type OutboundJob,
+} from '@switchboard/core';
+import { createWorker } from '@switchboard/queue';
+import type { WorkerDeps } from '../deps.js';
+import { ownerOf } from '../schedule.js';
+
+/** How long a reply waits for the previous reply of its conversation before going anyway. */
+const ORDER_WAIT_MAX_MS = 120_000;
+/** Poll interval while waiting for the previous reply. */
+const ORDER_POLL_MS = 200;
+/** Pair-rate (per-recipient) retries before the error counts as an ordinary attempt. */
+const PAIR_RATE_RETRIES = 5;
+
+function errorCode(err: unknown): string {
+  if (err instanceof GatewayError) return 'providerCode' in err ? String((err as { providerCode: unknown }).providerCode) : err.code;
+  return 'exception';
+}
+
+/** Sends one reply part by part, resuming after the last part recorded as sent. */
+export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: Job, token: string | undefined): Promise<string> {
+  const channel = data.ref.channel;
+  const adapter = deps.adapters[channel];
+  if (!adapter) throw new GatewayError(`channel ${channel} is not configured in this worker`, { code: 'channel_disabled', retryable: false });
+  const progress = await deps.ledger.progress(data.outboundId);
+  // a failed reply replayed from the dead-letter set (Bull Board "retry") resumes at its first unsent part
+  if (progress.finished && !progress.outcome?.startsWith('failed')) return `already ${progress.outcome ?? 'finished'}`;
+
+  if (data.after && Date.now() - job.timestamp < ORDER_WAIT_MAX_MS) {
+    const prev = await deps.ledger.progress(data.after);
+    if (!prev.finished) {
+      await job.moveToDelayed(Date.now() + ORDER_POLL_MS, token);
+      throw new DelayedError();
+    }
+  }
+
+  const parts = adapter.render(data.reply, data.ref);
+  const convId = conversationId(data.ref);
+  for (let i = progress.sent; i < parts.length; i++) {
+    const part = parts[i];
+    if (!part) continue;
+    // a human took over while the agent was thinking: its reply stays unsent
+    const humanNow = data.origin === 'agent' && (await ownerOf(deps, convId)) === 'human';
+    if (humanNow || (adapter.maySend && !(await adapter.maySend(data.ref)))) {
+      await deps.ledger.finish(data.outboundId, 'suppressed: a human owns the conversation');
+      deps.metrics.sends.inc({ channel, result: 'suppressed', code: 'human' });
+      return 'suppressed';
+    }
+    let sent: { providerMessageId?: string };
+    try {
+      sent = await adapter.sendPart(data.ref, part, {
+        outboundId: data.outboundId,
+        partIndex: i,
+        partCount: parts.length,
+        ...(data.inReplyTo ? { inReplyTo: data.inReplyTo } : {}),
+      });
+    } catch (err) {
+      deps.metrics.sends.inc({ channel, result: 'error', code: errorCode(err) });
+      if (err instanceof ProviderRateLimitedError && err.scope === 'recipient') {
+        // only this recipient is limited (WhatsApp 131056): wait 4^n s without pausing the queue
+        const key = deps.keys.ns('pairrate', data.outboundId);
+        const n = await deps.redis.incr(key);
+        await deps.redis.expire(key, 3600);
+        if (n <= PAIR_RATE_RETRIES) {
+          await job.moveToDelayed(Date.now() + Math.min(4 ** n * 1000, 10 * 60_000), token);
+          throw new DelayedError();
+        }
+      }
+      if (err instanceof GatewayError && !err.retryable) await deps.ledger.finish(data.outboundId, `failed: ${err.message}`);
+      throw err;
+    }
+    await deps.ledger.partSent(data.outboundId, i, sent.providerMessageId);
+    if (sent.providerMessageId) await deps.ledger.recordSent(channel, sent.providerMessageId, { outboundId: data.outboundId, part: i, conversationId: convId });
+    deps.metrics.sends.inc({ channel, result: 'sent', code: 'ok' });
+    if (i === 0 && data.receivedAt) deps.metrics.sendSeconds.observe({ channel }, (Date.now() - data.receivedAt) / 1000);
+  }
+  await deps.ledger.finish(data.outboundId, 'sent');
+  return `sent ${parts.length}`;
+}
+
+const OUTBOUND_QUEUES = { whatsapp: 'outbound-whatsapp', 'wechat-kf': 'outbound-wechat-kf', chatwoot: 'outbound-chatwoot' } as const satisfies Record<ChannelId, string>;
+
+/** The `outbound` role: one worker per enabled channel, rate limited per sending account. */
+export function startOutboundRole(deps: WorkerDeps): Worker[] {
+  const workers: Worker[] = [];
+  for (const channel of Object.keys(OUTBOUND_QUEUES) as ChannelId[]) {
+    if (!deps.adapters[channel]) continue;
+    const name = OUTBOUND_QUEUES[channel];
+    const limiter = channel === 'whatsapp' ? { max: deps.settings.whatsapp.sendRatePerSec, duration: 1000 } : { max: 1000, duration: 1000 };
+    workers.push(
+      createWorker(name, (data, job, token) => processOutbound(deps, data, job, token), {
+        connection: deps.redis,
+        prefix: deps.prefix,
+        log: deps.log,
+        concurrency: deps.settings.concurrency,
+        limiter,
+        onFinalFailure: (job, err) => {
+          const data = job.data as OutboundJob;
+          void deps.ledger.finish(data.outboundId, `failed: ${err.message}`).catch(() => undefined);
+          for (const report of deps.onOutboundFailed) {
+            report(data, err.message).catch((e: unknown) => deps.log.warn('failure report failed', { err: e instanceof Error ? e.message : String(e) }));
+          }
+        },
+      }),
+    );
+  }
+  return workers;
+}

@@ -1,0 +1,166 @@
+import { DelayedError, type Job, type Worker } from 'bullmq';
+import {
+  describeMessage,
+  InboundMessage,
+  jobId,
+  outboundQueueFor,
+  type ConversationRef,
+  type TurnJob,
+} from '@switchboard/core';
+import type { AgentInput, AgentOutput } from '@switchboard/agent';
+import { createWorker } from '@switchboard/queue';
+import type { WorkerDeps } from '../deps.js';
+import { ownerOf, scheduleTurn, setOwner, turnJobId } from '../schedule.js';
+
+/** What a turn stores before it enqueues its reply, so a retried turn never asks the LLM twice. */
+interface TurnRecord {
+  output: AgentOutput;
+  outboundId: string;
+  after?: string;
+}
+
+const RECORD_TTL_SEC = 7 * 24 * 3600;
+
+function isAllowed(deps: WorkerDeps, ref: ConversationRef): boolean {
+  if (ref.channel !== 'whatsapp') return true;
+  const allowed = deps.settings.whatsapp.allowedUsers;
+  if (allowed.length === 0) return true;
+  const norm = (s: string) => s.replace(/^\+/, '');
+  return [ref.userId, ref.address, ref.phone].some((id) => id !== undefined && allowed.some((a) => norm(a) === norm(id)));
+}
+
+async function mirror(deps: WorkerDeps, ref: ConversationRef, direction: 'incoming' | 'outgoing' | 'handoff', sourceId: string, text: string): Promise<void> {
+  if (deps.settings.mirrorInboxId === undefined || ref.channel === 'chatwoot') return;
+  // mirroring must never delay or block the customer's reply: its own queue, its own retries
+  try {
+    await deps.producers.enqueue('mirror', { ref, direction, sourceId, text, at: Date.now() }, { jobId: jobId('mir', sourceId) });
+  } catch (err) {
+    deps.log.warn('mirror enqueue failed', { err: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** Produces (or recovers) the turn's reply and enqueues it; returns the outcome label. */
+async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage[]): Promise<string> {
+  const { ref, conversationId: convId, seq } = data;
+  const customer = messages.filter((m) => m.author === 'customer');
+  if (customer.length === 0) return 'empty';
+  for (const m of customer) await mirror(deps, m.conversation, 'incoming', m.eventId, describeMessage(m));
+  const latestRef = customer[customer.length - 1]?.conversation ?? ref;
+
+  if ((await ownerOf(deps, convId)) === 'human') return 'human_owned';
+
+  if (!isAllowed(deps, latestRef)) {
+    deps.log.info('user not in WHATSAPP_ALLOWED_USERS', { channel: ref.channel, conversation: convId });
+    if (deps.settings.whatsapp.disallowedPolicy === 'refuse' && (await deps.mailbox.claim(`refused-${convId}`, 365 * 24 * 3600))) {
+      const outboundId = jobId('refuse', convId);
+      await deps.producers.enqueue(outboundQueueFor(ref.channel), { outboundId, ref: latestRef, reply: { text: deps.settings.whatsapp.refusalText }, origin: 'notice' }, { jobId: outboundId });
+    }
+    return 'not_allowed';
+  }
+
+  const adapter = deps.adapters[ref.channel];
+  const recordKey = deps.keys.reply(convId, seq);
+  const lastOutKey = deps.keys.ns('lastout', convId);
+  let record: TurnRecord | undefined;
+  let rememberInput: AgentInput | undefined;
+  const stored = await deps.redis.get(recordKey);
+  if (stored) {
+    record = JSON.parse(stored) as TurnRecord;
+  } else {
+    const last = customer[customer.length - 1];
+    await adapter?.turnStarted?.(latestRef, last?.providerMessageId).catch((err: unknown) => {
+      deps.log.warn('typing indicator failed', { channel: ref.channel, err: err instanceof Error ? err.message : String(err) });
+    });
+    const input: AgentInput = { conversationId: convId, ref: latestRef, messages: deps.mediaStep ? await deps.mediaStep(customer, latestRef) : customer, now: Date.now() };
+    const output = await deps.agent.respond(input);
+    const outboundId = jobId('out', convId, seq);
+    const prev = await deps.redis.get(lastOutKey);
+    const candidate: TurnRecord = { output, outboundId, ...(prev && prev !== outboundId ? { after: prev } : {}) };
+    // SET NX: if a concurrent or earlier run of this turn stored a reply, that one wins
+    if ((await deps.redis.set(recordKey, JSON.stringify(candidate), 'EX', RECORD_TTL_SEC, 'NX')) === 'OK') {
+      record = candidate;
+      rememberInput = input;
+    } else {
+      record = JSON.parse((await deps.redis.get(recordKey)) ?? JSON.stringify(candidate)) as TurnRecord;
+    }
+  }
+
+  const { output } = record;
+  if (output.reply && (output.reply.text.trim() || output.reply.options?.length || output.reply.media?.length || output.reply.template)) {
+    await deps.producers.enqueue(
+      outboundQueueFor(ref.channel),
+      {
+        outboundId: record.outboundId,
+        ref: latestRef,
+        reply: output.reply,
+        // the handoff message itself must go out even though the conversation is now human-owned
+        origin: output.handoff ? 'notice' : 'agent',
+        receivedAt: Math.min(...customer.map((m) => m.receivedAt)),
+        ...(customer.at(-1)?.providerMessageId ? { inReplyTo: customer.at(-1)?.providerMessageId } : {}),
+        ...(record.after ? { after: record.after } : {}),
+      },
+      { jobId: record.outboundId },
+    );
+    await deps.redis.set(lastOutKey, record.outboundId, 'EX', RECORD_TTL_SEC);
+    await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text);
+  }
+  // memory after the reply is on its way: a memory summary call must not delay the customer
+  if (rememberInput) await deps.agent.remember(rememberInput, output);
+  if (output.handoff) {
+    await setOwner(deps, convId, 'human', output.handoff.reason);
+    deps.metrics.handoffs.inc({ channel: ref.channel, reason: output.handoff.reason.slice(0, 40) });
+    if (adapter?.handoff && (await deps.mailbox.claim(`handoff-${convId}-${seq}`))) await adapter.handoff(latestRef, output.handoff);
+    await mirror(deps, latestRef, 'handoff', `handoff-${convId}-${seq}`, `${output.handoff.reason}\n\n${output.handoff.summary}`);
+  }
+  return output.source;
+}
+
+/** Processes one turn job: debounce, run, finish, schedule the next turn. */
+export async function processTurn(deps: WorkerDeps, data: TurnJob, job: Job, token: string | undefined): Promise<string> {
+  const { conversationId: convId, seq } = data;
+  const begin = await deps.mailbox.begin(convId, seq);
+  if (begin.state === 'wait') {
+    await job.moveToDelayed(begin.dueAt, token);
+    throw new DelayedError();
+  }
+  if (begin.state === 'busy') {
+    await job.moveToDelayed(Date.now() + 1000, token);
+    throw new DelayedError();
+  }
+  if (begin.state === 'stale') {
+    // a duplicate or superseded job; make sure the real pending turn still has its job
+    if (begin.pendingSeq > 0 && begin.pendingSeq !== seq) await scheduleTurn(deps, convId, data.ref, begin.pendingSeq);
+    return 'stale';
+  }
+  const started = Date.now();
+  deps.metrics.turnsInFlight.inc();
+  try {
+    const raw = await deps.mailbox.peek(convId, begin.count);
+    const messages = raw.flatMap((r) => {
+      const parsed = InboundMessage.safeParse(JSON.parse(r));
+      return parsed.success ? [parsed.data] : [];
+    });
+    const outcome = await runTurn(deps, data, messages);
+    const next = await deps.mailbox.finish(convId, seq);
+    if (next > 0) await scheduleTurn(deps, convId, data.ref, next);
+    deps.metrics.turns.inc({ channel: data.ref.channel, outcome: 'done', source: outcome });
+    deps.metrics.turnSeconds.observe({ channel: data.ref.channel }, (Date.now() - started) / 1000);
+    return outcome;
+  } finally {
+    deps.metrics.turnsInFlight.dec();
+  }
+}
+
+/** The `agent` role: consumes `turn` jobs. */
+export function startTurnRole(deps: WorkerDeps): Worker[] {
+  return [
+    createWorker('turn', (data, job, token) => processTurn(deps, data, job, token), {
+      connection: deps.redis,
+      prefix: deps.prefix,
+      log: deps.log,
+      concurrency: deps.settings.concurrency,
+    }),
+  ];
+}
+
+export { turnJobId };
