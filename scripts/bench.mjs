@@ -15,6 +15,7 @@ const quick = process.argv.includes('--quick');
 const N_INGRESS = quick ? 3000 : 20000;
 const N_E2E = quick ? 1000 : 5000;
 const N_SLOW = quick ? 200 : 600;
+process.env.TURBO_TELEMETRY_DISABLED = '1';
 const log = (s) => process.stderr.write(`[bench] ${s}\n`);
 const children = [];
 
@@ -195,6 +196,15 @@ async function main() {
   slowFakes.kill('SIGTERM');
   await new Promise((r) => worker2.on('exit', r));
   await dropPrefix(redis.url, prefix);
+
+  // 4. WeChat: encrypted callbacks through the built wechat-ingress, and sync → reply end to end
+  const { runWechatIngressBench } = await import('../apps/wechat-ingress/bench/ingress.bench.mjs');
+  const { runWechatPipelineBench } = await import('../apps/wechat-ingress/bench/pipeline.bench.mjs');
+  log('phase 4: WeChat ingress and sync → reply');
+  const wxi = await runWechatIngressBench({ seconds: quick ? 3 : 8, connections: 32, redisUrl: redis.url });
+  rows.push(['wechat callbacks/s (32 conns)', fmt(wxi.wechat.rps), fmt(wxi.baseline.rps), `${fmt(100 * wxi.ratio)} %; p50/p99 ${wxi.wechat.p50ms}/${wxi.wechat.p99ms} ms`]);
+  const wxp = await runWechatPipelineBench({ messages: quick ? 100 : 400, concurrency: 16, redisUrl: redis.url });
+  rows.push(['wechat sync → reply messages/s', fmt(wxp.messagesPerSec, 1), '-', `${wxp.replies}/${wxp.messages} replied; p50/p99 ${fmt(wxp.p50ms)}/${fmt(wxp.p99ms)} ms; ${wxp.syncCalls} sync_msg calls`]);
 
   const header = ['measure', 'gateway', 'baseline (same run)', 'note'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
