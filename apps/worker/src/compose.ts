@@ -13,6 +13,8 @@ import { startTurnRole } from './roles/turn.js';
 import { setupChatwoot } from './roles/chatwoot.js';
 import { startMirrorRole } from './roles/mirror.js';
 import { startWechatSyncRole } from './roles/wechat-sync.js';
+import { createMediaStep } from './media-hook.js';
+import { createWhatsAppMediaPreparer } from '@switchboard/media';
 import { createWechatWorkerChannel } from '@switchboard/channel-wechat-kf/outbound';
 
 export type WorkerEnv = ReturnType<typeof loadWorkerEnv>;
@@ -58,7 +60,8 @@ function buildAdapters(env: WorkerEnv, log: Logger, redis: RedisClient, keys: Ga
   if (env.WHATSAPP_ACCESS_TOKEN) {
     const client = new GraphClient({ baseUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN });
     const tpl = parseTemplateSpec(env.WHATSAPP_FALLBACK_TEMPLATE);
-    adapters.whatsapp = createWhatsAppOutboundAdapter({ client, ...(tpl ? { fallbackTemplate: tpl } : {}) });
+    const media = createWhatsAppMediaPreparer(env, { graphUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN, redis, keyPrefix: keys.ns('media'), log });
+    adapters.whatsapp = createWhatsAppOutboundAdapter({ client, media, ...(tpl ? { fallbackTemplate: tpl } : {}) });
   } else {
     log.warn('WhatsApp sending disabled: WHATSAPP_ACCESS_TOKEN is not set');
   }
@@ -95,6 +98,8 @@ export function buildWorkerDeps(env: WorkerEnv, redis: RedisClient, producerRedi
   };
   // Chatwoot: adapter, delivery-failure reports and the relay/takeover hooks (when configured)
   deps.inboundHooks.push(...setupChatwoot(deps).hooks);
+  const mediaStep = createMediaStep(deps);
+  if (mediaStep) deps.mediaStep = mediaStep;
   return deps;
 }
 

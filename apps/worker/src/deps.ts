@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { ChannelId, Logger, OutboundAdapter, OutboundJob } from '@switchboard/core';
+import type { ChannelId, ConversationRef, InboundMessage, Logger, OutboundAdapter, OutboundJob } from '@switchboard/core';
 import type { Agent } from '@switchboard/agent';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
 import type { WorkerMetrics } from './metrics.js';
@@ -42,6 +42,8 @@ export interface WorkerDeps {
   adapters: Partial<Record<ChannelId, OutboundAdapter>>;
   /** Called once when a reply fails for good (e.g. report it on the Chatwoot message it came from). */
   onOutboundFailed: Array<(job: OutboundJob, reason: string) => Promise<void>>;
+  /** Media step of a turn: transcripts, images, document text (undefined = media pipeline off). */
+  mediaStep?: (messages: InboundMessage[], ref: ConversationRef) => Promise<InboundMessage[]>;
   /** Channel-specific handling of inbound events before the default routing (e.g. Chatwoot relay). */
   inboundHooks: InboundHook[];
 }

@@ -3,6 +3,7 @@ import { whatsappEnv } from '@switchboard/channel-whatsapp/outbound';
 import { agentEnv } from '@switchboard/agent';
 import { chatwootEnv } from '@switchboard/channel-chatwoot/outbound';
 import { wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
+import { mediaEnv } from '@switchboard/media';
 
 /** Roles a worker process can run (WORKER_ROLES). */
 export const ROLES = ['inbound', 'agent', 'outbound', 'mirror'] as const;
@@ -13,6 +14,7 @@ export const workerEnv = {
   ...baseEnv,
   ...whatsappEnv,
   ...agentEnv,
+  ...mediaEnv,
   ...chatwootEnv,
   ...wechatEnv,
   WORKER_ROLES: csv(),

@@ -17,7 +17,7 @@ import type { AgentMetrics } from './metrics.js';
 import { WordListModerator } from './moderation.js';
 import { buildSystemPrompt } from './prompt.js';
 import { CustomerRateLimiter } from './rate-limit.js';
-import { isSilentTurn, renderTurn, typedText } from './render.js';
+import { isSilentTurn, renderTurn, turnImages, typedText } from './render.js';
 import { detectLanguage, fillTemplate, limitLength, localize } from './text.js';
 import { handoffToHumanTool, saveCustomerFactTool, sendOptionsTool } from './tools/builtins.js';
 import { describeProfile, ProfileStore } from './profile.js';
@@ -285,7 +285,14 @@ export class Agent {
       messages.push({ role: 'user', content: t.user });
       if (t.assistant) messages.push({ role: 'assistant', content: t.assistant });
     }
-    messages.push({ role: 'user', content: turn.rendered });
+    // images go to the model as image parts with the caption text; a vision model is used when configured
+    const images = turnImages(input.messages);
+    messages.push(
+      images.length > 0
+        ? { role: 'user', content: [{ type: 'text', text: turn.rendered }, ...images.map((url) => ({ type: 'image_url' as const, image_url: { url } }))] }
+        : { role: 'user', content: turn.rendered },
+    );
+    const turnModel = images.length > 0 && this.env.VISION_MODEL ? this.env.VISION_MODEL : model;
     const log = this.log.child({ conversation: conversationId });
 
     let loop;
@@ -293,7 +300,7 @@ export class Agent {
       loop = await runToolLoop({
         chat,
         request: {
-          model,
+          model: turnModel,
           messages,
           ...(temperature !== undefined ? { temperature } : {}),
           ...(this.config.llm.maxOutputTokens !== undefined ? { maxTokens: this.config.llm.maxOutputTokens } : {}),

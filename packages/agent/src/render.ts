@@ -60,9 +60,25 @@ export function renderContent(content: MessageContent): string {
   }
 }
 
+/** What the media pipeline read from a message's media (transcript, document text, a note or why it failed). */
+export function renderEnrichment(message: InboundMessage): string[] {
+  const e = message.enrichment;
+  if (!e) return [];
+  const lines: string[] = [];
+  if (e.note) lines.push(`(${e.note})`);
+  if (e.transcript !== undefined) {
+    const label = message.content.type === 'audio' && message.content.voice ? 'Transcript of the voice message' : 'Transcript of the sound';
+    lines.push(`${label}: ${e.transcript || '(no speech recognised)'}`);
+  }
+  if (e.text !== undefined) lines.push(`Text of the document:\n"""\n${e.text}\n"""`);
+  if (e.imageDataUrl) lines.push('(the image is attached)');
+  if (e.error) lines.push(`[The assistant could not read this attachment: ${e.error}. Tell the customer and ask them to describe it or send it another way.]`);
+  return lines;
+}
+
 /** One message as text, marking forwarded messages and messages written by the support team. */
 export function renderMessage(message: InboundMessage): string {
-  const body = renderContent(message.content);
+  const body = [renderContent(message.content), ...renderEnrichment(message)].join('\n');
   const forwarded = message.forwarded ? '[forwarded] ' : '';
   const author = message.author === 'human_agent' ? '[support agent] ' : message.author === 'business' ? '[business] ' : '';
   return `${author}${forwarded}${body}`;
@@ -71,6 +87,11 @@ export function renderMessage(message: InboundMessage): string {
 /** The customer's side of a turn as one text (messages in order, one per line). */
 export function renderTurn(messages: InboundMessage[]): string {
   return messages.map(renderMessage).join('\n');
+}
+
+/** Images of a turn (data: URLs from the media pipeline) for a vision-capable model. */
+export function turnImages(messages: InboundMessage[]): string[] {
+  return messages.flatMap((m) => (m.enrichment?.imageDataUrl ? [m.enrichment.imageDataUrl] : []));
 }
 
 /** True when the turn holds nothing to answer (only reactions or system notices). */

@@ -4,6 +4,7 @@ import {
   type OutboundAdapter,
   type OutboundPart,
   type Reply,
+  type ReplyMedia,
   type ReplyOption,
   type SendContext,
 } from '@switchboard/core';
@@ -18,9 +19,26 @@ const CAPTION_MAX = 1024;
 
 const clip = (s: string, n: number) => (Array.from(s).length <= n ? s : Array.from(s).slice(0, n - 1).join('') + '…');
 
+/**
+ * Turns reply media into something WhatsApp accepts (an uploaded media id or a link) or, when the
+ * file cannot be carried (type, size), a text with the link. Declared structurally so this package
+ * does not depend on the media pipeline; `@switchboard/media`'s `WhatsAppMediaPreparer` fits.
+ */
+export interface WhatsAppMediaPreparerLike {
+  prepare(
+    phoneNumberId: string,
+    media: ReplyMedia,
+  ): Promise<
+    | { kind: 'media'; sendAs: string; mediaId?: string; link?: string; caption?: string; filename?: string }
+    | { kind: 'link'; text: string; reason: string }
+  >;
+}
+
 /** Options of {@link createWhatsAppOutboundAdapter}. */
 export interface WhatsAppOutboundOptions {
   client: GraphClient;
+  /** Uploads/converts reply media; without it media are sent by link. */
+  media?: WhatsAppMediaPreparerLike;
   /** `name:language` template sent once when a free-form send hits 131047 (WHATSAPP_FALLBACK_TEMPLATE). */
   fallbackTemplate?: { name: string; language: string };
 }
@@ -98,6 +116,15 @@ export function renderForWhatsApp(reply: Reply): OutboundPart[] {
   return parts;
 }
 
+async function preparedMedia(preparer: WhatsAppMediaPreparerLike, phoneNumberId: string, media: ReplyMedia): Promise<GraphMessage> {
+  const p = await preparer.prepare(phoneNumberId, media);
+  if (p.kind === 'link') return { type: 'text', text: { body: markdownToWhatsApp(p.text), preview_url: true } };
+  const body: Record<string, unknown> = p.mediaId ? { id: p.mediaId } : { link: p.link };
+  if (p.caption && p.sendAs !== 'audio' && p.sendAs !== 'sticker') body.caption = clip(markdownToWhatsApp(p.caption), CAPTION_MAX);
+  if (p.filename && p.sendAs === 'document') body.filename = p.filename;
+  return { type: p.sendAs, [p.sendAs]: body };
+}
+
 /**
  * The WhatsApp outbound adapter. On 131047 (window closed) it sends the configured template once
  * and then fails the reply with the reason; without a template it fails with the reason.
@@ -110,7 +137,8 @@ export function createWhatsAppOutboundAdapter(opts: WhatsAppOutboundOptions): Ou
       const address = ref.address ?? ref.userId;
       const callbackData = `${ctx.outboundId}#${ctx.partIndex}`;
       try {
-        const id = await opts.client.sendMessage(ref.account, address, toGraph(part), { callbackData });
+        const message = part.kind === 'media' && opts.media ? await preparedMedia(opts.media, ref.account, part.media) : toGraph(part);
+        const id = await opts.client.sendMessage(ref.account, address, message, { callbackData });
         return { providerMessageId: id };
       } catch (err) {
         if (err instanceof ProviderRejectedError && err.providerCode === String(WINDOW_CLOSED) && opts.fallbackTemplate && part.kind !== 'template') {

@@ -112,8 +112,8 @@ export function createWorker<N extends QueueName>(name: N, processor: Processor<
       connection: opts.connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency ?? 1,
-      // rate-limited attempts count as started, not made; cap them so a stuck limit cannot loop forever
-      maxStartedAttempts: spec.attempts * 4,
+      // no maxStartedAttempts: re-delays (debounce, reply ordering) and rate limits count as started
+      // attempts, and capping them failed replies that were only waiting (order-wait regression test)
       ...(opts.limiter ? { limiter: opts.limiter } : {}),
       ...(opts.settings ? { settings: opts.settings } : {}),
     },

@@ -49,7 +49,7 @@ export interface FakeGraph extends FakeServer {
 }
 
 /** Starts a fake WhatsApp Cloud API (Graph) server on loopback, base URL like `http://127.0.0.1:PORT/v24.0`. */
-export async function startFakeGraph(opts: { version?: string } = {}): Promise<FakeGraph> {
+export async function startFakeGraph(opts: { version?: string; /** Forward requests the fake does not serve (media lookups and downloads) to this base URL. */ proxyUnknownTo?: string } = {}): Promise<FakeGraph> {
   const version = opts.version ?? 'v24.0';
   const requests: RecordedRequest[] = [];
   const sent: SentMessage[] = [];
@@ -102,7 +102,23 @@ export async function startFakeGraph(opts: { version?: string } = {}): Promise<F
     sent.push(msg);
     res.json({ messaging_product: 'whatsapp', contacts: [{ input: target, wa_id: String(target).replace(/^\+/, '') }], messages: [{ id: wamid }] });
   });
-  app.use((req, res) => {
+  app.use(async (req, res) => {
+    if (opts.proxyUnknownTo) {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+      const upstream = await fetch(`${opts.proxyUnknownTo}${req.originalUrl}`, {
+        method: req.method,
+        headers,
+        ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: JSON.stringify(req.body ?? {}) }),
+        redirect: 'manual',
+      });
+      res.status(upstream.status);
+      upstream.headers.forEach((value, key) => {
+        if (!['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(key)) res.setHeader(key, value);
+      });
+      res.send(Buffer.from(await upstream.arrayBuffer()));
+      return;
+    }
     res.status(404).json(graphError(100, `Unknown path components: ${req.path}`, 404).body);
   });
   const { url, close } = await startOnLoopback(app);

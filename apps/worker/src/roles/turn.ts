@@ -71,7 +71,10 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     await adapter?.turnStarted?.(latestRef, last?.providerMessageId).catch((err: unknown) => {
       deps.log.warn('typing indicator failed', { channel: ref.channel, err: err instanceof Error ? err.message : String(err) });
     });
-    const input: AgentInput = { conversationId: convId, ref: latestRef, messages: customer, now: Date.now() };
+    // media (voice → transcript, image → vision input, document → text) is read before the agent runs;
+    // a media failure is told to the agent through `enrichment.error`, never dropped
+    const messages = deps.mediaStep ? await deps.mediaStep(customer, latestRef) : customer;
+    const input: AgentInput = { conversationId: convId, ref: latestRef, messages, now: Date.now() };
     const output = await deps.agent.respond(input);
     const outboundId = jobId('out', convId, seq);
     const prev = await deps.redis.get(lastOutKey);

@@ -44,12 +44,14 @@ export interface PipelineOptions {
   env?: Record<string, string>;
   roles?: Role[];
   openai?: FakeOpenAIOptions;
+  /** Base URL the fake Graph API forwards unknown requests to (a fake media host). */
+  graphProxy?: string;
 }
 
 /** Starts the pipeline against the real Redis with a unique prefix. */
 export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipeline> {
   const prefix = uniquePrefix('e2e');
-  const graph = await startFakeGraph();
+  const graph = await startFakeGraph(opts.graphProxy ? { proxyUnknownTo: opts.graphProxy } : {});
   const openai = await startFakeOpenAI(opts.openai ?? {});
   const env = loadWorkerEnv({
     REDIS_URL: testRedisUrl(),

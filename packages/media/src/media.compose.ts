@@ -1,0 +1,101 @@
+import OpenAI from 'openai';
+import type { ChannelId, Logger } from '@switchboard/core';
+import type { RedisClient } from '@switchboard/queue';
+import { limitsFrom, type MediaEnv } from './media.env.js';
+import { Ffmpeg } from './media.ffmpeg.js';
+import { MediaResolver, type MediaCounter } from './media.resolver.js';
+import { UrlMediaSource, WechatMediaSource, WhatsAppMediaSource, type AccessTokenProvider, type MediaSource } from './media.sources.js';
+import { MediaTempStore } from './media.store.js';
+import { OpenAITranscriber, TranscriptCache } from './media.transcribe.js';
+import { WechatMediaPreparer, WhatsAppMediaPreparer, type WechatMediaUploadApi } from './media.outbound.js';
+
+/** Everything {@link createMediaResolver} needs besides the media env. */
+export interface MediaResolverDeps {
+  log: Logger;
+  redis: RedisClient;
+  /** Redis key prefix for the transcript cache, e.g. `gatewayKeys(prefix).ns('media')`. */
+  keyPrefix: string;
+  counter?: MediaCounter;
+  /** OPENAI_API_KEY / OPENAI_BASE_URL; absent = no transcription. */
+  openai?: { apiKey: string; baseURL?: string; timeoutMs?: number };
+  /** WHATSAPP_GRAPH_URL + WHATSAPP_ACCESS_TOKEN; absent = WhatsApp media not downloaded. */
+  whatsapp?: { graphUrl: string; accessToken: string };
+  /** WECHAT_API_URL + the channel's token cache (`WechatApiClient.tokens`). */
+  wechat?: { apiUrl: string; tokens: AccessTokenProvider };
+  /** Chatwoot attachments are plain (redirecting) URLs; extra headers if storage is private. */
+  chatwoot?: { headers?: Record<string, string> };
+  /** Shared with the outbound preparers, so one budget covers all of the process's temp files. */
+  store?: MediaTempStore;
+  ffmpeg?: Ffmpeg;
+}
+
+/** The temp store of a media env. */
+export function createMediaStore(env: MediaEnv): MediaTempStore {
+  return new MediaTempStore({ ...(env.MEDIA_TMP_DIR ? { dir: env.MEDIA_TMP_DIR } : {}), maxBytes: env.MEDIA_TMP_MAX_BYTES });
+}
+
+/** The ffmpeg wrapper of a media env. */
+export function createFfmpeg(env: MediaEnv): Ffmpeg {
+  return new Ffmpeg({ path: env.MEDIA_FFMPEG_PATH, timeoutMs: env.MEDIA_PROCESS_TIMEOUT_MS });
+}
+
+/** Builds the resolver of a worker from its parsed env and clients (composition root helper). */
+export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): MediaResolver {
+  const timeoutMs = env.MEDIA_DOWNLOAD_TIMEOUT_MS;
+  const sources: Partial<Record<ChannelId, MediaSource>> = {
+    chatwoot: new UrlMediaSource({ timeoutMs, ...(deps.chatwoot?.headers ? { headers: deps.chatwoot.headers } : {}) }),
+  };
+  if (deps.whatsapp) sources.whatsapp = new WhatsAppMediaSource({ ...deps.whatsapp, timeoutMs });
+  if (deps.wechat) sources['wechat-kf'] = new WechatMediaSource({ ...deps.wechat, timeoutMs });
+  const transcriber = deps.openai
+    ? new OpenAITranscriber(
+        new OpenAI({ apiKey: deps.openai.apiKey, ...(deps.openai.baseURL ? { baseURL: deps.openai.baseURL } : {}), timeout: deps.openai.timeoutMs ?? 120_000, maxRetries: 2 }),
+        env.TRANSCRIBE_MODEL,
+      )
+    : undefined;
+  return new MediaResolver({
+    sources,
+    store: deps.store ?? createMediaStore(env),
+    ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
+    ...(transcriber ? { transcriber, transcripts: new TranscriptCache(deps.redis, `${deps.keyPrefix}:transcript`, env.MEDIA_TRANSCRIPT_TTL_SEC) } : {}),
+    limits: limitsFrom(env),
+    transcribeVideo: env.MEDIA_TRANSCRIBE_VIDEO,
+    processTimeoutMs: env.MEDIA_PROCESS_TIMEOUT_MS,
+    log: deps.log,
+    ...(deps.counter ? { counter: deps.counter } : {}),
+  });
+}
+
+/** Builds the WhatsApp reply-media preparer (upload or link per MEDIA_WHATSAPP_OUTBOUND_MODE). */
+export function createWhatsAppMediaPreparer(
+  env: MediaEnv,
+  deps: { graphUrl: string; accessToken: string; redis?: RedisClient; keyPrefix: string; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg },
+): WhatsAppMediaPreparer {
+  return new WhatsAppMediaPreparer({
+    graphUrl: deps.graphUrl,
+    accessToken: deps.accessToken,
+    mode: env.MEDIA_WHATSAPP_OUTBOUND_MODE,
+    store: deps.store ?? createMediaStore(env),
+    ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
+    ...(deps.redis ? { redis: deps.redis } : {}),
+    keyPrefix: deps.keyPrefix,
+    timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS,
+    log: deps.log,
+  });
+}
+
+/** Builds the WeChat reply-media preparer over the channel's API client (`WechatApiClient`). */
+export function createWechatMediaPreparer(
+  env: MediaEnv,
+  deps: { api: WechatMediaUploadApi; redis?: RedisClient; keyPrefix: string; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg },
+): WechatMediaPreparer {
+  return new WechatMediaPreparer({
+    api: deps.api,
+    store: deps.store ?? createMediaStore(env),
+    ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
+    ...(deps.redis ? { redis: deps.redis } : {}),
+    keyPrefix: deps.keyPrefix,
+    timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS,
+    log: deps.log,
+  });
+}
