@@ -7,9 +7,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1' };
 const args = process.argv.slice(2).filter((a) => a !== '--');
 if (args.length === 0) {
-  const tc = spawnSync('pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only'], { stdio: 'inherit', env });
+  // build (real-process tests start apps/*/dist/main.js) and typecheck every package
+  const tc = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', 'typecheck', '--output-logs=errors-only'], { stdio: 'inherit', env });
   if (tc.status !== 0) {
-    console.log('typecheck failed');
+    console.log('build/typecheck failed');
+    console.log('0 passed, 1 failed');
     process.exit(tc.status ?? 1);
   }
 }

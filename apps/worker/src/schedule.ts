@@ -1,4 +1,5 @@
 import { jobId, type ConversationRef } from '@switchboard/core';
+import { setConversationOwner } from '@switchboard/queue';
 import type { WorkerDeps } from './deps.js';
 
 /** Job id of a conversation's turn `seq`: deterministic, so re-adding it is a no-op. */
@@ -13,9 +14,8 @@ export async function scheduleTurn(deps: WorkerDeps, conversationId: string, ref
 
 /** Conversation ownership: while a human owns it, the bot stays silent. */
 export async function setOwner(deps: WorkerDeps, conversationId: string, owner: 'human' | 'bot', reason: string): Promise<void> {
-  const key = deps.keys.owner(conversationId);
-  if (owner === 'bot') await deps.redis.del(key);
-  else await deps.redis.set(key, JSON.stringify({ owner, reason, at: Date.now() }), 'EX', 30 * 24 * 3600);
+  // also kept in an index so the admin overview can list human-owned conversations
+  await setConversationOwner(deps.redis, deps.prefix, conversationId, owner, reason);
 }
 
 export async function ownerOf(deps: WorkerDeps, conversationId: string): Promise<'human' | 'bot'> {

@@ -1,6 +1,6 @@
 import type { Job, Worker } from 'bullmq';
 import { conversationId, jobId, outboundQueueFor, type InboundEvent, type InboundMessage } from '@switchboard/core';
-import { createWorker } from '@switchboard/queue';
+import { createWorker, recordChannelEvent } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
 import { scheduleTurn, setOwner } from '../schedule.js';
 
@@ -20,6 +20,7 @@ async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<s
     return 'stale';
   }
   const { claimed, scheduleSeq } = await deps.mailbox.accept(convId, event.eventId, JSON.stringify(event));
+  if (claimed) await recordChannelEvent(deps.redis, deps.prefix, event.conversation.channel, 'in').catch(() => undefined);
   // schedule even when already claimed: a retried job repairs a turn whose add was lost in a crash
   if (scheduleSeq > 0) await scheduleTurn(deps, convId, event.conversation, scheduleSeq);
   return claimed ? 'queued' : 'duplicate';

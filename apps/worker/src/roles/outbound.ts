@@ -6,7 +6,7 @@ import {
   type ChannelId,
   type OutboundJob,
 } from '@switchboard/core';
-import { createWorker } from '@switchboard/queue';
+import { createWorker, recordChannelEvent } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf } from '../schedule.js';
 
@@ -75,6 +75,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       throw err;
     }
     await deps.ledger.partSent(data.outboundId, i, sent.providerMessageId);
+    await recordChannelEvent(deps.redis, deps.prefix, channel, 'out').catch(() => undefined);
     if (sent.providerMessageId) await deps.ledger.recordSent(channel, sent.providerMessageId, { outboundId: data.outboundId, part: i, conversationId: convId });
     deps.metrics.sends.inc({ channel, result: 'sent', code: 'ok' });
     if (i === 0 && data.receivedAt) deps.metrics.sendSeconds.observe({ channel }, (Date.now() - data.receivedAt) / 1000);

@@ -1,0 +1,223 @@
+// Switchboard sandbox page: plain JS, no build step. Talks to /sandbox/api/* on the admin app.
+(function () {
+  'use strict';
+  var $ = function (id) { return document.getElementById(id); };
+  var state = { info: null, conversation: null, polling: null, busy: false };
+
+  function randomCustomer(channel) {
+    var n = '';
+    for (var i = 0; i < 8; i++) n += Math.floor(Math.random() * 10);
+    return channel === 'whatsapp' ? '1555' + n : 'wmSandbox' + n;
+  }
+  function storedCustomer(channel) {
+    var key = 'sb.customer.' + channel;
+    var v = localStorage.getItem(key);
+    if (!v) { v = randomCustomer(channel); localStorage.setItem(key, v); }
+    return v;
+  }
+  function channel() { return $('channel').value; }
+  function customer() { return $('customer').value.trim(); }
+
+  function api(method, path, body) {
+    var init = { method: method, headers: {} };
+    if (body !== undefined) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
+    return fetch('/sandbox/api/' + path, init).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (json) {
+        if (!res.ok && res.status !== 502) throw new Error(json.error || ('HTTP ' + res.status));
+        return { status: res.status, body: json };
+      });
+    });
+  }
+
+  function fmtMs(ms) { return ms === undefined || ms === null ? '' : ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(1) + ' s'; }
+  function time(ts) { return new Date(ts).toLocaleTimeString(); }
+
+  function renderInfo() {
+    var info = state.info;
+    var badge = $('agent-mode');
+    badge.textContent = info.agent === 'online' ? 'agent: LLM online' : 'agent: OFFLINE (FAQ only)';
+    badge.className = 'badge ' + info.agent;
+    $('agent-note').textContent = info.agentNote;
+    var ch = info.channels[channel()];
+    $('channel-note').textContent = ch && ch.enabled
+      ? (channel() === 'whatsapp'
+          ? 'Webhooks are signed with X-Hub-Signature-256 and posted to ' + ch.ingress + '/webhooks/whatsapp; replies are caught by the fake Graph API.'
+          : 'Callbacks are AES-encrypted and signed (msg_signature) and posted to ' + ch.ingress + '/webhooks/wechat-kf; the worker pulls the message with kf/sync_msg from the fake WeCom API.')
+      : 'This channel is not enabled in the sandbox (its secrets are not set).';
+  }
+
+  function mediaNode(m) {
+    if (m.kind === 'image' && m.url) { var img = document.createElement('img'); img.src = m.url; img.alt = m.filename || 'image'; return img; }
+    if ((m.kind === 'audio' || m.kind === 'voice') && m.url) { var a = document.createElement('audio'); a.controls = true; a.src = m.url; return a; }
+    var span = document.createElement('span');
+    span.textContent = '[' + m.kind + (m.filename ? ': ' + m.filename : '') + ']';
+    return span;
+  }
+
+  function renderChat(lines) {
+    // which agent source produced each reply: the customer message's traced outbound job says
+    var sourceOf = {};
+    lines.forEach(function (l) {
+      if (!l.path || !l.path.source) return;
+      l.path.steps.forEach(function (s) { if (s.queue.indexOf('outbound-') === 0) sourceOf[s.jobId] = l.path.source; });
+    });
+    var chat = $('chat');
+    var atBottom = chat.scrollTop + chat.clientHeight >= chat.scrollHeight - 20;
+    chat.textContent = '';
+    lines.forEach(function (l) {
+      // the customer sees a human reply only once the provider accepted it
+      if (l.author === 'human' && !l.deliveredAt) return;
+      var li = document.createElement('li');
+      li.className = l.author;
+      li.setAttribute('data-testid', 'msg-' + l.author);
+      if (l.author !== 'customer' && l.author !== 'system') {
+        var who = document.createElement('span');
+        who.className = 'who';
+        who.textContent = l.author === 'human' ? 'Support agent (human)' : 'Bot' + (l.outboundId && sourceOf[l.outboundId] ? ' · ' + sourceOf[l.outboundId] : '');
+        li.appendChild(who);
+      }
+      if (l.media) li.appendChild(mediaNode(l.media));
+      var text = document.createElement('span');
+      text.className = 'text';
+      text.textContent = l.text;
+      li.appendChild(text);
+      if (l.author === 'customer') {
+        var meta = document.createElement('span');
+        meta.className = 'meta';
+        var t = l.trace || {};
+        meta.textContent = time(l.at) + (t.ingressStatus !== undefined ? ' · ingress ' + (t.ingressStatus || 'unreachable') : '') + (l.readAt ? ' · read ✓✓' : '');
+        li.appendChild(meta);
+      }
+      chat.appendChild(li);
+    });
+    if (atBottom) chat.scrollTop = chat.scrollHeight;
+  }
+
+  function stepNode(s, postedAt) {
+    var span = document.createElement('span');
+    span.className = 'step ' + s.state;
+    var parts = [s.queue, s.state];
+    if (s.addedAt && s.startedAt) parts.push('wait ' + fmtMs(Math.max(0, s.startedAt - s.addedAt)));
+    if (s.startedAt && s.finishedAt) parts.push('run ' + fmtMs(s.finishedAt - s.startedAt));
+    if (s.finishedAt && postedAt) parts.push('@+' + fmtMs(s.finishedAt - postedAt));
+    if (s.attempts > 1) parts.push(s.attempts + ' attempts');
+    if (s.failedReason) parts.push('✗ ' + s.failedReason);
+    span.textContent = parts.join(' · ');
+    span.title = 'job id ' + s.jobId;
+    return span;
+  }
+
+  function renderPaths(lines) {
+    var ol = $('paths');
+    ol.textContent = '';
+    lines.filter(function (l) { return l.author === 'customer' || l.author === 'human'; }).slice(-15).reverse().forEach(function (l) {
+      var li = document.createElement('li');
+      li.setAttribute('data-testid', 'path');
+      var head = document.createElement('div');
+      var label = l.author === 'human' ? 'human reply' : (l.media ? '[' + l.media.kind + '] ' : '') + (l.text || '');
+      var t = l.trace || {};
+      head.textContent = time(l.at) + ' — ' + label.slice(0, 60) +
+        (l.author === 'customer' ? ' — webhook ' + (t.ingressStatus === undefined ? '…' : t.ingressStatus || 'unreachable') + (t.ingressMs !== undefined ? ' in ' + fmtMs(t.ingressMs) : '') : '') +
+        (l.path && l.path.totalMs !== undefined ? ' — reply after ' + fmtMs(l.path.totalMs) : '') +
+        (l.path && l.path.source ? ' — ' + l.path.source : '');
+      li.appendChild(head);
+      var steps = document.createElement('div');
+      steps.className = 'steps';
+      ((l.path && l.path.steps) || []).forEach(function (s) { steps.appendChild(stepNode(s, t.postedAt || l.at)); });
+      li.appendChild(steps);
+      ol.appendChild(li);
+    });
+  }
+
+  function renderOwner(c) {
+    var owner = $('owner');
+    owner.textContent = c.owner === 'human' ? 'a human agent' : 'the bot';
+    owner.className = c.owner;
+    owner.setAttribute('data-owner', c.owner);
+    $('conv-id').textContent = c.conversationId;
+  }
+
+  function poll() {
+    if (!customer()) return;
+    api('GET', 'conversation?channel=' + encodeURIComponent(channel()) + '&customer=' + encodeURIComponent(customer()))
+      .then(function (r) {
+        state.conversation = r.body;
+        renderOwner(r.body);
+        renderChat(r.body.lines || []);
+        renderPaths(r.body.lines || []);
+        var idle = r.body.idleQueues || [];
+        $('idle-note').textContent = idle.length
+          ? 'No worker is consuming: ' + idle.join(', ') + '. Messages wait there until a worker with that role runs (WORKER_ROLES).'
+          : '';
+      })
+      .catch(function (err) { $('send-status').textContent = err.message; });
+  }
+
+  function readFile(file) {
+    return new Promise(function (resolve, reject) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(String(reader.result).split(',')[1] || ''); };
+      reader.onerror = function () { reject(reader.error); };
+      reader.readAsDataURL(file);
+    });
+  }
+
+  function send(ev) {
+    ev.preventDefault();
+    var text = $('text').value;
+    var file = $('file').files[0];
+    if (!text.trim() && !file) return;
+    var payload = { channel: channel(), customer: customer(), name: $('name').value.trim() || undefined, text: text || undefined };
+    $('send').disabled = true;
+    var ready = file ? readFile(file).then(function (data) { payload.file = { name: file.name, mimeType: file.type || 'application/octet-stream', dataBase64: data }; }) : Promise.resolve();
+    ready
+      .then(function () { return api('POST', 'messages', payload); })
+      .then(function (r) {
+        $('send-status').textContent = r.body.ok ? '' : 'The ingress answered ' + (r.body.ingressStatus || 'nothing (is it running?)');
+        $('text').value = '';
+        $('file').value = '';
+        poll();
+      })
+      .catch(function (err) { $('send-status').textContent = err.message; })
+      .then(function () { $('send').disabled = false; });
+  }
+
+  function conv(path, extra) {
+    var body = { channel: channel(), customer: customer() };
+    Object.keys(extra || {}).forEach(function (k) { body[k] = extra[k]; });
+    return api('POST', path, body).then(poll).catch(function (err) { $('send-status').textContent = err.message; });
+  }
+
+  function switchChannel() {
+    $('customer').value = storedCustomer(channel());
+    if (state.info) renderInfo();
+    poll();
+  }
+
+  $('send-form').addEventListener('submit', send);
+  $('reply-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var text = $('reply-text').value;
+    if (!text.trim()) return;
+    conv('reply', { text: text }).then(function () { $('reply-text').value = ''; });
+  });
+  $('file').addEventListener('change', function () {
+    var f = $('file').files[0];
+    $('send-status').textContent = f ? 'Attached: ' + f.name + ' (' + Math.round(f.size / 1024) + ' KB)' : '';
+  });
+  $('takeover').addEventListener('click', function () { conv('takeover'); });
+  $('handback').addEventListener('click', function () { conv('handback'); });
+  $('channel').addEventListener('change', switchChannel);
+  $('customer').addEventListener('change', function () { localStorage.setItem('sb.customer.' + channel(), customer()); poll(); });
+  $('new-customer').addEventListener('click', function () {
+    localStorage.setItem('sb.customer.' + channel(), randomCustomer(channel()));
+    switchChannel();
+  });
+
+  api('GET', 'info').then(function (r) {
+    state.info = r.body;
+    if (!r.body.channels.whatsapp.enabled && r.body.channels['wechat-kf'].enabled) $('channel').value = 'wechat-kf';
+    switchChannel();
+    state.polling = setInterval(poll, 700);
+  }).catch(function (err) { $('agent-note').textContent = 'Sandbox unavailable: ' + err.message; });
+})();

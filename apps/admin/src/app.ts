@@ -1,0 +1,115 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Gauge, type Registry } from 'prom-client';
+import { mountOpsRoutes, QUEUES, type Logger, type QueueName } from '@switchboard/core';
+import { listHumanOwned, pingRedis, type Producers, type RedisClient } from '@switchboard/queue';
+import { basicAuth, type AdminCredentials } from './auth.js';
+import { buildOverview, renderOverviewHtml } from './overview.js';
+import type { Sandbox } from './sandbox/sandbox.js';
+
+/** What the admin app needs; built in main.ts or by tests. */
+export interface AdminDeps {
+  log: Logger;
+  registry: Registry;
+  /** A connection that fails fast, so the pages answer quickly while Redis is away. */
+  redis: RedisClient;
+  producers: Producers;
+  prefix: string;
+  /** undefined = authentication disabled (ADMIN_AUTH=off, local only). */
+  auth: AdminCredentials | undefined;
+  /** The local chat simulator and its fake provider APIs (undefined = not served). */
+  sandbox?: Sandbox;
+  /** Bull Board read-only mode (no retry/clean/promote buttons). */
+  readOnly?: boolean;
+}
+
+export const BOARD_PATH = '/admin/queues';
+
+function registerQueueMetrics(deps: AdminDeps): void {
+  const names = Object.keys(QUEUES) as QueueName[];
+  new Gauge({
+    name: 'sb_queue_jobs',
+    help: 'Jobs per queue and state (read on scrape)',
+    labelNames: ['queue', 'state'],
+    registers: [deps.registry],
+    async collect() {
+      const counts = await Promise.all(names.map((n) => deps.producers.queue(n).getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized')));
+      this.reset();
+      counts.forEach((c, i) => {
+        for (const [state, value] of Object.entries(c)) this.set({ queue: names[i]!, state }, value);
+      });
+    },
+  });
+  new Gauge({
+    name: 'sb_conversations_human_owned',
+    help: 'Conversations currently handed to a human',
+    registers: [deps.registry],
+    async collect() {
+      this.set((await listHumanOwned(deps.redis, deps.prefix, 10_000)).length);
+    },
+  });
+}
+
+/**
+ * The admin app: Bull Board at `/admin/queues` and the overview at `/admin` (both behind basic
+ * auth), ops routes, and — when enabled — the sandbox at `/sandbox` with its fake provider APIs.
+ */
+export function createAdminApp(deps: AdminDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  registerQueueMetrics(deps);
+  mountOpsRoutes(app, { registry: deps.registry, checks: { redis: () => pingRedis(deps.redis) } });
+
+  const guard = deps.auth ? basicAuth(deps.auth) : (_req: Request, _res: Response, next: NextFunction) => next();
+
+  const board = new ExpressAdapter();
+  board.setBasePath(BOARD_PATH);
+  createBullBoard({
+    queues: (Object.keys(QUEUES) as QueueName[]).map((name) => new BullMQAdapter(deps.producers.queue(name), { readOnlyMode: deps.readOnly ?? false })),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'Switchboard' } },
+  });
+  app.use(BOARD_PATH, guard, board.getRouter() as express.Router);
+
+  app.get('/admin/overview.json', guard, async (_req, res, next) => {
+    try {
+      res.set('Cache-Control', 'no-store').json(await buildOverview(deps.producers, deps.redis, deps.prefix));
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.get('/admin', guard, async (_req, res, next) => {
+    try {
+      const o = await buildOverview(deps.producers, deps.redis, deps.prefix);
+      res.set('Cache-Control', 'no-store').type('html').send(renderOverviewHtml(o, { sandbox: Boolean(deps.sandbox) }));
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.get('/', (_req, res) => res.redirect(deps.sandbox ? '/sandbox' : '/admin'));
+
+  if (deps.sandbox) {
+    // the fake provider APIs authenticate like the real ones (bearer token, corp secret), not with basic auth
+    if (deps.sandbox.graph) app.use('/sandbox/graph', deps.sandbox.graph);
+    if (deps.sandbox.wecom) app.use('/sandbox/wecom', deps.sandbox.wecom);
+    app.use('/sandbox', guard, deps.sandbox.ui);
+  }
+
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const e = err as { status?: number; type?: string };
+    if (e.type === 'entity.too.large') {
+      res.status(413).json({ error: 'body too large' });
+      return;
+    }
+    if (e.status && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: 'bad request' });
+      return;
+    }
+    deps.log.error('admin request failed', { err: err instanceof Error ? err.message : String(err) });
+    res.status(503).json({ error: 'unavailable' });
+  });
+  return app;
+}

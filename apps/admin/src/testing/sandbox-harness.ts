@@ -1,0 +1,155 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Worker } from 'bullmq';
+import { createMetricsRegistry, loadConfig, silentLogger, type Logger } from '@switchboard/core';
+import { createWechatWorkerChannel, wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
+import { closeWorkers, createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
+import type { FakeOpenAIOptions } from '@switchboard/testkit';
+import { createWechatIngressApp } from '../../../wechat-ingress/src/app';
+import { startWechatSyncRole } from '../../../worker/src/roles/wechat-sync';
+import { HARNESS_APP_SECRET, startPipeline, type Pipeline } from '../../../worker/src/testing/harness';
+import { createAdminApp } from '../app';
+import { createSandbox, type Sandbox } from '../sandbox/sandbox';
+
+/** Secrets the harness's sandbox shares with its ingress apps and workers (test values, not real). */
+export const SANDBOX_TEST_SECRETS = Object.freeze({
+  accessToken: 'sandbox-harness-access-token',
+  phoneNumberId: '100000000000001',
+  wechatToken: 'sbxHarnessToken2026',
+  wechatAesKey: 'tUb5GBrs6hmnFEnpcEBOoLFNehgkQzHJgQ4MJbqe2Hp',
+  wechatCorpId: 'wwSandboxHarness01',
+  wechatSecret: 'sandbox-harness-kf-secret',
+  openKfId: 'wkSandboxHarnessKf0000000001',
+});
+
+/** The admin app with its sandbox wired to a whole in-process pipeline (real Redis, real ingress apps and workers). */
+export interface SandboxStack {
+  adminUrl: string;
+  pipeline: Pipeline;
+  sandbox: Sandbox;
+  prefix: string;
+  adminRedis: RedisClient;
+  adminProducers: Producers;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startSandboxStack}. */
+export interface SandboxStackOptions {
+  /** true = OPENAI_API_KEY set against the fake OpenAI; false = offline (FAQ) agent. */
+  online?: boolean;
+  openai?: FakeOpenAIOptions;
+  auth?: { user: string; password: string };
+  log?: Logger;
+  /** Extra worker environment (e.g. TURN_DEBOUNCE_MS). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts: an HTTP server for the admin app (bound first, so the workers can be pointed at its fake
+ * provider APIs), the worker harness (WhatsApp ingress + inbound/agent/outbound roles) with
+ * WHATSAPP_GRAPH_URL and WECHAT_API_URL at the admin app, the wechat-sync role and the WeChat
+ * ingress, then the admin app with the sandbox using the same secrets.
+ */
+export async function startSandboxStack(opts: SandboxStackOptions = {}): Promise<SandboxStack> {
+  const log = opts.log ?? silentLogger('admin-test');
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.keepAliveTimeout = 1000;
+  const adminUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const s = SANDBOX_TEST_SECRETS;
+  const wechatVars = {
+    WECHAT_TOKEN: s.wechatToken,
+    WECHAT_AESKEY: s.wechatAesKey,
+    WECHAT_CORP_ID: s.wechatCorpId,
+    WECHAT_SECRET: s.wechatSecret,
+    WECHAT_API_URL: `${adminUrl}/sandbox/wecom`,
+    // a fresh account: the first sync must still answer the message that triggered it
+    WECHAT_FIRST_SYNC_GRACE_SEC: '300',
+  };
+  const pipeline = await startPipeline({
+    env: {
+      WHATSAPP_ACCESS_TOKEN: s.accessToken,
+      WHATSAPP_GRAPH_URL: `${adminUrl}/sandbox/graph/v24.0`,
+      ...(opts.online ? {} : { OPENAI_API_KEY: '' }),
+      ...wechatVars,
+      ...opts.env,
+    },
+    ...(opts.openai ? { openai: opts.openai } : {}),
+  });
+  const wxEnv = { ...pipeline.deps.env, ...wechatVars };
+  const wechat = createWechatWorkerChannel(loadConfig(wechatEnv, wxEnv as Record<string, string | undefined>), { redis: pipeline.deps.redis, keys: pipeline.deps.keys, log: pipeline.deps.log });
+  let syncWorkers: Worker[] = [];
+  if (wechat.enabled && !pipeline.deps.adapters['wechat-kf']) {
+    // until the worker's compose builds the WeChat adapter from WECHAT_* itself
+    pipeline.deps.adapters['wechat-kf'] = wechat.adapter;
+    await pipeline.restartWorkers();
+  }
+  // until the worker's `inbound` role runs the wechat-sync consumer itself
+  if (!pipeline.workers.some((w) => w.name === 'wechat-sync')) syncWorkers = startWechatSyncRole({ ...pipeline.deps, env: wxEnv });
+
+  const redisUrl = pipeline.deps.env['REDIS_URL'] as string;
+  const wxIngressRedis = createRedis(redisUrl, 'producer');
+  wxIngressRedis.on('error', () => undefined);
+  await waitReady(wxIngressRedis);
+  const wxIngressProducers = new Producers(wxIngressRedis, pipeline.prefix);
+  const wxApp = createWechatIngressApp({
+    log,
+    registry: createMetricsRegistry({ service: 'wechat-ingress-test' }),
+    producers: wxIngressProducers,
+    redis: wxIngressRedis,
+    settings: { token: s.wechatToken, aesKey: s.wechatAesKey, corpId: s.wechatCorpId, timestampWindowSec: 300, maxBodyBytes: 65536 },
+  });
+  const wxServer: Server = await new Promise((resolve) => {
+    const srv = wxApp.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+  const wechatIngressUrl = `http://127.0.0.1:${(wxServer.address() as AddressInfo).port}`;
+
+  const adminRedis = createRedis(redisUrl, 'producer');
+  adminRedis.on('error', () => undefined);
+  await waitReady(adminRedis);
+  const adminProducers = new Producers(adminRedis, pipeline.prefix);
+  const sandbox = createSandbox({
+    log,
+    redis: adminRedis,
+    producers: adminProducers,
+    prefix: pipeline.prefix,
+    agentOnline: Boolean(opts.online),
+    whatsapp: { appSecret: HARNESS_APP_SECRET, accessToken: s.accessToken, ingressUrl: pipeline.ingressUrl, phoneNumberId: s.phoneNumberId },
+    wechat: { token: s.wechatToken, aesKey: s.wechatAesKey, corpId: s.wechatCorpId, secret: s.wechatSecret, ingressUrl: wechatIngressUrl, openKfId: s.openKfId },
+  });
+  const app = createAdminApp({
+    log,
+    registry: createMetricsRegistry({ service: 'admin-test' }),
+    redis: adminRedis,
+    producers: adminProducers,
+    prefix: pipeline.prefix,
+    auth: opts.auth,
+    sandbox,
+  });
+  server.on('request', app);
+
+  const closeServer = (srv: Server) =>
+    new Promise<void>((resolve) => {
+      srv.closeAllConnections();
+      srv.close(() => resolve());
+    });
+  return {
+    adminUrl,
+    pipeline,
+    sandbox,
+    prefix: pipeline.prefix,
+    adminRedis,
+    adminProducers,
+    async close() {
+      await closeWorkers(syncWorkers, 10_000);
+      await closeServer(wxServer);
+      await wxIngressProducers.close();
+      wxIngressRedis.disconnect();
+      // workers first (they call the admin's fake APIs), then the admin server
+      await pipeline.close();
+      await closeServer(server);
+      await adminProducers.close();
+      adminRedis.disconnect();
+    },
+  };
+}
