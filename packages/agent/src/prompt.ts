@@ -3,9 +3,12 @@ import { DEFAULT_CHANNEL_STYLES } from './config.defaults.js';
 import type { AgentConfig } from './config.schema.js';
 import { fillTemplate } from './text.js';
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** The current date and time in the configured zone, written out for the model. */
 export function describeNow(now: number, timeZone: string): string {
-  const fmt = new Intl.DateTimeFormat('en-GB', {
+  // building an Intl.DateTimeFormat costs ~0.3 ms; one per zone is reused for every turn
+  const fmt = formatters.get(timeZone) ?? new Intl.DateTimeFormat('en-GB', {
     timeZone,
     weekday: 'long',
     year: 'numeric',
@@ -15,6 +18,7 @@ export function describeNow(now: number, timeZone: string): string {
     minute: '2-digit',
     hour12: false,
   });
+  formatters.set(timeZone, fmt);
   return `${fmt.format(new Date(now))} (${timeZone})`;
 }
 

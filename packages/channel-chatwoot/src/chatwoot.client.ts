@@ -5,6 +5,7 @@ import {
   ProviderRateLimitedError,
   ProviderRejectedError,
   ProviderUnavailableError,
+  keepAliveAgents,
 } from '@switchboard/core';
 import { z } from 'zod';
 import { RestContact, RestConversation, RestMessage } from './chatwoot.wire.js';
@@ -110,6 +111,7 @@ export class ChatwootClient {
       headers: { api_access_token: opts.token, 'content-type': 'application/json', accept: 'application/json' },
       validateStatus: () => true,
       maxRedirects: 0,
+      ...keepAliveAgents(),
     });
   }
 

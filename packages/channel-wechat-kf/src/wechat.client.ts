@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { z } from 'zod';
-import { ConfigurationError, PayloadInvalidError, ProviderRateLimitedError, ProviderUnavailableError, type Logger } from '@switchboard/core';
+import { ConfigurationError, PayloadInvalidError, ProviderRateLimitedError, ProviderUnavailableError, type Logger, keepAliveAgents } from '@switchboard/core';
 import type { GatewayKeys, RedisClient } from '@switchboard/queue';
 import type { WechatApiSettings } from './wechat.env.js';
 import { TOKEN_ERRORS, wechatApiError } from './wechat.errors.js';
@@ -64,6 +64,7 @@ export class WechatApiClient {
       validateStatus: () => true,
       // the access token travels in the query string: never follow a redirect elsewhere with it
       maxRedirects: 0,
+      ...keepAliveAgents(),
     });
     this.tokens = new WechatTokenCache(opts.redis, opts.keys, opts.settings.corpId, opts.settings.secret, () => this.fetchToken(), opts.log, opts.tokenOptions);
   }

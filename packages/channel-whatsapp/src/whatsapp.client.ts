@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
+import { keepAliveAgents } from '@switchboard/core';
 import { classifyGraphError, type GraphErrorBody } from './whatsapp.errors.js';
 
 /** Options of {@link GraphClient}. */
@@ -30,6 +31,8 @@ export class GraphClient {
       timeout: opts.timeoutMs ?? 15_000,
       headers: { Authorization: `Bearer ${opts.accessToken}`, 'User-Agent': 'switchboard-gateway/0.1', 'Content-Type': 'application/json' },
       validateStatus: () => true,
+      maxRedirects: 0,
+      ...keepAliveAgents(),
     });
   }
 

@@ -8,3 +8,4 @@ export * from './ops.js';
 export * from './text.js';
 export * from './channel.js';
 export * from './describe.js';
+export * from './http-agents.js';
