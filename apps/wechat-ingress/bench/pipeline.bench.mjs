@@ -81,6 +81,7 @@ export async function runWechatPipelineBench({ messages = 200, concurrency = 16,
     await new Promise((r) => server.close(() => r()));
     await ingressProducers.close();
     await deps.producers.close();
+    await deps.close();
     await fake.close();
     await openai.close();
     const admin = new Redis(redisUrl);

@@ -99,6 +99,7 @@ describe('chatwoot end to end', () => {
   afterAll(async () => {
     await closeWorkers(workers, 5000);
     await deps.producers.close();
+    await deps.close();
     await ingressProducers.close();
     await Promise.all([cw.close(), graph.close(), llm.close()]);
     const admin = new Redis(testRedisUrl());

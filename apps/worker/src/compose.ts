@@ -3,7 +3,7 @@ import { loadConfig, type ChannelId, type Logger, type OutboundAdapter } from '@
 import { createMetricsRegistry } from '@switchboard/core';
 import { createWhatsAppOutboundAdapter, GraphClient, parseTemplateSpec } from '@switchboard/channel-whatsapp/outbound';
 import { Agent, loadAgentConfig, prometheusAgentMetrics } from '@switchboard/agent';
-import { DeliveryLedger, gatewayKeys, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type GatewayKeys, type RedisClient } from '@switchboard/queue';
+import { createRedis, DeliveryLedger, gatewayKeys, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type GatewayKeys, type RedisClient } from '@switchboard/queue';
 import type { WorkerDeps, WorkerSettings } from './deps.js';
 import { ROLES, workerEnv, type Role } from './env.js';
 import { createWorkerMetrics } from './metrics.js';
@@ -71,8 +71,14 @@ function buildAdapters(env: WorkerEnv, log: Logger, redis: RedisClient, keys: Ga
   return adapters;
 }
 
-/** Builds every dependency of the worker roles (composition root, shared by main.ts and tests). */
-export function buildWorkerDeps(env: WorkerEnv, redis: RedisClient, producerRedis: RedisClient, log: Logger): WorkerDeps {
+/**
+ * Builds every dependency of the worker roles (composition root, shared by main.ts and tests).
+ * `queueRedis` is used by the BullMQ workers; the gateway's own commands get an auto-pipelined
+ * connection of their own, closed by `deps.close()`.
+ */
+export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, producerRedis: RedisClient, log: Logger): WorkerDeps {
+  const redis = createRedis(env.REDIS_URL, 'worker', { autoPipelining: true });
+  redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const prefix = env.QUEUE_PREFIX;
   const registry = createMetricsRegistry({ service: 'worker' });
   const settings = settingsFrom(env);
@@ -84,6 +90,10 @@ export function buildWorkerDeps(env: WorkerEnv, redis: RedisClient, producerRedi
     env: env as Record<string, unknown>,
     log,
     redis,
+    queueRedis,
+    close: async () => {
+      redis.disconnect();
+    },
     producers: new Producers(producerRedis, prefix),
     prefix,
     keys,

@@ -28,8 +28,12 @@ export interface WorkerDeps {
   /** The parsed environment, for roles of other channels that read their own fragment. */
   env: Record<string, unknown>;
   log: Logger;
-  /** Worker connection (waits out Redis outages). */
+  /** The gateway's own Redis commands (mailbox, ledger, agent): auto-pipelined, waits out outages. */
   redis: RedisClient;
+  /** BullMQ workers' connection (no auto-pipelining). */
+  queueRedis: RedisClient;
+  /** Closes what buildWorkerDeps opened (the auto-pipelined connection). */
+  close(): Promise<void>;
   producers: Producers;
   prefix: string;
   keys: GatewayKeys;

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   onShutdown(log, async () => {
     await closeWorkers(workers, 20_000);
     await deps.producers.close();
+    await deps.close();
     await closeServer(server, 2000);
     redis.disconnect();
     producerRedis.disconnect();

@@ -17,19 +17,24 @@ describe('createMediaStep (worker wiring)', () => {
     producer = createRedis(testRedisUrl(), 'worker');
   });
   afterAll(async () => {
+    for (const d of built) await d.close();
     await dropPrefix(redis as Redis, prefix);
     await host.close();
     redis.disconnect();
     producer.disconnect();
   });
 
-  const deps = (extra: Record<string, string> = {}) =>
-    buildWorkerDeps(
+  const built: Array<{ close(): Promise<void> }> = [];
+  const deps = (extra: Record<string, string> = {}) => {
+    const d = buildWorkerDeps(
       loadWorkerEnv({ REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, WHATSAPP_ACCESS_TOKEN: 'hook-token', WHATSAPP_GRAPH_URL: host.graphUrl, ...extra }),
       redis,
       producer,
       silentLogger(),
     );
+    built.push(d);
+    return d;
+  };
 
   it('builds a step from the worker env that downloads with the configured WhatsApp token and counts the outcome', async () => {
     const d = deps();

@@ -25,7 +25,7 @@ describe('mirror role (BullMQ on real Redis, fake Chatwoot)', () => {
   beforeAll(async () => {
     fake = await startFakeChatwoot();
     const env = { CHATWOOT_URL: fake.url, CHATWOOT_ACCOUNT_ID: '7', CHATWOOT_API_TOKEN: fake.userToken, CHATWOOT_BOT_TOKEN: fake.botToken, CHATWOOT_BOT_ID: '4', CHATWOOT_MIRROR_INBOX_ID: '23' };
-    workers = startMirrorRole({ env, log: silentLogger(), redis, prefix, settings });
+    workers = startMirrorRole({ env, log: silentLogger(), redis, queueRedis: redis, prefix, settings });
   });
   afterAll(async () => {
     await closeWorkers(workers, 5000);
@@ -38,7 +38,7 @@ describe('mirror role (BullMQ on real Redis, fake Chatwoot)', () => {
   });
 
   it('is idle without CHATWOOT_MIRROR_INBOX_ID', () => {
-    expect(startMirrorRole({ env: { CHATWOOT_URL: fake.url, CHATWOOT_ACCOUNT_ID: '7', CHATWOOT_API_TOKEN: 'x' }, log: silentLogger(), redis, prefix, settings })).toEqual([]);
+    expect(startMirrorRole({ env: { CHATWOOT_URL: fake.url, CHATWOOT_ACCOUNT_ID: '7', CHATWOOT_API_TOKEN: 'x' }, log: silentLogger(), redis, queueRedis: redis, prefix, settings })).toEqual([]);
   });
 
   it('five WhatsApp messages enqueued at once → one contact, one conversation, five incoming messages and the bot reply', async () => {

@@ -13,7 +13,7 @@ const MAX_MIRROR_CONCURRENCY = 8;
  * so a Chatwoot outage never blocks or delays a customer's reply. Idle (no workers) when
  * mirroring is not configured.
  */
-export function startMirrorRole(deps: Pick<WorkerDeps, 'env' | 'log' | 'redis' | 'prefix' | 'settings'>): Worker[] {
+export function startMirrorRole(deps: Pick<WorkerDeps, 'env' | 'log' | 'redis' | 'queueRedis' | 'prefix' | 'settings'>): Worker[] {
   const settings = chatwootWorkerSettings(deps.env);
   if (!settings.enabled || settings.mirrorInboxId === undefined) {
     deps.log.info('mirror role idle: CHATWOOT_URL, CHATWOOT_ACCOUNT_ID and CHATWOOT_MIRROR_INBOX_ID are needed to mirror into Chatwoot');
@@ -40,7 +40,7 @@ export function startMirrorRole(deps: Pick<WorkerDeps, 'env' | 'log' | 'redis' |
       return outcome.posted ? { posted: outcome.messageId } : { skipped: outcome.reason };
     },
     {
-      connection: deps.redis,
+      connection: deps.queueRedis,
       prefix: deps.prefix,
       log: deps.log,
       concurrency: Math.min(deps.settings.concurrency, MAX_MIRROR_CONCURRENCY),

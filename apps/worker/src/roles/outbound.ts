@@ -95,7 +95,7 @@ export function startOutboundRole(deps: WorkerDeps): Worker[] {
     const limiter = channel === 'whatsapp' ? { max: deps.settings.whatsapp.sendRatePerSec, duration: 1000 } : { max: 1000, duration: 1000 };
     workers.push(
       createWorker(name, (data, job, token) => processOutbound(deps, data, job, token), {
-        connection: deps.redis,
+        connection: deps.queueRedis,
         prefix: deps.prefix,
         log: deps.log,
         concurrency: deps.settings.concurrency,

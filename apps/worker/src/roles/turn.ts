@@ -139,10 +139,14 @@ export async function processTurn(deps: WorkerDeps, data: TurnJob, job: Job, tok
   deps.metrics.turnsInFlight.inc();
   try {
     const raw = await deps.mailbox.peek(convId, begin.count);
-    const messages = raw.flatMap((r) => {
-      const parsed = InboundMessage.safeParse(JSON.parse(r));
-      return parsed.success ? [parsed.data] : [];
-    });
+    const messages = raw
+      .flatMap((r) => {
+        const parsed = InboundMessage.safeParse(JSON.parse(r));
+        return parsed.success ? [parsed.data] : [];
+      })
+      // concurrent inbound consumers can append a conversation's messages out of order: the
+      // customer's order is the provider's timestamp (whole seconds), then arrival at the gateway
+      .sort((a, b) => a.sentAt - b.sentAt || a.receivedAt - b.receivedAt);
     const outcome = await runTurn(deps, data, messages);
     const next = await deps.mailbox.finish(convId, seq);
     if (next > 0) await scheduleTurn(deps, convId, data.ref, next);
@@ -158,7 +162,7 @@ export async function processTurn(deps: WorkerDeps, data: TurnJob, job: Job, tok
 export function startTurnRole(deps: WorkerDeps): Worker[] {
   return [
     createWorker('turn', (data, job, token) => processTurn(deps, data, job, token), {
-      connection: deps.redis,
+      connection: deps.queueRedis,
       prefix: deps.prefix,
       log: deps.log,
       concurrency: deps.settings.concurrency,

@@ -117,6 +117,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       });
       await ingressProducers.close();
       await deps.producers.close();
+      await deps.close();
       await graph.close();
       await openai.close();
       const admin = new Redis(testRedisUrl());
