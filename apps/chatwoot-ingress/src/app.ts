@@ -96,8 +96,11 @@ export function createChatwootIngressApp(deps: ChatwootIngressDeps): express.Exp
     const deliveryKey = delivery ? keys.ns('cw', 'dlv', delivery) : undefined;
     const started = process.hrtime.bigint();
     try {
-      // transport dedupe: an agent-bot retry carries the same delivery id
-      if (deliveryKey && (await deps.redis.set(deliveryKey, '1', 'EX', DELIVERY_TTL_SEC, 'NX')) !== 'OK') {
+      // transport dedupe: an agent-bot retry carries the same delivery id. The delivery is only
+      // marked once its events are durable (below): a claim taken before the enqueue would survive
+      // a Redis outage and turn the retry of a lost delivery into a "duplicate". Concurrent copies
+      // both enqueue; job ids and the inbound role's event claim keep that to one reply.
+      if (deliveryKey && (await deps.redis.exists(deliveryKey)) === 1) {
         webhooks.inc({ event, result: 'duplicate_delivery' });
         res.status(200).json({ status: 'duplicate' });
         return;
@@ -121,14 +124,14 @@ export function createChatwootIngressApp(deps: ChatwootIngressDeps): express.Exp
         for (const e of fresh) multi.set(keys.ns('cw', 'evt', e.eventId), '1', 'EX', EVENT_TTL_SEC);
         await multi.exec();
       }
+      if (deliveryKey) await deps.redis.set(deliveryKey, '1', 'EX', DELIVERY_TTL_SEC);
       enqueueLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       const result = fresh.length > 0 ? 'enqueued' : actionable.length > 0 ? 'duplicate_message' : 'ignored';
       webhooks.inc({ event, result });
       if (fresh.length > 0) log.info('chatwoot webhook enqueued', { event, events: fresh.map((e) => ({ eventId: e.eventId, kind: e.kind })) });
       res.status(200).json({ status: result, enqueued: fresh.length });
     } catch (err: unknown) {
-      // Redis is away: forget the delivery claim so a redelivery is processed, and say 503
-      if (deliveryKey) await deps.redis.del(deliveryKey).catch(() => undefined);
+      // Redis is away: nothing was marked, so Chatwoot's retry (or a resend) is processed; say 503
       webhooks.inc({ event, result: 'unavailable' });
       log.error('chatwoot enqueue failed', { event, err: err instanceof Error ? err.message : String(err) });
       res.status(503).json({ error: 'temporarily unavailable' });

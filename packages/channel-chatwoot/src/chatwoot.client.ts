@@ -133,6 +133,35 @@ export class ChatwootClient {
     return this.call('post', `/conversations/${conversationId}/messages`, 'send message', RestMessage, body);
   }
 
+  /**
+   * `POST /conversations/{id}/messages` as multipart with one file in `attachments[]` (Chatwoot's
+   * only way to attach media; `MAXIMUM_FILE_UPLOAD_SIZE` defaults to 40 MB).
+   */
+  async sendAttachment(
+    conversationId: number,
+    msg: { content?: string; private?: boolean; file: Buffer; filename: string; contentType: string },
+  ): Promise<RestMessage> {
+    const form = new FormData();
+    if (msg.content) form.append('content', msg.content);
+    form.append('message_type', 'outgoing');
+    form.append('private', String(msg.private ?? false));
+    form.append('attachments[]', new Blob([msg.file], { type: msg.contentType }), msg.filename);
+    // serialise with the platform's multipart encoder, then send the bytes with their boundary
+    const encoded = new Response(form);
+    const body = Buffer.from(await encoded.arrayBuffer());
+    const contentType = encoded.headers.get('content-type') ?? 'multipart/form-data';
+    let res: AxiosResponse;
+    try {
+      res = await this.http.post(`/conversations/${conversationId}/messages`, body, { headers: { 'content-type': contentType }, maxBodyLength: 50 * 1024 * 1024 });
+    } catch (err: unknown) {
+      throw new ProviderUnavailableError(`chatwoot send attachment: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    if (res.status < 200 || res.status >= 300) throw chatwootError(res, 'send attachment');
+    const parsed = RestMessage.safeParse(res.data);
+    if (!parsed.success) throw new ProviderUnavailableError('chatwoot send attachment: unexpected response shape', { providerCode: 'shape', cause: parsed.error });
+    return parsed.data;
+  }
+
   /** `GET /conversations/{id}/messages` (latest 20, or `after` a message id). Not allowed for bot tokens. */
   async listMessages(conversationId: number, after?: number): Promise<RestMessage[]> {
     const q = after === undefined ? '' : `?after=${after}`;

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigurationError, ProviderRateLimitedError, ProviderRejectedError, ProviderUnavailableError, silentLogger, type ConversationRef } from '@switchboard/core';
 import { startFakeChatwoot, type FakeChatwoot } from '@switchboard/testkit';
 import { ChatwootClient } from './chatwoot.client.js';
@@ -33,6 +35,37 @@ describe('chatwoot outbound adapter (fake Chatwoot on loopback)', () => {
     expect(sent.providerMessageId).toBe(String(m?.id));
     expect(m).toMatchObject({ token: 'bot', private: false, message_type: 1, content_type: 'text', content: 'Sorry to hear that, **Jonas**! I opened a *replacement* request.' });
     expect(fake.conversations.get(318)?.typing).toEqual(['on', 'off']);
+  });
+
+  it('attaches reply media as a multipart file; media that cannot be fetched goes out as a link', async () => {
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+    const files = createServer((req, res) => {
+      if (req.url === '/receipt.png') {
+        res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
+        res.end(png);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => files.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+    try {
+      fake.addConversation({ id: 318 });
+      const a = adapter();
+      const parts = a.render({ text: '', media: [{ kind: 'image', url: `${base}/receipt.png`, caption: 'Your receipt' }, { kind: 'document', url: `${base}/missing.pdf`, filename: 'invoice.pdf' }] }, ref(318));
+      expect(parts.map((p) => p.kind)).toEqual(['media', 'media']);
+      await a.sendPart(ref(318), parts[0]!, ctx(0, 2));
+      await a.sendPart(ref(318), parts[1]!, ctx(1, 2));
+      const [withFile, withLink] = fake.messagesIn(318);
+      expect(withFile).toMatchObject({ token: 'bot', content: 'Your receipt', private: false });
+      expect(withFile?.attachments).toHaveLength(1);
+      expect(withFile?.attachments?.[0]).toMatchObject({ field: 'attachments[]', filename: 'receipt.png', contentType: 'image/png' });
+      expect(withFile?.attachments?.[0]?.bytes.equals(png)).toBe(true);
+      expect(withLink?.content).toContain(`(${base}/missing.pdf)`);
+      expect(withLink?.attachments ?? []).toHaveLength(0);
+    } finally {
+      await new Promise<void>((r) => files.close(() => r()));
+    }
   });
 
   it('sends options as input_select (the shape of request.send_message.input_select.json)', async () => {

@@ -1,3 +1,4 @@
+import axios from 'axios';
 import {
   ConfigurationError,
   ProviderRejectedError,
@@ -59,6 +60,25 @@ export function richItems(rich: ReplyRich): { content_type: 'cards' | 'form'; it
 function mediaText(media: ReplyMedia): string {
   const label = media.filename ?? media.kind;
   return [media.caption, `[${label}](${media.url})`].filter(Boolean).join('\n\n');
+}
+
+/** Chatwoot's default `MAXIMUM_FILE_UPLOAD_SIZE`. */
+const ATTACHMENT_MAX_BYTES = 40 * 1024 * 1024;
+
+/**
+ * Downloads reply media to attach it (multipart). Undefined when it cannot be fetched or is too
+ * large: the part then goes out as a Markdown link with the caption, never silently dropped.
+ */
+async function fetchAttachment(media: ReplyMedia, log: Logger): Promise<{ file: Buffer; filename: string; contentType: string } | undefined> {
+  try {
+    const res = await axios.get<ArrayBuffer>(media.url, { responseType: 'arraybuffer', timeout: 30_000, maxContentLength: ATTACHMENT_MAX_BYTES, validateStatus: (s) => s >= 200 && s < 300 });
+    const contentType = media.mimeType ?? String(res.headers['content-type'] ?? 'application/octet-stream').split(';')[0]!.trim();
+    const fromUrl = new URL(media.url).pathname.split('/').filter(Boolean).pop();
+    return { file: Buffer.from(res.data), filename: media.filename ?? fromUrl ?? media.kind, contentType };
+  } catch (err: unknown) {
+    log.warn('chatwoot attachment not fetched; sending a link instead', { err: err instanceof Error ? err.message : String(err) });
+    return undefined;
+  }
 }
 
 /** The message body of one rendered part. */
@@ -130,7 +150,11 @@ export function createChatwootOutboundAdapter(opts: ChatwootOutboundOptions): Ou
 
     async sendPart(ref: ConversationRef, part: OutboundPart, ctx: SendContext): Promise<{ providerMessageId?: string }> {
       const conversationId = chatwootConversationId(ref);
-      const message = await bot.sendMessage(conversationId, chatwootMessageBody(part));
+      const file = part.kind === 'media' ? await fetchAttachment(part.media, log) : undefined;
+      const message =
+        part.kind === 'media' && file
+          ? await bot.sendAttachment(conversationId, { ...(part.media.caption ? { content: part.media.caption } : {}), ...file })
+          : await bot.sendMessage(conversationId, chatwootMessageBody(part));
       if (ctx.partIndex === ctx.partCount - 1) await typingOff(conversationId);
       return { providerMessageId: String(message.id) };
     },

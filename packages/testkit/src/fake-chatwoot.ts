@@ -35,7 +35,17 @@ export interface FakeChatwootMessage {
   external_error?: string;
   /** Which token posted it: `bot`, `user`. */
   token: 'bot' | 'user';
+  /** Files posted as multipart `attachments[]`. */
+  attachments?: FakeChatwootAttachment[];
   created_at: number;
+}
+
+/** A file attached to a message. */
+export interface FakeChatwootAttachment {
+  field: string;
+  filename: string;
+  contentType: string;
+  bytes: Buffer;
 }
 
 /** A conversation of the fake (status and assignee are scriptable). */
@@ -118,6 +128,8 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
 
   const app = express();
   app.use(express.json({ limit: '5mb' }));
+  // message attachments come as multipart (attachments[]), parsed below with the platform's parser
+  app.use(express.raw({ type: 'multipart/form-data', limit: '50mb' }));
   app.use(async (req, res, next) => {
     requests.push({ method: req.method, path: req.path, query: { ...req.query }, headers: { ...req.headers }, body: req.body, at: Date.now() });
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
@@ -193,18 +205,28 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
     return { ...rest, conversation_id: conversationId };
   }
 
-  app.post(`${base}/conversations/:id/messages`, (req, res) => {
+  app.post(`${base}/conversations/:id/messages`, async (req, res) => {
     const who = auth(req, res, true);
     if (!who) return;
     const c = conversation(req, res);
     if (!c) return;
-    const b = (req.body ?? {}) as Record<string, unknown>;
+    let b = (req.body ?? {}) as Record<string, unknown>;
+    const attachments: FakeChatwootAttachment[] = [];
+    if (Buffer.isBuffer(req.body)) {
+      const form = await new Response(req.body, { headers: { 'content-type': String(req.headers['content-type']) } }).formData();
+      b = {};
+      for (const [key, value] of form.entries()) {
+        if (typeof value === 'string') b[key] = key === 'private' ? value === 'true' : value;
+        else attachments.push({ field: key, filename: value.name, contentType: value.type, bytes: Buffer.from(await value.arrayBuffer()) });
+      }
+      if (attachments.length > 0 && b['content'] === undefined) b['content'] = '';
+    }
     const type = typeof b['message_type'] === 'string' ? b['message_type'] : 'outgoing';
     if (REST_TYPE[type] === undefined) {
       res.status(422).json({ error: 'message_type is invalid' });
       return;
     }
-    if (typeof b['content'] !== 'string' || b['content'].length === 0 || b['content'].length > 150_000) {
+    if (typeof b['content'] !== 'string' || (b['content'].length === 0 && attachments.length === 0) || b['content'].length > 150_000) {
       res.status(422).json({ error: 'content is invalid' });
       return;
     }
@@ -222,6 +244,7 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
       status: 'sent',
       token: who,
       created_at: Math.floor(Date.now() / 1000),
+      attachments,
     };
     messages.push(m);
     // like Chatwoot: a customer message reopens a resolved conversation (pending when a bot is attached)
