@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { Counter, Histogram, type Registry } from 'prom-client';
-import { mountOpsRoutes, type Logger } from '@switchboard/core';
+import type { Registry } from 'prom-client';
+import { createIngressMetrics, mountOpsRoutes, type Logger } from '@switchboard/core';
 import { parseRawQuery, syncJobFor, verifyCallback, verifyEcho, type WechatCallbackSettings } from '@switchboard/channel-wechat-kf/inbound';
 import { pingRedis, type Producers, type RedisClient } from '@switchboard/queue';
 
@@ -43,15 +43,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 export function createWechatIngressApp(deps: WechatIngressDeps): express.Express {
   const now = deps.now ?? Date.now;
   const enqueueTimeoutMs = deps.enqueueTimeoutMs ?? 3000;
-  const callbacks = new Counter({ name: 'sb_webhook_deliveries_total', help: 'Webhook deliveries by result', labelNames: ['channel', 'result'], registers: [deps.registry] });
-  const sigFailures = new Counter({ name: 'sb_signature_failures_total', help: 'Webhooks refused for a bad signature, key or receive id', labelNames: ['channel', 'reason'], registers: [deps.registry] });
-  const enqueueLatency = new Histogram({
-    name: 'sb_enqueue_seconds',
-    help: 'Time to make a delivery durable in Redis',
-    labelNames: ['channel'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-    registers: [deps.registry],
-  });
+  const { deliveries: callbacks, signatureFailures: sigFailures, enqueueSeconds: enqueueLatency } = createIngressMetrics(deps.registry);
 
   const app = express();
   app.disable('x-powered-by');

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { Counter, Histogram, type Registry } from 'prom-client';
-import { mountOpsRoutes, type InboundAdapter, type InboundEvent, type Logger } from '@switchboard/core';
+import type { Registry } from 'prom-client';
+import { createIngressMetrics, mountOpsRoutes, type InboundAdapter, type InboundEvent, type Logger } from '@switchboard/core';
 import { verifySubscription } from '@switchboard/channel-whatsapp/inbound';
 import type { Producers, RedisClient } from '@switchboard/queue';
 import { pingRedis } from '@switchboard/queue';
@@ -22,16 +22,7 @@ export interface WhatsAppIngressDeps {
 /** Builds the WhatsApp ingress: verify → parse → enqueue → respond, nothing else in the request. */
 export function createWhatsAppIngressApp(deps: WhatsAppIngressDeps): express.Express {
   const now = deps.now ?? Date.now;
-  const deliveries = new Counter({ name: 'sb_webhook_deliveries_total', help: 'Webhook deliveries by result', labelNames: ['channel', 'result'], registers: [deps.registry] });
-  const eventsIn = new Counter({ name: 'sb_inbound_events_total', help: 'Normalized inbound events by kind and type', labelNames: ['channel', 'kind', 'type'], registers: [deps.registry] });
-  const sigFailures = new Counter({ name: 'sb_signature_failures_total', help: 'Webhooks refused for a bad or missing signature', labelNames: ['channel'], registers: [deps.registry] });
-  const enqueueLatency = new Histogram({
-    name: 'sb_enqueue_seconds',
-    help: 'Time to make a delivery durable in Redis',
-    labelNames: ['channel'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-    registers: [deps.registry],
-  });
+  const { deliveries, events: eventsIn, signatureFailures: sigFailures, enqueueSeconds: enqueueLatency } = createIngressMetrics(deps.registry);
 
   const app = express();
   app.disable('x-powered-by');
@@ -59,7 +50,7 @@ export function createWhatsAppIngressApp(deps: WhatsAppIngressDeps): express.Exp
     for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v[0] : v;
     const verified = adapter.verify({ rawBody, headers, query: req.query as Record<string, string | undefined>, now: now() });
     if (!verified.ok) {
-      if (verified.status !== 400) sigFailures.inc({ channel: 'whatsapp' });
+      if (verified.status !== 400) sigFailures.inc({ channel: 'whatsapp', reason: verified.reason });
       deliveries.inc({ channel: 'whatsapp', result: verified.status === 400 ? 'bad_request' : 'bad_signature' });
       deps.log.warn('webhook refused', { channel: 'whatsapp', status: verified.status, reason: verified.reason });
       res.status(verified.status).json({ error: verified.reason });

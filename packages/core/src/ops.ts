@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from './logger.js';
 
 /** A readiness probe: resolves when the dependency is usable, rejects (or returns a reason) otherwise. */
@@ -102,3 +102,25 @@ export function onShutdown(log: Logger, stop: () => Promise<void>, deadlineMs = 
   process.on('SIGTERM', () => handler('SIGTERM'));
   process.on('SIGINT', () => handler('SIGINT'));
 }
+
+/**
+ * The metrics every ingress exposes, with one set of names across channels:
+ * deliveries by channel and result, normalized events by kind and type, signature failures,
+ * and the time to make a delivery durable.
+ */
+export function createIngressMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    deliveries: new Counter({ name: 'sb_webhook_deliveries_total', help: 'Webhook deliveries by result', labelNames: ['channel', 'result'], registers }),
+    events: new Counter({ name: 'sb_inbound_events_total', help: 'Normalized inbound events by kind and type', labelNames: ['channel', 'kind', 'type'], registers }),
+    signatureFailures: new Counter({ name: 'sb_signature_failures_total', help: 'Webhooks refused for a bad or missing signature, key or receive id', labelNames: ['channel', 'reason'], registers }),
+    enqueueSeconds: new Histogram({
+      name: 'sb_enqueue_seconds',
+      help: 'Time to make a delivery durable in Redis',
+      labelNames: ['channel'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+  };
+}
+export type IngressMetrics = ReturnType<typeof createIngressMetrics>;
