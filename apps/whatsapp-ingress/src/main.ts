@@ -10,7 +10,7 @@ import {
   readDotenvFile,
 } from '@switchboard/core';
 import { createWhatsAppInboundAdapter, whatsappEnv } from '@switchboard/channel-whatsapp/inbound';
-import { createRedis, Producers, waitReady } from '@switchboard/queue';
+import { createRedis, exportQueueDepths, Producers, waitReady } from '@switchboard/queue';
 import { createWhatsAppIngressApp } from './app.js';
 
 async function main(): Promise<void> {
@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   await waitReady(redis, 5000).catch(() => log.warn('redis not reachable yet; webhooks answer 503 until it is'));
   const producers = new Producers(redis, cfg.QUEUE_PREFIX);
   const registry = createMetricsRegistry({ service: 'whatsapp-ingress' });
+  // the backlog is visible where the load arrives: ingress keeps accepting (durably) however deep it is
+  exportQueueDepths(registry, producers);
   const app = createWhatsAppIngressApp({ log, registry, producers, redis, adapter, verifyToken: cfg.WHATSAPP_VERIFY_TOKEN });
   const server = await listen(app, cfg.WHATSAPP_PORT);
   log.info('whatsapp-ingress listening', { port: cfg.WHATSAPP_PORT, enabled: Boolean(adapter) });

@@ -3,7 +3,7 @@ import { loadConfig, type ChannelId, type Logger, type OutboundAdapter } from '@
 import { createMetricsRegistry } from '@switchboard/core';
 import { createWhatsAppOutboundAdapter, GraphClient, parseTemplateSpec } from '@switchboard/channel-whatsapp/outbound';
 import { Agent, loadAgentConfig, prometheusAgentMetrics } from '@switchboard/agent';
-import { createRedis, DeliveryLedger, gatewayKeys, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type GatewayKeys, type RedisClient } from '@switchboard/queue';
+import { createRedis, exportQueueDepths, DeliveryLedger, gatewayKeys, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type GatewayKeys, type RedisClient } from '@switchboard/queue';
 import type { WorkerDeps, WorkerSettings } from './deps.js';
 import { ROLES, workerEnv, type Role } from './env.js';
 import { createWorkerMetrics } from './metrics.js';
@@ -37,6 +37,7 @@ function settingsFrom(env: WorkerEnv): WorkerSettings {
   const rate = Number(env.WHATSAPP_SEND_RATE);
   const settings: WorkerSettings = {
     concurrency: env.WORKER_CONCURRENCY,
+    lockDurationMs: env.WORKER_LOCK_MS,
     debounceMs: env.TURN_DEBOUNCE_MS,
     maxWaitMs: Math.max(env.TURN_MAX_WAIT_MS, env.TURN_DEBOUNCE_MS),
     maxMessageAgeSec: env.INBOUND_MAX_AGE_SEC,
@@ -108,6 +109,8 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
   };
   // Chatwoot: adapter, delivery-failure reports and the relay/takeover hooks (when configured)
   deps.inboundHooks.push(...setupChatwoot(deps).hooks);
+  // backlog per queue on /metrics (read at scrape time): sizing workers and backpressure
+  exportQueueDepths(registry, deps.producers);
   const mediaStep = createMediaStep(deps);
   if (mediaStep) deps.mediaStep = mediaStep;
   return deps;

@@ -8,6 +8,8 @@ import type { InboundHook } from './roles/inbound.js';
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
 export interface WorkerSettings {
   concurrency: number;
+  /** BullMQ lock of active jobs: a killed worker's jobs are picked up again about this long later. */
+  lockDurationMs: number;
   debounceMs: number;
   maxWaitMs: number;
   maxMessageAgeSec: number;

@@ -21,6 +21,8 @@ export const workerEnv = {
   /** Jobs in flight per role in this process. Turns wait on the LLM, so this can be high. */
   WORKER_CONCURRENCY: int(32, 1),
   WORKER_METRICS_PORT: port(9464),
+  /** Lock of active jobs (ms), renewed at half of it: jobs of a killed worker are recovered after about this long. */
+  WORKER_LOCK_MS: int(15_000, 2000),
   /** Wait this long after a customer's last message before answering (bursts become one turn). */
   TURN_DEBOUNCE_MS: int(1500),
   /** …but never longer than this after the first message of the burst. */

@@ -22,7 +22,9 @@ interface SoakResult {
   accepted: number;
   repliesDelivered: number;
   lost: number;
+  /** Duplicates not explained by the documented kill -9 crash window (see docs/reliability.md). */
   duplicates: number;
+  crashWindowDuplicates: number;
   orderViolations: number;
   misrouted: number;
   drainSeconds: number | null;

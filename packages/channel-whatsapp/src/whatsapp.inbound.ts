@@ -1,4 +1,4 @@
-import type { InboundAdapter } from '@switchboard/core';
+import { jsonNestingExceeds, type InboundAdapter } from '@switchboard/core';
 import { parseWebhook } from './whatsapp.parse.js';
 import { verifyMetaSignature } from './whatsapp.verify.js';
 
@@ -16,6 +16,7 @@ export function createWhatsAppInboundAdapter(opts: WhatsAppInboundOptions): Inbo
       if (opts.appSecret !== undefined && !verifyMetaSignature(req.rawBody, req.headers['x-hub-signature-256'], opts.appSecret)) {
         return { ok: false, status: 401, reason: req.headers['x-hub-signature-256'] ? 'signature mismatch' : 'missing X-Hub-Signature-256' };
       }
+      if (jsonNestingExceeds(req.rawBody)) return { ok: false, status: 400, reason: 'JSON nested too deeply' };
       try {
         return { ok: true, payload: JSON.parse(req.rawBody.toString('utf8')) as unknown };
       } catch {

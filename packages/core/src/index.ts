@@ -9,3 +9,4 @@ export * from './text.js';
 export * from './channel.js';
 export * from './describe.js';
 export * from './http-agents.js';
+export * from './json-depth.js';

@@ -4,3 +4,4 @@ export * from './mailbox.js';
 export * from './queues.js';
 export * from './ledger.js';
 export * from './stats.js';
+export * from './depths.js';

@@ -79,6 +79,25 @@ end
 return 0
 `;
 
+/**
+ * abandon: the running turn `seq` failed for good. Its messages stay in the mailbox (nothing is
+ * lost) and the conversation is released at once instead of after the stale-run timeout; when the
+ * mailbox is not empty a new turn is scheduled. KEYS: mailbox, turn. ARGV: seq.
+ * Returns the seq to schedule, 0 for none, -1 if `seq` was not running.
+ */
+const ABANDON = `
+local running = redis.call('HGET', KEYS[2], 'running')
+if (not running) or tonumber(running) ~= tonumber(ARGV[1]) then return -1 end
+redis.call('HDEL', KEYS[2], 'running', 'count', 'since')
+if redis.call('HEXISTS', KEYS[2], 'pending') == 1 then return tonumber(redis.call('HGET', KEYS[2], 'pending')) end
+if redis.call('LLEN', KEYS[1]) > 0 then
+  local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+  redis.call('HSET', KEYS[2], 'pending', seq)
+  return seq
+end
+return 0
+`;
+
 export type BeginResult =
   | { state: 'run' | 'resume'; count: number }
   | { state: 'wait'; dueAt: number }
@@ -110,6 +129,7 @@ type Scripted = RedisClient & {
   sbAccept(...args: Array<string | number>): Promise<[number, number]>;
   sbBegin(...args: Array<string | number>): Promise<[string, number]>;
   sbFinish(...args: Array<string | number>): Promise<number>;
+  sbAbandon(...args: Array<string | number>): Promise<number>;
 };
 
 /**
@@ -128,6 +148,7 @@ export class Mailbox {
       r.defineCommand('sbAccept', { numberOfKeys: 3, lua: ACCEPT });
       r.defineCommand('sbBegin', { numberOfKeys: 2, lua: BEGIN });
       r.defineCommand('sbFinish', { numberOfKeys: 2, lua: FINISH });
+      r.defineCommand('sbAbandon', { numberOfKeys: 2, lua: ABANDON });
     }
     this.redis = r;
   }
@@ -176,6 +197,11 @@ export class Mailbox {
   async peek(conversationId: string, count: number): Promise<string[]> {
     if (count <= 0) return [];
     return this.redis.lrange(this.keys.mailbox(conversationId), 0, count - 1);
+  }
+
+  /** Releases a conversation whose running turn failed for good; returns the seq to schedule (0 none, -1 not running). */
+  async abandon(conversationId: string, seq: number): Promise<number> {
+    return this.redis.sbAbandon(this.keys.mailbox(conversationId), this.keys.turn(conversationId), seq);
   }
 
   /** Ends a turn; returns the next seq to schedule (0 none, -1 not the owner). */

@@ -68,7 +68,19 @@ export interface CreateWorkerOptions {
   settings?: WorkerOptions['settings'];
   /** Called when a job failed for good (after its last attempt or an unrecoverable error). */
   onFinalFailure?: (job: Job, err: Error) => void;
+  /** Lock of an active job; a killed worker's jobs are recovered about this long after the kill. */
+  lockDurationMs?: number;
 }
+
+/**
+ * How often a job may be recovered from a dead worker before it fails. Every gateway job is
+ * idempotent, and BullMQ's default (1) fails a job whose worker was killed twice: with workers
+ * being replaced (deploys, crashes, kill -9) that lost turns and replies in the chaos soak.
+ */
+const MAX_STALLED_COUNT = 10;
+
+/** BullMQ's reason for a job that stalled more than `maxStalledCount` times. */
+const STALLED_FOR_GOOD = 'stalled more than allowable limit';
 
 /** Thrown by a processor that re-delayed its own job (debounce); not a failure. */
 export { DelayedError };
@@ -112,6 +124,9 @@ export function createWorker<N extends QueueName>(name: N, processor: Processor<
       connection: opts.connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency ?? 1,
+      maxStalledCount: MAX_STALLED_COUNT,
+      lockDuration: opts.lockDurationMs ?? 30_000,
+      stalledInterval: Math.max(1000, Math.floor((opts.lockDurationMs ?? 30_000) / 2)),
       // no maxStartedAttempts: re-delays (debounce, reply ordering) and rate limits count as started
       // attempts, and capping them failed replies that were only waiting (order-wait regression test)
       ...(opts.limiter ? { limiter: opts.limiter } : {}),
@@ -121,7 +136,11 @@ export function createWorker<N extends QueueName>(name: N, processor: Processor<
   worker.on('error', (err) => opts.log.error('worker error', { queue: name, err: err.message }));
   worker.on('failed', (job, err) => {
     if (!job) return;
-    const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const final =
+      err instanceof UnrecoverableError ||
+      err.name === 'UnrecoverableError' ||
+      err.message.includes(STALLED_FOR_GOOD) ||
+      job.attemptsMade >= (job.opts.attempts ?? 1);
     opts.log.warn(final ? 'job failed' : 'job attempt failed', { queue: name, jobId: job.id, attempt: job.attemptsMade, reason: err.message });
     if (final) opts.onFinalFailure?.(job, err);
   });

@@ -85,7 +85,7 @@ export function startInboundRole(deps: WorkerDeps, hooks: InboundHook[] = []): W
       deps.metrics.inbound.inc({ channel, kind: event.kind, outcome });
       return { outcome, jobId: job.id };
     },
-    { connection: deps.queueRedis, prefix: deps.prefix, log: deps.log, concurrency: deps.settings.concurrency },
+    { connection: deps.queueRedis, prefix: deps.prefix, log: deps.log, concurrency: deps.settings.concurrency, lockDurationMs: deps.settings.lockDurationMs },
   );
   return [worker];
 }

@@ -8,6 +8,7 @@ import { startMirrorRole } from './mirror.js';
 
 const settings: WorkerSettings = {
   concurrency: 8,
+  lockDurationMs: 30000,
   debounceMs: 0,
   maxWaitMs: 0,
   maxMessageAgeSec: 0,

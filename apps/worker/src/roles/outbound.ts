@@ -34,7 +34,8 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
   if (data.after && Date.now() - job.timestamp < ORDER_WAIT_MAX_MS) {
     const prev = await deps.ledger.progress(data.after);
     if (!prev.finished) {
-      await job.moveToDelayed(Date.now() + ORDER_POLL_MS, token);
+      // back off while waiting (200 ms, 400 ms … 5 s) so a long wait costs few polls
+      await job.moveToDelayed(Date.now() + Math.min(ORDER_POLL_MS * 2 ** Math.min(job.attemptsStarted, 5), 5000), token);
       throw new DelayedError();
     }
   }
@@ -99,6 +100,7 @@ export function startOutboundRole(deps: WorkerDeps): Worker[] {
         prefix: deps.prefix,
         log: deps.log,
         concurrency: deps.settings.concurrency,
+        lockDurationMs: deps.settings.lockDurationMs,
         limiter,
         onFinalFailure: (job, err) => {
           const data = job.data as OutboundJob;

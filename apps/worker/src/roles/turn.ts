@@ -166,6 +166,16 @@ export function startTurnRole(deps: WorkerDeps): Worker[] {
       prefix: deps.prefix,
       log: deps.log,
       concurrency: deps.settings.concurrency,
+      lockDurationMs: deps.settings.lockDurationMs,
+      // a turn that failed for good must not hold its conversation: release it and schedule the
+      // next turn with the same messages (they only leave the mailbox when a turn finishes)
+      onFinalFailure: (job) => {
+        const data = job.data as TurnJob;
+        void deps.mailbox
+          .abandon(data.conversationId, data.seq)
+          .then((next) => (next > 0 ? scheduleTurn(deps, data.conversationId, data.ref, next) : undefined))
+          .catch((err: unknown) => deps.log.error('could not release a failed turn', { conversation: data.conversationId, err: err instanceof Error ? err.message : String(err) }));
+      },
     }),
   ];
 }

@@ -54,7 +54,7 @@ export function startWechatSyncRole(deps: WorkerDeps, opts: { welcomeText?: stri
       }
       return outcome;
     },
-    { connection: deps.queueRedis, prefix: deps.prefix, log: deps.log, concurrency: deps.settings.concurrency },
+    { connection: deps.queueRedis, prefix: deps.prefix, log: deps.log, concurrency: deps.settings.concurrency, lockDurationMs: deps.settings.lockDurationMs },
   );
   return [worker];
 }

@@ -1,0 +1,33 @@
+import { Redis } from 'ioredis';
+import { createMetricsRegistry } from '@switchboard/core';
+import { dropPrefix, testRedisUrl, uniquePrefix } from '@switchboard/testkit';
+import { exportQueueDepths } from './depths';
+import { Producers } from './queues';
+
+describe('exportQueueDepths (real Redis)', () => {
+  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const prefix = uniquePrefix('depth');
+  const producers = new Producers(redis, prefix);
+  afterAll(async () => {
+    await producers.close();
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('exposes the backlog of every catalog queue on /metrics, read at scrape time', async () => {
+    const registry = createMetricsRegistry({ service: 'test' });
+    exportQueueDepths(registry, producers);
+    exportQueueDepths(registry, producers); // idempotent on one registry
+    const ref = { channel: 'whatsapp' as const, account: '1', userId: '2' };
+    await producers.enqueue('turn', { conversationId: 'c1', ref, seq: 1 }, { jobId: 'turn-c1-1' });
+    await producers.enqueue('turn', { conversationId: 'c2', ref, seq: 1 }, { jobId: 'turn-c2-1', delay: 60_000 });
+    const text = await registry.metrics();
+    // the registry appends its default labels (service=…)
+    expect(text).toMatch(/^sb_queue_backlog\{queue="turn"[^}]*\} 2$/m);
+    expect(text).toMatch(/^sb_queue_jobs\{queue="turn",state="waiting"[^}]*\} 1$/m);
+    expect(text).toMatch(/^sb_queue_jobs\{queue="turn",state="delayed"[^}]*\} 1$/m);
+    expect(text).toMatch(/^sb_queue_backlog\{queue="inbound"[^}]*\} 0$/m);
+    expect(text).toMatch(/^sb_queue_backlog\{queue="outbound-whatsapp"[^}]*\} 0$/m);
+    expect(text.match(/^# TYPE sb_queue_backlog gauge$/gm)).toHaveLength(1);
+  });
+});
