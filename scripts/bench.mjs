@@ -6,6 +6,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { discoverRedis } from './redis-discovery.mjs';
+import { firstLine, waitHttp } from './lib/proc.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const require = createRequire(join(root, 'apps/worker/package.json'));
@@ -27,28 +28,6 @@ function spawnNode(file, env, cwd = root) {
     if (/error/i.test(s) && !/redis connection error/.test(s)) process.stderr.write(`[${file}] ${s}`);
   });
   return child;
-}
-function firstLine(child) {
-  return new Promise((resolveLine, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d.toString();
-      const i = buf.indexOf('\n');
-      if (i >= 0) resolveLine(buf.slice(0, i));
-    });
-    child.on('exit', (c) => reject(new Error(`child exited ${c}`)));
-  });
-}
-async function waitHttp(url, timeoutMs = 20000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up`);
 }
 const getJson = async (url) => (await fetch(url)).json();
 

@@ -29,6 +29,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { firstLine, waitHttp } from './lib/proc.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const require = createRequire(join(root, 'apps/worker/package.json'));
@@ -90,29 +91,6 @@ function spawnTracked(cmd, args, env, label) {
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
-}
-function firstLine(child) {
-  return new Promise((resolveLine, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d.toString();
-      const i = buf.indexOf('\n');
-      if (i >= 0) resolveLine(buf.slice(0, i));
-    });
-    child.on('exit', (c) => reject(new Error(`${child.label} exited ${c}: ${child.tail}`)));
-  });
-}
-async function waitHttp(url, timeoutMs = 30_000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      if (r.ok) return;
-    } catch {}
-    await sleep(100);
-  }
-  throw new Error(`${url} did not come up within ${timeoutMs} ms`);
 }
 async function killHard(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
