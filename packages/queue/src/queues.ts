@@ -43,11 +43,18 @@ export class Producers {
     await this.queue(name).add(name, parsed, opts);
   }
 
-  /** Validates and adds many jobs in one round trip (all or nothing on a Redis failure). */
+  /**
+   * Validates and adds many jobs; resolves once every one is in Redis, rejects if any add failed.
+   * Jobs are added one by one in parallel rather than with `addBulk`: `addBulk` builds an ioredis
+   * pipeline, whose construction copies every script defined on the connection (BullMQ defines
+   * dozens) and cost more than the adds themselves in the ingress profile. Not atomic, and it needs
+   * not be: a failed delivery is answered 5xx and redelivered, and job ids make re-adds no-ops.
+   */
   async enqueueBulk<N extends QueueName>(name: N, jobs: Array<{ data: QueuePayload<N>; opts: JobsOptions & { jobId: string } }>): Promise<void> {
     if (jobs.length === 0) return;
     const q = this.queue(name);
-    await q.addBulk(jobs.map((j) => ({ name, data: QUEUES[name].schema.parse(j.data), opts: j.opts })));
+    const parsed = jobs.map((j) => ({ data: QUEUES[name].schema.parse(j.data), opts: j.opts }));
+    await Promise.all(parsed.map((j) => q.add(name, j.data, j.opts)));
   }
 
   async close(): Promise<void> {
