@@ -10,7 +10,7 @@ import {
   MirrorStore,
   type ChatwootSettings,
 } from '@switchboard/channel-chatwoot/inbound';
-import { gatewayKeys, pingRedis, type Producers, type RedisClient } from '@switchboard/queue';
+import { gatewayKeys, pingRedis, type Producers, type RedisClient, acceptCustomerMessages, type AcceptContext } from '@switchboard/queue';
 
 /** What the Chatwoot ingress needs; built in main.ts or by tests. */
 export interface ChatwootIngressDeps {
@@ -21,6 +21,8 @@ export interface ChatwootIngressDeps {
   redis: RedisClient;
   prefix: string;
   settings: ChatwootSettings;
+  /** Accepts customer messages into their mailboxes before the 200 (see the WhatsApp ingress). */
+  accept?: AcceptContext;
   now?: () => number;
 }
 
@@ -119,6 +121,7 @@ export function createChatwootIngressApp(deps: ChatwootIngressDeps): express.Exp
       const seen = eventKeys.length ? await deps.redis.mget(...eventKeys) : [];
       const fresh = actionable.filter((_e, i) => !seen[i]);
       if (fresh.length > 0) {
+        if (deps.accept) await acceptCustomerMessages(deps.accept, fresh);
         await deps.producers.enqueueBulk('inbound', fresh.map((e) => ({ data: e, opts: { jobId: e.eventId } })));
         const multi = deps.redis.multi();
         for (const e of fresh) multi.set(keys.ns('cw', 'evt', e.eventId), '1', 'EX', EVENT_TTL_SEC);

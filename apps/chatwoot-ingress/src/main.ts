@@ -9,13 +9,13 @@ import {
   readDotenvFile,
 } from '@switchboard/core';
 import { chatwootEnv, chatwootSettings } from '@switchboard/channel-chatwoot/inbound';
-import { createRedis, Producers } from '@switchboard/queue';
+import { createRedis, Producers, acceptEnv, Mailbox } from '@switchboard/queue';
 import { createChatwootIngressApp } from './app.js';
 
 /** Composition root of chatwoot-ingress: config, logger, producer Redis, routes, listen, graceful stop. */
 async function main(): Promise<void> {
   readDotenvFile();
-  const cfg = loadConfig({ ...baseEnv, ...chatwootEnv });
+  const cfg = loadConfig({ ...baseEnv, ...chatwootEnv, ...acceptEnv });
   const log = createLogger({ service: 'chatwoot-ingress', level: cfg.LOG_LEVEL, showText: cfg.LOG_SHOW_TEXT });
   const settings = chatwootSettings(cfg);
   if (!settings.enabled) {
@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const producers = new Producers(redis, cfg.QUEUE_PREFIX);
   const registry = createMetricsRegistry({ service: 'chatwoot-ingress' });
-  const app = createChatwootIngressApp({ log, registry, producers, redis, prefix: cfg.QUEUE_PREFIX, settings });
+  const accept = { mailbox: new Mailbox(redis, cfg.QUEUE_PREFIX), producers, redis, prefix: cfg.QUEUE_PREFIX, debounceMs: cfg.TURN_DEBOUNCE_MS, maxMessageAgeSec: cfg.INBOUND_MAX_AGE_SEC };
+  const app = createChatwootIngressApp({ log, registry, producers, redis, prefix: cfg.QUEUE_PREFIX, settings, accept });
   const server = await listen(app, settings.port);
   log.info('chatwoot-ingress listening', {
     port: settings.port,

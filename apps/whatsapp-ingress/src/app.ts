@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { createIngressMetrics, mountOpsRoutes, type InboundAdapter, type InboundEvent, type Logger } from '@switchboard/core';
 import { verifySubscription } from '@switchboard/channel-whatsapp/inbound';
 import type { Producers, RedisClient } from '@switchboard/queue';
-import { pingRedis } from '@switchboard/queue';
+import { acceptCustomerMessages, pingRedis, type AcceptContext } from '@switchboard/queue';
 
 /** What the WhatsApp ingress needs; built in main.ts or by tests. */
 export interface WhatsAppIngressDeps {
@@ -14,6 +14,11 @@ export interface WhatsAppIngressDeps {
   /** undefined = channel disabled (no credentials): webhooks answer 503 so Meta keeps them. */
   adapter: InboundAdapter<unknown> | undefined;
   verifyToken: string | undefined;
+  /**
+   * Where customer messages are accepted before the 200 (mailbox append + turn scheduling), so a
+   * conversation's order is the order of acceptance. Without it the inbound consumer does it.
+   */
+  accept?: AcceptContext;
   /** Meta payloads reach 3 MB. */
   bodyLimit?: string;
   now?: () => number;
@@ -67,6 +72,7 @@ export function createWhatsAppIngressApp(deps: WhatsAppIngressDeps): express.Exp
     }
     const started = process.hrtime.bigint();
     try {
+      if (deps.accept) await acceptCustomerMessages(deps.accept, events);
       await deps.producers.enqueueBulk('inbound', events.map((e) => ({ data: e, opts: { jobId: e.eventId } })));
     } catch (err) {
       deliveries.inc({ channel: 'whatsapp', result: 'unavailable' });

@@ -4,6 +4,7 @@ import { agentEnv } from '@switchboard/agent';
 import { chatwootEnv } from '@switchboard/channel-chatwoot/outbound';
 import { wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
 import { mediaEnv } from '@switchboard/media';
+import { acceptEnv } from '@switchboard/queue';
 
 /** Roles a worker process can run (WORKER_ROLES). */
 export const ROLES = ['inbound', 'agent', 'outbound', 'mirror'] as const;
@@ -23,10 +24,7 @@ export const workerEnv = {
   WORKER_METRICS_PORT: port(9464),
   /** Lock of active jobs (ms), renewed at half of it: jobs of a killed worker are recovered after about this long. */
   WORKER_LOCK_MS: int(15_000, 2000),
-  /** Wait this long after a customer's last message before answering (bursts become one turn). */
-  TURN_DEBOUNCE_MS: int(1500),
+  ...acceptEnv,
   /** …but never longer than this after the first message of the burst. */
   TURN_MAX_WAIT_MS: int(6000),
-  /** Messages older than this are not answered (0 = answer everything; WhatsApp replays up to 7 days). */
-  INBOUND_MAX_AGE_SEC: int(0),
 };

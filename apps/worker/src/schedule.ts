@@ -1,15 +1,16 @@
-import { jobId, type ConversationRef } from '@switchboard/core';
-import { setConversationOwner } from '@switchboard/queue';
+import type { ConversationRef } from '@switchboard/core';
+import { scheduleTurn as scheduleConversationTurn, setConversationOwner, type AcceptContext } from '@switchboard/queue';
+export { turnJobId } from '@switchboard/queue';
 import type { WorkerDeps } from './deps.js';
-
-/** Job id of a conversation's turn `seq`: deterministic, so re-adding it is a no-op. */
-export function turnJobId(conversationId: string, seq: number): string {
-  return jobId('turn', conversationId, seq);
-}
 
 /** Adds the turn job `seq` (idempotent), delayed by the debounce window. */
 export async function scheduleTurn(deps: WorkerDeps, conversationId: string, ref: ConversationRef, seq: number): Promise<void> {
-  await deps.producers.enqueue('turn', { conversationId, ref, seq }, { jobId: turnJobId(conversationId, seq), delay: deps.settings.debounceMs });
+  await scheduleConversationTurn({ producers: deps.producers, debounceMs: deps.settings.debounceMs }, conversationId, ref, seq);
+}
+
+/** The accept context of a worker (the WeChat sync and the inbound role's repair path). */
+export function acceptContext(deps: WorkerDeps): AcceptContext {
+  return { mailbox: deps.mailbox, producers: deps.producers, redis: deps.redis, prefix: deps.prefix, debounceMs: deps.settings.debounceMs, maxMessageAgeSec: deps.settings.maxMessageAgeSec };
 }
 
 /** Conversation ownership: while a human owns it, the bot stays silent. */

@@ -17,6 +17,8 @@ export interface WechatSyncerOptions {
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly producers: Producers;
+  /** Accepts a page's customer messages into their mailboxes (in page order) before the inbound jobs. */
+  readonly acceptMessages?: (events: InboundEvent[]) => Promise<void>;
   readonly log: Logger;
   /** First pull without a cursor: dispatch the history (true) or only recent messages (false). */
   readonly replayHistoryOnFirstSync: boolean;
@@ -193,6 +195,7 @@ export class WechatSyncer {
       }
       for (const e of events) if (e.kind === 'unsupported') log.info('wechat unsupported item', { providerType: e.providerType, reason: e.reason, eventId: e.eventId });
       // durable first: the cursor moves only after the page's events are in the inbound queue
+      if (this.opts.acceptMessages) await this.opts.acceptMessages(events);
       await this.opts.producers.enqueueBulk('inbound', events.map((data) => ({ data, opts: { jobId: data.eventId } })));
       dispatched += events.length;
       await this.apply(actions, log);

@@ -5,3 +5,4 @@ export * from './queues.js';
 export * from './ledger.js';
 export * from './stats.js';
 export * from './depths.js';
+export * from './accept.js';

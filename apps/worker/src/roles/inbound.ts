@@ -1,8 +1,8 @@
 import type { Job, Worker } from 'bullmq';
 import { conversationId, jobId, outboundQueueFor, type InboundEvent, type InboundMessage } from '@switchboard/core';
-import { createWorker, recordChannelEvent } from '@switchboard/queue';
+import { acceptCustomerMessage, createWorker } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
-import { scheduleTurn, setOwner } from '../schedule.js';
+import { acceptContext, setOwner } from '../schedule.js';
 
 /** Extension point for channel-specific handling of events (e.g. a Chatwoot human reply relayed to WhatsApp). */
 export type InboundHook = (event: InboundEvent, deps: WorkerDeps) => Promise<boolean>;
@@ -14,16 +14,7 @@ async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<s
     if (await deps.mailbox.claim(event.eventId)) await setOwner(deps, convId, 'human', `${event.author} message`);
     return 'human_message';
   }
-  const maxAge = deps.settings.maxMessageAgeSec;
-  if (maxAge > 0 && event.sentAt < Date.now() - maxAge * 1000) {
-    await deps.mailbox.claim(event.eventId);
-    return 'stale';
-  }
-  const { claimed, scheduleSeq } = await deps.mailbox.accept(convId, event.eventId, JSON.stringify(event));
-  if (claimed) await recordChannelEvent(deps.redis, deps.prefix, event.conversation.channel, 'in').catch(() => undefined);
-  // schedule even when already claimed: a retried job repairs a turn whose add was lost in a crash
-  if (scheduleSeq > 0) await scheduleTurn(deps, convId, event.conversation, scheduleSeq);
-  return claimed ? 'queued' : 'duplicate';
+  return acceptCustomerMessage(acceptContext(deps), event);
 }
 
 async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'status' }>): Promise<string> {

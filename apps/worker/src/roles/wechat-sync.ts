@@ -2,8 +2,9 @@ import type { Worker } from 'bullmq';
 import { Counter, type Registry } from 'prom-client';
 import { jobId, loadConfig, shortHash } from '@switchboard/core';
 import { createWechatWorkerChannel, WechatSyncer, wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
-import { createWorker } from '@switchboard/queue';
+import { acceptCustomerMessages, createWorker } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
+import { acceptContext } from '../schedule.js';
 
 function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter<string> {
   const existing = registry.getSingleMetric(name);
@@ -30,6 +31,7 @@ export function startWechatSyncRole(deps: WorkerDeps, opts: { welcomeText?: stri
     redis: deps.redis,
     keys: deps.keys,
     producers: deps.producers,
+    acceptMessages: (events) => acceptCustomerMessages(acceptContext(deps), events),
     log: deps.log,
     replayHistoryOnFirstSync: env.WECHAT_REPLY_HISTORY_ON_FIRST_SYNC,
     firstSyncGraceSec: env.WECHAT_FIRST_SYNC_GRACE_SEC,

@@ -1,0 +1,58 @@
+import { conversationId, int, jobId, type ConversationRef, type InboundEvent, type InboundMessage } from '@switchboard/core';
+import type { Mailbox } from './mailbox.js';
+import type { Producers } from './queues.js';
+import type { RedisClient } from './redis.js';
+import { recordChannelEvent } from './stats.js';
+
+/** Settings shared by the processes that accept customer messages (ingress apps and workers). */
+export const acceptEnv = {
+  /** Wait this long after a customer's last message before answering (bursts become one turn). */
+  TURN_DEBOUNCE_MS: int(1500),
+  /** Messages older than this are not answered (0 = answer everything; WhatsApp replays up to 7 days). */
+  INBOUND_MAX_AGE_SEC: int(0),
+};
+
+/** What {@link acceptCustomerMessage} needs. */
+export interface AcceptContext {
+  mailbox: Mailbox;
+  producers: Producers;
+  redis: RedisClient;
+  prefix: string;
+  debounceMs: number;
+  maxMessageAgeSec: number;
+}
+
+/** Job id of a conversation's turn `seq`: deterministic, so re-adding it is a no-op. */
+export function turnJobId(convId: string, seq: number): string {
+  return jobId('turn', convId, seq);
+}
+
+/** Adds the turn job `seq` (idempotent), delayed by the debounce window. */
+export async function scheduleTurn(ctx: Pick<AcceptContext, 'producers' | 'debounceMs'>, convId: string, ref: ConversationRef, seq: number): Promise<void> {
+  await ctx.producers.enqueue('turn', { conversationId: convId, ref, seq }, { jobId: turnJobId(convId, seq), delay: ctx.debounceMs });
+}
+
+/**
+ * Accepts one customer message: claims its id (7 days) and appends it to its conversation's
+ * mailbox in one atomic step, then makes sure one turn is scheduled. Ingress apps call it before
+ * answering 200, so a conversation's mailbox order is the order the gateway accepted its messages in
+ * (a message can no longer sit in a queue held by a crashed worker while later ones are answered);
+ * the inbound consumer calls it again as the repair path, where it only re-checks the scheduling.
+ */
+export async function acceptCustomerMessage(ctx: AcceptContext, event: InboundMessage, now = Date.now()): Promise<'queued' | 'duplicate' | 'stale'> {
+  const convId = conversationId(event.conversation);
+  if (ctx.maxMessageAgeSec > 0 && event.sentAt < now - ctx.maxMessageAgeSec * 1000) {
+    await ctx.mailbox.claim(event.eventId);
+    return 'stale';
+  }
+  const { claimed, scheduleSeq } = await ctx.mailbox.accept(convId, event.eventId, JSON.stringify(event), now);
+  if (claimed) await recordChannelEvent(ctx.redis, ctx.prefix, event.conversation.channel, 'in').catch(() => undefined);
+  // schedule even when already claimed: a retried delivery repairs a turn whose add was lost in a crash
+  if (scheduleSeq > 0) await scheduleTurn(ctx, convId, event.conversation, scheduleSeq);
+  return claimed ? 'queued' : 'duplicate';
+}
+
+/** Accepts the customer messages of a delivery, one after the other in delivery order. */
+export async function acceptCustomerMessages(ctx: AcceptContext, events: readonly InboundEvent[]): Promise<void> {
+  for (const e of events) if (e.kind === 'message' && e.author === 'customer') await acceptCustomerMessage(ctx, e);
+}
