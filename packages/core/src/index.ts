@@ -10,3 +10,4 @@ export * from './channel.js';
 export * from './describe.js';
 export * from './http-agents.js';
 export * from './json-depth.js';
+export * from './multipart.js';

@@ -1,3 +1,4 @@
+import { parseMultipart } from '@switchboard/core';
 /**
  * A fake media host on loopback for the media pipeline, speaking the three providers' download
  * and upload wire formats, plus generators of tiny real media samples.
@@ -132,32 +133,6 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Parses every part of a multipart/form-data body. */
-function parseMultipartAll(contentType: string, raw: Buffer): Map<string, { bytes: Buffer; contentType?: string; filename?: string }> {
-  const parts = new Map<string, { bytes: Buffer; contentType?: string; filename?: string }>();
-  const m = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
-  const boundary = m?.[1] ?? m?.[2];
-  if (!boundary) return parts;
-  const delim = Buffer.from(`--${boundary}`);
-  let pos = raw.indexOf(delim);
-  while (pos >= 0) {
-    const next = raw.indexOf(delim, pos + delim.length);
-    if (next < 0) break;
-    const part = raw.subarray(pos + delim.length + 2, next - 2);
-    const headerEnd = part.indexOf('\r\n\r\n');
-    if (headerEnd >= 0) {
-      const headers = part.subarray(0, headerEnd).toString('utf8');
-      const name = /name="([^"]*)"/.exec(headers)?.[1];
-      if (name) {
-        const type = /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1]?.trim();
-        const filename = /filename="([^"]*)"/.exec(headers)?.[1];
-        parts.set(name, { bytes: Buffer.from(part.subarray(headerEnd + 4)), ...(type ? { contentType: type } : {}), ...(filename !== undefined ? { filename } : {}) });
-      }
-    }
-    pos = next;
-  }
-  return parts;
-}
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body);
@@ -236,7 +211,7 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions = {}): Promi
       if (!bearerOk) return graphError(res, 401, 190, 'Invalid OAuth access token');
       const failure = waUploadFailures.shift();
       if (failure) return graphError(res, failure.status, failure.code, failure.message);
-      const parts = parseMultipartAll(String(req.headers['content-type'] ?? ''), raw);
+      const parts = parseMultipart(String(req.headers['content-type'] ?? ''), raw);
       const file = parts.get('file');
       const type = parts.get('type')?.bytes.toString('utf8');
       if (parts.get('messaging_product')?.bytes.toString('utf8') !== 'whatsapp' || !file || !type) {
@@ -290,7 +265,7 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions = {}): Promi
       if (code !== undefined) return json(res, 200, { errcode: code, errmsg: `fake error ${code}` });
       const type = query['type'] ?? '';
       if (!['image', 'voice', 'video', 'file'].includes(type)) return json(res, 200, { errcode: 40004, errmsg: 'invalid media type' });
-      const file = parseMultipartAll(String(req.headers['content-type'] ?? ''), raw).get('media');
+      const file = parseMultipart(String(req.headers['content-type'] ?? ''), raw).get('media');
       if (!file) return json(res, 200, { errcode: 41005, errmsg: 'media data missing' });
       if (file.bytes.length <= 5) return json(res, 200, { errcode: 40006, errmsg: 'invalid file size' });
       const id = `mid_${randomBytes(10).toString('hex')}`;
@@ -305,7 +280,7 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions = {}): Promi
         sttFailures -= 1;
         return json(res, sttFailStatus, { error: { message: `scripted failure ${sttFailStatus}`, type: 'server_error', param: null, code: null } });
       }
-      const parts = parseMultipartAll(String(req.headers['content-type'] ?? ''), raw);
+      const parts = parseMultipart(String(req.headers['content-type'] ?? ''), raw);
       const file = parts.get('file');
       const model = parts.get('model')?.bytes.toString('utf8');
       if (!file || !model) return json(res, 400, { error: { message: "Missing required parameter: 'file' or 'model'.", type: 'invalid_request_error', param: null, code: null } });

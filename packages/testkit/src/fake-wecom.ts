@@ -1,3 +1,4 @@
+import { parseMultipart, type FormPart } from '@switchboard/core';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -409,7 +410,7 @@ export class FakeWecom {
   private upload(q: Record<string, string>, contentType: string, raw: Buffer): Record<string, unknown> {
     const type = q['type'] ?? '';
     if (!['image', 'voice', 'video', 'file'].includes(type)) return { errcode: 40004, errmsg: 'invalid media type' };
-    const file = parseMultipart(contentType, raw, 'media');
+    const file = mediaPart(parseMultipart(contentType, raw).get('media'));
     if (!file) return { errcode: 41005, errmsg: 'media data missing' };
     if (file.bytes.length <= 5) return { errcode: 40006, errmsg: 'invalid file size' };
     const mediaId = `mid_${randomBytes(10).toString('hex')}`;
@@ -428,31 +429,6 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function parseMultipart(contentType: string, raw: Buffer, field: string): { bytes: Buffer; contentType: string; filename: string } | undefined {
-  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
-  const b = boundary?.[1] ?? boundary?.[2];
-  if (!b) return undefined;
-  const delim = Buffer.from(`--${b}`);
-  let pos = raw.indexOf(delim);
-  while (pos >= 0) {
-    const next = raw.indexOf(delim, pos + delim.length);
-    if (next < 0) break;
-    const part = raw.subarray(pos + delim.length + 2, next - 2);
-    const headerEnd = part.indexOf('\r\n\r\n');
-    if (headerEnd >= 0) {
-      const headers = part.subarray(0, headerEnd).toString('utf8');
-      if (new RegExp(`name="${field}"`).test(headers)) {
-        return {
-          bytes: Buffer.from(part.subarray(headerEnd + 4)),
-          contentType: /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1]?.trim() ?? 'application/octet-stream',
-          filename: /filename="([^"]*)"/.exec(headers)?.[1] ?? 'file',
-        };
-      }
-    }
-    pos = next;
-  }
-  return undefined;
-}
 
 // ---- callback builders --------------------------------------------------------------------
 
@@ -524,4 +500,9 @@ export function buildWechatVerifyRequest(
   const search = '?' + Object.entries(query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
   const rawPlusSearch = '?' + Object.entries(query).map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2B/g, '+')}`).join('&');
   return { query, search, rawPlusSearch, expectedResponse: echo };
+}
+
+/** The uploaded `media` part with the defaults WeCom applies (octet-stream, "file"). */
+function mediaPart(part: FormPart | undefined): { bytes: Buffer; contentType: string; filename: string } | undefined {
+  return part && { bytes: part.bytes, contentType: part.contentType ?? 'application/octet-stream', filename: part.filename ?? 'file' };
 }

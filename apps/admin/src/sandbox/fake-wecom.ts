@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { conversationId } from '@switchboard/core';
+import { conversationId, parseMultipart, type FormPart } from '@switchboard/core';
 import { safeEqual } from '../auth.js';
 import type { SandboxMedia, SandboxStore } from './store.js';
 
@@ -129,7 +129,7 @@ export class FakeWecom {
       guarded((req, res) => {
         const type = String(req.query['type'] ?? '');
         if (!['image', 'voice', 'video', 'file'].includes(type)) return void res.json({ errcode: 40004, errmsg: 'invalid media type' });
-        const file = parseMultipart(String(req.headers['content-type'] ?? ''), Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), 'media');
+        const file = mediaPart(parseMultipart(String(req.headers['content-type'] ?? ''), Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)).get('media'));
         if (!file || file.bytes.length <= 5) return void res.json({ errcode: 40006, errmsg: 'invalid file size' });
         const id = `mid_${randomBytes(10).toString('hex')}`;
         this.opts.store.putMedia({ id, bytes: file.bytes, mimeType: file.contentType, filename: file.filename, sha256: createHash('sha256').update(file.bytes).digest('hex') });
@@ -248,28 +248,7 @@ export function describeKfMessage(b: Obj): { text: string; media?: SandboxMedia 
   }
 }
 
-function parseMultipart(contentType: string, raw: Buffer, field: string): { bytes: Buffer; contentType: string; filename: string } | undefined {
-  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
-  const b = boundary?.[1] ?? boundary?.[2];
-  if (!b) return undefined;
-  const delim = Buffer.from(`--${b}`);
-  let pos = raw.indexOf(delim);
-  while (pos >= 0) {
-    const next = raw.indexOf(delim, pos + delim.length);
-    if (next < 0) break;
-    const part = raw.subarray(pos + delim.length + 2, next - 2);
-    const headerEnd = part.indexOf('\r\n\r\n');
-    if (headerEnd >= 0) {
-      const headers = part.subarray(0, headerEnd).toString('utf8');
-      if (headers.includes(`name="${field}"`)) {
-        return {
-          bytes: Buffer.from(part.subarray(headerEnd + 4)),
-          contentType: /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1]?.trim() ?? 'application/octet-stream',
-          filename: /filename="([^"]*)"/.exec(headers)?.[1] ?? 'file',
-        };
-      }
-    }
-    pos = next;
-  }
-  return undefined;
+/** The uploaded `media` part with the defaults WeCom applies (octet-stream, "file"). */
+function mediaPart(part: FormPart | undefined): { bytes: Buffer; contentType: string; filename: string } | undefined {
+  return part && { bytes: part.bytes, contentType: part.contentType ?? 'application/octet-stream', filename: part.filename ?? 'file' };
 }
