@@ -1,6 +1,5 @@
 import type { ConversationRef } from '@switchboard/core';
 import { scheduleTurn as scheduleConversationTurn, setConversationOwner, type AcceptContext } from '@switchboard/queue';
-export { turnJobId } from '@switchboard/queue';
 import type { WorkerDeps } from './deps.js';
 
 /** Adds the turn job `seq` (idempotent), delayed by the debounce window. */

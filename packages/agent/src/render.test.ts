@@ -1,5 +1,5 @@
 import type { InboundMessage, MessageContent } from '@switchboard/core';
-import { isSilentTurn, renderContent, renderTurn, typedText } from './render.js';
+import { isSilentTurn, renderContent, renderMessage, renderTurn, turnImages, typedText } from './render.js';
 
 const ref = { channel: 'whatsapp' as const, account: 'a', userId: 'u' };
 function m(content: MessageContent, extra: Partial<InboundMessage> = {}): InboundMessage {
@@ -42,5 +42,25 @@ describe('turn helpers', () => {
     expect(isSilentTurn([m({ type: 'reaction', targetMessageId: 'x' }), m({ type: 'text', text: 'hi' })])).toBe(false);
     expect(typedText([m({ type: 'text', text: 'hi' }), m({ type: 'interactive', interaction: 'list_reply', title: 'Shoes' })])).toEqual({ text: 'hi\nShoes', textOnly: true });
     expect(typedText([m({ type: 'text', text: 'look' }), m({ type: 'image', media: {} })]).textOnly).toBe(false);
+  });
+});
+
+describe('renderMessage with the media pipeline\'s enrichment', () => {
+  it('adds the note and the transcript of a voice message', () => {
+    expect(renderMessage(m({ type: 'audio', voice: true, media: {} }, { enrichment: { transcript: 'where is my parcel', note: 'voice message, 3 s, transcribed' } }))).toBe(
+      '[voice message]\n(voice message, 3 s, transcribed)\nTranscript of the voice message: where is my parcel',
+    );
+  });
+  it('adds the text of a document, and why an attachment could not be read', () => {
+    expect(renderMessage(m({ type: 'document', media: { filename: 'a.pdf' } }, { enrichment: { text: 'Total 12 EUR' } }))).toBe('[document "a.pdf"]\nText of the document:\n"""\nTotal 12 EUR\n"""');
+    expect(renderMessage(m({ type: 'image', media: { caption: 'see' } }, { enrichment: { error: 'The image is too large (7 MB, over the 5 MB limit)' } }))).toBe(
+      '[image: see]\n[The assistant could not read this attachment: The image is too large (7 MB, over the 5 MB limit). Tell the customer and ask them to describe it or send it another way.]',
+    );
+  });
+  it('leaves plain messages alone and hands images to the model', () => {
+    expect(renderMessage(m({ type: 'text', text: 'hi' }))).toBe('hi');
+    const img = m({ type: 'image', media: {} }, { enrichment: { imageDataUrl: 'data:image/png;base64,AA==' } });
+    expect(renderMessage(img)).toBe('[image]\n(the image is attached)');
+    expect(turnImages([img, m({ type: 'text', text: 'x' })])).toEqual(['data:image/png;base64,AA==']);
   });
 });

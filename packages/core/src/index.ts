@@ -7,7 +7,6 @@ export * from './logger.js';
 export * from './ops.js';
 export * from './text.js';
 export * from './channel.js';
-export * from './describe.js';
 export * from './http-agents.js';
 export * from './json-depth.js';
 export * from './multipart.js';

@@ -15,6 +15,5 @@ export * from './media.pdf.js';
 export * from './media.transcribe.js';
 export * from './media.resolver.js';
 export * from './media.outbound.js';
-export * from './media.describe.js';
 export * from './media.metrics.js';
 export * from './media.compose.js';

@@ -27,6 +27,11 @@ export function turnJobId(convId: string, seq: number): string {
   return jobId('turn', convId, seq);
 }
 
+/** Id of the reply a conversation's turn `seq` produces (its outbound job id): a retried turn reuses it. */
+export function turnOutboundId(convId: string, seq: number): string {
+  return jobId('out', convId, seq);
+}
+
 /** Adds the turn job `seq` (idempotent), delayed by the debounce window. */
 export async function scheduleTurn(ctx: Pick<AcceptContext, 'producers' | 'debounceMs'>, convId: string, ref: ConversationRef, seq: number): Promise<void> {
   await ctx.producers.enqueue('turn', { conversationId: convId, ref, seq }, { jobId: turnJobId(convId, seq), delay: ctx.debounceMs });

@@ -1,5 +1,5 @@
-import { jobId, outboundQueueFor, type QueueName } from '@switchboard/core';
-import { gatewayKeys, type Producers, type RedisClient } from '@switchboard/queue';
+import { outboundQueueFor, type QueueName } from '@switchboard/core';
+import { gatewayKeys, turnJobId, turnOutboundId, type Producers, type RedisClient } from '@switchboard/queue';
 import type { SandboxChannel, SandboxLine } from './store.js';
 
 /** One BullMQ job on a message's path, as the page shows it. */
@@ -46,10 +46,10 @@ export async function jobStep(producers: Producers, queue: QueueName, id: string
   return step;
 }
 
-/** The turn job id of a conversation's turn `seq` (same derivation as the worker's scheduler). */
-export const turnJobIdOf = (conversationId: string, seq: number) => jobId('turn', conversationId, seq);
-/** The outbound job id of an agent turn's reply (same derivation as the turn role). */
-export const agentOutboundIdOf = (conversationId: string, seq: number) => jobId('out', conversationId, seq);
+/** The turn job id of a conversation's turn `seq` (the worker's own derivation). */
+export const turnJobIdOf = turnJobId;
+/** The outbound job id of an agent turn's reply (the turn role's own derivation). */
+export const agentOutboundIdOf = turnOutboundId;
 
 /**
  * Traces the customer messages of a sandbox conversation through the queues.

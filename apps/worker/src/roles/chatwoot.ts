@@ -1,6 +1,6 @@
+import { renderContent } from '@switchboard/agent';
 import {
   conversationId,
-  describeMessage,
   jobId,
   outboundQueueFor,
   type Logger,
@@ -57,7 +57,7 @@ export const chatwootRelayHook: InboundHook = async (event, deps) => {
   const job: OutboundJob = {
     outboundId,
     ref: event.conversation,
-    reply: { text: event.content.type === 'text' ? event.content.text : describeMessage(event) },
+    reply: { text: renderContent(event.content) },
     origin: 'human',
     chatwootMessage,
     receivedAt: event.receivedAt,

@@ -1,16 +1,15 @@
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import {
-  describeMessage,
   InboundMessage,
   jobId,
   outboundQueueFor,
   type ConversationRef,
   type TurnJob,
 } from '@switchboard/core';
-import type { AgentInput, AgentOutput } from '@switchboard/agent';
-import { createWorker } from '@switchboard/queue';
+import { renderContent, type AgentInput, type AgentOutput } from '@switchboard/agent';
+import { createWorker, turnOutboundId } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
-import { ownerOf, scheduleTurn, setOwner, turnJobId } from '../schedule.js';
+import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
 
 /** What a turn stores before it enqueues its reply, so a retried turn never asks the LLM twice. */
 interface TurnRecord {
@@ -44,7 +43,7 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
   const { ref, conversationId: convId, seq } = data;
   const customer = messages.filter((m) => m.author === 'customer');
   if (customer.length === 0) return 'empty';
-  for (const m of customer) await mirror(deps, m.conversation, 'incoming', m.eventId, describeMessage(m));
+  for (const m of customer) await mirror(deps, m.conversation, 'incoming', m.eventId, renderContent(m.content));
   const latestRef = customer[customer.length - 1]?.conversation ?? ref;
 
   if ((await ownerOf(deps, convId)) === 'human') return 'human_owned';
@@ -76,7 +75,7 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     const messages = deps.mediaStep ? await deps.mediaStep(customer, latestRef) : customer;
     const input: AgentInput = { conversationId: convId, ref: latestRef, messages, now: Date.now() };
     const output = await deps.agent.respond(input);
-    const outboundId = jobId('out', convId, seq);
+    const outboundId = turnOutboundId(convId, seq);
     const prev = await deps.redis.get(lastOutKey);
     const candidate: TurnRecord = { output, outboundId, ...(prev && prev !== outboundId ? { after: prev } : {}) };
     // SET NX: if a concurrent or earlier run of this turn stored a reply, that one wins
@@ -180,4 +179,3 @@ export function startTurnRole(deps: WorkerDeps): Worker[] {
   ];
 }
 
-export { turnJobId };
