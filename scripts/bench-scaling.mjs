@@ -6,14 +6,13 @@
 //
 // Options: --messages 600 (per step) --concurrency 50 (WORKER_CONCURRENCY of an agent worker)
 //          --steps 1,2,4 --inflight 1000 (conversations for the memory phase; 0 = skip)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { firstLine, waitHttp } from './lib/proc.mjs';
+import { firstLine, freePort, spawnTracked as track, waitHttp } from './lib/proc.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 function arg(name, def) {
@@ -34,27 +33,7 @@ for (const f of ['apps/whatsapp-ingress/dist/main.js', 'apps/worker/dist/main.js
 }
 if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) throw new Error('redis-server is not on PATH');
 
-function freePort() {
-  return new Promise((done, fail) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => done(port));
-    });
-    srv.on('error', fail);
-  });
-}
-function spawnTracked(cmd, args, env, label) {
-  const child = spawn(cmd, args, { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.label = label;
-  child.tail = '';
-  const keep = (d) => (child.tail = (child.tail + d.toString()).slice(-16384));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
+const spawnTracked = (cmd, args, env, label) => track(children, cmd, args, { cwd: root, env, label, tailBytes: 16384 });
 async function stop(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));

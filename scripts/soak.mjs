@@ -21,15 +21,14 @@
 //
 // A webhook is retried by the load generator on anything but 200, like the provider does: a message
 // counts as accepted when one delivery of it got 200, and lost when accepted but never answered.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { firstLine, waitHttp } from './lib/proc.mjs';
+import { firstLine, freePort, spawnTracked as track, waitHttp } from './lib/proc.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const require = createRequire(join(root, 'apps/worker/package.json'));
@@ -67,31 +66,8 @@ for (const app of ['whatsapp-ingress', 'worker']) {
 if (!existsSync(join(root, 'packages/testkit/dist/index.js'))) throw new Error('packages/testkit/dist is missing: run `pnpm build` first');
 if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) throw new Error('redis-server is not on PATH (the soak needs a private Redis it can restart)');
 
-function freePort() {
-  return new Promise((done, fail) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => done(port));
-    });
-    srv.on('error', fail);
-  });
-}
 
-/** Spawns a process, keeps the last 64 KB of its output for the report. */
-function spawnTracked(cmd, args, env, label) {
-  const child = spawn(cmd, args, { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.label = label;
-  child.tail = '';
-  const keep = (d) => {
-    child.tail = (child.tail + d.toString()).slice(-65536);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
+const spawnTracked = (cmd, args, env, label) => track(children, cmd, args, { cwd: root, env, label, tailBytes: 65536 });
 async function killHard(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));

@@ -1,4 +1,6 @@
 // Small process helpers shared by the benchmark and soak scripts.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
 
 /** Resolves with the first line a child prints on stdout (its "ready" line); rejects if it exits first. */
 export function firstLine(child) {
@@ -27,4 +29,34 @@ export async function waitHttp(url, timeoutMs = 30_000) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not come up within ${timeoutMs} ms`);
+}
+
+/** A free TCP port on loopback. */
+export function freePort() {
+  return new Promise((done, fail) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => done(port));
+    });
+    srv.on('error', fail);
+  });
+}
+
+/**
+ * Spawns a process with only PATH and `env`, keeps the last `tailBytes` of its output on
+ * `child.tail` for reports, and tracks it in `children` while it runs.
+ */
+export function spawnTracked(children, cmd, args, { cwd, env = {}, label, tailBytes = 16384 }) {
+  const child = spawn(cmd, args, { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.label = label;
+  child.tail = '';
+  const keep = (d) => {
+    child.tail = (child.tail + d.toString()).slice(-tailBytes);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
 }
