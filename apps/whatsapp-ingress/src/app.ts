@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { createIngressMetrics, mountOpsRoutes, type InboundAdapter, type InboundEvent, type Logger } from '@switchboard/core';
 import { verifySubscription } from '@switchboard/channel-whatsapp/inbound';
 import type { Producers, RedisClient } from '@switchboard/queue';
-import { acceptCustomerMessages, pingRedis, type AcceptContext } from '@switchboard/queue';
+import { acceptCustomerMessages, acknowledgeSentParts, pingRedis, type AcceptContext, type DeliveryLedger } from '@switchboard/queue';
 
 /** What the WhatsApp ingress needs; built in main.ts or by tests. */
 export interface WhatsAppIngressDeps {
@@ -19,6 +19,8 @@ export interface WhatsAppIngressDeps {
    * conversation's order is the order of acceptance. Without it the inbound consumer does it.
    */
   accept?: AcceptContext;
+  /** Where statuses acknowledge sent parts before the 200 (see `acknowledgeSentParts`). */
+  ledger?: DeliveryLedger;
   /** Meta payloads reach 3 MB. */
   bodyLimit?: string;
   now?: () => number;
@@ -73,6 +75,7 @@ export function createWhatsAppIngressApp(deps: WhatsAppIngressDeps): express.Exp
     const started = process.hrtime.bigint();
     try {
       if (deps.accept) await acceptCustomerMessages(deps.accept, events);
+      if (deps.ledger) await acknowledgeSentParts(deps.ledger, events);
       await deps.producers.enqueueBulk('inbound', events.map((e) => ({ data: e, opts: { jobId: e.eventId } })));
     } catch (err) {
       deliveries.inc({ channel: 'whatsapp', result: 'unavailable' });

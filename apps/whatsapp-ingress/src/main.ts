@@ -10,7 +10,7 @@ import {
   readDotenvFile,
 } from '@switchboard/core';
 import { createWhatsAppInboundAdapter, whatsappEnv } from '@switchboard/channel-whatsapp/inbound';
-import { acceptEnv, createRedis, exportQueueDepths, Mailbox, Producers, waitReady } from '@switchboard/queue';
+import { acceptEnv, createRedis, DeliveryLedger, exportQueueDepths, Mailbox, Producers, waitReady } from '@switchboard/queue';
 import { createWhatsAppIngressApp } from './app.js';
 
 async function main(): Promise<void> {
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   // the backlog is visible where the load arrives: ingress keeps accepting (durably) however deep it is
   exportQueueDepths(registry, producers);
   const accept = { mailbox: new Mailbox(redis, cfg.QUEUE_PREFIX), producers, redis, prefix: cfg.QUEUE_PREFIX, debounceMs: cfg.TURN_DEBOUNCE_MS, maxMessageAgeSec: cfg.INBOUND_MAX_AGE_SEC };
-  const app = createWhatsAppIngressApp({ log, registry, producers, redis, adapter, accept, verifyToken: cfg.WHATSAPP_VERIFY_TOKEN });
+  const app = createWhatsAppIngressApp({ log, registry, producers, redis, adapter, accept, ledger: new DeliveryLedger(redis, cfg.QUEUE_PREFIX), verifyToken: cfg.WHATSAPP_VERIFY_TOKEN });
   const server = await listen(app, cfg.WHATSAPP_PORT);
   log.info('whatsapp-ingress listening', { port: cfg.WHATSAPP_PORT, enabled: Boolean(adapter) });
   onShutdown(log, async () => {

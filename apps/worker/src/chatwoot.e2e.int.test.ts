@@ -153,6 +153,16 @@ describe('chatwoot end to end', () => {
     expect(botReplies(402)).toHaveLength(1);
   });
 
+  it('a reply whose POST was stored but whose response was lost is found in the message list, not posted twice', async () => {
+    cw.addConversation({ id: 409, inbox_id: BOT_INBOX, contact_id: 4411, status: 'pending' });
+    cw.failNext({ method: 'POST', path: '/conversations/409/messages', status: 0, loseResponse: true });
+    await webhook(customerMessage(409, 7009, 'Is the shop open on Sunday?'));
+    await waitFor(() => botReplies(409).length === 1, 15_000, 'the stored reply');
+    await waitFor(async () => /result="reconciled",code="found"/.test(await deps.registry.metrics()), 15_000, 'the retry found it');
+    await settle();
+    expect(botReplies(409)).toHaveLength(1);
+  });
+
   it('an open or human-assigned conversation gets no reply', async () => {
     cw.addConversation({ id: 403, inbox_id: BOT_INBOX, contact_id: 4411, status: 'open' });
     cw.addConversation({ id: 404, inbox_id: BOT_INBOX, contact_id: 4411, status: 'pending', assignee: { id: 17, type: 'user' } });

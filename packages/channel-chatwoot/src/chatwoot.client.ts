@@ -6,6 +6,7 @@ import {
   ProviderRejectedError,
   ProviderUnavailableError,
   keepAliveAgents,
+  neverConnected,
 } from '@switchboard/core';
 import { z } from 'zod';
 import { RestContact, RestConversation, RestMessage } from './chatwoot.wire.js';
@@ -73,7 +74,8 @@ export function chatwootError(res: AxiosResponse, what: string): GatewayError {
     return new ProviderRateLimitedError(message, { providerCode: 422, retryAfterMs: 60_000, scope: 'recipient', cause });
   }
   if (res.status === 401 || res.status === 403) return new ConfigurationError(message, cause);
-  if (res.status >= 500) return new ProviderUnavailableError(message, { providerCode: res.status, cause });
+  // a 5xx may come after the message was stored (a proxy timeout in front of Rails)
+  if (res.status >= 500) return new ProviderUnavailableError(message, { providerCode: res.status, outcomeUnknown: true, cause });
   return new ProviderRejectedError(message, { providerCode: res.status, cause });
 }
 
@@ -120,7 +122,7 @@ export class ChatwootClient {
     try {
       res = await this.http.request({ method, url: path, ...(body === undefined ? {} : { data: body }) });
     } catch (err: unknown) {
-      throw new ProviderUnavailableError(`chatwoot ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new ProviderUnavailableError(`chatwoot ${what}: ${err instanceof Error ? err.message : String(err)}`, { outcomeUnknown: !neverConnected(err), cause: err });
     }
     if (res.status < 200 || res.status >= 300) throw chatwootError(res, what);
     const parsed = schema.safeParse(res.data);
@@ -154,7 +156,7 @@ export class ChatwootClient {
     try {
       res = await this.http.post(`/conversations/${conversationId}/messages`, body, { headers: { 'content-type': contentType }, maxBodyLength: 50 * 1024 * 1024 });
     } catch (err: unknown) {
-      throw new ProviderUnavailableError(`chatwoot send attachment: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new ProviderUnavailableError(`chatwoot send attachment: ${err instanceof Error ? err.message : String(err)}`, { outcomeUnknown: !neverConnected(err), cause: err });
     }
     if (res.status < 200 || res.status >= 300) throw chatwootError(res, 'send attachment');
     const parsed = RestMessage.safeParse(res.data);

@@ -115,6 +115,27 @@ export function chatwootConversationId(ref: ConversationRef): number {
   return id;
 }
 
+/** What a part's message may look like in Chatwoot's message list (the content it was posted with). */
+function expectedContents(part: OutboundPart): string[] {
+  if (part.kind !== 'media') return [chatwootMessageBody(part).content];
+  // sent as an attachment (caption as content) or, when the file could not be fetched, as a link
+  return [part.media.caption ?? '', mediaText(part.media)];
+}
+
+/**
+ * Messages that may be an unconfirmed part: outgoing, public, same content, created at or after the
+ * attempt (Chatwoot's `created_at` has one-second resolution; 2 s of clock skew allowed). Newest first.
+ */
+async function findPosted(user: ChatwootClient, ref: ConversationRef, part: OutboundPart, attemptAt: number): Promise<string[]> {
+  const contents = new Set(expectedContents(part));
+  const since = Math.floor(attemptAt / 1000) - 2;
+  const latest = await user.listMessages(chatwootConversationId(ref));
+  return latest
+    .filter((m) => (m.message_type === 1 || m.message_type === 'outgoing') && m.private !== true && contents.has(m.content ?? '') && Number(m.created_at ?? 0) >= since)
+    .map((m) => String(m.id))
+    .reverse();
+}
+
 /**
  * The outbound half of the Chatwoot agent bot: posts replies with the bot token (Markdown kept,
  * options as `input_select`, cards and forms natively), shows typing while a turn runs, re-checks
@@ -135,6 +156,9 @@ export function createChatwootOutboundAdapter(opts: ChatwootOutboundOptions): Ou
 
   return {
     channel: 'chatwoot',
+    // Chatwoot has no idempotency key: a part whose post may have been stored is looked up in the
+    // conversation's latest messages (needs the user token; bots may not list messages)
+    ...(user ? { reconcile: { waitMs: 0, find: (ref: ConversationRef, part: OutboundPart, ctx: { attemptAt: number }) => findPosted(user, ref, part, ctx.attemptAt) } } : {}),
 
     render(reply: Reply): OutboundPart[] {
       const parts: OutboundPart[] = [];

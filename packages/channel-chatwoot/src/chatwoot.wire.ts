@@ -108,6 +108,8 @@ export const RestMessage = z.looseObject({
   private: z.boolean().nullish(),
   source_id: z.string().nullish(),
   status: z.string().nullish(),
+  /** Unix seconds. */
+  created_at: z.union([z.number(), z.string()]).nullish(),
 });
 export type RestMessage = z.infer<typeof RestMessage>;
 

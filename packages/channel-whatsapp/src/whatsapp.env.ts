@@ -1,4 +1,4 @@
-import { csv, flag, optional, port, url, withDefault } from '@switchboard/core';
+import { csv, flag, int, optional, port, url, withDefault } from '@switchboard/core';
 
 /** WhatsApp Cloud API settings (configuration contract). */
 export const whatsappEnv = {
@@ -16,4 +16,9 @@ export const whatsappEnv = {
   WHATSAPP_REFUSAL_TEXT: withDefault('Sorry, this assistant is not available for your number.'),
   /** Sends per second per phone number id (Cloud API default throughput is 80 msg/s). */
   WHATSAPP_SEND_RATE: withDefault('80'),
+  /**
+   * A send that may have been accepted (timeout, lost response, worker killed mid-send) waits this
+   * long for its `sent` status webhook before it is sent again (ms).
+   */
+  WHATSAPP_RECONCILE_WAIT_MS: int(15_000),
 };

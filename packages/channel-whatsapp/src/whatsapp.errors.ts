@@ -1,5 +1,6 @@
 import {
   ConfigurationError,
+  neverConnected,
   ProviderRateLimitedError,
   ProviderRejectedError,
   ProviderUnavailableError,
@@ -26,7 +27,10 @@ export function classifyGraphError(httpStatus: number | undefined, body: GraphEr
   const detail = [body?.error?.message, body?.error?.error_data?.details].filter(Boolean).join(' — ') || `HTTP ${httpStatus ?? 'error'}`;
   const msg = `WhatsApp ${code ?? httpStatus ?? 'network'}: ${detail}`;
   if (code === undefined) {
-    if (httpStatus === undefined || httpStatus >= 500 || httpStatus === 408) return new ProviderUnavailableError(msg, { providerCode: httpStatus ?? 'network', cause });
+    // no Graph error body: the request may have been performed (no idempotency key on /messages)
+    if (httpStatus === undefined || httpStatus >= 500 || httpStatus === 408) {
+      return new ProviderUnavailableError(msg, { providerCode: httpStatus ?? 'network', outcomeUnknown: !neverConnected(cause), cause });
+    }
     if (httpStatus === 429) return new ProviderRateLimitedError(msg, { providerCode: 429, retryAfterMs: 1000, cause });
     if (httpStatus === 401 || httpStatus === 403) return new ConfigurationError(msg, cause);
     return new ProviderRejectedError(msg, { providerCode: httpStatus, cause });

@@ -1,4 +1,5 @@
 import {
+  partCorrelation,
   ProviderRejectedError,
   type ConversationRef,
   type OutboundAdapter,
@@ -41,6 +42,11 @@ export interface WhatsAppOutboundOptions {
   media?: WhatsAppMediaPreparerLike;
   /** `name:language` template sent once when a free-form send hits 131047 (WHATSAPP_FALLBACK_TEMPLATE). */
   fallbackTemplate?: { name: string; language: string };
+  /**
+   * How long a part whose send may have gone through waits for its status webhook before it is sent
+   * again (WHATSAPP_RECONCILE_WAIT_MS, default 15 s).
+   */
+  reconcileWaitMs?: number;
 }
 
 /** Parses WHATSAPP_FALLBACK_TEMPLATE (`name:language`). */
@@ -132,10 +138,13 @@ async function preparedMedia(preparer: WhatsAppMediaPreparerLike, phoneNumberId:
 export function createWhatsAppOutboundAdapter(opts: WhatsAppOutboundOptions): OutboundAdapter {
   return {
     channel: 'whatsapp',
+    // /messages has no idempotency key: a part that may have been accepted is confirmed by its
+    // status webhook (biz_opaque_callback_data = `<outboundId>#<part>`) before it is sent again
+    reconcile: { waitMs: opts.reconcileWaitMs ?? 15_000 },
     render: (reply: Reply) => renderForWhatsApp(reply),
     async sendPart(ref: ConversationRef, part: OutboundPart, ctx: SendContext) {
       const address = ref.address ?? ref.userId;
-      const callbackData = `${ctx.outboundId}#${ctx.partIndex}`;
+      const callbackData = partCorrelation(ctx.outboundId, ctx.partIndex);
       try {
         const message = part.kind === 'media' && opts.media ? await preparedMedia(opts.media, ref.account, part.media) : toGraph(part);
         const id = await opts.client.sendMessage(ref.account, address, message, { callbackData });
@@ -144,7 +153,7 @@ export function createWhatsAppOutboundAdapter(opts: WhatsAppOutboundOptions): Ou
         if (err instanceof ProviderRejectedError && err.providerCode === String(WINDOW_CLOSED) && opts.fallbackTemplate && part.kind !== 'template') {
           const tpl = opts.fallbackTemplate;
           await opts.client.sendMessage(ref.account, address, toGraph({ kind: 'template', name: tpl.name, language: tpl.language }), {
-            callbackData: `${ctx.outboundId}#fallback`,
+            callbackData: partCorrelation(ctx.outboundId, 'fallback'),
           });
           throw new ProviderRejectedError(`${err.message}; fallback template ${tpl.name}:${tpl.language} sent instead`, {
             providerCode: WINDOW_CLOSED,

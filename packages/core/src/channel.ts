@@ -42,6 +42,23 @@ export interface SendContext {
 }
 
 /**
+ * How a part whose send may have reached the provider (a timeout, a lost response, a process killed
+ * mid-send) is checked before it goes out again, so the customer never gets it twice.
+ */
+export interface PartReconciler {
+  /**
+   * How long to wait for the provider's own acknowledgement of the part (WhatsApp: a status webhook
+   * carrying `biz_opaque_callback_data`) before sending it again. 0 = never wait.
+   */
+  readonly waitMs: number;
+  /**
+   * Optional: asks the provider for messages that may be this part (newest first), sent at or after
+   * `attemptAt` (ms). The worker takes the first one its ledger does not already know.
+   */
+  find?(ref: ConversationRef, part: OutboundPart, ctx: SendContext & { readonly attemptAt: number }): Promise<string[]>;
+}
+
+/**
  * The outbound half of a channel, used by the outbound worker. `send` raises the typed errors of
  * `errors.ts` so one function can map them to BullMQ retries.
  */
@@ -57,4 +74,9 @@ export interface OutboundAdapter {
   handoff?(ref: ConversationRef, handoff: { reason: string; summary: string }): Promise<void>;
   /** Optional: last check before a part goes out; false = a human owns the conversation now, stay silent. */
   maySend?(ref: ConversationRef): Promise<boolean>;
+  /**
+   * Optional: reconciliation of parts whose send may have happened. Absent = sending again is safe
+   * (the provider deduplicates, e.g. WeChat's `msgid`) or impossible to check.
+   */
+  readonly reconcile?: PartReconciler;
 }

@@ -46,13 +46,30 @@ export class ProviderRejectedError extends GatewayError {
   }
 }
 
-/** The provider is down, timed out or answered 5xx. Retried with backoff. */
+/**
+ * The provider is down, timed out or answered 5xx. Retried with backoff. `outcomeUnknown` marks a
+ * request that may have reached the provider (no response, a timeout, a 5xx without the provider's
+ * own error body): before sending that part again the outbound worker reconciles it.
+ */
 export class ProviderUnavailableError extends GatewayError {
   readonly providerCode: string;
-  constructor(message: string, opts: { providerCode?: string | number; cause?: unknown } = {}) {
+  readonly outcomeUnknown: boolean;
+  constructor(message: string, opts: { providerCode?: string | number; outcomeUnknown?: boolean; cause?: unknown } = {}) {
     super(message, { code: 'provider_unavailable', retryable: true, cause: opts.cause });
     this.providerCode = String(opts.providerCode ?? 'unavailable');
+    this.outcomeUnknown = opts.outcomeUnknown ?? false;
   }
+}
+
+/** True when a failed send may nevertheless have been performed by the provider. */
+export function sendOutcomeUnknown(err: unknown): boolean {
+  return err instanceof ProviderUnavailableError ? err.outcomeUnknown : !(err instanceof GatewayError);
+}
+
+/** True for a network error that proves the request never reached the provider (nothing listening). */
+export function neverConnected(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
 }
 
 /** Credentials or settings are wrong (WhatsApp 190, WeChat 40001). Not retried; needs a human. */

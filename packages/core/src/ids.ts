@@ -18,3 +18,17 @@ export function jobId(prefix: string, ...parts: Array<string | number>): string 
   // Provider ids can be long (wamids are ~60 chars); keep ids bounded but unique.
   return id.length > 200 ? `${prefix}-${shortHash(id, 40)}` : id;
 }
+
+/**
+ * Correlation of one part of an outbound reply, set where the provider echoes it back on delivery
+ * statuses (WhatsApp `biz_opaque_callback_data`, at most 512 characters): `<outboundId>#<part>`.
+ */
+export function partCorrelation(outboundId: string, part: number | 'fallback'): string {
+  return `${outboundId}#${part}`;
+}
+
+/** Reads a {@link partCorrelation}; undefined for anything else (including the fallback template's). */
+export function parsePartCorrelation(value: string | undefined): { outboundId: string; part: number } | undefined {
+  const m = value === undefined ? null : /^(.+)#(\d{1,4})$/.exec(value);
+  return m ? { outboundId: m[1]!, part: Number(m[2]) } : undefined;
+}

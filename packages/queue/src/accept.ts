@@ -1,4 +1,5 @@
-import { conversationId, int, jobId, type ConversationRef, type InboundEvent, type InboundMessage } from '@switchboard/core';
+import { conversationId, int, jobId, parsePartCorrelation, type ConversationRef, type InboundEvent, type InboundMessage } from '@switchboard/core';
+import type { DeliveryLedger } from './ledger.js';
 import type { Mailbox } from './mailbox.js';
 import type { Producers } from './queues.js';
 import type { RedisClient } from './redis.js';
@@ -60,4 +61,19 @@ export async function acceptCustomerMessage(ctx: AcceptContext, event: InboundMe
 /** Accepts the customer messages of a delivery, one after the other in delivery order. */
 export async function acceptCustomerMessages(ctx: AcceptContext, events: readonly InboundEvent[]): Promise<void> {
   for (const e of events) if (e.kind === 'message' && e.author === 'customer') await acceptCustomerMessage(ctx, e);
+}
+
+/**
+ * Records the provider's acknowledgements of sent parts that a delivery carries (WhatsApp statuses
+ * echo `biz_opaque_callback_data`), before the delivery is answered 200: a part whose sender died
+ * before recording it is then known to be sent and is not sent again.
+ */
+export async function acknowledgeSentParts(ledger: DeliveryLedger, events: readonly InboundEvent[]): Promise<void> {
+  const acks: Array<Promise<void>> = [];
+  for (const e of events) {
+    if (e.kind !== 'status') continue;
+    const part = parsePartCorrelation(e.correlation);
+    if (part) acks.push(ledger.partAcknowledged(part.outboundId, part.part, e.providerMessageId));
+  }
+  await Promise.all(acks);
 }

@@ -28,6 +28,28 @@ export interface DeliveryRecord {
 }
 
 const TTL_SEC = 30 * 24 * 3600;
+const OUTBOUND_TTL_SEC = 7 * 24 * 3600;
+
+/** A part that was handed to the provider without its outcome being recorded. */
+export interface UnconfirmedPart {
+  index: number;
+  /** When the send started (ms). */
+  attemptAt: number;
+  /** Provider message id from an acknowledgement (status webhook), when one arrived. */
+  acknowledgedAs?: string;
+  /** When a retry first found it unconfirmed (ms). */
+  reconcilingSince?: number;
+}
+
+/** Progress of one outbound reply. */
+export interface OutboundProgress {
+  /** Parts recorded as sent; a retry resumes at this index. */
+  sent: number;
+  finished: boolean;
+  outcome?: string;
+  /** Set when part `sent` was attempted but its outcome is not recorded. */
+  unconfirmed?: UnconfirmedPart;
+}
 
 type Scripted = RedisClient & { sbDeliveryUpdate(...args: Array<string | number>): Promise<number> };
 
@@ -76,12 +98,53 @@ export class DeliveryLedger {
     return rec;
   }
 
-  /** Parts of an outbound reply already sent (a retry resumes here). */
-  async progress(outboundId: string): Promise<{ sent: number; finished: boolean; outcome?: string }> {
+  /** Parts of an outbound reply already sent (a retry resumes here) and the state of the next one. */
+  async progress(outboundId: string): Promise<OutboundProgress> {
     const h = await this.redis.hgetall(this.keys.outbound(outboundId));
-    const out: { sent: number; finished: boolean; outcome?: string } = { sent: Number(h.sent ?? 0), finished: h.finished === '1' };
+    const sent = Number(h.sent ?? 0);
+    const out: OutboundProgress = { sent, finished: h.finished === '1' };
     if (h.outcome) out.outcome = h.outcome;
+    const attemptAt = h[`t${sent}`];
+    if (attemptAt !== undefined) {
+      const pending: UnconfirmedPart = { index: sent, attemptAt: Number(attemptAt) };
+      const ack = h[`a${sent}`];
+      const since = h[`r${sent}`];
+      if (ack) pending.acknowledgedAs = ack;
+      if (since !== undefined) pending.reconcilingSince = Number(since);
+      out.unconfirmed = pending;
+    }
     return out;
+  }
+
+  /**
+   * Write-ahead mark before part `index` is handed to the provider: if the process dies or the
+   * outcome is unknown, the next attempt reconciles the part instead of blindly sending it again.
+   */
+  async partAttempt(outboundId: string, index: number, at = Date.now()): Promise<void> {
+    const key = this.keys.outbound(outboundId);
+    await this.redis.multi().hset(key, `t${index}`, at).hdel(key, `r${index}`).expire(key, OUTBOUND_TTL_SEC).exec();
+  }
+
+  /** The provider refused part `index` for sure (an error body): nothing to reconcile. */
+  async partNotSent(outboundId: string, index: number): Promise<void> {
+    await this.redis.hdel(this.keys.outbound(outboundId), `t${index}`, `r${index}`);
+  }
+
+  /** First time a retry found part `index` unconfirmed (kept until the part is attempted again). */
+  async reconcileStarted(outboundId: string, index: number, at = Date.now()): Promise<number> {
+    const key = this.keys.outbound(outboundId);
+    const res = await this.redis.multi().hsetnx(key, `r${index}`, at).hget(key, `r${index}`).expire(key, OUTBOUND_TTL_SEC).exec();
+    const since = res?.[1]?.[1];
+    return typeof since === 'string' ? Number(since) : at;
+  }
+
+  /**
+   * The provider acknowledged part `index` (WhatsApp: a status webhook whose
+   * `biz_opaque_callback_data` names it): it was sent, whatever its sender recorded.
+   */
+  async partAcknowledged(outboundId: string, index: number, providerMessageId: string): Promise<void> {
+    const key = this.keys.outbound(outboundId);
+    await this.redis.multi().hsetnx(key, `a${index}`, providerMessageId).expire(key, OUTBOUND_TTL_SEC).exec();
   }
 
   /** Records that part `index` was sent. */
@@ -89,12 +152,12 @@ export class DeliveryLedger {
     const key = this.keys.outbound(outboundId);
     const m = this.redis.multi().hset(key, 'sent', index + 1);
     if (providerMessageId) m.hset(key, `p${index}`, providerMessageId);
-    await m.expire(key, 7 * 24 * 3600).exec();
+    await m.expire(key, OUTBOUND_TTL_SEC).exec();
   }
 
   /** Marks a reply finished (sent, failed or suppressed) so later replies of the conversation may go. */
   async finish(outboundId: string, outcome: string): Promise<void> {
     const key = this.keys.outbound(outboundId);
-    await this.redis.multi().hset(key, 'finished', '1', 'outcome', outcome).expire(key, 7 * 24 * 3600).exec();
+    await this.redis.multi().hset(key, 'finished', '1', 'outcome', outcome).expire(key, OUTBOUND_TTL_SEC).exec();
   }
 }

@@ -93,4 +93,24 @@ describe('DeliveryLedger (real Redis)', () => {
     await ledger.finish('out-x', 'sent');
     expect(await ledger.progress('out-x')).toEqual({ sent: 2, finished: true, outcome: 'sent' });
   });
+
+  it('keeps a write-ahead mark of the part in flight until it is recorded or refused', async () => {
+    const ledger = new DeliveryLedger(redis, prefix);
+    await ledger.partSent('out-y', 0, 'w1');
+    await ledger.partAttempt('out-y', 1, 5000);
+    expect((await ledger.progress('out-y')).unconfirmed).toEqual({ index: 1, attemptAt: 5000 });
+    // the first retry that finds it unconfirmed starts the wait; later ones keep that start
+    expect(await ledger.reconcileStarted('out-y', 1, 6000)).toBe(6000);
+    expect(await ledger.reconcileStarted('out-y', 1, 9000)).toBe(6000);
+    await ledger.partAcknowledged('out-y', 1, 'w2');
+    await ledger.partAcknowledged('out-y', 1, 'w-other');
+    expect((await ledger.progress('out-y')).unconfirmed).toEqual({ index: 1, attemptAt: 5000, reconcilingSince: 6000, acknowledgedAs: 'w2' });
+    // a new attempt restarts the wait
+    await ledger.partAttempt('out-y', 1, 7000);
+    expect((await ledger.progress('out-y')).unconfirmed).toEqual({ index: 1, attemptAt: 7000, acknowledgedAs: 'w2' });
+    await ledger.partNotSent('out-y', 1);
+    expect((await ledger.progress('out-y')).unconfirmed).toBeUndefined();
+    await ledger.partSent('out-y', 1, 'w2');
+    expect(await ledger.progress('out-y')).toEqual({ sent: 2, finished: false });
+  });
 });

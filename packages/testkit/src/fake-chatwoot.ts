@@ -79,6 +79,8 @@ export interface FakeChatwootFailure {
   body?: unknown;
   /** Retry-After header (seconds) for 429. */
   retryAfter?: number;
+  /** Perform the request, then close the connection without an answer (`status` is ignored). */
+  loseResponse?: boolean;
 }
 
 /** The fake Chatwoot Application API. */
@@ -141,6 +143,14 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
       const f = failures[idx]!;
       f.times -= 1;
       if (f.times <= 0) failures.splice(idx, 1);
+      if (f.loseResponse) {
+        res.json = () => {
+          req.socket.destroy();
+          return res;
+        };
+        next();
+        return;
+      }
       if (f.retryAfter !== undefined) res.set('Retry-After', String(f.retryAfter));
       res.status(f.status).json(f.body ?? { error: `scripted ${f.status}` });
       return;

@@ -41,6 +41,11 @@ export interface FakeGraph extends FakeServer {
   failAttempt(n: number, failure: GraphFailure): void;
   /** Message send attempts received (including failed ones). */
   attempts(): number;
+  /**
+   * The next `n` sends are performed (recorded in `sent`, `onSent` called) but their response is
+   * lost: the connection is closed without an answer, as when a response times out on the way back.
+   */
+  loseResponses(n: number): void;
   /** Adds latency to every send (ms). */
   setDelay(ms: number): void;
   /** Text bodies sent to one recipient, in order. */
@@ -49,7 +54,15 @@ export interface FakeGraph extends FakeServer {
 }
 
 /** Starts a fake WhatsApp Cloud API (Graph) server on loopback, base URL like `http://127.0.0.1:PORT/v24.0`. */
-export async function startFakeGraph(opts: { version?: string; /** Forward requests the fake does not serve (media lookups and downloads) to this base URL. */ proxyUnknownTo?: string } = {}): Promise<FakeGraph> {
+export async function startFakeGraph(
+  opts: {
+    version?: string;
+    /** Forward requests the fake does not serve (media lookups and downloads) to this base URL. */
+    proxyUnknownTo?: string;
+    /** Called for every accepted send (e.g. to post its `sent` status webhook like Meta does). */
+    onSent?: (msg: SentMessage) => void;
+  } = {},
+): Promise<FakeGraph> {
   const version = opts.version ?? 'v24.0';
   const requests: RecordedRequest[] = [];
   const sent: SentMessage[] = [];
@@ -57,6 +70,7 @@ export async function startFakeGraph(opts: { version?: string; /** Forward reque
   let failures: GraphFailure[] = [];
   let delayMs = 0;
   let attemptCount = 0;
+  let lostResponses = 0;
   const failAtAttempt = new Map<number, GraphFailure>();
   const app = express();
   app.use(express.json({ limit: '5mb' }));
@@ -100,6 +114,12 @@ export async function startFakeGraph(opts: { version?: string; /** Forward reque
     if (typeof body.recipient === 'string') msg.recipient = body.recipient;
     if (typeof req.headers.authorization === 'string') msg.authorization = req.headers.authorization;
     sent.push(msg);
+    opts.onSent?.(msg);
+    if (lostResponses > 0) {
+      lostResponses -= 1;
+      req.socket.destroy();
+      return;
+    }
     res.json({ messaging_product: 'whatsapp', contacts: [{ input: target, wa_id: String(target).replace(/^\+/, '') }], messages: [{ id: wamid }] });
   });
   app.use(async (req, res) => {
@@ -136,6 +156,9 @@ export async function startFakeGraph(opts: { version?: string; /** Forward reque
     attempts() {
       return attemptCount;
     },
+    loseResponses(n) {
+      lostResponses += n;
+    },
     setDelay(ms) {
       delayMs = ms;
     },
@@ -152,6 +175,7 @@ export async function startFakeGraph(opts: { version?: string; /** Forward reque
       reads.length = 0;
       failures = [];
       delayMs = 0;
+      lostResponses = 0;
     },
     close,
   };

@@ -1,6 +1,6 @@
 import type { Job, Worker } from 'bullmq';
 import { conversationId, jobId, outboundQueueFor, type InboundEvent, type InboundMessage } from '@switchboard/core';
-import { acceptCustomerMessage, createWorker } from '@switchboard/queue';
+import { acceptCustomerMessage, acknowledgeSentParts, createWorker } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
 import { acceptContext, setOwner } from '../schedule.js';
 
@@ -20,6 +20,7 @@ async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<s
 async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'status' }>): Promise<string> {
   const error = event.errors.map((e) => `${e.code}${e.title ? ` ${e.title}` : ''}`).join('; ');
   const applied = await deps.ledger.applyStatus(event.channel, event.providerMessageId, event.status, event.at, error || undefined);
+  await acknowledgeSentParts(deps.ledger, [event]);
   deps.metrics.statuses.inc({ channel: event.channel, status: event.status, applied: String(applied) });
   const fallback = deps.settings.whatsapp.fallbackTemplate;
   // 131047 usually arrives asynchronously as a failed status: send the template once per failed reply

@@ -3,12 +3,14 @@ import {
   GatewayError,
   ProviderRateLimitedError,
   conversationId,
+  sendOutcomeUnknown,
   type ChannelId,
   type OutboundJob,
 } from '@switchboard/core';
 import { createWorker, recordChannelEvent } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf } from '../schedule.js';
+import { judgeUnconfirmedPart } from './reconcile.js';
 
 /** How long a reply waits for the previous reply of its conversation before going anyway. */
 const ORDER_WAIT_MAX_MS = 120_000;
@@ -22,7 +24,20 @@ function errorCode(err: unknown): string {
   return 'exception';
 }
 
-/** Sends one reply part by part, resuming after the last part recorded as sent. */
+/** Records part `index` of a reply as sent (progress, delivery ledger, hourly counts). */
+async function recordPartSent(deps: WorkerDeps, data: OutboundJob, index: number, providerMessageId: string | undefined): Promise<void> {
+  await deps.ledger.partSent(data.outboundId, index, providerMessageId);
+  await recordChannelEvent(deps.redis, deps.prefix, data.ref.channel, 'out').catch(() => undefined);
+  if (providerMessageId) {
+    await deps.ledger.recordSent(data.ref.channel, providerMessageId, { outboundId: data.outboundId, part: index, conversationId: conversationId(data.ref) });
+  }
+}
+
+/**
+ * Sends one reply part by part, resuming after the last part recorded as sent. Each part is marked
+ * before it goes out; a part found marked but unrecorded is reconciled (see reconcile.ts) rather
+ * than sent again blindly.
+ */
 export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: Job, token: string | undefined): Promise<string> {
   const channel = data.ref.channel;
   const adapter = deps.adapters[channel];
@@ -52,15 +67,28 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       deps.metrics.sends.inc({ channel, result: 'suppressed', code: 'human' });
       return 'suppressed';
     }
+    const ctx = { outboundId: data.outboundId, partIndex: i, partCount: parts.length, ...(data.inReplyTo ? { inReplyTo: data.inReplyTo } : {}) };
+    if (progress.unconfirmed?.index === i) {
+      const verdict = await judgeUnconfirmedPart(deps, adapter, data, part, ctx, progress.unconfirmed);
+      if (verdict.kind === 'wait') {
+        await job.moveToDelayed(verdict.untilMs, token);
+        throw new DelayedError();
+      }
+      if (verdict.kind === 'sent') {
+        deps.log.info('unconfirmed part found sent; not sending it again', { channel, outboundId: data.outboundId, part: i, how: verdict.how });
+        deps.metrics.sends.inc({ channel, result: 'reconciled', code: verdict.how });
+        await recordPartSent(deps, data, i, verdict.providerMessageId);
+        continue;
+      }
+      deps.metrics.sends.inc({ channel, result: 'resent', code: 'unconfirmed' });
+    }
     let sent: { providerMessageId?: string };
+    await deps.ledger.partAttempt(data.outboundId, i);
     try {
-      sent = await adapter.sendPart(data.ref, part, {
-        outboundId: data.outboundId,
-        partIndex: i,
-        partCount: parts.length,
-        ...(data.inReplyTo ? { inReplyTo: data.inReplyTo } : {}),
-      });
+      sent = await adapter.sendPart(data.ref, part, ctx);
     } catch (err) {
+      // the provider answered with an error of its own: the part was not sent, nothing to reconcile
+      if (!sendOutcomeUnknown(err)) await deps.ledger.partNotSent(data.outboundId, i);
       deps.metrics.sends.inc({ channel, result: 'error', code: errorCode(err) });
       if (err instanceof ProviderRateLimitedError && err.scope === 'recipient') {
         // only this recipient is limited (WhatsApp 131056): wait 4^n s without pausing the queue
@@ -75,9 +103,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (err instanceof GatewayError && !err.retryable) await deps.ledger.finish(data.outboundId, `failed: ${err.message}`);
       throw err;
     }
-    await deps.ledger.partSent(data.outboundId, i, sent.providerMessageId);
-    await recordChannelEvent(deps.redis, deps.prefix, channel, 'out').catch(() => undefined);
-    if (sent.providerMessageId) await deps.ledger.recordSent(channel, sent.providerMessageId, { outboundId: data.outboundId, part: i, conversationId: convId });
+    await recordPartSent(deps, data, i, sent.providerMessageId);
     deps.metrics.sends.inc({ channel, result: 'sent', code: 'ok' });
     if (i === 0 && data.receivedAt) deps.metrics.sendSeconds.observe({ channel }, (Date.now() - data.receivedAt) / 1000);
   }

@@ -4,7 +4,7 @@ import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createMetricsRegistry, silentLogger } from '@switchboard/core';
 import { createWhatsAppInboundAdapter } from '@switchboard/channel-whatsapp/inbound';
-import { closeWorkers, createRedis, Mailbox, Producers, waitReady, type RedisClient } from '@switchboard/queue';
+import { closeWorkers, createRedis, DeliveryLedger, Mailbox, Producers, waitReady, type RedisClient } from '@switchboard/queue';
 import {
   dropPrefix,
   signMeta,
@@ -81,6 +81,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     redis: ingressRedis,
     adapter: createWhatsAppInboundAdapter({ appSecret: HARNESS_APP_SECRET }),
     accept: { mailbox: new Mailbox(ingressRedis, prefix), producers: ingressProducers, redis: ingressRedis, prefix, debounceMs: env.TURN_DEBOUNCE_MS, maxMessageAgeSec: env.INBOUND_MAX_AGE_SEC },
+    ledger: new DeliveryLedger(ingressRedis, prefix),
     verifyToken: 'harness_verify',
   });
   const server: Server = await new Promise((resolve) => {

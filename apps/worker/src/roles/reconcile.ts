@@ -1,0 +1,47 @@
+import type { OutboundAdapter, OutboundJob, OutboundPart, SendContext } from '@switchboard/core';
+import type { UnconfirmedPart } from '@switchboard/queue';
+import type { WorkerDeps } from '../deps.js';
+
+/** Poll interval while a part waits for its acknowledgement. */
+const ACK_POLL_MS = 1000;
+
+/** What to do with a part whose previous send may have reached the provider. */
+export type UnconfirmedVerdict =
+  /** The provider has it: record it as sent, do not send it again. */
+  | { readonly kind: 'sent'; readonly providerMessageId: string; readonly how: 'acknowledged' | 'found' }
+  /** Not confirmed yet: look again at `untilMs`. */
+  | { readonly kind: 'wait'; readonly untilMs: number }
+  /** Not confirmed within the channel's wait (or the channel cannot tell): send it again. */
+  | { readonly kind: 'resend' };
+
+/**
+ * Decides about a part that was handed to the provider without its outcome being recorded (the
+ * worker died mid-send, the response was lost or timed out). A part acknowledged by the provider
+ * (a WhatsApp status webhook naming it) or found at the provider (Chatwoot's message list) counts
+ * as sent; otherwise the channel's wait runs from the first retry that found it unconfirmed, and only
+ * then is the part sent again.
+ */
+export async function judgeUnconfirmedPart(
+  deps: Pick<WorkerDeps, 'ledger'>,
+  adapter: OutboundAdapter,
+  data: OutboundJob,
+  part: OutboundPart,
+  ctx: SendContext,
+  unconfirmed: UnconfirmedPart,
+  now = Date.now(),
+): Promise<UnconfirmedVerdict> {
+  if (unconfirmed.acknowledgedAs) return { kind: 'sent', providerMessageId: unconfirmed.acknowledgedAs, how: 'acknowledged' };
+  const reconciler = adapter.reconcile;
+  if (!reconciler) return { kind: 'resend' };
+  if (reconciler.find) {
+    const candidates = await reconciler.find(data.ref, part, { ...ctx, attemptAt: unconfirmed.attemptAt });
+    for (const id of candidates) {
+      // a message the ledger knows is another part or reply; an unknown one is this part
+      if (!(await deps.ledger.get(data.ref.channel, id))) return { kind: 'sent', providerMessageId: id, how: 'found' };
+    }
+  }
+  if (reconciler.waitMs <= 0) return { kind: 'resend' };
+  const since = unconfirmed.reconcilingSince ?? (await deps.ledger.reconcileStarted(data.outboundId, unconfirmed.index, now));
+  const deadline = since + reconciler.waitMs;
+  return now < deadline ? { kind: 'wait', untilMs: Math.min(deadline, now + ACK_POLL_MS) } : { kind: 'resend' };
+}
