@@ -9,13 +9,13 @@ import {
   readDotenvFile,
 } from '@switchboard/core';
 import { chatwootEnv, chatwootSettings } from '@switchboard/channel-chatwoot/inbound';
-import { createRedis, Producers, acceptEnv, Mailbox } from '@switchboard/queue';
+import { acceptEnv, backlogEnv, createRedis, exportQueueDepths, Mailbox, Producers } from '@switchboard/queue';
 import { createChatwootIngressApp } from './app.js';
 
 /** Composition root of chatwoot-ingress: config, logger, producer Redis, routes, listen, graceful stop. */
 async function main(): Promise<void> {
   readDotenvFile();
-  const cfg = loadConfig({ ...baseEnv, ...chatwootEnv, ...acceptEnv });
+  const cfg = loadConfig({ ...baseEnv, ...chatwootEnv, ...acceptEnv, ...backlogEnv });
   const log = createLogger({ service: 'chatwoot-ingress', level: cfg.LOG_LEVEL, showText: cfg.LOG_SHOW_TEXT });
   const settings = chatwootSettings(cfg);
   if (!settings.enabled) {
@@ -27,6 +27,8 @@ async function main(): Promise<void> {
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const producers = new Producers(redis, cfg.QUEUE_PREFIX);
   const registry = createMetricsRegistry({ service: 'chatwoot-ingress' });
+  // the backlog is visible where the load arrives: ingress keeps accepting (durably) however deep it is
+  const depths = exportQueueDepths(registry, producers, { alertThreshold: cfg.BACKLOG_ALERT_THRESHOLD, log });
   const accept = { mailbox: new Mailbox(redis, cfg.QUEUE_PREFIX), producers, redis, prefix: cfg.QUEUE_PREFIX, debounceMs: cfg.TURN_DEBOUNCE_MS, maxMessageAgeSec: cfg.INBOUND_MAX_AGE_SEC };
   const app = createChatwootIngressApp({ log, registry, producers, redis, prefix: cfg.QUEUE_PREFIX, settings, accept });
   const server = await listen(app, settings.port);
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     mirror: settings.enabled && settings.mirrorInboxId !== undefined,
   });
   onShutdown(log, async () => {
+    depths.stop();
     await closeServer(server);
     await producers.close();
     redis.disconnect();

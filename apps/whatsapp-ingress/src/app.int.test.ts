@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { createMetricsRegistry, silentLogger } from '@switchboard/core';
 import { createWhatsAppInboundAdapter } from '@switchboard/channel-whatsapp/inbound';
-import { createRedis, Producers } from '@switchboard/queue';
+import { createRedis, exportQueueDepths, Producers } from '@switchboard/queue';
 import {
   dropPrefix,
   fixtureBytes,
@@ -13,6 +13,7 @@ import {
   uniquePrefix,
   WHATSAPP_FIXTURE_SECRET,
   WHATSAPP_FIXTURE_SIGNATURES,
+  whatsappTextDelivery,
 } from '@switchboard/testkit';
 import { createWhatsAppIngressApp } from './app';
 
@@ -122,6 +123,40 @@ describe('whatsapp-ingress (real Redis)', () => {
 
   it('lists the fixture set it was tested with', () => {
     expect(fixtureNames('whatsapp').length).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe('whatsapp-ingress with a backlog above BACKLOG_ALERT_THRESHOLD', () => {
+  it('keeps accepting durably and reports the backlog on /metrics', async () => {
+    const admin = new Redis(testRedisUrl());
+    const prefix = uniquePrefix('wai-backlog');
+    const redis = createRedis(testRedisUrl(), 'producer');
+    const producers = new Producers(redis, prefix);
+    const registry = createMetricsRegistry({ service: 'test' });
+    const depths = exportQueueDepths(registry, producers, { alertThreshold: 3 });
+    const app = createWhatsAppIngressApp({ log: silentLogger(), registry, producers, redis, adapter: createWhatsAppInboundAdapter({ appSecret: SECRET }), verifyToken: 'v' });
+    const inbound = new Queue('inbound', { connection: admin, prefix });
+    try {
+      // no worker runs: every delivery stays in the backlog
+      for (let i = 0; i < 8; i++) {
+        const { payload } = whatsappTextDelivery({ waId: `1555190000${i}`, text: `backlog ${i}` });
+        const body = JSON.stringify(payload);
+        const res = await request(app).post('/webhooks/whatsapp').set('content-type', 'application/json').set('x-hub-signature-256', signMeta(body, SECRET)).send(body);
+        expect(res.status).toBe(200);
+      }
+      expect(await inbound.count()).toBe(8);
+      const metrics = await request(app).get('/metrics');
+      expect(metrics.text).toMatch(/^sb_queue_backlog\{queue="inbound"[^}]*\} 8$/m);
+      expect(metrics.text).toMatch(/^sb_queue_backlog_over_threshold\{queue="inbound"[^}]*\} 1$/m);
+      expect((await request(app).get('/readyz')).status).toBe(200);
+    } finally {
+      depths.stop();
+      await inbound.close();
+      await producers.close();
+      redis.disconnect();
+      await dropPrefix(admin, prefix);
+      admin.disconnect();
+    }
   });
 });
 

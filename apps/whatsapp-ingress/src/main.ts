@@ -10,12 +10,12 @@ import {
   readDotenvFile,
 } from '@switchboard/core';
 import { createWhatsAppInboundAdapter, whatsappEnv } from '@switchboard/channel-whatsapp/inbound';
-import { acceptEnv, createRedis, DeliveryLedger, exportQueueDepths, Mailbox, Producers, waitReady } from '@switchboard/queue';
+import { acceptEnv, backlogEnv, createRedis, DeliveryLedger, exportQueueDepths, Mailbox, Producers, waitReady } from '@switchboard/queue';
 import { createWhatsAppIngressApp } from './app.js';
 
 async function main(): Promise<void> {
   readDotenvFile();
-  const cfg = loadConfig({ ...baseEnv, ...whatsappEnv, ...acceptEnv });
+  const cfg = loadConfig({ ...baseEnv, ...whatsappEnv, ...acceptEnv, ...backlogEnv });
   const log = createLogger({ service: 'whatsapp-ingress', level: cfg.LOG_LEVEL, showText: cfg.LOG_SHOW_TEXT });
   const configured = Boolean(cfg.WHATSAPP_APP_SECRET || cfg.WHATSAPP_VERIFY_TOKEN || cfg.WHATSAPP_ACCESS_TOKEN);
   let adapter;
@@ -37,12 +37,13 @@ async function main(): Promise<void> {
   const producers = new Producers(redis, cfg.QUEUE_PREFIX);
   const registry = createMetricsRegistry({ service: 'whatsapp-ingress' });
   // the backlog is visible where the load arrives: ingress keeps accepting (durably) however deep it is
-  exportQueueDepths(registry, producers);
+  const depths = exportQueueDepths(registry, producers, { alertThreshold: cfg.BACKLOG_ALERT_THRESHOLD, log });
   const accept = { mailbox: new Mailbox(redis, cfg.QUEUE_PREFIX), producers, redis, prefix: cfg.QUEUE_PREFIX, debounceMs: cfg.TURN_DEBOUNCE_MS, maxMessageAgeSec: cfg.INBOUND_MAX_AGE_SEC };
   const app = createWhatsAppIngressApp({ log, registry, producers, redis, adapter, accept, ledger: new DeliveryLedger(redis, cfg.QUEUE_PREFIX), verifyToken: cfg.WHATSAPP_VERIFY_TOKEN });
   const server = await listen(app, cfg.WHATSAPP_PORT);
   log.info('whatsapp-ingress listening', { port: cfg.WHATSAPP_PORT, enabled: Boolean(adapter) });
   onShutdown(log, async () => {
+    depths.stop();
     await closeServer(server);
     await producers.close();
     redis.disconnect();

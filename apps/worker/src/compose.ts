@@ -110,7 +110,11 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
   // Chatwoot: adapter, delivery-failure reports and the relay/takeover hooks (when configured)
   deps.inboundHooks.push(...setupChatwoot(deps).hooks);
   // backlog per queue on /metrics (read at scrape time): sizing workers and backpressure
-  exportQueueDepths(registry, deps.producers);
+  const depths = exportQueueDepths(registry, deps.producers, { alertThreshold: env.BACKLOG_ALERT_THRESHOLD, log });
+  deps.close = async () => {
+    depths.stop();
+    redis.disconnect();
+  };
   const mediaStep = createMediaStep(deps);
   if (mediaStep) deps.mediaStep = mediaStep;
   return deps;

@@ -4,7 +4,7 @@ import { agentEnv } from '@switchboard/agent';
 import { chatwootEnv } from '@switchboard/channel-chatwoot/outbound';
 import { wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
 import { mediaEnv } from '@switchboard/media';
-import { acceptEnv } from '@switchboard/queue';
+import { acceptEnv, backlogEnv } from '@switchboard/queue';
 
 /** Roles a worker process can run (WORKER_ROLES). */
 export const ROLES = ['inbound', 'agent', 'outbound', 'mirror'] as const;
@@ -25,6 +25,7 @@ export const workerEnv = {
   /** Lock of active jobs (ms), renewed at half of it: jobs of a killed worker are recovered after about this long. */
   WORKER_LOCK_MS: int(15_000, 2000),
   ...acceptEnv,
+  ...backlogEnv,
   /** …but never longer than this after the first message of the burst. */
   TURN_MAX_WAIT_MS: int(6000),
 };

@@ -31,3 +31,38 @@ describe('exportQueueDepths (real Redis)', () => {
     expect(text.match(/^# TYPE sb_queue_backlog gauge$/gm)).toHaveLength(1);
   });
 });
+
+describe('backlog alert (BACKLOG_ALERT_THRESHOLD)', () => {
+  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const prefix = uniquePrefix('depth-alert');
+  const producers = new Producers(redis, prefix);
+  afterAll(async () => {
+    await producers.close();
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('reports queues above the threshold on /metrics and logs each crossing once', async () => {
+    const registry = createMetricsRegistry({ service: 'test' });
+    const lines: Array<{ level: string; msg: string; meta: Record<string, unknown> }> = [];
+    const log = {
+      warn: (msg: string, meta: Record<string, unknown> = {}) => lines.push({ level: 'warn', msg, meta }),
+      info: (msg: string, meta: Record<string, unknown> = {}) => lines.push({ level: 'info', msg, meta }),
+      error: () => undefined,
+      debug: () => undefined,
+    };
+    const handle = exportQueueDepths(registry, producers, { alertThreshold: 3, log: log as never, checkEveryMs: 50 });
+    const ref = { channel: 'whatsapp' as const, account: '1', userId: '2' };
+    for (let i = 0; i < 5; i++) await producers.enqueue('turn', { conversationId: `c${i}`, ref, seq: 1 }, { jobId: `turn-c${i}-1`, delay: 60_000 });
+    const text = await registry.metrics();
+    expect(text).toMatch(/^sb_queue_backlog_threshold\{[^}]*\} 3$/m);
+    expect(text).toMatch(/^sb_queue_backlog_over_threshold\{queue="turn"[^}]*\} 1$/m);
+    expect(text).toMatch(/^sb_queue_backlog_over_threshold\{queue="inbound"[^}]*\} 0$/m);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([expect.objectContaining({ meta: { queue: 'turn', backlog: 5, threshold: 3 } })]);
+    await producers.queue('turn').obliterate({ force: true });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lines.filter((l) => l.level === 'info')).toEqual([expect.objectContaining({ meta: { queue: 'turn', backlog: 0, threshold: 3 } })]);
+    handle.stop();
+  });
+});

@@ -1,5 +1,15 @@
-import { QUEUES, type QueueName } from '@switchboard/core';
+import { int, QUEUES, type Logger, type QueueName } from '@switchboard/core';
 import type { Producers } from './queues.js';
+
+/** Settings of the backlog alert, shared by every process that exports queue depths. */
+export const backlogEnv = {
+  /**
+   * Backlog (waiting + prioritized + delayed jobs) of one queue above which it is reported on
+   * `/metrics` (`sb_queue_backlog_over_threshold`) and logged as a warning. Nothing is refused or
+   * dropped: ingress keeps accepting, durably. 0 = no alert.
+   */
+  BACKLOG_ALERT_THRESHOLD: int(5000),
+};
 
 /** Job states exported per queue; `backlog` = waiting + prioritized + delayed (work not yet started). */
 export const DEPTH_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'waiting-children'] as const;
@@ -38,6 +48,16 @@ export interface QueueDepthOptions {
   name?: string;
   /** A scrape never waits longer than this for Redis (ms); on timeout the last values are served. */
   timeoutMs?: number;
+  /** BACKLOG_ALERT_THRESHOLD: backlog of one queue that raises the alert (0 or absent = none). */
+  alertThreshold?: number;
+  /** Where crossings of the threshold are logged (checked every `checkEveryMs`, default 15 s). */
+  log?: Logger;
+  checkEveryMs?: number;
+}
+
+/** Handle of {@link exportQueueDepths}: stops the threshold check. */
+export interface QueueDepthExport {
+  stop(): void;
 }
 
 /**
@@ -52,7 +72,7 @@ export interface QueueDepthOptions {
  * the same everywhere; aggregate with `max`, not `sum`. If Redis does not answer within
  * `timeoutMs`, the previous values are served (a scrape must not hang on an outage).
  */
-export function exportQueueDepths(registry: DepthRegistry, producers: Producers, opts: QueueDepthOptions = {}): void {
+export function exportQueueDepths(registry: DepthRegistry, producers: Producers, opts: QueueDepthOptions = {}): QueueDepthExport {
   const base = opts.name ?? 'sb_queue';
   const queues = opts.queues ?? (Object.keys(QUEUES) as QueueName[]);
   const timeoutMs = opts.timeoutMs ?? 2000;
@@ -103,12 +123,40 @@ export function exportQueueDepths(registry: DepthRegistry, producers: Producers,
     },
   });
 
+  const threshold = opts.alertThreshold ?? 0;
   const metrics = [
     gauge(`${base}_jobs`, 'Jobs per queue and state, read from Redis at scrape time', (s) => s.jobs),
     gauge(`${base}_backlog`, 'Accepted work not yet started per queue (waiting + prioritized + delayed)', (s) => s.backlog),
   ];
+  if (threshold > 0) {
+    metrics.push(
+      gauge(`${base}_backlog_threshold`, 'BACKLOG_ALERT_THRESHOLD: backlog of one queue that raises the alert', () => [{ labels: {}, value: threshold }]),
+      gauge(`${base}_backlog_over_threshold`, '1 while a queue backlog is above BACKLOG_ALERT_THRESHOLD (ingress keeps accepting)', (s) =>
+        s.backlog.map((b) => ({ labels: b.labels, value: b.value > threshold ? 1 : 0 })),
+      ),
+    );
+  }
   for (const m of metrics) {
     if (registry.getSingleMetric(m.name)) continue; // already exported on this registry
     registry.registerMetric(m as never);
   }
+
+  if (threshold <= 0 || !opts.log) return { stop: () => undefined };
+  const log = opts.log;
+  // alerted queues re-arm once they fall below 80 % of the threshold (no flapping logs)
+  const alerted = new Set<string>();
+  const check = async () => {
+    for (const b of (await snapshot()).backlog) {
+      const queue = b.labels['queue'] ?? '';
+      if (b.value > threshold && !alerted.has(queue)) {
+        alerted.add(queue);
+        log.warn('queue backlog above BACKLOG_ALERT_THRESHOLD: still accepting; add workers of the role that consumes it', { queue, backlog: b.value, threshold });
+      } else if (b.value < threshold * 0.8 && alerted.delete(queue)) {
+        log.info('queue backlog back under BACKLOG_ALERT_THRESHOLD', { queue, backlog: b.value, threshold });
+      }
+    }
+  };
+  const timer = setInterval(() => void check().catch(() => undefined), opts.checkEveryMs ?? 15_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
