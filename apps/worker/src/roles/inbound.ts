@@ -14,7 +14,9 @@ async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<s
     if (await deps.mailbox.claim(event.eventId)) await setOwner(deps, convId, 'human', `${event.author} message`);
     return 'human_message';
   }
-  return acceptCustomerMessage(acceptContext(deps), event);
+  const outcome = await acceptCustomerMessage(acceptContext(deps), event);
+  // ingress apps accept customer messages before their 200: this is the repair path finding it done
+  return outcome === 'duplicate' ? 'already_accepted' : outcome;
 }
 
 async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'status' }>): Promise<string> {
