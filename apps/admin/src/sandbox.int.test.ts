@@ -13,7 +13,7 @@ interface Line {
   readAt?: number;
   outboundId?: string;
   media?: { kind: string; url?: string };
-  trace?: { inboundJobId: string; syncJobId?: string; ingressStatus?: number };
+  trace?: { eventId: string; syncJobId?: string; ingressStatus?: number };
   path?: MessageTrace;
 }
 interface Conversation {
@@ -68,7 +68,7 @@ describe('sandbox through the real pipeline (real Redis, real ingress apps and w
     expect(info.body.agentNote).toMatch(/Offline mode/);
   });
 
-  it('WhatsApp: a signed webhook through the real ingress → inbound → turn → outbound → the fake Graph API, with the path traced', async () => {
+  it('WhatsApp: a signed webhook through the real ingress (accepted into its mailbox) → turn → outbound → the fake Graph API, with the path traced', async () => {
     const customer = waCustomer();
     const sent = await say('whatsapp', customer, 'hello');
     await waitFor(async () => replies(await conversation('whatsapp', customer)).length >= 1, 20_000, 'a bot reply');
@@ -84,9 +84,8 @@ describe('sandbox through the real pipeline (real Redis, real ingress apps and w
     expect(reply!.text.length).toBeGreaterThan(0);
     expect(reply!.outboundId).toMatch(/^out-whatsapp-/);
     const line = c.lines.find((l) => l.id === sent.lineId)!;
-    expect(line.trace).toMatchObject({ ingressStatus: 200, inboundJobId: expect.stringMatching(`^wa-${SANDBOX_TEST_SECRETS.phoneNumberId}-wamid.SBX`) });
+    expect(line.trace).toMatchObject({ ingressStatus: 200, eventId: expect.stringMatching(`^wa-${SANDBOX_TEST_SECRETS.phoneNumberId}-wamid.SBX`) });
     expect(line.path!.steps.map((s) => [s.queue, s.state])).toEqual([
-      ['inbound', 'completed'],
       ['turn', 'completed'],
       ['outbound-whatsapp', 'completed'],
     ]);
@@ -152,7 +151,7 @@ describe('sandbox through the real pipeline (real Redis, real ingress apps and w
     }, 10_000, 'a completed outbound step');
     const line = (await conversation('wechat-kf', customer)).lines.find((l) => l.id === sent.lineId)!;
     expect(line.trace!.syncJobId).toMatch(/^wxs-/);
-    expect(line.path!.steps.map((s) => s.queue)).toEqual(['wechat-sync', 'inbound', 'turn', 'outbound-wechat-kf']);
+    expect(line.path!.steps.map((s) => s.queue)).toEqual(['wechat-sync', 'turn', 'outbound-wechat-kf']);
     expect(line.path!.steps.every((s) => s.state === 'completed')).toBe(true);
   });
 
@@ -191,7 +190,7 @@ describe('sandbox through the real pipeline (real Redis, real ingress apps and w
       r.on('end', () => cb(null, Buffer.concat(chunks)));
     });
     expect(Buffer.compare(bytes.body as Buffer, png)).toBe(0);
-    await waitFor(async () => stepOf((await conversation('whatsapp', customer)).lines.find((l) => l.id === res.body.lineId)?.path, 'inbound')?.state === 'completed', 10_000, 'image accepted');
+    await waitFor(async () => stepOf((await conversation('whatsapp', customer)).lines.find((l) => l.id === res.body.lineId)?.path, 'turn')?.state === 'completed', 10_000, 'image turn done');
   });
 
   it('rejects bad input and sends from the fake Graph API without the bearer token', async () => {

@@ -121,8 +121,8 @@ export function createChatwootIngressApp(deps: ChatwootIngressDeps): express.Exp
       const seen = eventKeys.length ? await deps.redis.mget(...eventKeys) : [];
       const fresh = actionable.filter((_e, i) => !seen[i]);
       if (fresh.length > 0) {
-        if (deps.accept) await acceptCustomerMessages(deps.accept, fresh);
-        await deps.producers.enqueueBulk('inbound', fresh.map((e) => ({ data: e, opts: { jobId: e.eventId } })));
+        const forConsumer = deps.accept ? await acceptCustomerMessages(deps.accept, fresh) : fresh;
+        await deps.producers.enqueueBulk('inbound', forConsumer.map((e) => ({ data: e, opts: { jobId: e.eventId } })));
         const multi = deps.redis.multi();
         for (const e of fresh) multi.set(keys.ns('cw', 'evt', e.eventId), '1', 'EX', EVENT_TTL_SEC);
         await multi.exec();

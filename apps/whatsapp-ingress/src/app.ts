@@ -74,9 +74,9 @@ export function createWhatsAppIngressApp(deps: WhatsAppIngressDeps): express.Exp
     }
     const started = process.hrtime.bigint();
     try {
-      if (deps.accept) await acceptCustomerMessages(deps.accept, events);
+      const forConsumer = deps.accept ? await acceptCustomerMessages(deps.accept, events) : events;
       if (deps.ledger) await acknowledgeSentParts(deps.ledger, events);
-      await deps.producers.enqueueBulk('inbound', events.map((e) => ({ data: e, opts: { jobId: e.eventId } })));
+      await deps.producers.enqueueBulk('inbound', forConsumer.map((e) => ({ data: e, opts: { jobId: e.eventId } })));
     } catch (err) {
       deliveries.inc({ channel: 'whatsapp', result: 'unavailable' });
       deps.log.error('enqueue failed, asking Meta to redeliver', { channel: 'whatsapp', err: err instanceof Error ? err.message : String(err) });

@@ -17,8 +17,11 @@ export interface WechatSyncerOptions {
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly producers: Producers;
-  /** Accepts a page's customer messages into their mailboxes (in page order) before the inbound jobs. */
-  readonly acceptMessages?: (events: InboundEvent[]) => Promise<void>;
+  /**
+   * Accepts a page's customer messages into their mailboxes (in page order) and returns the events
+   * that still go to the inbound queue. Without it every event goes there.
+   */
+  readonly acceptMessages?: (events: InboundEvent[]) => Promise<InboundEvent[]>;
   readonly log: Logger;
   /** First pull without a cursor: dispatch the history (true) or only recent messages (false). */
   readonly replayHistoryOnFirstSync: boolean;
@@ -195,8 +198,8 @@ export class WechatSyncer {
       }
       for (const e of events) if (e.kind === 'unsupported') log.info('wechat unsupported item', { providerType: e.providerType, reason: e.reason, eventId: e.eventId });
       // durable first: the cursor moves only after the page's events are in the inbound queue
-      if (this.opts.acceptMessages) await this.opts.acceptMessages(events);
-      await this.opts.producers.enqueueBulk('inbound', events.map((data) => ({ data, opts: { jobId: data.eventId } })));
+      const forConsumer = this.opts.acceptMessages ? await this.opts.acceptMessages(events) : events;
+      await this.opts.producers.enqueueBulk('inbound', forConsumer.map((data) => ({ data, opts: { jobId: data.eventId } })));
       dispatched += events.length;
       await this.apply(actions, log);
       const next = page.next_cursor;

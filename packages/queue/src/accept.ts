@@ -58,9 +58,20 @@ export async function acceptCustomerMessage(ctx: AcceptContext, event: InboundMe
   return claimed ? 'queued' : 'duplicate';
 }
 
-/** Accepts the customer messages of a delivery, one after the other in delivery order. */
-export async function acceptCustomerMessages(ctx: AcceptContext, events: readonly InboundEvent[]): Promise<void> {
-  for (const e of events) if (e.kind === 'message' && e.author === 'customer') await acceptCustomerMessage(ctx, e);
+/**
+ * Accepts the customer messages of a delivery, one after the other in delivery order, and returns
+ * the events the inbound consumer still has to handle (statuses, signals, human messages,
+ * unsupported). A customer message accepted here needs no `inbound` job: its claim, mailbox entry and
+ * turn are durable before the caller answers 200, and a crash before that makes the provider
+ * redeliver, which repairs a missing turn (see {@link acceptCustomerMessage}).
+ */
+export async function acceptCustomerMessages(ctx: AcceptContext, events: readonly InboundEvent[]): Promise<InboundEvent[]> {
+  const rest: InboundEvent[] = [];
+  for (const e of events) {
+    if (e.kind === 'message' && e.author === 'customer') await acceptCustomerMessage(ctx, e);
+    else rest.push(e);
+  }
+  return rest;
 }
 
 /**

@@ -172,7 +172,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       ...(media ? { media } : {}),
       at: postedAt,
       providerMessageId: wamid,
-      trace: { inboundJobId: jobId('wa', wa.phoneNumberId, wamid), postedAt },
+      trace: { eventId: jobId('wa', wa.phoneNumberId, wamid), postedAt },
     });
     const result = await post(`${wa.ingressUrl}/webhooks/whatsapp`, raw, { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(raw, wa.appSecret) });
     store.patch(convId, line.id, { trace: { ...line.trace!, ingressStatus: result.status, ingressMs: result.ms } });
@@ -219,7 +219,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       ...(media ? { media } : {}),
       at: postedAt,
       providerMessageId: msgid,
-      trace: { syncJobId: sync.jobId, inboundJobId: wechatEventId(wx.openKfId, msgid), postedAt },
+      trace: { syncJobId: sync.jobId, eventId: wechatEventId(wx.openKfId, msgid), postedAt },
     });
     const search = new URLSearchParams({ msg_signature: signature, timestamp, nonce }).toString();
     const result = await post(`${wx.ingressUrl}/webhooks/wechat-kf?${search}`, body, { 'content-type': 'text/xml; charset=utf-8' });
@@ -243,7 +243,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
 
   /** Queues on a channel's path without any connected worker, so the page can say why nothing moves. */
   async function idleQueues(channel: SandboxChannel): Promise<QueueName[]> {
-    const path: QueueName[] = channel === 'whatsapp' ? ['inbound', 'turn', 'outbound-whatsapp'] : ['wechat-sync', 'inbound', 'turn', 'outbound-wechat-kf'];
+    const path: QueueName[] = channel === 'whatsapp' ? ['turn', 'outbound-whatsapp'] : ['wechat-sync', 'turn', 'outbound-wechat-kf'];
     try {
       const counts = await Promise.all(path.map((name) => opts.producers.queue(name).getWorkersCount()));
       return path.filter((_, i) => counts[i] === 0);

@@ -19,7 +19,8 @@ export interface SandboxMedia {
 export interface SandboxTraceIds {
   /** WeChat only: the `wechat-sync` job of the callback. */
   syncJobId?: string;
-  inboundJobId: string;
+  /** The message's event id (its dedupe claim); the ingress accepts it straight into its mailbox. */
+  eventId: string;
   /** When the webhook was posted. */
   postedAt: number;
   /** HTTP status the real ingress answered. */

@@ -18,7 +18,7 @@ export interface JobStep {
   inReplyTo?: string;
 }
 
-/** The path of one customer message: webhook → (sync) → inbound → turn → outbound. */
+/** The path of one customer message: webhook (accepted into its mailbox) → (sync) → turn → outbound. */
 export interface MessageTrace {
   steps: JobStep[];
   /** What answered: the turn's outcome (`faq`, `offline`, `llm`, `human_owned`…). */
@@ -57,7 +57,7 @@ export const agentOutboundIdOf = turnOutboundId;
  * Which turn answered which message: an agent reply's outbound job names the last customer message
  * of its turn (`inReplyTo`), so a message belongs to the first turn whose reply answers it or a later
  * message. Messages not covered by a reply (no reply yet, or a human owned the conversation) belong to
- * the first later turn that started after their inbound job did, or to the turn still pending
+ * the first later turn that started after they were posted, or to the turn still pending
  * (turns of one conversation run one at a time and take every message in the mailbox).
  */
 export async function traceConversation(
@@ -77,7 +77,6 @@ export async function traceConversation(
   const outQueue = outboundQueueFor(channel);
   const turns = await Promise.all(seqs.map((s) => jobStep(producers, 'turn', turnJobIdOf(conversationId, s))));
   const outs = await Promise.all(seqs.map((s) => jobStep(producers, outQueue, agentOutboundIdOf(conversationId, s))));
-  const inbounds = await Promise.all(customer.map((l) => jobStep(producers, 'inbound', l.trace!.inboundJobId)));
 
   // exact assignment from the replies: turn i covers the messages up to the one its reply answers
   const turnOf = new Map<number, number>();
@@ -97,12 +96,11 @@ export async function traceConversation(
       floor = known;
       return;
     }
-    const inbound = inbounds[j]!;
-    if (inbound.state !== 'completed' || !inbound.startedAt) return;
+    const postedAt = customer[j]!.trace!.postedAt;
     const idx = turns.findIndex((t, i) => {
       if (i <= floor || t.state === 'missing' || t.result === 'stale') return false;
       if (PENDING_STATES.has(t.state) && t.state !== 'active') return true;
-      return (t.startedAt ?? 0) >= inbound.startedAt!;
+      return (t.startedAt ?? 0) >= postedAt;
     });
     if (idx >= 0) turnOf.set(j, idx);
   });
@@ -112,7 +110,6 @@ export async function traceConversation(
       const ids = line.trace!;
       const steps: JobStep[] = [];
       if (ids.syncJobId) steps.push(await jobStep(producers, 'wechat-sync', ids.syncJobId));
-      steps.push(inbounds[j]!);
       const trace: MessageTrace = { steps };
       const idx = turnOf.get(j);
       const turn = idx === undefined ? undefined : turns[idx];
