@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { DeliveryLedger } from '@switchboard/queue';
 import {
   dropPrefix,
   freePort,
@@ -10,6 +11,7 @@ import {
   uniquePrefix,
   waitFor,
   waitForHttp,
+  whatsappStatusDelivery,
   whatsappTextDelivery,
   type AppProcess,
   type FakeGraph,
@@ -19,6 +21,7 @@ import {
 jest.setTimeout(90_000);
 
 const SECRET = 'process_test_secret';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('real processes: whatsapp-ingress + worker', () => {
   const prefix = uniquePrefix('proc');
@@ -31,7 +34,8 @@ describe('real processes: whatsapp-ingress + worker', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    graph = await startFakeGraph();
+    // like Meta: every accepted message is followed by its `sent` status webhook
+    graph = await startFakeGraph({ onSent: (msg) => void sleep(100).then(() => post(whatsappStatusDelivery(msg))) });
     openai = await startFakeOpenAI();
     const [ip, wp] = [await freePort(), await freePort()];
     ingressUrl = `http://127.0.0.1:${ip}`;
@@ -47,6 +51,8 @@ describe('real processes: whatsapp-ingress + worker', () => {
       OPENAI_API_KEY: 'sk-process',
       OPENAI_BASE_URL: openai.url,
       TURN_DEBOUNCE_MS: '100',
+      // jobs of a killed worker are recovered within ~2 s
+      WORKER_LOCK_MS: '2000',
       WHATSAPP_PORT: String(ip),
       WORKER_METRICS_PORT: String(wp),
     };
@@ -67,8 +73,8 @@ describe('real processes: whatsapp-ingress + worker', () => {
 
   async function post(payload: unknown): Promise<number> {
     const raw = JSON.stringify(payload);
-    const res = await fetch(`${ingressUrl}/webhooks/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMeta(raw, SECRET) }, body: raw });
-    return res.status;
+    const res = await fetch(`${ingressUrl}/webhooks/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMeta(raw, SECRET) }, body: raw }).catch(() => undefined);
+    return res?.status ?? 0;
   }
 
   it('answers a customer through the real processes and exposes worker metrics', async () => {
@@ -88,6 +94,34 @@ describe('real processes: whatsapp-ingress + worker', () => {
     expect(all).not.toContain('process level question');
     expect(all).not.toContain('15551500001');
     expect(all).not.toContain('process-token');
+  });
+
+  it('kill -9 while a send is at the provider: the recovered job finds the part acknowledged by its status webhook and sends it once', async () => {
+    // the send takes 1.5 s at the provider; the worker is killed while it is in flight
+    graph.setDelay(1500);
+    const sendRequests = () => graph.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/messages') && !(r.body as { status?: string } | undefined)?.status).length;
+    const before = sendRequests();
+    const sentBefore = graph.sent.length;
+    const { payload } = whatsappTextDelivery({ waId: '15551500003', text: 'kill me mid-send' });
+    expect(await post(payload)).toBe(200);
+    await waitFor(() => sendRequests() > before, 20_000, 'the send reached the provider');
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+    await waitFor(() => graph.sent.length > sentBefore, 5000, 'the provider performed the send');
+    graph.setDelay(0);
+    worker = startApp('worker', env);
+    const outboundId = String(graph.sent.at(-1)!.body.biz_opaque_callback_data).split('#')[0]!;
+    const redis = new Redis(testRedisUrl());
+    try {
+      const ledger = new DeliveryLedger(redis, prefix);
+      await waitFor(async () => (await ledger.progress(outboundId)).finished, 30_000, 'the recovered reply finished');
+      await sleep(1000);
+      expect(graph.textsTo('15551500003')).toHaveLength(1);
+      expect(await ledger.progress(outboundId)).toMatchObject({ sent: 1, outcome: 'sent' });
+    } finally {
+      redis.disconnect();
+    }
+    await waitForHttp(`${workerUrl}/readyz`);
   });
 
   it('SIGTERM: the worker finishes the turn in flight and exits 0; the ingress exits 0', async () => {

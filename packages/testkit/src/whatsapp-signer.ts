@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { SentMessage } from './fake-graph.js';
 
 /** `X-Hub-Signature-256` for a raw body, as Meta computes it. */
 export function signMeta(raw: Buffer | string, appSecret: string): string {
@@ -50,5 +51,19 @@ export function whatsappTextDelivery(o: TextDeliveryOptions): { payload: unknown
         },
       ],
     },
+  };
+}
+
+/**
+ * The status webhook Meta posts for a message the fake Graph accepted (`sent`, `delivered`, …),
+ * echoing `biz_opaque_callback_data` as the real one does.
+ */
+export function whatsappStatusDelivery(msg: SentMessage, status: 'sent' | 'delivered' | 'read' = 'sent'): unknown {
+  const recipient = String(msg.to ?? msg.recipient).replace(/^\+/, '');
+  const callback = msg.body['biz_opaque_callback_data'];
+  const entry = { id: msg.wamid, status, timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: recipient, ...(typeof callback === 'string' ? { biz_opaque_callback_data: callback } : {}) };
+  return {
+    object: 'whatsapp_business_account',
+    entry: [{ id: '100200300400500', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550001111', phone_number_id: msg.phoneNumberId }, statuses: [entry] } }] }],
   };
 }
