@@ -30,19 +30,9 @@ describe('exportQueueDepths (real Redis)', () => {
     expect(text).toMatch(/^sb_queue_backlog\{queue="outbound-whatsapp"[^}]*\} 0$/m);
     expect(text.match(/^# TYPE sb_queue_backlog gauge$/gm)).toHaveLength(1);
   });
-});
-
-describe('backlog alert (BACKLOG_ALERT_THRESHOLD)', () => {
-  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-  const prefix = uniquePrefix('depth-alert');
-  const producers = new Producers(redis, prefix);
-  afterAll(async () => {
-    await producers.close();
-    await dropPrefix(redis, prefix);
-    redis.disconnect();
-  });
 
   it('reports queues above the threshold on /metrics and logs each crossing once', async () => {
+    await producers.queue('turn').obliterate({ force: true });
     const registry = createMetricsRegistry({ service: 'test' });
     const lines: Array<{ level: string; msg: string; meta: Record<string, unknown> }> = [];
     const log = {
