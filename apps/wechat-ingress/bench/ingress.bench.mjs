@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import { freePort } from '../../../scripts/lib/proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..', '..');
@@ -16,9 +17,6 @@ const { Redis } = require(resolve(root, 'packages/testkit/node_modules/ioredis')
 
 const KEYS = testkit.WECHAT_TEST_CONFIG;
 
-function freePort() {
-  return 20000 + Math.floor(Math.random() * 20000);
-}
 
 async function waitUp(url, ms = 15000) {
   const deadline = Date.now() + ms;
@@ -74,8 +72,8 @@ export async function runWechatIngressBench({ seconds = 5, connections = 32, red
   const requests = Array.from({ length: 5000 }, (_, n) =>
     testkit.encryptWechatCallback(KEYS, testkit.kfCallbackXml({ corpId: KEYS.corpId, token: `ENCbench${n}x${prefix}`, openKfId: 'wkBench' })),
   );
-  const wxPort = freePort();
-  const barePort = wxPort + 1;
+  const wxPort = await freePort();
+  const barePort = await freePort();
   const wx = start(process.execPath, [resolve(root, 'apps/wechat-ingress/dist/main.js')], {
     WECHAT_PORT: String(wxPort),
     WECHAT_TOKEN: KEYS.token,
