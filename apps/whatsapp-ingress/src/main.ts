@@ -38,8 +38,12 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry({ service: 'whatsapp-ingress' });
   // the backlog is visible where the load arrives: ingress keeps accepting (durably) however deep it is
   const depths = exportQueueDepths(registry, producers, { alertThreshold: cfg.BACKLOG_ALERT_THRESHOLD, log });
-  const accept = { mailbox: new Mailbox(redis, cfg.QUEUE_PREFIX), producers, redis, prefix: cfg.QUEUE_PREFIX, debounceMs: cfg.TURN_DEBOUNCE_MS, maxMessageAgeSec: cfg.INBOUND_MAX_AGE_SEC };
-  const app = createWhatsAppIngressApp({ log, registry, producers, redis, adapter, accept, ledger: new DeliveryLedger(redis, cfg.QUEUE_PREFIX), verifyToken: cfg.WHATSAPP_VERIFY_TOKEN });
+  // the gateway's own commands (mailbox accept, acknowledgements, counters) of concurrent requests
+  // share socket writes; BullMQ keeps the plain connection
+  const gatewayRedis = createRedis(cfg.REDIS_URL, 'producer', { autoPipelining: true });
+  gatewayRedis.on('error', () => undefined);
+  const accept = { mailbox: new Mailbox(gatewayRedis, cfg.QUEUE_PREFIX), producers, redis: gatewayRedis, prefix: cfg.QUEUE_PREFIX, debounceMs: cfg.TURN_DEBOUNCE_MS, maxMessageAgeSec: cfg.INBOUND_MAX_AGE_SEC };
+  const app = createWhatsAppIngressApp({ log, registry, producers, redis, adapter, accept, ledger: new DeliveryLedger(gatewayRedis, cfg.QUEUE_PREFIX), verifyToken: cfg.WHATSAPP_VERIFY_TOKEN });
   const server = await listen(app, cfg.WHATSAPP_PORT);
   log.info('whatsapp-ingress listening', { port: cfg.WHATSAPP_PORT, enabled: Boolean(adapter) });
   onShutdown(log, async () => {
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
     await closeServer(server);
     await producers.close();
     redis.disconnect();
+    gatewayRedis.disconnect();
   });
 }
 
