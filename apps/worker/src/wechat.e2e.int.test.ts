@@ -39,6 +39,7 @@ describe('WeChat Kefu end to end (real Redis, fake WeCom and OpenAI)', () => {
       WECHAT_API_URL: fake.url,
       WECHAT_WELCOME_TEXT: '您好，欢迎咨询！',
       WECHAT_MAX_PARTS_PER_REPLY: '5',
+      WECHAT_SYNC_LOCK_MS: '1000',
     };
     p = await startPipeline({ env: wechatVars });
     // the worker composes the WeChat adapter and the sync role from WECHAT_* by itself
@@ -94,6 +95,19 @@ describe('WeChat Kefu end to end (real Redis, fake WeCom and OpenAI)', () => {
     expect(textOf(reply!)).toContain('8842');
     // the other customers got nothing
     expect(fake.sent.filter((m) => m.touser !== user && m.at >= reply!.at)).toHaveLength(0);
+  });
+
+  it("a sync worker killed mid-pull: the account's waiting job takes over when its lock lapses, nothing is lost", async () => {
+    const user = newUser();
+    // what a worker killed while pulling leaves behind: its lock (lapsing in 1 s) and pending work
+    await p.deps.redis.set(p.deps.keys.ns('wechat', 'sync-lock', KEYS.corpId, KF), 'killed-worker', 'PX', 1000);
+    await p.deps.redis.hset(p.deps.keys.ns('wechat', 'sync-pending', KEYS.corpId, KF), 'v', '1');
+    fake.customerText(KF, user, '订单 5521 还没到');
+    expect(await callback()).toEqual([200]);
+    await sleep(300);
+    expect(fake.sentTo(user)).toHaveLength(0);
+    await waitFor(() => fake.sentTo(user).length === 1, 15_000, 'the reply after the takeover');
+    expect(textOf(fake.sentTo(user)[0]!)).toContain('5521');
   });
 
   it('three copies of one callback → one reply; three callbacks for one message → still one reply', async () => {

@@ -46,6 +46,11 @@ export const wechatEnv = {
   WECHAT_HANDOFF_SERVICER: optional(),
   /** HTTP timeout of WeCom API calls. */
   WECHAT_HTTP_TIMEOUT_MS: int(10_000, 100),
+  /**
+   * Lease of the per-account sync lock, renewed while its worker lives: if that worker dies, the
+   * account's waiting sync job takes over after at most this long (ms).
+   */
+  WECHAT_SYNC_LOCK_MS: int(15_000, 200),
 };
 
 /** Parsed values of {@link wechatEnv}. */

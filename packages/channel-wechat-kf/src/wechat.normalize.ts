@@ -13,7 +13,7 @@ export type SyncAction =
   /** `enter_session` with a `welcome_code`: `send_msg_on_event` within 20 s. */
   | { readonly type: 'welcome'; readonly code: string; readonly msgid: string; readonly ref: ConversationRef; readonly sentAt: number }
   /** A customer message renews the 5-message allowance and the 48 h window. */
-  | { readonly type: 'customer_wrote'; readonly ref: ConversationRef; readonly sentAt: number }
+  | { readonly type: 'customer_wrote'; readonly ref: ConversationRef; readonly sentAt: number; readonly msgid: string }
   /** A servicer started or stopped receiving (used to pick a handoff target). */
   | { readonly type: 'servicer_status'; readonly openKfId?: string; readonly servicerUserId: string; readonly receiving: boolean };
 
@@ -244,7 +244,7 @@ export function normalizeKfMessage(raw: unknown, ctx: NormalizeContext): Normali
   };
   switch (msg.origin) {
     case 3:
-      return { events: [{ ...base, author: 'customer' }], actions: [{ type: 'customer_wrote', ref, sentAt }] };
+      return { events: [{ ...base, author: 'customer' }], actions: [{ type: 'customer_wrote', ref, sentAt, msgid: msg.msgid }] };
     case 5:
       // A human servicer wrote from the WeCom client: kept for the record (mirroring); the inbound
       // role marks the conversation human-owned on any non-customer author, so the bot stays silent.

@@ -52,7 +52,7 @@ describe('wechat outbound adapter (fake WeCom, real Redis)', () => {
     userSeq += 1;
     const userId = `wmSendUser${userSeq}_${Date.now()}`;
     const item = fake.customerText(KF, userId, 'question');
-    await new SendAllowance(redis, keys).customerWrote(KF, userId, Number(item['send_time']) * 1000);
+    await new SendAllowance(redis, keys).customerWrote(KF, userId, Number(item['send_time']) * 1000, String(item['msgid']));
     return { channel: 'wechat-kf', account: KF, userId };
   }
 

@@ -42,14 +42,16 @@ export class SendAllowance {
     return this.keys.ns('wechat', 'allow', openKfId, shortHash(userId, 16));
   }
 
-  /** A customer message arrived: a fresh allowance and a new 48 h window. */
-  async customerWrote(openKfId: string, userId: string, sentAtMs: number): Promise<void> {
+  /**
+   * A customer message arrived: a fresh allowance and a new 48 h window. Only moves forward: an older
+   * message synced late, or the same message pulled again (a re-run page), does not reset it.
+   */
+  async customerWrote(openKfId: string, userId: string, sentAtMs: number, msgid: string): Promise<void> {
     const b = this.base(openKfId, userId);
     const ttl = Math.ceil(SEND_WINDOW_MS / 1000);
-    // only move forward: an older message synced late must not reset a newer allowance
-    const last = Number((await this.redis.get(`${b}:last`)) ?? '0');
-    if (sentAtMs < last) return;
-    await this.redis.multi().set(`${b}:last`, String(sentAtMs), 'EX', ttl).del(`${b}:sent`).exec();
+    const [last, lastMsgid] = await this.redis.mget(`${b}:last`, `${b}:msgid`);
+    if (sentAtMs < Number(last ?? '0') || lastMsgid === msgid) return;
+    await this.redis.multi().set(`${b}:last`, String(sentAtMs), 'EX', ttl).set(`${b}:msgid`, msgid, 'EX', ttl).del(`${b}:sent`).exec();
   }
 
   /** Why a send would be refused, or undefined when it may go out. */

@@ -3,6 +3,7 @@ import { createRedis, gatewayKeys, Producers, type RedisClient } from '@switchbo
 import { dropPrefix, FakeWecom, testRedisUrl, uniquePrefix } from '@switchboard/testkit';
 import type { Redis } from 'ioredis';
 import { WechatApiClient } from './wechat.client.js';
+import { SendAllowance } from './wechat.state.js';
 import { WechatSyncer, type WechatSyncerOptions } from './wechat.sync.js';
 
 const log = silentLogger();
@@ -143,19 +144,71 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
     deadRedis.disconnect();
   });
 
-  it('at most one pull per open_kfid at a time; a concurrent job is coalesced into one more round', async () => {
+  it('at most one pull per open_kfid at a time; a concurrent job is covered by one more round and watches the holder', async () => {
     const { kf, make, inbound, job } = setup();
     fake.customerText(kf, 'wmUserE', 'x');
     const a = make();
     const b = make();
-    const [ra, rb] = await Promise.all([a.run(job()), b.run(job())]);
+    const [ra, rb] = await Promise.all([a.run(job(), 'job-a'), b.run(job(), 'job-b')]);
     const outcomes = [ra, rb];
-    expect(outcomes.map((o) => o.status).sort()).toEqual(['coalesced', 'done']);
-    // the holder pulled once more for the coalesced job before letting go
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['done', 'watching']);
+    // the holder pulled once more for the other job before letting go
     expect(outcomes.find((o) => o.status === 'done')).toMatchObject({ rounds: 2 });
     expect(await inbound()).toHaveLength(1);
+    // the watcher looks again: nothing is pending any more
+    const watcherKey = ra.status === 'watching' ? 'job-a' : 'job-b';
+    expect(await make().run({ ...job(), watching: true }, watcherKey)).toEqual({ status: 'coalesced' });
     // the lock is released afterwards
     expect(await b.run(job())).toMatchObject({ status: 'done', rounds: 1 });
+  });
+
+  it('a third concurrent job leaves the watching to the first watcher', async () => {
+    const { kf, make, job } = setup();
+    fake.customerText(kf, 'wmUserE3', 'x');
+    fake.setLatency('kf/sync_msg', 150);
+    const holder = make().run(job(), 'h');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await make().run(job(), 'w1')).toMatchObject({ status: 'watching' });
+    expect(await make().run(job(), 'w2')).toEqual({ status: 'coalesced' });
+    expect(await holder).toMatchObject({ status: 'done', rounds: 2 });
+    fake.setLatency('kf/sync_msg', 0);
+  });
+
+  it('a holder that died mid-pull: the watcher takes over when its lock lapses and pulls what is pending', async () => {
+    const { kf, keys, make, inbound, job } = setup({ lockMs: 400 });
+    const m = fake.customerText(kf, 'wmUserDead', 'sent while the holder was dying');
+    // what a holder killed after taking the lock leaves behind: its lock (lapsing) and the pending work
+    await redis.set(keys.ns('wechat', 'sync-lock', fake.corpId, kf), 'dead-owner', 'PX', 400);
+    await redis.hset(keys.ns('wechat', 'sync-pending', fake.corpId, kf), 'v', '1');
+    const first = await make().run(job(), 'watcher');
+    expect(first).toMatchObject({ status: 'watching' });
+    expect(await inbound()).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, Math.max(0, (first as { recheckAt: number }).recheckAt - Date.now())));
+    const again = await make().run({ ...job(), watching: true }, 'watcher');
+    expect(again).toMatchObject({ status: 'done', dispatched: 1 });
+    expect((await inbound()).map((e) => e.eventId)).toEqual([`wx-${kf}-${m.msgid}`]);
+    expect(await redis.exists(keys.ns('wechat', 'sync-pending', fake.corpId, kf))).toBe(0);
+  });
+
+  it("the send allowance is renewed before the page's messages are accepted (a reply never counts against an older message)", async () => {
+    const { kf, keys, make, job } = setup({ replayHistoryOnFirstSync: true });
+    const allowance = new SendAllowance(redis, keys);
+    const old = fake.customerText(kf, 'wmUserAllow', 'older question');
+    await make().run(job());
+    for (let i = 0; i < 5; i++) await allowance.sent(kf, 'wmUserAllow', `gw-old-${i}`);
+    expect(await allowance.check(kf, 'wmUserAllow', 'gw-new-0', Date.now())).toMatchObject({ code: 95001 });
+    const newer = fake.customerText(kf, 'wmUserAllow', 'newer question');
+    let seenByAccept: unknown = 'not called';
+    await make({ acceptMessages: async (events) => {
+      seenByAccept = await allowance.check(kf, 'wmUserAllow', 'gw-new-0', Date.now());
+      return events;
+    } }).run(job());
+    expect(seenByAccept).toBeUndefined();
+    // the same message pulled again (a re-run page) does not renew the allowance a second time
+    for (let i = 0; i < 5; i++) await allowance.sent(kf, 'wmUserAllow', `gw-new-${i}`);
+    await allowance.customerWrote(kf, 'wmUserAllow', Number(newer['send_time']) * 1000, newer.msgid);
+    expect(await allowance.check(kf, 'wmUserAllow', 'gw-new-5', Date.now())).toMatchObject({ code: 95001 });
+    expect(old.msgid).not.toBe(newer.msgid);
   });
 
   it('at the round cap the pending round is handed back as a follow-up job (with the newest token)', async () => {
@@ -165,7 +218,7 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
     const holder = make().run(job());
     await new Promise((r) => setTimeout(r, 50));
     const second = job();
-    expect(await make().run(second)).toEqual({ status: 'coalesced' });
+    expect(await make().run(second)).toMatchObject({ status: 'watching' });
     const out = await holder;
     fake.setLatency('kf/sync_msg', 0);
     expect(out).toMatchObject({ status: 'done', rounds: 1, followUp: { corpId: fake.corpId, openKfId: kf, token: second.token } });
@@ -181,7 +234,7 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
     const second = await make().run(job());
     await holder;
     fake.setLatency('kf/sync_msg', 0);
-    expect(second.status).toBe('coalesced');
+    expect(second.status).toBe('watching');
     expect((await inbound()).map((e) => e.eventId)).toContain(`wx-${kf}-${late.msgid}`);
   });
 

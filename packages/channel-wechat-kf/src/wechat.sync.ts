@@ -31,7 +31,7 @@ export interface WechatSyncerOptions {
   readonly welcomeText?: string;
   /** `sync_msg.limit` (max 1000). */
   readonly limit?: number;
-  /** Lease of the per-account sync lock; renewed after every page. */
+  /** Lease of the per-account sync lock (default 15 s), renewed by a heartbeat while the holder lives. */
   readonly lockMs?: number;
   /** Safety cap of pages per pull; the next callback continues from the stored cursor. */
   readonly maxPages?: number;
@@ -41,11 +41,14 @@ export interface WechatSyncerOptions {
 }
 
 /**
- * What a job did. `coalesced`: another worker is pulling this account right now and was asked to
- * pull once more when it finishes (with this job's token), so this job has nothing left to do.
+ * What a job did. `coalesced`: another worker is pulling this account and another job is watching
+ * it, so this callback's messages are covered. `watching`: another worker is pulling; this job
+ * re-checks at `recheckAt` (when that worker's lock lapses if it died) and takes over if work is
+ * still pending.
  */
 export type SyncOutcome =
   | { readonly status: 'coalesced' }
+  | { readonly status: 'watching'; readonly recheckAt: number }
   | {
       readonly status: 'done';
       readonly pages: number;
@@ -61,31 +64,70 @@ export type SyncOutcome =
 const TOKEN_FRESH_MS = 9 * 60_000;
 /** `welcome_code` is valid 20 s after `enter_session`; leave room for the call itself. */
 const WELCOME_VALID_MS = 18_000;
+/** Pending work outlives any holder (a dead one included) until a pull covers it. */
+const PENDING_TTL_MS = 24 * 3600_000;
+
+/*
+ * Per account: `lock` (the worker pulling, leased and renewed by a heartbeat), `pending` (hash: `v`
+ * = callbacks seen, `token` = the newest callback token) and `watcher` (the one waiting job that
+ * takes over if the holder dies). A holder clears `pending` only when a round ends with no callback
+ * newer than the one it started from, so work of a holder killed mid-pull stays pending.
+ */
 
 /**
- * Take the account's sync lock, or leave a "pull again" note (with the newest callback token) for
- * the holder. One script, so a note can never be left after the holder's final check.
- * KEYS: lock, again. ARGV: owner, lockMs, token ('' = none). Returns 1 = acquired, 0 = noted.
+ * A callback arrived: count it, then take the lock ({1, v}), or become the account's watcher
+ * ({2, lock pttl}), or leave it to the holder and the existing watcher ({0}).
+ * KEYS: lock, pending, watcher. ARGV: owner, lockMs, token ('' = none), jobKey, pendingTtlMs.
  */
 const ACQUIRE = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then return 1 end
-redis.call('SET', KEYS[2], ARGV[3], 'PX', tonumber(ARGV[2]) * 3)
-return 0`;
+redis.call('HINCRBY', KEYS[2], 'v', 1)
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'token', ARGV[3]) end
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then
+  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+  return {1, tonumber(redis.call('HGET', KEYS[2], 'v'))}
+end
+local w = redis.call('GET', KEYS[3])
+if (not w) or w == ARGV[4] then
+  redis.call('SET', KEYS[3], ARGV[4], 'PX', tonumber(ARGV[2]) * 3)
+  return {2, redis.call('PTTL', KEYS[1])}
+end
+return {0}`;
 /**
- * The holder is done with a round: if a note arrived meanwhile, keep the lock and hand back the
- * noted token ({1, token}); otherwise release ({0}). A holder that lost its lock gets {-1}.
- * KEYS: lock, again. ARGV: owner, lockMs.
+ * The watcher looks again: nothing pending ({0}, done), the lock is free (take it: {1, v}), or the
+ * holder is still at it ({2, lock pttl}). Same KEYS/ARGV as ACQUIRE, without counting a callback.
+ */
+const RECHECK = `
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+  return {0}
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then
+  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+  return {1, tonumber(redis.call('HGET', KEYS[2], 'v') or '0')}
+end
+local w = redis.call('GET', KEYS[3])
+if (not w) or w == ARGV[4] then
+  redis.call('SET', KEYS[3], ARGV[4], 'PX', tonumber(ARGV[2]) * 3)
+  return {2, redis.call('PTTL', KEYS[1])}
+end
+return {0}`;
+/**
+ * The holder finished a round that started at pending version ARGV[3]: if no callback came since,
+ * clear the pending work and release ({0}); otherwise keep the lock for one more round ({1, v,
+ * token}). A holder that lost its lock gets {-1} (its work stays pending).
+ * KEYS: lock, pending. ARGV: owner, lockMs, version.
  */
 const FINISH_ROUND = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
-local note = redis.call('GET', KEYS[2])
-if note then
+local v = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
+if v <= tonumber(ARGV[3]) then
   redis.call('DEL', KEYS[2])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-  return {1, note}
+  redis.call('DEL', KEYS[1])
+  return {0}
 end
-redis.call('DEL', KEYS[1])
-return {0}`;
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return {1, v, redis.call('HGET', KEYS[2], 'token') or ''}`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 /** Default cap of rounds one job does for others (each round is one pull to has_more = 0). */
@@ -111,33 +153,44 @@ export class WechatSyncer {
   }
 
   /**
-   * Pulls everything new for the job's account. When another worker is already pulling it, this
-   * job leaves a note and returns `coalesced`: the holder pulls once more before it lets go, so a
-   * burst of callbacks costs a few pulls instead of one each, and no notice is lost.
+   * Pulls everything new for the job's account. When another worker is already pulling it, the
+   * callback is counted as pending work that the holder pulls once more for before it lets go, so a
+   * burst of callbacks costs a few pulls instead of one each; one job per account watches the holder
+   * (`watching`) and takes over if the holder dies, so no notice is lost to a crash.
+   * @param jobKey identifies the job across its re-runs (the BullMQ job id)
    */
-  async run(job: WechatSyncJob): Promise<SyncOutcome> {
-    const lockKey = this.opts.keys.ns('wechat', 'sync-lock', job.corpId, job.openKfId ?? '_all');
-    const againKey = this.opts.keys.ns('wechat', 'sync-again', job.corpId, job.openKfId ?? '_all');
+  async run(job: WechatSyncJob, jobKey = randomBytes(8).toString('hex')): Promise<SyncOutcome> {
+    const account = [job.corpId, job.openKfId ?? '_all'];
+    const lockKey = this.opts.keys.ns('wechat', 'sync-lock', ...account);
+    const pendingKey = this.opts.keys.ns('wechat', 'sync-pending', ...account);
+    const watcherKey = this.opts.keys.ns('wechat', 'sync-watcher', ...account);
     const owner = randomBytes(8).toString('hex');
-    const lockMs = this.opts.lockMs ?? 60_000;
+    const lockMs = this.opts.lockMs ?? 15_000;
     const fresh = job.token && this.now() - job.receivedAt < TOKEN_FRESH_MS ? job.token : '';
-    if ((await this.opts.redis.eval(ACQUIRE, 2, lockKey, againKey, owner, lockMs, fresh)) !== 1) return { status: 'coalesced' };
-    const renew = () => this.opts.redis.eval(RENEW, 1, lockKey, owner, lockMs).then(() => undefined);
+    const script = job.watching ? RECHECK : ACQUIRE;
+    const [state, value] = (await this.opts.redis.eval(script, 3, lockKey, pendingKey, watcherKey, owner, lockMs, fresh, jobKey, PENDING_TTL_MS)) as [number, number?];
+    if (state === 0) return { status: 'coalesced' };
+    if (state === 2) return { status: 'watching', recheckAt: this.now() + Math.max(200, (value ?? 0) + 200) };
+    // a heartbeat keeps the lease while this process lives; if it dies the lock lapses within lockMs
+    const heartbeat = setInterval(() => void this.opts.redis.eval(RENEW, 1, lockKey, owner, lockMs).catch(() => undefined), Math.max(100, Math.floor(lockMs / 3)));
+    heartbeat.unref();
     const total = { pages: 0, dispatched: 0, skipped: 0, firstSync: false, rounds: 0 };
+    const { token: _first, watching: _w, ...base } = job;
     let current: WechatSyncJob = job;
+    let version = value ?? 0;
     let followUp: WechatSyncJob | undefined;
     try {
       for (;;) {
-        const r = await this.pull(current, renew);
+        const r = await this.pull(current);
         total.pages += r.pages;
         total.dispatched += r.dispatched;
         total.skipped += r.skipped;
         total.firstSync ||= r.firstSync;
         total.rounds += 1;
-        const [state, token] = (await this.opts.redis.eval(FINISH_ROUND, 2, lockKey, againKey, owner, lockMs)) as [number, string?];
-        if (state !== 1) break;
-        const { token: _old, ...rest } = job;
-        current = { ...rest, receivedAt: this.now(), ...(token ? { token } : {}) };
+        const [next, v, token] = (await this.opts.redis.eval(FINISH_ROUND, 2, lockKey, pendingKey, owner, lockMs, version)) as [number, number?, string?];
+        if (next !== 1) break;
+        version = v ?? version;
+        current = { ...base, receivedAt: this.now(), ...(token ? { token } : {}) };
         if (total.rounds >= (this.opts.maxRounds ?? MAX_ROUNDS)) {
           // hand the pending round to a new job instead of holding one job forever on a hot account
           followUp = current;
@@ -145,12 +198,13 @@ export class WechatSyncer {
         }
       }
     } finally {
+      clearInterval(heartbeat);
       await this.opts.redis.eval(RELEASE, 1, lockKey, owner);
     }
     return { status: 'done', ...total, ...(followUp ? { followUp } : {}) };
   }
 
-  private async pull(job: WechatSyncJob, renew: () => Promise<void>): Promise<{ pages: number; dispatched: number; skipped: number; firstSync: boolean }> {
+  private async pull(job: WechatSyncJob): Promise<{ pages: number; dispatched: number; skipped: number; firstSync: boolean }> {
     const log = this.opts.log.child({ openKfId: job.openKfId });
     let cursor = await this.cursors.get(job.corpId, job.openKfId);
     const firstSync = cursor === undefined;
@@ -197,11 +251,13 @@ export class WechatSyncer {
         if (n.events.length === 0 && n.actions.length === 0) log.warn('wechat sync item without msgid ignored');
       }
       for (const e of events) if (e.kind === 'unsupported') log.info('wechat unsupported item', { providerType: e.providerType, reason: e.reason, eventId: e.eventId });
-      // durable first: the cursor moves only after the page's events are in the inbound queue
+      // the send allowance first: a reply must never be counted against an older customer message
+      await this.recordState(actions, log);
+      // durable next: the cursor moves only after the page's events are accepted or in the inbound queue
       const forConsumer = this.opts.acceptMessages ? await this.opts.acceptMessages(events) : events;
       await this.opts.producers.enqueueBulk('inbound', forConsumer.map((data) => ({ data, opts: { jobId: data.eventId } })));
       dispatched += events.length;
-      await this.apply(actions, log);
+      for (const a of actions) if (a.type === 'welcome') await this.welcome(a, log);
       const next = page.next_cursor;
       if (next) await this.cursors.set(job.corpId, job.openKfId, next);
       log.debug('wechat sync page', { page: pages, items: page.msg_list.length, events: events.length, hasMore: page.has_more });
@@ -211,27 +267,29 @@ export class WechatSyncer {
         break;
       }
       cursor = next;
-      await renew();
     }
     if (pages >= maxPages) log.warn('wechat sync stopped at the page cap; the next callback continues', { maxPages });
     if (firstSync) log.info('wechat first sync for account', { silent, dispatched, skipped, pages });
     return { pages, dispatched, skipped, firstSync };
   }
 
-  private async apply(actions: SyncAction[], log: Logger): Promise<void> {
+  /**
+   * Send allowances (only each customer's newest message of the page counts) and servicer states of
+   * a page, customers in parallel.
+   */
+  private async recordState(actions: SyncAction[], log: Logger): Promise<void> {
+    const newest = new Map<string, Extract<SyncAction, { type: 'customer_wrote' }>>();
     for (const a of actions) {
-      switch (a.type) {
-        case 'customer_wrote':
-          await this.allowance.customerWrote(a.ref.account, a.ref.userId, a.sentAt);
-          break;
-        case 'servicer_status':
-          await this.servicers.set(a.servicerUserId, a.receiving);
-          log.info('wechat servicer status changed', { receiving: a.receiving });
-          break;
-        case 'welcome':
-          await this.welcome(a, log);
-          break;
-      }
+      if (a.type !== 'customer_wrote') continue;
+      const key = `${a.ref.account}\u0000${a.ref.userId}`;
+      const seen = newest.get(key);
+      if (!seen || a.sentAt >= seen.sentAt) newest.set(key, a);
+    }
+    await Promise.all([...newest.values()].map((a) => this.allowance.customerWrote(a.ref.account, a.ref.userId, a.sentAt, a.msgid)));
+    for (const a of actions) {
+      if (a.type !== 'servicer_status') continue;
+      await this.servicers.set(a.servicerUserId, a.receiving);
+      log.info('wechat servicer status changed', { receiving: a.receiving });
     }
   }
 

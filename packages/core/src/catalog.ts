@@ -35,6 +35,8 @@ export const WechatSyncJob = z.object({
   openKfId: z.string().optional(),
   token: z.string().optional(),
   receivedAt: z.number(),
+  /** Set while the job watches another worker's pull (it re-checks when that worker's lock lapses). */
+  watching: z.boolean().optional(),
 });
 export type WechatSyncJob = z.infer<typeof WechatSyncJob>;
 

@@ -59,7 +59,7 @@ export async function acceptCustomerMessage(ctx: AcceptContext, event: InboundMe
 }
 
 /**
- * Accepts the customer messages of a delivery, one after the other in delivery order, and returns
+ * Accepts the customer messages of a delivery (each conversation's in delivery order), and returns
  * the events the inbound consumer still has to handle (statuses, signals, human messages,
  * unsupported). A customer message accepted here needs no `inbound` job: its claim, mailbox entry and
  * turn are durable before the caller answers 200, and a crash before that makes the provider
@@ -67,10 +67,23 @@ export async function acceptCustomerMessage(ctx: AcceptContext, event: InboundMe
  */
 export async function acceptCustomerMessages(ctx: AcceptContext, events: readonly InboundEvent[]): Promise<InboundEvent[]> {
   const rest: InboundEvent[] = [];
+  // conversations in parallel, each conversation's messages one after the other (mailbox order)
+  const byConversation = new Map<string, InboundMessage[]>();
   for (const e of events) {
-    if (e.kind === 'message' && e.author === 'customer') await acceptCustomerMessage(ctx, e);
-    else rest.push(e);
+    if (e.kind !== 'message' || e.author !== 'customer') {
+      rest.push(e);
+      continue;
+    }
+    const convId = conversationId(e.conversation);
+    const list = byConversation.get(convId);
+    if (list) list.push(e);
+    else byConversation.set(convId, [e]);
   }
+  await Promise.all(
+    [...byConversation.values()].map(async (messages) => {
+      for (const m of messages) await acceptCustomerMessage(ctx, m);
+    }),
+  );
   return rest;
 }
 

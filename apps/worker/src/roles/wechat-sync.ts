@@ -2,7 +2,7 @@ import type { Worker } from 'bullmq';
 import { Counter, type Registry } from 'prom-client';
 import { jobId, loadConfig, shortHash } from '@switchboard/core';
 import { createWechatWorkerChannel, WechatSyncer, wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
-import { acceptCustomerMessages, createWorker } from '@switchboard/queue';
+import { acceptCustomerMessages, createWorker, DelayedError } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
 import { acceptContext } from '../schedule.js';
 
@@ -35,17 +35,25 @@ export function startWechatSyncRole(deps: WorkerDeps, opts: { welcomeText?: stri
     log: deps.log,
     replayHistoryOnFirstSync: env.WECHAT_REPLY_HISTORY_ON_FIRST_SYNC,
     firstSyncGraceSec: env.WECHAT_FIRST_SYNC_GRACE_SEC,
+    lockMs: env.WECHAT_SYNC_LOCK_MS,
     ...(welcomeText ? { welcomeText } : {}),
   });
   const pulls = counter(deps.registry, 'sb_wechat_sync_total', 'WeChat sync_msg pulls by outcome', ['outcome']);
   const events = counter(deps.registry, 'sb_wechat_sync_events_total', 'Events a WeChat pull put on the inbound queue, or skipped on a first sync', ['result']);
   const worker = createWorker(
     'wechat-sync',
-    async (data) => {
-      const outcome = await syncer.run(data);
+    async (data, job, token) => {
+      const outcome = await syncer.run(data, job.id);
       if (outcome.status === 'coalesced') {
         pulls.inc({ outcome: 'coalesced' });
         return outcome;
+      }
+      if (outcome.status === 'watching') {
+        // another worker is pulling: look again when its lock would lapse, take over if it died
+        pulls.inc({ outcome: 'watching' });
+        if (!data.watching) await job.updateData({ ...data, watching: true });
+        await job.moveToDelayed(outcome.recheckAt, token);
+        throw new DelayedError();
       }
       pulls.inc({ outcome: outcome.firstSync ? 'first_sync' : 'done' });
       events.inc({ result: 'dispatched' }, outcome.dispatched);
