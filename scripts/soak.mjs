@@ -1,34 +1,69 @@
-// `pnpm soak`: chaos soak of the real processes on loopback. Starts a private redis-server with AOF,
-// the WhatsApp ingress, N worker processes and the fake providers (scripts/soak-fakes.mjs), sends
-// signed WhatsApp deliveries (bursts inside conversations, 30 % redelivered: half concurrently, half
-// later), and meanwhile kill -9s workers, restarts the ingress and Redis, makes Graph answer
-// 429/5xx/timeouts in bursts and the LLM fail and go slow. Then it checks every reply:
-// lost = 0, duplicate replies = 0, per-conversation order violations = 0 (exit 1 otherwise).
+// `pnpm soak`: chaos soak of the real processes on loopback, on all three channels. Starts a private
+// redis-server with AOF, the WhatsApp, WeChat Kefu and Chatwoot ingresses, N worker processes and the
+// fake providers (scripts/soak-fakes.mjs: Graph, WeCom, Chatwoot and OpenAI behind chaos fronts),
+// sends realistic deliveries in bursts inside conversations, and meanwhile kill -9s workers,
+// restarts ingresses and Redis, makes the providers answer errors in bursts and the LLM fail and go
+// slow. Then it checks every reply a customer received, per channel and in total: lost = 0,
+// duplicate replies = 0, per-conversation order violations = 0, misrouted = 0 (exit 1 otherwise).
+//
+// Traffic (default split of messages and conversations: 60 % WhatsApp, 25 % WeChat, 15 % Chatwoot):
+// - WhatsApp: signed (X-Hub-Signature-256) `messages` webhooks. Graph reports every accepted send
+//   back with signed `statuses` webhooks (`sent`, then `delivered`, echoing biz_opaque_callback_data),
+//   retried on anything but 200 (see soak-fakes.mjs).
+// - WeChat Kefu: the customer message (with its probe) is appended to the fake WeCom's sync_msg
+//   stream (2 open_kfids), then an encrypted, signed kf_msg_or_event callback carrying a fresh sync
+//   Token is posted to the wechat ingress; the gateway pulls the message with kf/sync_msg and replies
+//   with kf/send_msg. Replies are the fake's accepted sends (it dedupes by msgid); raw send_msg
+//   requests with an already accepted msgid are counted in a separate row and never fail the run
+//   (WeCom's duplicate-msgid behaviour is undocumented).
+// - Chatwoot: signed (X-Chatwoot-Timestamp / X-Chatwoot-Signature, re-signed per attempt, stable
+//   X-Chatwoot-Delivery) agent-bot `message_created` webhooks of incoming messages in Chatwoot-native
+//   (web widget) conversations that are pending and unassigned. Replies are the bot's public
+//   messages posted to the fake Chatwoot. Mirroring (CHATWOOT_MIRROR_INBOX_ID) stays off.
+// 30 % of deliveries are delivered again — half concurrently with the first, half later (up to
+// --late-max s): the same request (WhatsApp body and signature, WeChat callback with the same Token,
+// Chatwoot delivery id). Every delivery is retried on anything but 200 (the load generator is more
+// persistent than WeCom's 3 attempts or Chatwoot's retries on 429/500 only, so that every message
+// is eventually accepted); a message counts as accepted when one delivery of it got 200, and the
+// next message of its conversation is sent only then (acceptance order = the conversation's order).
+//
+// Chaos (fractions of --seconds; bursts last at least 1.5 s, one at a time per provider): worker kill -9 every ~--kill-every s
+// (restarted 0.3 s later); each ingress kill -9 + restart once, at different times (WhatsApp 25 %,
+// WeChat 35 %, Chatwoot 46 %); Redis kill -9 + restart with AOF replay (50 %); Graph 130429,
+// 503, `lost-response` (send performed, response never delivered) and timeouts (request dropped);
+// WeCom send_msg errcode -1 and HTTP 503 bursts and one access-token expiry (42001, first seen by a
+// send_msg; the gateway must refresh and go on); Chatwoot 429 and 500 bursts on message posts; the
+// LLM answering 429 and 500 (2 in a row, below the agent's 3 attempts, so every turn gets a model
+// answer) and taking 3 s for a while.
+//
+// Every duplicate reply fails the run. As a diagnostic, the duplicates whose first copy reached the
+// provider within 1 s of a worker kill -9, or during (or 15 s after) a Graph lost-response burst, are
+// counted separately.
+//
+// Latency is from the 200 of a message's delivery to the provider accepting its first reply (WeChat:
+// 0 when another callback's pull answered it before its own callback got its 200).
 //
 // Options (defaults = the full soak):
 //   --messages 10000 --conversations 500 --seconds 120 --workers 3
+//   --channels whatsapp,wechat,chatwoot   --mix 60,25,15   (weights in that channel order)
 //   --fsync everysec|always   (appendfsync of the private Redis)
-//   --redelivered 0.3 --late-max 60   (fraction redelivered; max delay of a late copy, seconds)
+//   --redelivered 0.3 --late-max <seconds>   (fraction redelivered; max delay of a late copy, s)
 //   --kill-every 4            (seconds between worker kill -9s; 0 = none)
 //   --drain-timeout 300       (seconds to wait for the backlog after the load)
 //   --no-chaos                (same load without faults: a baseline)
 //   --json                    (print one JSON line with the figures last)
-//
-// Duplicates whose first copy reached Graph within 1 s of a worker kill -9 are reported separately
-// as the documented crash window (provider accepted, ledger not yet written); any other duplicate
-// fails the run. LLM failures come 2 in a row, below the agent's 3 attempts per request, so every
-// turn gets a model answer (a third failure would make the agent answer with its apology text).
-//
-// A webhook is retried by the load generator on anything but 200, like the provider does: a message
-// counts as accepted when one delivery of it got 200, and lost when accepted but never answered.
+//   --logs DIR --log-level warn   (keep every process's full output in DIR, one file per start)
 import { spawnSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { firstLine, freePort, spawnTracked as track, waitHttp } from './lib/proc.mjs';
+import { chatwootIncoming, chatwootSignature, metaSignature, postOnce, probe, whatsappMessage } from './lib/soak-payloads.mjs';
+import { analyse, formatTable, KILL_WINDOW_MS } from './lib/soak-report.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const require = createRequire(join(root, 'apps/worker/package.json'));
@@ -40,34 +75,58 @@ function arg(name, def) {
   const v = process.argv[i + 1];
   return typeof def === 'number' ? Number(v) : v;
 }
+const ALL_CHANNELS = ['whatsapp', 'wechat', 'chatwoot'];
 const N = arg('messages', 10000);
 const M = arg('conversations', 500);
 const SECONDS = arg('seconds', 120);
 const WORKERS = arg('workers', 3);
 const FSYNC = arg('fsync', 'everysec');
 const REDELIVERED = arg('redelivered', 0.3);
-const LATE_MAX_S = arg('late-max', Math.max(5, Math.round(SECONDS / 2)));
+const LATE_MAX_S = arg('late-max', Math.max(5, SECONDS));
 const KILL_EVERY_S = arg('kill-every', 4);
 const NO_CHAOS = process.argv.includes('--no-chaos');
 const DRAIN_TIMEOUT_S = arg('drain-timeout', 300);
 const JSON_OUT = process.argv.includes('--json');
-/** A duplicate whose first copy reached Graph this close to a worker kill -9 is the documented crash window. */
-const CRASH_WINDOW_MS = 1000;
+const LOG_DIR = arg('logs', undefined);
+const LOG_LEVEL = arg('log-level', 'warn');
+const CHANNELS = arg('channels', ALL_CHANNELS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+const MIX = arg('mix', '60,25,15').split(',').map(Number);
 const SECRET = 'soak_app_secret';
 const PNID = '109876543210987';
+const CW_SECRET = 'soak_chatwoot_secret';
+const CW_INBOX = 5;
+const KFIDS = ['wkSoakKfA0000000000000000000001', 'wkSoakKfB0000000000000000000002'];
+const OUT_QUEUES = { whatsapp: 'outbound-whatsapp', wechat: 'outbound-wechat-kf', chatwoot: 'outbound-chatwoot' };
+const QUEUES = ['inbound', 'wechat-sync', 'turn', ...Object.values(OUT_QUEUES)];
 const log = (s) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = new Set();
 
 if (!['everysec', 'always'].includes(FSYNC)) throw new Error('--fsync must be everysec or always');
-for (const app of ['whatsapp-ingress', 'worker']) {
+if (CHANNELS.length === 0 || CHANNELS.some((c) => !ALL_CHANNELS.includes(c))) throw new Error(`--channels: a comma list of ${ALL_CHANNELS.join(', ')}`);
+if (MIX.length !== ALL_CHANNELS.length || MIX.some((w) => !(w >= 0))) throw new Error('--mix: three weights (whatsapp,wechat,chatwoot), e.g. 60,25,15');
+if (M < CHANNELS.length || N < M) throw new Error('need at least one conversation per channel and one message per conversation');
+const INGRESS_APP = { whatsapp: 'whatsapp-ingress', wechat: 'wechat-ingress', chatwoot: 'chatwoot-ingress' };
+for (const app of ['worker', ...CHANNELS.map((c) => INGRESS_APP[c])]) {
   if (!existsSync(join(root, 'apps', app, 'dist/main.js'))) throw new Error(`apps/${app}/dist/main.js is missing: run \`pnpm build\` first`);
 }
 if (!existsSync(join(root, 'packages/testkit/dist/index.js'))) throw new Error('packages/testkit/dist is missing: run `pnpm build` first');
 if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) throw new Error('redis-server is not on PATH (the soak needs a private Redis it can restart)');
+const { encryptWechatCallback, kfCallbackXml, WECHAT_TEST_CONFIG: WX } = await import(pathToFileURL(join(root, 'packages/testkit/dist/index.js')).href);
 
-
-const spawnTracked = (cmd, args, env, label) => track(children, cmd, args, { cwd: root, env, label, tailBytes: 65536 });
+const starts = {};
+if (LOG_DIR) mkdirSync(LOG_DIR, { recursive: true });
+function spawnTracked(cmd, args, env, label) {
+  const child = track(children, cmd, args, { cwd: root, env, label, tailBytes: 65536 });
+  if (LOG_DIR) {
+    starts[label] = (starts[label] ?? 0) + 1;
+    const file = createWriteStream(join(LOG_DIR, `${label}.${starts[label]}.log`));
+    child.stdout.on('data', (d) => file.write(d));
+    child.stderr.on('data', (d) => file.write(d));
+    child.on('close', () => file.end());
+  }
+  return child;
+}
 async function killHard(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -88,19 +147,19 @@ async function startRedis() {
     {},
     'redis',
   );
-  const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
+  const probeConn = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probeConn.on('error', () => undefined);
   for (let i = 0; i < 200; i++) {
     try {
-      await probe.connect();
+      await probeConn.connect();
       // AOF replay done when LOADING is over
-      const info = await probe.info('persistence');
+      const info = await probeConn.info('persistence');
       if (/loading:0/.test(info)) {
-        probe.disconnect();
+        probeConn.disconnect();
         return;
       }
     } catch {}
-    probe.disconnect();
+    probeConn.disconnect();
     await sleep(100);
   }
   throw new Error('redis-server did not come up');
@@ -108,16 +167,22 @@ async function startRedis() {
 
 // ---------------------------------------------------------------- the gateway processes
 const prefix = 'soak';
-const ingressPort = await freePort();
-const ingressUrl = `http://127.0.0.1:${ingressPort}/webhooks/whatsapp`;
+const ingress = {};
+for (const ch of CHANNELS) ingress[ch] = { port: await freePort(), proc: undefined };
+const webhookUrl = {
+  whatsapp: () => `http://127.0.0.1:${ingress.whatsapp.port}/webhooks/whatsapp`,
+  wechat: () => `http://127.0.0.1:${ingress.wechat.port}/webhooks/wechat-kf`,
+  chatwoot: () => `http://127.0.0.1:${ingress.chatwoot.port}/webhooks/chatwoot`,
+};
+const PORT_VAR = { whatsapp: 'WHATSAPP_PORT', wechat: 'WECHAT_PORT', chatwoot: 'CHATWOOT_PORT' };
 let fakes;
 let urls;
 let baseEnv;
-let ingress;
 const workers = [];
-function startIngress() {
-  ingress = spawnTracked(process.execPath, ['apps/whatsapp-ingress/dist/main.js'], { ...baseEnv, WHATSAPP_PORT: String(ingressPort) }, 'whatsapp-ingress');
-  return waitHttp(`http://127.0.0.1:${ingressPort}/readyz`);
+function startIngress(ch) {
+  const i = ingress[ch];
+  i.proc = spawnTracked(process.execPath, [`apps/${INGRESS_APP[ch]}/dist/main.js`], { ...baseEnv, [PORT_VAR[ch]]: String(i.port) }, INGRESS_APP[ch]);
+  return waitHttp(`http://127.0.0.1:${i.port}/readyz`);
 }
 async function startWorker(i) {
   const port = await freePort();
@@ -127,10 +192,12 @@ async function startWorker(i) {
     {
       ...baseEnv,
       WHATSAPP_GRAPH_URL: urls.graph,
+      WECHAT_SECRET: urls.wecomSecret,
+      WECHAT_API_URL: urls.wecom,
+      CHATWOOT_BOT_TOKEN: urls.chatwootBotToken,
+      CHATWOOT_API_TOKEN: urls.chatwootUserToken,
       OPENAI_API_KEY: 'sk-soak',
       OPENAI_BASE_URL: urls.openai,
-      TURN_DEBOUNCE_MS: '400',
-      TURN_MAX_WAIT_MS: '2000',
       WORKER_CONCURRENCY: '32',
       WHATSAPP_SEND_RATE: '1000',
       WORKER_METRICS_PORT: String(port),
@@ -142,46 +209,81 @@ async function startWorker(i) {
   return w;
 }
 
-// ---------------------------------------------------------------- load
+// ---------------------------------------------------------------- conversations
 const run = Date.now().toString(36);
+/** Splits `total` by `weights` (largest remainder), at least `min` each. */
+function split(total, weights, min) {
+  const sum = weights.reduce((a, b) => a + b, 0) || 1;
+  const out = weights.map((w) => Math.max(min, Math.floor((total * w) / sum)));
+  const order = weights.map((w, i) => [(total * w) / sum - Math.floor((total * w) / sum), i]).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+  for (let rest = total - out.reduce((a, b) => a + b, 0), j = 0; rest !== 0; j++) {
+    const i = order[j % order.length];
+    if (rest > 0) {
+      out[i] += 1;
+      rest -= 1;
+    } else if (out[i] > min) {
+      out[i] -= 1;
+      rest += 1;
+    }
+  }
+  return out;
+}
+const weights = CHANNELS.map((ch) => MIX[ALL_CHANNELS.indexOf(ch)]);
+const convCounts = split(M, weights, 1);
+const msgCounts = split(N, weights, 1).map((n, i) => Math.max(n, convCounts[i]));
+/** Index c → {c, ch, count, address, …}: the probe `#c<c>:<k>` names it across channels. */
+const convs = [];
+CHANNELS.forEach((ch, i) => {
+  for (let j = 0; j < convCounts[i]; j++) {
+    const c = convs.length;
+    const count = Math.floor(msgCounts[i] / convCounts[i]) + (j < msgCounts[i] % convCounts[i] ? 1 : 0);
+    if (ch === 'whatsapp') {
+      const phone = `1555${String(c).padStart(7, '0')}`;
+      convs.push({ c, ch, count, phone, address: phone });
+    } else if (ch === 'wechat') {
+      const kfid = KFIDS[c % KFIDS.length];
+      const user = `wmSoak${run}u${c}`;
+      convs.push({ c, ch, count, kfid, user, address: `${kfid}|${user}` });
+    } else {
+      const id = 50_000 + c;
+      convs.push({ c, ch, count, id, contactId: 70_000 + c, address: String(id) });
+    }
+  }
+});
+
+// ---------------------------------------------------------------- load
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-const convPhone = (c) => `1555${String(c).padStart(7, '0')}`;
-function deliveryBody(c, k) {
-  const waId = convPhone(c);
-  const payload = {
-    object: 'whatsapp_business_account',
-    entry: [{ id: '100200300400500', changes: [{ field: 'messages', value: {
-      messaging_product: 'whatsapp',
-      metadata: { display_phone_number: '15550001111', phone_number_id: PNID },
-      contacts: [{ profile: { name: `Soak ${c}` }, wa_id: waId }],
-      messages: [{ from: waId, id: `wamid.SOAK${run}c${c}k${k}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: `soak probe #c${c}:${k} zqx` } }],
-    } }] }],
-  };
-  return Buffer.from(JSON.stringify(payload));
-}
-const sign = (body) => 'sha256=' + createHmac('sha256', SECRET).update(body).digest('hex');
-const statuses = {};
-function postOnce(body) {
-  return new Promise((done) => {
-    const req = http.request(
-      { agent, host: '127.0.0.1', port: ingressPort, path: '/webhooks/whatsapp', method: 'POST', timeout: 10_000, headers: { 'content-type': 'application/json', 'content-length': body.length, 'x-hub-signature-256': sign(body) } },
-      (r) => {
-        r.resume();
-        r.on('end', () => done(r.statusCode));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => done(0));
-    req.end(body);
-  });
-}
+const text = (c, k) => `soak probe ${probe(c, k)} zqx`;
+let chatwootMessageId = 3_000_000;
+/** Per channel: builds message k of a conversation and returns one delivery attempt (a function → HTTP status). */
+const drivers = {
+  whatsapp: async (conv, k) => {
+    const body = whatsappMessage({ pnid: PNID, waId: conv.phone, name: `Soak ${conv.c}`, wamid: `wamid.SOAK${run}c${conv.c}k${k}`, text: text(conv.c, k) });
+    const headers = { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(body, SECRET) };
+    return () => postOnce(webhookUrl.whatsapp(), body, headers, { agent });
+  },
+  wechat: async (conv, k) => {
+    // the customer writes (the message enters the sync_msg stream), then WeCom notifies with a fresh Token
+    const { token } = await post(`${urls.control}/wecom/messages`, { items: [{ kfid: conv.kfid, user: conv.user, content: text(conv.c, k), msgid: `soak${run}c${conv.c}k${k}` }] });
+    const cb = encryptWechatCallback(WX, kfCallbackXml({ corpId: WX.corpId, token, openKfId: conv.kfid }));
+    const body = Buffer.from(cb.body);
+    return () => postOnce(`${webhookUrl.wechat()}${cb.search}`, body, { 'content-type': 'text/xml' }, { agent });
+  },
+  chatwoot: async (conv, k) => {
+    const body = chatwootIncoming({ accountId: urls.chatwootAccountId, inboxId: CW_INBOX, conversationId: conv.id, contactId: conv.contactId, name: `Soak ${conv.c}`, messageId: chatwootMessageId++, text: text(conv.c, k) });
+    const delivery = randomUUID();
+    return () => postOnce(webhookUrl.chatwoot(), body, { 'content-type': 'application/json', 'x-chatwoot-delivery': delivery, ...chatwootSignature(body, CW_SECRET) }, { agent });
+  },
+};
+const webhookStatuses = Object.fromEntries(CHANNELS.map((ch) => [ch, {}]));
+const redeliveries = Object.fromEntries(CHANNELS.map((ch) => [ch, 0]));
 /** Delivers like the provider: retries on anything but 200 with backoff, for at most `budgetMs`. */
-async function deliver(body, budgetMs = 120_000) {
+async function deliver(ch, attempt, budgetMs = 120_000) {
   const end = Date.now() + budgetMs;
   let wait = 100;
-  for (let attempt = 0; attempt < 200 && Date.now() < end; attempt++) {
-    const s = await postOnce(body);
-    statuses[s] = (statuses[s] ?? 0) + 1;
+  for (let n = 0; n < 200 && Date.now() < end; n++) {
+    const s = await attempt();
+    webhookStatuses[ch][s] = (webhookStatuses[ch][s] ?? 0) + 1;
     if (s === 200) return Date.now();
     await sleep(wait);
     wait = Math.min(wait * 2, 2000);
@@ -189,13 +291,13 @@ async function deliver(body, budgetMs = 120_000) {
   return undefined;
 }
 
-/** message key `c:k` → { acceptedAt, firstSentAt } */
+/** message key `c:k` → { ch, c, k, firstSentAt, acceptedAt } */
 const messages = new Map();
-let redeliveries = 0;
 const late = [];
-async function conversationLoad(c, count, t0) {
+async function conversationLoad(conv, t0) {
   // spread the conversation's messages over the window in bursts of 1–4 messages 30–150 ms apart
   const windowMs = SECONDS * 1000;
+  const { c, ch, count } = conv;
   let k = 0;
   while (k < count) {
     const burst = Math.min(count - k, 1 + Math.floor(Math.random() * 4));
@@ -203,23 +305,22 @@ async function conversationLoad(c, count, t0) {
     const delay = startAt - Date.now();
     if (delay > 0) await sleep(delay);
     for (let b = 0; b < burst; b++, k++) {
-      const key = `${c}:${k}`;
-      const body = deliveryBody(c, k);
-      const rec = { c, k, firstSentAt: Date.now(), acceptedAt: undefined };
-      messages.set(key, rec);
+      const rec = { ch, c, k, firstSentAt: Date.now(), acceptedAt: undefined };
+      messages.set(`${c}:${k}`, rec);
+      const attempt = await drivers[ch](conv, k);
       const r = Math.random();
       if (r < REDELIVERED / 2) {
-        // a concurrent copy (Meta sometimes delivers twice at once)
-        redeliveries += 1;
-        void deliver(body);
+        // a concurrent copy (providers sometimes deliver twice at once)
+        redeliveries[ch] += 1;
+        void deliver(ch, attempt);
       } else if (r < REDELIVERED) {
         // a later copy
-        redeliveries += 1;
-        late.push(sleep(Math.random() * LATE_MAX_S * 1000).then(() => deliver(body)));
+        redeliveries[ch] += 1;
+        late.push(sleep(Math.random() * LATE_MAX_S * 1000).then(() => deliver(ch, attempt)));
       }
       // the next message of the conversation is sent only once this one is accepted, so acceptance
       // order is the conversation's order (what the order check compares against)
-      rec.acceptedAt = await deliver(body);
+      rec.acceptedAt = await deliver(ch, attempt);
       await sleep(30 + Math.random() * 120);
     }
   }
@@ -227,30 +328,85 @@ async function conversationLoad(c, count, t0) {
 
 // ---------------------------------------------------------------- chaos
 const chaosLog = [];
-/** When a worker was kill -9ed (for classifying duplicates). */
+/** When a worker was kill -9ed, and when Graph lost responses (for classifying duplicates). */
 const killTimes = [];
+const lostResponseWindows = [];
+let loadStart = Date.now();
 const note = (s) => {
   chaosLog.push(`${((Date.now() - loadStart) / 1000).toFixed(1)}s ${s}`);
   log(s);
 };
-let loadStart = Date.now();
 let chaosOn = true;
+const mode = (fake, m) => post(`${urls.control}/chaos/${fake}`, { mode: m });
+async function restartIngress(ch) {
+  note(`${INGRESS_APP[ch]}: kill -9 + restart`);
+  await killHard(ingress[ch].proc);
+  await startIngress(ch);
+}
+function chaosPlan() {
+  const T = SECONDS * 1000;
+  const plan = [];
+  /** A step at `frac`·T; `label` is noted when given (restarts note themselves). */
+  const at = (frac, ch, label, action) => {
+    if (!ch || CHANNELS.includes(ch)) plan.push([loadStart + frac * T, label, action]);
+  };
+  /** End of the last burst per fake: a short run must not let one burst's "off" cut the next one. */
+  const busyUntil = {};
+  /** A fault that lasts `lenFrac`·T, at least 1.5 s, then is switched off. */
+  const burst = (frac, lenFrac, ch, fake, m, label) => {
+    if (!CHANNELS.includes(ch)) return;
+    const start = Math.max(loadStart + frac * T, (busyUntil[fake] ?? 0) + 250);
+    const end = start + Math.max(1500, lenFrac * T);
+    busyUntil[fake] = end;
+    plan.push([start, label, async () => {
+      await mode(fake, m);
+      if (m === 'lost-response') lostResponseWindows.push([Date.now(), end]);
+    }]);
+    plan.push([end, `${fake}: ok`, () => mode(fake, 'off')]);
+  };
+  burst(0.08, 0.03, 'wechat', 'wecom', 'busy', 'wecom: send_msg errcode -1 (system busy) burst');
+  burst(0.12, 0.04, 'whatsapp', 'graph', '429', 'graph: 429 (130429) burst');
+  burst(0.18, 0.03, 'chatwoot', 'chatwoot', '429', 'chatwoot: 429 burst on message posts');
+  at(0.22, null, 'llm: 2 × 429', () => post(`${urls.control}/chaos/llm`, { fail: 2, status: 429 }));
+  at(0.25, 'whatsapp', null, () => restartIngress('whatsapp'));
+  burst(0.3, 0.04, 'whatsapp', 'graph', '5xx', 'graph: 503 burst');
+  at(0.35, 'wechat', null, () => restartIngress('wechat'));
+  burst(0.38, 0.03, 'wechat', 'wecom', '5xx', 'wecom: send_msg HTTP 503 burst');
+  burst(0.4, 0.04, 'whatsapp', 'graph', 'lost-response', 'graph: lost-response burst (sent, answer never delivered)');
+  burst(0.42, 0.03, 'chatwoot', 'chatwoot', '5xx', 'chatwoot: 500 burst on message posts');
+  at(0.46, 'chatwoot', null, () => restartIngress('chatwoot'));
+  at(0.5, null, null, async () => {
+    // the WeChat cursors before the kill and after the AOF replay: an acknowledged cursor must survive
+    const before = await wechatCursors();
+    note('redis: kill -9 + restart (AOF, same port/dir)');
+    await killHard(redisProc);
+    await sleep(500);
+    await startRedis();
+    const after = await wechatCursors();
+    note(`redis: back${before ? `; wechat cursors before/after: ${KFIDS.map((kf, i) => `${before[i]}/${after?.[i]}`).join(' ')}` : ''}`);
+  });
+  at(0.55, 'wechat', 'wecom: access token expires (42001 on the next send_msg, then refresh)', () => mode('wecom', '42001'));
+  at(0.6, null, 'llm: slow (3 s)', () => post(`${urls.control}/chaos/llm`, { delayMs: 3000 }));
+  burst(0.65, 0.05, 'whatsapp', 'graph', 'timeout', 'graph: timeouts (request dropped)');
+  at(0.75, null, 'llm: fast again, 2 × 500', () => post(`${urls.control}/chaos/llm`, { delayMs: 0, fail: 2, status: 500 }));
+  return plan.sort((a, b) => a[0] - b[0]);
+}
+/** The stored WeChat sync cursors (one per account), or undefined when WeChat is off or Redis is away. */
+async function wechatCursors() {
+  if (!CHANNELS.includes('wechat')) return undefined;
+  const r = new Redis(redisUrl, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return await Promise.all(KFIDS.map((kf) => r.get(`${prefix}:sb:wechat:cursor:${WX.corpId}:${kf}`)));
+  } catch {
+    return undefined;
+  } finally {
+    r.disconnect();
+  }
+}
 async function chaos() {
   const T = SECONDS * 1000;
-  const at = (frac) => loadStart + frac * T;
-  const plan = [
-    [0.15, async () => { await post(`${urls.control}/chaos/graph`, { mode: '429' }); note('graph: 429 (130429) burst'); }],
-    [0.2, async () => { await post(`${urls.control}/chaos/graph`, { mode: 'off' }); note('graph: ok'); }],
-    [0.25, async () => { await post(`${urls.control}/chaos/llm`, { fail: 2, status: 429 }); note('llm: 2 × 429'); }],
-    [0.3, async () => { note('ingress: kill -9 + restart'); await killHard(ingress); await startIngress(); }],
-    [0.35, async () => { await post(`${urls.control}/chaos/graph`, { mode: '5xx' }); note('graph: 503 burst'); }],
-    [0.4, async () => { await post(`${urls.control}/chaos/graph`, { mode: 'off' }); note('graph: ok'); }],
-    [0.5, async () => { note('redis: kill -9 + restart (AOF, same port/dir)'); await killHard(redisProc); await sleep(500); await startRedis(); note('redis: back'); }],
-    [0.6, async () => { await post(`${urls.control}/chaos/llm`, { delayMs: 3000 }); note('llm: slow (3 s)'); }],
-    [0.65, async () => { await post(`${urls.control}/chaos/graph`, { mode: 'timeout' }); note('graph: timeouts (request dropped)'); }],
-    [0.7, async () => { await post(`${urls.control}/chaos/graph`, { mode: 'off' }); note('graph: ok'); }],
-    [0.75, async () => { await post(`${urls.control}/chaos/llm`, { delayMs: 0, fail: 2, status: 500 }); note('llm: fast again, 2 × 500'); }],
-  ];
   const killer = (async () => {
     if (KILL_EVERY_S <= 0) return;
     let n = 0;
@@ -266,13 +422,17 @@ async function chaos() {
       n += 1;
     }
   })();
-  for (const [frac, action] of plan) {
-    const d = at(frac) - Date.now();
+  for (const [when, label, action] of chaosPlan()) {
+    const d = when - Date.now();
     if (d > 0) await sleep(d);
     if (!chaosOn) break;
+    if (label) note(label);
     await action().catch((err) => note(`chaos step failed: ${err.message}`));
   }
   await killer;
+}
+async function chaosOff() {
+  await Promise.all([mode('graph', 'off'), mode('wecom', 'off'), mode('chatwoot', 'off'), post(`${urls.control}/chaos/llm`, { delayMs: 0 })]);
 }
 
 // ---------------------------------------------------------------- observation
@@ -290,59 +450,13 @@ function watchMemory() {
   }, 1000);
   return r;
 }
-const sends = [];
-async function pullSends() {
-  const r = await fetch(`${urls.control}/sends?from=${sends.length}`).then((x) => x.json());
-  sends.push(...r.sends);
+const replies = [];
+async function pullReplies() {
+  const r = await fetch(`${urls.control}/replies?from=${replies.length}`).then((x) => x.json());
+  if (r.from === replies.length) replies.push(...r.replies);
 }
-
-function analyse() {
-  const accepted = [...messages.values()].filter((m) => m.acceptedAt !== undefined);
-  const byConv = new Map();
-  const answeredAt = new Map();
-  const seen = new Map();
-  let duplicates = 0;
-  let crashWindowDuplicates = 0;
-  let misrouted = 0;
-  let noProbe = 0;
-  for (const s of sends) {
-    const tokens = s.text.match(/#c\d+:\d+/g) ?? [];
-    if (tokens.length === 0) noProbe += 1;
-    for (const t of tokens) {
-      const [c, k] = t.slice(2).split(':').map(Number);
-      if (`+${convPhone(c)}` !== s.to && convPhone(c) !== s.to) misrouted += 1;
-      const key = `${c}:${k}`;
-      seen.set(key, (seen.get(key) ?? 0) + 1);
-      if (seen.get(key) > 1) {
-        duplicates += 1;
-        // the documented window: the first copy reached the provider while (or just before) its
-        // sender was killed, so the ledger never recorded it and the recovered job sent it again
-        const first = answeredAt.get(key);
-        if (killTimes.some((t) => Math.abs(first - t) <= CRASH_WINDOW_MS)) crashWindowDuplicates += 1;
-        continue; // order is checked on first deliveries only
-      }
-      answeredAt.set(key, s.at);
-      if (!byConv.has(c)) byConv.set(c, []);
-      byConv.get(c).push(k);
-    }
-  }
-  let orderViolations = 0;
-  const suspects = new Set();
-  for (const [c, ks] of byConv) {
-    for (let i = 1; i < ks.length; i++) {
-      if (ks[i] <= ks[i - 1]) {
-        orderViolations += 1;
-        suspects.add(c);
-      }
-    }
-  }
-  const lostKeys = accepted.filter((m) => !seen.has(`${m.c}:${m.k}`)).map((m) => `${m.c}:${m.k}`);
-  for (const k of lostKeys) suspects.add(Number(k.split(':')[0]));
-  const detail = [...suspects].slice(0, 10).map((c) => `c${c}: replies ${sends.filter((s) => s.to === `+${convPhone(c)}` || s.to === convPhone(c)).map((s) => `[${(s.text.match(/#c\d+:\d+/g) ?? []).map((t) => t.split(':')[1]).join(',')}]@${((s.at - loadStart) / 1000).toFixed(1)}s`).join(' ')}`);
-  const lat = accepted.filter((m) => answeredAt.has(`${m.c}:${m.k}`)).map((m) => answeredAt.get(`${m.c}:${m.k}`) - m.acceptedAt).sort((a, b) => a - b);
-  const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] : NaN);
-  return { detail, crashWindowDuplicates, accepted: accepted.length, notAccepted: messages.size - accepted.length, replies: sends.length, answered: answeredAt.size, lost: lostKeys.length, lostKeys: lostKeys.slice(0, 20), duplicates, orderViolations, misrouted, noProbe, p50: pct(50), p99: pct(99), max: lat.at(-1) };
-}
+const fakeStats = () => fetch(`${urls.control}/stats`).then((x) => x.json());
+const check = () => analyse({ messages, convs, replies, channels: CHANNELS, killTimes, lostResponseWindows, loadStart });
 
 // ---------------------------------------------------------------- main
 let exitCode = 1;
@@ -355,12 +469,31 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 try {
-  log(`${N} messages / ${M} conversations / ${SECONDS} s window / ${WORKERS} workers / appendfsync ${FSYNC} / ${Math.round(REDELIVERED * 100)} % redelivered`);
+  const mixText = CHANNELS.map((ch, i) => `${ch} ${msgCounts[i]}/${convCounts[i]}`).join(', ');
+  log(`${N} messages / ${M} conversations (${mixText}) / ${SECONDS} s window / ${WORKERS} workers / appendfsync ${FSYNC} / ${Math.round(REDELIVERED * 100)} % redelivered`);
   await startRedis();
-  fakes = spawnTracked(process.execPath, ['scripts/soak-fakes.mjs'], {}, 'fakes');
+  fakes = spawnTracked(process.execPath, ['scripts/soak-fakes.mjs'], CHANNELS.includes('whatsapp') ? { SOAK_WA_INGRESS_URL: webhookUrl.whatsapp(), SOAK_WA_APP_SECRET: SECRET } : {}, 'fakes');
   urls = JSON.parse(await firstLine(fakes));
-  baseEnv = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', WHATSAPP_APP_SECRET: SECRET, WHATSAPP_VERIFY_TOKEN: 'soak', WHATSAPP_ACCESS_TOKEN: 'soak-token' };
-  await startIngress();
+  baseEnv = {
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: LOG_LEVEL,
+    // the ingresses accept customer messages and schedule turns too: one setting for every process
+    TURN_DEBOUNCE_MS: '400',
+    TURN_MAX_WAIT_MS: '2000',
+    WHATSAPP_APP_SECRET: SECRET,
+    WHATSAPP_VERIFY_TOKEN: 'soak',
+    WHATSAPP_ACCESS_TOKEN: 'soak-token',
+    WECHAT_TOKEN: WX.token,
+    WECHAT_AESKEY: WX.encodingAESKey,
+    WECHAT_CORP_ID: WX.corpId,
+    CHATWOOT_URL: urls.chatwoot,
+    CHATWOOT_ACCOUNT_ID: String(urls.chatwootAccountId),
+    CHATWOOT_WEBHOOK_SECRET: CW_SECRET,
+  };
+  const cwConvs = convs.filter((c) => c.ch === 'chatwoot');
+  if (cwConvs.length) await post(`${urls.control}/chatwoot/conversations`, { items: cwConvs.map((c) => ({ id: c.id, inboxId: CW_INBOX, contactId: c.contactId })) });
+  await Promise.all(CHANNELS.map((ch) => startIngress(ch)));
   for (let i = 0; i < WORKERS; i++) await startWorker(i);
   await Promise.all(
     workers.map((w) =>
@@ -372,45 +505,45 @@ try {
   memClient = watchMemory();
 
   loadStart = Date.now();
-  const per = Array.from({ length: M }, (_, c) => Math.floor(N / M) + (c < N % M ? 1 : 0));
   const chaosDone = NO_CHAOS ? Promise.resolve() : chaos();
-  const pullTimer = setInterval(() => void pullSends().catch(() => undefined), 2000);
-  await Promise.all(per.map((count, c) => conversationLoad(c, count, loadStart)));
+  const pullTimer = setInterval(() => void pullReplies().catch(() => undefined), 2000);
+  await Promise.all(convs.map((conv) => conversationLoad(conv, loadStart)));
   const loadEnd = Date.now();
   log(`load sent in ${((loadEnd - loadStart) / 1000).toFixed(1)} s; waiting for late redeliveries and chaos`);
   chaosOn = false;
   await chaosDone;
-  await post(`${urls.control}/chaos/graph`, { mode: 'off' });
-  await post(`${urls.control}/chaos/llm`, { delayMs: 0 });
-  await Promise.all(late);
+  await chaosOff();
+  let lateDone = false;
+  const lateCopies = Promise.all(late).then(() => (lateDone = true));
   const lastAccepted = Math.max(...[...messages.values()].map((m) => m.acceptedAt ?? 0));
-  // drain: until every accepted message is answered and the turn/outbound queues are empty
+  // drain, watched from the end of the load while the late copies still arrive: the first moment
+  // every accepted message is answered, the queues are empty and Graph's status webhooks are delivered
   const q = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   q.on('error', () => undefined);
-  const drainEnd = Date.now() + DRAIN_TIMEOUT_S * 1000;
+  const drainEnd = loadEnd + DRAIN_TIMEOUT_S * 1000;
   let drainedAt;
   let drainTicks = 0;
-  while (Date.now() < drainEnd) {
-    await pullSends().catch(() => undefined);
-    const a = analyse();
+  while (!lateDone || (!drainedAt && Date.now() < drainEnd)) {
+    await pullReplies().catch(() => undefined);
+    const a = check();
     let backlog = 0;
-    for (const name of ['inbound', 'turn', 'outbound-whatsapp']) {
+    for (const name of QUEUES) {
       const [w, d, act, pr] = await Promise.all([q.llen(`${prefix}:${name}:wait`), q.zcard(`${prefix}:${name}:delayed`), q.llen(`${prefix}:${name}:active`), q.zcard(`${prefix}:${name}:prioritized`)]).catch(() => [1, 0, 0, 0]);
       backlog += w + d + act + pr;
     }
-    if (a.lost === 0 && backlog === 0) {
-      drainedAt = Date.now();
-      break;
-    }
-    if (++drainTicks % 10 === 0) log(`draining: ${a.answered}/${a.accepted} answered, ${a.replies} replies, backlog ${backlog}, lost so far e.g. ${a.lostKeys.slice(0, 5).join(' ')}`);
+    const pendingStatuses = (await fakeStats().catch(() => undefined))?.statusWebhooks.pending ?? 1;
+    if (!drainedAt && a.total.lost === 0 && backlog === 0 && pendingStatuses === 0 && Date.now() < drainEnd) drainedAt = Date.now();
+    if (!drainedAt && ++drainTicks % 10 === 0) log(`draining: ${a.total.answered}/${a.total.accepted} answered, ${replies.length} replies, backlog ${backlog}, status webhooks pending ${pendingStatuses}, lost so far e.g. ${a.lostKeys.slice(0, 5).join(' ')}${lateDone ? '' : ' (late copies still arriving)'}`);
     await sleep(500);
   }
+  await lateCopies;
   clearInterval(pullTimer);
   // a little longer: anything sent after the drain would be a duplicate
   await sleep(3000);
-  await pullSends();
+  await pullReplies();
+  const stats = await fakeStats();
   const failed = {};
-  for (const name of ['inbound', 'turn', 'outbound-whatsapp']) failed[name] = await q.zcard(`${prefix}:${name}:failed`);
+  for (const name of QUEUES) failed[name] = await q.zcard(`${prefix}:${name}:failed`);
   // diagnostics: conversations with unfinished turns, and jobs that failed or are still waiting
   const stuck = [];
   let cursor = '0';
@@ -427,68 +560,119 @@ try {
   } while (cursor !== '0' && ++scans < 1000);
   const jobsOf = async (name, state) => {
     const ids = state === 'wait' ? await q.lrange(`${prefix}:${name}:wait`, 0, 20) : await q.zrange(`${prefix}:${name}:${state}`, 0, 20);
-    return Promise.all(ids.map(async (id) => {
-      const [reason, started, made] = await q.hmget(`${prefix}:${name}:${id}`, 'failedReason', 'ats', 'atm');
-      return `${name}/${state} ${id} started=${started} made=${made}${reason ? ` reason=${reason}` : ''}`;
-    }));
+    return Promise.all(
+      ids.map(async (id) => {
+        const [reason, started, made] = await q.hmget(`${prefix}:${name}:${id}`, 'failedReason', 'ats', 'atm');
+        return `${name}/${state} ${id} started=${started} made=${made}${reason ? ` reason=${reason}` : ''}`;
+      }),
+    );
   };
+  // WeChat: the sync state per account (a stalled pull shows here: old cursor, lock or note left)
+  const wechatNotes = [];
+  if (CHANNELS.includes('wechat')) {
+    for (const kf of KFIDS) {
+      const key = (what) => `${prefix}:sb:wechat:${what}:${WX.corpId}:${kf}`;
+      const [cursorKey, lock, lockTtl, again] = await Promise.all([q.get(key('cursor')), q.get(key('sync-lock')), q.pttl(key('sync-lock')), q.get(key('sync-again'))]);
+      const pulls = stats.wecom.sync[kf];
+      wechatNotes.push(`${kf}: stored cursor ${cursorKey}, lock ${lock ?? '-'} (pttl ${lockTtl}), note ${again ?? '-'}; fake: ${pulls?.pulls ?? 0} sync_msg calls, last at +${pulls ? ((pulls.lastAt - loadStart) / 1000).toFixed(1) : '-'}s from cursor ${pulls?.lastCursor || '-'}`);
+    }
+    // what the wechat-sync jobs did, per account: done (pulled) or coalesced (left a note for a holder)
+    const ids = await q.zrange(`${prefix}:wechat-sync:completed`, 0, -1);
+    const outcomes = {};
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = q.pipeline();
+      for (const id of ids.slice(i, i + 500)) batch.hmget(`${prefix}:wechat-sync:${id}`, 'returnvalue', 'data', 'finishedOn', 'ats', 'stc');
+      for (const [, [rv, data, finishedOn, started, stalled]] of await batch.exec()) {
+        const kf = JSON.parse(data ?? '{}').openKfId ?? '?';
+        const o = (outcomes[kf] ??= { done: 0, coalesced: 0, recoveredAfterStall: 0, lastDoneAt: 0, lastAt: 0 });
+        const status = JSON.parse(rv ?? '{}').status;
+        o[status === 'done' ? 'done' : 'coalesced'] += 1;
+        if (Number(stalled) > 0 || Number(started) > 1) o.recoveredAfterStall += 1;
+        if (status === 'done') o.lastDoneAt = Math.max(o.lastDoneAt, Number(finishedOn));
+        o.lastAt = Math.max(o.lastAt, Number(finishedOn));
+      }
+    }
+    for (const [kf, o] of Object.entries(outcomes)) {
+      wechatNotes.push(`${kf}: wechat-sync jobs done ${o.done}, coalesced ${o.coalesced} (${o.recoveredAfterStall} re-run after a stall); last done at +${((o.lastDoneAt - loadStart) / 1000).toFixed(1)}s, last job at +${((o.lastAt - loadStart) / 1000).toFixed(1)}s`);
+    }
+  }
   const jobNotes = [];
-  for (const name of ['turn', 'outbound-whatsapp']) for (const st of ['failed', 'delayed', 'wait']) jobNotes.push(...(await jobsOf(name, st)));
+  for (const name of QUEUES) for (const st of ['failed', 'delayed', 'wait']) jobNotes.push(...(await jobsOf(name, st)));
   q.disconnect();
-  const a = analyse();
+  const a = check();
+  const t = a.total;
   const result = {
     command: `node scripts/soak.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    channels: CHANNELS,
     messages: messages.size,
-    conversations: M,
+    conversations: convs.length,
     workers: WORKERS,
     appendfsync: FSYNC,
     redeliveries,
-    webhookStatuses: statuses,
-    accepted: a.accepted,
-    neverAccepted: a.notAccepted,
-    repliesDelivered: a.replies,
-    messagesAnswered: a.answered,
-    lost: a.lost,
-    duplicates: a.duplicates - a.crashWindowDuplicates,
-    crashWindowDuplicates: a.crashWindowDuplicates,
-    orderViolations: a.orderViolations,
-    misrouted: a.misrouted,
-    repliesWithoutProbe: a.noProbe,
-    latencyMs: { p50: a.p50, p99: a.p99, max: a.max },
+    webhookStatuses,
+    accepted: t.accepted,
+    neverAccepted: t.sent - t.accepted,
+    repliesDelivered: t.replies,
+    messagesAnswered: t.answered,
+    lost: t.lost,
+    duplicates: t.duplicates,
+    duplicatesNearKill: t.dupNearKill,
+    duplicatesAfterLostResponse: t.dupLostResponse,
+    orderViolations: t.orderViolations,
+    misrouted: t.misrouted,
+    repliesWithoutProbe: t.noProbe,
+    latencyMs: { p50: t.p50, p99: t.p99, max: t.max },
+    perChannel: a.perChannel,
+    wecomResentMsgids: stats.wecom.resentMsgids,
+    wecom: stats.wecom,
+    statusWebhooks: stats.statusWebhooks,
+    fronts: { graph: stats.graph.counts, wecom: stats.wecom.counts, chatwoot: stats.chatwoot.counts },
     maxRedisMemoryMB: +(maxMemory / 1048576).toFixed(1),
     drainSeconds: drainedAt ? +((drainedAt - Math.max(loadEnd, lastAccepted)) / 1000).toFixed(1) : null,
     loadSeconds: +((loadEnd - loadStart) / 1000).toFixed(1),
     failedJobs: failed,
     ...(stuck.length ? { unfinishedConversations: stuck.slice(0, 20) } : {}),
     ...(jobNotes.length ? { jobNotes: jobNotes.slice(0, 40) } : {}),
+    ...(wechatNotes.length ? { wechatSync: wechatNotes } : {}),
     chaos: chaosLog,
     ...(a.lostKeys.length ? { lostSample: a.lostKeys } : {}),
     ...(a.detail.length ? { suspectConversations: a.detail } : {}),
   };
+  const per = (f) => CHANNELS.map((ch) => `${ch} ${f(ch)}`).join(' | ');
+  const sw = stats.statusWebhooks;
   const rows = [
-    ['messages sent (unique) / accepted', `${result.messages} / ${result.accepted}`],
-    ['redelivered copies', result.redeliveries],
-    ['webhook statuses', JSON.stringify(statuses)],
-    ['replies delivered', result.repliesDelivered],
-    ['lost', result.lost],
-    ['duplicate replies (unexplained)', result.duplicates],
-    ['duplicates in the kill -9 crash window', `${result.crashWindowDuplicates} (first copy reached Graph within ${CRASH_WINDOW_MS} ms of a worker kill; see docs/reliability.md)`],
-    ['order violations', result.orderViolations],
-    ['misrouted', result.misrouted],
-    ['latency webhook→reply p50 / p99 / max (ms)', `${result.latencyMs.p50} / ${result.latencyMs.p99} / ${result.latencyMs.max}`],
+    ['redelivered copies', per((ch) => redeliveries[ch])],
+    ['webhook HTTP statuses (0 = refused/timeout)', per((ch) => JSON.stringify(webhookStatuses[ch]))],
+    ...(CHANNELS.includes('whatsapp')
+      ? [['WhatsApp status webhooks (sent+delivered)', `${sw.scheduled} scheduled, ${sw.delivered} got 200, ${sw.retried} needed a retry, ${sw.gaveUp} gave up, ${sw.pending} pending; attempts ${JSON.stringify(sw.byHttpStatus)}`]]
+      : []),
+    ...(CHANNELS.includes('wechat')
+      ? [
+          ['WeCom send_msg re-sent with an accepted msgid', `${stats.wecom.resentMsgids} of ${stats.wecom.sendMsgRequests} send_msg requests (deduped by the fake; diagnostic, not a failure)`],
+          ['WeCom error answers', `${JSON.stringify(stats.wecom.errcodes)}; access tokens issued ${stats.wecom.tokensIssued}`],
+        ]
+      : []),
+    ['chaos fronts (requests)', `graph ${JSON.stringify(stats.graph.counts)} wecom ${JSON.stringify(stats.wecom.counts)} chatwoot ${JSON.stringify(stats.chatwoot.counts)}`],
+    ['duplicates near a kill -9 / after lost-response', `${t.dupNearKill} / ${t.dupLostResponse} (first copy within ${KILL_WINDOW_MS} ms of a worker kill / during or ≤ 15 s after a Graph lost-response burst; diagnostic: every duplicate fails the run)`],
+    ['replies without a probe', t.noProbe],
     ['max Redis used_memory (MB)', result.maxRedisMemoryMB],
     ['drain time after load (s)', result.drainSeconds ?? `not drained in ${DRAIN_TIMEOUT_S} s`],
     ['failed jobs', JSON.stringify(failed)],
   ];
-  for (const [k, v] of rows) console.log(`${k.padEnd(46)} ${v}`);
+  console.log(formatTable(a.perChannel, t));
+  console.log('(latency: webhook 200 → first reply accepted by the provider; lost = accepted, never answered; dup = a message answered in more than one reply)');
+  for (const [k, v] of rows) console.log(`${k.padEnd(48)} ${v}`);
   console.log(`chaos: ${chaosLog.join(' | ')}`);
   for (const d of a.detail) console.log(`suspect ${d}`);
+  if (a.lostKeys.length) console.log(`lost (sample): ${a.lostKeys.join(' ')}`);
   for (const d of stuck.slice(0, 20)) console.log(`unfinished ${d}`);
+  if (t.lost > 0) for (const d of wechatNotes) console.log(`wechat sync ${d}`);
   for (const d of jobNotes.slice(0, 40)) console.log(`job ${d}`);
+  if (stats.wecom.resentSamples?.length) console.log(`wecom re-sent msgids (sample): ${stats.wecom.resentSamples.join(' ')}`);
   if (JSON_OUT) console.log(JSON.stringify(result));
-  exitCode = result.lost === 0 && result.duplicates === 0 && result.orderViolations === 0 && result.misrouted === 0 && drainedAt ? 0 : 1;
+  exitCode = t.lost === 0 && t.duplicates === 0 && t.orderViolations === 0 && t.misrouted === 0 && drainedAt ? 0 : 1;
   if (exitCode !== 0) {
-    for (const c of [...workers, ingress]) if (c) log(`--- ${c.label} output tail ---\n${c.tail.slice(-4000)}`);
+    for (const c of [...workers, ...CHANNELS.map((ch) => ingress[ch].proc)]) if (c) log(`--- ${c.label} output tail ---\n${c.tail.slice(-4000)}`);
   }
 } catch (err) {
   log(`soak failed: ${err instanceof Error ? err.stack : String(err)}`);
