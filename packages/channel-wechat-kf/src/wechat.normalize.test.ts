@@ -36,7 +36,7 @@ describe('wechat sync_msg normalization', () => {
       content: { type: 'text', text: '你好，我想查一下订单 20260101-8842 的物流进度' },
       author: 'customer',
     });
-    expect(text!.actions).toEqual([{ type: 'customer_wrote', ref: t.kind === 'message' ? t.conversation : undefined, sentAt: 1767225575_000, msgid: t.providerMessageId }]);
+    expect(text!.actions).toEqual([{ type: 'customer_wrote', ref: t.kind === 'message' ? t.conversation : undefined, sentAt: 1767225575_000, msgid: t.kind === 'message' ? t.providerMessageId : undefined }]);
     expect(one(image!)).toMatchObject({ kind: 'message', content: { type: 'image', media: { mediaId: '3a9ZkQmTr7XwLp2bN5vHc8Yd1Fs6Gj0eU4oRiKtWyAqMnBgC_VhJzPxE-SlDfOu' } } });
   });
 
