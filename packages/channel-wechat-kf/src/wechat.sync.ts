@@ -75,33 +75,10 @@ const PENDING_TTL_MS = 24 * 3600_000;
  */
 
 /**
- * A callback arrived: count it, then take the lock ({1, v}), or become the account's watcher
- * ({2, lock pttl}), or leave it to the holder and the existing watcher ({0}).
- * KEYS: lock, pending, watcher. ARGV: owner, lockMs, token ('' = none), jobKey, pendingTtlMs.
+ * Take the lock ({1, v}), or become the account's watcher ({2, lock pttl}), or leave it to the
+ * holder and the existing watcher ({0}). Shared tail of ACQUIRE and RECHECK.
  */
-const ACQUIRE = `
-redis.call('HINCRBY', KEYS[2], 'v', 1)
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'token', ARGV[3]) end
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then
-  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
-  return {1, tonumber(redis.call('HGET', KEYS[2], 'v'))}
-end
-local w = redis.call('GET', KEYS[3])
-if (not w) or w == ARGV[4] then
-  redis.call('SET', KEYS[3], ARGV[4], 'PX', tonumber(ARGV[2]) * 3)
-  return {2, redis.call('PTTL', KEYS[1])}
-end
-return {0}`;
-/**
- * The watcher looks again: nothing pending ({0}, done), the lock is free (take it: {1, v}), or the
- * holder is still at it ({2, lock pttl}). Same KEYS/ARGV as ACQUIRE, without counting a callback.
- */
-const RECHECK = `
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
-  return {0}
-end
+const TAKE_OR_WATCH = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then
   if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
   return {1, tonumber(redis.call('HGET', KEYS[2], 'v') or '0')}
@@ -112,6 +89,25 @@ if (not w) or w == ARGV[4] then
   return {2, redis.call('PTTL', KEYS[1])}
 end
 return {0}`;
+/**
+ * A callback arrived: count it as pending work, then TAKE_OR_WATCH.
+ * KEYS: lock, pending, watcher. ARGV: owner, lockMs, token ('' = none), jobKey, pendingTtlMs.
+ */
+const ACQUIRE = `
+redis.call('HINCRBY', KEYS[2], 'v', 1)
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'token', ARGV[3]) end
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
+${TAKE_OR_WATCH}`;
+/**
+ * The watcher looks again: nothing pending ({0}, done), else TAKE_OR_WATCH without counting a
+ * callback. Same KEYS/ARGV as ACQUIRE.
+ */
+const RECHECK = `
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+  return {0}
+end
+${TAKE_OR_WATCH}`;
 /**
  * The holder finished a round that started at pending version ARGV[3]: if no callback came since,
  * clear the pending work and release ({0}); otherwise keep the lock for one more round ({1, v,
