@@ -20,8 +20,13 @@ process.env.TURBO_TELEMETRY_DISABLED = '1';
 const log = (s) => process.stderr.write(`[bench] ${s}\n`);
 const children = [];
 
+/** `--profile DIR`: the gateway processes (apps/*) write V8 CPU profiles there when they exit. */
+const profileAt = process.argv.indexOf('--profile');
+const profileDir = profileAt >= 0 ? resolve(process.argv[profileAt + 1] ?? 'reports/profiles') : undefined;
+
 function spawnNode(file, env, cwd = root) {
-  const child = spawn(process.execPath, [file], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profile = profileDir && file.startsWith('apps/') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, file], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   child.stderr.on('data', (d) => {
     const s = d.toString();
