@@ -25,11 +25,11 @@ function errorCode(err: unknown): string {
 }
 
 /** Records part `index` of a reply as sent (progress, delivery ledger, hourly counts). */
-async function recordPartSent(deps: WorkerDeps, data: OutboundJob, index: number, providerMessageId: string | undefined): Promise<void> {
+async function recordPartSent(deps: WorkerDeps, data: OutboundJob, convId: string, index: number, providerMessageId: string | undefined): Promise<void> {
   await deps.ledger.partSent(data.outboundId, index, providerMessageId);
   await recordChannelEvent(deps.redis, deps.prefix, data.ref.channel, 'out').catch(() => undefined);
   if (providerMessageId) {
-    await deps.ledger.recordSent(data.ref.channel, providerMessageId, { outboundId: data.outboundId, part: index, conversationId: conversationId(data.ref) });
+    await deps.ledger.recordSent(data.ref.channel, providerMessageId, { outboundId: data.outboundId, part: index, conversationId: convId });
   }
 }
 
@@ -77,7 +77,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (verdict.kind === 'sent') {
         deps.log.info('unconfirmed part found sent; not sending it again', { channel, outboundId: data.outboundId, part: i, how: verdict.how });
         deps.metrics.sends.inc({ channel, result: 'reconciled', code: verdict.how });
-        await recordPartSent(deps, data, i, verdict.providerMessageId);
+        await recordPartSent(deps, data, convId, i, verdict.providerMessageId);
         continue;
       }
       deps.metrics.sends.inc({ channel, result: 'resent', code: 'unconfirmed' });
@@ -103,7 +103,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (err instanceof GatewayError && !err.retryable) await deps.ledger.finish(data.outboundId, `failed: ${err.message}`);
       throw err;
     }
-    await recordPartSent(deps, data, i, sent.providerMessageId);
+    await recordPartSent(deps, data, convId, i, sent.providerMessageId);
     deps.metrics.sends.inc({ channel, result: 'sent', code: 'ok' });
     if (i === 0 && data.receivedAt) deps.metrics.sendSeconds.observe({ channel }, (Date.now() - data.receivedAt) / 1000);
   }
