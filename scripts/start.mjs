@@ -1,13 +1,17 @@
 // `pnpm start`: builds the workspace, finds (or starts) Redis, then runs every app as its own
 // process with prefixed output. Ctrl-C / SIGTERM stops them all (and a private Redis it started).
 // Without provider credentials it enables the sandbox (http://localhost:3000/sandbox): local secrets
-// are generated once (kept in .data/sandbox.env) and the workers send to the admin app's fake
-// provider APIs, so a newcomer can chat through the real ingress, queues and workers.
+// are generated once (kept in .data/sandbox/sandbox.env) and the workers send to the admin app's fake
+// provider APIs, so a newcomer can chat through the real ingress, queues and workers. What is faked,
+// and the sandbox's own key prefix and data folder, are decided in scripts/lib/sandbox-plan.cjs.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { discoverRedis } from './redis-discovery.mjs';
+
+// the sandbox decision (what is faked, its secrets, prefix and data folder): scripts/lib/sandbox-plan.cjs
+const { prepareSandbox, envFor } = createRequire(import.meta.url)('./lib/sandbox-plan.cjs');
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const say = (s) => process.stdout.write(`[start] ${s}\n`);
@@ -21,94 +25,20 @@ function loadDotenv() {
   }
 }
 
-/** Reads KEY=value lines (no shell expansion). */
-function readEnvFile(file) {
-  const out = {};
-  if (!existsSync(file)) return out;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
-    if (m) out[m[1]] = m[2].replace(/^["']|["']$/g, '');
-  }
-  return out;
-}
-
-const unset = (name) => !process.env[name] || process.env[name].trim() === '';
-const alnum = (n) => {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  return Array.from(randomBytes(n), (b) => chars[b % chars.length]).join('');
-};
-
-/**
- * Local sandbox mode: for every channel without credentials, generate secrets once (persisted in
- * .data/sandbox.env so restarts keep conversations verifiable) and point its outbound API at the
- * admin app's fake provider endpoints. Real credentials are never touched.
- * Returns what was enabled, for the banner.
- */
-function prepareSandbox() {
-  const file = join(root, '.data', 'sandbox.env');
-  const saved = readEnvFile(file);
-  const keep = (name, make) => (saved[name] && saved[name].length > 0 ? saved[name] : make());
-  const adminPort = process.env.ADMIN_PORT || '3000';
-  const admin = `http://127.0.0.1:${adminPort}`;
-  const generated = {};
-  const sandboxed = [];
-
-  if (unset('WHATSAPP_APP_SECRET') && unset('WHATSAPP_ACCESS_TOKEN')) {
-    generated.WHATSAPP_APP_SECRET = keep('WHATSAPP_APP_SECRET', () => randomBytes(16).toString('hex'));
-    generated.WHATSAPP_ACCESS_TOKEN = keep('WHATSAPP_ACCESS_TOKEN', () => `sandbox-${randomBytes(24).toString('hex')}`);
-    generated.WHATSAPP_VERIFY_TOKEN = keep('WHATSAPP_VERIFY_TOKEN', () => `sandbox-${randomBytes(8).toString('hex')}`);
-    process.env.WHATSAPP_GRAPH_URL = `${admin}/sandbox/graph/v24.0`;
-    process.env.SANDBOX_WHATSAPP_INGRESS_URL ??= `http://127.0.0.1:${process.env.WHATSAPP_PORT || '3001'}`;
-    sandboxed.push('WhatsApp');
-  }
-  if (['WECHAT_TOKEN', 'WECHAT_AESKEY', 'WECHAT_CORP_ID', 'WECHAT_SECRET'].every(unset)) {
-    generated.WECHAT_TOKEN = keep('WECHAT_TOKEN', () => alnum(24));
-    generated.WECHAT_AESKEY = keep('WECHAT_AESKEY', () => alnum(43));
-    generated.WECHAT_CORP_ID = keep('WECHAT_CORP_ID', () => `wwsandbox${randomBytes(5).toString('hex')}`);
-    generated.WECHAT_SECRET = keep('WECHAT_SECRET', () => randomBytes(20).toString('hex'));
-    process.env.WECHAT_API_URL = `${admin}/sandbox/wecom`;
-    process.env.SANDBOX_WECHAT_INGRESS_URL ??= `http://127.0.0.1:${process.env.WECHAT_PORT || '3002'}`;
-    sandboxed.push('WeChat');
-  }
-  if (sandboxed.length === 0) return { sandboxed, file };
-
-  process.env.SANDBOX = 'on';
-  // open admin only when nothing real is configured at all (a purely local playground)
-  const noRealChannel = sandboxed.length === 2 && unset('CHATWOOT_URL');
-  if (unset('ADMIN_USER') || unset('ADMIN_PASSWORD')) {
-    if (noRealChannel && unset('ADMIN_AUTH')) {
-      process.env.ADMIN_AUTH = 'off';
-    } else {
-      generated.ADMIN_USER = keep('ADMIN_USER', () => 'admin');
-      generated.ADMIN_PASSWORD = keep('ADMIN_PASSWORD', () => randomBytes(12).toString('base64url'));
-    }
-  }
-  for (const [k, v] of Object.entries(generated)) process.env[k] = v;
-  const merged = { ...saved, ...generated };
-  mkdirSync(join(root, '.data'), { recursive: true });
-  writeFileSync(
-    file,
-    '# Generated by `pnpm start` for the local sandbox. Not real credentials; delete to regenerate.\n' +
-      Object.entries(merged).map(([k, v]) => `${k}=${v}`).join('\n') + '\n',
-    { mode: 0o600 },
-  );
-  return { sandboxed, file, adminPort, password: generated.ADMIN_PASSWORD, user: generated.ADMIN_USER };
-}
-
 loadDotenv();
-const sandbox = prepareSandbox();
+const sandbox = prepareSandbox(root);
 say('building (turbo, cached)…');
 const build = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: root, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 let redis;
 try {
-  redis = await discoverRedis({ dataDir: join(root, '.data/redis'), port: 6390, aof: true, log: say });
+  redis = await discoverRedis({ dataDir: sandbox.enabled ? join(sandbox.dataDir, 'redis') : join(root, '.data/redis'), port: 6390, aof: true, log: say });
 } catch (err) {
   process.stderr.write(`[start] ${err.message}\n`);
   process.exit(1);
 }
-say(`redis: ${redis.url}${redis.started ? ' (private, AOF on, data in .data/redis)' : ''}`);
+say(`redis: ${redis.url}${redis.started ? ` (private, AOF on, data in ${sandbox.enabled ? '.data/sandbox/redis' : '.data/redis'})` : ''}`);
 
 const order = ['whatsapp-ingress', 'wechat-ingress', 'chatwoot-ingress', 'worker', 'admin'];
 const apps = readdirSync(join(root, 'apps'))
@@ -117,7 +47,7 @@ const apps = readdirSync(join(root, 'apps'))
 
 const env = { ...process.env, REDIS_URL: redis.url };
 const children = apps.map((name) => {
-  const child = spawn(process.execPath, ['dist/main.js'], { cwd: join(root, 'apps', name), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['dist/main.js'], { cwd: join(root, 'apps', name), env: envFor(sandbox, name, env), stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = `[${name}] `;
   const pipe = (stream, out) => {
     let buf = '';
@@ -136,16 +66,19 @@ const children = apps.map((name) => {
 say(`started ${apps.join(', ')}`);
 say(`WhatsApp webhook: http://localhost:${process.env.WHATSAPP_PORT || '3001'}/webhooks/whatsapp   worker metrics: http://localhost:${process.env.WORKER_METRICS_PORT || '9464'}/metrics`);
 say(`admin: http://localhost:${process.env.ADMIN_PORT || '3000'}/admin   Bull Board: http://localhost:${process.env.ADMIN_PORT || '3000'}/admin/queues`);
-if (sandbox.sandboxed.length > 0) {
+if (sandbox.enabled) {
   const line = '='.repeat(72);
   say(line);
-  say(`SANDBOX (${sandbox.sandboxed.join(' + ')} without provider credentials): chat at`);
+  say(`SANDBOX (${sandbox.labels.join(' + ')} faked: no provider credentials): chat at`);
   say(`    http://localhost:${sandbox.adminPort}/sandbox`);
-  say(`local secrets: ${sandbox.file}`);
-  if (sandbox.password) say(`admin login: ${sandbox.user} / ${sandbox.password}`);
-  else say('admin auth is OFF (local sandbox only); set ADMIN_USER and ADMIN_PASSWORD to turn it on');
-  if (unset('OPENAI_API_KEY')) say('OPENAI_API_KEY is not set: the agent answers from its FAQ in offline mode');
+  say(`sandbox data: ${sandbox.dataDir} (secrets in sandbox.env), Redis key prefix ${process.env.QUEUE_PREFIX}`);
+  if (sandbox.real.length > 0) say(`real channels next to it: ${sandbox.real.join(', ')} (never faked; the sandbox gets none of their secrets)`);
+  if (sandbox.login) say(`admin login: ${sandbox.login.user} / ${sandbox.login.password}`);
+  else if (process.env.ADMIN_AUTH === 'off') say('admin auth is OFF (local sandbox only, loopback Host only); set ADMIN_USER and ADMIN_PASSWORD to turn it on');
+  if (!process.env.OPENAI_API_KEY?.trim()) say('OPENAI_API_KEY is not set: the agent answers from its FAQ in offline mode');
   say(line);
+} else {
+  say(`sandbox off: ${sandbox.reason}`);
 }
 
 let stopping = false;

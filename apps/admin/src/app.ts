@@ -7,6 +7,7 @@ import { mountOpsRoutes, QUEUES, type Logger, type QueueName } from '@switchboar
 import { listHumanOwned, pingRedis, type Producers, type RedisClient } from '@switchboard/queue';
 import { basicAuth, type AdminCredentials } from './auth.js';
 import { buildOverview, renderOverviewHtml } from './overview.js';
+import { loopbackHostOnly, securityHeaders } from './security.js';
 import type { Sandbox } from './sandbox/sandbox.js';
 
 /** What the admin app needs; built in main.ts or by tests. */
@@ -59,6 +60,8 @@ function registerQueueMetrics(deps: AdminDeps): void {
 export function createAdminApp(deps: AdminDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  if (!deps.auth) app.use(loopbackHostOnly());
+  app.use(securityHeaders());
   registerQueueMetrics(deps);
   mountOpsRoutes(app, { registry: deps.registry, checks: { redis: () => pingRedis(deps.redis) } });
 
@@ -95,6 +98,11 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     if (deps.sandbox.graph) app.use('/sandbox/graph', deps.sandbox.graph);
     if (deps.sandbox.wecom) app.use('/sandbox/wecom', deps.sandbox.wecom);
     app.use('/sandbox', guard, deps.sandbox.ui);
+  } else {
+    // outside sandbox mode nothing answers like a provider (or a sandbox) does
+    app.use('/sandbox', (_req, res) => {
+      res.status(404).type('text/plain').send('not found (the sandbox is off)');
+    });
   }
 
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {

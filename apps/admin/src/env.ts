@@ -1,9 +1,11 @@
+import type { z } from 'zod';
 import { baseEnv, ConfigError, flag, optional, port, url, withDefault } from '@switchboard/core';
 
 /**
- * The admin app's environment. Credentials of the channels are read only for the sandbox, which
- * signs/encrypts webhooks with the secrets the ingress apps were started with and serves the fake
- * provider APIs the workers were pointed at.
+ * The admin app's environment. The sandbox signs/encrypts webhooks with the generated secrets the
+ * ingress apps were started with (`SANDBOX_*`, written by `pnpm start`) and serves the fake provider
+ * APIs the workers were pointed at. The real channel credentials are read only to refuse them next to
+ * `SANDBOX=on`: the sandbox never holds a real secret.
  */
 export const adminEnv = {
   ...baseEnv,
@@ -22,8 +24,20 @@ export const adminEnv = {
   SANDBOX_WHATSAPP_PHONE_NUMBER_ID: withDefault('100000000000001'),
   /** The fake 微信客服 account's open_kfid. */
   SANDBOX_WECHAT_OPEN_KFID: withDefault('wkSandboxKf0000000000000000001'),
+  /** Sandbox WhatsApp secrets (generated; the ingress and workers got them as WHATSAPP_*). */
+  SANDBOX_WHATSAPP_APP_SECRET: optional(),
+  SANDBOX_WHATSAPP_ACCESS_TOKEN: optional(),
+  /** Sandbox WeChat secrets (generated; the ingress and workers got them as WECHAT_*). */
+  SANDBOX_WECHAT_TOKEN: optional(),
+  SANDBOX_WECHAT_AESKEY: optional(),
+  SANDBOX_WECHAT_CORP_ID: optional(),
+  SANDBOX_WECHAT_SECRET: optional(),
+  /** Whether the workers have an LLM key (set by `pnpm start`; else the presence of OPENAI_API_KEY). */
+  SANDBOX_AGENT_ONLINE: optional(),
+  NODE_ENV: optional(),
   WHATSAPP_APP_SECRET: optional(),
   WHATSAPP_ACCESS_TOKEN: optional(),
+  WHATSAPP_VERIFY_TOKEN: optional(),
   WECHAT_TOKEN: optional(),
   WECHAT_AESKEY: optional(),
   WECHAT_CORP_ID: optional(),
@@ -31,6 +45,53 @@ export const adminEnv = {
   /** Only its presence is read: without it the agent answers offline (FAQ), which the sandbox says. */
   OPENAI_API_KEY: optional(),
 };
+
+/** Real credentials of the channels the sandbox can fake: never next to `SANDBOX=on`. */
+export const REAL_CREDENTIALS = {
+  WhatsApp: ['WHATSAPP_APP_SECRET', 'WHATSAPP_ACCESS_TOKEN', 'WHATSAPP_VERIFY_TOKEN'],
+  WeChat: ['WECHAT_TOKEN', 'WECHAT_AESKEY', 'WECHAT_CORP_ID', 'WECHAT_SECRET'],
+} as const;
+
+/** The admin app's settings as `loadConfig` returns them. */
+export type AdminConfig = z.infer<z.ZodObject<typeof adminEnv>>;
+
+/** The sandbox's channels and secrets, as resolved from the environment. */
+export interface SandboxSettings {
+  whatsapp?: { appSecret: string; accessToken: string; ingressUrl: string; phoneNumberId: string };
+  wechat?: { token: string; aesKey: string; corpId: string; secret: string; ingressUrl: string; openKfId: string };
+  agentOnline: boolean;
+}
+
+/**
+ * The sandbox settings, or undefined when `SANDBOX` is off. Refuses (one {@link ConfigError} naming
+ * every problem) `SANDBOX=on` under `NODE_ENV=production` and next to real credentials of a channel the
+ * sandbox fakes: the sandbox signs only with its own generated `SANDBOX_*` secrets.
+ */
+export function resolveSandboxSettings(cfg: AdminConfig): SandboxSettings | undefined {
+  if (!cfg.SANDBOX) return undefined;
+  const problems: string[] = [];
+  if (cfg.NODE_ENV?.trim() === 'production') {
+    problems.push('SANDBOX=on is refused under NODE_ENV=production: the sandbox fakes provider APIs and is for a local machine only');
+  }
+  for (const [label, names] of Object.entries(REAL_CREDENTIALS)) {
+    const set = names.filter((n) => cfg[n] !== undefined);
+    if (set.length > 0) {
+      problems.push(
+        `SANDBOX=on is refused next to real ${label} credentials (${set.join(', ')}): the sandbox never drives a real channel. ` +
+          `Unset SANDBOX, or let \`pnpm start\` fake only the channels without credentials (it hands the admin app generated SANDBOX_* secrets)`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const settings: SandboxSettings = { agentOnline: cfg.SANDBOX_AGENT_ONLINE !== undefined ? ['1', 'true', 'yes', 'on'].includes(cfg.SANDBOX_AGENT_ONLINE.toLowerCase()) : Boolean(cfg.OPENAI_API_KEY) };
+  if (cfg.SANDBOX_WHATSAPP_APP_SECRET && cfg.SANDBOX_WHATSAPP_ACCESS_TOKEN) {
+    settings.whatsapp = { appSecret: cfg.SANDBOX_WHATSAPP_APP_SECRET, accessToken: cfg.SANDBOX_WHATSAPP_ACCESS_TOKEN, ingressUrl: cfg.SANDBOX_WHATSAPP_INGRESS_URL, phoneNumberId: cfg.SANDBOX_WHATSAPP_PHONE_NUMBER_ID };
+  }
+  if (cfg.SANDBOX_WECHAT_TOKEN && cfg.SANDBOX_WECHAT_AESKEY && cfg.SANDBOX_WECHAT_CORP_ID && cfg.SANDBOX_WECHAT_SECRET) {
+    settings.wechat = { token: cfg.SANDBOX_WECHAT_TOKEN, aesKey: cfg.SANDBOX_WECHAT_AESKEY, corpId: cfg.SANDBOX_WECHAT_CORP_ID, secret: cfg.SANDBOX_WECHAT_SECRET, ingressUrl: cfg.SANDBOX_WECHAT_INGRESS_URL, openKfId: cfg.SANDBOX_WECHAT_OPEN_KFID };
+  }
+  return settings;
+}
 
 /** The warning logged on every start while authentication is off. */
 export const AUTH_OFF_WARNING =

@@ -9,7 +9,7 @@ import {
 } from '@switchboard/core';
 import { createRedis, Producers, waitReady } from '@switchboard/queue';
 import { createAdminApp } from './app.js';
-import { adminEnv, AUTH_OFF_WARNING, resolveAdminAuth } from './env.js';
+import { adminEnv, AUTH_OFF_WARNING, resolveAdminAuth, resolveSandboxSettings } from './env.js';
 import { createSandbox, type SandboxOptions } from './sandbox/sandbox.js';
 
 /** Composition root of the admin app (port ADMIN_PORT, default 3000). */
@@ -18,6 +18,8 @@ async function main(): Promise<void> {
   const cfg = loadConfig(adminEnv);
   const log = createLogger({ service: 'admin', level: cfg.LOG_LEVEL, showText: cfg.LOG_SHOW_TEXT });
   const auth = resolveAdminAuth(cfg);
+  // refuses SANDBOX=on under NODE_ENV=production or next to real channel credentials, before anything starts
+  const settings = resolveSandboxSettings(cfg);
   if (!auth) log.warn(AUTH_OFF_WARNING, { port: cfg.ADMIN_PORT });
   const redis = createRedis(cfg.REDIS_URL, 'producer');
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
@@ -26,20 +28,14 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry({ service: 'admin' });
 
   let sandbox;
-  if (cfg.SANDBOX) {
-    const opts: SandboxOptions = { log, redis, producers, prefix: cfg.QUEUE_PREFIX, agentOnline: Boolean(cfg.OPENAI_API_KEY) };
-    if (cfg.WHATSAPP_APP_SECRET && cfg.WHATSAPP_ACCESS_TOKEN) {
-      opts.whatsapp = { appSecret: cfg.WHATSAPP_APP_SECRET, accessToken: cfg.WHATSAPP_ACCESS_TOKEN, ingressUrl: cfg.SANDBOX_WHATSAPP_INGRESS_URL, phoneNumberId: cfg.SANDBOX_WHATSAPP_PHONE_NUMBER_ID };
-    } else {
-      log.warn('sandbox: WhatsApp disabled (WHATSAPP_APP_SECRET and WHATSAPP_ACCESS_TOKEN are needed to sign webhooks and check sends)');
-    }
-    if (cfg.WECHAT_TOKEN && cfg.WECHAT_AESKEY && cfg.WECHAT_CORP_ID && cfg.WECHAT_SECRET) {
-      opts.wechat = { token: cfg.WECHAT_TOKEN, aesKey: cfg.WECHAT_AESKEY, corpId: cfg.WECHAT_CORP_ID, secret: cfg.WECHAT_SECRET, ingressUrl: cfg.SANDBOX_WECHAT_INGRESS_URL, openKfId: cfg.SANDBOX_WECHAT_OPEN_KFID };
-    } else {
-      log.warn('sandbox: WeChat disabled (WECHAT_TOKEN, WECHAT_AESKEY, WECHAT_CORP_ID and WECHAT_SECRET are needed)');
-    }
+  if (settings) {
+    const opts: SandboxOptions = { log, redis, producers, prefix: cfg.QUEUE_PREFIX, agentOnline: settings.agentOnline };
+    if (settings.whatsapp) opts.whatsapp = settings.whatsapp;
+    else log.warn('sandbox: WhatsApp not faked (no SANDBOX_WHATSAPP_APP_SECRET / SANDBOX_WHATSAPP_ACCESS_TOKEN; `pnpm start` generates them for a channel without credentials)');
+    if (settings.wechat) opts.wechat = settings.wechat;
+    else log.warn('sandbox: WeChat not faked (no SANDBOX_WECHAT_TOKEN / _AESKEY / _CORP_ID / _SECRET; `pnpm start` generates them for a channel without credentials)');
     sandbox = createSandbox(opts);
-    log.info('sandbox enabled', { url: `http://localhost:${cfg.ADMIN_PORT}/sandbox`, agent: opts.agentOnline ? 'online' : 'offline (FAQ)', whatsapp: Boolean(opts.whatsapp), wechat: Boolean(opts.wechat) });
+    log.info('sandbox enabled', { url: `http://localhost:${cfg.ADMIN_PORT}/sandbox`, agent: opts.agentOnline ? 'online' : 'offline (FAQ)', whatsapp: Boolean(opts.whatsapp), wechat: Boolean(opts.wechat), prefix: cfg.QUEUE_PREFIX });
   }
 
   const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}) });
