@@ -35,6 +35,8 @@ export const adminEnv = {
   /** Whether the workers have an LLM key (set by `pnpm start`; else the presence of OPENAI_API_KEY). */
   SANDBOX_AGENT_ONLINE: optional(),
   NODE_ENV: optional(),
+  /** The agent configuration the workers use: the sandbox lists its FAQ topics in offline mode. */
+  AGENT_CONFIG: optional(),
   WHATSAPP_APP_SECRET: optional(),
   WHATSAPP_ACCESS_TOKEN: optional(),
   WHATSAPP_VERIFY_TOKEN: optional(),

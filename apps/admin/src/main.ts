@@ -10,6 +10,7 @@ import {
 import { createRedis, Producers, waitReady } from '@switchboard/queue';
 import { createAdminApp } from './app.js';
 import { adminEnv, AUTH_OFF_WARNING, resolveAdminAuth, resolveSandboxSettings } from './env.js';
+import { loadOfflineCoverage } from './sandbox/faq-topics.js';
 import { createSandbox, type SandboxOptions } from './sandbox/sandbox.js';
 
 /** Composition root of the admin app (port ADMIN_PORT, default 3000). */
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   let sandbox;
   if (settings) {
     const opts: SandboxOptions = { log, redis, producers, prefix: cfg.QUEUE_PREFIX, agentOnline: settings.agentOnline };
+    const offline = settings.agentOnline ? undefined : loadOfflineCoverage(cfg.AGENT_CONFIG, log);
+    if (offline) opts.offline = offline;
     if (settings.whatsapp) opts.whatsapp = settings.whatsapp;
     else log.warn('sandbox: WhatsApp not faked (no SANDBOX_WHATSAPP_APP_SECRET / SANDBOX_WHATSAPP_ACCESS_TOKEN; `pnpm start` generates them for a channel without credentials)');
     if (settings.wechat) opts.wechat = settings.wechat;

@@ -137,8 +137,16 @@ describe('sandbox through the real pipeline (real Redis, real ingress apps and w
     const back = await api().post('/sandbox/api/handback').set('Authorization', basic).send({ channel: 'whatsapp', customer });
     expect(back.status).toBe(200);
     expect((await conversation('whatsapp', customer)).owner).toBe('bot');
-    await say('whatsapp', customer, 'thanks!');
+    const thanks = await say('whatsapp', customer, 'thanks!');
     await waitFor(async () => replies(await conversation('whatsapp', customer)).length === 2, 20_000, 'bot answers again');
+    await waitFor(async () => stepOf((await conversation('whatsapp', customer)).lines.find((l) => l.id === thanks.lineId)?.path, 'outbound-whatsapp')?.state === 'completed', 10_000, 'reply traced');
+    // the message written while the human owned the conversation was read by the human: the bot's reply
+    // after the hand back answers "thanks!" only
+    const end = await conversation('whatsapp', customer);
+    const held = end.lines.find((l) => l.id === silent.lineId)!;
+    expect(held.path).toMatchObject({ source: 'human_owned', readByHuman: true });
+    expect(stepOf(held.path, 'outbound-whatsapp')).toBeUndefined();
+    expect(stepOf(end.lines.find((l) => l.id === thanks.lineId)!.path, 'outbound-whatsapp')!.jobId).toBe(replies(end).at(-1)!.outboundId);
   });
 
   it('WeChat: an encrypted callback through the real wechat-ingress → wechat-sync (kf/sync_msg on the fake WeCom) → … → kf/send_msg', async () => {
@@ -164,6 +172,9 @@ describe('sandbox through the real pipeline (real Redis, real ingress apps and w
     await waitFor(async () => replies(await conversation('wechat-kf', customer), 'human').length === 1, 15_000, 'human reply delivered');
     await api().post('/sandbox/api/handback').set('Authorization', basic).send({ channel: 'wechat-kf', customer }).expect(200);
     expect((await conversation('wechat-kf', customer)).owner).toBe('bot');
+    // WeChat echoes only msgids: the bot's parts are mapped back to their outbound job (the page labels them by source)
+    const bot = replies(await conversation('wechat-kf', customer))[0]!;
+    expect(bot.outboundId).toMatch(/^out-wechat-kf-/);
   });
 
   it('an uploaded image becomes a WhatsApp image message whose media the worker can fetch from the fake Graph API with its bearer token', async () => {

@@ -38,6 +38,30 @@
     badge.textContent = info.agent === 'online' ? 'agent: LLM online' : 'agent: OFFLINE (FAQ only)';
     badge.className = 'badge ' + info.agent;
     $('agent-note').textContent = info.agentNote;
+    var topics = $('faq-topics');
+    topics.textContent = '';
+    if (info.agent !== 'online' && info.offline) {
+      var intro = document.createElement('span');
+      intro.textContent = info.offline.faq.length
+        ? 'The FAQ covers (try one): '
+        : 'The FAQ is empty (add entries under faq: in AGENT_CONFIG); ';
+      topics.appendChild(intro);
+      info.offline.faq.forEach(function (t) {
+        var item = document.createElement('button');
+        item.type = 'button';
+        item.className = 'topic';
+        item.setAttribute('data-testid', 'faq-topic');
+        item.textContent = t.example ? '“' + t.example + '”' : t.id;
+        item.title = 'FAQ entry ' + t.id + (t.example ? ': click to type it' : '');
+        if (t.example) item.addEventListener('click', function () { $('text').value = t.example; $('text').focus(); });
+        topics.appendChild(item);
+      });
+      if (info.offline.smallTalk) {
+        var tail = document.createElement('span');
+        tail.textContent = ' — greetings and thanks are answered too; everything else gets the offline notice.';
+        topics.appendChild(tail);
+      }
+    }
     var ch = info.channels[channel()];
     $('channel-note').textContent = ch && ch.enabled
       ? (channel() === 'whatsapp'
@@ -46,51 +70,119 @@
       : 'This channel is not enabled in the sandbox (its secrets are not set).';
   }
 
+  // media elements are created once per URL and moved between renders: an image never reloads (and never
+  // changes the chat's height again) because a line around it changed
+  var mediaNodes = {};
   function mediaNode(m) {
-    if (m.kind === 'image' && m.url) { var img = document.createElement('img'); img.src = m.url; img.alt = m.filename || 'image'; return img; }
-    if ((m.kind === 'audio' || m.kind === 'voice') && m.url) { var a = document.createElement('audio'); a.controls = true; a.src = m.url; return a; }
-    var span = document.createElement('span');
-    span.textContent = '[' + m.kind + (m.filename ? ': ' + m.filename : '') + ']';
-    return span;
+    var key = m.kind + '|' + (m.url || '') + '|' + (m.filename || '');
+    if (mediaNodes[key]) return mediaNodes[key];
+    var node;
+    if (m.kind === 'image' && m.url) {
+      node = document.createElement('img');
+      node.alt = m.filename || 'image';
+      // the image grows the chat only once it has loaded: follow the end again then
+      node.addEventListener('load', followIfAtEnd);
+      node.src = m.url;
+    } else if ((m.kind === 'audio' || m.kind === 'voice') && m.url) {
+      node = document.createElement('audio');
+      node.controls = true;
+      node.addEventListener('loadedmetadata', followIfAtEnd);
+      node.src = m.url;
+    } else {
+      node = document.createElement('span');
+      node.textContent = '[' + m.kind + (m.filename ? ': ' + m.filename : '') + ']';
+    }
+    mediaNodes[key] = node;
+    return node;
   }
 
+  // "following" is what the reader chose by scrolling, not a measurement taken at render time (an image
+  // that loads after the render would otherwise leave the chat short of its end and stop it following)
+  var follow = true;
+  function nearEnd(el) { return el.scrollTop + el.clientHeight >= el.scrollHeight - 40; }
+  function scrollToEnd() { var chat = $('chat'); chat.scrollTop = chat.scrollHeight; }
+  function followIfAtEnd() { if (follow) scrollToEnd(); }
+  $('chat').addEventListener('scroll', function () { follow = nearEnd($('chat')); });
+
+  var SOURCE_LABEL = { local: 'local', faq: 'faq', offline: 'offline', llm: 'llm' };
+  function botLabel(l, sourceOf) {
+    if (l.author === 'human') return 'Support agent (human)';
+    var src = l.outboundId && sourceOf[l.outboundId];
+    return 'Bot' + (src ? ' · ' + (SOURCE_LABEL[src] || src) : '');
+  }
+
+  function lineNode(l, label) {
+    var li = document.createElement('li');
+    li.className = l.author;
+    li.setAttribute('data-testid', 'msg-' + l.author);
+    li.setAttribute('data-line', l.id);
+    if (label) {
+      var who = document.createElement('span');
+      who.className = 'who';
+      who.setAttribute('data-testid', 'who');
+      who.textContent = label;
+      li.appendChild(who);
+    }
+    if (l.media) li.appendChild(mediaNode(l.media));
+    var text = document.createElement('span');
+    text.className = 'text';
+    text.textContent = l.text;
+    li.appendChild(text);
+    if (l.author === 'customer') {
+      var meta = document.createElement('span');
+      meta.className = 'meta';
+      meta.setAttribute('data-testid', 'meta');
+      var t = l.trace || {};
+      var humanRead = l.path && l.path.readByHuman;
+      if (humanRead) li.className += ' read-by-human';
+      meta.textContent = time(l.at) + (t.ingressStatus !== undefined ? ' · ingress ' + (t.ingressStatus || 'unreachable') : '') +
+        (humanRead ? ' · read by the support agent ✓✓' : l.readAt ? ' · read ✓✓' : '');
+      li.appendChild(meta);
+    }
+    return li;
+  }
+
+  var rendered = {};
+  var renderedKey = '';
   function renderChat(lines) {
+    var chat = $('chat');
+    var key = channel() + '|' + customer();
+    if (key !== renderedKey) {
+      renderedKey = key;
+      rendered = {};
+      chat.textContent = '';
+      follow = true;
+    }
     // which agent source produced each reply: the customer message's traced outbound job says
     var sourceOf = {};
     lines.forEach(function (l) {
       if (!l.path || !l.path.source) return;
       l.path.steps.forEach(function (s) { if (s.queue.indexOf('outbound-') === 0) sourceOf[s.jobId] = l.path.source; });
     });
-    var chat = $('chat');
-    var atBottom = chat.scrollTop + chat.clientHeight >= chat.scrollHeight - 20;
-    chat.textContent = '';
-    lines.forEach(function (l) {
-      // the customer sees a human reply only once the provider accepted it
-      if (l.author === 'human' && !l.deliveredAt) return;
-      var li = document.createElement('li');
-      li.className = l.author;
-      li.setAttribute('data-testid', 'msg-' + l.author);
-      if (l.author !== 'customer' && l.author !== 'system') {
-        var who = document.createElement('span');
-        who.className = 'who';
-        who.textContent = l.author === 'human' ? 'Support agent (human)' : 'Bot' + (l.outboundId && sourceOf[l.outboundId] ? ' · ' + sourceOf[l.outboundId] : '');
-        li.appendChild(who);
-      }
-      if (l.media) li.appendChild(mediaNode(l.media));
-      var text = document.createElement('span');
-      text.className = 'text';
-      text.textContent = l.text;
-      li.appendChild(text);
-      if (l.author === 'customer') {
-        var meta = document.createElement('span');
-        meta.className = 'meta';
-        var t = l.trace || {};
-        meta.textContent = time(l.at) + (t.ingressStatus !== undefined ? ' · ingress ' + (t.ingressStatus || 'unreachable') : '') + (l.readAt ? ' · read ✓✓' : '');
-        li.appendChild(meta);
-      }
-      chat.appendChild(li);
+    // the customer sees a human reply only once the provider accepted it
+    var visible = lines.filter(function (l) { return !(l.author === 'human' && !l.deliveredAt); });
+    var keep = {};
+    var changed = false;
+    visible.forEach(function (l, i) {
+      var label = l.author === 'customer' || l.author === 'system' ? '' : botLabel(l, sourceOf);
+      var sig = JSON.stringify([l.text, l.media, l.readAt, l.trace && l.trace.ingressStatus, label, Boolean(l.path && l.path.readByHuman)]);
+      var prev = rendered[l.id];
+      keep[l.id] = true;
+      if (prev && prev.sig === sig && chat.children[i] === prev.li) return;
+      var li = lineNode(l, label);
+      if (prev && prev.li.parentNode === chat) chat.replaceChild(li, prev.li);
+      else chat.insertBefore(li, chat.children[i] || null);
+      rendered[l.id] = { sig: sig, li: li };
+      changed = true;
     });
-    if (atBottom) chat.scrollTop = chat.scrollHeight;
+    Object.keys(rendered).forEach(function (id) {
+      if (keep[id]) return;
+      var r = rendered[id];
+      if (r.li.parentNode) r.li.parentNode.removeChild(r.li);
+      delete rendered[id];
+      changed = true;
+    });
+    if (changed && follow) scrollToEnd();
   }
 
   function stepNode(s, postedAt) {
@@ -119,7 +211,7 @@
       head.textContent = time(l.at) + ' — ' + label.slice(0, 60) +
         (l.author === 'customer' ? ' — webhook ' + (t.ingressStatus === undefined ? '…' : t.ingressStatus || 'unreachable') + (t.ingressMs !== undefined ? ' in ' + fmtMs(t.ingressMs) : '') : '') +
         (l.path && l.path.totalMs !== undefined ? ' — reply after ' + fmtMs(l.path.totalMs) : '') +
-        (l.path && l.path.source ? ' — ' + l.path.source : '');
+        (l.path && l.path.readByHuman ? ' — read by the support agent (no bot reply)' : l.path && l.path.source ? ' — ' + l.path.source : '');
       li.appendChild(head);
       var steps = document.createElement('div');
       steps.className = 'steps';

@@ -9,6 +9,7 @@ import { wechatMsgid } from '@switchboard/channel-wechat-kf/outbound';
 import { gatewayKeys, getConversationOwner, setConversationOwner, type Producers, type RedisClient } from '@switchboard/queue';
 import { createFakeGraphRouter, type GraphSend } from './fake-graph.js';
 import { FakeWecom } from './fake-wecom.js';
+import type { OfflineCoverage } from './faq-topics.js';
 import { SandboxStore, type SandboxChannel, type SandboxLine, type SandboxMedia } from './store.js';
 import { traceConversation } from './trace.js';
 
@@ -40,6 +41,8 @@ export interface SandboxOptions {
   wechat?: SandboxWechat;
   /** OPENAI_API_KEY is set: the agent answers with the LLM; otherwise FAQ/offline, and the page says so. */
   agentOnline: boolean;
+  /** What the offline agent answers (FAQ topics), listed on the page in offline mode. */
+  offline?: OfflineCoverage;
   /** Where the static page lives (default `apps/admin/public/sandbox`). */
   publicDir?: string;
   now?: () => number;
@@ -79,6 +82,9 @@ function mediaKind(mimeType: string): 'image' | 'audio' | 'document' {
   if (mimeType.startsWith('audio/')) return 'audio';
   return 'document';
 }
+
+/** WeChat parts per reply the page maps back to their outbound job (a reply has at most 5: WeCom's allowance). */
+const WECHAT_PARTS_TRACED = 5;
 
 class HttpProblem extends Error {
   constructor(readonly status: number, message: string) {
@@ -287,6 +293,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       agentNote: opts.agentOnline
         ? 'The agent answers with the configured LLM (OPENAI_API_KEY is set).'
         : 'Offline mode: OPENAI_API_KEY is not set, so the agent answers from its FAQ and sends an offline notice for everything else.',
+      ...(opts.offline ? { offline: opts.offline } : {}),
       channels: {
         whatsapp: opts.whatsapp ? { enabled: true, phoneNumberId: opts.whatsapp.phoneNumberId, ingress: opts.whatsapp.ingressUrl } : { enabled: false },
         'wechat-kf': opts.wechat ? { enabled: true, openKfId: opts.wechat.openKfId, ingress: opts.wechat.ingressUrl } : { enabled: false },
@@ -316,6 +323,17 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
         traceConversation(opts.producers, opts.redis, opts.prefix, q.channel, convId, lines),
         idleQueues(q.channel),
       ]);
+      // WeChat echoes only a msgid per part (derived from the outbound id): map the bot's parts back to
+      // their outbound job, so the page can label each bubble with the turn's source
+      const wechatOutbound = new Map<string, string>();
+      if (q.channel === 'wechat-kf') {
+        for (const trace of Object.values(traces)) {
+          for (const step of trace.steps) {
+            if (step.queue !== 'outbound-wechat-kf') continue;
+            for (let part = 0; part < WECHAT_PARTS_TRACED; part++) wechatOutbound.set(wechatMsgid(step.jobId, part), step.jobId);
+          }
+        }
+      }
       res.set('Cache-Control', 'no-store').json({
         conversationId: convId,
         owner: owner.owner,
@@ -323,7 +341,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
         ...(q.channel === 'wechat-kf' && wecom ? { wecomServiceState: wecom.serviceState(ref.account, ref.userId) } : {}),
         /** Queues of this channel's path that no worker consumes (e.g. a role not running). */
         idleQueues: idle,
-        lines: lines.map((l) => ({ ...l, ...(traces[l.id] ? { path: traces[l.id] } : {}) })),
+        lines: lines.map((l) => ({ ...l, ...(l.outboundId === undefined && wechatOutbound.has(l.providerMessageId ?? '') ? { outboundId: wechatOutbound.get(l.providerMessageId!) } : {}), ...(traces[l.id] ? { path: traces[l.id] } : {}) })),
       });
     }),
   );

@@ -25,6 +25,8 @@ export interface MessageTrace {
   source?: string;
   /** Webhook posted → reply accepted by the provider. */
   totalMs?: number;
+  /** The conversation was with a human when the turn took this message: the human read it, the bot did not answer it. */
+  readByHuman?: boolean;
 }
 
 const PENDING_STATES = new Set(['delayed', 'waiting', 'prioritized', 'waiting-children', 'active']);
@@ -78,14 +80,34 @@ export async function traceConversation(
   const turns = await Promise.all(seqs.map((s) => jobStep(producers, 'turn', turnJobIdOf(conversationId, s))));
   const outs = await Promise.all(seqs.map((s) => jobStep(producers, outQueue, agentOutboundIdOf(conversationId, s))));
 
-  // exact assignment from the replies: turn i covers the messages up to the one its reply answers
+  // the first turn that started after a message was posted (or the one still pending), never before `floor`
+  const byTiming = (j: number, floor: number): number => {
+    const postedAt = customer[j]!.trace!.postedAt;
+    return turns.findIndex((t, i) => {
+      if (i <= floor || t.state === 'missing' || t.result === 'stale') return false;
+      if (PENDING_STATES.has(t.state) && t.state !== 'active') return true;
+      return (t.startedAt ?? 0) >= postedAt;
+    });
+  };
+  // a message taken by a turn that found the conversation human-owned was read by the human, and is
+  // never covered by a later bot reply (that reply answers what came after the hand back)
   const turnOf = new Map<number, number>();
+  const humanRead = new Set<number>();
+  customer.forEach((_, j) => {
+    const idx = byTiming(j, -1);
+    if (idx >= 0 && turns[idx]!.result === 'human_owned' && turns[idx]!.state === 'completed') {
+      turnOf.set(j, idx);
+      humanRead.add(j);
+    }
+  });
+
+  // exact assignment from the replies: turn i covers the bot's messages up to the one its reply answers
   const position = new Map(customer.map((l, i) => [l.providerMessageId, i]));
   let covered = -1;
   outs.forEach((o, i) => {
     const answered = o.inReplyTo === undefined ? undefined : position.get(o.inReplyTo);
     if (answered === undefined) return;
-    for (let j = covered + 1; j <= answered; j++) turnOf.set(j, i);
+    for (let j = covered + 1; j <= answered; j++) if (!humanRead.has(j)) turnOf.set(j, i);
     covered = Math.max(covered, answered);
   });
   // the rest by timing, never before a turn already known to belong to an earlier message
@@ -93,15 +115,10 @@ export async function traceConversation(
   customer.forEach((_, j) => {
     const known = turnOf.get(j);
     if (known !== undefined) {
-      floor = known;
+      if (!humanRead.has(j)) floor = known;
       return;
     }
-    const postedAt = customer[j]!.trace!.postedAt;
-    const idx = turns.findIndex((t, i) => {
-      if (i <= floor || t.state === 'missing' || t.result === 'stale') return false;
-      if (PENDING_STATES.has(t.state) && t.state !== 'active') return true;
-      return (t.startedAt ?? 0) >= postedAt;
-    });
+    const idx = byTiming(j, floor);
     if (idx >= 0) turnOf.set(j, idx);
   });
 
@@ -116,6 +133,7 @@ export async function traceConversation(
       if (turn) {
         steps.push(turn);
         if (typeof turn.result === 'string') trace.source = turn.result;
+        if (humanRead.has(j)) trace.readByHuman = true;
         const reply = outs[idx!];
         if (reply && reply.state !== 'missing') {
           steps.push(reply);

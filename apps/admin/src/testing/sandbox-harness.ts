@@ -10,6 +10,8 @@ import { startWechatSyncRole } from '../../../worker/src/roles/wechat-sync';
 import { HARNESS_APP_SECRET, startPipeline, type Pipeline } from '../../../worker/src/testing/harness';
 import { createAdminApp } from '../app';
 import { createSandbox, type Sandbox } from '../sandbox/sandbox';
+import { offlineCoverage } from '../sandbox/faq-topics';
+import { loadAgentConfig } from '@switchboard/agent';
 
 /** Secrets the harness's sandbox shares with its ingress apps and workers (test values, not real). */
 export const SANDBOX_TEST_SECRETS = Object.freeze({
@@ -114,6 +116,7 @@ export async function startSandboxStack(opts: SandboxStackOptions = {}): Promise
     producers: adminProducers,
     prefix: pipeline.prefix,
     agentOnline: Boolean(opts.online),
+    ...(opts.online ? {} : { offline: offlineCoverage(loadAgentConfig(undefined)) }),
     whatsapp: { appSecret: HARNESS_APP_SECRET, accessToken: s.accessToken, ingressUrl: pipeline.ingressUrl, phoneNumberId: s.phoneNumberId },
     wechat: { token: s.wechatToken, aesKey: s.wechatAesKey, corpId: s.wechatCorpId, secret: s.wechatSecret, ingressUrl: wechatIngressUrl, openKfId: s.openKfId },
   });
