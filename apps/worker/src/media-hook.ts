@@ -26,8 +26,10 @@ export function createMediaStep(deps: WorkerDeps): MediaStep | undefined {
   };
   const keyPrefix = deps.keys.ns('media');
   const ffmpeg = createFfmpeg(env);
-  void ffmpeg.available().then((ok) => {
-    if (!ok) deps.log.warn('ffmpeg not found: voice notes and videos will not be transcribed', { hint: FFMPEG_HINT, path: env.MEDIA_FFMPEG_PATH });
+  void Promise.all([ffmpeg.available(), ffmpeg.probeAvailable()]).then(([ok, probe]) => {
+    // OGG/Opus, MP3, M4A, WAV and WebM are transcribed without ffmpeg; it converts AMR and video sound
+    if (ok) deps.log.info('ffmpeg selected', { ...ffmpeg.describe(), ffprobe: probe ? ffmpeg.ffprobePath : 'missing (durations unknown)' });
+    else deps.log.warn('ffmpeg not found: AMR voice and video sound will not be transcribed (OGG, MP3, M4A, WAV, WebM still are)', { hint: FFMPEG_HINT, ...ffmpeg.describe() });
   });
 
   const waToken = str('WHATSAPP_ACCESS_TOKEN');

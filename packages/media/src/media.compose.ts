@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import type { ChannelId, Logger } from '@switchboard/core';
 import type { RedisClient } from '@switchboard/queue';
 import { limitsFrom, type MediaEnv } from './media.env.js';
-import { Ffmpeg } from './media.ffmpeg.js';
+import { Ffmpeg, selectFfmpeg } from './media.ffmpeg.js';
 import { MediaResolver, type MediaCounter } from './media.resolver.js';
 import { UrlMediaSource, WechatMediaSource, WhatsAppMediaSource, type AccessTokenProvider, type MediaSource } from './media.sources.js';
 import { MediaTempStore } from './media.store.js';
@@ -34,9 +34,17 @@ export function createMediaStore(env: MediaEnv): MediaTempStore {
   return new MediaTempStore({ ...(env.MEDIA_TMP_DIR ? { dir: env.MEDIA_TMP_DIR } : {}), maxBytes: env.MEDIA_TMP_MAX_BYTES });
 }
 
-/** The ffmpeg wrapper of a media env. */
-export function createFfmpeg(env: MediaEnv): Ffmpeg {
-  return new Ffmpeg({ path: env.MEDIA_FFMPEG_PATH, timeoutMs: env.MEDIA_PROCESS_TIMEOUT_MS });
+/**
+ * The ffmpeg wrapper of a media env: MEDIA_FFMPEG_PATH, else the system's on `pathEnv` (the
+ * process's PATH), else the npm-bundled one (see {@link selectFfmpeg}).
+ */
+export function createFfmpeg(env: MediaEnv, pathEnv: string | undefined = env.PATH): Ffmpeg {
+  const selection = selectFfmpeg({
+    ...(env.MEDIA_FFMPEG_PATH ? { configured: env.MEDIA_FFMPEG_PATH } : {}),
+    ...(env.MEDIA_FFPROBE_PATH ? { configuredProbe: env.MEDIA_FFPROBE_PATH } : {}),
+    pathEnv,
+  });
+  return new Ffmpeg({ selection, timeoutMs: env.MEDIA_PROCESS_TIMEOUT_MS });
 }
 
 /** Builds the resolver of a worker from its parsed env and clients (composition root helper). */
@@ -61,6 +69,7 @@ export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): Med
     limits: limitsFrom(env),
     transcribeVideo: env.MEDIA_TRANSCRIBE_VIDEO,
     processTimeoutMs: env.MEDIA_PROCESS_TIMEOUT_MS,
+    documents: { memoryMb: env.MEDIA_PROCESS_MEMORY_MB, maxInflatedBytes: env.MEDIA_DOCUMENT_MAX_INFLATED_BYTES, maxPages: env.MEDIA_DOCUMENT_MAX_PAGES },
     log: deps.log,
     ...(deps.counter ? { counter: deps.counter } : {}),
   });

@@ -1,6 +1,7 @@
 import type { ChannelId, ReplyMedia } from '@switchboard/core';
 import type { MediaLimits } from './media.env.js';
-import { baseMime } from './media.mime.js';
+import { MediaError, MediaFailureReason } from './media.errors.js';
+import { baseMime, sniffFormat, type MediaFormat, type SniffedFormat } from './media.mime.js';
 
 const MB = 1024 * 1024;
 
@@ -31,6 +32,44 @@ export const TEXT_DOCUMENT_TYPES: ReadonlySet<string> = new Set([
  * @see ../../../../shared/providers/wechat-kf.md §7, whatsapp-cloud-api.md §8, chatwoot.md §4.1
  */
 export const CHANNEL_DOWNLOAD_MAX: Readonly<Record<ChannelId, number>> = { whatsapp: 100 * MB, 'wechat-kf': 20 * MB, chatwoot: 40 * MB };
+
+const AUDIO_FORMATS: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['ogg', 'mp3', 'aac', 'mp4', 'm4a', '3gp', 'wav', 'webm', 'matroska', 'flac', 'amr', 'amr-wb', 'silk']);
+const VIDEO_FORMATS: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['mp4', '3gp', 'mov', 'webm', 'matroska']);
+const IMAGE_FORMATS: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['jpeg', 'png', 'gif', 'webp', 'bmp', 'tiff']);
+
+/**
+ * The formats (sniffed from the bytes, never the declared type) each inbound kind may be. Audio,
+ * video and images are binary containers only: text of any kind, playlists and concat lists are
+ * refused before a tool sees them. Documents are read as PDF or text; any other sniffed format
+ * gets a note without being opened.
+ */
+export const KIND_FORMATS: Readonly<Record<InboundKind, ReadonlySet<MediaFormat>>> = {
+  audio: AUDIO_FORMATS,
+  video: VIDEO_FORMATS,
+  image: IMAGE_FORMATS,
+  sticker: IMAGE_FORMATS,
+  document: new Set<MediaFormat>(['pdf', 'text']),
+};
+
+/** Formats ffmpeg may be asked to convert from, per target: reply audio, reply images, speech. */
+export const CONVERTIBLE_FORMATS = { audio: new Set<MediaFormat>([...AUDIO_FORMATS, ...VIDEO_FORMATS]), image: IMAGE_FORMATS } as const;
+
+/** Human name of a sniffed format for refusals (`an HLS/M3U playlist`, `text`, `unknown binary data`). */
+export function describeFormat(f: SniffedFormat | undefined): string {
+  if (!f) return 'unknown binary data';
+  if (f.indirection) return 'a playlist or file list';
+  return f.format === 'text' ? 'text' : f.format;
+}
+
+/**
+ * The sniffed format of `head` when `kind` allows it; otherwise a non-retryable
+ * `unsupported_type` error that names what the bytes really are ("unsupported media").
+ */
+export function requireFormat(kind: InboundKind, head: Buffer, what: string): SniffedFormat {
+  const f = sniffFormat(head);
+  if (f && !f.indirection && KIND_FORMATS[kind].has(f.format)) return f;
+  throw new MediaError(MediaFailureReason.unsupportedType, `${what} is unsupported media (${describeFormat(f)}, not ${kind === 'sticker' ? 'an image' : `${kind === 'audio' || kind === 'image' ? 'an' : 'a'} ${kind}`} format this assistant reads)`);
+}
 
 /** Inbound rule for one kind on one channel: accepted types and the byte cap. */
 export interface InboundRule {
