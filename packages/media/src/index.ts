@@ -13,6 +13,7 @@ export * from './media.sources.js';
 export * from './media.ffmpeg.js';
 export * from './media.pdf.js';
 export * from './media.silk.js';
+export * from './media.duration.js';
 export * from './media.transcribe.js';
 export * from './media.resolver.js';
 export * from './media.outbound.js';

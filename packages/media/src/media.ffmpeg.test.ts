@@ -97,6 +97,9 @@ describe('ffmpeg conversions', () => {
       expect(format.format).toBe('ogg');
       expect(args).toEqual(['-protocol_whitelist', 'file', '-f', 'ogg', '-i', `file:${p}`]);
       await expect(hardenedInput(p, new Set(['mp3']))).rejects.toMatchObject({ reason: 'unsupported_type' });
+      const mp4 = join(dir, 'clip.bin');
+      await writeFile(mp4, Buffer.from('\0\0\0\x18ftypisom\0\0\0\0', 'latin1'));
+      expect((await hardenedInput(mp4, new Set(['mp4']))).args).toEqual(['-protocol_whitelist', 'file', '-f', 'mov', '-enable_drefs', '0', '-i', `file:${mp4}`]);
     });
   });
 

@@ -109,7 +109,9 @@ export async function hardenedInput(path: string, allowed: ReadonlySet<MediaForm
   if (!f?.demuxer || f.indirection || !allowed.has(f.format)) {
     throw new MediaError(MediaFailureReason.unsupportedType, `unsupported media (${describeFormat(f)}): not handed to ffmpeg`);
   }
-  return { args: ['-protocol_whitelist', 'file', '-f', f.demuxer, '-i', `file:${resolve(path)}`], format: f };
+  // MOV/MP4 data references (`dref`) may name other files: keep them off explicitly (ffmpeg's default)
+  const demuxerOptions = f.demuxer === 'mov' ? ['-enable_drefs', '0'] : [];
+  return { args: ['-protocol_whitelist', 'file', '-f', f.demuxer, ...demuxerOptions, '-i', `file:${resolve(path)}`], format: f };
 }
 
 /**

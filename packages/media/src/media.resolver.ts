@@ -3,6 +3,7 @@ import type { Counter } from 'prom-client';
 import type { ChannelId, ConversationRef, InboundMessage, Logger, MediaRef } from '@switchboard/core';
 import type { MediaLimits } from './media.env.js';
 import { MediaError, MediaFailureReason, MediaTooLargeError, errorText, formatBytes } from './media.errors.js';
+import { durationFromFile } from './media.duration.js';
 import { readHead, type Ffmpeg, type ProbeResult } from './media.ffmpeg.js';
 import type { FetchedMedia } from './media.http.js';
 import { baseMime, extensionFor, mimeFromFilename, sniffFormat, type MediaFormat, type SniffedFormat } from './media.mime.js';
@@ -245,7 +246,8 @@ export class MediaResolver {
     const file = await this.download(m, c, 'audio', ws, ctx);
     // the bytes decide, never the declared type: a playlist or any text is refused here
     const format = requireFormat('audio', await readHead(file.path), what(c));
-    const durationSec = format.format === 'silk' ? undefined : (await this.probeIfPossible(file.path))?.durationSec;
+    // the container says its length when it can (no tool run); ffprobe otherwise; SILK's comes from the decoder
+    const durationSec = format.format === 'silk' ? undefined : ((await durationFromFile(file.path, format.format)) ?? (await this.probeIfPossible(file.path))?.durationSec);
     const t = await this.transcribeFile(file, format, ws, c, durationSec);
     if (id) await this.opts.transcripts?.set(id, t.text);
     const length = t.durationSec !== undefined ? `, ${seconds(t.durationSec)}` : '';
