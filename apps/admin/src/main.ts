@@ -34,9 +34,9 @@ async function main(): Promise<void> {
     const offline = settings.agentOnline ? undefined : loadOfflineCoverage(cfg.AGENT_CONFIG, log);
     if (offline) opts.offline = offline;
     if (settings.whatsapp) opts.whatsapp = settings.whatsapp;
-    else log.warn('sandbox: WhatsApp not faked (no SANDBOX_WHATSAPP_APP_SECRET / SANDBOX_WHATSAPP_ACCESS_TOKEN; `pnpm start` generates them for a channel without credentials)');
+    else log.info('sandbox: WhatsApp is not faked (real credentials, or no SANDBOX_WHATSAPP_APP_SECRET / SANDBOX_WHATSAPP_ACCESS_TOKEN)');
     if (settings.wechat) opts.wechat = settings.wechat;
-    else log.warn('sandbox: WeChat not faked (no SANDBOX_WECHAT_TOKEN / _AESKEY / _CORP_ID / _SECRET; `pnpm start` generates them for a channel without credentials)');
+    else log.info('sandbox: WeChat is not faked (real credentials, or no SANDBOX_WECHAT_TOKEN / _AESKEY / _CORP_ID / _SECRET)');
     sandbox = createSandbox(opts);
     log.info('sandbox enabled', { url: `http://localhost:${cfg.ADMIN_PORT}/sandbox`, agent: opts.agentOnline ? 'online' : 'offline (FAQ)', whatsapp: Boolean(opts.whatsapp), wechat: Boolean(opts.wechat), prefix: cfg.QUEUE_PREFIX });
   }

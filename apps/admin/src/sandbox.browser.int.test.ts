@@ -129,6 +129,11 @@ describeBrowser('sandbox page in a real headless browser', () => {
       const before = await say(`hello number ${i}`);
       await botReplies(before + 1);
     }
+    // the image arrives well after the line that holds it was rendered (as on a slow link)
+    await page.route('**/sandbox/media/**', async (route) => {
+      await new Promise((r) => setTimeout(r, 600));
+      await route.continue();
+    });
     await page.getByTestId('file').setInputFiles({ name: 'tall.png', mimeType: 'image/png', buffer: png(180, 420, [47, 91, 234]) });
     const before = await say('look at this');
     await page.locator('#chat img').last().waitFor();
@@ -146,6 +151,7 @@ describeBrowser('sandbox page in a real headless browser', () => {
     const chatBox = await page.locator('#chat').boundingBox();
     expect(box!.y + box!.height).toBeLessThanOrEqual(chatBox!.y + chatBox!.height + 1);
     await page.screenshot({ path: join(REPORTS, 'sandbox-image-follow.png'), fullPage: true });
+    await page.unroute('**/sandbox/media/**');
     // a reader who scrolled up is left where they are
     await page.locator('#chat').evaluate((el) => el.scrollTo(0, 0));
     const n = await say('one more');
@@ -199,5 +205,20 @@ describeBrowser('sandbox page in a real headless browser', () => {
     await page.getByTestId('faq-topic').first().waitFor();
     await page.waitForTimeout(1000);
     expect(problems).toEqual([]);
+  });
+  it('Bull Board and the overview still work under the CSP', async () => {
+    const refused: string[] = [];
+    const onConsole = (m: { type(): string; text(): string }) => {
+      if (/Content Security Policy/i.test(m.text())) refused.push(m.text());
+    };
+    page.on('console', onConsole);
+    await page.goto(`${stack.adminUrl}/admin/queues`);
+    await page.getByText('outbound-whatsapp').first().waitFor({ timeout: 20_000 });
+    await page.getByText('Loading...').waitFor({ state: 'detached', timeout: 15_000 }).catch(() => undefined);
+    await page.screenshot({ path: join(REPORTS, 'bull-board-csp.png') });
+    await page.goto(`${stack.adminUrl}/admin`);
+    await page.getByText('Events in the last hour').waitFor();
+    page.off('console', onConsole);
+    expect(refused).toEqual([]);
   });
 });

@@ -67,7 +67,7 @@
       ? (channel() === 'whatsapp'
           ? 'Webhooks are signed with X-Hub-Signature-256 and posted to ' + ch.ingress + '/webhooks/whatsapp; replies are caught by the fake Graph API.'
           : 'Callbacks are AES-encrypted and signed (msg_signature) and posted to ' + ch.ingress + '/webhooks/wechat-kf; the worker pulls the message with kf/sync_msg from the fake WeCom API.')
-      : 'This channel is not enabled in the sandbox (its secrets are not set).';
+      : 'This channel is not faked in this sandbox: a channel with real credentials never is (the sandbox never drives a real channel).';
   }
 
   // media elements are created once per URL and moved between renders: an image never reloads (and never
@@ -97,12 +97,21 @@
   }
 
   // "following" is what the reader chose by scrolling, not a measurement taken at render time (an image
-  // that loads after the render would otherwise leave the chat short of its end and stop it following)
+  // that loads after the render would otherwise leave the chat short of its end and stop it following).
+  // Scroll events of the page's own scrolling are recognised by their position and ignored: content that
+  // grows before the event is dispatched must not be mistaken for the reader scrolling up.
   var follow = true;
+  var ownTop = -1;
   function nearEnd(el) { return el.scrollTop + el.clientHeight >= el.scrollHeight - 40; }
-  function scrollToEnd() { var chat = $('chat'); chat.scrollTop = chat.scrollHeight; }
+  function scrollToEnd() { var chat = $('chat'); chat.scrollTop = chat.scrollHeight; ownTop = chat.scrollTop; }
   function followIfAtEnd() { if (follow) scrollToEnd(); }
-  $('chat').addEventListener('scroll', function () { follow = nearEnd($('chat')); });
+  $('chat').addEventListener('scroll', function () {
+    var chat = $('chat');
+    if (chat.scrollTop === ownTop) return;
+    ownTop = -1;
+    follow = nearEnd(chat);
+    if (follow) scrollToEnd();
+  });
 
   var SOURCE_LABEL = { local: 'local', faq: 'faq', offline: 'offline', llm: 'llm' };
   function botLabel(l, sourceOf) {

@@ -102,11 +102,11 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
 
   const refOf = (channel: SandboxChannel, customer: string, name?: string): ConversationRef => {
     if (channel === 'whatsapp') {
-      if (!opts.whatsapp) throw new HttpProblem(409, 'the WhatsApp sandbox is not enabled (WHATSAPP_APP_SECRET / WHATSAPP_ACCESS_TOKEN missing)');
+      if (!opts.whatsapp) throw new HttpProblem(409, 'WhatsApp is not faked in this sandbox (a channel with real credentials never is)');
       const id = WhatsAppCustomer.parse(customer);
       return { channel, account: opts.whatsapp.phoneNumberId, userId: id, address: id, ...(name ? { displayName: name } : {}) };
     }
-    if (!opts.wechat) throw new HttpProblem(409, 'the WeChat sandbox is not enabled (WECHAT_* settings missing)');
+    if (!opts.wechat) throw new HttpProblem(409, 'WeChat is not faked in this sandbox (a channel with real credentials never is)');
     return { channel, account: opts.wechat.openKfId, userId: WechatCustomer.parse(customer) };
   };
 
