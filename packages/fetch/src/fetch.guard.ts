@@ -1,9 +1,11 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Transform, type Readable } from 'node:stream';
-import type { Counter } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { Logger } from '@switchboard/core';
 import { classifyAddress, isIpLiteral } from './fetch.address.js';
+import type { FetchEnv } from './fetch.env.js';
+import { fetchRefusedCounter } from './fetch.metrics.js';
 import { FetchFailedError, FetchRefusal, FetchRefusedError, FetchTooLargeError } from './fetch.errors.js';
 import { pinnedLookup, systemResolver, type ResolvedAddress, type Resolver } from './fetch.resolve.js';
 
@@ -128,6 +130,14 @@ export class GuardedFetcher {
       }
       throw err;
     }
+  }
+
+  /** {@link fetch} and read the whole (capped) body; for small files sent on as uploads. */
+  async fetchBytes(url: string, opts: GuardedFetchOptions = {}): Promise<{ status: number; headers: Readonly<Record<string, string>>; bytes: Buffer; url: string }> {
+    const res = await this.fetch(url, opts);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+    return { status: res.status, headers: res.headers, bytes: Buffer.concat(chunks), url: res.url };
   }
 
   private async run(input: string, opts: GuardedFetchOptions): Promise<GuardedResponse> {
@@ -256,4 +266,20 @@ function capped(res: IncomingMessage, maxBytes: number): Readable {
   });
   res.pipe(out);
   return out;
+}
+
+/**
+ * The process's fetcher from its parsed {@link FetchEnv} and the media caps (MEDIA_DOWNLOAD_TIMEOUT_MS,
+ * MEDIA_MAX_BYTES); refusals are logged on `log` and counted on `registry`.
+ */
+export function createGuardedFetcher(env: Pick<FetchEnv, 'FETCH_ALLOWED_ORIGINS' | 'FETCH_MAX_REDIRECTS'>, caps: { timeoutMs: number; maxBytes: number }, deps: { log?: Logger; registry?: Registry; resolver?: Resolver } = {}): GuardedFetcher {
+  return new GuardedFetcher({
+    allowedOrigins: env.FETCH_ALLOWED_ORIGINS,
+    maxRedirects: env.FETCH_MAX_REDIRECTS,
+    timeoutMs: caps.timeoutMs,
+    maxBytes: caps.maxBytes,
+    ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.registry ? { refused: fetchRefusedCounter(deps.registry) } : {}),
+    ...(deps.resolver ? { resolver: deps.resolver } : {}),
+  });
 }
