@@ -123,6 +123,8 @@ export class WhatsAppMediaPreparer {
       baseURL: opts.graphUrl,
       timeout: opts.timeoutMs,
       validateStatus: () => true,
+      // the Bearer token goes to the Graph origin only: never follow a redirect elsewhere with it
+      maxRedirects: 0,
       headers: { Authorization: `Bearer ${opts.accessToken}`, 'User-Agent': MEDIA_USER_AGENT },
     });
   }
