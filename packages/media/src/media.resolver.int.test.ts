@@ -114,6 +114,8 @@ describe('MediaResolver against fake providers and real Redis', () => {
       openai: { apiKey: 'sk-test', baseURL: `${host.url}/v1` },
       whatsapp: { graphUrl: host.graphUrl, accessToken: WA_TOKEN },
       wechat: { apiUrl: host.wechatApiUrl, tokens: wechatTokens('wx-1') },
+      // attachments come from CHATWOOT_URL's origin (a fake on loopback): fetched whatever its address
+      chatwoot: { url: host.url },
       ...extra,
     });
   }
