@@ -47,6 +47,12 @@ class Builder {
     this.pending = '';
   }
 
+  /** True when the next written character starts a line. */
+  startsLine(): boolean {
+    this.flush();
+    return this.text.length === 0 || this.text.endsWith('\n');
+  }
+
   write(s: string): void {
     if (!s) return;
     this.flush();
@@ -158,6 +164,7 @@ function inline(b: Builder, tokens: Token[]): void {
 export function markdownToEntities(markdown: string): FormattedText {
   const b = new Builder();
   const lists: Array<{ ordered: boolean; next: number }> = [];
+  const quotes: boolean[] = [];
   let row: string[] | undefined;
   let headerRow = false;
   const tokens = md.parse(markdown, {});
@@ -197,10 +204,12 @@ export function markdownToEntities(markdown: string): FormattedText {
       }
       case 'blockquote_open':
         b.breakWith('\n\n');
-        b.openEntity('blockquote');
+        // Telegram quotes whole lines and does not nest them: only a quote that starts a line is one
+        quotes.push(b.startsLine() && !quotes.includes(true));
+        if (quotes[quotes.length - 1]) b.openEntity('blockquote');
         break;
       case 'blockquote_close':
-        b.closeEntity('blockquote');
+        if (quotes.pop()) b.closeEntity('blockquote');
         b.breakWith('\n\n');
         break;
       case 'fence':
@@ -274,7 +283,8 @@ function cutPoint(text: string, start: number, max: number): number {
   if (text.length <= limit) return text.length;
   const floor = start + Math.floor(max / 3);
   for (const sep of ['\n\n', '\n', '. ', ' ']) {
-    const at = text.lastIndexOf(sep, limit - sep.length);
+    // the part ends before the separator (after the dot of '. '), so it may start right at the limit
+    const at = text.lastIndexOf(sep, sep === '. ' ? limit - 1 : limit);
     if (at >= floor) return at + (sep === '. ' ? 1 : 0);
   }
   return isHighSurrogate(text.charCodeAt(limit - 1)) ? limit - 1 : limit;
