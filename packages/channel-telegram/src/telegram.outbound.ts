@@ -135,6 +135,9 @@ const isRefusal = (err: unknown, code: string) => err instanceof ProviderRejecte
  */
 export function createTelegramOutboundAdapter(opts: TelegramOutboundOptions): OutboundAdapter {
   const { client } = opts;
+  async function reportUnreachable(ref: ConversationRef, err: unknown): Promise<void> {
+    if (err instanceof ProviderRejectedError && UNREACHABLE.has(err.providerCode)) await opts.onUnreachable?.(ref, err.providerCode);
+  }
   async function send(ref: ConversationRef, part: OutboundPart, ctx: SendContext): Promise<{ message_id: number; chat: { id: number } }> {
     const chat = ref.userId;
     const where = addressing(ref, ctx);
@@ -172,7 +175,7 @@ export function createTelegramOutboundAdapter(opts: TelegramOutboundOptions): Ou
         const sent = await send(ref, part, ctx);
         return { providerMessageId: `${sent.chat.id}:${sent.message_id}` };
       } catch (err) {
-        if (err instanceof ProviderRejectedError && UNREACHABLE.has(err.providerCode)) await opts.onUnreachable?.(ref, err.providerCode);
+        await reportUnreachable(ref, err);
         throw err;
       }
     },
@@ -186,7 +189,12 @@ export function createTelegramOutboundAdapter(opts: TelegramOutboundOptions): Ou
         }
       }
       const topic = topicOf(ref);
-      await client.sendChatAction(ref.userId, 'typing', topic !== undefined ? { message_thread_id: topic } : {});
+      try {
+        await client.sendChatAction(ref.userId, 'typing', topic !== undefined ? { message_thread_id: topic } : {});
+      } catch (err) {
+        await reportUnreachable(ref, err);
+        throw err;
+      }
     },
   };
 }
