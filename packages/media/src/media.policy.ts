@@ -28,10 +28,10 @@ export const TEXT_DOCUMENT_TYPES: ReadonlySet<string> = new Set([
 /**
  * The most a provider lets us download in one request. WeChat `media/get` answers 830002 above
  * 20 MB unless the client pages with `Range`; WhatsApp refuses inbound files over 100 MB (131052);
- * Chatwoot's MAXIMUM_FILE_UPLOAD_SIZE defaults to 40 MB.
+ * Chatwoot's MAXIMUM_FILE_UPLOAD_SIZE defaults to 40 MB; Telegram's `getFile` serves files up to 20 MB.
  * @see ../../../../shared/providers/wechat-kf.md §7, whatsapp-cloud-api.md §8, chatwoot.md §4.1
  */
-export const CHANNEL_DOWNLOAD_MAX: Readonly<Record<ChannelId, number>> = { whatsapp: 100 * MB, 'wechat-kf': 20 * MB, chatwoot: 40 * MB };
+export const CHANNEL_DOWNLOAD_MAX: Readonly<Record<ChannelId, number>> = { whatsapp: 100 * MB, 'wechat-kf': 20 * MB, chatwoot: 40 * MB, telegram: 20 * MB };
 
 const AUDIO_FORMATS: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['ogg', 'mp3', 'aac', 'mp4', 'm4a', '3gp', 'wav', 'webm', 'matroska', 'flac', 'amr', 'amr-wb', 'silk']);
 const VIDEO_FORMATS: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['mp4', '3gp', 'mov', 'webm', 'matroska']);
@@ -127,6 +127,8 @@ const WHATSAPP_DOC_TYPES = new Set([
  *   video 16 MB mp4/3gpp; document 100 MB text/pdf/Office.
  * - WeChat (wechat-kf.md §7): image 10 MB jpg/png; voice 2 MB AMR ≤ 60 s; video 10 MB mp4; file 20 MB; every file > 5 bytes.
  * - Chatwoot (chatwoot.md §4.1): any attachment up to MAXIMUM_FILE_UPLOAD_SIZE (40 MB by default).
+ * - Telegram (core.telegram.org/bots/api#sending-files): uploads up to 10 MB for photos, 50 MB otherwise;
+ *   a voice note must be OGG/Opus (other audio goes out as a music file).
  */
 export const OUTBOUND_RULES: Readonly<Record<ChannelId, Readonly<Record<ReplyMedia['kind'], OutboundRule>>>> = {
   whatsapp: {
@@ -146,6 +148,12 @@ export const OUTBOUND_RULES: Readonly<Record<ChannelId, Readonly<Record<ReplyMed
     audio: { sendAs: 'audio', maxBytes: 40 * MB, types: 'any' },
     video: { sendAs: 'video', maxBytes: 40 * MB, types: 'any' },
     document: { sendAs: 'file', maxBytes: 40 * MB, types: 'any' },
+  },
+  telegram: {
+    image: { sendAs: 'photo', maxBytes: 10 * MB, types: new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif']), convertTo: 'image/jpeg' },
+    audio: { sendAs: 'voice', maxBytes: 50 * MB, types: new Set(['audio/ogg', 'audio/mpeg', 'audio/mp4']), convertTo: 'audio/ogg' },
+    video: { sendAs: 'video', maxBytes: 50 * MB, types: new Set(['video/mp4']) },
+    document: { sendAs: 'document', maxBytes: 50 * MB, types: 'any' },
   },
 };
 
