@@ -14,6 +14,7 @@ import {
   ffconcatList,
   hlsPlaylist,
   pdfBomb,
+  silkHeaderSample,
   ffmpegAvailable,
   minimalPdf,
   mp4Sample,
@@ -295,6 +296,13 @@ describe('MediaResolver against fake providers and real Redis', () => {
     const mediaId = host.wechat.add({ bytes: await silkSample(3), mimeType: 'application/octet-stream', filename: 'v.silk' });
     const [out] = await resolver({ MEDIA_MAX_AUDIO_SEC: '2' }).enrich([message('wechat-kf', { type: 'audio', voice: true, media: { mediaId } })]);
     expect(out?.enrichment?.error).toBe('The voice message is 3 s long, over the 2 s transcription limit');
+    expect(host.transcriptions.requests).toHaveLength(0);
+  });
+
+  it('a corrupt SILK file is a clear conversion error, never a crash', async () => {
+    const mediaId = host.wechat.add({ bytes: silkHeaderSample(), mimeType: 'application/octet-stream', filename: 'v.silk' });
+    const [out] = await resolver().enrich([message('wechat-kf', { type: 'audio', voice: true, media: { mediaId } })]);
+    expect(out?.enrichment?.error).toMatch(/^The voice message could not be decoded as SILK: /);
     expect(host.transcriptions.requests).toHaveLength(0);
   });
 

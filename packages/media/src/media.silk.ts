@@ -21,10 +21,17 @@ type SilkAnswer = { ok: true; durationSec: number; size: number } | { ok: false;
  */
 export async function silkToWav(input: string, output: string, opts: { maxSec: number; timeoutMs: number; memoryMb: number }): Promise<{ size: number; durationSec: number }> {
   const tooLarge = (detail: string) => new MediaError(MediaFailureReason.tooLarge, `is too large to decode (${detail})`);
-  const answer = await runReader<SilkAnswer>(
-    { mode: 'silk', path: input, output, maxSec: opts.maxSec, rate: SILK_RATE, silk: require.resolve('silk-wasm') },
-    { memoryMb: opts.memoryMb, timeoutMs: opts.timeoutMs, outCapBytes: 64 * 1024, what: 'the SILK voice', tooLarge },
-  );
+  let answer: SilkAnswer;
+  try {
+    answer = await runReader<SilkAnswer>(
+      { mode: 'silk', path: input, output, maxSec: opts.maxSec, rate: SILK_RATE, silk: require.resolve('silk-wasm') },
+      { memoryMb: opts.memoryMb, timeoutMs: opts.timeoutMs, outCapBytes: 64 * 1024, what: 'the SILK voice', tooLarge },
+    );
+  } catch (err) {
+    // the caller prefixes what the file is ("the voice message …")
+    if (err instanceof MediaError) throw new MediaError(err.reason, err.message.replace(/^the SILK voice /, ''), { cause: err });
+    throw err;
+  }
   if (answer.ok) return { size: answer.size, durationSec: answer.durationSec };
   if (answer.code === 'too_long') throw new SilkTooLongError(answer.durationSec);
   throw new MediaError(MediaFailureReason.conversionFailed, `could not be decoded as SILK: ${answer.error}`);
