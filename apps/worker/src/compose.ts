@@ -15,6 +15,7 @@ import { startMirrorRole } from './roles/mirror.js';
 import { startWechatSyncRole } from './roles/wechat-sync.js';
 import { createMediaStep } from './media-hook.js';
 import { createWhatsAppMediaPreparer } from '@switchboard/media';
+import { createGuardedFetcher, type GuardedFetcher, type Resolver } from '@switchboard/fetch';
 import { createWechatWorkerChannel } from '@switchboard/channel-wechat-kf/outbound';
 
 export type WorkerEnv = ReturnType<typeof loadWorkerEnv>;
@@ -56,17 +57,17 @@ function settingsFrom(env: WorkerEnv): WorkerSettings {
 }
 
 /** Outbound adapters of every channel that has credentials; one warning per disabled channel. */
-function buildAdapters(env: WorkerEnv, log: Logger, redis: RedisClient, keys: GatewayKeys): Partial<Record<ChannelId, OutboundAdapter>> {
+function buildAdapters(env: WorkerEnv, log: Logger, redis: RedisClient, keys: GatewayKeys, fetcher: GuardedFetcher): Partial<Record<ChannelId, OutboundAdapter>> {
   const adapters: Partial<Record<ChannelId, OutboundAdapter>> = {};
   if (env.WHATSAPP_ACCESS_TOKEN) {
     const client = new GraphClient({ baseUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN });
     const tpl = parseTemplateSpec(env.WHATSAPP_FALLBACK_TEMPLATE);
-    const media = createWhatsAppMediaPreparer(env, { graphUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN, redis, keyPrefix: keys.ns('media'), log });
+    const media = createWhatsAppMediaPreparer(env, { graphUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN, redis, keyPrefix: keys.ns('media'), log, fetcher });
     adapters.whatsapp = createWhatsAppOutboundAdapter({ client, media, reconcileWaitMs: env.WHATSAPP_RECONCILE_WAIT_MS, ...(tpl ? { fallbackTemplate: tpl } : {}) });
   } else {
     log.warn('WhatsApp sending disabled: WHATSAPP_ACCESS_TOKEN is not set');
   }
-  const wechat = createWechatWorkerChannel(env, { redis, keys, log });
+  const wechat = createWechatWorkerChannel(env, { redis, keys, log, fetcher });
   if (wechat.enabled) adapters['wechat-kf'] = wechat.adapter;
   else log.warn('WeChat Kefu sending disabled: missing settings', { missing: wechat.missing });
   return adapters;
@@ -75,15 +76,17 @@ function buildAdapters(env: WorkerEnv, log: Logger, redis: RedisClient, keys: Ga
 /**
  * Builds every dependency of the worker roles (composition root, shared by main.ts and tests).
  * `queueRedis` is used by the BullMQ workers; the gateway's own commands get an auto-pipelined
- * connection of their own, closed by `deps.close()`.
+ * connection of their own, closed by `deps.close()`. `opts.resolver` replaces the system DNS of the
+ * guarded fetcher (tests that play DNS).
  */
-export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, producerRedis: RedisClient, log: Logger): WorkerDeps {
+export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, producerRedis: RedisClient, log: Logger, opts: { resolver?: Resolver } = {}): WorkerDeps {
   const redis = createRedis(env.REDIS_URL, 'worker', { autoPipelining: true });
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const prefix = env.QUEUE_PREFIX;
   const registry = createMetricsRegistry({ service: 'worker' });
   const settings = settingsFrom(env);
   const keys = gatewayKeys(prefix);
+  const fetcher = createGuardedFetcher(env, { timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS, maxBytes: env.MEDIA_MAX_BYTES }, { log, registry, ...(opts.resolver ? { resolver: opts.resolver } : {}) });
   const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log, metrics: prometheusAgentMetrics(registry) });
   if (!agent.online) log.warn('agent offline: OPENAI_API_KEY is not set; answering from the FAQ and an offline notice');
   const deps: WorkerDeps = {
@@ -103,7 +106,8 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
     registry,
     metrics: createWorkerMetrics(registry),
     agent,
-    adapters: buildAdapters(env, log, redis, keys),
+    fetcher,
+    adapters: buildAdapters(env, log, redis, keys, fetcher),
     onOutboundFailed: [],
     inboundHooks: [],
   };

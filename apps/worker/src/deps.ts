@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { ChannelId, ConversationRef, InboundMessage, Logger, OutboundAdapter, OutboundJob } from '@switchboard/core';
 import type { Agent } from '@switchboard/agent';
+import type { GuardedFetcher } from '@switchboard/fetch';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
 import type { WorkerMetrics } from './metrics.js';
 import type { InboundHook } from './roles/inbound.js';
@@ -44,6 +45,8 @@ export interface WorkerDeps {
   registry: Registry;
   metrics: WorkerMetrics;
   agent: Agent;
+  /** The one way to download a URL that came from outside (media, attachments, reply media): see `@switchboard/fetch`. */
+  fetcher: GuardedFetcher;
   /** Outbound adapters of the enabled channels. */
   adapters: Partial<Record<ChannelId, OutboundAdapter>>;
   /** Called once when a reply fails for good (e.g. report it on the Chatwoot message it came from). */

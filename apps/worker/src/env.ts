@@ -4,6 +4,7 @@ import { agentEnv } from '@switchboard/agent';
 import { chatwootEnv } from '@switchboard/channel-chatwoot/outbound';
 import { wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
 import { mediaEnv } from '@switchboard/media';
+import { fetchEnv } from '@switchboard/fetch';
 import { acceptEnv, backlogEnv } from '@switchboard/queue';
 
 /** Roles a worker process can run (WORKER_ROLES). */
@@ -16,6 +17,7 @@ export const workerEnv = {
   ...whatsappEnv,
   ...agentEnv,
   ...mediaEnv,
+  ...fetchEnv,
   ...chatwootEnv,
   ...wechatEnv,
   WORKER_ROLES: csv(),

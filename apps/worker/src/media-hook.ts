@@ -1,5 +1,6 @@
 import { conversationId, loadConfig, type ConversationRef, type InboundMessage } from '@switchboard/core';
 import { resolveApiSettings, WechatApiClient, wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
+import { fetchEnv } from '@switchboard/fetch';
 import { createFfmpeg, createMediaResolver, createMediaStore, FFMPEG_HINT, mediaCounter, mediaEnv } from '@switchboard/media';
 import type { WorkerDeps } from './deps.js';
 
@@ -10,7 +11,8 @@ export type MediaStep = (messages: InboundMessage[], ref: ConversationRef) => Pr
  * Builds the turn's media step from the worker's parsed env: WhatsApp downloads when
  * WHATSAPP_ACCESS_TOKEN is set, WeChat when WECHAT_CORP_ID/WECHAT_SECRET are, Chatwoot always
  * (attachment URLs need no credentials), speech-to-text when OPENAI_API_KEY is. Returns undefined
- * when MEDIA_ENABLED=false. The step never rejects for a media problem: failures land in
+ * when MEDIA_ENABLED=false. Every download goes through `deps.fetcher` (public addresses, the
+ * provider's own configured origin, or FETCH_ALLOWED_ORIGINS; tokens only to their provider). The step never rejects for a media problem: failures land in
  * `enrichment.error` (logged, counted in `sb_media_enrichments_total`).
  */
 export function createMediaStep(deps: WorkerDeps): MediaStep | undefined {
@@ -26,12 +28,16 @@ export function createMediaStep(deps: WorkerDeps): MediaStep | undefined {
   };
   const keyPrefix = deps.keys.ns('media');
   const ffmpeg = createFfmpeg(env);
-  void ffmpeg.available().then((ok) => {
-    if (!ok) deps.log.warn('ffmpeg not found: voice notes and videos will not be transcribed', { hint: FFMPEG_HINT, path: env.MEDIA_FFMPEG_PATH });
+  void Promise.all([ffmpeg.available(), ffmpeg.probeAvailable()]).then(([ok, probe]) => {
+    // OGG/Opus, MP3, M4A, WAV and WebM are transcribed without ffmpeg; it converts AMR and video sound
+    if (ok) deps.log.info('ffmpeg selected', { ...ffmpeg.describe(), ffprobe: probe ? ffmpeg.ffprobePath : 'missing (durations unknown)' });
+    else deps.log.warn('ffmpeg not found: AMR voice and video sound will not be transcribed (OGG, MP3, M4A, WAV, WebM still are)', { hint: FFMPEG_HINT, ...ffmpeg.describe() });
   });
 
   const waToken = str('WHATSAPP_ACCESS_TOKEN');
   const waGraph = str('WHATSAPP_GRAPH_URL');
+  const fetching = loadConfig(fetchEnv, source);
+  const chatwootUrl = str('CHATWOOT_URL');
   const wechat = resolveApiSettings(loadConfig(wechatEnv, source));
   const apiKey = str('OPENAI_API_KEY');
   const baseURL = str('OPENAI_BASE_URL');
@@ -44,8 +50,10 @@ export function createMediaStep(deps: WorkerDeps): MediaStep | undefined {
     counter: mediaCounter(deps.registry),
     store: createMediaStore(env),
     ffmpeg,
+    fetcher: deps.fetcher,
+    ...(chatwootUrl ? { chatwoot: { url: chatwootUrl } } : {}),
     ...(apiKey ? { openai: { apiKey, ...(baseURL ? { baseURL } : {}) } } : {}),
-    ...(waToken && waGraph ? { whatsapp: { graphUrl: waGraph, accessToken: waToken } } : {}),
+    ...(waToken && waGraph ? { whatsapp: { graphUrl: waGraph, accessToken: waToken, mediaOrigins: fetching.WHATSAPP_MEDIA_ORIGINS } } : {}),
     ...(wechat.enabled
       ? { wechat: { apiUrl: wechat.settings.apiUrl, tokens: new WechatApiClient({ settings: wechat.settings, redis: deps.redis, keys: deps.keys, log: deps.log }).tokens } }
       : {}),

@@ -5,6 +5,9 @@ jest.setTimeout(60_000);
 
 const PNID = '109876543210987';
 
+/** The fake CDN is on loopback and on another origin than the fake Graph: it plays Meta's media host. */
+const mediaHostOrigins = (url: string) => ({ FETCH_ALLOWED_ORIGINS: url, WHATSAPP_MEDIA_ORIGINS: url });
+
 function mediaDelivery(waId: string, type: 'audio' | 'image' | 'document', body: Record<string, unknown>) {
   const wamid = `wamid.MEDIA${Date.now()}${Math.random().toString(36).slice(2, 8)}`;
   return {
@@ -23,7 +26,7 @@ describe('media end to end (WhatsApp, real Redis, fake Graph + media host + Open
   let p: Pipeline;
   beforeAll(async () => {
     media = await startFakeMediaHost({ whatsappToken: 'harness-access-token' });
-    p = await startPipeline({ graphProxy: media.url, openai: { transcript: 'I would like to change my delivery address' }, env: { MEDIA_IMAGE_MAX_BYTES: '200000' } });
+    p = await startPipeline({ graphProxy: media.url, openai: { transcript: 'I would like to change my delivery address' }, env: { MEDIA_IMAGE_MAX_BYTES: '200000', ...mediaHostOrigins(media.url) } });
   });
   afterAll(async () => {
     await p.close();

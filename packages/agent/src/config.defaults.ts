@@ -20,6 +20,8 @@ export const DEFAULT_CHANNEL_STYLES = {
     'Channel: WeChat. Write plain text only: no Markdown, no asterisks, no tables, no headings. Keep answers short (under 600 characters); use line breaks and numbered lines for steps.',
   chatwoot:
     'Channel: website chat (Chatwoot). You may use Markdown (bold, lists, links). Keep answers focused; use short paragraphs.',
+  telegram:
+    'Channel: Telegram. Keep answers short and phone-friendly. You may use Markdown (**bold**, _italic_, `code`, links, short lists); it is converted to Telegram formatting. No tables.',
 } as const;
 
 /** Shown when no LLM is configured and no FAQ/greeting matches. */

@@ -132,6 +132,7 @@ export const AgentConfigSchema = z.strictObject({
       whatsapp: ChannelStyle.prefault({}),
       'wechat-kf': ChannelStyle.prefault({}),
       chatwoot: ChannelStyle.prefault({}),
+      telegram: ChannelStyle.prefault({}),
     })
     .prefault({}),
   faq: z.array(FaqEntry).default([]),

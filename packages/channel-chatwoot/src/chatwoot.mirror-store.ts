@@ -6,8 +6,8 @@ import { z } from 'zod';
 /** Prefix of every `source_id` the gateway sets on mirrored messages: their webhook echoes are dropped by it. */
 export const MIRROR_SOURCE_PREFIX = 'sb:';
 
-const CHANNEL_TAG: Record<Exclude<ChannelId, 'chatwoot'>, string> = { whatsapp: 'wa', 'wechat-kf': 'wechat' };
-const TAG_CHANNEL: Record<string, Exclude<ChannelId, 'chatwoot'>> = { wa: 'whatsapp', wechat: 'wechat-kf' };
+const CHANNEL_TAG: Record<Exclude<ChannelId, 'chatwoot'>, string> = { whatsapp: 'wa', 'wechat-kf': 'wechat', telegram: 'tg' };
+const TAG_CHANNEL: Record<string, Exclude<ChannelId, 'chatwoot'>> = { wa: 'whatsapp', wechat: 'wechat-kf', tg: 'telegram' };
 
 /** Contact `identifier` of a mirrored customer: one contact per channel and user id (`wa:<id>`, `wechat:<id>`). */
 export function mirrorContactIdentifier(ref: ConversationRef): string {

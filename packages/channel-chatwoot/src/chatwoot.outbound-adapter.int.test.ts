@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigurationError, ProviderRateLimitedError, ProviderRejectedError, ProviderUnavailableError, silentLogger, type ConversationRef } from '@switchboard/core';
+import { GuardedFetcher } from '@switchboard/fetch';
 import { startFakeChatwoot, type FakeChatwoot } from '@switchboard/testkit';
 import { ChatwootClient } from './chatwoot.client.js';
 import { createChatwootOutboundAdapter, reportDeliveryFailure } from './chatwoot.outbound-adapter.js';
@@ -22,7 +23,8 @@ describe('chatwoot outbound adapter (fake Chatwoot on loopback)', () => {
   });
   beforeEach(() => fake.reset());
 
-  const adapter = () => createChatwootOutboundAdapter({ bot, user, botId: 4, log: silentLogger() });
+  const adapter = (allowedOrigins: string[] = []) =>
+    createChatwootOutboundAdapter({ bot, user, botId: 4, log: silentLogger(), fetcher: new GuardedFetcher({ allowedOrigins, timeoutMs: 2000, maxBytes: 1 << 20 }) });
 
   it('posts a Markdown reply with the bot token, typing on during the turn and off after the last part', async () => {
     fake.addConversation({ id: 318 });
@@ -51,7 +53,8 @@ describe('chatwoot outbound adapter (fake Chatwoot on loopback)', () => {
     const base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
     try {
       fake.addConversation({ id: 318 });
-      const a = adapter();
+      // the file host is on loopback: listed as FETCH_ALLOWED_ORIGINS would list it
+      const a = adapter([base]);
       const parts = a.render({ text: '', media: [{ kind: 'image', url: `${base}/receipt.png`, caption: 'Your receipt' }, { kind: 'document', url: `${base}/missing.pdf`, filename: 'invoice.pdf' }] }, ref(318));
       expect(parts.map((p) => p.kind)).toEqual(['media', 'media']);
       await a.sendPart(ref(318), parts[0]!, ctx(0, 2));
@@ -63,6 +66,30 @@ describe('chatwoot outbound adapter (fake Chatwoot on loopback)', () => {
       expect(withFile?.attachments?.[0]?.bytes.equals(png)).toBe(true);
       expect(withLink?.content).toContain(`(${base}/missing.pdf)`);
       expect(withLink?.attachments ?? []).toHaveLength(0);
+    } finally {
+      await new Promise<void>((r) => files.close(() => r()));
+    }
+  });
+
+  it('reply media on a non-public address is never fetched: it goes out as a link, without the Chatwoot tokens anywhere', async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    const files = createServer((req, res) => {
+      seen.push({ ...req.headers });
+      res.writeHead(200, { 'content-type': 'image/png' }).end('x');
+    });
+    await new Promise<void>((r) => files.listen(0, '127.0.0.1', () => r()));
+    const port = (files.address() as AddressInfo).port;
+    try {
+      fake.addConversation({ id: 319 });
+      const a = adapter();
+      for (const url of [`http://127.0.0.1:${port}/metrics`, `http://[::1]:${port}/x.png`, `http://2130706433:${port}/x.png`, 'http://169.254.169.254/latest/meta-data/']) {
+        const [part] = a.render({ text: '', media: [{ kind: 'image', url }] }, ref(319));
+        await a.sendPart(ref(319), part!, ctx());
+      }
+      expect(seen).toHaveLength(0);
+      const posted = fake.messagesIn(319);
+      expect(posted).toHaveLength(4);
+      for (const m of posted) expect(m.attachments ?? []).toHaveLength(0);
     } finally {
       await new Promise<void>((r) => files.close(() => r()));
     }

@@ -1,4 +1,4 @@
-import axios from 'axios';
+import { GuardedFetcher } from '@switchboard/fetch';
 import {
   ConfigurationError,
   ProviderRejectedError,
@@ -27,6 +27,8 @@ export interface ChatwootOutboundOptions {
   readonly user?: ChatwootClient;
   readonly botId?: number;
   readonly log: Logger;
+  /** Fetches reply media by URL (public addresses and FETCH_ALLOWED_ORIGINS only); default: a fetcher with no allowed origins. */
+  readonly fetcher?: GuardedFetcher;
 }
 
 /** Chatwoot `content_attributes.items` of a rich reply. */
@@ -66,15 +68,18 @@ function mediaText(media: ReplyMedia): string {
 const ATTACHMENT_MAX_BYTES = 40 * 1024 * 1024;
 
 /**
- * Downloads reply media to attach it (multipart). Undefined when it cannot be fetched or is too
- * large: the part then goes out as a Markdown link with the caption, never silently dropped.
+ * Downloads reply media to attach it (multipart), through the guarded fetcher: a reply URL is named
+ * by the agent, a tool or an API caller, so it is fetched like any outside URL and never with the
+ * Chatwoot tokens. Undefined when it cannot be fetched, is refused or too large: the part then goes
+ * out as a Markdown link with the caption, never silently dropped.
  */
-async function fetchAttachment(media: ReplyMedia, log: Logger): Promise<{ file: Buffer; filename: string; contentType: string } | undefined> {
+async function fetchAttachment(media: ReplyMedia, log: Logger, fetcher: GuardedFetcher): Promise<{ file: Buffer; filename: string; contentType: string } | undefined> {
   try {
-    const res = await axios.get<ArrayBuffer>(media.url, { responseType: 'arraybuffer', timeout: 30_000, maxContentLength: ATTACHMENT_MAX_BYTES, validateStatus: (s) => s >= 200 && s < 300 });
-    const contentType = media.mimeType ?? String(res.headers['content-type'] ?? 'application/octet-stream').split(';')[0]!.trim();
+    const res = await fetcher.fetchBytes(media.url, { maxBytes: ATTACHMENT_MAX_BYTES, what: 'chatwoot reply attachment' });
+    if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
+    const contentType = media.mimeType ?? (res.headers['content-type'] ?? 'application/octet-stream').split(';')[0]!.trim();
     const fromUrl = new URL(media.url).pathname.split('/').filter(Boolean).pop();
-    return { file: Buffer.from(res.data), filename: media.filename ?? fromUrl ?? media.kind, contentType };
+    return { file: res.bytes, filename: media.filename ?? fromUrl ?? media.kind, contentType };
   } catch (err: unknown) {
     log.warn('chatwoot attachment not fetched; sending a link instead', { err: err instanceof Error ? err.message : String(err) });
     return undefined;
@@ -144,6 +149,7 @@ async function findPosted(user: ChatwootClient, ref: ConversationRef, part: Outb
  */
 export function createChatwootOutboundAdapter(opts: ChatwootOutboundOptions): OutboundAdapter {
   const { bot, user, log } = opts;
+  const fetcher = opts.fetcher ?? new GuardedFetcher({ timeoutMs: 30_000, maxBytes: ATTACHMENT_MAX_BYTES });
   let warnedNoShow = false;
 
   const typingOff = async (conversationId: number) => {
@@ -174,7 +180,7 @@ export function createChatwootOutboundAdapter(opts: ChatwootOutboundOptions): Ou
 
     async sendPart(ref: ConversationRef, part: OutboundPart, ctx: SendContext): Promise<{ providerMessageId?: string }> {
       const conversationId = chatwootConversationId(ref);
-      const file = part.kind === 'media' ? await fetchAttachment(part.media, log) : undefined;
+      const file = part.kind === 'media' ? await fetchAttachment(part.media, log, fetcher) : undefined;
       const message =
         part.kind === 'media' && file
           ? await bot.sendAttachment(conversationId, { ...(part.media.caption ? { content: part.media.caption } : {}), ...file })

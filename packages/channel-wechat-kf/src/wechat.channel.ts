@@ -1,4 +1,5 @@
 import type { Logger, OutboundAdapter } from '@switchboard/core';
+import type { GuardedFetcher } from '@switchboard/fetch';
 import type { GatewayKeys, RedisClient } from '@switchboard/queue';
 import { WechatApiClient } from './wechat.client.js';
 import { resolveApiSettings, type WechatEnv } from './wechat.env.js';
@@ -13,7 +14,7 @@ export type WechatWorkerChannel =
  * Builds the API client and outbound adapter for a worker. Credentials absent → `enabled: false`
  * with the missing variable names (the caller logs one warning).
  */
-export function createWechatWorkerChannel(env: WechatEnv, deps: { redis: RedisClient; keys: GatewayKeys; log: Logger }): WechatWorkerChannel {
+export function createWechatWorkerChannel(env: WechatEnv, deps: { redis: RedisClient; keys: GatewayKeys; log: Logger; fetcher?: GuardedFetcher }): WechatWorkerChannel {
   const api = resolveApiSettings(env);
   if (!api.enabled) return { enabled: false, missing: api.missing };
   const client = new WechatApiClient({ settings: api.settings, redis: deps.redis, keys: deps.keys, log: deps.log });
@@ -24,6 +25,7 @@ export function createWechatWorkerChannel(env: WechatEnv, deps: { redis: RedisCl
     log: deps.log,
     maxPartsPerReply: env.WECHAT_MAX_PARTS_PER_REPLY,
     ...(env.WECHAT_HANDOFF_SERVICER ? { handoffServicer: env.WECHAT_HANDOFF_SERVICER } : {}),
+    ...(deps.fetcher ? { fetcher: deps.fetcher } : {}),
   });
   return { enabled: true, client, adapter };
 }

@@ -5,6 +5,7 @@ import { createRedis, gatewayKeys, type RedisClient } from '@switchboard/queue';
 import { dropPrefix, FakeWecom, testRedisUrl, uniquePrefix } from '@switchboard/testkit';
 import type { Redis } from 'ioredis';
 import { WechatApiClient } from './wechat.client.js';
+import { GuardedFetcher } from '@switchboard/fetch';
 import { createWechatOutboundAdapter, wechatMsgid } from './wechat.send.js';
 import { SendAllowance, ServicerStatus } from './wechat.state.js';
 
@@ -17,6 +18,7 @@ describe('wechat outbound adapter (fake WeCom, real Redis)', () => {
   let redis: RedisClient;
   let media: Server;
   let mediaUrl = '';
+  let hits = 0;
   const prefix = uniquePrefix('wxs');
   const keys = gatewayKeys(prefix);
 
@@ -24,6 +26,7 @@ describe('wechat outbound adapter (fake WeCom, real Redis)', () => {
     fake = await FakeWecom.start();
     redis = createRedis(testRedisUrl(), 'worker');
     media = createServer((req, res) => {
+      hits += 1;
       if (req.url === '/pic.png') {
         res.writeHead(200, { 'content-type': 'image/png' });
         res.end(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(64, 7)]));
@@ -42,9 +45,11 @@ describe('wechat outbound adapter (fake WeCom, real Redis)', () => {
     redis.disconnect();
   });
 
-  function adapter(extra: { handoffServicer?: string; maxPartsPerReply?: number } = {}): OutboundAdapter {
+  function adapter(extra: { handoffServicer?: string; maxPartsPerReply?: number; fetcher?: GuardedFetcher } = {}): OutboundAdapter {
     const client = new WechatApiClient({ settings: { corpId: fake.corpId, secret: fake.secret, apiUrl: fake.url, timeoutMs: 2000 }, redis, keys, log });
-    return createWechatOutboundAdapter({ client, redis, keys, log, ...extra });
+    // the reply-media host is on loopback: listed as FETCH_ALLOWED_ORIGINS would list it
+    const fetcher = new GuardedFetcher({ allowedOrigins: [mediaUrl], timeoutMs: 2000, maxBytes: 20 << 20 });
+    return createWechatOutboundAdapter({ client, redis, keys, log, fetcher, ...extra });
   }
 
   /** A customer who just wrote (WeCom allows 5 replies per customer message, within 48 h). */
@@ -150,5 +155,18 @@ describe('wechat outbound adapter (fake WeCom, real Redis)', () => {
     expect(fake.uploads.some((u) => u.mediaId === (img!.body['image'] as { media_id: string }).media_id && u.type === 'image')).toBe(true);
     expect(menu).toMatchObject({ msgtype: 'msgmenu', body: { msgmenu: { head_content: '请选择：', list: [{ type: 'click', click: { id: 'track', content: '查物流' } }, { type: 'click', click: { id: 'human', content: '转人工' } }] } } });
     await expect(a.sendPart(ref, { kind: 'media', media: { kind: 'image', url: `${mediaUrl}/missing.png` } }, { outboundId: 'out-rich', partIndex: 2, partCount: 3 })).rejects.toBeInstanceOf(ProviderRejectedError);
+  });
+
+  it('reply media on a non-public address is refused for good (not retried), never fetched', async () => {
+    const a = adapter({ fetcher: new GuardedFetcher({ timeoutMs: 2000, maxBytes: 20 << 20 }) });
+    const ref = await customer();
+    const before = hits;
+    for (const url of [`${mediaUrl}/pic.png`, `http://[::1]:${mediaUrl.split(':').pop()}/pic.png`, 'http://169.254.169.254/latest/meta-data/']) {
+      const err = await a.sendPart(ref, { kind: 'media', media: { kind: 'image', url } }, { outboundId: 'out-ssrf', partIndex: 0, partCount: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProviderRejectedError);
+      expect((err as ProviderRejectedError).providerCode).toBe('media_refused');
+    }
+    expect(hits).toBe(before);
+    expect(fake.sentTo(ref.userId)).toHaveLength(0);
   });
 });

@@ -1,4 +1,4 @@
-import axios, { type AxiosInstance } from 'axios';
+import { FetchRefusedError, FetchTooLargeError, GuardedFetcher } from '@switchboard/fetch';
 import {
   conversationId,
   GatewayError,
@@ -36,8 +36,8 @@ export interface WechatOutboundOptions {
   readonly handoffServicer?: string;
   /** Largest media file fetched for upload. */
   readonly maxMediaBytes?: number;
-  /** HTTP client used to fetch reply media from its URL. */
-  readonly mediaHttp?: AxiosInstance;
+  /** Fetches reply media from its URL (public addresses and FETCH_ALLOWED_ORIGINS only); default: a fetcher with no allowed origins. */
+  readonly fetcher?: GuardedFetcher;
   /** Injectable clock. */
   readonly now?: () => number;
 }
@@ -82,24 +82,29 @@ export function createWechatOutboundAdapter(opts: WechatOutboundOptions): Outbou
   const servicers = new ServicerStatus(opts.redis, opts.keys);
   const now = opts.now ?? Date.now;
   const maxMediaBytes = opts.maxMediaBytes ?? 20 << 20;
-  const mediaHttp = opts.mediaHttp ?? axios.create({ timeout: 30_000, maxContentLength: maxMediaBytes, responseType: 'arraybuffer', validateStatus: () => true });
+  const fetcher = opts.fetcher ?? new GuardedFetcher({ timeoutMs: 30_000, maxBytes: maxMediaBytes });
 
+  /** Reply media named by URL is fetched like any outside URL (guarded, never with the WeCom token). */
   async function uploadFromUrl(media: ReplyMedia): Promise<{ type: WechatMediaType; mediaId: string }> {
     const type = wechatMediaType(media);
     let res;
     try {
-      res = await mediaHttp.get<ArrayBuffer>(media.url, { responseType: 'arraybuffer' });
+      res = await fetcher.fetchBytes(media.url, { maxBytes: maxMediaBytes, what: 'wechat reply media' });
     } catch (err) {
+      // a refused or oversized file stays refused: not worth a retry
+      if (err instanceof FetchRefusedError || err instanceof FetchTooLargeError) {
+        throw new ProviderRejectedError(`reply media not fetched: ${err.message}`, { providerCode: err instanceof FetchRefusedError ? 'media_refused' : 'media_too_large', cause: err });
+      }
       throw new ProviderUnavailableError(`reply media download failed: ${err instanceof Error ? err.message : String(err)}`, { providerCode: 'media_download', cause: err });
     }
     if (res.status >= 500) throw new ProviderUnavailableError(`reply media download: HTTP ${res.status}`, { providerCode: res.status });
     if (res.status >= 300) throw new ProviderRejectedError(`reply media download: HTTP ${res.status}`, { providerCode: res.status });
-    const bytes = Buffer.from(res.data);
+    const bytes = res.bytes;
     // WeCom refuses files of 5 bytes or fewer and above the per-type caps
     if (bytes.length <= 5 || bytes.length > UPLOAD_LIMITS[type]) {
       throw new ProviderRejectedError(`reply media of ${bytes.length} bytes is outside the ${type} limits`, { providerCode: 40006 });
     }
-    const contentType = media.mimeType ?? String(res.headers['content-type'] ?? 'application/octet-stream');
+    const contentType = media.mimeType ?? res.headers['content-type'] ?? 'application/octet-stream';
     const filename = media.filename ?? decodeURIComponent(media.url.split('?')[0]?.split('/').pop() || `${type}`);
     const mediaId = await opts.client.uploadMedia(type, { bytes, contentType, filename });
     return { type, mediaId };

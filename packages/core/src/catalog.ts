@@ -81,6 +81,8 @@ export const QUEUES = {
   'outbound-whatsapp': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
   'outbound-wechat-kf': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
   'outbound-chatwoot': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
+  /** Telegram flood waits (429 retry_after) are seconds to a minute; same budget as the others. */
+  'outbound-telegram': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
   /** Mirroring into Chatwoot never blocks a reply; it retries on its own for a long time. */
   mirror: { schema: MirrorJob, attempts: 15, backoff: { type: 'exponential', delay: 2000, jitter: 0.2 }, ...KEEP },
 } as const satisfies QueueCatalog;
@@ -89,6 +91,6 @@ export type QueueName = keyof typeof QUEUES;
 export type QueuePayload<N extends QueueName> = z.infer<(typeof QUEUES)[N]['schema']>;
 
 /** The outbound queue that serves a channel. */
-export function outboundQueueFor(channel: ChannelId): 'outbound-whatsapp' | 'outbound-wechat-kf' | 'outbound-chatwoot' {
+export function outboundQueueFor(channel: ChannelId): 'outbound-whatsapp' | 'outbound-wechat-kf' | 'outbound-chatwoot' | 'outbound-telegram' {
   return `outbound-${channel}` as const;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { shortHash } from './ids.js';
 
 /** Channels the gateway speaks. Adding one here forces every channel registry to be updated. */
-export const ChannelId = z.enum(['whatsapp', 'wechat-kf', 'chatwoot']);
+export const ChannelId = z.enum(['whatsapp', 'wechat-kf', 'chatwoot', 'telegram']);
 export type ChannelId = z.infer<typeof ChannelId>;
 
 /**
@@ -10,6 +10,7 @@ export type ChannelId = z.infer<typeof ChannelId>;
  * - WhatsApp: account = phone_number_id, userId = parent_user_id ?? user_id ?? wa_id.
  * - WeChat Kefu: account = open_kfid, userId = external_userid.
  * - Chatwoot: account = `${accountId}`, userId = contact id, threadId = conversation display id.
+ * - Telegram: account = bot id (the numeric prefix of the token), userId = chat id, threadId = forum topic id.
  */
 export const ConversationRef = z.object({
   channel: ChannelId,
@@ -156,7 +157,8 @@ export const ConversationSignal = z.object({
   eventId: z.string().min(1),
   conversation: ConversationRef,
   at: z.number(),
-  signal: z.enum(['human_took_over', 'bot_resumed', 'session_ended', 'session_started', 'send_failed', 'recalled', 'info']),
+  /** `blocked`/`unblocked`: the customer blocked or unblocked the bot (Telegram `my_chat_member`); sends would fail. */
+  signal: z.enum(['human_took_over', 'bot_resumed', 'session_ended', 'session_started', 'send_failed', 'recalled', 'info', 'blocked', 'unblocked']),
   detail: z.record(z.string(), z.unknown()).default({}),
 });
 export type ConversationSignal = z.infer<typeof ConversationSignal>;

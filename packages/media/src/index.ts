@@ -12,6 +12,8 @@ export * from './media.http.js';
 export * from './media.sources.js';
 export * from './media.ffmpeg.js';
 export * from './media.pdf.js';
+export * from './media.silk.js';
+export * from './media.duration.js';
 export * from './media.transcribe.js';
 export * from './media.resolver.js';
 export * from './media.outbound.js';

@@ -1,8 +1,9 @@
 import OpenAI from 'openai';
 import type { ChannelId, Logger } from '@switchboard/core';
+import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, GuardedFetcher, normalizeOrigin } from '@switchboard/fetch';
 import type { RedisClient } from '@switchboard/queue';
 import { limitsFrom, type MediaEnv } from './media.env.js';
-import { Ffmpeg } from './media.ffmpeg.js';
+import { Ffmpeg, selectFfmpeg } from './media.ffmpeg.js';
 import { MediaResolver, type MediaCounter } from './media.resolver.js';
 import { UrlMediaSource, WechatMediaSource, WhatsAppMediaSource, type AccessTokenProvider, type MediaSource } from './media.sources.js';
 import { MediaTempStore } from './media.store.js';
@@ -18,12 +19,20 @@ export interface MediaResolverDeps {
   counter?: MediaCounter;
   /** OPENAI_API_KEY / OPENAI_BASE_URL; absent = no transcription. */
   openai?: { apiKey: string; baseURL?: string; timeoutMs?: number };
-  /** WHATSAPP_GRAPH_URL + WHATSAPP_ACCESS_TOKEN; absent = WhatsApp media not downloaded. */
-  whatsapp?: { graphUrl: string; accessToken: string };
+  /**
+   * The guarded fetcher of the process (FETCH_ALLOWED_ORIGINS, FETCH_MAX_REDIRECTS, refusal metric);
+   * default: one with no allowed origins and the media size and time caps.
+   */
+  fetcher?: GuardedFetcher;
+  /** WHATSAPP_GRAPH_URL + WHATSAPP_ACCESS_TOKEN (+ WHATSAPP_MEDIA_ORIGINS); absent = WhatsApp media not downloaded. */
+  whatsapp?: { graphUrl: string; accessToken: string; mediaOrigins?: readonly string[] };
   /** WECHAT_API_URL + the channel's token cache (`WechatApiClient.tokens`). */
   wechat?: { apiUrl: string; tokens: AccessTokenProvider };
-  /** Chatwoot attachments are plain (redirecting) URLs; extra headers if storage is private. */
-  chatwoot?: { headers?: Record<string, string> };
+  /**
+   * Chatwoot attachments are plain (redirecting) URLs. `url` (CHATWOOT_URL) is fetched whatever its
+   * address; `headers` (e.g. `api_access_token` for a private storage) go to that origin only.
+   */
+  chatwoot?: { url?: string; headers?: Record<string, string> };
   /** Shared with the outbound preparers, so one budget covers all of the process's temp files. */
   store?: MediaTempStore;
   ffmpeg?: Ffmpeg;
@@ -34,19 +43,42 @@ export function createMediaStore(env: MediaEnv): MediaTempStore {
   return new MediaTempStore({ ...(env.MEDIA_TMP_DIR ? { dir: env.MEDIA_TMP_DIR } : {}), maxBytes: env.MEDIA_TMP_MAX_BYTES });
 }
 
-/** The ffmpeg wrapper of a media env. */
-export function createFfmpeg(env: MediaEnv): Ffmpeg {
-  return new Ffmpeg({ path: env.MEDIA_FFMPEG_PATH, timeoutMs: env.MEDIA_PROCESS_TIMEOUT_MS });
+/**
+ * The ffmpeg wrapper of a media env: MEDIA_FFMPEG_PATH, else the system's on `pathEnv` (the
+ * process's PATH), else the npm-bundled one (see {@link selectFfmpeg}).
+ */
+export function createFfmpeg(env: MediaEnv, pathEnv: string | undefined = env.PATH): Ffmpeg {
+  const selection = selectFfmpeg({
+    ...(env.MEDIA_FFMPEG_PATH ? { configured: env.MEDIA_FFMPEG_PATH } : {}),
+    ...(env.MEDIA_FFPROBE_PATH ? { configuredProbe: env.MEDIA_FFPROBE_PATH } : {}),
+    pathEnv,
+  });
+  return new Ffmpeg({ selection, timeoutMs: env.MEDIA_PROCESS_TIMEOUT_MS });
+}
+
+/** A guarded fetcher with the media caps and nothing allowed beyond public addresses and provider origins. */
+export function defaultMediaFetcher(env: MediaEnv): GuardedFetcher {
+  return new GuardedFetcher({ timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS, maxBytes: env.MEDIA_MAX_BYTES });
+}
+
+function chatwootSource(fetcher: GuardedFetcher, cw: MediaResolverDeps['chatwoot']): UrlMediaSource {
+  const origin = cw?.url ? normalizeOrigin(new URL(cw.url).origin) : undefined;
+  if (!origin) return new UrlMediaSource({ fetcher });
+  return new UrlMediaSource({
+    fetcher,
+    providerOrigins: [origin],
+    ...(cw?.headers ? { credentials: { name: 'chatwoot', origins: [origin], headers: cw.headers } } : {}),
+  });
 }
 
 /** Builds the resolver of a worker from its parsed env and clients (composition root helper). */
 export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): MediaResolver {
-  const timeoutMs = env.MEDIA_DOWNLOAD_TIMEOUT_MS;
+  const fetcher = deps.fetcher ?? defaultMediaFetcher(env);
   const sources: Partial<Record<ChannelId, MediaSource>> = {
-    chatwoot: new UrlMediaSource({ timeoutMs, ...(deps.chatwoot?.headers ? { headers: deps.chatwoot.headers } : {}) }),
+    chatwoot: chatwootSource(fetcher, deps.chatwoot),
   };
-  if (deps.whatsapp) sources.whatsapp = new WhatsAppMediaSource({ ...deps.whatsapp, timeoutMs });
-  if (deps.wechat) sources['wechat-kf'] = new WechatMediaSource({ ...deps.wechat, timeoutMs });
+  if (deps.whatsapp) sources.whatsapp = new WhatsAppMediaSource({ ...deps.whatsapp, mediaOrigins: deps.whatsapp.mediaOrigins ?? DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetcher });
+  if (deps.wechat) sources['wechat-kf'] = new WechatMediaSource({ ...deps.wechat, fetcher });
   const transcriber = deps.openai
     ? new OpenAITranscriber(
         new OpenAI({ apiKey: deps.openai.apiKey, ...(deps.openai.baseURL ? { baseURL: deps.openai.baseURL } : {}), timeout: deps.openai.timeoutMs ?? 120_000, maxRetries: 2 }),
@@ -61,6 +93,7 @@ export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): Med
     limits: limitsFrom(env),
     transcribeVideo: env.MEDIA_TRANSCRIBE_VIDEO,
     processTimeoutMs: env.MEDIA_PROCESS_TIMEOUT_MS,
+    documents: { memoryMb: env.MEDIA_PROCESS_MEMORY_MB, maxInflatedBytes: env.MEDIA_DOCUMENT_MAX_INFLATED_BYTES, maxPages: env.MEDIA_DOCUMENT_MAX_PAGES },
     log: deps.log,
     ...(deps.counter ? { counter: deps.counter } : {}),
   });
@@ -69,7 +102,7 @@ export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): Med
 /** Builds the WhatsApp reply-media preparer (upload or link per MEDIA_WHATSAPP_OUTBOUND_MODE). */
 export function createWhatsAppMediaPreparer(
   env: MediaEnv,
-  deps: { graphUrl: string; accessToken: string; redis?: RedisClient; keyPrefix: string; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg },
+  deps: { graphUrl: string; accessToken: string; redis?: RedisClient; keyPrefix: string; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg; fetcher?: GuardedFetcher },
 ): WhatsAppMediaPreparer {
   return new WhatsAppMediaPreparer({
     graphUrl: deps.graphUrl,
@@ -80,6 +113,7 @@ export function createWhatsAppMediaPreparer(
     ...(deps.redis ? { redis: deps.redis } : {}),
     keyPrefix: deps.keyPrefix,
     timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS,
+    fetcher: deps.fetcher ?? defaultMediaFetcher(env),
     log: deps.log,
   });
 }
@@ -87,7 +121,7 @@ export function createWhatsAppMediaPreparer(
 /** Builds the WeChat reply-media preparer over the channel's API client (`WechatApiClient`). */
 export function createWechatMediaPreparer(
   env: MediaEnv,
-  deps: { api: WechatMediaUploadApi; redis?: RedisClient; keyPrefix: string; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg },
+  deps: { api: WechatMediaUploadApi; redis?: RedisClient; keyPrefix: string; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg; fetcher?: GuardedFetcher },
 ): WechatMediaPreparer {
   return new WechatMediaPreparer({
     api: deps.api,
@@ -96,6 +130,7 @@ export function createWechatMediaPreparer(
     ...(deps.redis ? { redis: deps.redis } : {}),
     keyPrefix: deps.keyPrefix,
     timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS,
+    fetcher: deps.fetcher ?? defaultMediaFetcher(env),
     log: deps.log,
   });
 }

@@ -36,8 +36,21 @@ export const mediaEnv = {
   MEDIA_DOWNLOAD_TIMEOUT_MS: int(30_000, 100),
   /** Per ffmpeg/ffprobe run and per PDF extraction. */
   MEDIA_PROCESS_TIMEOUT_MS: int(60_000, 100),
-  /** Path or name of ffmpeg; ffprobe is looked up beside it (same directory) or on PATH. */
-  MEDIA_FFMPEG_PATH: withDefault('ffmpeg'),
+  /**
+   * Path of ffmpeg. Unset: the system's ffmpeg on PATH, else the one bundled by `pnpm install`
+   * (`@ffmpeg-installer/ffmpeg`). Set: exactly this one (ffprobe beside it unless MEDIA_FFPROBE_PATH).
+   */
+  MEDIA_FFMPEG_PATH: optional(),
+  /** The process's PATH: where a system ffmpeg/ffprobe is looked for (unset = only the bundled ones). */
+  PATH: optional(),
+  /** Path of ffprobe (default: beside MEDIA_FFMPEG_PATH, else on PATH, else the bundled one). */
+  MEDIA_FFPROBE_PATH: optional(),
+  /** Memory cap of each child process reading a document (V8 heap, RSS watchdog, `prlimit --data`). */
+  MEDIA_PROCESS_MEMORY_MB: int(512, 64),
+  /** A PDF whose content streams inflate to more than this is "too large to read" (decompression bombs). */
+  MEDIA_DOCUMENT_MAX_INFLATED_BYTES: int(64 * MB, 1024),
+  /** Only the first pages of a longer PDF are read. */
+  MEDIA_DOCUMENT_MAX_PAGES: int(100, 1),
   /** How long transcripts are kept per media id (a retried turn reuses them). */
   MEDIA_TRANSCRIPT_TTL_SEC: int(30 * 24 * 3600, 60),
   /** Outbound WhatsApp media: `upload` (POST /{phone-number-id}/media, then send by id) or `link`. */

@@ -15,6 +15,8 @@ export const MediaFailureReason = {
   extractionFailed: 'extraction_failed',
   notConfigured: 'not_configured',
   storeFull: 'store_full',
+  /** The link may not be fetched (non-public address, foreign redirect…): see `@switchboard/fetch`. */
+  notAvailable: 'not_available',
 } as const;
 export type MediaFailureReason = (typeof MediaFailureReason)[keyof typeof MediaFailureReason];
 

@@ -1,12 +1,12 @@
 import { rename } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { FetchRefusedError, FetchTooLargeError, FETCH_USER_AGENT, type CredentialScope, type GuardedFetcher } from '@switchboard/fetch';
 import { MediaError, MediaFailureReason, MediaTooLargeError, errorText } from './media.errors.js';
 import { effectiveMime, extensionFor } from './media.mime.js';
 import type { MediaWorkspace } from './media.store.js';
 
 /** User-Agent of every media request. Meta's CDN answers requests without one with errors. */
-export const MEDIA_USER_AGENT = 'switchboard-gateway/0.1 (media)';
+export const MEDIA_USER_AGENT = FETCH_USER_AGENT;
 
 /** A downloaded file in a turn's workspace. */
 export interface FetchedMedia {
@@ -24,33 +24,44 @@ export interface StreamResponse {
   readonly body: Readable;
 }
 
-/** An axios instance for binary downloads: streams, never throws on status, explicit User-Agent. */
-export function createDownloadHttp(opts: { timeoutMs: number; maxRedirects?: number; baseURL?: string }): AxiosInstance {
-  return axios.create({
-    ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
-    timeout: opts.timeoutMs,
-    maxRedirects: opts.maxRedirects ?? 0,
-    validateStatus: () => true,
-    proxy: false,
-    headers: { 'User-Agent': MEDIA_USER_AGENT },
-  });
+/** What a media download may do: its cap, whose credentials it carries, which provider origin it may reach. */
+export interface DownloadOptions {
+  readonly what: string;
+  readonly maxBytes: number;
+  readonly credentials?: CredentialScope;
+  /** The provider's own configured origin(s): fetched whatever their address (fakes, self-hosted installs). */
+  readonly providerOrigins?: readonly string[];
 }
 
-function flatHeaders(res: AxiosResponse): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(res.headers ?? {})) if (v !== undefined && v !== null) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
-  return out;
-}
+/** Largest answer read from an API lookup (JSON), not a file. */
+export const LOOKUP_MAX_BYTES = 256 * 1024;
 
-/** GET as a stream. Network failures become retryable `download_failed` errors. */
-export async function getStream(http: AxiosInstance, url: string, opts: { headers?: Record<string, string>; params?: Record<string, string>; what: string }): Promise<StreamResponse> {
-  let res: AxiosResponse<Readable>;
+/**
+ * GET through the guarded fetcher as a stream. Refusals become non-retryable `not_available`
+ * errors (the agent is told the file is not available), network failures retryable `download_failed`.
+ */
+export async function getStream(fetcher: GuardedFetcher, url: string, opts: DownloadOptions): Promise<StreamResponse> {
   try {
-    res = await http.get<Readable>(url, { responseType: 'stream', ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.params ? { params: opts.params } : {}) });
+    const res = await fetcher.fetch(url, {
+      what: opts.what,
+      maxBytes: opts.maxBytes,
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      ...(opts.providerOrigins ? { providerOrigins: opts.providerOrigins } : {}),
+    });
+    return { status: res.status, headers: res.headers, body: res.body };
   } catch (err) {
-    throw new MediaError(MediaFailureReason.downloadFailed, `${opts.what} could not be downloaded (${errorText(err)})`, { retryable: true, cause: err });
+    throw downloadError(err, opts.what, opts.maxBytes);
   }
-  return { status: res.status, headers: flatHeaders(res), body: res.data };
+}
+
+/** The media error of a failed guarded fetch (or body read). */
+export function downloadError(err: unknown, what: string, maxBytes: number): MediaError {
+  if (err instanceof MediaError) return err;
+  if (err instanceof FetchRefusedError) {
+    return new MediaError(MediaFailureReason.notAvailable, `${what} is not available: its link points somewhere files are never fetched from (${err.reason})`, { cause: err });
+  }
+  if (err instanceof FetchTooLargeError) return new MediaTooLargeError(what, maxBytes, err.sizeBytes);
+  return new MediaError(MediaFailureReason.downloadFailed, `${what} could not be downloaded (${errorText(err)})`, { retryable: true, cause: err });
 }
 
 /** Reads a (small) body to a string, at most `max` bytes; used for error answers. */
@@ -86,7 +97,12 @@ export async function saveBody(
     res.body.destroy();
     throw new MediaTooLargeError(opts.what, opts.maxBytes, length);
   }
-  const saved = await ws.write(res.body, { maxBytes: opts.maxBytes, what: opts.what });
+  let saved: Awaited<ReturnType<MediaWorkspace['write']>>;
+  try {
+    saved = await ws.write(res.body, { maxBytes: opts.maxBytes, what: opts.what });
+  } catch (err) {
+    throw downloadError(err, opts.what, opts.maxBytes);
+  }
   const headerType = res.headers['content-type'];
   const mimeType = effectiveMime(opts.declaredMime ?? headerType, saved.head);
   const filename = opts.filename ?? filenameFromDisposition(res.headers['content-disposition']);

@@ -11,6 +11,7 @@ import {
   type Logger,
   type ReplyMedia,
 } from '@switchboard/core';
+import type { GuardedFetcher } from '@switchboard/fetch';
 import type { RedisClient } from '@switchboard/queue';
 import { MediaError, errorText } from './media.errors.js';
 import type { Ffmpeg } from './media.ffmpeg.js';
@@ -58,14 +59,17 @@ interface PreparerBase {
   /** Key prefix of the upload cache, e.g. `gatewayKeys(prefix).ns('media')`. */
   keyPrefix: string;
   timeoutMs: number;
+  /** The guarded fetcher every reply file is downloaded through (public addresses only, FETCH_ALLOWED_ORIGINS excepted). */
+  fetcher: GuardedFetcher;
   log: Logger;
 }
 
 /** Largest file fetched for an outbound conversion (a few times the channel limit, never huge). */
 const OUTBOUND_FETCH_FACTOR = 4;
 
-async function fetchReplyFile(media: ReplyMedia, ws: MediaWorkspace, maxBytes: number, timeoutMs: number): Promise<FetchedMedia> {
-  const source = new UrlMediaSource({ timeoutMs });
+/** Reply media named by URL (by the agent, a tool or an API caller) is fetched like any outside URL: guarded, no credentials. */
+async function fetchReplyFile(media: ReplyMedia, ws: MediaWorkspace, maxBytes: number, fetcher: GuardedFetcher): Promise<FetchedMedia> {
+  const source = new UrlMediaSource({ fetcher });
   const declared = media.mimeType ?? mimeFromFilename(media.filename) ?? mimeFromFilename(safePath(media.url));
   return source.fetch({ url: media.url, ...(declared ? { mimeType: declared } : {}) }, ws, { maxBytes, what: `the ${media.kind} to send` });
 }
@@ -119,6 +123,8 @@ export class WhatsAppMediaPreparer {
       baseURL: opts.graphUrl,
       timeout: opts.timeoutMs,
       validateStatus: () => true,
+      // the Bearer token goes to the Graph origin only: never follow a redirect elsewhere with it
+      maxRedirects: 0,
       headers: { Authorization: `Bearer ${opts.accessToken}`, 'User-Agent': MEDIA_USER_AGENT },
     });
   }
@@ -151,7 +157,7 @@ export class WhatsAppMediaPreparer {
       const rule = OUTBOUND_RULES.whatsapp[media.kind];
       let file: FetchedMedia;
       try {
-        file = await fetchReplyFile(media, ws, rule.maxBytes * OUTBOUND_FETCH_FACTOR, this.opts.timeoutMs);
+        file = await fetchReplyFile(media, ws, rule.maxBytes * OUTBOUND_FETCH_FACTOR, this.opts.fetcher);
       } catch (err) {
         return linkFallback(media, errorText(err));
       }
@@ -244,7 +250,7 @@ export class WechatMediaPreparer {
       const rule = OUTBOUND_RULES['wechat-kf'][media.kind];
       let file: FetchedMedia;
       try {
-        file = await fetchReplyFile(media, ws, Math.max(rule.maxBytes * OUTBOUND_FETCH_FACTOR, OUTBOUND_RULES['wechat-kf'].document.maxBytes), this.opts.timeoutMs);
+        file = await fetchReplyFile(media, ws, Math.max(rule.maxBytes * OUTBOUND_FETCH_FACTOR, OUTBOUND_RULES['wechat-kf'].document.maxBytes), this.opts.fetcher);
       } catch (err) {
         return linkFallback(media, errorText(err));
       }

@@ -1,6 +1,7 @@
 import type { ChannelId, ReplyMedia } from '@switchboard/core';
 import type { MediaLimits } from './media.env.js';
-import { baseMime } from './media.mime.js';
+import { MediaError, MediaFailureReason } from './media.errors.js';
+import { baseMime, sniffFormat, type MediaFormat, type SniffedFormat } from './media.mime.js';
 
 const MB = 1024 * 1024;
 
@@ -27,10 +28,48 @@ export const TEXT_DOCUMENT_TYPES: ReadonlySet<string> = new Set([
 /**
  * The most a provider lets us download in one request. WeChat `media/get` answers 830002 above
  * 20 MB unless the client pages with `Range`; WhatsApp refuses inbound files over 100 MB (131052);
- * Chatwoot's MAXIMUM_FILE_UPLOAD_SIZE defaults to 40 MB.
+ * Chatwoot's MAXIMUM_FILE_UPLOAD_SIZE defaults to 40 MB; Telegram's `getFile` serves files up to 20 MB.
  * @see ../../../../shared/providers/wechat-kf.md §7, whatsapp-cloud-api.md §8, chatwoot.md §4.1
  */
-export const CHANNEL_DOWNLOAD_MAX: Readonly<Record<ChannelId, number>> = { whatsapp: 100 * MB, 'wechat-kf': 20 * MB, chatwoot: 40 * MB };
+export const CHANNEL_DOWNLOAD_MAX: Readonly<Record<ChannelId, number>> = { whatsapp: 100 * MB, 'wechat-kf': 20 * MB, chatwoot: 40 * MB, telegram: 20 * MB };
+
+const AUDIO_FORMATS: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['ogg', 'mp3', 'aac', 'mp4', 'm4a', '3gp', 'wav', 'webm', 'matroska', 'flac', 'amr', 'amr-wb', 'silk']);
+const VIDEO_FORMATS: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['mp4', '3gp', 'mov', 'webm', 'matroska']);
+const IMAGE_FORMATS: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['jpeg', 'png', 'gif', 'webp', 'bmp', 'tiff']);
+
+/**
+ * The formats (sniffed from the bytes, never the declared type) each inbound kind may be. Audio,
+ * video and images are binary containers only: text of any kind, playlists and concat lists are
+ * refused before a tool sees them. Documents are read as PDF or text; any other sniffed format
+ * gets a note without being opened.
+ */
+export const KIND_FORMATS: Readonly<Record<InboundKind, ReadonlySet<MediaFormat>>> = {
+  audio: AUDIO_FORMATS,
+  video: VIDEO_FORMATS,
+  image: IMAGE_FORMATS,
+  sticker: IMAGE_FORMATS,
+  document: new Set<MediaFormat>(['pdf', 'text']),
+};
+
+/** Formats ffmpeg may be asked to convert from, per target: reply audio, reply images, speech. */
+export const CONVERTIBLE_FORMATS = { audio: new Set<MediaFormat>([...AUDIO_FORMATS, ...VIDEO_FORMATS]), image: IMAGE_FORMATS } as const;
+
+/** Human name of a sniffed format for refusals (`an HLS/M3U playlist`, `text`, `unknown binary data`). */
+export function describeFormat(f: SniffedFormat | undefined): string {
+  if (!f) return 'unknown binary data';
+  if (f.indirection) return 'a playlist or file list';
+  return f.format === 'text' ? 'text' : f.format;
+}
+
+/**
+ * The sniffed format of `head` when `kind` allows it; otherwise a non-retryable
+ * `unsupported_type` error that names what the bytes really are ("unsupported media").
+ */
+export function requireFormat(kind: InboundKind, head: Buffer, what: string): SniffedFormat {
+  const f = sniffFormat(head);
+  if (f && !f.indirection && KIND_FORMATS[kind].has(f.format)) return f;
+  throw new MediaError(MediaFailureReason.unsupportedType, `${what} is unsupported media (${describeFormat(f)}, not ${kind === 'sticker' ? 'an image' : `${kind === 'audio' || kind === 'image' ? 'an' : 'a'} ${kind}`} format this assistant reads)`);
+}
 
 /** Inbound rule for one kind on one channel: accepted types and the byte cap. */
 export interface InboundRule {
@@ -88,6 +127,8 @@ const WHATSAPP_DOC_TYPES = new Set([
  *   video 16 MB mp4/3gpp; document 100 MB text/pdf/Office.
  * - WeChat (wechat-kf.md §7): image 10 MB jpg/png; voice 2 MB AMR ≤ 60 s; video 10 MB mp4; file 20 MB; every file > 5 bytes.
  * - Chatwoot (chatwoot.md §4.1): any attachment up to MAXIMUM_FILE_UPLOAD_SIZE (40 MB by default).
+ * - Telegram (core.telegram.org/bots/api#sending-files): uploads up to 10 MB for photos, 50 MB otherwise;
+ *   a voice note must be OGG/Opus (other audio goes out as a music file).
  */
 export const OUTBOUND_RULES: Readonly<Record<ChannelId, Readonly<Record<ReplyMedia['kind'], OutboundRule>>>> = {
   whatsapp: {
@@ -107,6 +148,12 @@ export const OUTBOUND_RULES: Readonly<Record<ChannelId, Readonly<Record<ReplyMed
     audio: { sendAs: 'audio', maxBytes: 40 * MB, types: 'any' },
     video: { sendAs: 'video', maxBytes: 40 * MB, types: 'any' },
     document: { sendAs: 'file', maxBytes: 40 * MB, types: 'any' },
+  },
+  telegram: {
+    image: { sendAs: 'photo', maxBytes: 10 * MB, types: new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif']), convertTo: 'image/jpeg' },
+    audio: { sendAs: 'voice', maxBytes: 50 * MB, types: new Set(['audio/ogg', 'audio/mpeg', 'audio/mp4']), convertTo: 'audio/ogg' },
+    video: { sendAs: 'video', maxBytes: 50 * MB, types: new Set(['video/mp4']) },
+    document: { sendAs: 'document', maxBytes: 50 * MB, types: 'any' },
   },
 };
 

@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -10,12 +11,14 @@ import {
   amrSample,
   dropPrefix,
   FakeWecom,
+  ffconcatList,
+  hlsPlaylist,
+  pdfBomb,
   ffmpegAvailable,
   minimalPdf,
   mp4Sample,
   oggOpusSample,
   PNG_1X1,
-  silkHeaderSample,
   startFakeMediaHost,
   testRedisUrl,
   uniquePrefix,
@@ -32,6 +35,13 @@ const note = HAS_FFMPEG ? '' : ' [SKIPPED: ffmpeg/ffprobe not on PATH — apt-ge
 const withFfmpeg = HAS_FFMPEG ? it : it.skip;
 
 const WA_TOKEN = 'wa-test-token';
+
+/** A real SILK v3 voice file as WeChat sends it (0x02 byte first): a tone of `seconds`, encoded by silk-wasm. */
+async function silkSample(seconds: number): Promise<Buffer> {
+  // in a child node: silk-wasm loads its WebAssembly with a dynamic import jest's VM does not allow
+  const script = `const s=require(${JSON.stringify(require.resolve('silk-wasm'))});const r=24000,n=r*${seconds},p=Buffer.alloc(n*2);for(let i=0;i<n;i++)p.writeInt16LE(Math.round(6000*Math.sin(2*Math.PI*440*i/r)),i*2);s.encode(p,r).then(e=>process.stdout.write(Buffer.from(e.data).toString('base64')))`;
+  return Buffer.from(execFileSync(process.execPath, ['-e', script]).toString(), 'base64');
+}
 const PNID = '1098765432';
 let seq = 0;
 
@@ -95,7 +105,7 @@ describe('MediaResolver against fake providers and real Redis', () => {
   });
 
   function resolver(env: Record<string, string> = {}, extra: Partial<MediaResolverDeps> = {}): MediaResolver {
-    const parsed = loadConfig(mediaEnv, { MEDIA_TMP_DIR: tmp, ...env });
+    const parsed = loadConfig(mediaEnv, { MEDIA_TMP_DIR: tmp, PATH: process.env.PATH ?? '', ...env });
     return createMediaResolver(parsed, {
       log: silentLogger(),
       redis,
@@ -104,6 +114,8 @@ describe('MediaResolver against fake providers and real Redis', () => {
       openai: { apiKey: 'sk-test', baseURL: `${host.url}/v1` },
       whatsapp: { graphUrl: host.graphUrl, accessToken: WA_TOKEN },
       wechat: { apiUrl: host.wechatApiUrl, tokens: wechatTokens('wx-1') },
+      // attachments come from CHATWOOT_URL's origin (a fake on loopback): fetched whatever its address
+      chatwoot: { url: host.url },
       ...extra,
     });
   }
@@ -113,8 +125,9 @@ describe('MediaResolver against fake providers and real Redis', () => {
     return m.filter((v) => v.labels.outcome === outcome).reduce((a, v) => a + v.value, 0);
   }
 
-  withFfmpeg(`WhatsApp voice note: fetched with the token, converted, transcribed once, transcript present${note}`, async () => {
-    const mediaId = host.whatsapp.add({ bytes: oggOpusSample(2), mimeType: 'audio/ogg; codecs=opus' });
+  withFfmpeg(`WhatsApp voice note: fetched with the token, sent as it is (OGG/Opus), transcribed once${note}`, async () => {
+    const ogg = oggOpusSample(2);
+    const mediaId = host.whatsapp.add({ bytes: ogg, mimeType: 'audio/ogg; codecs=opus' });
     const before = host.calls.length;
     const [out] = await resolver().enrich([message('whatsapp', { type: 'audio', voice: true, media: { mediaId, mimeType: 'audio/ogg; codecs=opus' } })]);
 
@@ -131,8 +144,9 @@ describe('MediaResolver against fake providers and real Redis', () => {
     expect(host.transcriptions.requests).toHaveLength(1);
     const sent = host.transcriptions.requests[0]!;
     expect(sent.model).toBe('whisper-1');
-    expect(sent.filename).toMatch(/\.mp3$/);
-    expect(sent.contentType).toBe('audio/mpeg');
+    expect(sent.filename).toBe('voice.ogg');
+    expect(sent.contentType).toBe('audio/ogg');
+    expect(sent.bytes.equals(ogg)).toBe(true);
     expect(await counted('ok')).toBe(1);
   });
 
@@ -263,11 +277,63 @@ describe('MediaResolver against fake providers and real Redis', () => {
     expect(d?.enrichment).toEqual({ note: 'document, "contract.docx", application/vnd.openxmlformats-officedocument.wordprocessingml.document, 22 B; its content cannot be read here' });
   });
 
-  it('WeChat SILK voice is recognised and refused with a clear reason', async () => {
-    const mediaId = host.wechat.add({ bytes: silkHeaderSample(), mimeType: 'application/octet-stream', filename: 'v.silk' });
+  it('WeChat SILK voice (with the 0x02 byte) is decoded to WAV with silk-wasm and transcribed', async () => {
+    const mediaId = host.wechat.add({ bytes: await silkSample(3), mimeType: 'application/octet-stream', filename: 'v.silk' });
     const [out] = await resolver().enrich([message('wechat-kf', { type: 'audio', voice: true, media: { mediaId } })]);
-    expect(out?.enrichment?.error).toBe("The voice message is in WeChat's SILK format, which ffmpeg cannot decode");
+    expect(out?.enrichment?.error).toBeUndefined();
+    expect(out?.enrichment?.transcript).toBe('I would like to change my delivery address');
+    expect(out?.enrichment?.note).toBe('voice message, 3 s, transcribed');
+    expect(host.transcriptions.requests).toHaveLength(1);
+    const sent = host.transcriptions.requests[0]!;
+    expect(sent.filename).toBe('voice.wav');
+    expect(sent.bytes.subarray(0, 4).toString('latin1')).toBe('RIFF');
+    // 3 s of 24 kHz 16-bit mono PCM behind a 44-byte header
+    expect(sent.bytes.length).toBeGreaterThan(44 + 24_000 * 2 * 2.9);
+  });
+
+  it('SILK longer than MEDIA_MAX_AUDIO_SEC is refused before decoding', async () => {
+    const mediaId = host.wechat.add({ bytes: await silkSample(3), mimeType: 'application/octet-stream', filename: 'v.silk' });
+    const [out] = await resolver({ MEDIA_MAX_AUDIO_SEC: '2' }).enrich([message('wechat-kf', { type: 'audio', voice: true, media: { mediaId } })]);
+    expect(out?.enrichment?.error).toBe('The voice message is 3 s long, over the 2 s transcription limit');
     expect(host.transcriptions.requests).toHaveLength(0);
+  });
+
+  it('a "voice note" whose bytes are an HLS playlist naming a local file is refused as unsupported media; nothing is transcribed', async () => {
+    const secretText = 'the vault code is 7311-SECRET';
+    const secretAudio = join(tmp, 'secret-phrase.ogg');
+    await writeFile(secretAudio, HAS_FFMPEG ? oggOpusSample(1) : Buffer.from(`OggS${secretText}`));
+    await writeFile(join(tmp, 'secret.txt'), secretText);
+    for (const bytes of [hlsPlaylist(secretAudio), hlsPlaylist(join(tmp, 'secret.txt')), ffconcatList(secretAudio)]) {
+      const mediaId = host.whatsapp.add({ bytes, mimeType: 'audio/ogg; codecs=opus' });
+      const [out] = await resolver().enrich([message('whatsapp', { type: 'audio', voice: true, media: { mediaId, mimeType: 'audio/ogg; codecs=opus' } })]);
+      expect(out?.enrichment?.transcript).toBeUndefined();
+      expect(out?.enrichment?.error).toBe('The voice message is unsupported media (a playlist or file list, not an audio format this assistant reads)');
+      expect(JSON.stringify(out)).not.toContain('7311');
+    }
+    expect(host.transcriptions.requests).toHaveLength(0);
+    expect(await counted('unsupported_type')).toBe(3);
+  });
+
+  it('a PDF decompression bomb becomes "too large to read"; a normal document in the same turn is still read', async () => {
+    const bombUrl = host.chatwoot.add({ bytes: await pdfBomb(512 * 1024 * 1024), mimeType: 'application/pdf', filename: 'invoice.pdf' });
+    const okUrl = host.chatwoot.add({ bytes: minimalPdf(['Order 5521']), mimeType: 'application/pdf', filename: 'order.pdf' });
+    const [bomb, ok] = await resolver().enrich([
+      message('chatwoot', { type: 'document', media: { url: bombUrl, filename: 'invoice.pdf' } }),
+      message('chatwoot', { type: 'document', media: { url: okUrl, filename: 'order.pdf' } }),
+    ]);
+    expect(bomb?.enrichment?.error).toBe('The document "invoice.pdf" is too large to read (content streams inflate to more than 64 MB)');
+    expect(ok?.enrichment?.text).toBe('Order 5521');
+    expect(await counted('too_large')).toBe(1);
+  }, 60_000);
+
+  it('fresh machine: no ffmpeg on PATH, the npm-bundled ffmpeg converts WeChat AMR and the transcript arrives', async () => {
+    const mediaId = host.wechat.add({ bytes: amrSample(2), mimeType: 'audio/amr', filename: 'voice.amr' });
+    const [out] = await resolver({ PATH: join(tmp, 'no-ffmpeg-here') }).enrich([message('wechat-kf', { type: 'audio', voice: true, media: { mediaId } })]);
+    expect(out?.enrichment?.error).toBeUndefined();
+    expect(out?.enrichment?.note).toBe('voice message, 2 s, transcribed');
+    expect(host.transcriptions.requests[0]!.filename).toBe('audio.mp3');
+    const head = host.transcriptions.requests[0]!.bytes.subarray(0, 3);
+    expect(head.toString('latin1') === 'ID3' || (head[0] === 0xff && (head[1]! & 0xe0) === 0xe0)).toBe(true);
   });
 
   it('Chatwoot image attachment: the data_url redirect is followed and the image becomes a data URL', async () => {
@@ -332,16 +398,22 @@ describe('MediaResolver against fake providers and real Redis', () => {
     expect(img?.enrichment?.error).toBe('The image could not be fetched: media download is not configured for whatsapp');
   });
 
-  it('without ffmpeg a voice note is kept with a clear reason; images and PDFs still work', async () => {
-    const voiceId = host.whatsapp.add({ bytes: Buffer.concat([Buffer.from('OggS'), Buffer.alloc(200)]), mimeType: 'audio/ogg; codecs=opus' });
+  it('without any ffmpeg an OGG voice note is still transcribed as it is; AMR gets a clear reason; images and PDFs work', async () => {
+    const ogg = HAS_FFMPEG ? oggOpusSample(1) : Buffer.concat([Buffer.from('OggS'), Buffer.alloc(200)]);
+    const voiceId = host.whatsapp.add({ bytes: ogg, mimeType: 'audio/ogg; codecs=opus' });
+    const amrId = host.whatsapp.add({ bytes: amrSample(1), mimeType: 'audio/amr' });
     const imageId = host.whatsapp.add({ bytes: PNG_1X1, mimeType: 'image/png' });
     const r = resolver({ MEDIA_FFMPEG_PATH: join(tmp, 'no-such-dir', 'ffmpeg') });
-    const [voice, image] = await r.enrich([
+    const [voice, amr, image] = await r.enrich([
       message('whatsapp', { type: 'audio', voice: true, media: { mediaId: voiceId } }),
+      message('whatsapp', { type: 'audio', voice: true, media: { mediaId: amrId } }),
       message('whatsapp', { type: 'image', media: { mediaId: imageId } }),
     ]);
-    expect(voice?.enrichment?.error).toMatch(/^The voice message could not be processed: ffmpeg is not installed on this worker \(install it with the system package manager, e\.g\. `apt-get install -y ffmpeg`/);
-    expect(host.transcriptions.requests).toHaveLength(0);
+    // the OGG's own header gives its length, ffprobe or not
+    expect(voice?.enrichment).toEqual({ transcript: 'I would like to change my delivery address', note: HAS_FFMPEG ? 'voice message, 1 s, transcribed' : 'voice message, transcribed' });
+    expect(host.transcriptions.requests).toHaveLength(1);
+    expect(host.transcriptions.requests[0]!.bytes.equals(ogg)).toBe(true);
+    expect(amr?.enrichment?.error).toMatch(/^The voice message could not be processed: ffmpeg is not installed on this worker \(run `pnpm install`/);
     expect(image?.enrichment?.imageDataUrl).toMatch(/^data:image\/png;base64,/);
     expect(await counted('ffmpeg_missing')).toBe(1);
   });

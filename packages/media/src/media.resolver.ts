@@ -3,11 +3,13 @@ import type { Counter } from 'prom-client';
 import type { ChannelId, ConversationRef, InboundMessage, Logger, MediaRef } from '@switchboard/core';
 import type { MediaLimits } from './media.env.js';
 import { MediaError, MediaFailureReason, MediaTooLargeError, errorText, formatBytes } from './media.errors.js';
-import type { Ffmpeg, ProbeResult } from './media.ffmpeg.js';
+import { durationFromFile } from './media.duration.js';
+import { readHead, type Ffmpeg, type ProbeResult } from './media.ffmpeg.js';
 import type { FetchedMedia } from './media.http.js';
-import { baseMime, looksLikeText, mimeFromFilename } from './media.mime.js';
-import { extractPdfText, extractPlainText } from './media.pdf.js';
-import { allows, inboundRule, TEXT_DOCUMENT_TYPES, type InboundKind } from './media.policy.js';
+import { baseMime, extensionFor, mimeFromFilename, sniffFormat, type MediaFormat, type SniffedFormat } from './media.mime.js';
+import { DEFAULT_DOCUMENT_LIMITS, extractPdfText, extractPlainText, type DocumentLimits } from './media.pdf.js';
+import { inboundRule, requireFormat, TEXT_DOCUMENT_TYPES, VISION_IMAGE_TYPES, type InboundKind } from './media.policy.js';
+import { SilkTooLongError, silkToWav } from './media.silk.js';
 import type { MediaSource } from './media.sources.js';
 import type { MediaTempStore, MediaWorkspace } from './media.store.js';
 import type { TranscriptCache, Transcriber } from './media.transcribe.js';
@@ -32,6 +34,8 @@ export interface MediaResolverOptions {
   transcribeVideo: boolean;
   /** Per PDF extraction. */
   processTimeoutMs: number;
+  /** Memory, inflated-bytes and page caps of document extraction (defaults: 512 MB, 64 MB, 100 pages). */
+  documents?: Partial<Omit<DocumentLimits, 'timeoutMs' | 'maxChars'>>;
   log: Logger;
   counter?: MediaCounter;
   /** Media of one turn processed in parallel. */
@@ -44,8 +48,13 @@ export interface EnrichContext {
   conversationId?: string;
 }
 
-/** Audio the transcription endpoints take as is; anything else is converted to MP3 first. */
-const SPEECH_PASSTHROUGH = new Set(['audio/mpeg', 'audio/mp3', 'audio/wav', 'audio/x-wav', 'audio/mp4', 'audio/m4a', 'audio/x-m4a', 'audio/webm', 'audio/flac']);
+/**
+ * Audio OpenAI-compatible `/audio/transcriptions` endpoints take as is (flac, mp3, mp4, m4a, ogg,
+ * wav, webm), sent untouched after sniffing; anything else (AMR, AAC, 3GP, Matroska, a video's
+ * sound track) is converted to MP3 with ffmpeg, SILK is decoded to WAV.
+ */
+const SPEECH_PASSTHROUGH: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['ogg', 'mp3', 'mp4', 'm4a', 'wav', 'webm', 'flac']);
+const SPEECH_EXT: Partial<Record<MediaFormat, string>> = { ogg: 'ogg', mp3: 'mp3', mp4: 'mp4', m4a: 'm4a', wav: 'wav', webm: 'webm', flac: 'flac' };
 
 type MediaContent = Extract<InboundMessage['content'], { media: MediaRef }>;
 
@@ -158,9 +167,10 @@ export class MediaResolver {
   private async image(m: InboundMessage, c: MediaContent, ws: MediaWorkspace, ctx: EnrichContext): Promise<Enrichment> {
     const rule = inboundRule(m.conversation.channel, 'image', this.opts.limits);
     let file = await this.download(m, c, 'image', ws, ctx);
-    if (!allows(rule, file.mimeType)) {
-      if (!file.mimeType.startsWith('image/')) throw new MediaError(MediaFailureReason.unsupportedType, `${what(c)} is not an image the assistant can look at (${file.mimeType})`);
-      // BMP, TIFF…: the vision models take JPEG
+    const format = requireFormat(c.type === 'sticker' ? 'sticker' : 'image', await readHead(file.path), what(c));
+    file = { ...file, mimeType: format.mime };
+    if (!VISION_IMAGE_TYPES.has(format.mime)) {
+      // BMP, TIFF: the vision models take JPEG
       const out = ws.path('jpg');
       const size = await this.opts.ffmpeg.toJpeg(file.path, out);
       ws.account(size);
@@ -172,29 +182,52 @@ export class MediaResolver {
     return { imageDataUrl: `data:${file.mimeType};base64,${bytes.toString('base64')}`, note: `${c.type}${animated}, ${file.mimeType}, ${formatBytes(file.size)}` };
   }
 
-  private async transcribeFile(file: FetchedMedia, ws: MediaWorkspace, c: MediaContent, probe: ProbeResult | undefined): Promise<string> {
+  /** Transcribes a file whose format was sniffed and allowed; `durationSec` when known. */
+  private async transcribeFile(file: FetchedMedia, format: SniffedFormat, ws: MediaWorkspace, c: MediaContent, durationSec: number | undefined): Promise<{ text: string; durationSec?: number }> {
     const transcriber = this.opts.transcriber;
     if (!transcriber) throw new MediaError(MediaFailureReason.notConfigured, `${what(c)} could not be transcribed: speech-to-text is not configured (OPENAI_API_KEY)`);
+    if (durationSec !== undefined && durationSec > this.opts.limits.audioSec) {
+      throw new MediaError(MediaFailureReason.tooLarge, `${what(c)} is ${seconds(durationSec)} long, over the ${seconds(this.opts.limits.audioSec)} transcription limit`);
+    }
     let path = file.path;
-    let mimeType = baseMime(file.mimeType) ?? 'application/octet-stream';
-    if (mimeType === 'audio/silk') {
-      throw new MediaError(MediaFailureReason.unsupportedType, `${what(c)} is in WeChat's SILK format, which ffmpeg cannot decode`);
-    }
-    if (probe?.durationSec !== undefined && probe.durationSec > this.opts.limits.audioSec) {
-      throw new MediaError(MediaFailureReason.tooLarge, `${what(c)} is ${seconds(probe.durationSec)} long, over the ${seconds(this.opts.limits.audioSec)} transcription limit`);
-    }
-    if (!SPEECH_PASSTHROUGH.has(mimeType) || c.type === 'video') {
+    let mimeType = format.mime;
+    let filename: string;
+    let length = durationSec;
+    if (format.format === 'silk') {
+      const out = ws.path('wav');
+      try {
+        const wav = await silkToWav(file.path, out, { maxSec: this.opts.limits.audioSec, timeoutMs: this.opts.processTimeoutMs, memoryMb: this.opts.documents?.memoryMb ?? DEFAULT_DOCUMENT_LIMITS.memoryMb });
+        ws.account(wav.size);
+        length = wav.durationSec;
+      } catch (err) {
+        if (err instanceof SilkTooLongError) {
+          throw new MediaError(MediaFailureReason.tooLarge, `${what(c)} is ${seconds(err.durationSec)} long, over the ${seconds(this.opts.limits.audioSec)} transcription limit`);
+        }
+        throw err instanceof MediaError ? new MediaError(err.reason, `${what(c)} ${err.message}`, { cause: err }) : err;
+      }
+      path = out;
+      mimeType = 'audio/wav';
+      filename = 'voice.wav';
+    } else if (SPEECH_PASSTHROUGH.has(format.format) && c.type !== 'video') {
+      // the endpoint decodes these itself: the customer's bytes go as they are, named after their real format
+      const ext = SPEECH_EXT[format.format] ?? extensionFor(format.mime);
+      mimeType = format.format === 'mp4' || format.format === 'm4a' ? 'audio/mp4' : format.format === 'webm' ? 'audio/webm' : format.mime;
+      filename = `${c.type === 'audio' && c.voice ? 'voice' : 'audio'}.${ext}`;
+    } else {
       const out = ws.path('mp3');
       const size = await this.opts.ffmpeg.toSpeechMp3(file.path, out, this.opts.limits.audioSec);
       ws.account(size);
       path = out;
       mimeType = 'audio/mpeg';
+      filename = 'audio.mp3';
     }
-    return (await transcriber.transcribe(path, { mimeType })).trim();
+    const text = (await transcriber.transcribe(path, { mimeType, filename })).trim();
+    return { text, ...(length !== undefined ? { durationSec: length } : {}) };
   }
 
+  /** ffprobe facts of an allowed file (hardened input), or undefined when ffprobe is missing or fails. */
   private async probeIfPossible(path: string): Promise<ProbeResult | undefined> {
-    if (!(await this.opts.ffmpeg.available())) return undefined;
+    if (!(await this.opts.ffmpeg.probeAvailable())) return undefined;
     try {
       return await this.opts.ffmpeg.probe(path);
     } catch (err) {
@@ -211,19 +244,19 @@ export class MediaResolver {
     if (!this.opts.transcriber) throw new MediaError(MediaFailureReason.notConfigured, `${what(c)} could not be transcribed: speech-to-text is not configured (OPENAI_API_KEY)`);
     const ws = await workspace();
     const file = await this.download(m, c, 'audio', ws, ctx);
-    const mime = baseMime(file.mimeType) ?? '';
-    if (!allows(inboundRule(m.conversation.channel, 'audio', this.opts.limits), mime) && !mime.startsWith('audio/')) {
-      throw new MediaError(MediaFailureReason.unsupportedType, `${what(c)} is not audio the assistant can transcribe (${mime || 'unknown type'})`);
-    }
-    const probe = mime === 'audio/silk' ? undefined : await this.probeIfPossible(file.path);
-    const transcript = await this.transcribeFile(file, ws, c, probe);
-    if (id) await this.opts.transcripts?.set(id, transcript);
-    const length = probe?.durationSec !== undefined ? `, ${seconds(probe.durationSec)}` : '';
-    return { enrichment: { transcript, note: `${label}${length}, transcribed` } };
+    // the bytes decide, never the declared type: a playlist or any text is refused here
+    const format = requireFormat('audio', await readHead(file.path), what(c));
+    // the container says its length when it can (no tool run); ffprobe otherwise; SILK's comes from the decoder
+    const durationSec = format.format === 'silk' ? undefined : ((await durationFromFile(file.path, format.format)) ?? (await this.probeIfPossible(file.path))?.durationSec);
+    const t = await this.transcribeFile(file, format, ws, c, durationSec);
+    if (id) await this.opts.transcripts?.set(id, t.text);
+    const length = t.durationSec !== undefined ? `, ${seconds(t.durationSec)}` : '';
+    return { enrichment: { transcript: t.text, note: `${label}${length}, transcribed` } };
   }
 
   private async video(m: InboundMessage, c: MediaContent, ws: MediaWorkspace, ctx: EnrichContext): Promise<{ enrichment: Enrichment; cached?: boolean }> {
     const file = await this.download(m, c, 'video', ws, ctx);
+    const format = requireFormat('video', await readHead(file.path), what(c));
     const probe = await this.probeIfPossible(file.path);
     const facts = [
       'video',
@@ -231,7 +264,7 @@ export class MediaResolver {
       formatBytes(file.size),
       probe?.width && probe.height ? `${probe.width}×${probe.height}` : undefined,
       probe && !probe.hasAudio ? 'no sound' : undefined,
-      probe ? undefined : 'duration unknown (ffmpeg missing)',
+      probe ? undefined : 'duration unknown (ffprobe missing)',
     ].filter(Boolean);
     const enrichment: Enrichment = { note: facts.join(', ') };
     if (!this.opts.transcribeVideo || !this.opts.transcriber || !probe?.hasAudio) return { enrichment };
@@ -243,7 +276,7 @@ export class MediaResolver {
     const hit = key ? await this.opts.transcripts?.get(key) : undefined;
     if (hit !== undefined) return { enrichment: { ...enrichment, transcript: hit }, cached: true };
     try {
-      const transcript = await this.transcribeFile(file, ws, c, probe);
+      const transcript = (await this.transcribeFile(file, format, ws, c, probe.durationSec)).text;
       if (key) await this.opts.transcripts?.set(key, transcript);
       return { enrichment: { ...enrichment, transcript } };
     } catch (err) {
@@ -272,18 +305,20 @@ export class MediaResolver {
     const mime = (sniffed === 'application/zip' || sniffed === 'application/octet-stream') && byName ? byName : sniffed;
     const head = [`document`, name ? `"${name}"` : undefined, mime, formatBytes(file.size)].filter(Boolean).join(', ');
     const cap = this.opts.limits.textChars;
-    if (mime === 'application/pdf') {
-      const pdf = await extractPdfText(file.path, { maxChars: cap, timeoutMs: this.opts.processTimeoutMs });
+    // what is read is decided by the bytes: a PDF goes to the bounded reader, text is read as text
+    const format = sniffFormat(await readHead(file.path));
+    if (format?.format === 'pdf') {
+      const pdf = await extractPdfText(file.path, { maxChars: cap, timeoutMs: this.opts.processTimeoutMs, what: what(c), ...this.opts.documents });
       const pages = pdf.pages !== undefined ? `, ${pdf.pages} page${pdf.pages === 1 ? '' : 's'}` : '';
-      if (!pdf.text) return { note: `${head}${pages}; no text layer (probably a scan), content not read` };
-      return { text: pdf.text, note: `${head}${pages}; text extracted${pdf.truncated ? ` (cut to ${cap} characters)` : ''}` };
+      const partial = pdf.pagesRead !== undefined && pdf.pages !== undefined && pdf.pagesRead < pdf.pages ? ` (first ${pdf.pagesRead} pages read)` : '';
+      if (!pdf.text) return { note: `${head}${pages}${partial}; no text layer (probably a scan), content not read` };
+      return { text: pdf.text, note: `${head}${pages}${partial}; text extracted${pdf.truncated ? ` (cut to ${cap} characters)` : ''}` };
     }
-    const head64 = (await readFile(file.path)).subarray(0, 4096);
-    if (TEXT_DOCUMENT_TYPES.has(mime) || mime.startsWith('text/') || looksLikeText(head64)) {
+    if (format?.format === 'text') {
       const t = await extractPlainText(file.path, { maxChars: cap });
       return { text: t.text, note: `${head}; text extracted${t.truncated ? ` (cut to ${cap} characters)` : ''}` };
     }
-    return { note: `${['document', name ? `"${name}"` : undefined, mime, formatBytes(file.size)].filter(Boolean).join(', ')}; its content cannot be read here` };
+    return { note: `${head}; its content cannot be read here` };
   }
 }
 

@@ -1,7 +1,7 @@
-import type { AxiosInstance } from 'axios';
 import type { MediaRef } from '@switchboard/core';
+import { normalizeOrigin, type CredentialScope, type GuardedFetcher } from '@switchboard/fetch';
 import { MediaError, MediaFailureReason, errorText } from './media.errors.js';
-import { createDownloadHttp, discard, getStream, readSmall, saveBody, type FetchedMedia, type StreamResponse } from './media.http.js';
+import { discard, getStream, LOOKUP_MAX_BYTES, readSmall, saveBody, type FetchedMedia, type StreamResponse } from './media.http.js';
 import type { MediaWorkspace } from './media.store.js';
 
 /** Downloads one provider media reference into a workspace. */
@@ -16,7 +16,18 @@ export interface WhatsAppMediaSourceOptions {
   /** WHATSAPP_GRAPH_URL, e.g. `https://graph.facebook.com/v24.0`. */
   graphUrl: string;
   accessToken: string;
-  timeoutMs: number;
+  /** Besides the Graph origin, the origins that receive the token (WHATSAPP_MEDIA_ORIGINS, Meta's CDN). */
+  mediaOrigins: readonly string[];
+  fetcher: GuardedFetcher;
+}
+
+/** The origin of a URL, or undefined when it is not one. */
+export function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 interface GraphMediaInfo {
@@ -29,24 +40,28 @@ interface GraphMediaInfo {
 /**
  * WhatsApp media in two steps: `GET /{media-id}` → `{url}` (valid 5 minutes), then `GET url` with
  * the Bearer token. A URL that answers 401/404 (expired, or the webhook's `url` went stale) is
- * replaced by a fresh one once.
+ * replaced by a fresh one once. The token goes only to the Graph origin and the media origins
+ * (Meta's CDN): a webhook `url` or a lookup answer on any other host is fetched without it (and
+ * only from a public address); a foreign webhook `url` is ignored when there is a media id.
  * @see ../../../../shared/providers/whatsapp-cloud-api.md §8
  */
 export class WhatsAppMediaSource implements MediaSource {
-  private readonly http: AxiosInstance;
-  private readonly auth: Record<string, string>;
+  private readonly scope: CredentialScope;
+  private readonly graphOrigin: string;
 
   constructor(private readonly opts: WhatsAppMediaSourceOptions) {
-    this.http = createDownloadHttp({ timeoutMs: opts.timeoutMs, maxRedirects: 3 });
-    this.auth = { Authorization: `Bearer ${opts.accessToken}` };
+    this.graphOrigin = normalizeOrigin(new URL(opts.graphUrl).origin);
+    this.scope = { name: 'whatsapp', origins: [this.graphOrigin, ...opts.mediaOrigins], headers: { Authorization: `Bearer ${opts.accessToken}` } };
+  }
+
+  private get(url: string, what: string, maxBytes: number): Promise<StreamResponse> {
+    return getStream(this.opts.fetcher, url, { what, maxBytes, credentials: this.scope, providerOrigins: [this.graphOrigin] });
   }
 
   private async lookup(mediaId: string, account: string | undefined, what: string): Promise<{ url: string; mimeType?: string; size?: number }> {
-    const res = await getStream(this.http, `${this.opts.graphUrl}/${encodeURIComponent(mediaId)}`, {
-      headers: this.auth,
-      ...(account ? { params: { phone_number_id: account } } : {}),
-      what,
-    });
+    const url = new URL(`${this.opts.graphUrl}/${encodeURIComponent(mediaId)}`);
+    if (account) url.searchParams.set('phone_number_id', account);
+    const res = await this.get(url.toString(), what, LOOKUP_MAX_BYTES);
     const text = await readSmall(res.body);
     let info: GraphMediaInfo = {};
     try {
@@ -71,7 +86,9 @@ export class WhatsAppMediaSource implements MediaSource {
   async fetch(ref: MediaRef, ws: MediaWorkspace, opts: { maxBytes: number; what: string; account?: string }): Promise<FetchedMedia> {
     const { mediaId } = ref;
     if (!mediaId && !ref.url) throw new MediaError(MediaFailureReason.downloadFailed, `${opts.what} has neither a media id nor a URL`);
-    let url = ref.url;
+    const own = (u: string | undefined) => u !== undefined && this.scope.origins.includes(originOf(u) ?? '');
+    // a media id is looked up on Graph rather than trusting a payload URL on a foreign host
+    let url = ref.url && (own(ref.url) || !mediaId) ? ref.url : undefined;
     let mimeType = ref.mimeType;
     let lookups = 0;
     if (!url && mediaId) {
@@ -81,7 +98,7 @@ export class WhatsAppMediaSource implements MediaSource {
       mimeType ??= info.mimeType;
     }
     for (let attempt = 0; ; attempt += 1) {
-      const res = await getStream(this.http, url!, { headers: this.auth, what: opts.what });
+      const res = await this.get(url!, opts.what, opts.maxBytes);
       if (res.status >= 200 && res.status < 300) {
         return saveBody(ws, res, { maxBytes: opts.maxBytes, what: opts.what, ...(mimeType ? { declaredMime: mimeType } : {}), ...(ref.filename ? { filename: ref.filename } : {}) });
       }
@@ -121,7 +138,7 @@ export interface WechatMediaSourceOptions {
   /** WECHAT_API_URL, e.g. `https://qyapi.weixin.qq.com`. */
   apiUrl: string;
   tokens: AccessTokenProvider;
-  timeoutMs: number;
+  fetcher: GuardedFetcher;
 }
 
 /**
@@ -130,10 +147,10 @@ export interface WechatMediaSourceOptions {
  * @see ../../../../shared/providers/wechat-kf.md §7
  */
 export class WechatMediaSource implements MediaSource {
-  private readonly http: AxiosInstance;
+  private readonly origin: string;
 
   constructor(private readonly opts: WechatMediaSourceOptions) {
-    this.http = createDownloadHttp({ timeoutMs: opts.timeoutMs });
+    this.origin = normalizeOrigin(new URL(opts.apiUrl).origin);
   }
 
   async fetch(ref: MediaRef, ws: MediaWorkspace, opts: { maxBytes: number; what: string }): Promise<FetchedMedia> {
@@ -145,7 +162,15 @@ export class WechatMediaSource implements MediaSource {
       } catch (err) {
         throw new MediaError(MediaFailureReason.downloadFailed, `${opts.what} could not be fetched: no WeCom access token (${errorText(err)})`, { retryable: true, cause: err });
       }
-      const res = await getStream(this.http, `${this.opts.apiUrl}/cgi-bin/media/get`, { params: { access_token: token, media_id: ref.mediaId }, what: opts.what });
+      const url = new URL(`${this.opts.apiUrl}/cgi-bin/media/get`);
+      url.searchParams.set('media_id', ref.mediaId);
+      // the token rides in the query, added by the fetcher only on WECHAT_API_URL's origin
+      const res = await getStream(this.opts.fetcher, url.toString(), {
+        what: opts.what,
+        maxBytes: opts.maxBytes,
+        credentials: { name: 'wechat-kf', origins: [this.origin], query: { access_token: token } },
+        providerOrigins: [this.origin],
+      });
       if (res.status < 200 || res.status >= 300) {
         discard(res.body);
         throw new MediaError(MediaFailureReason.downloadFailed, `${opts.what} download failed: WeCom answered HTTP ${res.status}`, { retryable: true });
@@ -187,25 +212,30 @@ function wechatMediaError(what: string, code: number | undefined): MediaError {
 
 /** Options of {@link UrlMediaSource}. */
 export interface UrlMediaSourceOptions {
-  timeoutMs: number;
-  /** Redirects to follow (Chatwoot `data_url` is an ActiveStorage 302 to the blob). */
-  maxRedirects?: number;
-  /** Extra headers, e.g. an `api_access_token` for a private Chatwoot storage proxy. */
-  headers?: Record<string, string>;
+  fetcher: GuardedFetcher;
+  /** The provider's configured origin (CHATWOOT_URL for attachments): fetched whatever its address. */
+  providerOrigins?: readonly string[];
+  /** Credentials for the provider's own origin only, e.g. an `api_access_token` for a private Chatwoot. */
+  credentials?: CredentialScope;
 }
 
-/** Media behind a plain URL, following redirects (Chatwoot attachments' `data_url`). */
+/**
+ * Media behind a plain URL (Chatwoot attachments' `data_url`, an ActiveStorage 302 to the blob;
+ * reply media by URL), through the guarded fetcher: redirects followed and re-checked.
+ */
 export class UrlMediaSource implements MediaSource {
-  private readonly http: AxiosInstance;
-
-  constructor(private readonly opts: UrlMediaSourceOptions) {
-    this.http = createDownloadHttp({ timeoutMs: opts.timeoutMs, maxRedirects: opts.maxRedirects ?? 5 });
-  }
+  constructor(private readonly opts: UrlMediaSourceOptions) {}
 
   async fetch(ref: MediaRef, ws: MediaWorkspace, opts: { maxBytes: number; what: string }): Promise<FetchedMedia> {
     const url = ref.url;
-    if (!url || !/^https?:\/\//i.test(url)) throw new MediaError(MediaFailureReason.downloadFailed, `${opts.what} has no http(s) URL`);
-    const res: StreamResponse = await getStream(this.http, url, { ...(this.opts.headers ? { headers: this.opts.headers } : {}), what: opts.what });
+    // other schemes are refused (and counted) by the fetcher
+    if (!url) throw new MediaError(MediaFailureReason.downloadFailed, `${opts.what} has no URL`);
+    const res: StreamResponse = await getStream(this.opts.fetcher, url, {
+      what: opts.what,
+      maxBytes: opts.maxBytes,
+      ...(this.opts.credentials ? { credentials: this.opts.credentials } : {}),
+      ...(this.opts.providerOrigins ? { providerOrigins: this.opts.providerOrigins } : {}),
+    });
     if (res.status >= 200 && res.status < 300) {
       return saveBody(ws, res, { maxBytes: opts.maxBytes, what: opts.what, ...(ref.mimeType ? { declaredMime: ref.mimeType } : {}), ...(ref.filename ? { filename: ref.filename } : {}) });
     }

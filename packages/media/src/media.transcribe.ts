@@ -8,7 +8,8 @@ import { MediaError, MediaFailureReason, errorText } from './media.errors.js';
 /** Speech-to-text of one file. */
 export interface Transcriber {
   readonly model: string;
-  transcribe(path: string, opts: { mimeType: string; language?: string }): Promise<string>;
+  /** `filename` = the name sent (its extension tells several servers the decoder); default the file's own. */
+  transcribe(path: string, opts: { mimeType: string; filename?: string; language?: string }): Promise<string>;
 }
 
 /**
@@ -22,9 +23,9 @@ export class OpenAITranscriber implements Transcriber {
     readonly model: string,
   ) {}
 
-  async transcribe(path: string, opts: { mimeType: string; language?: string }): Promise<string> {
+  async transcribe(path: string, opts: { mimeType: string; filename?: string; language?: string }): Promise<string> {
     try {
-      const file = await toFile(createReadStream(path), basename(path), { type: opts.mimeType });
+      const file = await toFile(createReadStream(path), opts.filename ?? basename(path), { type: opts.mimeType });
       const res = await this.client.audio.transcriptions.create({
         file,
         model: this.model,

@@ -76,6 +76,11 @@ export interface FakeMediaHost {
   graphUrl: string;
   /** WECHAT_API_URL for the fake (same as `url`). */
   wechatApiUrl: string;
+  /**
+   * Makes issued WhatsApp download URLs start with `origin` instead of the fake's own (e.g. a fake
+   * Graph that proxies to this host, so lookups and downloads share the Graph origin).
+   */
+  setPublicOrigin(origin: string): void;
   calls: FakeMediaCall[];
   uploads: FakeMediaUpload[];
   whatsapp: {
@@ -167,12 +172,13 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions = {}): Promi
   let sttFailStatus = 500;
   let redirectCount = 0;
   let base = '';
+  let publicOrigin: string | undefined;
 
   const issue = (mediaId: string, expired = false): string => {
     const token = randomBytes(12).toString('hex');
     waUrls.set(token, { mediaId, expiresAt: Date.now() + urlTtlMs, expired });
     // Meta's CDN URLs carry signed query parameters; the fake mimics the shape
-    return `${base}/wa-cdn/${token}?ext=${Date.now()}&hash=${token.slice(0, 8)}`;
+    return `${publicOrigin ?? base}/wa-cdn/${token}?ext=${Date.now()}&hash=${token.slice(0, 8)}`;
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -344,6 +350,9 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions = {}): Promi
     url: base,
     graphUrl: `${base}/${version}`,
     wechatApiUrl: base,
+    setPublicOrigin: (origin) => {
+      publicOrigin = origin.replace(/\/+$/, '');
+    },
     calls,
     uploads,
     whatsapp: {

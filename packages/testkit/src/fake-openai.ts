@@ -7,6 +7,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { parseMultipart } from '@switchboard/core';
 import type { AddressInfo } from 'node:net';
 
 /** One message of a chat completion request, as sent on the wire. */
@@ -51,8 +52,17 @@ export interface FakeOpenAIOptions {
   failStatus?: number;
   /** Text returned by `/v1/audio/transcriptions`. */
   transcript?: string;
+  /** Scripts `/v1/audio/transcriptions` by the uploaded file (wins over `transcript`). */
+  transcribe?: (upload: FakeTranscriptionUpload) => string;
   /** Which inputs `/v1/moderations` flags (default: none). */
   flag?: (input: string) => boolean;
+}
+
+/** A file uploaded to `/v1/audio/transcriptions`, as the fake parsed it. */
+export interface FakeTranscriptionUpload {
+  filename: string;
+  contentType: string;
+  bytes: Buffer;
 }
 
 /** A request the fake received (any route). */
@@ -71,6 +81,8 @@ export interface FakeOpenAI {
   requests: FakeChatRequest[];
   /** Every HTTP request, including failed ones and other routes. */
   calls: FakeOpenAICall[];
+  /** Files uploaded for transcription (answered ones). */
+  transcriptions: FakeTranscriptionUpload[];
   setReply(fn: FakeReplyFn): void;
   setDelay(ms: number): void;
   /** The next `n` POST requests fail with `status` (default 500). */
@@ -141,6 +153,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   let seq = 0;
   const requests: FakeChatRequest[] = [];
   const calls: FakeOpenAICall[] = [];
+  const transcriptions: FakeTranscriptionUpload[] = [];
   let baseUrl = '';
 
   const wait = (res: ServerResponse) =>
@@ -217,7 +230,11 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     if (req.method === 'POST' && path === '/v1/chat/completions') return chat(body, res);
     if (req.method === 'POST' && path === '/v1/audio/transcriptions') {
       await wait(res);
-      return sendJson(res, 200, { text: opts.transcript ?? 'fake transcript', usage: { type: 'duration', seconds: 1 } });
+      const file = parseMultipart(String(req.headers['content-type'] ?? ''), body).get('file');
+      const upload = { filename: file?.filename ?? '', contentType: file?.contentType ?? '', bytes: file?.bytes ?? Buffer.alloc(0) };
+      transcriptions.push(upload);
+      const text = opts.transcribe ? opts.transcribe(upload) : (opts.transcript ?? 'fake transcript');
+      return sendJson(res, 200, { text, usage: { type: 'duration', seconds: 1 } });
     }
     if (req.method === 'POST' && path === '/v1/images/generations') {
       await wait(res);
@@ -286,6 +303,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     url: baseUrl,
     requests,
     calls,
+    transcriptions,
     setReply: (fn) => {
       replyFn = fn;
     },

@@ -31,3 +31,49 @@ export const WHATSAPP_FIXTURE_SIGNATURES: Record<string, string> = {
   '07-wire-format-escaped-unicode.raw.json': 'sha256=214a75f2fc8b81b9ac9633f65c0d00ba05e07ce31a2b6da30f78731318e5c75b',
   'status-failed-131047-async.json': 'sha256=af5dbb745affaca726868e7e035cc374eec68c62683fb05293f31bacbc11ba94',
 };
+
+/**
+ * The bot of the Telegram fixtures (shared by the fake Bot API): token, numeric id, @username and
+ * the webhook secret. Synthetic values in the real formats.
+ */
+export const TELEGRAM_FIXTURE_BOT = {
+  token: '7012345678:AAFakeTokenForTests_0123456789abcdefXYZ',
+  id: '7012345678',
+  username: 'northwind_shop_bot',
+  webhookSecret: 'sb-telegram-test-secret_0123',
+} as const;
+
+/** What a Telegram fixture is, where its shape is documented, and what the gateway makes of it (default group mode `mention`). */
+export interface TelegramFixture {
+  docsUrl: string;
+  /** The normalized event kind, and for messages the content type / for signals the signal. */
+  expect: { kind: 'message' | 'signal' | 'unsupported'; type?: string; signal?: string };
+}
+
+const API = 'https://core.telegram.org/bots/api';
+
+/** Provenance and expected outcome of every `update.*.json` fixture in `fixtures/telegram`. */
+export const TELEGRAM_FIXTURES: Record<string, TelegramFixture> = {
+  'update.01-private-text.json': { docsUrl: `${API}#message`, expect: { kind: 'message', type: 'text' } },
+  'update.02-photo-with-caption.json': { docsUrl: `${API}#photosize`, expect: { kind: 'message', type: 'image' } },
+  'update.03-voice.json': { docsUrl: `${API}#voice`, expect: { kind: 'message', type: 'audio' } },
+  'update.04-audio.json': { docsUrl: `${API}#audio`, expect: { kind: 'message', type: 'audio' } },
+  'update.05-video.json': { docsUrl: `${API}#video`, expect: { kind: 'message', type: 'video' } },
+  'update.06-video-note.json': { docsUrl: `${API}#videonote`, expect: { kind: 'message', type: 'video' } },
+  'update.07-document.json': { docsUrl: `${API}#document`, expect: { kind: 'message', type: 'document' } },
+  'update.08-sticker.json': { docsUrl: `${API}#sticker`, expect: { kind: 'message', type: 'sticker' } },
+  'update.09-location.json': { docsUrl: `${API}#location`, expect: { kind: 'message', type: 'location' } },
+  'update.10-venue.json': { docsUrl: `${API}#venue`, expect: { kind: 'message', type: 'location' } },
+  'update.11-contact.json': { docsUrl: `${API}#contact`, expect: { kind: 'message', type: 'contacts' } },
+  'update.12-poll.json': { docsUrl: `${API}#poll`, expect: { kind: 'message', type: 'card' } },
+  'update.13-edited-message.json': { docsUrl: `${API}#update`, expect: { kind: 'message', type: 'system' } },
+  'update.14-callback-query.json': { docsUrl: `${API}#callbackquery`, expect: { kind: 'message', type: 'interactive' } },
+  'update.15-my-chat-member-blocked.json': { docsUrl: `${API}#chatmemberupdated`, expect: { kind: 'signal', signal: 'blocked' } },
+  'update.16-my-chat-member-unblocked.json': { docsUrl: `${API}#chatmemberupdated`, expect: { kind: 'signal', signal: 'unblocked' } },
+  'update.17-group-mention.json': { docsUrl: `${API}#messageentity`, expect: { kind: 'message', type: 'text' } },
+  'update.18-group-not-addressed.json': { docsUrl: 'https://core.telegram.org/bots/features#privacy-mode', expect: { kind: 'unsupported' } },
+  'update.19-group-reply-to-bot.json': { docsUrl: `${API}#message`, expect: { kind: 'message', type: 'text' } },
+  'update.20-channel-post.json': { docsUrl: `${API}#update`, expect: { kind: 'unsupported' } },
+  'update.21-inline-query.json': { docsUrl: `${API}#inlinequery`, expect: { kind: 'unsupported' } },
+  'update.22-group-new-member.json': { docsUrl: `${API}#message`, expect: { kind: 'unsupported' } },
+};

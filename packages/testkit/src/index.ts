@@ -8,3 +8,5 @@ export * from './fake-wecom.js';
 export * from './fake-chatwoot.js';
 export * from './processes.js';
 export * from './fake-media.js';
+export * from './hostile-media.js';
+export * from './fake-telegram.js';

@@ -17,6 +17,7 @@ import {
   reportDeliveryFailure,
   type ChatwootSettings,
 } from '@switchboard/channel-chatwoot/outbound';
+import type { GuardedFetcher } from '@switchboard/fetch';
 import type { WorkerDeps } from '../deps.js';
 import { setOwner } from '../schedule.js';
 import type { InboundHook } from './inbound.js';
@@ -30,7 +31,7 @@ export function chatwootWorkerSettings(env: Record<string, unknown>): ChatwootSe
 }
 
 /** The agent-bot outbound adapter, or undefined (with one warning) when Chatwoot or its bot token is not configured. */
-export function buildChatwootAdapter(settings: ChatwootSettings, log: Logger): OutboundAdapter | undefined {
+export function buildChatwootAdapter(settings: ChatwootSettings, log: Logger, fetcher?: GuardedFetcher): OutboundAdapter | undefined {
   if (!settings.enabled) {
     log.warn('Chatwoot agent bot disabled: set CHATWOOT_URL, CHATWOOT_ACCOUNT_ID and CHATWOOT_BOT_TOKEN to enable it', { reason: settings.reason });
     return undefined;
@@ -40,7 +41,7 @@ export function buildChatwootAdapter(settings: ChatwootSettings, log: Logger): O
     log.warn('Chatwoot agent bot disabled: CHATWOOT_BOT_TOKEN is not set');
     return undefined;
   }
-  return createChatwootOutboundAdapter({ bot, ...(user ? { user } : {}), ...(settings.botId !== undefined ? { botId: settings.botId } : {}), log });
+  return createChatwootOutboundAdapter({ bot, ...(user ? { user } : {}), ...(settings.botId !== undefined ? { botId: settings.botId } : {}), log, ...(fetcher ? { fetcher } : {}) });
 }
 
 /**
@@ -107,9 +108,9 @@ export function chatwootFailureReporter(settings: ChatwootSettings, log: Logger)
  * relay hook for the inbound role. Call once in the composition root:
  * `const { hooks } = setupChatwoot(deps); startInboundRole(deps, hooks);`
  */
-export function setupChatwoot(deps: Pick<WorkerDeps, 'env' | 'log' | 'adapters' | 'onOutboundFailed'>): { hooks: InboundHook[] } {
+export function setupChatwoot(deps: Pick<WorkerDeps, 'env' | 'log' | 'adapters' | 'onOutboundFailed'> & Partial<Pick<WorkerDeps, 'fetcher'>>): { hooks: InboundHook[] } {
   const settings = chatwootWorkerSettings(deps.env);
-  const adapter = buildChatwootAdapter(settings, deps.log);
+  const adapter = buildChatwootAdapter(settings, deps.log, deps.fetcher);
   if (adapter) deps.adapters.chatwoot = adapter;
   const reporter = settings.enabled ? chatwootFailureReporter(settings, deps.log) : undefined;
   if (reporter) deps.onOutboundFailed.push(reporter);

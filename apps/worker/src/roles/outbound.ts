@@ -111,7 +111,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
   return `sent ${parts.length}`;
 }
 
-const OUTBOUND_QUEUES = { whatsapp: 'outbound-whatsapp', 'wechat-kf': 'outbound-wechat-kf', chatwoot: 'outbound-chatwoot' } as const satisfies Record<ChannelId, string>;
+const OUTBOUND_QUEUES = { whatsapp: 'outbound-whatsapp', 'wechat-kf': 'outbound-wechat-kf', chatwoot: 'outbound-chatwoot', telegram: 'outbound-telegram' } as const satisfies Record<ChannelId, string>;
 
 /** The `outbound` role: one worker per enabled channel, rate limited per sending account. */
 export function startOutboundRole(deps: WorkerDeps): Worker[] {

@@ -20,7 +20,7 @@ function counter(registry: Registry, name: string, help: string, labelNames: str
  */
 export function startWechatSyncRole(deps: WorkerDeps, opts: { welcomeText?: string } = {}): Worker[] {
   const env = loadConfig(wechatEnv, deps.env as Record<string, string | undefined>);
-  const channel = createWechatWorkerChannel(env, { redis: deps.redis, keys: deps.keys, log: deps.log });
+  const channel = createWechatWorkerChannel(env, { redis: deps.redis, keys: deps.keys, log: deps.log, fetcher: deps.fetcher });
   if (!channel.enabled) {
     deps.log.warn('WeChat Kefu sync disabled: set these to enable it', { missing: channel.missing });
     return [];

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { optional, port, url } from '@switchboard/core';
+
+/** How the bot treats group chats: answer when mentioned or replied to, answer everything, or ignore groups. */
+export const TelegramGroupMode = z.enum(['mention', 'all', 'off']);
+export type TelegramGroupMode = z.infer<typeof TelegramGroupMode>;
+
+const blank = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim().toLowerCase() : v);
+
+/**
+ * Telegram Bot API settings (configuration contract, "Channels and accounts").
+ * Without `TELEGRAM_BOT_TOKEN` the channel is disabled.
+ */
+export const telegramEnv = {
+  TELEGRAM_PORT: port(3004),
+  /** `<bot id>:<secret>` from @BotFather. */
+  TELEGRAM_BOT_TOKEN: optional().pipe(
+    z.string().regex(/^\d{1,20}:[A-Za-z0-9_-]{20,}$/, 'must look like "123456789:AA…" (the token @BotFather gives)').optional(),
+  ),
+  /** Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token`: 1–256 of `A-Z a-z 0-9 _ -` (setWebhook `secret_token`). */
+  TELEGRAM_WEBHOOK_SECRET: optional().pipe(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z, a-z, 0-9, _ and -').optional()),
+  TELEGRAM_API_URL: url('https://api.telegram.org'),
+  TELEGRAM_GROUP_MODE: z.preprocess(blank, TelegramGroupMode.default('mention')),
+  /**
+   * Sends per second for the bot. Telegram's broadcast limit is about 30 messages per second
+   * (and 1 per second per chat, 20 per minute per group); 429 `retry_after` covers the rest.
+   */
+  TELEGRAM_SEND_RATE: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(1).max(1000).default(25)),
+};
+
+/** The numeric bot id: the part of the token before the colon (the bot's own user id). */
+export function botIdFromToken(token: string): string {
+  const id = token.split(':', 1)[0] ?? '';
+  if (!/^\d+$/.test(id)) throw new Error('TELEGRAM_BOT_TOKEN must start with the numeric bot id ("123456789:AA…")');
+  return id;
+}
+
