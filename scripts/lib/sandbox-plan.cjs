@@ -18,10 +18,10 @@ const FAKEABLE = {
   whatsapp: { label: 'WhatsApp', credentials: ['WHATSAPP_APP_SECRET', 'WHATSAPP_ACCESS_TOKEN', 'WHATSAPP_VERIFY_TOKEN'] },
   'wechat-kf': { label: 'WeChat', credentials: ['WECHAT_TOKEN', 'WECHAT_AESKEY', 'WECHAT_CORP_ID', 'WECHAT_SECRET'] },
 };
-/** Real secrets of channels the sandbox never fakes (Chatwoot) and of the LLM: blanked for the admin app too. */
-const OTHER_SECRETS = ['CHATWOOT_BOT_TOKEN', 'CHATWOOT_API_TOKEN', 'CHATWOOT_WEBHOOK_SECRET', 'OPENAI_API_KEY'];
-/** Variables that configure Chatwoot: their presence means a real channel is configured. */
-const CHATWOOT_VARS = ['CHATWOOT_URL', 'CHATWOOT_BOT_TOKEN', 'CHATWOOT_API_TOKEN'];
+/** Real secrets of channels the sandbox never fakes (Chatwoot, Telegram) and of the LLM: blanked for the admin app too. */
+const OTHER_SECRETS = ['CHATWOOT_BOT_TOKEN', 'CHATWOOT_API_TOKEN', 'CHATWOOT_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'OPENAI_API_KEY'];
+/** Channels the sandbox never fakes, with the variables whose presence means they are configured. */
+const NEVER_FAKED = { chatwoot: ['CHATWOOT_URL', 'CHATWOOT_BOT_TOKEN', 'CHATWOOT_API_TOKEN'], telegram: ['TELEGRAM_BOT_TOKEN'] };
 
 const isSet = (env, name) => typeof env[name] === 'string' && env[name].trim() !== '';
 
@@ -56,7 +56,7 @@ function planSandbox(env, opts = {}) {
   const file = join(dataDir, 'sandbox.env');
   const faked = Object.keys(FAKEABLE).filter((ch) => FAKEABLE[ch].credentials.every((v) => !isSet(env, v)));
   const real = Object.keys(FAKEABLE).filter((ch) => !faked.includes(ch));
-  if (CHATWOOT_VARS.some((v) => isSet(env, v))) real.push('chatwoot');
+  for (const [ch, vars] of Object.entries(NEVER_FAKED)) if (vars.some((v) => isSet(env, v))) real.push(ch);
   const asked = sandboxSwitch(env.SANDBOX);
   const off = (reason) => ({ enabled: false, reason, faked: [], real, file, dataDir, shared: { SANDBOX: 'off' }, admin: {} });
 

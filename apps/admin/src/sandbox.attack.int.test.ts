@@ -75,6 +75,9 @@ describe('the sandbox never touches a real channel (attacker and misconfiguratio
       // a single credential is enough to count as real
       expect(planSandbox({ WHATSAPP_VERIFY_TOKEN: 'x' }).enabled).toBe(false);
       expect(planSandbox({ WECHAT_CORP_ID: 'ww1' }).enabled).toBe(false);
+      // a real channel the sandbox cannot fake counts too: nothing is faked next to a live Telegram bot by default
+      expect(planSandbox({ TELEGRAM_BOT_TOKEN: '123:AA' })).toMatchObject({ enabled: false, real: ['telegram'] });
+      expect(envFor(planSandbox({ TELEGRAM_BOT_TOKEN: '123:AA', SANDBOX: 'on' }), 'admin', { TELEGRAM_BOT_TOKEN: '123:AA' }).TELEGRAM_BOT_TOKEN).toBe('');
     });
 
     it('with SANDBOX=on next to real WhatsApp + Chatwoot: only WeChat is faked, and the admin app gets no real secret', () => {
