@@ -1,6 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { conversationId } from '@switchboard/core';
+import { setConversationOwner } from '@switchboard/queue';
 import { waitFor, whatsappFixtureFor, whatsappTextDelivery, type FakeChatRequest } from '@switchboard/testkit';
 import { startPipeline, type Pipeline } from './testing/harness';
 
@@ -97,6 +99,17 @@ describe('real WhatsApp payloads, notice on and a short first-reply budget', () 
     expect(p.graph.textsTo(waId)).toEqual([NOTICE]);
     expect(p.graph.textsTo(other)).toEqual([]);
     expect(p.openai.calls.length).toBe(llmBefore);
+  });
+
+  it('no notice while a human owns the conversation', async () => {
+    const waId = newWaId();
+    const convId = conversationId({ channel: 'whatsapp', account: '109876543210987', userId: waId });
+    await setConversationOwner(p.deps.redis, p.prefix, convId, 'human', 'test');
+    const before = await unsupportedCount(p);
+    await p.postWhatsApp(whatsappFixtureFor('10-unsupported-poll.json', { waId }).payload);
+    await waitFor(async () => (await unsupportedCount(p)) > before, 10_000, 'counted');
+    await sleep(1000);
+    expect(p.graph.textsTo(waId)).toEqual([]);
   });
 
   it('an edit of a message still in the pending turn replaces it: one answer, to the edited text', async () => {
