@@ -63,7 +63,13 @@ function buildAdapters(env: WorkerEnv, log: Logger, redis: RedisClient, keys: Ga
     const client = new GraphClient({ baseUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN });
     const tpl = parseTemplateSpec(env.WHATSAPP_FALLBACK_TEMPLATE);
     const media = createWhatsAppMediaPreparer(env, { graphUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN, redis, keyPrefix: keys.ns('media'), log, fetcher });
-    adapters.whatsapp = createWhatsAppOutboundAdapter({ client, media, reconcileWaitMs: env.WHATSAPP_RECONCILE_WAIT_MS, ...(tpl ? { fallbackTemplate: tpl } : {}) });
+    adapters.whatsapp = createWhatsAppOutboundAdapter({
+      client,
+      media,
+      reconcileWaitMs: env.WHATSAPP_RECONCILE_WAIT_MS,
+      render: { maxParts: env.WHATSAPP_MAX_PARTS_PER_REPLY, shortenedNote: env.WHATSAPP_SHORTENED_NOTE },
+      ...(tpl ? { fallbackTemplate: tpl } : {}),
+    });
   } else {
     log.warn('WhatsApp sending disabled: WHATSAPP_ACCESS_TOKEN is not set');
   }

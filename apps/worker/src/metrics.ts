@@ -11,6 +11,12 @@ export function createWorkerMetrics(registry: Registry) {
     sends: new Counter({ name: 'sb_outbound_sends_total', help: 'Outbound message parts by channel and result/error code', labelNames: ['channel', 'result', 'code'], registers }),
     sendSeconds: new Histogram({ name: 'sb_gateway_latency_seconds', help: 'Customer message received to first reply part accepted by the provider', labelNames: ['channel'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30], registers }),
     handoffs: new Counter({ name: 'sb_handoffs_total', help: 'Conversations handed to humans', labelNames: ['channel', 'reason'], registers }),
+    unsupported: new Counter({
+      name: 'sb_unsupported_events_total',
+      help: 'Provider events the gateway acknowledged without answering (unsupported content, deleted messages, echoes), by provider type and whether the customer wrote it',
+      labelNames: ['channel', 'provider_type', 'customer_content'],
+      registers,
+    }),
     statuses: new Counter({ name: 'sb_delivery_statuses_total', help: 'Delivery statuses by status and whether applied', labelNames: ['channel', 'status', 'applied'], registers }),
   };
 }

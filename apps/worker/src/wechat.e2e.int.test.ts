@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { conversationId, createMetricsRegistry, silentLogger } from '@switchboard/core';
 import { CursorStore } from '@switchboard/channel-wechat-kf/outbound';
 import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
-import { encryptWechatCallback, FakeWecom, kfCallbackXml, waitFor, WECHAT_TEST_CONFIG } from '@switchboard/testkit';
+import { encryptWechatCallback, FakeWecom, fixtureJson, kfCallbackXml, waitFor, WECHAT_TEST_CONFIG, type FakeSyncItem } from '@switchboard/testkit';
 import { createWechatIngressApp } from '../../wechat-ingress/src/app';
 import { startPipeline, type Pipeline } from './testing/harness';
 
@@ -235,5 +235,22 @@ describe('WeChat Kefu end to end (real Redis, fake WeCom and OpenAI)', () => {
     await callback();
     await waitFor(async () => (await p.deps.ledger.get('wechat-kf', msgid))?.status === 'failed', 15_000, 'failed status');
     expect((await p.deps.ledger.get('wechat-kf', msgid))?.error).toContain('user rejected');
+  });
+  it('a msgmenu item in sync_msg reaches the LLM as its text (head, items, tail); a menu click still works', async () => {
+    const user = newUser();
+    const page = fixtureJson<{ msg_list: Array<Record<string, unknown>> }>('wechat-kf', 'sync-msg-msgmenu.json');
+    const item = { ...page.msg_list[0]!, msgid: `menu${Date.now()}`, open_kfid: KF, external_userid: user, send_time: Math.floor(Date.now() / 1000) };
+    fake.addMessages(KF, [item as FakeSyncItem]);
+    expect(await callback()).toEqual([200]);
+    await waitFor(() => fake.sentTo(user).length >= 1, 15_000, 'reply to the menu');
+    const prompt = p.openai.requests
+      .map((r) => r.messages.filter((m) => m.role === 'user').map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n'))
+      .find((t) => t.includes('您对本次服务是否满意呢？'));
+    expect(prompt).toContain('- 不满意');
+    expect(prompt).toContain('欢迎再次光临');
+    expect(prompt).not.toContain('unsupported message');
+    fake.customerText(KF, user, '满意', { menuId: '101' });
+    expect(await callback()).toEqual([200]);
+    await waitFor(() => fake.sentTo(user).length >= 2, 15_000, 'reply to the click');
   });
 });

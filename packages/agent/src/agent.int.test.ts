@@ -6,6 +6,7 @@ import { parseAgentConfig, loadAgentConfig } from './config.js';
 import type { AgentConfigInput } from './config.schema.js';
 import type { AgentEnv } from './env.js';
 import { agentKeys } from './keys.js';
+import type { ChatFn } from './llm.js';
 
 const log = silentLogger();
 let redis: Redis;
@@ -126,6 +127,34 @@ describe('Agent (issue 2 contract) with real Redis and the fake OpenAI server', 
     const out = await a.respond(turn([text('Can I pay with a bank transfer?', r)], r));
     expect(out).toMatchObject({ source: 'fallback', reply: { text: 'Sorry, technical trouble.' } });
     expect(out.handoff).toBeUndefined();
+  });
+
+  it('a model that never answers: the apology within llm.firstReplyBudgetMs, the late answer ignored', async () => {
+    const prefix = uniquePrefix('agent');
+    prefixes.push(prefix);
+    const cfg = parseAgentConfig({ llm: { firstReplyBudgetMs: 1000, maxAttempts: 1 }, rateLimit: { enabled: false }, cache: { enabled: false }, messages: { apology: 'Sorry, slow today.' } }, 'test', {});
+    let lateAnswers = 0;
+    // an injected chat that ignores its deadline (a hung connection the per-request timeout missed)
+    const hanging: ChatFn = () =>
+      new Promise((resolve) => {
+        setTimeout(() => {
+          lateAnswers += 1;
+          resolve({ message: { role: 'assistant', content: 'a late answer', refusal: null }, model: 'm', inputTokens: 1, outputTokens: 1, latencyMs: 1, attempts: 1 });
+        }, 2500);
+      });
+    const a = new Agent({ config: cfg, env: env(), redis, prefix, log, chat: hanging });
+    const r = { ...ref, userId: 'budget-1' };
+    const started = Date.now();
+    const out = await a.respond(turn([text('Is the blue model waterproof?', r)], r));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(out).toMatchObject({ source: 'fallback', reply: { text: 'Sorry, slow today.' } });
+    await new Promise((res) => setTimeout(res, 1800));
+    expect(lateAnswers).toBe(1);
+  });
+
+  it('llm.firstReplyBudgetMs is at most 45 s', () => {
+    expect(() => parseAgentConfig({ llm: { firstReplyBudgetMs: 60_000 } }, 'test', {})).toThrow(/firstReplyBudgetMs/);
+    expect(parseAgentConfig({}, 'test', {}).llm.firstReplyBudgetMs).toBe(40_000);
   });
 
   it('offline (no OPENAI_API_KEY): FAQ and greeting answered, otherwise one offline notice, no LLM call', async () => {

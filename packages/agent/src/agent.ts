@@ -31,6 +31,24 @@ import type { AgentInput, AgentOptions, AgentOutput } from './agent.types.js';
 export type { AgentInput, AgentOptions, AgentOutput, AgentSource } from './agent.types.js';
 
 /**
+ * Resolves with `work` if it settles before `deadline`, else rejects with LlmUnavailableError. The
+ * work is not awaited further: a late answer is discarded (its rejection is swallowed), so a model
+ * that hangs past the per-request timeout cannot hold the customer's reply.
+ */
+async function withinBudget<T>(work: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new LlmUnavailableError('first reply budget exceeded', { attempts: 0 })), Math.max(0, deadline - Date.now()));
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * The LLM agent: fast paths (greetings, FAQ, handoff phrases, response cache) before the model,
  * guard rails (rate limit, moderation, reply length), the tool loop, and failure handling
  * (retries within the turn budget, apology, handoff after repeated failures).
@@ -113,7 +131,7 @@ export class Agent {
   /** Answers one turn. No memory side effects; safe to call again for the same turn. */
   async respond(input: AgentInput): Promise<AgentOutput> {
     const started = Date.now();
-    const out = await this.decide(input);
+    const out = await this.decide(input, started + this.config.llm.firstReplyBudgetMs);
     this.metrics.turn?.({ channel: input.ref.channel, source: out.source, handoff: out.handoff !== undefined, latencyMs: Date.now() - started, variant: out.variant });
     this.log.info('agent answered', {
       conversation: input.conversationId,
@@ -186,7 +204,16 @@ export class Agent {
     return fillTemplate(localize(t, lang, this.config.defaultLanguage), { name, business: this.config.businessName });
   }
 
-  private async decide(input: AgentInput): Promise<AgentOutput> {
+  /**
+   * The one-time notice for content the gateway cannot read (`unsupportedContent.notice`), in the
+   * default language (there is no text to detect one from); undefined when the notice is off.
+   */
+  unsupportedNotice(): Reply | undefined {
+    if (!this.config.unsupportedContent.notice) return undefined;
+    return { text: this.text(this.config.messages.unsupported, undefined) };
+  }
+
+  private async decide(input: AgentInput, replyBy: number): Promise<AgentOutput> {
     const { messages, ref } = input;
     if (isSilentTurn(messages)) return { reply: null, source: 'local' };
     const typed = typedText(messages);
@@ -239,7 +266,7 @@ export class Agent {
       if (cached) return { reply: { text: cached }, source: 'cache', ...(variant ? { variant: variant.name } : {}) };
     }
     const hasAttachments = messages.some((m) => ['image', 'audio', 'video', 'document'].includes(m.content.type));
-    return this.askModel(input, this.chat, { rendered, lang, tid, cacheHash, variant, typed: typed.text, hasAttachments });
+    return this.askModel(input, this.chat, { rendered, lang, tid, cacheHash, variant, typed: typed.text, hasAttachments, replyBy });
   }
 
   private async askModel(
@@ -253,12 +280,14 @@ export class Agent {
       variant: Variant | undefined;
       typed: string;
       hasAttachments: boolean;
+      /** The first-reply budget's end (epoch ms): past it the customer gets the apology instead. */
+      replyBy: number;
     },
   ): Promise<AgentOutput> {
     const { ref, conversationId } = input;
     const msgs = this.config.messages;
     const { variant } = turn;
-    const deadline = Date.now() + this.config.llm.turnBudgetMs;
+    const deadline = Math.min(Date.now() + this.config.llm.turnBudgetMs, turn.replyBy);
     const cheapModel = variant?.model ?? this.env.LLM_MODEL;
     const routing = this.config.routing;
     const route = await routeTurn(
@@ -297,7 +326,7 @@ export class Agent {
 
     let loop;
     try {
-      loop = await runToolLoop({
+      loop = await withinBudget(runToolLoop({
         chat,
         request: {
           model: turnModel,
@@ -314,7 +343,7 @@ export class Agent {
         context: { conversationId, ref, now: input.now, log },
         log,
         onToolCall: (r) => this.metrics.toolCall?.({ tool: r.name, ok: r.ok, latencyMs: r.latencyMs }),
-      });
+      }), deadline);
     } catch (err) {
       if (!(err instanceof LlmUnavailableError)) throw err;
       const failures = await this.failures.record(conversationId, turn.tid);

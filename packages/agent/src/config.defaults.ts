@@ -44,6 +44,16 @@ export const DEFAULT_APOLOGY = {
   zh: '抱歉，我暂时遇到技术问题，请稍后再试。如果问题持续，我们的工作人员会接手为您服务。',
 };
 
+/** Sent once per conversation for content the gateway cannot read, when `unsupportedContent.notice` is on. */
+export const DEFAULT_UNSUPPORTED = {
+  en: "Sorry, I can't read that type of message. Could you write it as text, or send a photo or a document instead?",
+  es: 'Lo siento, no puedo leer ese tipo de mensaje. ¿Puedes escribirlo como texto o enviarlo como foto o documento?',
+  pt: 'Desculpe, não consigo ler esse tipo de mensagem. Pode escrevê-la em texto ou enviar uma foto ou um documento?',
+  fr: 'Désolé, je ne peux pas lire ce type de message. Pouvez-vous l’écrire en texte, ou envoyer une photo ou un document ?',
+  de: 'Entschuldigung, diese Art von Nachricht kann ich nicht lesen. Können Sie sie als Text schreiben oder ein Foto bzw. Dokument senden?',
+  zh: '抱歉，我无法读取这种类型的消息。请用文字描述，或发送图片或文件。',
+};
+
 /** Shown once when a customer exceeds the rate limit. */
 export const DEFAULT_RATE_LIMITED = {
   en: "You're sending messages faster than I can answer. Please wait a minute and I'll be right with you.",

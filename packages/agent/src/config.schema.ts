@@ -10,6 +10,7 @@ import {
   DEFAULT_RATE_LIMITED,
   DEFAULT_SYSTEM_PROMPT,
   DEFAULT_THANKS,
+  DEFAULT_UNSUPPORTED,
 } from './config.defaults.js';
 
 /**
@@ -152,6 +153,18 @@ export const AgentConfigSchema = z.strictObject({
       rateLimited: Localized.default(DEFAULT_RATE_LIMITED),
       moderation: Localized.default(DEFAULT_MODERATION),
       handoff: Localized.default(DEFAULT_HANDOFF),
+      /** The one-time notice for content the gateway cannot read (see `unsupportedContent`). */
+      unsupported: Localized.default(DEFAULT_UNSUPPORTED),
+    })
+    .prefault({}),
+  /**
+   * Messages the gateway cannot read (a WhatsApp poll, an unknown type) are acknowledged, logged and
+   * counted, and never sent to the LLM. With `notice: true` the customer gets `messages.unsupported`
+   * once per conversation; deleted messages and other system events never get it.
+   */
+  unsupportedContent: z
+    .strictObject({
+      notice: z.boolean().default(false),
     })
     .prefault({}),
   memory: z
@@ -184,6 +197,12 @@ export const AgentConfigSchema = z.strictObject({
       backoffMs: z.number().int().min(0).default(500),
       /** Whole-turn budget: no retry starts after it, each request's timeout is capped by what is left. */
       turnBudgetMs: z.number().int().min(1000).default(120_000),
+      /**
+       * Time the customer may wait for the answer to a turn (from the start of the agent's work).
+       * Past it the customer gets the apology (or the handoff after repeated failures) and a late
+       * model answer is discarded. At most 45 s: a hanging LLM must not leave the customer without a word.
+       */
+      firstReplyBudgetMs: z.number().int().min(1000).max(45_000).default(40_000),
     })
     .prefault({}),
   failures: z

@@ -64,3 +64,24 @@ describe('renderMessage with the media pipeline\'s enrichment', () => {
     expect(turnImages([img, m({ type: 'text', text: 'x' })])).toEqual(['data:image/png;base64,AA==']);
   });
 });
+
+describe('real provider payloads (issue 12)', () => {
+  it('a WhatsApp Flow reply shows its fields, never flow_token', () => {
+    const text = renderContent({ type: 'interactive', interaction: 'nfm_reply', title: 'Sent', response: { flow_token: 'secret-token', date: '2026-12-05', size: 2, extras: ['a', 'b'], empty: '' } });
+    expect(text).toBe('[submitted a form]\ndate: 2026-12-05\nsize: 2\nextras: a, b');
+    expect(text).not.toContain('secret-token');
+    expect(renderContent({ type: 'interactive', interaction: 'nfm_reply', title: 'Sent', response: '{"broken' })).toBe('[submitted a form]\n{"broken');
+    const long = renderContent({ type: 'interactive', interaction: 'nfm_reply', title: 'Sent', response: { note: 'x'.repeat(5000) } });
+    expect(long.length).toBeLessThan(600);
+  });
+
+  it('a form reply is never typed text (no FAQ or cache hit on "Sent")', () => {
+    expect(typedText([m({ type: 'interactive', interaction: 'nfm_reply', title: 'Sent', response: { a: 1 } })])).toEqual({ text: '', textOnly: false });
+  });
+
+  it('an edited message and an ad referral are marked for the agent', () => {
+    expect(renderMessage(m({ type: 'text', text: 'order 4822' }, { editOf: 'wamid.O' }))).toBe('[edited an earlier message] order 4822');
+    const withAd = renderMessage(m({ type: 'text', text: 'still available?' }, { referral: { sourceType: 'ad', headline: 'Winter sale', body: 'Boots', sourceUrl: 'https://fb.me/x', mediaType: 'image' } }));
+    expect(withAd).toBe('[The customer came from an ad (image): "Winter sale" — "Boots" https://fb.me/x]\nstill available?');
+  });
+});

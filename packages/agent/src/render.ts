@@ -11,6 +11,51 @@ function withCaption(label: string, caption: string | undefined): string {
   return c ? `[${label}: ${c}]` : `[${label}]`;
 }
 
+const FORM_MAX_FIELDS = 40;
+const FORM_MAX_VALUE = 500;
+
+function formValue(v: unknown): string {
+  let out: string;
+  if (typeof v === 'string') out = v;
+  else if (typeof v === 'number' || typeof v === 'boolean') out = String(v);
+  else if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) out = v.join(', ');
+  else {
+    try {
+      out = JSON.stringify(v) ?? '';
+    } catch {
+      out = '';
+    }
+  }
+  out = out.replace(/\s+/g, ' ').trim();
+  return out.length > FORM_MAX_VALUE ? `${out.slice(0, FORM_MAX_VALUE)}…` : out;
+}
+
+/**
+ * A submitted WhatsApp Flow (`nfm_reply.response_json`) as `key: value` lines. `flow_token` is the
+ * business's own correlation id, never shown; a reply that is not a JSON object is shown as text.
+ */
+export function renderFormReply(title: string, response: unknown): string {
+  const head = `[submitted a form${title && title !== 'Sent' ? `: ${title}` : ''}]`;
+  if (response && typeof response === 'object' && !Array.isArray(response)) {
+    const lines = Object.entries(response as Record<string, unknown>)
+      .filter(([k, v]) => k !== 'flow_token' && v !== null && v !== undefined && v !== '')
+      .slice(0, FORM_MAX_FIELDS)
+      .map(([k, v]) => `${k.slice(0, 100)}: ${formValue(v)}`);
+    return lines.length ? [head, ...lines].join('\n') : head;
+  }
+  if (typeof response === 'string' && response.trim()) return `${head}\n${formValue(response)}`;
+  return head;
+}
+
+/** Ad or post context of a Click-to-WhatsApp conversation, as one line for the agent. */
+export function renderReferral(r: NonNullable<InboundMessage['referral']>): string {
+  const what = r.sourceType === 'post' ? 'a post' : 'an ad';
+  const parts = [r.headline, r.body].filter((p): p is string => Boolean(p)).map((p) => `"${p.replace(/\s+/g, ' ').slice(0, 300)}"`);
+  const media = r.mediaType ? ` (${r.mediaType})` : '';
+  const url = r.sourceUrl ? ` ${r.sourceUrl}` : '';
+  return `[The customer came from ${what}${media}${parts.length ? `: ${parts.join(' — ')}` : ''}${url}]`;
+}
+
 /** One message content as text. */
 export function renderContent(content: MessageContent): string {
   switch (content.type) {
@@ -38,6 +83,7 @@ export function renderContent(content: MessageContent): string {
         .map((c) => (c.phones.length ? `${c.name} (${c.phones.join(', ')})` : c.name))
         .join('; ')}]`;
     case 'interactive':
+      if (content.interaction === 'nfm_reply') return renderFormReply(content.title, content.response);
       return `[selected: ${content.title}${content.description ? ` — ${content.description}` : ''}]`;
     case 'reaction':
       return content.emoji ? `[reacted ${content.emoji} to a message]` : '[removed a reaction]';
@@ -80,8 +126,10 @@ export function renderEnrichment(message: InboundMessage): string[] {
 export function renderMessage(message: InboundMessage): string {
   const body = [renderContent(message.content), ...renderEnrichment(message)].join('\n');
   const forwarded = message.forwarded ? '[forwarded] ' : '';
+  const edited = message.editOf ? '[edited an earlier message] ' : '';
   const author = message.author === 'human_agent' ? '[support agent] ' : message.author === 'business' ? '[business] ' : '';
-  return `${author}${forwarded}${body}`;
+  const referral = message.referral ? `${renderReferral(message.referral)}\n` : '';
+  return `${referral}${author}${forwarded}${edited}${body}`;
 }
 
 /** The customer's side of a turn as one text (messages in order, one per line). */
@@ -109,7 +157,8 @@ export function typedText(messages: InboundMessage[]): { text: string; textOnly:
       continue;
     }
     if (m.content.type === 'text') parts.push(m.content.text);
-    else if (m.content.type === 'interactive') parts.push(m.content.title);
+    // a form reply's title is a constant ("Sent"): its fields are not typed text, and must never hit the FAQ or the cache
+    else if (m.content.type === 'interactive' && m.content.interaction !== 'nfm_reply') parts.push(m.content.title);
     else textOnly = false;
   }
   return { text: parts.join('\n').trim(), textOnly };

@@ -1,4 +1,4 @@
-import { splitText, utf8Length, type OutboundPart, type Reply, type ReplyOption } from '@switchboard/core';
+import { fitParts, splitText, utf8Length, type OutboundPart, type Reply, type ReplyOption } from '@switchboard/core';
 
 /**
  * Reply → 微信客服 wire parts. WeChat shows text as-is (no Markdown), limits a text to 2048 UTF-8
@@ -82,13 +82,7 @@ function inline(s: string): string {
  */
 export function fitText(text: string, budget: number, maxBytes: number): string[] {
   if (budget <= 0 || !text) return [];
-  const chunks = splitText(text, maxBytes, utf8Length);
-  if (chunks.length <= budget) return chunks;
-  const kept = chunks.slice(0, budget - 1);
-  const rest = chunks.slice(budget - 1).join('\n\n');
-  const room = maxBytes - utf8Length(TRUNCATION_MARK);
-  const head = splitText(rest, room, utf8Length)[0] ?? '';
-  return [...kept, `${head}${TRUNCATION_MARK}`];
+  return fitParts(splitText(text, maxBytes, utf8Length), budget, maxBytes, utf8Length, TRUNCATION_MARK, '');
 }
 
 /** Renders a reply into ordered wire parts (text, then media, then a click menu). Deterministic. */

@@ -140,3 +140,21 @@ describe('wechat sync_msg normalization', () => {
     expect(one(normalizeKfMessage(msg('location', { name: 'no coords' }), ctx))).toMatchObject({ content: { type: 'unsupported', providerType: 'location' } });
   });
 });
+
+describe('msgmenu in sync_msg (issue 12)', () => {
+  it('renders head, items and tail as text for the agent (fixture)', () => {
+    const page = fixtureJson<{ msg_list: unknown[] }>('wechat-kf', 'sync-msg-msgmenu.json');
+    const e = one(normalizeKfMessage(page.msg_list[0], ctx));
+    if (e.kind !== 'message' || e.content.type !== 'text') throw new Error('expected a text message');
+    expect(e.content.text).toBe(['您对本次服务是否满意呢？', '- 满意', '- 不满意', '- 点击跳转到自助查询页面 (https://work.weixin.qq.com)', '- 纯文本，不可点击', '欢迎再次光临'].join('\n'));
+  });
+
+  it('an empty or hostile msgmenu stays unsupported, never a crash', () => {
+    expect(one(normalizeKfMessage(msg('msgmenu', { list: 'x', head_content: 5 }), ctx))).toMatchObject({ kind: 'message', content: { type: 'text', text: '5' } });
+    expect(one(normalizeKfMessage(msg('msgmenu', { list: [null, { type: 'click' }] }), ctx))).toMatchObject({ kind: 'message', content: { type: 'unsupported', providerType: 'msgmenu' } });
+  });
+
+  it('a menu click still arrives as text with menu_id', () => {
+    expect(one(normalizeKfMessage(msg('text', { content: '满意', menu_id: '101' }), ctx))).toMatchObject({ content: { type: 'text', text: '满意', menuId: '101' } });
+  });
+});

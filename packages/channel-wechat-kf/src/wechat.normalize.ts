@@ -62,6 +62,29 @@ function mergedItemText(msgtype: string, raw: unknown): string {
   }
 }
 
+/**
+ * The readable text of a `msgmenu` (doc 94670/96427: head_content, list of click/view/miniprogram/text
+ * items each with `content`, tail_content), one item per line. Tapping a click item comes back as a
+ * `text` message with `menu_id`, handled above.
+ */
+export function msgmenuText(body: Record<string, unknown>): string {
+  const lines: string[] = [];
+  const head = s(body['head_content'])?.trim();
+  if (head) lines.push(head);
+  const list = Array.isArray(body['list']) ? body['list'].slice(0, 20) : [];
+  for (const raw of list) {
+    const item = obj(raw);
+    const kind = s(item['type']) ?? '';
+    const content = s(obj(item[kind])['content'])?.trim();
+    if (!content) continue;
+    const url = kind === 'view' ? s(obj(item[kind])['url']) : undefined;
+    lines.push(`- ${content}${url ? ` (${url})` : ''}`);
+  }
+  const tail = s(body['tail_content'])?.trim();
+  if (tail) lines.push(tail);
+  return lines.join('\n');
+}
+
 /** Message body by `msgtype`; unknown types become `unsupported` content (kept, logged, counted). */
 export function normalizeContent(msg: KfMessage): MessageContent {
   const type = msg.msgtype;
@@ -133,8 +156,13 @@ export function normalizeContent(msg: KfMessage): MessageContent {
         }),
       };
     }
+    case 'msgmenu': {
+      const text = msgmenuText(body);
+      if (!text) return { type: 'unsupported', providerType: type, reason: 'msgmenu without readable content' };
+      return { type: 'text', text };
+    }
     default:
-      // meeting, schedule, note, msgmenu and future types: visible as unsupported, never dropped
+      // meeting, schedule, note and future types: visible as unsupported, never dropped
       return { type: 'unsupported', providerType: type, reason: 'message type not handled by the gateway' };
   }
 }

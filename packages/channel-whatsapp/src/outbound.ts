@@ -1,5 +1,5 @@
 export { GraphClient, type GraphClientOptions, type GraphMessage } from './whatsapp.client.js';
 export { classifyGraphError, WINDOW_CLOSED, type GraphErrorBody } from './whatsapp.errors.js';
 export { markdownToWhatsApp, splitForWhatsApp, WHATSAPP_TEXT_LIMIT } from './whatsapp.format.js';
-export { createWhatsAppOutboundAdapter, renderForWhatsApp, parseTemplateSpec, type WhatsAppOutboundOptions, type WhatsAppMediaPreparerLike } from './whatsapp.outbound.js';
+export { createWhatsAppOutboundAdapter, DEFAULT_WHATSAPP_RENDER, renderForWhatsApp, parseTemplateSpec, type WhatsAppOutboundOptions, type WhatsAppRenderOptions, type WhatsAppMediaPreparerLike } from './whatsapp.outbound.js';
 export { whatsappEnv } from './whatsapp.env.js';

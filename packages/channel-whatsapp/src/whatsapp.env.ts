@@ -21,4 +21,7 @@ export const whatsappEnv = {
    * long for its `sent` status webhook before it is sent again (ms).
    */
   WHATSAPP_RECONCILE_WAIT_MS: int(15_000),
+  /** Messages one reply may become; a longer answer is shortened and ends with WHATSAPP_SHORTENED_NOTE. */
+  WHATSAPP_MAX_PARTS_PER_REPLY: int(5, 1),
+  WHATSAPP_SHORTENED_NOTE: withDefault('(message shortened)'),
 };

@@ -91,3 +91,29 @@ describe('renderForWhatsApp', () => {
     expect(renderForWhatsApp({ text: '', template: { name: 'hello', language: 'en_US' } })).toEqual([{ kind: 'template', name: 'hello', language: 'en_US' }]);
   });
 });
+
+describe('renderForWhatsApp: parts per reply (issue 12)', () => {
+  const huge = Array.from({ length: 3000 }, (_, i) => `Sentence number ${i} of a very long answer that goes on and on. `).join('') + '\n\n'.repeat(1) + 'x'.repeat(100_000) + ' end.';
+
+  it('a 300 KB answer becomes at most 5 parts, the last ending with the note', () => {
+    const text = huge.repeat(2).slice(0, 300_000);
+    const parts = renderForWhatsApp({ text });
+    expect(parts).toHaveLength(5);
+    for (const p of parts) expect(p.kind === 'text' && p.text.length <= 4096).toBe(true);
+    const last = parts[4]!;
+    expect(last.kind === 'text' && last.text.endsWith('\n\n(message shortened)')).toBe(true);
+  });
+
+  it('the cap and the note are configurable; options keep their slot', () => {
+    const parts = renderForWhatsApp({ text: huge, options: [{ id: 'a', title: 'Yes' }] }, { maxParts: 2, shortenedNote: '[…]' });
+    expect(parts.map((p) => p.kind)).toEqual(['text', 'options']);
+    expect(parts[0]!.kind === 'text' && parts[0]!.text.endsWith('[…]')).toBe(true);
+  });
+
+  it('a short answer is not touched; media use only the parts left over', () => {
+    const media = Array.from({ length: 6 }, (_, i) => ({ kind: 'image' as const, url: `https://x/${i}.png` }));
+    const parts = renderForWhatsApp({ text: 'Here you go', media });
+    expect(parts).toHaveLength(5);
+    expect(parts[0]).toEqual({ kind: 'text', text: 'Here you go' });
+  });
+});

@@ -1,5 +1,7 @@
 import {
+  fitParts,
   partCorrelation,
+  utf16Length,
   ProviderRejectedError,
   type ConversationRef,
   type OutboundAdapter,
@@ -47,6 +49,8 @@ export interface WhatsAppOutboundOptions {
    * again (WHATSAPP_RECONCILE_WAIT_MS, default 15 s).
    */
   reconcileWaitMs?: number;
+  /** Parts per reply and the shortened note (WHATSAPP_MAX_PARTS_PER_REPLY, WHATSAPP_SHORTENED_NOTE). */
+  render?: WhatsAppRenderOptions;
 }
 
 /** Parses WHATSAPP_FALLBACK_TEMPLATE (`name:language`). */
@@ -100,12 +104,27 @@ function toGraph(part: OutboundPart): GraphMessage {
   }
 }
 
-/** Renders a reply into WhatsApp parts: formatted, split at 4096, options as buttons/list, media after text. */
-export function renderForWhatsApp(reply: Reply): OutboundPart[] {
+/** How many messages one reply may become (WHATSAPP_MAX_PARTS_PER_REPLY) and the note that ends a shortened one. */
+export interface WhatsAppRenderOptions {
+  maxParts: number;
+  shortenedNote: string;
+}
+
+export const DEFAULT_WHATSAPP_RENDER: WhatsAppRenderOptions = { maxParts: 5, shortenedNote: '(message shortened)' };
+
+/**
+ * Renders a reply into WhatsApp parts: formatted, split at 4096, options as buttons/list, media after
+ * text. At most `maxParts` parts: a longer answer keeps its beginning and ends with the shortened
+ * note; media only use the parts left over (a 300 KB answer used to become 77 messages).
+ */
+export function renderForWhatsApp(reply: Reply, opts: WhatsAppRenderOptions = DEFAULT_WHATSAPP_RENDER): OutboundPart[] {
   if (reply.template) return [{ kind: 'template', name: reply.template.name, language: reply.template.language }];
+  const maxParts = Math.max(1, opts.maxParts);
   const parts: OutboundPart[] = [];
-  const chunks = reply.text.trim() ? splitForWhatsApp(markdownToWhatsApp(reply.text)) : [];
   const options = reply.options ?? [];
+  const textBudget = Math.max(1, maxParts - (options.length > 0 ? 1 : 0));
+  const all = reply.text.trim() ? splitForWhatsApp(markdownToWhatsApp(reply.text)) : [];
+  const chunks = fitParts(all, textBudget, WHATSAPP_TEXT_LIMIT, utf16Length, opts.shortenedNote);
   if (options.length > 0) {
     const tail = chunks.length > 0 && Array.from(chunks[chunks.length - 1] ?? '').length <= BUTTON_BODY_MAX ? chunks.pop() : undefined;
     for (const c of chunks) parts.push({ kind: 'text', text: c });
@@ -118,8 +137,8 @@ export function renderForWhatsApp(reply: Reply): OutboundPart[] {
   } else {
     for (const c of chunks) parts.push({ kind: 'text', text: c });
   }
-  for (const media of reply.media ?? []) parts.push({ kind: 'media', media });
-  return parts;
+  for (const media of (reply.media ?? []).slice(0, Math.max(0, maxParts - parts.length))) parts.push({ kind: 'media', media });
+  return parts.slice(0, maxParts);
 }
 
 async function preparedMedia(preparer: WhatsAppMediaPreparerLike, phoneNumberId: string, media: ReplyMedia): Promise<GraphMessage> {
@@ -141,7 +160,7 @@ export function createWhatsAppOutboundAdapter(opts: WhatsAppOutboundOptions): Ou
     // /messages has no idempotency key: a part that may have been accepted is confirmed by its
     // status webhook (biz_opaque_callback_data = `<outboundId>#<part>`) before it is sent again
     reconcile: { waitMs: opts.reconcileWaitMs ?? 15_000 },
-    render: (reply: Reply) => renderForWhatsApp(reply),
+    render: (reply: Reply) => renderForWhatsApp(reply, opts.render ?? DEFAULT_WHATSAPP_RENDER),
     async sendPart(ref: ConversationRef, part: OutboundPart, ctx: SendContext) {
       const address = ref.address ?? ref.userId;
       const callbackData = partCorrelation(ctx.outboundId, ctx.partIndex);

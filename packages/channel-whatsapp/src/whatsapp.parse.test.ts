@@ -104,8 +104,6 @@ describe('parseWebhook: every message type', () => {
     ['reaction', { type: 'reaction', reaction: { message_id: 'wamid.T', emoji: '👍' } }, 'reaction'],
     ['order', { type: 'order', order: { catalog_id: 'c', text: 'hi', product_items: [{ product_retailer_id: 'p1', quantity: '2', item_price: 9.5, currency: 'USD' }] } }, 'order'],
     ['system', { type: 'system', system: { body: 'changed number', type: 'user_changed_number', wa_id: '1999' } }, 'system'],
-    ['unsupported', { type: 'unsupported', unsupported: { type: 'poll' }, errors: [{ code: 131051, title: 'Unsupported message type' }] }, 'unsupported'],
-    ['unknown future type', { type: 'hologram', hologram: {} }, 'unsupported'],
   ])('%s', (_name, body, type) => {
     const e = oneMessage(body);
     expect(e.content.type).toBe(type);
@@ -169,5 +167,79 @@ describe('parseWebhook: envelope', () => {
       expect(e.kind).toBe('unsupported');
       expect(InboundEvent.safeParse(e).success).toBe(true);
     }
+  });
+});
+
+describe('parseWebhook: real payload shapes (issue 12)', () => {
+  const only = (name: string) => {
+    const events = parseWebhook(fixtureJson('whatsapp', name), at);
+    expect(events).toHaveLength(1);
+    expect(InboundEvent.safeParse(events[0]).success).toBe(true);
+    return events[0]!;
+  };
+
+  it.each([
+    ['10-unsupported-poll.json', 'poll_creation', true],
+    ['11-unknown-type.json', 'unknown', true],
+    ['13-interactive-without-body.json', 'interactive', true],
+    ['12-revoke.json', 'revoke', false],
+  ])('%s is an unsupported event of the customer, never a message', (name, providerType, customerContent) => {
+    const e = only(name);
+    if (e.kind !== 'unsupported') throw new Error(`expected unsupported, got ${e.kind}`);
+    expect(e.providerType).toBe(providerType);
+    expect(e.customerContent).toBe(customerContent);
+    expect(e.conversation?.userId).toBe('16505551234');
+    expect(e.providerMessageId).toMatch(/^wamid\./);
+    expect(e.eventId).toMatch(/^wa-/);
+  });
+
+  it('an unknown future type is an unsupported customer event', () => {
+    const [e] = parseWebhook(envelope({ contacts: [{ wa_id: '1555' }], messages: [{ from: '1555', id: 'wamid.H', type: 'hologram', hologram: {} }] }), at);
+    expect(e?.kind).toBe('unsupported');
+    if (e?.kind === 'unsupported') expect(e.customerContent).toBe(true);
+  });
+
+  it('14 edit: the edited message, marked as an edit of the original', () => {
+    const e = only('14-edit-text.json');
+    if (e.kind !== 'message') throw new Error('expected message');
+    expect(e.content).toEqual({ type: 'text', text: 'Sorry, I meant order #4822, not #4821' });
+    expect(e.editOf).toBe('wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMAA=');
+  });
+
+  it('an edit of an image caption keeps the media; an edit without its message is unsupported', () => {
+    const [img] = parseWebhook(envelope({ contacts: [{ wa_id: '1555' }], messages: [{ from: '1555', id: 'wamid.E', type: 'edit', edit: { original_message_id: 'wamid.O', message: { context: { id: 'wamid.C' }, type: 'image', image: { id: 'M1', caption: 'new caption', mime_type: 'image/jpeg' } } } }] }), at);
+    if (img?.kind !== 'message' || img.content.type !== 'image') throw new Error('expected image');
+    expect(img.content.media.caption).toBe('new caption');
+    expect(img.replyToProviderMessageId).toBe('wamid.C');
+    const [bad] = parseWebhook(envelope({ contacts: [{ wa_id: '1555' }], messages: [{ from: '1555', id: 'wamid.F', type: 'edit', edit: { original_message_id: 'wamid.O' } }] }), at);
+    expect(bad?.kind).toBe('unsupported');
+    const [nested] = parseWebhook(envelope({ contacts: [{ wa_id: '1555' }], messages: [{ from: '1555', id: 'wamid.G', type: 'edit', edit: { original_message_id: 'wamid.O', message: { type: 'edit', edit: {} } } }] }), at);
+    expect(nested?.kind).toBe('unsupported');
+  });
+
+  it('15 nfm_reply: the submitted fields are parsed from response_json', () => {
+    const e = only('15-nfm-reply-flow.json');
+    if (e.kind !== 'message' || e.content.type !== 'interactive') throw new Error('expected interactive');
+    expect(e.content.interaction).toBe('nfm_reply');
+    expect(e.content.response).toMatchObject({ appointment_date: '2026-12-05', party_size: '2', flow_token: 'ft_9f8e7d' });
+  });
+
+  it('a malformed response_json is kept as text, never a crash', () => {
+    const e = oneMessage({ type: 'interactive', interactive: { type: 'nfm_reply', nfm_reply: { name: 'flow', body: 'Sent', response_json: '{"a":' } } });
+    if (e.content.type !== 'interactive') throw new Error('expected interactive');
+    expect(e.content.response).toBe('{"a":');
+  });
+
+  it('16 referral: the ad context is on the message', () => {
+    const e = only('16-referral-ctwa.json');
+    if (e.kind !== 'message') throw new Error('expected message');
+    expect(e.referral).toMatchObject({ sourceType: 'ad', headline: 'Winter sale: 30% off all boots', body: 'Waterproof leather boots, free returns', sourceUrl: 'https://fb.me/3xAmPlEaD', mediaType: 'image', welcomeText: 'Hi! How can we help?' });
+  });
+
+  it('a hostile referral (wrong types) is ignored field by field', () => {
+    const e = oneMessage({ type: 'text', text: { body: 'hi' }, referral: { headline: { x: 1 }, body: 42, source_url: ['a'] } });
+    expect(e.referral).toEqual({ body: '42' });
+    const e2 = oneMessage({ type: 'text', text: { body: 'hi' }, referral: 'nope' });
+    expect(e2.referral).toBeUndefined();
   });
 });

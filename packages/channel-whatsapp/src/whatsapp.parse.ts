@@ -6,6 +6,7 @@ import {
   type InboundEvent,
   type MediaRef,
   type MessageContent,
+  type Referral,
 } from '@switchboard/core';
 import { WaChange, WaChangeValue, WaMessage, WaStatus, WaWebhook, type WaContact } from './whatsapp.wire.js';
 
@@ -40,10 +41,27 @@ function media(body: unknown): MediaRef {
   return out;
 }
 
+function errorReason(m: Obj): string {
+  const errs = Array.isArray(m.errors) ? m.errors.map((e) => obj(e)) : [];
+  return errs.map((e) => `${str(e.code) ?? '?'} ${str(e.title) ?? str(e.message) ?? ''}`.trim()).join('; ');
+}
+
+/**
+ * Provider types that are system noise rather than something the customer wrote: never answered,
+ * never given the "can't read that" notice. `revoke` = the customer deleted a message
+ * (Meta: webhooks/reference/messages/revoke); `request_welcome` = a chat opened for the first time.
+ */
+export const NOISE_TYPES: ReadonlySet<string> = new Set(['revoke', 'request_welcome', 'reaction']);
+
 /** Normalizes one message body by `type`; unknown or malformed bodies become `unsupported`. */
 export function parseContent(m: Obj): MessageContent {
   const type = str(m.type) ?? 'unknown';
   const body = obj(m[type]);
+  // Meta sends messages it could not render with `errors` and no body (`unknown`, an `interactive`
+  // without its object, 131051/131060): there is nothing to read
+  if (Array.isArray(m.errors) && m.errors.length > 0 && (m[type] === undefined || m[type] === null)) {
+    return { type: 'unsupported', providerType: type, reason: errorReason(m) || 'sent without content' };
+  }
   switch (type) {
     case 'text':
       return { type: 'text', text: str(body.body) ?? '' };
@@ -100,14 +118,22 @@ export function parseContent(m: Obj): MessageContent {
         return out;
       }
       if (kind === 'nfm_reply') {
+        // WhatsApp Flows / address message: the submitted fields are a JSON string in response_json
         const r = obj(body.nfm_reply);
-        let response: unknown = str(r.response_json);
-        try {
-          response = typeof response === 'string' ? JSON.parse(response) : response;
-        } catch {
-          // keep the raw string: a malformed flow reply is still the customer's answer
+        const raw = str(r.response_json);
+        let response: unknown = raw;
+        if (raw !== undefined) {
+          try {
+            response = JSON.parse(raw);
+          } catch {
+            // keep the raw string: a malformed flow reply is still the customer's answer
+          }
         }
-        return { type: 'interactive', interaction: 'nfm_reply', title: str(r.body) ?? str(r.name) ?? 'form reply', response };
+        const out: MessageContent = { type: 'interactive', interaction: 'nfm_reply', title: str(r.body) ?? str(r.name) ?? 'form reply' };
+        const name = str(r.name);
+        if (name) out.id = name;
+        if (response !== undefined) out.response = response;
+        return out;
       }
       return { type: 'unsupported', providerType: `interactive.${kind ?? 'unknown'}`, reason: 'unknown interactive reply' };
     }
@@ -156,11 +182,11 @@ export function parseContent(m: Obj): MessageContent {
       if (newUser) out.newUserId = newUser;
       return out;
     }
-    case 'unsupported': {
-      const errs = Array.isArray(m.errors) ? m.errors.map((e) => obj(e)) : [];
-      const reason = errs.map((e) => `${str(e.code) ?? '?'} ${str(e.title) ?? ''}`.trim()).join('; ');
-      return { type: 'unsupported', providerType: str(body.type) ?? 'unsupported', reason: reason || 'unsupported by WhatsApp' };
-    }
+    case 'unsupported':
+      // polls, events, view-once media… (Meta: webhooks/reference/messages/unsupported); edits too while Meta's edit webhook is paused
+      return { type: 'unsupported', providerType: str(body.type) ?? 'unsupported', reason: errorReason(m) || 'unsupported by WhatsApp' };
+    case 'revoke':
+      return { type: 'unsupported', providerType: 'revoke', reason: 'the customer deleted a message' };
     default:
       return { type: 'unsupported', providerType: type, reason: 'message type not handled by the gateway' };
   }
@@ -171,6 +197,26 @@ const STATUS_MAP: Record<string, DeliveryStatus> = { sent: 'sent', delivered: 'd
 /** Finds the contact of a message by id, never by index (Meta: contacts and messages are not aligned). */
 function contactFor(contacts: WaContact[], m: WaMessage): WaContact | undefined {
   return contacts.find((c) => (m.from !== undefined && c.wa_id === m.from) || (m.from_user_id !== undefined && c.user_id === m.from_user_id));
+}
+
+function referralOf(m: Obj): Referral | undefined {
+  const r = m.referral;
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return undefined;
+  const o = r as Obj;
+  const out: Referral = {};
+  const set = (key: keyof Referral, v: unknown) => {
+    const s = str(v)?.trim();
+    if (s) out[key] = s.slice(0, 1000);
+  };
+  set('sourceType', o.source_type);
+  set('sourceId', o.source_id);
+  set('sourceUrl', o.source_url);
+  set('headline', o.headline);
+  set('body', o.body);
+  set('mediaType', o.media_type);
+  set('ctwaClid', o.ctwa_clid);
+  set('welcomeText', obj(o.welcome_message).text);
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function unsupported(reason: string, providerType: string, seed: string): InboundEvent {
@@ -242,18 +288,43 @@ function parseMessage(raw: unknown, account: string, contacts: WaContact[], rece
   }
   const name = contact?.profile?.name ?? contact?.profile?.username;
   if (name) ref.displayName = name;
+  const eventId = jobId('wa', account, m.id);
+  // an edit carries the whole edited message (Meta: webhooks/reference/messages/edit, Coexistence only)
+  const edit = m.type === 'edit' ? obj((m as Obj).edit) : undefined;
+  const editedMessage = edit ? obj(edit.message) : undefined;
+  const originalId = edit ? str(edit.original_message_id) : undefined;
+  const source: Obj = editedMessage && originalId && str(editedMessage.type) !== 'edit' ? editedMessage : (m as Obj);
+  const content: MessageContent =
+    edit && source === m ? { type: 'unsupported', providerType: 'edit', reason: 'edit without original_message_id or message' } : parseContent(source);
+  if (content.type === 'unsupported') {
+    // nothing the agent could read: acknowledged, logged and counted, never answered by the LLM
+    return {
+      kind: 'unsupported',
+      eventId,
+      channel: 'whatsapp',
+      providerType: content.providerType,
+      reason: content.reason ?? 'unsupported',
+      conversation: ref,
+      providerMessageId: m.id,
+      customerContent: !NOISE_TYPES.has(content.providerType),
+    };
+  }
   const event: InboundEvent = {
     kind: 'message',
-    eventId: jobId('wa', account, m.id),
+    eventId,
     providerMessageId: m.id,
     conversation: ref,
     sentAt: toMs(m.timestamp, receivedAt),
     receivedAt,
-    content: parseContent(m as Obj),
+    content,
     author: 'customer',
   };
-  if (m.context?.id) event.replyToProviderMessageId = m.context.id;
-  if (m.context?.forwarded || m.context?.frequently_forwarded) event.forwarded = true;
+  const context = source === m ? m.context : (obj(source.context) as WaMessage['context']);
+  if (context?.id) event.replyToProviderMessageId = context.id;
+  if (context?.forwarded || context?.frequently_forwarded) event.forwarded = true;
+  if (source !== m && originalId) event.editOf = originalId;
+  const referral = referralOf(m as Obj);
+  if (referral) event.referral = referral;
   return event;
 }
 

@@ -97,6 +97,22 @@ export const MessageContent = z.discriminatedUnion('type', [
 ]);
 export type MessageContent = z.infer<typeof MessageContent>;
 
+/**
+ * Where a conversation came from when the customer tapped an ad or post (WhatsApp Click-to-WhatsApp
+ * `referral`, sent with the first message after the click). Context for the agent, never an instruction.
+ */
+export const Referral = z.object({
+  sourceType: z.string().optional(),
+  sourceId: z.string().optional(),
+  sourceUrl: z.string().optional(),
+  headline: z.string().optional(),
+  body: z.string().optional(),
+  mediaType: z.string().optional(),
+  ctwaClid: z.string().optional(),
+  welcomeText: z.string().optional(),
+});
+export type Referral = z.infer<typeof Referral>;
+
 /** A customer (or, for Chatwoot, a conversation participant) message. */
 export const InboundMessage = z.object({
   kind: z.literal('message'),
@@ -110,6 +126,13 @@ export const InboundMessage = z.object({
   content: MessageContent,
   replyToProviderMessageId: z.string().optional(),
   forwarded: z.boolean().optional(),
+  /**
+   * Set when this message is the customer's edit of an earlier message (its provider id). An edit
+   * of a message still waiting in the pending turn replaces it there instead (see Mailbox.replacePending).
+   */
+  editOf: z.string().optional(),
+  /** Ad or post the customer came from (WhatsApp Click-to-WhatsApp). */
+  referral: Referral.optional(),
   /** What the media pipeline made of the message's media (filled in by the turn before the agent runs). */
   enrichment: z
     .object({
@@ -170,6 +193,15 @@ export const UnsupportedEvent = z.object({
   channel: ChannelId,
   providerType: z.string(),
   reason: z.string(),
+  /** The conversation, when the event is a message of a known customer. */
+  conversation: ConversationRef.optional(),
+  providerMessageId: z.string().optional(),
+  /**
+   * True for genuine customer content the gateway cannot read (a poll, an unknown type): it may get
+   * the one-time "can't read that" notice. False/absent for system noise (a deleted message, a
+   * welcome request, an echo), which is never answered.
+   */
+  customerContent: z.boolean().optional(),
 });
 export type UnsupportedEvent = z.infer<typeof UnsupportedEvent>;
 

@@ -97,3 +97,19 @@ export function packBlocks(
   if (cur) chunks.push(cur);
   return chunks;
 }
+
+/**
+ * Fits already split chunks into at most `budget` parts. When there are more, the first
+ * `budget - 1` are kept and the last kept part is cut (on a sentence, clause or word boundary) so
+ * that it ends with `note` (joined by `joiner`) within `max` units: the customer gets a coherent
+ * beginning and is told it was shortened, instead of dozens of messages.
+ */
+export function fitParts(chunks: readonly string[], budget: number, max: number, measure: Measure, note: string, joiner = '\n\n'): string[] {
+  if (budget <= 0) return [];
+  if (chunks.length <= budget) return [...chunks];
+  const kept = chunks.slice(0, budget - 1);
+  const tail = note ? `${joiner}${note}` : '';
+  const room = Math.max(1, max - measure(tail));
+  const head = splitText(chunks.slice(budget - 1).join('\n\n'), room, measure)[0] ?? '';
+  return [...kept, `${head}${tail}`];
+}

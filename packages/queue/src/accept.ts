@@ -51,11 +51,32 @@ export async function acceptCustomerMessage(ctx: AcceptContext, event: InboundMe
     await ctx.mailbox.claim(event.eventId);
     return 'stale';
   }
+  if (event.editOf) {
+    // an edit of a message still waiting in the pending turn replaces it there: the turn answers the edited text once
+    const replaced = await ctx.mailbox.replacePending(convId, event.editOf, event.eventId, (stored) => editedEntry(stored, event), now);
+    if (replaced === 'replaced') {
+      await recordChannelEvent(ctx.redis, ctx.prefix, event.conversation.channel, 'in').catch(() => undefined);
+      return 'queued';
+    }
+    if (replaced === 'duplicate') return 'duplicate';
+  }
   const { claimed, scheduleSeq } = await ctx.mailbox.accept(convId, event.eventId, JSON.stringify(event), now);
   if (claimed) await recordChannelEvent(ctx.redis, ctx.prefix, event.conversation.channel, 'in').catch(() => undefined);
   // schedule even when already claimed: a retried delivery repairs a turn whose add was lost in a crash
   if (scheduleSeq > 0) await scheduleTurn(ctx, convId, event.conversation, scheduleSeq);
   return claimed ? 'queued' : 'duplicate';
+}
+
+/**
+ * The pending original with the edit's content: it keeps its own ids and place in the turn, so a
+ * second edit of the same message finds it again.
+ */
+function editedEntry(stored: string, edit: InboundMessage): string {
+  const original = JSON.parse(stored) as InboundMessage;
+  const next: InboundMessage = { ...original, content: edit.content, conversation: edit.conversation };
+  delete next.enrichment;
+  if (edit.replyToProviderMessageId) next.replyToProviderMessageId = edit.replyToProviderMessageId;
+  return JSON.stringify(next);
 }
 
 /**

@@ -113,4 +113,29 @@ describe('DeliveryLedger (real Redis)', () => {
     await ledger.partSent('out-y', 1, 'w2');
     expect(await ledger.progress('out-y')).toEqual({ sent: 2, finished: false });
   });
+
+  it('replacePending: an edit replaces its original while the turn is pending, once; never inside a running turn', async () => {
+    const mb = new Mailbox(redis, prefix, { dedupeTtlSec: 60, debounceMs: 100, maxWaitMs: 400, staleRunMs: 60_000 });
+    const t0 = 3_000_000;
+    const entry = (id: string, text: string) => JSON.stringify({ providerMessageId: id, text });
+    const edit = (stored: string) => JSON.stringify({ ...(JSON.parse(stored) as object), text: 'edited' });
+    await mb.accept('c-ed', 'e-a', entry('wamid.A', 'first'), t0);
+    await mb.accept('c-ed', 'e-b', entry('wamid.B', 'second'), t0 + 10);
+    expect(await mb.replacePending('c-ed', 'wamid.A', 'e-edit1', edit, t0 + 20)).toBe('replaced');
+    // a redelivered edit is a duplicate, not a second replacement
+    expect(await mb.replacePending('c-ed', 'wamid.A', 'e-edit1', edit, t0 + 30)).toBe('duplicate');
+    expect(await mb.replacePending('c-ed', 'wamid.UNKNOWN', 'e-edit2', edit, t0 + 30)).toBe('not_pending');
+    // the edit extended the debounce (last = t0 + 20)
+    expect(await mb.begin('c-ed', 1, t0 + 110)).toEqual({ state: 'wait', dueAt: t0 + 120 });
+    expect(await mb.begin('c-ed', 1, t0 + 120)).toEqual({ state: 'run', count: 2 });
+    expect(await mb.peek('c-ed', 2)).toEqual([JSON.stringify({ providerMessageId: 'wamid.A', text: 'edited' }), entry('wamid.B', 'second')]);
+    // the turn is running: its messages are no longer replaced, the caller delivers the edit as new
+    expect(await mb.replacePending('c-ed', 'wamid.B', 'e-edit3', edit, t0 + 130)).toBe('not_pending');
+    expect(await mb.peek('c-ed', 2)).toEqual([JSON.stringify({ providerMessageId: 'wamid.A', text: 'edited' }), entry('wamid.B', 'second')]);
+    // a message that arrived during the running turn is pending again: replaceable
+    await mb.accept('c-ed', 'e-c', entry('wamid.C', 'third'), t0 + 140);
+    expect(await mb.replacePending('c-ed', 'wamid.C', 'e-edit4', edit, t0 + 150)).toBe('replaced');
+    expect(await mb.finish('c-ed', 1)).toBe(2);
+    expect(await mb.peek('c-ed', 5)).toEqual([JSON.stringify({ providerMessageId: 'wamid.C', text: 'edited' })]);
+  });
 });

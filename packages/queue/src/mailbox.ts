@@ -98,6 +98,24 @@ end
 return 0
 `;
 
+/**
+ * replace: swap one message of the pending (not yet running) part of a mailbox for its edited
+ * version, compare-and-set. KEYS: seen (the edit's event id), mailbox, turn.
+ * ARGV: index, expectedJson, newJson, dedupeTtlSec, nowMs.
+ * Returns 1 replaced, 0 the entry moved or is in the running turn (caller re-reads or appends), -1 the edit was already seen.
+ */
+const REPLACE = `
+local start = 0
+if redis.call('HEXISTS', KEYS[3], 'running') == 1 then start = tonumber(redis.call('HGET', KEYS[3], 'count') or '0') end
+local idx = tonumber(ARGV[1])
+if idx < start then return 0 end
+if redis.call('LINDEX', KEYS[2], idx) ~= ARGV[2] then return 0 end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[4])) then return -1 end
+redis.call('LSET', KEYS[2], idx, ARGV[3])
+if redis.call('HEXISTS', KEYS[3], 'pending') == 1 then redis.call('HSET', KEYS[3], 'last', ARGV[5]) end
+return 1
+`;
+
 export type BeginResult =
   | { state: 'run' | 'resume'; count: number }
   | { state: 'wait'; dueAt: number }
@@ -130,6 +148,7 @@ type Scripted = RedisClient & {
   sbBegin(...args: Array<string | number>): Promise<[string, number]>;
   sbFinish(...args: Array<string | number>): Promise<number>;
   sbAbandon(...args: Array<string | number>): Promise<number>;
+  sbReplace(...args: Array<string | number>): Promise<number>;
 };
 
 /**
@@ -149,6 +168,7 @@ export class Mailbox {
       r.defineCommand('sbBegin', { numberOfKeys: 2, lua: BEGIN });
       r.defineCommand('sbFinish', { numberOfKeys: 2, lua: FINISH });
       r.defineCommand('sbAbandon', { numberOfKeys: 2, lua: ABANDON });
+      r.defineCommand('sbReplace', { numberOfKeys: 3, lua: REPLACE });
     }
     this.redis = r;
   }
@@ -197,6 +217,42 @@ export class Mailbox {
   async peek(conversationId: string, count: number): Promise<string[]> {
     if (count <= 0) return [];
     return this.redis.lrange(this.keys.mailbox(conversationId), 0, count - 1);
+  }
+
+  /**
+   * Replaces the message `originalProviderMessageId` while it waits in the pending turn (not yet
+   * running) with `edit(storedJson)`, claiming `editEventId` in the same step. 'not_pending' when
+   * the original is not there (already answered, running, or unknown): the caller then delivers
+   * the edit as a new message. A concurrent turn start or finish is detected and re-read.
+   */
+  async replacePending(
+    conversationId: string,
+    originalProviderMessageId: string,
+    editEventId: string,
+    edit: (storedJson: string) => string,
+    now = Date.now(),
+  ): Promise<'replaced' | 'duplicate' | 'not_pending'> {
+    const mailbox = this.keys.mailbox(conversationId);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const entries = await this.redis.lrange(mailbox, 0, -1);
+      const index = entries.findIndex((raw) => {
+        try {
+          return (JSON.parse(raw) as { providerMessageId?: unknown }).providerMessageId === originalProviderMessageId;
+        } catch {
+          return false;
+        }
+      });
+      if (index < 0) return 'not_pending';
+      const stored = entries[index] as string;
+      const result = await this.redis.sbReplace(
+        this.keys.seen(editEventId), mailbox, this.keys.turn(conversationId),
+        index, stored, edit(stored), this.opts.dedupeTtlSec, now,
+      );
+      if (result === 1) return 'replaced';
+      if (result === -1) return 'duplicate';
+      // 0: the entry is in the running turn, or the list moved under us (a turn finished): re-read
+    }
+    return 'not_pending';
   }
 
   /** Releases a conversation whose running turn failed for good; returns the seq to schedule (0 none, -1 not running). */

@@ -77,3 +77,38 @@ export const TELEGRAM_FIXTURES: Record<string, TelegramFixture> = {
   'update.21-inline-query.json': { docsUrl: `${API}#inlinequery`, expect: { kind: 'unsupported' } },
   'update.22-group-new-member.json': { docsUrl: `${API}#message`, expect: { kind: 'unsupported' } },
 };
+
+/** Options of {@link whatsappFixtureFor}. */
+export interface FixtureForOptions {
+  /** The customer's wa_id (replaces `from` and `contacts[].wa_id`). */
+  waId: string;
+  /** The message's wamid (default: a fresh one). */
+  wamid?: string;
+  /** For edits and revokes: the wamid of the message they refer to. */
+  originalId?: string;
+}
+
+let fixtureSeq = 0;
+
+/**
+ * A real-shaped WhatsApp fixture (first message of the first change) re-addressed for one test:
+ * fresh wamid, the given customer, a current timestamp. Everything else is kept as documented.
+ */
+export function whatsappFixtureFor(name: string, o: FixtureForOptions): { payload: Record<string, unknown>; wamid: string } {
+  fixtureSeq += 1;
+  const payload = fixtureJson<Record<string, unknown>>('whatsapp', name);
+  const value = (payload as { entry: Array<{ changes: Array<{ value: Record<string, unknown> }> }> }).entry[0]!.changes[0]!.value;
+  const message = (value.messages as Array<Record<string, unknown>>)[0]!;
+  const wamid = o.wamid ?? `wamid.FX${Date.now().toString(36)}${process.pid}${fixtureSeq}`;
+  message.id = wamid;
+  message.from = o.waId;
+  message.timestamp = String(Math.floor(Date.now() / 1000));
+  for (const c of (value.contacts as Array<Record<string, unknown>> | undefined) ?? []) c.wa_id = o.waId;
+  if (o.originalId) {
+    for (const key of ['edit', 'revoke']) {
+      const body = message[key] as Record<string, unknown> | undefined;
+      if (body) body.original_message_id = o.originalId;
+    }
+  }
+  return { payload, wamid };
+}

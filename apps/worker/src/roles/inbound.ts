@@ -2,7 +2,8 @@ import type { Job, Worker } from 'bullmq';
 import { conversationId, jobId, outboundQueueFor, type InboundEvent, type InboundMessage } from '@switchboard/core';
 import { acceptCustomerMessage, acknowledgeSentParts, createWorker } from '@switchboard/queue';
 import type { WorkerDeps } from '../deps.js';
-import { acceptContext, setOwner } from '../schedule.js';
+import { acceptContext, ownerOf, setOwner } from '../schedule.js';
+import { isAllowed } from './turn.js';
 
 /** Extension point for channel-specific handling of events (e.g. a Chatwoot human reply relayed to WhatsApp). */
 export type InboundHook = (event: InboundEvent, deps: WorkerDeps) => Promise<boolean>;
@@ -53,6 +54,32 @@ async function acceptSignal(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   return event.signal;
 }
 
+/** Bounded label value for a provider type the provider (or an attacker without a signature check) names. */
+function typeLabel(providerType: string): string {
+  return /^[a-z0-9_.:-]{1,40}$/i.test(providerType) ? providerType : 'other';
+}
+
+/**
+ * Content the gateway cannot read and system noise (a deleted message, echoes): acknowledged,
+ * logged and counted, never given to the LLM. Genuine customer content may get one notice per
+ * conversation when AGENT_CONFIG `unsupportedContent.notice` is on.
+ */
+async function acceptUnsupported(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'unsupported' }>): Promise<string> {
+  if (!(await deps.mailbox.claim(event.eventId))) return 'duplicate';
+  const customerContent = event.customerContent === true;
+  deps.metrics.unsupported.inc({ channel: event.channel, provider_type: typeLabel(event.providerType), customer_content: String(customerContent) });
+  const convId = event.conversation ? conversationId(event.conversation) : undefined;
+  deps.log.info('unsupported event', { channel: event.channel, conversation: convId, providerType: event.providerType, reason: event.reason, customerContent });
+  const notice = customerContent && event.conversation && convId ? deps.agent.unsupportedNotice() : undefined;
+  if (!notice || !event.conversation || !convId) return 'unsupported';
+  if (!isAllowed(deps, event.conversation) || (await ownerOf(deps, convId)) === 'human') return 'unsupported';
+  // once per conversation (a year is longer than any conversation the bot keeps)
+  if (!(await deps.mailbox.claim(`unsupported-notice-${convId}`, 365 * 24 * 3600))) return 'unsupported';
+  const outboundId = jobId('unsup', convId);
+  await deps.producers.enqueue(outboundQueueFor(event.channel), { outboundId, ref: event.conversation, reply: notice, origin: 'notice' }, { jobId: outboundId });
+  return 'unsupported_notice';
+}
+
 /** Routes one inbound event: messages to their conversation mailbox, statuses to the ledger, signals to ownership. */
 export async function handleInbound(deps: WorkerDeps, event: InboundEvent, hooks: InboundHook[] = []): Promise<string> {
   for (const hook of hooks) if (await hook(event, deps)) return 'hooked';
@@ -64,8 +91,7 @@ export async function handleInbound(deps: WorkerDeps, event: InboundEvent, hooks
     case 'signal':
       return acceptSignal(deps, event);
     case 'unsupported':
-      if (await deps.mailbox.claim(event.eventId)) deps.log.info('unsupported event', { channel: event.channel, providerType: event.providerType, reason: event.reason });
-      return 'unsupported';
+      return acceptUnsupported(deps, event);
   }
 }
 

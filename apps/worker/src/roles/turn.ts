@@ -20,7 +20,8 @@ interface TurnRecord {
 
 const RECORD_TTL_SEC = 7 * 24 * 3600;
 
-function isAllowed(deps: WorkerDeps, ref: ConversationRef): boolean {
+/** WHATSAPP_ALLOWED_USERS: whether the bot may answer this conversation at all. */
+export function isAllowed(deps: WorkerDeps, ref: ConversationRef): boolean {
   if (ref.channel !== 'whatsapp') return true;
   const allowed = deps.settings.whatsapp.allowedUsers;
   if (allowed.length === 0) return true;
