@@ -137,6 +137,8 @@ describe('whatsapp-ingress with a backlog above BACKLOG_ALERT_THRESHOLD', () => 
     const app = createWhatsAppIngressApp({ log: silentLogger(), registry, producers, redis, adapter: createWhatsAppInboundAdapter({ appSecret: SECRET }), verifyToken: 'v' });
     const inbound = new Queue('inbound', { connection: admin, prefix });
     try {
+      // the producer connection fails fast (no offline queue: 503 until connected, by design): wait until it is up
+      if (redis.status !== 'ready') await new Promise((r) => redis.once('ready', r));
       // no worker runs: every delivery stays in the backlog
       for (let i = 0; i < 8; i++) {
         const { payload } = whatsappTextDelivery({ waId: `1555190000${i}`, text: `backlog ${i}` });
