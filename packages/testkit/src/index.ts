@@ -8,3 +8,4 @@ export * from './fake-wecom.js';
 export * from './fake-chatwoot.js';
 export * from './processes.js';
 export * from './fake-media.js';
+export * from './raw-http.js';
