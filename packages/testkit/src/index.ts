@@ -9,3 +9,4 @@ export * from './fake-chatwoot.js';
 export * from './processes.js';
 export * from './fake-media.js';
 export * from './raw-http.js';
+export * from './tls.js';
