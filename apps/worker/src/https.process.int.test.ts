@@ -2,14 +2,18 @@
  * Native HTTPS in every app, as real processes: with TLS_CERT_FILE/TLS_KEY_FILE given as paths
  * relative to the repository root (the apps run from their own folders), whatsapp-ingress,
  * wechat-ingress, chatwoot-ingress, admin and the worker's ops port answer over HTTPS with that
- * certificate, and all of them serve a replaced certificate without a restart.
+ * certificate, and all of them serve a replaced certificate without a restart. Over HTTPS the real
+ * whatsapp-ingress refuses a gzip body signed over the inflated JSON (401), a signed gzip bomb (413,
+ * peak RSS bounded) and a br body (415).
  */
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
-import { dropPrefix, freePort, httpsGet, REPO_ROOT, selfSignedCertificate, startApp, testRedisUrl, uniquePrefix, type AppProcess } from '@switchboard/testkit';
+import { dropPrefix, freePort, gzipBomb, httpsGet, postBytes, signMeta, whatsappTextDelivery, REPO_ROOT, selfSignedCertificate, startApp, testRedisUrl, uniquePrefix, type AppProcess } from '@switchboard/testkit';
 
+const SECRET = 'https_process_app_secret_51f0';
 const APPS = [
   ['whatsapp-ingress', 'WHATSAPP_PORT'],
   ['wechat-ingress', 'WECHAT_PORT'],
@@ -57,6 +61,12 @@ describe('every HTTP app serves HTTPS (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
       QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'info',
       ADMIN_AUTH: 'off',
+      // WhatsApp on, so the ingress verifies signatures; nothing in this test is accepted, and the
+      // Graph URL points nowhere in case something were
+      WHATSAPP_APP_SECRET: SECRET,
+      WHATSAPP_VERIFY_TOKEN: 'v',
+      WHATSAPP_ACCESS_TOKEN: 'https-test-token',
+      WHATSAPP_GRAPH_URL: 'http://127.0.0.1:9',
       // relative to the repository root, not to apps/<name> where each process runs
       TLS_CERT_FILE: relative(REPO_ROOT, files.cert),
       SSL_KEYFILE_PATH: relative(REPO_ROOT, files.key),
@@ -74,6 +84,22 @@ describe('every HTTP app serves HTTPS (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
       await until(async () => (await httpsGet(url)).status === 200, 40_000, `${name} over https\n${describeOutput()}`);
       expect((await httpsGet(url)).cn).toBe('first.test');
     }
+
+    // the wire rules hold over HTTPS in the real process: signature over the compressed bytes only
+    const hook = `https://127.0.0.1:${ports.WHATSAPP_PORT}/webhooks/whatsapp`;
+    const plain = Buffer.from(JSON.stringify(whatsappTextDelivery({ waId: '15550001111', text: 'over https' }).payload));
+    const gz = gzipSync(plain);
+    const json = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
+    expect((await postBytes(hook, gz, { ...json, 'x-hub-signature-256': signMeta(plain, SECRET) })).status).toBe(401);
+    const bomb = await gzipBomb(512 * 1024 ** 2);
+    expect((await postBytes(hook, bomb, { ...json, 'x-hub-signature-256': signMeta(bomb, SECRET) })).status).toBe(413);
+    // the 512 MiB the bomb claims never materialise: the ingress's peak RSS stays far below it (Linux)
+    const status = `/proc/${procs[0]!.child.pid}/status`;
+    if (existsSync(status)) {
+      const peakKb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(status, 'utf8'))?.[1]);
+      expect(peakKb).toBeLessThan(300 * 1024);
+    }
+    expect((await postBytes(hook, gz, { ...json, 'content-encoding': 'br', 'x-hub-signature-256': signMeta(gz, SECRET) })).status).toBe(415);
 
     install(second);
     for (const [name, variable] of APPS) {

@@ -1,4 +1,5 @@
 import { createServer, request, type RequestListener } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createGzip } from 'node:zlib';
 
@@ -25,16 +26,19 @@ export async function serveInProcess(app: RequestListener): Promise<InProcessSer
 
 /**
  * POSTs `body` byte for byte (no client-side encoding of any kind, unlike superagent with JSON
- * content types) and resolves with the status and text of the answer.
+ * content types) and resolves with the status and text of the answer. `https://` URLs accept any
+ * certificate (tests use self-signed ones).
  */
 export function postBytes(url: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+    const opts = { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } };
+    const onResponse = (res: import('node:http').IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
-    });
+    };
+    const req = url.startsWith('https:') ? httpsRequest(url, { ...opts, rejectUnauthorized: false }, onResponse) : request(url, opts, onResponse);
     req.on('error', reject);
     req.end(body);
   });
