@@ -6,6 +6,7 @@ import {
   loadConfig,
   onShutdown,
   readDotenvFile,
+  tlsFiles,
 } from '@switchboard/core';
 import { createRedis, Producers, waitReady } from '@switchboard/queue';
 import { createAdminApp } from './app.js';
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   }
 
   const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}) });
-  const server = await listen(app, cfg.ADMIN_PORT);
+  const server = await listen(app, cfg.ADMIN_PORT, { log, tls: tlsFiles(cfg) });
   log.info('admin listening', { port: cfg.ADMIN_PORT, board: '/admin/queues', auth: auth ? 'basic' : 'off', sandbox: Boolean(sandbox) });
   onShutdown(log, async () => {
     await closeServer(server, 5000);

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { mountOpsRoutes, type InboundEvent, type Logger } from '@switchboard/core';
+import { mountOpsRoutes, readWebhookBody, type InboundEvent, type Logger } from '@switchboard/core';
 import {
   createChatwootInboundAdapter,
   isMirrorInbox,
@@ -75,7 +75,7 @@ export function createChatwootIngressApp(deps: ChatwootIngressDeps): express.Exp
   app.disable('x-powered-by');
   mountOpsRoutes(app, { registry: deps.registry, checks: { redis: () => pingRedis(deps.redis) } });
 
-  app.post('/webhooks/chatwoot', express.raw({ type: () => true, limit: settings.maxBodyBytes }), async (req, res) => {
+  app.post('/webhooks/chatwoot', readWebhookBody({ limit: settings.maxBodyBytes }), async (req, res) => {
     if (!settings.enabled) {
       webhooks.inc({ event: 'unknown', result: 'disabled' });
       res.status(503).json({ error: 'chatwoot channel is not configured' });
@@ -84,10 +84,11 @@ export function createChatwootIngressApp(deps: ChatwootIngressDeps): express.Exp
     const receivedAt = now();
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const headers = lowerHeaders(req);
-    const verified = adapter.verify({ rawBody, headers, query: req.query as Record<string, string | undefined>, now: receivedAt });
+    const verified = adapter.verify({ rawBody, headers, query: req.query as Record<string, string | undefined>, now: receivedAt, maxBodyBytes: settings.maxBodyBytes });
     if (!verified.ok) {
       if (verified.status === 401) sigFailures.inc();
-      webhooks.inc({ event: 'unknown', result: verified.status === 401 ? 'bad_signature' : 'bad_request' });
+      const result = verified.status === 401 ? 'bad_signature' : verified.status === 413 ? 'too_large' : verified.status === 415 ? 'unsupported_encoding' : 'bad_request';
+      webhooks.inc({ event: 'unknown', result });
       log.warn('chatwoot webhook refused', { status: verified.status, reason: verified.reason });
       res.status(verified.status).json({ error: verified.reason });
       return;
@@ -150,6 +151,11 @@ export function createChatwootIngressApp(deps: ChatwootIngressDeps): express.Exp
     if (e.type === 'entity.too.large' || e.status === 413) {
       webhooks.inc({ event: 'unknown', result: 'too_large' });
       res.status(413).json({ error: 'body too large' });
+      return;
+    }
+    if (e.status === 415) {
+      webhooks.inc({ event: 'unknown', result: 'unsupported_encoding' });
+      res.status(415).json({ error: 'unsupported content encoding' });
       return;
     }
     if (e.status && e.status >= 400 && e.status < 500) {

@@ -7,6 +7,7 @@ import {
   loadConfig,
   onShutdown,
   readDotenvFile,
+  tlsFiles,
 } from '@switchboard/core';
 import { chatwootEnv, chatwootSettings } from '@switchboard/channel-chatwoot/inbound';
 import { acceptEnv, backlogEnv, createRedis, exportQueueDepths, Mailbox, Producers } from '@switchboard/queue';
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   const depths = exportQueueDepths(registry, producers, { alertThreshold: cfg.BACKLOG_ALERT_THRESHOLD, log });
   const accept = { mailbox: new Mailbox(redis, cfg.QUEUE_PREFIX), producers, redis, prefix: cfg.QUEUE_PREFIX, debounceMs: cfg.TURN_DEBOUNCE_MS, maxMessageAgeSec: cfg.INBOUND_MAX_AGE_SEC };
   const app = createChatwootIngressApp({ log, registry, producers, redis, prefix: cfg.QUEUE_PREFIX, settings, accept });
-  const server = await listen(app, settings.port);
+  const server = await listen(app, settings.port, { log, tls: tlsFiles(cfg) });
   log.info('chatwoot-ingress listening', {
     port: settings.port,
     enabled: settings.enabled,

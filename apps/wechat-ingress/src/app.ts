@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
-import { createIngressMetrics, mountOpsRoutes, type Logger } from '@switchboard/core';
+import { createIngressMetrics, decodeWebhookBody, mountOpsRoutes, readWebhookBody, type Logger } from '@switchboard/core';
 import { parseRawQuery, syncJobFor, verifyCallback, verifyEcho, type WechatCallbackSettings } from '@switchboard/channel-wechat-kf/inbound';
 import { pingRedis, type Producers, type RedisClient } from '@switchboard/queue';
 
@@ -80,10 +80,21 @@ export function createWechatIngressApp(deps: WechatIngressDeps): express.Express
     res.status(200).type('text/plain').send(verified.payload);
   });
 
-  app.post(ROUTE, express.raw({ type: () => true, limit: deps.settings?.maxBodyBytes ?? 64 * 1024 }), async (req, res) => {
+  const maxBodyBytes = deps.settings?.maxBodyBytes ?? 64 * 1024;
+  app.post(ROUTE, readWebhookBody({ limit: maxBodyBytes }), async (req, res) => {
     const settings = deps.settings;
     if (!settings) return disabled(res);
-    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const received = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    // WeCom's signature is not over the body: msg_signature (query) covers the <Encrypt> element
+    // inside it, so the body is decoded first (same cap as a plain body) and verified after
+    const decoded = decodeWebhookBody(received, req.headers['content-encoding'], { maxBytes: maxBodyBytes });
+    if (!decoded.ok) {
+      callbacks.inc({ channel: CHANNEL, result: decoded.status === 413 ? 'too_large' : decoded.status === 415 ? 'unsupported_encoding' : 'bad_request' });
+      deps.log.warn('wechat callback refused', { status: decoded.status, reason: decoded.reason });
+      res.status(decoded.status).type('text/plain').send(decoded.reason);
+      return;
+    }
+    const rawBody = decoded.body;
     const search = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
     const receivedAt = now();
     const verified = verifyCallback(settings, { rawBody, headers: {}, query: parseRawQuery(search), now: receivedAt });
@@ -124,6 +135,11 @@ export function createWechatIngressApp(deps: WechatIngressDeps): express.Express
     if (e.type === 'entity.too.large' || e.status === 413) {
       callbacks.inc({ channel: CHANNEL, result: 'too_large' });
       res.status(413).type('text/plain').send('body too large');
+      return;
+    }
+    if (e.status === 415) {
+      callbacks.inc({ channel: CHANNEL, result: 'unsupported_encoding' });
+      res.status(415).type('text/plain').send('unsupported content encoding');
       return;
     }
     if (e.status && e.status >= 400 && e.status < 500) {

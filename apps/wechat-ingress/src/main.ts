@@ -1,4 +1,4 @@
-import { baseEnv, closeServer, createLogger, createMetricsRegistry, listen, loadConfig, onShutdown, readDotenvFile } from '@switchboard/core';
+import { baseEnv, closeServer, createLogger, createMetricsRegistry, listen, loadConfig, onShutdown, readDotenvFile, tlsFiles } from '@switchboard/core';
 import { resolveCallbackSettings, wechatEnv } from '@switchboard/channel-wechat-kf/inbound';
 import { backlogEnv, createRedis, exportQueueDepths, Producers, waitReady } from '@switchboard/queue';
 import { createWechatIngressApp } from './app.js';
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   // the backlog is visible where the load arrives: ingress keeps accepting (durably) however deep it is
   const depths = exportQueueDepths(registry, producers, { alertThreshold: cfg.BACKLOG_ALERT_THRESHOLD, log });
   const app = createWechatIngressApp({ log, registry, producers, redis, settings: resolved.enabled ? resolved.settings : undefined });
-  const server = await listen(app, cfg.WECHAT_PORT);
+  const server = await listen(app, cfg.WECHAT_PORT, { log, tls: tlsFiles(cfg) });
   log.info('wechat-ingress listening', { port: cfg.WECHAT_PORT, enabled: resolved.enabled });
   onShutdown(log, async () => {
     depths.stop();

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { createMetricsRegistry, silentLogger } from '@switchboard/core';
 import { createWhatsAppInboundAdapter } from '@switchboard/channel-whatsapp/inbound';
-import { createRedis, exportQueueDepths, Producers } from '@switchboard/queue';
+import { createRedis, exportQueueDepths, Producers, waitReady } from '@switchboard/queue';
 import {
   dropPrefix,
   fixtureBytes,
@@ -131,6 +131,8 @@ describe('whatsapp-ingress with a backlog above BACKLOG_ALERT_THRESHOLD', () => 
     const admin = new Redis(testRedisUrl());
     const prefix = uniquePrefix('wai-backlog');
     const redis = createRedis(testRedisUrl(), 'producer');
+    // a producer connection fails fast: wait for it, as main.ts does, so the first delivery is not a 503
+    await waitReady(redis, 5000);
     const producers = new Producers(redis, prefix);
     const registry = createMetricsRegistry({ service: 'test' });
     const depths = exportQueueDepths(registry, producers, { alertThreshold: 3 });

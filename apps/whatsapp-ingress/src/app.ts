@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
-import { createIngressMetrics, mountOpsRoutes, type InboundAdapter, type InboundEvent, type Logger } from '@switchboard/core';
+import { bodyLimitBytes, createIngressMetrics, mountOpsRoutes, readWebhookBody, type InboundAdapter, type InboundEvent, type Logger } from '@switchboard/core';
 import { verifySubscription } from '@switchboard/channel-whatsapp/inbound';
 import type { Producers, RedisClient } from '@switchboard/queue';
 import { acceptCustomerMessages, acknowledgeSentParts, pingRedis, type AcceptContext, type DeliveryLedger } from '@switchboard/queue';
@@ -21,9 +21,14 @@ export interface WhatsAppIngressDeps {
   accept?: AcceptContext;
   /** Where statuses acknowledge sent parts before the 200 (see `acknowledgeSentParts`). */
   ledger?: DeliveryLedger;
-  /** Meta payloads reach 3 MB. */
+  /** Meta payloads reach 3 MB; an inflated gzip/deflate body is held to the same limit. */
   bodyLimit?: string;
   now?: () => number;
+}
+
+/** The `sb_webhook_deliveries_total` result of a refusal that is not about the signature. */
+function refusalResult(status: number): string {
+  return status === 413 ? 'too_large' : status === 415 ? 'unsupported_encoding' : 'bad_request';
 }
 
 /** Builds the WhatsApp ingress: verify → parse → enqueue → respond, nothing else in the request. */
@@ -45,7 +50,9 @@ export function createWhatsAppIngressApp(deps: WhatsAppIngressDeps): express.Exp
     res.status(200).type('text/plain').send(challenge);
   });
 
-  app.post('/webhooks/whatsapp', express.raw({ type: () => true, limit: deps.bodyLimit ?? '3mb' }), async (req, res) => {
+  const bodyLimit = deps.bodyLimit ?? '3mb';
+  const maxBodyBytes = bodyLimitBytes(bodyLimit);
+  app.post('/webhooks/whatsapp', readWebhookBody({ limit: bodyLimit }), async (req, res) => {
     const adapter = deps.adapter;
     if (!adapter) {
       deliveries.inc({ channel: 'whatsapp', result: 'disabled' });
@@ -55,10 +62,11 @@ export function createWhatsAppIngressApp(deps: WhatsAppIngressDeps): express.Exp
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v[0] : v;
-    const verified = adapter.verify({ rawBody, headers, query: req.query as Record<string, string | undefined>, now: now() });
+    const verified = adapter.verify({ rawBody, headers, query: req.query as Record<string, string | undefined>, now: now(), maxBodyBytes });
     if (!verified.ok) {
-      if (verified.status !== 400) sigFailures.inc({ channel: 'whatsapp', reason: verified.reason });
-      deliveries.inc({ channel: 'whatsapp', result: verified.status === 400 ? 'bad_request' : 'bad_signature' });
+      const badSignature = verified.status === 401 || verified.status === 403;
+      if (badSignature) sigFailures.inc({ channel: 'whatsapp', reason: verified.reason });
+      deliveries.inc({ channel: 'whatsapp', result: badSignature ? 'bad_signature' : refusalResult(verified.status) });
       deps.log.warn('webhook refused', { channel: 'whatsapp', status: verified.status, reason: verified.reason });
       res.status(verified.status).json({ error: verified.reason });
       return;
@@ -99,6 +107,11 @@ export function createWhatsAppIngressApp(deps: WhatsAppIngressDeps): express.Exp
     if (e.type === 'entity.too.large' || e.status === 413) {
       deliveries.inc({ channel: 'whatsapp', result: 'too_large' });
       res.status(413).json({ error: 'body too large' });
+      return;
+    }
+    if (e.status === 415) {
+      deliveries.inc({ channel: 'whatsapp', result: 'unsupported_encoding' });
+      res.status(415).json({ error: 'unsupported content encoding' });
       return;
     }
     if (e.status && e.status >= 400 && e.status < 500) {

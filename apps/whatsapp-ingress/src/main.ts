@@ -8,6 +8,7 @@ import {
   loadConfig,
   onShutdown,
   readDotenvFile,
+  tlsFiles,
 } from '@switchboard/core';
 import { createWhatsAppInboundAdapter, whatsappEnv } from '@switchboard/channel-whatsapp/inbound';
 import { acceptEnv, backlogEnv, createRedis, DeliveryLedger, exportQueueDepths, Mailbox, Producers, waitReady } from '@switchboard/queue';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   gatewayRedis.on('error', () => undefined);
   const accept = { mailbox: new Mailbox(gatewayRedis, cfg.QUEUE_PREFIX), producers, redis: gatewayRedis, prefix: cfg.QUEUE_PREFIX, debounceMs: cfg.TURN_DEBOUNCE_MS, maxMessageAgeSec: cfg.INBOUND_MAX_AGE_SEC };
   const app = createWhatsAppIngressApp({ log, registry, producers, redis, adapter, accept, ledger: new DeliveryLedger(gatewayRedis, cfg.QUEUE_PREFIX), verifyToken: cfg.WHATSAPP_VERIFY_TOKEN });
-  const server = await listen(app, cfg.WHATSAPP_PORT);
+  const server = await listen(app, cfg.WHATSAPP_PORT, { log, tls: tlsFiles(cfg) });
   log.info('whatsapp-ingress listening', { port: cfg.WHATSAPP_PORT, enabled: Boolean(adapter) });
   onShutdown(log, async () => {
     depths.stop();

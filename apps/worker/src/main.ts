@@ -1,4 +1,4 @@
-import { closeServer, createLogger, createOpsApp, listen, onShutdown, readDotenvFile } from '@switchboard/core';
+import { closeServer, createLogger, createOpsApp, listen, onShutdown, readDotenvFile, tlsFiles } from '@switchboard/core';
 import { closeWorkers, createRedis, pingRedis } from '@switchboard/queue';
 import { buildWorkerDeps, loadWorkerEnv, selectRoles, startRoles } from './compose.js';
 
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
       consumers: async () => (workers.every((w) => w.isRunning()) ? undefined : 'a consumer is not running'),
     },
   });
-  const server = await listen(ops, env.WORKER_METRICS_PORT);
+  const server = await listen(ops, env.WORKER_METRICS_PORT, { log, tls: tlsFiles(env) });
   log.info('worker started', { roles, concurrency: env.WORKER_CONCURRENCY, metricsPort: env.WORKER_METRICS_PORT, queues: workers.map((w) => w.name) });
   onShutdown(log, async () => {
     await closeWorkers(workers, 20_000);

@@ -1,4 +1,4 @@
-import { jsonNestingExceeds, type InboundAdapter, type InboundEvent, type VerifyResult, type WebhookRequest } from '@switchboard/core';
+import { jsonNestingExceeds, webhookPayloadBytes, type InboundAdapter, type InboundEvent, type VerifyResult, type WebhookRequest } from '@switchboard/core';
 import { normalizeChatwootWebhook, type ChatwootParseOptions } from './chatwoot.parse.js';
 import { verifyChatwootSignature } from './chatwoot.verify.js';
 import { WireEnvelope } from './chatwoot.wire.js';
@@ -23,10 +23,13 @@ export function createChatwootInboundAdapter(opts: ChatwootInboundOptions): Inbo
     verify(req: WebhookRequest): VerifyResult<WireEnvelope> {
       const sig = verifyChatwootSignature({ rawBody: req.rawBody, headers: req.headers, secrets: opts.secrets, now: req.now, windowSec: opts.windowSec });
       if (!sig.ok) return { ok: false, status: 401, reason: sig.reason };
-      if (jsonNestingExceeds(req.rawBody)) return { ok: false, status: 400, reason: 'JSON nested too deeply' };
+      // the signature covers the bytes as sent (a gzip body is signed compressed); inflate only now
+      const body = webhookPayloadBytes(req);
+      if (!body.ok) return body;
+      if (jsonNestingExceeds(body.body)) return { ok: false, status: 400, reason: 'JSON nested too deeply' };
       let json: unknown;
       try {
-        json = JSON.parse(req.rawBody.toString('utf8'));
+        json = JSON.parse(body.body.toString('utf8'));
       } catch {
         return { ok: false, status: 400, reason: 'body is not JSON' };
       }

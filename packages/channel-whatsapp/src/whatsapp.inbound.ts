@@ -1,4 +1,4 @@
-import { jsonNestingExceeds, type InboundAdapter } from '@switchboard/core';
+import { jsonNestingExceeds, webhookPayloadBytes, type InboundAdapter } from '@switchboard/core';
 import { parseWebhook } from './whatsapp.parse.js';
 import { verifyMetaSignature } from './whatsapp.verify.js';
 
@@ -16,9 +16,12 @@ export function createWhatsAppInboundAdapter(opts: WhatsAppInboundOptions): Inbo
       if (opts.appSecret !== undefined && !verifyMetaSignature(req.rawBody, req.headers['x-hub-signature-256'], opts.appSecret)) {
         return { ok: false, status: 401, reason: req.headers['x-hub-signature-256'] ? 'signature mismatch' : 'missing X-Hub-Signature-256' };
       }
-      if (jsonNestingExceeds(req.rawBody)) return { ok: false, status: 400, reason: 'JSON nested too deeply' };
+      // the signature covers the bytes as sent (a gzip body is signed compressed); inflate only now
+      const body = webhookPayloadBytes(req);
+      if (!body.ok) return body;
+      if (jsonNestingExceeds(body.body)) return { ok: false, status: 400, reason: 'JSON nested too deeply' };
       try {
-        return { ok: true, payload: JSON.parse(req.rawBody.toString('utf8')) as unknown };
+        return { ok: true, payload: JSON.parse(body.body.toString('utf8')) as unknown };
       } catch {
         return { ok: false, status: 400, reason: 'body is not valid JSON' };
       }

@@ -2,7 +2,13 @@ import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia, Reply
 
 /** The parts of an HTTP request a webhook verifier needs. Headers are lower-cased. */
 export interface WebhookRequest {
+  /** The bytes exactly as received: signatures over the body are checked over these. */
   readonly rawBody: Buffer;
+  /**
+   * Most bytes the body may have once its `content-encoding` is undone (see `webhookPayloadBytes`);
+   * default 3 MiB. Adapters check the signature over `rawBody` first, then decode with this cap.
+   */
+  readonly maxBodyBytes?: number;
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly query: Readonly<Record<string, string | undefined>>;
   /** Injectable clock (ms) for timestamp windows. */
@@ -12,7 +18,7 @@ export interface WebhookRequest {
 /** Result of verifying a webhook: never throws for a bad signature. */
 export type VerifyResult<P> =
   | { readonly ok: true; readonly payload: P }
-  | { readonly ok: false; readonly status: 400 | 401 | 403; readonly reason: string };
+  | { readonly ok: false; readonly status: 400 | 401 | 403 | 413 | 415; readonly reason: string };
 
 /**
  * The inbound half of a channel: pure functions used by ingress apps.

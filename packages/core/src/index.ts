@@ -10,3 +10,5 @@ export * from './channel.js';
 export * from './http-agents.js';
 export * from './json-depth.js';
 export * from './multipart.js';
+export * from './tls.js';
+export * from './webhook-body.js';

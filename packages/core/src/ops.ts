@@ -1,7 +1,9 @@
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import express, { type Express } from 'express';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from './logger.js';
+import { readTlsCredentials, watchTlsFiles, type TlsFiles } from './tls.js';
 
 /** A readiness probe: resolves when the dependency is usable, rejects (or returns a reason) otherwise. */
 export type ReadinessCheck = () => Promise<string | undefined>;
@@ -50,12 +52,40 @@ export function createOpsApp(opts: { registry: Registry; checks: Record<string, 
   return app;
 }
 
-/** Starts listening and resolves with the server once bound. */
-export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<Server> {
+/** Options of {@link listen}. */
+export interface ListenOptions {
+  readonly log: Logger;
+  /** Serve HTTPS with these files (see `tlsFiles`); undefined = plain HTTP. */
+  readonly tls?: TlsFiles | undefined;
+  /** Reload the certificate when its files change (default true); SIGHUP reloads either way. */
+  readonly watchTls?: boolean;
+  readonly host?: string;
+}
+
+/**
+ * Starts listening (HTTP, or HTTPS when `tls` is set) and resolves with the server once bound.
+ * With TLS the certificate is re-read on file changes and SIGHUP without dropping connections in
+ * flight (see `watchTlsFiles`); a certificate that cannot be read at start stops the start.
+ */
+export function listen(app: Express, port: number, opts?: ListenOptions): Promise<Server> {
   return new Promise((resolveListen, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolveListen(server)));
+    let server: Server;
+    if (opts?.tls) {
+      const files = opts.tls;
+      const creds = readTlsCredentials(files);
+      const https = createHttpsServer({ cert: creds.cert, key: creds.key }, app);
+      const reloader = watchTlsFiles(https, files, creds, { log: opts.log, watch: opts.watchTls ?? true });
+      https.on('close', () => reloader.close());
+      server = https;
+    } else {
+      server = createHttpServer(app);
+    }
     server.keepAliveTimeout = 65_000;
-    server.on('error', reject);
+    server.once('error', reject);
+    server.listen(port, opts?.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolveListen(server);
+    });
   });
 }
 

@@ -10,3 +10,5 @@ export * from './processes.js';
 export * from './fake-media.js';
 export * from './hostile-media.js';
 export * from './fake-telegram.js';
+export * from './raw-http.js';
+export * from './tls.js';
