@@ -20,6 +20,8 @@ export const telegramEnv = {
   /** Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token`: 1–256 of `A-Z a-z 0-9 _ -` (setWebhook `secret_token`). */
   TELEGRAM_WEBHOOK_SECRET: optional().pipe(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z, a-z, 0-9, _ and -').optional()),
   TELEGRAM_API_URL: url('https://api.telegram.org'),
+  /** The bot's @username (without `@`) for recognising mentions in groups; unset = asked once with `getMe` at start. */
+  TELEGRAM_BOT_USERNAME: optional().pipe(z.string().regex(/^@?[A-Za-z0-9_]{3,64}$/, 'must be the bot username, e.g. northwind_shop_bot').transform((s) => s.replace(/^@/, '')).optional()),
   TELEGRAM_GROUP_MODE: z.preprocess(blank, TelegramGroupMode.default('mention')),
   /**
    * Sends per second for the bot. Telegram's broadcast limit is about 30 messages per second

@@ -31,6 +31,11 @@ describe('markdownToEntities', () => {
     ]);
   });
 
+  it('keeps only a plain language name on code blocks', () => {
+    expect(markdownToEntities('```c#\nx = 1\n```').entities).toEqual([{ type: 'pre', offset: 0, length: 5 }]);
+    expect(markdownToEntities('```objective-c\nx\n```').entities[0]).toMatchObject({ language: 'objective-c' });
+  });
+
   it('quotes, tables and unsafe links', () => {
     const f = markdownToEntities('> quoted **x**\n> more\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n[mail us](mailto:help@example.com) [rel](/path) <https://example.com>');
     expect(f.text).toBe('quoted x\nmore\n\na | b\n1 | 2\n\nmail us (help@example.com) rel (/path) https://example.com');

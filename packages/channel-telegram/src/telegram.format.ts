@@ -24,7 +24,7 @@ const md = new MarkdownIt('default', { html: false, linkify: false, typographer:
 type Token = MarkdownIt.Token;
 
 const SAFE_URL = /^(https?:\/\/|tg:\/\/)[^\s]+$/i;
-const LANGUAGE = /^[A-Za-z0-9_+#.-]{1,32}$/;
+const LANGUAGE = /^[A-Za-z0-9_+-]{1,32}$/;
 
 /** Accumulates text and entity ranges while walking the markdown-it token stream. */
 class Builder {

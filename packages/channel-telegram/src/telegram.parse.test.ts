@@ -203,3 +203,12 @@ describe('telegramEnv', () => {
     expect(schema.parse({ TELEGRAM_BOT_TOKEN: '  ' }).TELEGRAM_BOT_TOKEN).toBeUndefined();
   });
 });
+
+describe('testkit update builders', () => {
+  it('build updates the parser reads as the expected events', async () => {
+    const { telegramTextUpdate, telegramCallbackUpdate, telegramPhotoUpdate } = await import('@switchboard/testkit');
+    expect(parseUpdate(telegramTextUpdate({ chatId: 42, text: 'hi' }), opts, ctx)[0]).toMatchObject({ kind: 'message', content: { type: 'text', text: 'hi' }, conversation: { userId: '42' } });
+    expect(parseUpdate(telegramCallbackUpdate({ chatId: 42, data: 'yes', buttonText: 'Yes!' }), opts, ctx)[0]).toMatchObject({ content: { type: 'interactive', id: 'yes', title: 'Yes!' } });
+    expect(parseUpdate(telegramPhotoUpdate({ chatId: 42, fileId: 'F1', sizeBytes: 5 }), opts, ctx)[0]).toMatchObject({ content: { type: 'image', media: { mediaId: 'F1', sizeBytes: 5 } } });
+  });
+});

@@ -333,3 +333,60 @@ export async function deliverTelegramUpdate(webhookUrl: string, update: unknown,
   if (secretToken !== undefined) headers['X-Telegram-Bot-Api-Secret-Token'] = secretToken;
   return fetch(webhookUrl, { method: 'POST', headers, body: typeof update === 'string' ? update : JSON.stringify(update) });
 }
+
+let updateSeq = 0;
+/** A fresh update id (Telegram's are increasing integers per bot). */
+export function nextTelegramUpdateId(): number {
+  updateSeq += 1;
+  return 900_000_000 + (Date.now() % 1_000_000) * 100 + (updateSeq % 100);
+}
+
+/** A real-shaped private-chat text update. */
+export function telegramTextUpdate(o: { chatId: number; text: string; updateId?: number; messageId?: number; firstName?: string }): { update_id: number; message: Record<string, unknown> } {
+  const user = { id: o.chatId, is_bot: false, first_name: o.firstName ?? 'Test', language_code: 'en' };
+  return {
+    update_id: o.updateId ?? nextTelegramUpdateId(),
+    message: { message_id: o.messageId ?? updateSeq, from: user, chat: { id: o.chatId, first_name: user.first_name, type: 'private' }, date: Math.floor(Date.now() / 1000), text: o.text },
+  };
+}
+
+/** A real-shaped press on an inline keyboard button of a message the bot sent. */
+export function telegramCallbackUpdate(o: { chatId: number; data: string; buttonText?: string; queryId?: string; messageId?: number; updateId?: number }): { update_id: number; callback_query: Record<string, unknown> } {
+  const user = { id: o.chatId, is_bot: false, first_name: 'Test', language_code: 'en' };
+  return {
+    update_id: o.updateId ?? nextTelegramUpdateId(),
+    callback_query: {
+      id: o.queryId ?? `${Date.now()}${updateSeq}`,
+      from: user,
+      message: {
+        message_id: o.messageId ?? 1,
+        from: { id: 1, is_bot: true, first_name: 'Bot' },
+        chat: { id: o.chatId, first_name: 'Test', type: 'private' },
+        date: Math.floor(Date.now() / 1000),
+        text: 'Please choose:',
+        reply_markup: { inline_keyboard: [[{ text: o.buttonText ?? o.data, callback_data: o.data }]] },
+      },
+      chat_instance: '-1',
+      data: o.data,
+    },
+  };
+}
+
+/** A real-shaped private-chat photo update (register the file with `FakeTelegram.addFile(fileId, …)`). */
+export function telegramPhotoUpdate(o: { chatId: number; fileId: string; sizeBytes: number; caption?: string; updateId?: number }): { update_id: number; message: Record<string, unknown> } {
+  const user = { id: o.chatId, is_bot: false, first_name: 'Test' };
+  return {
+    update_id: o.updateId ?? nextTelegramUpdateId(),
+    message: {
+      message_id: updateSeq,
+      from: user,
+      chat: { id: o.chatId, first_name: 'Test', type: 'private' },
+      date: Math.floor(Date.now() / 1000),
+      photo: [
+        { file_id: `${o.fileId}_thumb`, file_unique_id: 'thumb', file_size: 1000, width: 90, height: 90 },
+        { file_id: o.fileId, file_unique_id: 'full', file_size: o.sizeBytes, width: 1280, height: 960 },
+      ],
+      ...(o.caption ? { caption: o.caption } : {}),
+    },
+  };
+}
