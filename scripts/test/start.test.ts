@@ -14,7 +14,7 @@ const root = resolve(__dirname, '..', '..');
 const built = ['whatsapp-ingress', 'wechat-ingress', 'chatwoot-ingress', 'worker', 'admin'].every((a) => existsSync(join(root, 'apps', a, 'dist', 'main.js')));
 if (!built) throw new Error('build first: pnpm exec turbo run build (these tests start apps/*/dist/main.js)');
 
-jest.setTimeout(60_000);
+jest.setTimeout(90_000);
 const prefix = `start-test-${process.pid}-${Date.now()}`;
 
 function freePort(): Promise<number> {
@@ -74,7 +74,7 @@ function launch(cmd: string, args: string[], env: Record<string, string>): Run {
   return { child, out: () => out, err: () => err, exited };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 45_000): Promise<void> {
+async function until(what: string, check: () => boolean, timeoutMs = 75_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -171,6 +171,17 @@ describe('pnpm start lifecycle', () => {
     run.child.kill('SIGTERM');
     expect((await run.exited).code).toBe(0);
     await until('children gone', () => tree.every((p) => !running(p)), 15_000);
+  });
+
+  it('SIGHUP kills pnpm (it does not forward it): start.mjs notices its parent is gone and stops everything', async () => {
+    const run = launch('pnpm', ['start', '--no-build', '--apps=worker'], await startEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }));
+    await until('ready', () => /\[start\] ready: /.test(run.out()) || run.child.exitCode !== null);
+    const tree = descendants(run.child.pid!);
+    expect(tree.map(commandOf).filter((c) => c.includes('dist/main.js'))).toHaveLength(1);
+    run.child.kill('SIGHUP');
+    await run.exited;
+    await until('children gone', () => tree.every((p) => !running(p)), 15_000);
+    expect(run.out()).toMatch(/stopping \(parent exited\)/);
   });
 
   it('SIGKILL of start.mjs: its reaper stops the apps and the private redis-server', async () => {
