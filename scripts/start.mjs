@@ -103,11 +103,17 @@ function prepareSandbox() {
   return { sandboxed, file, adminPort, password: generated.ADMIN_PASSWORD, user: generated.ADMIN_USER };
 }
 
-const { values: flags } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
-  options: { 'no-build': { type: 'boolean', default: false }, apps: { type: 'string' }, 'private-redis-port': { type: 'string' } },
-  strict: true,
-});
+let flags;
+try {
+  flags = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    options: { 'no-build': { type: 'boolean', default: false }, apps: { type: 'string' }, 'private-redis-port': { type: 'string' } },
+    strict: true,
+  }).values;
+} catch (err) {
+  process.stderr.write(`[start] ${err.message}\n[start] flags: --no-build, --apps=a,b, --private-redis-port=N\n`);
+  process.exit(1);
+}
 
 /** Where each app answers /healthz (its start-up is over when it does). */
 const healthPorts = {
@@ -176,6 +182,7 @@ async function main() {
   let redis;
   try {
     const privatePort = flags['private-redis-port'];
+    if (privatePort !== undefined && !/^\d{1,5}$/.test(privatePort)) throw new Error(`--private-redis-port: not a port: ${privatePort}`);
     if (privatePort !== undefined) delete process.env.REDIS_URL;
     redis = await discoverRedis({
       dataDir: join(root, privatePort ? `.data/redis-${privatePort}` : '.data/redis'),

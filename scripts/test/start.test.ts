@@ -212,10 +212,18 @@ describe('pnpm start lifecycle', () => {
     await until('children gone', () => descendants(run.child.pid!).length === 0, 15_000);
   });
 
-  it('--apps refuses an unknown app', async () => {
-    const run = launch(process.execPath, ['scripts/start.mjs', '--no-build', '--apps=nope'], await startEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }));
-    expect((await run.exited).code).toBe(1);
-    expect(run.err()).toMatch(/--apps: nope is not a built app/);
+  it('refuses unknown apps, flags and ports with a clear message', async () => {
+    const env = await startEnv({ REDIS_URL: 'redis://127.0.0.1:6379' });
+    const cases: Array<[string[], RegExp]> = [
+      [['--apps=nope'], /--apps: nope is not a built app/],
+      [['--private-redis-port=abc'], /--private-redis-port: not a port: abc/],
+      [['--frobnicate'], /Unknown option '--frobnicate'/],
+    ];
+    for (const [args, message] of cases) {
+      const run = launch(process.execPath, ['scripts/start.mjs', '--no-build', ...args], env);
+      expect((await run.exited).code).toBe(1);
+      expect(run.err()).toMatch(message);
+    }
   });
 });
 
