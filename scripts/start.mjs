@@ -128,11 +128,14 @@ const START_TIMEOUT_MS = 120_000;
 
 const sup = createSupervisor({ say });
 let stopping = false;
+let redisStarting;
 /** Stops everything once and exits: `code` after a clean stop, 1 when something had to be killed. */
 async function shutdown(code, reason) {
   if (stopping) return;
   stopping = true;
   say(`stopping${reason ? ` (${reason})` : ''}…`);
+  // a redis-server being started right now is adopted first, so it is stopped too
+  await redisStarting?.catch(() => {});
   const clean = await sup.stopAll();
   say(clean ? 'stopped' : 'stopped (not cleanly)');
   process.exit(clean ? code : code || 1);
@@ -184,18 +187,21 @@ async function main() {
     const privatePort = flags['private-redis-port'];
     if (privatePort !== undefined && !/^\d{1,5}$/.test(privatePort)) throw new Error(`--private-redis-port: not a port: ${privatePort}`);
     if (privatePort !== undefined) delete process.env.REDIS_URL;
-    redis = await discoverRedis({
+    redisStarting = discoverRedis({
       dataDir: join(root, privatePort ? `.data/redis-${privatePort}` : '.data/redis'),
       port: privatePort ? Number(privatePort) : 6390,
       aof: true,
       log: say,
       ...(privatePort ? { privateOnly: true } : {}),
+    }).then((r) => {
+      if (r.started && r.pid) sup.adopt('redis-server', r.pid);
+      return r;
     });
+    redis = await redisStarting;
   } catch (err) {
     fail(err.message);
     return;
   }
-  if (redis.started && redis.pid) sup.adopt('redis-server', redis.pid);
   if (stopping) return;
   say(`redis: ${redis.url}${redis.started ? ` (private, AOF on, stopped with the apps)` : ''}`);
 
