@@ -26,12 +26,15 @@ export function redisAnswers(host, port, timeoutMs = 500) {
 
 /**
  * Returns `{ url, started, pid }`. Starts a private redis-server on `port` when needed.
- * @param {{ dataDir: string, port?: number, aof?: boolean, log?: (s: string) => void }} opts
+ * `privateOnly` skips REDIS_URL and 6379 (always a private redis-server on `port`).
+ * @param {{ dataDir: string, port?: number, aof?: boolean, log?: (s: string) => void, privateOnly?: boolean }} opts
  */
 export async function discoverRedis(opts) {
   const log = opts.log ?? (() => {});
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, started: false };
-  if (await redisAnswers('127.0.0.1', 6379)) return { url: 'redis://127.0.0.1:6379', started: false };
+  if (!opts.privateOnly) {
+    if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, started: false };
+    if (await redisAnswers('127.0.0.1', 6379)) return { url: 'redis://127.0.0.1:6379', started: false };
+  }
   const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   if (which.status !== 0) {
     throw new Error(

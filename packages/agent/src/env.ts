@@ -1,4 +1,4 @@
-import { int, optional, url, withDefault } from '@switchboard/core';
+import { filePath, int, optional, url, withDefault } from '@switchboard/core';
 import { z } from 'zod';
 
 /** Environment fragment of the agent: compose it into the worker's `loadConfig` shape. */
@@ -11,7 +11,7 @@ export const agentEnv = {
   /** Per LLM request; the turn budget in AGENT_CONFIG bounds retries on top of it. */
   LLM_TIMEOUT_MS: int(60_000, 1),
   /** Path of the YAML/JSON agent configuration; unset = built-in defaults. */
-  AGENT_CONFIG: optional(),
+  AGENT_CONFIG: filePath(),
   TRANSCRIBE_MODEL: optional(),
   VISION_MODEL: optional(),
 };

@@ -3,6 +3,7 @@ export * from './model.js';
 export * from './errors.js';
 export * from './catalog.js';
 export * from './config.js';
+export * from './config-paths.js';
 export * from './logger.js';
 export * from './ops.js';
 export * from './text.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flag, int, optional, withDefault } from '@switchboard/core';
+import { filePath, flag, int, withDefault } from '@switchboard/core';
 
 const MB = 1024 * 1024;
 
@@ -29,7 +29,7 @@ export const mediaEnv = {
   /** Transcribe the sound track of videos (needs ffmpeg). */
   MEDIA_TRANSCRIBE_VIDEO: flag(true),
   /** Temporary directory for downloads (default: the OS temp dir + `/switchboard-media`). */
-  MEDIA_TMP_DIR: optional(),
+  MEDIA_TMP_DIR: filePath(),
   /** All downloads in flight in this process together stay under this many bytes on disk. */
   MEDIA_TMP_MAX_BYTES: int(512 * MB, 1),
   /** Per download (headers and body). */

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { startOnLoopback, type FakeServer, type RecordedRequest } from './http-fake.js';
 
-/** The Chatwoot fixtures' signing secret, timestamp and published signatures (shared/fixtures/chatwoot/README.md). */
+/** The Chatwoot fixtures' signing secret, timestamp and published signatures (fixtures/chatwoot/README.md). */
 export const CHATWOOT_FIXTURE_SECRET = 'test_chatwoot_secret_do_not_use';
 export const CHATWOOT_FIXTURE_TIMESTAMP = '1778494300';
 export const CHATWOOT_FIXTURE_SIGNATURES: Record<string, string> = {
@@ -112,7 +112,7 @@ const REST_TYPE: Record<string, number> = { incoming: 0, outgoing: 1, activity: 
  * patch message status), messages, toggle_status (with `bot_handoff!` semantics: only the bot token
  * moves pending → open without self-assignment), toggle_typing_status, conversation show, assignments,
  * contacts create/filter/search, conversations create, message status PATCH. Records every request.
- * @see ../../../docs/channels/chatwoot.md
+ * @see docs/channels/chatwoot.md
  */
 export async function startFakeChatwoot(opts: { accountId?: number; botToken?: string; userToken?: string } = {}): Promise<FakeChatwoot> {
   const accountId = opts.accountId ?? 7;

@@ -9,7 +9,7 @@ import { parseMultipart } from '@switchboard/core';
  * - WeChat: `GET /cgi-bin/media/get?access_token&media_id` → the bytes, or JSON `{errcode}`;
  *   `POST /cgi-bin/media/upload?access_token&type` (multipart `media`).
  * - Chatwoot: `GET /rails/active_storage/blobs/redirect/{key}/{name}` → 302 → `/blobs/{key}`.
- * @see ../../../../shared/providers/whatsapp-cloud-api.md §8, wechat-kf.md §7, chatwoot.md §4.1
+ * @see docs/media.md (media per provider) and docs/channels/*.md
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';

@@ -10,7 +10,7 @@ import { encrypt as wecomEncrypt, getSignature } from '@wecom/crypto';
  * `kf/sync_msg` (cursor, has_more, callback token, untokened rate limit), `kf/send_msg` (5-message
  * allowance, 48 h window, service state, msgid dedupe), `kf/send_msg_on_event`,
  * `kf/service_state/get|trans`, `media/upload|get`, plus scriptable errcode/HTTP failures.
- * Behaviour follows the provider reference (`shared/providers/wechat-kf.md`).
+ * Behaviour follows WeCom's 微信客服 API as summarised in docs/channels/wechat-kf.md.
  */
 
 /** Where the copied wechat-kf fixtures live. */

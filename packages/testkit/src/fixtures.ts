@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-/** Folder of the provider fixtures copied from shared/fixtures (data only, byte-exact). */
+/** Folder of the provider fixtures (`packages/testkit/fixtures`: data only, byte-exact; each folder has a README). */
 export const FIXTURES_DIR = resolve(__dirname, '..', 'fixtures');
 
 /** The exact bytes of a fixture file (signatures cover every byte, including the final newline). */
@@ -19,7 +19,7 @@ export function fixtureNames(channel: string): string[] {
   return readdirSync(join(FIXTURES_DIR, channel)).filter((f) => f.endsWith('.json') || f.endsWith('.xml'));
 }
 
-/** The WhatsApp fixtures' app secret and published signatures (shared/fixtures/whatsapp/README.md). */
+/** The WhatsApp fixtures' app secret and published signatures (fixtures/whatsapp/README.md). */
 export const WHATSAPP_FIXTURE_SECRET = 'test_app_secret_do_not_use';
 export const WHATSAPP_FIXTURE_SIGNATURES: Record<string, string> = {
   '01-text.json': 'sha256=19d75e1a0e3b401c23aae1cac877e06d6f71f9fc5997ffc40bb9cb620cf629b2',
