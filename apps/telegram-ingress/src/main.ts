@@ -1,4 +1,4 @@
-import { baseEnv, closeServer, ConfigError, createLogger, createMetricsRegistry, listen, loadConfig, onShutdown, readDotenvFile, type Logger } from '@switchboard/core';
+import { baseEnv, closeServer, ConfigError, createLogger, createMetricsRegistry, listen, loadConfig, onShutdown, readDotenvFile, tlsFiles, type Logger } from '@switchboard/core';
 import { botIdFromToken, createTelegramInboundAdapter, telegramEnv } from '@switchboard/channel-telegram/inbound';
 import { TelegramClient } from '@switchboard/channel-telegram/outbound';
 import { acceptEnv, backlogEnv, createRedis, exportQueueDepths, Mailbox, Producers, waitReady } from '@switchboard/queue';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   gatewayRedis.on('error', () => undefined);
   const accept = { mailbox: new Mailbox(gatewayRedis, cfg.QUEUE_PREFIX), producers, redis: gatewayRedis, prefix: cfg.QUEUE_PREFIX, debounceMs: cfg.TURN_DEBOUNCE_MS, maxMessageAgeSec: cfg.INBOUND_MAX_AGE_SEC };
   const app = createTelegramIngressApp({ log, registry, producers, redis, adapter, accept });
-  const server = await listen(app, cfg.TELEGRAM_PORT);
+  const server = await listen(app, cfg.TELEGRAM_PORT, { log, tls: tlsFiles(cfg) });
   log.info('telegram-ingress listening', { port: cfg.TELEGRAM_PORT, enabled: Boolean(adapter) });
   onShutdown(log, async () => {
     depths.stop();

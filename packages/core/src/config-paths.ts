@@ -3,21 +3,24 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 
 /**
- * The directory relative paths in variables are resolved from: the nearest ancestor of `cwd`
- * (itself included) that holds `.env` or `pnpm-workspace.yaml` — the repository root, whichever
- * app folder a process was started in — else `cwd` itself (a container's working directory).
+ * The directory relative paths in variables are resolved from: the repository root, i.e. the
+ * nearest directory at or above `cwd` holding `.env`, else the nearest holding `pnpm-workspace.yaml`,
+ * else `cwd` itself (a container's working directory). Apps run from their own folders under
+ * `pnpm start`, but a path in `.env` is written from the root.
  */
 export function configRoot(cwd: string = process.cwd()): string {
-  const start = resolve(cwd);
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, '.env')) || existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
-    if (dirname(dir) === dir) return start;
+  for (const marker of ['.env', 'pnpm-workspace.yaml']) {
+    for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+      if (existsSync(join(dir, marker))) return dir;
+      if (dirname(dir) === dir) break;
+    }
   }
+  return resolve(cwd);
 }
 
-/** `path` when absolute, else `path` resolved from {@link configRoot}. */
-export function resolveConfigPath(path: string, cwd?: string): string {
-  return isAbsolute(path) ? path : resolve(configRoot(cwd), path);
+/** `path` when absolute, else `path` resolved from `root` (default {@link configRoot} of `cwd`). */
+export function resolveConfigPath(path: string, cwd?: string, root: string = configRoot(cwd)): string {
+  return isAbsolute(path) ? path : resolve(root, path);
 }
 
 /**

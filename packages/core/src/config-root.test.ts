@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configRoot, filePath } from './config';
+import { configRoot, resolveConfigPath } from './config-paths';
 
-describe('configRoot / filePath', () => {
+describe('configRoot / resolveConfigPath', () => {
   const top = mkdtempSync(join(tmpdir(), 'sb-root-'));
   afterAll(() => rmSync(top, { recursive: true, force: true }));
 
@@ -21,8 +21,8 @@ describe('configRoot / filePath', () => {
   });
 
   it('keeps absolute paths and resolves relative ones from the root', () => {
-    expect(filePath('/etc/tls/cert.pem', '/repo')).toBe('/etc/tls/cert.pem');
-    expect(filePath('certs/cert.pem', '/repo')).toBe('/repo/certs/cert.pem');
-    expect(filePath('../shared/cert.pem', '/repo')).toBe('/shared/cert.pem');
+    expect(resolveConfigPath('/etc/tls/cert.pem', undefined, '/repo')).toBe('/etc/tls/cert.pem');
+    expect(resolveConfigPath('certs/cert.pem', undefined, '/repo')).toBe('/repo/certs/cert.pem');
+    expect(resolveConfigPath('../shared/cert.pem', undefined, '/repo')).toBe('/shared/cert.pem');
   });
 });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { config as readDotenv } from 'dotenv';
 import { z } from 'zod';
 
@@ -56,7 +56,7 @@ export function url(def?: string): z.ZodType<string | undefined, unknown> {
 /**
  * Native HTTPS for every HTTP app (contract "TLS"): both set → the app serves HTTPS on its port.
  * `SSL_CERTIFILE_PATH`/`SSL_KEYFILE_PATH` are the same settings under the names other services use;
- * the `TLS_*` names win when both are set. Relative paths are resolved from {@link configRoot}.
+ * the `TLS_*` names win when both are set. Relative paths are resolved from the repository root (`configRoot` in config-paths.ts).
  */
 export const tlsEnv = {
   TLS_CERT_FILE: optional(),
@@ -74,26 +74,6 @@ export const baseEnv = {
   /** Shows message text in logs; for local debugging only. */
   LOG_SHOW_TEXT: flag(false),
 };
-
-/**
- * The directory relative paths in variables are resolved from: the repository root, i.e. the
- * nearest directory at or above `cwd` holding `.env`, else `pnpm-workspace.yaml`, else `cwd` itself
- * (apps run from their own folders under `pnpm start`, but a path in `.env` is written from the root).
- */
-export function configRoot(cwd = process.cwd()): string {
-  for (const marker of ['.env', 'pnpm-workspace.yaml']) {
-    for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-      if (existsSync(resolve(dir, marker))) return dir;
-      if (dirname(dir) === dir) break;
-    }
-  }
-  return resolve(cwd);
-}
-
-/** Resolves a path from a variable: absolute stays, relative is taken from {@link configRoot}. */
-export function filePath(value: string, root = configRoot()): string {
-  return isAbsolute(value) ? value : resolve(root, value);
-}
 
 /** Loads `.env` from the working directory (never overriding real environment variables). */
 export function readDotenvFile(cwd = process.cwd()): void {

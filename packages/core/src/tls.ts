@@ -3,7 +3,8 @@ import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { ConfigError, filePath } from './config.js';
+import { ConfigError } from './config.js';
+import { resolveConfigPath } from './config-paths.js';
 import type { Logger } from './logger.js';
 
 /** Where an app's certificate chain and private key live (PEM files). */
@@ -32,7 +33,7 @@ export function tlsFiles(
   if (!cert || !key) {
     throw new ConfigError([`${cert ? 'TLS_KEY_FILE (or SSL_KEYFILE_PATH)' : 'TLS_CERT_FILE (or SSL_CERTIFILE_PATH)'}: required together with ${cert ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE'} to serve HTTPS`]);
   }
-  return { certFile: filePath(cert, root), keyFile: filePath(key, root) };
+  return { certFile: resolveConfigPath(cert, undefined, root), keyFile: resolveConfigPath(key, undefined, root) };
 }
 
 /**

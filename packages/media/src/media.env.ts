@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { filePath, flag, int, withDefault } from '@switchboard/core';
+import { filePath, flag, int, optional, withDefault } from '@switchboard/core';
 
 const MB = 1024 * 1024;
 
