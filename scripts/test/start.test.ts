@@ -31,7 +31,7 @@ function freePort(): Promise<number> {
 
 /** Credentials for WhatsApp and WeChat (no sandbox, nothing written to .data/), fake API URLs. */
 async function startEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
-  const [wa, wc, cw, admin, metrics] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [wa, wc, cw, tg, admin, metrics] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
@@ -50,6 +50,7 @@ async function startEnv(extra: Record<string, string> = {}): Promise<Record<stri
     WHATSAPP_PORT: String(wa),
     WECHAT_PORT: String(wc),
     CHATWOOT_PORT: String(cw),
+    TELEGRAM_PORT: String(tg),
     ADMIN_PORT: String(admin),
     WORKER_METRICS_PORT: String(metrics),
     QUEUE_PREFIX: prefix,
@@ -145,7 +146,7 @@ describe('pnpm start lifecycle', () => {
     dataDirs.push(join(root, '.data', `redis-${redisPort}`));
     const run = launch('pnpm', ['start', '--no-build', `--private-redis-port=${redisPort}`], await startEnv());
     await until('ready', () => /\[start\] ready: /.test(run.out()) || run.child.exitCode !== null);
-    expect(run.out()).toMatch(/ready: whatsapp-ingress, wechat-ingress, chatwoot-ingress, worker, admin/);
+    expect(run.out()).toMatch(/ready: whatsapp-ingress, wechat-ingress, chatwoot-ingress, telegram-ingress, worker, admin/);
     const tree = descendants(run.child.pid!);
     const cmds = tree.map(commandOf);
     expect(cmds.filter((c) => c.includes('dist/main.js'))).toHaveLength(5);
