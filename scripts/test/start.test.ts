@@ -149,7 +149,7 @@ describe('pnpm start lifecycle', () => {
     expect(run.out()).toMatch(/ready: whatsapp-ingress, wechat-ingress, chatwoot-ingress, telegram-ingress, worker, admin/);
     const tree = descendants(run.child.pid!);
     const cmds = tree.map(commandOf);
-    expect(cmds.filter((c) => c.includes('dist/main.js'))).toHaveLength(5);
+    expect(cmds.filter((c) => c.includes('dist/main.js'))).toHaveLength(6);
     expect(cmds.some((c) => c.startsWith('redis-server'))).toBe(true);
     expect(cmds.some((c) => c.includes('reaper.mjs'))).toBe(true);
     expect(redisUp(redisPort)).toBe(true);
