@@ -238,10 +238,19 @@
     $('conv-id').textContent = c.conversationId;
   }
 
+  // polls overlap (every 700 ms, slower under load): an answer for another customer, or one older than
+  // what is on screen, must not be drawn (it would show the previous customer's lines for a moment)
+  var pollsSent = 0;
+  var pollDrawn = 0;
   function poll() {
     if (!customer()) return;
-    api('GET', 'conversation?channel=' + encodeURIComponent(channel()) + '&customer=' + encodeURIComponent(customer()))
+    var ch = channel();
+    var cu = customer();
+    var seq = ++pollsSent;
+    api('GET', 'conversation?channel=' + encodeURIComponent(ch) + '&customer=' + encodeURIComponent(cu))
       .then(function (r) {
+        if (ch !== channel() || cu !== customer() || seq < pollDrawn) return;
+        pollDrawn = seq;
         state.conversation = r.body;
         renderOwner(r.body);
         renderChat(r.body.lines || []);
