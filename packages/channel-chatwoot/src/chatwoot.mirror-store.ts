@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { ChannelId, ConversationRef, conversationId, shortHash } from '@switchboard/core';
-import { gatewayKeys, type RedisClient } from '@switchboard/queue';
+import { acquireLock, gatewayKeys, type RedisClient } from '@switchboard/queue';
 import { z } from 'zod';
 
 /** Prefix of every `source_id` the gateway sets on mirrored messages: their webhook echoes are dropped by it. */
@@ -53,8 +52,6 @@ export const MirrorMapping = z.object({
 });
 export type MirrorMapping = z.infer<typeof MirrorMapping>;
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
 /**
  * Redis mapping between WhatsApp/WeChat conversations and their Chatwoot mirror conversations, in
  * both directions, plus the locks that make creation happen once across every worker.
@@ -98,11 +95,10 @@ export class MirrorStore {
   /** Takes a named lock for `ttlMs`; returns its release function, or undefined when someone else holds it. */
   async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
     const key = this.keys.ns('cw', 'lock', shortHash(name, 24));
-    const token = randomUUID();
-    const ok = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
-    if (ok !== 'OK') return undefined;
+    const lock = await acquireLock(this.redis, key, ttlMs);
+    if (!lock) return undefined;
     return async () => {
-      await this.redis.eval(RELEASE, 1, key, token);
+      await lock.release();
     };
   }
 
