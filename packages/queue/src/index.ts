@@ -8,3 +8,4 @@ export * from './depths.js';
 export * from './accept.js';
 export * from './lua-scripts.js';
 export * from './lock.js';
+export * from './replies.js';

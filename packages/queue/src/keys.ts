@@ -13,8 +13,10 @@ export function gatewayKeys(prefix: string) {
     turn: (conversationId: string) => `${p}:turn:${conversationId}`,
     /** The reply produced for one turn, so a retried turn never asks the LLM twice. */
     reply: (conversationId: string, seq: number) => `${p}:reply:${conversationId}:${seq}`,
-    /** Progress of an outbound reply: parts sent so far. */
+    /** Progress of an outbound reply: parts sent so far, and (`after`) the reply it waits for. */
     outbound: (outboundId: string) => `${p}:out:${outboundId}`,
+    /** The newest reply enqueued for a conversation (its outbound id): the next reply goes after it. */
+    lastReply: (conversationId: string) => `${p}:lastout:${conversationId}`,
     /** Delivery state of one sent provider message. */
     delivery: (channel: string, providerMessageId: string) => `${p}:dlv:${channel}:${providerMessageId}`,
     /** Conversation ownership: bot or human. */
