@@ -1,4 +1,4 @@
-import { ChannelId, ConversationRef, conversationId, shortHash } from '@switchboard/core';
+import { ChannelId, ConversationRef, conversationId } from '@switchboard/core';
 import { acquireLock, gatewayKeys, type RedisClient } from '@switchboard/queue';
 import { z } from 'zod';
 
@@ -65,11 +65,11 @@ export class MirrorStore {
   }
 
   private refKey(ref: ConversationRef): string {
-    return this.keys.ns('cw', 'mref', conversationId(ref));
+    return this.keys.chatwoot.mirrorByRef(conversationId(ref));
   }
 
   private convKey(accountId: number, chatwootConversationId: number): string {
-    return this.keys.ns('cw', 'mconv', String(accountId), String(chatwootConversationId));
+    return this.keys.chatwoot.mirrorByConversation(accountId, chatwootConversationId);
   }
 
   /** The mapping of a WhatsApp/WeChat conversation, if it was created. */
@@ -94,8 +94,7 @@ export class MirrorStore {
 
   /** Takes a named lock for `ttlMs`; returns its release function, or undefined when someone else holds it. */
   async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
-    const key = this.keys.ns('cw', 'lock', shortHash(name, 24));
-    const lock = await acquireLock(this.redis, key, ttlMs);
+    const lock = await acquireLock(this.redis, this.keys.chatwoot.mirrorLock(name), ttlMs);
     if (!lock) return undefined;
     return async () => {
       await lock.release();
@@ -104,7 +103,7 @@ export class MirrorStore {
 
   /** Redis key that remembers one mirrored message (dedupe before posting, Evolution #2675). */
   messageKey(messageSourceId: string): string {
-    return this.keys.ns('cw', 'mmsg', shortHash(messageSourceId, 32));
+    return this.keys.chatwoot.mirroredMessage(messageSourceId);
   }
 }
 

@@ -105,10 +105,10 @@ export class WechatSyncer {
    * @param jobKey identifies the job across its re-runs (the BullMQ job id)
    */
   async run(job: WechatSyncJob, jobKey = randomBytes(8).toString('hex')): Promise<SyncOutcome> {
-    const account = [job.corpId, job.openKfId ?? '_all'];
-    const lockKey = this.opts.keys.ns('wechat', 'sync-lock', ...account);
-    const pendingKey = this.opts.keys.ns('wechat', 'sync-pending', ...account);
-    const watcherKey = this.opts.keys.ns('wechat', 'sync-watcher', ...account);
+    const keys = this.opts.keys.wechat;
+    const lockKey = keys.syncLock(job.corpId, job.openKfId);
+    const pendingKey = keys.syncPending(job.corpId, job.openKfId);
+    const watcherKey = keys.syncWatcher(job.corpId, job.openKfId);
     const owner = lockToken();
     const lockMs = this.opts.lockMs ?? 15_000;
     const fresh = job.token && this.now() - job.receivedAt < TOKEN_FRESH_MS ? job.token : '';
@@ -248,7 +248,7 @@ export class WechatSyncer {
       return;
     }
     // a code works once; a re-run of this page must not try again
-    const claimed = await this.opts.redis.set(this.opts.keys.ns('wechat', 'welcome', shortHash(a.msgid, 24)), '1', 'EX', 3600, 'NX');
+    const claimed = await this.opts.redis.set(this.opts.keys.wechat.welcome(a.msgid), '1', 'EX', 3600, 'NX');
     if (claimed !== 'OK') return;
     try {
       await this.opts.client.sendMsgOnEvent(a.code, `gww${shortHash(a.msgid, 29)}`, { msgtype: 'text', text: { content: text } });

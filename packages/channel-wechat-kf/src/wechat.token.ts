@@ -57,9 +57,9 @@ export class WechatTokenCache {
   ) {
     this.opts = { ...DEFAULTS, ...opts };
     this.secretHash = shortHash(`${corpId}|${secret}`, 16);
-    this.cacheKey = keys.ns('wechat', 'token', corpId);
-    this.lockKey = keys.ns('wechat', 'token-lock', corpId);
-    this.blockKey = keys.ns('wechat', 'token-blocked', corpId, this.secretHash);
+    this.cacheKey = keys.wechat.token(corpId);
+    this.lockKey = keys.wechat.tokenLock(corpId);
+    this.blockKey = keys.wechat.tokenBlocked(corpId, this.secretHash);
   }
 
   /** A valid token: cached, or refreshed by exactly one process. */
