@@ -1,3 +1,4 @@
+/// <reference types="jest" />
 import { InboundEvent, type ConversationRef, type InboundAdapter, type OutboundAdapter, type OutboundPart, type Reply, type SendContext, type WebhookRequest } from '@switchboard/core';
 
 /** One delivery the provider would make: the request as the ingress sees it. */

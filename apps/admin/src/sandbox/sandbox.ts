@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { encrypt as wecomEncrypt } from '@wecom/crypto';
-import { conversationId, jobId, type ConversationRef, type Logger, type QueueName } from '@switchboard/core';
+import { conversationId, jobId, outboundQueueFor, type ConversationRef, type Logger, type QueueName } from '@switchboard/core';
 import { syncJobFor, wechatEventId, wechatSignature } from '@switchboard/channel-wechat-kf/inbound';
 import { wechatMsgid } from '@switchboard/channel-wechat-kf/outbound';
 import { enqueueReply, gatewayKeys, getConversationOwner, setConversationOwner, type Producers, type RedisClient } from '@switchboard/queue';
