@@ -62,7 +62,7 @@ function buildAdapters(env: WorkerEnv, log: Logger, redis: RedisClient, keys: Ga
   if (env.WHATSAPP_ACCESS_TOKEN) {
     const client = new GraphClient({ baseUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN });
     const tpl = parseTemplateSpec(env.WHATSAPP_FALLBACK_TEMPLATE);
-    const media = createWhatsAppMediaPreparer(env, { graphUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN, redis, keyPrefix: keys.ns('media'), log, fetcher });
+    const media = createWhatsAppMediaPreparer(env, { graphUrl: env.WHATSAPP_GRAPH_URL, accessToken: env.WHATSAPP_ACCESS_TOKEN, redis, keys: keys.media, log, fetcher });
     adapters.whatsapp = createWhatsAppOutboundAdapter({
       client,
       media,

@@ -26,7 +26,6 @@ export function createMediaStep(deps: WorkerDeps): MediaStep | undefined {
     const v = deps.env[k];
     return typeof v === 'string' && v !== '' ? v : undefined;
   };
-  const keyPrefix = deps.keys.ns('media');
   const ffmpeg = createFfmpeg(env);
   void Promise.all([ffmpeg.available(), ffmpeg.probeAvailable()]).then(([ok, probe]) => {
     // OGG/Opus, MP3, M4A, WAV and WebM are transcribed without ffmpeg; it converts AMR and video sound
@@ -46,7 +45,7 @@ export function createMediaStep(deps: WorkerDeps): MediaStep | undefined {
   const resolver = createMediaResolver(env, {
     log: deps.log,
     redis: deps.redis,
-    keyPrefix,
+    keys: deps.keys.media,
     counter: mediaCounter(deps.registry),
     store: createMediaStore(env),
     ffmpeg,

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ChannelId, Logger } from '@switchboard/core';
 import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, GuardedFetcher, normalizeOrigin } from '@switchboard/fetch';
-import type { RedisClient } from '@switchboard/queue';
+import type { MediaKeys, RedisClient } from '@switchboard/queue';
 import { limitsFrom, type MediaEnv } from './media.env.js';
 import { Ffmpeg, selectFfmpeg } from './media.ffmpeg.js';
 import { MediaResolver, type MediaCounter } from './media.resolver.js';
@@ -14,8 +14,8 @@ import { WechatMediaPreparer, WhatsAppMediaPreparer, type WechatMediaUploadApi }
 export interface MediaResolverDeps {
   log: Logger;
   redis: RedisClient;
-  /** Redis key prefix for the transcript cache, e.g. `gatewayKeys(prefix).ns('media')`. */
-  keyPrefix: string;
+  /** Media cache keys: `gatewayKeys(prefix).media`. */
+  keys: MediaKeys;
   counter?: MediaCounter;
   /** OPENAI_API_KEY / OPENAI_BASE_URL; absent = no transcription. */
   openai?: { apiKey: string; baseURL?: string; timeoutMs?: number };
@@ -89,7 +89,7 @@ export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): Med
     sources,
     store: deps.store ?? createMediaStore(env),
     ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
-    ...(transcriber ? { transcriber, transcripts: new TranscriptCache(deps.redis, `${deps.keyPrefix}:transcript`, env.MEDIA_TRANSCRIPT_TTL_SEC) } : {}),
+    ...(transcriber ? { transcriber, transcripts: new TranscriptCache(deps.redis, deps.keys, env.MEDIA_TRANSCRIPT_TTL_SEC) } : {}),
     limits: limitsFrom(env),
     transcribeVideo: env.MEDIA_TRANSCRIBE_VIDEO,
     processTimeoutMs: env.MEDIA_PROCESS_TIMEOUT_MS,
@@ -102,7 +102,7 @@ export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): Med
 /** Builds the WhatsApp reply-media preparer (upload or link per MEDIA_WHATSAPP_OUTBOUND_MODE). */
 export function createWhatsAppMediaPreparer(
   env: MediaEnv,
-  deps: { graphUrl: string; accessToken: string; redis?: RedisClient; keyPrefix: string; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg; fetcher?: GuardedFetcher },
+  deps: { graphUrl: string; accessToken: string; redis?: RedisClient; keys: MediaKeys; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg; fetcher?: GuardedFetcher },
 ): WhatsAppMediaPreparer {
   return new WhatsAppMediaPreparer({
     graphUrl: deps.graphUrl,
@@ -111,7 +111,7 @@ export function createWhatsAppMediaPreparer(
     store: deps.store ?? createMediaStore(env),
     ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
     ...(deps.redis ? { redis: deps.redis } : {}),
-    keyPrefix: deps.keyPrefix,
+    keys: deps.keys,
     timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS,
     fetcher: deps.fetcher ?? defaultMediaFetcher(env),
     log: deps.log,
@@ -121,14 +121,14 @@ export function createWhatsAppMediaPreparer(
 /** Builds the WeChat reply-media preparer over the channel's API client (`WechatApiClient`). */
 export function createWechatMediaPreparer(
   env: MediaEnv,
-  deps: { api: WechatMediaUploadApi; redis?: RedisClient; keyPrefix: string; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg; fetcher?: GuardedFetcher },
+  deps: { api: WechatMediaUploadApi; redis?: RedisClient; keys: MediaKeys; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg; fetcher?: GuardedFetcher },
 ): WechatMediaPreparer {
   return new WechatMediaPreparer({
     api: deps.api,
     store: deps.store ?? createMediaStore(env),
     ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
     ...(deps.redis ? { redis: deps.redis } : {}),
-    keyPrefix: deps.keyPrefix,
+    keys: deps.keys,
     timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS,
     fetcher: deps.fetcher ?? defaultMediaFetcher(env),
     log: deps.log,

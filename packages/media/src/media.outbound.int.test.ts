@@ -65,7 +65,7 @@ describe('outbound media preparers', () => {
   // reply files are served by the fake on loopback: listed as FETCH_ALLOWED_ORIGINS would list it
   const fetcher = () => new GuardedFetcher({ allowedOrigins: [host.url], timeoutMs: 5000, maxBytes: 64 << 20 });
   const wa = (extra: Record<string, string> = {}) =>
-    createWhatsAppMediaPreparer(env(extra), { graphUrl: host.graphUrl, accessToken: WA_TOKEN, redis, keyPrefix: gatewayKeys(prefix).ns('media'), log: silentLogger(), fetcher: fetcher() });
+    createWhatsAppMediaPreparer(env(extra), { graphUrl: host.graphUrl, accessToken: WA_TOKEN, redis, keys: gatewayKeys(prefix).media, log: silentLogger(), fetcher: fetcher() });
 
   it('WhatsApp: uploads a PNG with POST /{phone-number-id}/media once, then reuses the cached id', async () => {
     const url = host.chatwoot.add({ bytes: PNG_1X1, mimeType: 'image/png', filename: 'chart.png' });
@@ -142,7 +142,7 @@ describe('outbound media preparers', () => {
 
     const wx = (ffmpeg?: Ffmpeg) => {
       const api = new WechatApiClient({ settings: { corpId: wecom.corpId, secret: wecom.secret, apiUrl: wecom.url, timeoutMs: 5000 }, redis, keys: gatewayKeys(prefix), log: silentLogger() });
-      return createWechatMediaPreparer(env(), { api, redis, keyPrefix: gatewayKeys(prefix).ns('media'), log: silentLogger(), fetcher: fetcher(), ...(ffmpeg ? { ffmpeg } : {}) });
+      return createWechatMediaPreparer(env(), { api, redis, keys: gatewayKeys(prefix).media, log: silentLogger(), fetcher: fetcher(), ...(ffmpeg ? { ffmpeg } : {}) });
     };
 
     it('uploads an image with media/upload?type=image and caches the media_id for less than 3 days', async () => {

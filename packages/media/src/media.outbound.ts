@@ -6,13 +6,12 @@ import {
   GatewayError,
   ProviderRateLimitedError,
   ProviderUnavailableError,
-  shortHash,
   type ChannelId,
   type Logger,
   type ReplyMedia,
 } from '@switchboard/core';
 import type { GuardedFetcher } from '@switchboard/fetch';
-import type { RedisClient } from '@switchboard/queue';
+import type { MediaKeys, RedisClient } from '@switchboard/queue';
 import { MediaError, errorText } from './media.errors.js';
 import type { Ffmpeg } from './media.ffmpeg.js';
 import { MEDIA_USER_AGENT, type FetchedMedia } from './media.http.js';
@@ -56,8 +55,8 @@ interface PreparerBase {
   ffmpeg: Ffmpeg;
   /** Upload cache; absent = upload every time. */
   redis?: RedisClient;
-  /** Key prefix of the upload cache, e.g. `gatewayKeys(prefix).ns('media')`. */
-  keyPrefix: string;
+  /** Upload cache keys: `gatewayKeys(prefix).media`. */
+  keys: MediaKeys;
   timeoutMs: number;
   /** The guarded fetcher every reply file is downloaded through (public addresses only, FETCH_ALLOWED_ORIGINS excepted). */
   fetcher: GuardedFetcher;
@@ -130,7 +129,7 @@ export class WhatsAppMediaPreparer {
   }
 
   private cacheKey(phoneNumberId: string, url: string): string {
-    return `${this.opts.keyPrefix}:wa-upload:${shortHash(`${phoneNumberId}|${url}`, 32)}`;
+    return this.opts.keys.whatsappUpload(phoneNumberId, url);
   }
 
   /**
@@ -234,7 +233,7 @@ export class WechatMediaPreparer {
   }
 
   private cacheKey(url: string): string {
-    return `${this.opts.keyPrefix}:wx-upload:${shortHash(url, 32)}`;
+    return this.opts.keys.wechatUpload(url);
   }
 
   async prepare(media: ReplyMedia): Promise<PreparedMedia> {

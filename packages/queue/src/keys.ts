@@ -118,3 +118,5 @@ export function gatewayKeys(prefix: string) {
   };
 }
 export type GatewayKeys = ReturnType<typeof gatewayKeys>;
+/** The media pipeline's cache keys (`gatewayKeys(prefix).media`). */
+export type MediaKeys = GatewayKeys['media'];
