@@ -231,7 +231,7 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
     if (!verified.ok) {
       if (verified.status === 401 || verified.status === 403) record.signatureFailure(verified.reason);
       record.delivery(refusalResult(verified.status), 'unknown');
-      log.warn('webhook refused', { channel, account: account.id, status: verified.status, reason: verified.reason });
+      log.warn(`${channel} webhook refused`, { channel, account: account.id, status: verified.status, reason: verified.reason });
       sendError(res, verified.status, verified.reason, true);
       return;
     }
