@@ -10,7 +10,7 @@ import {
   type Logger,
 } from '@switchboard/core';
 import { resolveCallbackSettings, type Resolved, type WechatCallbackSettings, type WechatEnv } from './wechat.env.js';
-import type { WechatCallback } from './wechat.parse.js';
+import { WechatCallback } from './wechat.parse.js';
 import { parseRawQuery, syncJobFor, verifyCallback, verifyEcho } from './wechat.verify.js';
 
 /** A verified callback with the decoded body it came in (the sync job id falls back to it). */
@@ -37,18 +37,14 @@ export function createWechatInboundAdapter(settings: WechatCallbackSettings): In
       const verified = verifyCallback(settings, { ...req, rawBody: decoded.body, query });
       return verified.ok ? { ok: true, payload: { callback: verified.payload, body: decoded.body } } : verified;
     },
-    parse({ callback, body }) {
-      if (callback.kind === 'kf_msg_or_event') return [];
+    parse(payload) {
+      // total over any input (a verified payload always has this shape; the conformance suite mutates it)
+      const callback = WechatCallback.safeParse((payload as Partial<WechatDelivery> | null)?.callback);
+      if (callback.success && callback.data.kind === 'kf_msg_or_event') return [];
+      const body = payload && Buffer.isBuffer(payload.body) ? payload.body.toString('utf8') : JSON.stringify(payload ?? null);
+      const providerType = !callback.success ? 'invalid' : callback.data.kind === 'other' && callback.data.event ? `${callback.data.msgType}/${callback.data.event}` : callback.data.kind === 'other' ? callback.data.msgType : callback.data.kind;
       // other WeCom callbacks can share this URL: acknowledged so WeCom does not retry, and logged
-      return [
-        {
-          kind: 'unsupported',
-          eventId: jobId('wxcb', shortHash(body.toString('utf8'), 24)),
-          channel: 'wechat-kf',
-          providerType: callback.event ? `${callback.msgType}/${callback.event}` : callback.msgType,
-          reason: 'callback other than kf_msg_or_event',
-        },
-      ];
+      return [{ kind: 'unsupported', eventId: jobId('wxcb', shortHash(body, 24)), channel: 'wechat-kf', providerType: providerType || 'unknown', reason: 'callback other than kf_msg_or_event' }];
     },
   };
 }
