@@ -3,10 +3,10 @@ import { resolve } from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { encrypt as wecomEncrypt } from '@wecom/crypto';
-import { conversationId, jobId, outboundQueueFor, type ConversationRef, type Logger, type QueueName } from '@switchboard/core';
+import { conversationId, jobId, type ConversationRef, type Logger, type QueueName } from '@switchboard/core';
 import { syncJobFor, wechatEventId, wechatSignature } from '@switchboard/channel-wechat-kf/inbound';
 import { wechatMsgid } from '@switchboard/channel-wechat-kf/outbound';
-import { gatewayKeys, getConversationOwner, setConversationOwner, type Producers, type RedisClient } from '@switchboard/queue';
+import { enqueueReply, gatewayKeys, getConversationOwner, setConversationOwner, type Producers, type RedisClient } from '@switchboard/queue';
 import { createFakeGraphRouter, type GraphSend } from './fake-graph.js';
 import { FakeWecom } from './fake-wecom.js';
 import { createFakeTelegramRouter } from './fake-telegram.js';
@@ -452,16 +452,9 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       // WeChat echoes only the msgid of each part; remember those of the first parts too
       if (body.channel === 'wechat-kf') for (let i = 0; i < 5; i++) ids.push(wechatMsgid(outboundId, i));
       store.markHuman(ids, outboundId);
-      // keep replies in order: the worker waits for the conversation's previous reply first
-      const lastOutKey = keys.ns('lastout', convId);
-      const after = await opts.redis.get(lastOutKey);
       const line = store.add(convId, body.channel, { author: 'human', text: body.text, at: now(), outboundId });
-      await opts.producers.enqueue(
-        outboundQueueFor(body.channel),
-        { outboundId, ref, reply: { text: body.text }, origin: 'human', ...(after ? { after } : {}) },
-        { jobId: outboundId },
-      );
-      await opts.redis.set(lastOutKey, outboundId, 'EX', 7 * 24 * 3600);
+      // in order: the worker waits for the conversation's previous reply first
+      await enqueueReply({ redis: opts.redis, producers: opts.producers, keys }, ref, { outboundId, reply: { text: body.text }, origin: 'human' });
       res.status(202).json({ conversationId: convId, outboundId, lineId: line.id });
     }),
   );
