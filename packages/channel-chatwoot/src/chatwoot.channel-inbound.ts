@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { DEFAULT_ACCOUNT_ID, type AccountInbound, type ChannelAccount, type ChannelInbound, type ConversationRef, type InboundRuntime, type Logger } from '@switchboard/core';
-import type { RedisClient } from '@switchboard/queue';
+import { gatewayKeys, type RedisClient } from '@switchboard/queue';
 import { chatwootSettings, type ChatwootEnv, type ChatwootSettings } from './chatwoot.env.js';
 import { isMirrorInbox } from './chatwoot.gate.js';
 import { createChatwootInboundAdapter } from './chatwoot.inbound-adapter.js';
@@ -29,6 +29,7 @@ export function chatwootAccountInbound(settings: Extract<ChatwootSettings, { ena
     ...(settings.mirrorInboxId !== undefined ? { mirrorInboxId: settings.mirrorInboxId } : {}),
   };
   const store = new MirrorStore(runtime.redis, runtime.prefix);
+  const keys = gatewayKeys(runtime.prefix).chatwoot;
   return {
     adapter: createChatwootInboundAdapter({ secrets: settings.webhookSecrets, windowSec: settings.signatureWindowSec, ...gate }),
     async prepare(payload) {
@@ -39,6 +40,7 @@ export function chatwootAccountInbound(settings: Extract<ChatwootSettings, { ena
     },
     describe: (payload) => payload.event,
     bodyLimit: settings.maxBodyBytes,
+    dedupe: { deliveryHeader: 'x-chatwoot-delivery', deliveryKey: keys.webhookDelivery, deliveryTtlSec: DELIVERY_TTL_SEC, eventKey: keys.webhookEvent, eventTtlSec: EVENT_TTL_SEC },
   };
 }
 
@@ -54,7 +56,6 @@ export const chatwootInbound: ChannelInbound<ChatwootSettings, ChatwootInboundRu
   bodyLimit: 1_048_576,
   errorFormat: 'json',
   unsupported: 'acknowledge',
-  dedupe: { namespace: 'cw', deliveryHeader: 'x-chatwoot-delivery', deliveryTtlSec: DELIVERY_TTL_SEC, eventTtlSec: EVENT_TTL_SEC },
   createInbound(account, runtime) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: s.reason };

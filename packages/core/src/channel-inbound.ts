@@ -59,6 +59,7 @@ export interface AccountInbound<P, X extends object = object> {
   describe?(payload: P): string;
   /** Overrides {@link ChannelInbound.bodyLimit} for this account. */
   readonly bodyLimit?: number | string;
+  readonly dedupe?: InboundDedupe;
 }
 
 /** An account's inbound half, or why the account cannot serve (its routes answer 503). */
@@ -69,7 +70,7 @@ export type InboundSetup = { readonly enabled: true; readonly inbound: AccountIn
  * - `accepted`: events or jobs were made durable;
  * - `ignored`: every event was acknowledged only (`unsupported` under {@link ChannelInbound.unsupported} = `acknowledge`);
  * - `duplicate_delivery`: the transport id was seen before ({@link InboundDedupe.deliveryHeader});
- * - `duplicate_message`: every event was already accepted through another delivery ({@link InboundDedupe.eventTtlSec}).
+ * - `duplicate_message`: every event was already accepted through another delivery ({@link InboundDedupe.eventKey}).
  */
 export interface DeliveryOutcome {
   readonly result: 'accepted' | 'ignored' | 'duplicate_delivery' | 'duplicate_message';
@@ -81,14 +82,14 @@ export interface DeliveryOutcome {
 /** The body of a `200`: plain text (`EVENT_RECEIVED`, `success`) or JSON (`{ ok: true }`). */
 export type SuccessAnswer = { readonly type: 'text'; readonly body: string } | { readonly type: 'json'; readonly body: unknown };
 
-/** Ingress-side dedupe a provider needs beyond job ids and mailbox claims (Chatwoot). */
+/** Ingress-side dedupe a provider needs beyond job ids and mailbox claims (Chatwoot). Keys come from the channel (the queue's key registry). */
 export interface InboundDedupe {
-  /** Key namespace (`<prefix>:<namespace>:dlv:<id>`, `…:evt:<eventId>`). */
-  readonly namespace: string;
   /** Header carrying a transport id: a delivery seen before is answered without work. */
-  readonly deliveryHeader?: string;
+  readonly deliveryHeader: string;
+  deliveryKey(deliveryId: string): string;
   readonly deliveryTtlSec: number;
-  /** When set, an event id handed on once is not handed on again for this long (one message, several destinations). */
+  /** When set, an event id handed on once is not handed on again for `eventTtlSec` (one message, several destinations). */
+  eventKey?(eventId: string): string;
   readonly eventTtlSec?: number;
 }
 
@@ -117,7 +118,6 @@ export interface ChannelInbound<S, R extends InboundRuntime = InboundRuntime> {
   readonly verifiesSubscription?: boolean;
   /** The provider gives up on an answer after a few seconds (WeCom: 5 s): answer 503 once this passes. */
   readonly enqueueTimeoutMs?: number;
-  readonly dedupe?: InboundDedupe;
   /** Name of a `/readyz` check that fails while an account is disabled (WeChat reports `wechat`). */
   readonly readinessCheck?: string;
   /** Builds one account's inbound half, or says why the account is disabled. */

@@ -21,8 +21,7 @@ const testInbound: ChannelInbound<Settings, IngressRuntime> = {
   unsupported: 'acknowledge',
   verifiesSubscription: true,
   readinessCheck: 'test-chan',
-  dedupe: { namespace: 'tc', deliveryHeader: 'x-delivery', deliveryTtlSec: 60 },
-  createInbound(account) {
+  createInbound(account, runtime) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: 'no secret' };
     return {
@@ -45,6 +44,7 @@ const testInbound: ChannelInbound<Settings, IngressRuntime> = {
           },
         },
         challenge: (req) => (req.query['token'] === s.secret ? { ok: true, payload: req.query['challenge'] ?? '' } : { ok: false, status: 403, reason: 'bad token' }),
+        dedupe: { deliveryHeader: 'x-delivery', deliveryKey: (id) => `${runtime.prefix}:tc:${account.id}:dlv:${id}`, deliveryTtlSec: 60 },
         jobs: (p: Payload, ctx) => (p.kind === 'sync' ? [{ queue: 'wechat-sync', data: { corpId: account.id, receivedAt: ctx.receivedAt, openKfId: p.user }, jobId: `tcs-${account.id}-${p.id}` }] : []),
       },
     };

@@ -21,7 +21,6 @@ import {
 import {
   acceptCustomerMessages,
   acknowledgeSentParts,
-  gatewayKeys,
   pingRedis,
   type AcceptContext,
   type DeliveryLedger,
@@ -121,7 +120,6 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
   const { log, redis, producers } = deps;
   const channel = inbound.channel;
   const prefix = deps.prefix ?? producers.prefix;
-  const keys = gatewayKeys(prefix);
   const enqueueTimeoutMs = deps.enqueueTimeoutMs ?? inbound.enqueueTimeoutMs;
   const metrics = createIngressMetrics(deps.registry);
   const extra = inbound.observe?.(deps.registry);
@@ -219,10 +217,10 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
     bodyReaders.get(account.id)!.read(req, res, next);
   };
 
-  const dedupe = inbound.dedupe;
   const handle = async (req: Request, res: Response) => {
     const account = res.locals['account'] as { id: string; inbound: AccountInbound<unknown> };
     const acc = account.inbound;
+    const dedupe = acc.dedupe;
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const headers = lowerHeaders(req);
     const receivedAt = now();
@@ -241,8 +239,8 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
     let parsed: InboundEvent[] = [];
 
     const makeDurable = async (): Promise<DeliveryOutcome> => {
-      const deliveryId = dedupe?.deliveryHeader ? headers[dedupe.deliveryHeader]?.trim().slice(0, 200) : undefined;
-      const deliveryKey = dedupe && deliveryId ? keys.ns(dedupe.namespace, 'dlv', deliveryId) : undefined;
+      const deliveryId = dedupe ? headers[dedupe.deliveryHeader.toLowerCase()]?.trim().slice(0, 200) : undefined;
+      const deliveryKey = dedupe && deliveryId ? dedupe.deliveryKey(deliveryId) : undefined;
       // a delivery is only marked once its events are durable (below): a mark taken before would
       // survive a Redis outage and turn the retry of a lost delivery into a "duplicate"
       if (deliveryKey && (await redis.exists(deliveryKey)) === 1) return { result: 'duplicate_delivery', events: 0, jobs: 0 };
@@ -255,10 +253,11 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
       const jobs = acc.jobs?.(payload, { receivedAt }) ?? [];
       const handOn = inbound.unsupported === 'enqueue' ? parsed : parsed.filter((e) => e.kind !== 'unsupported');
       let fresh = handOn;
+      const eventKey = dedupe?.eventKey?.bind(dedupe);
       const eventTtl = dedupe?.eventTtlSec;
-      if (dedupe && eventTtl && handOn.length > 0) {
+      if (eventKey && eventTtl && handOn.length > 0) {
         // one message can reach us through several destinations, each with its own delivery id
-        const seen = await redis.mget(...handOn.map((e) => keys.ns(dedupe.namespace, 'evt', e.eventId)));
+        const seen = await redis.mget(...handOn.map((e) => eventKey(e.eventId)));
         fresh = handOn.filter((_e, i) => !seen[i]);
       }
       if (fresh.length > 0) {
@@ -266,9 +265,9 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
         if (deps.ledger) await acknowledgeSentParts(deps.ledger, fresh);
         // job id = event id: a redelivered event is the same job, enqueued once
         await producers.enqueueBulk('inbound', forConsumer.map((e) => ({ data: e, opts: { jobId: e.eventId } })));
-        if (dedupe && eventTtl) {
+        if (eventKey && eventTtl) {
           const multi = redis.multi();
-          for (const e of fresh) multi.set(keys.ns(dedupe.namespace, 'evt', e.eventId), '1', 'EX', eventTtl);
+          for (const e of fresh) multi.set(eventKey(e.eventId), '1', 'EX', eventTtl);
           await multi.exec();
         }
       }
