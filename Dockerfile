@@ -26,6 +26,7 @@ COPY packages/channel-wechat-kf/package.json packages/channel-wechat-kf/
 COPY packages/channel-whatsapp/package.json packages/channel-whatsapp/
 COPY packages/core/package.json packages/core/
 COPY packages/fetch/package.json packages/fetch/
+COPY packages/ingress/package.json packages/ingress/
 COPY packages/media/package.json packages/media/
 COPY packages/queue/package.json packages/queue/
 COPY packages/testkit/package.json packages/testkit/
