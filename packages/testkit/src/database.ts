@@ -18,7 +18,13 @@ export interface TestDatabase {
 
 async function onServer<T>(serverUrl: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    const where = new URL(serverUrl);
+    where.password = '';
+    throw new Error(`no PostgreSQL for the tests at ${where.toString()} (${err instanceof Error ? err.message : String(err)}): start one (.ci/run does), or set TEST_DATABASE_URL`, { cause: err });
+  }
   try {
     return await run(client);
   } finally {
@@ -35,6 +41,7 @@ export async function createTestDatabase(label = 'sb_test'): Promise<TestDatabas
   if (!/^[a-z][a-z0-9_]{0,30}$/.test(label)) throw new Error(`createTestDatabase: label must be a lower-case identifier: ${label}`);
   const serverUrl = testDatabaseServerUrl();
   const name = `${label}_${process.pid}_${randomBytes(5).toString('hex')}`;
+  // identifiers cannot be bound parameters: the generated name is checked above and quoted by pg
   await onServer(serverUrl, (c) => c.query(`create database ${c.escapeIdentifier(name)}`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
