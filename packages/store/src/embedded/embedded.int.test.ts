@@ -66,8 +66,9 @@ test('start, migrate, write, stop, start again, read back', async () => {
   expect(first.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
   expect(readEmbeddedStoreLock(dataDir)?.url).toBe(first.url);
 
-  const store = await openStore({ url: first.url, log, poolMax: 4 });
-  expect(store.migration?.applied).toEqual(['0001_store_meta']);
+  // two processes opening the fresh store at once: one migrates, the other finds nothing to do
+  const [store, other] = await Promise.all([openStore({ url: first.url, log, poolMax: 4 }), openStore({ url: first.url, log, poolMax: 4 })]);
+  expect([...(store.migration?.applied ?? []), ...(other.migration?.applied ?? [])]).toEqual(['0001_store_meta']);
   expect(store.vector.mode).toBe('pgvector');
   expect(await store.readiness()).toBeUndefined();
   const db = store.db as unknown as ProbeDb;
@@ -85,10 +86,8 @@ test('start, migrate, write, stop, start again, read back', async () => {
     ])
     .execute();
 
-  // a second pool (another process's, as far as the server knows): interleaved parameterized
-  // queries and transactions from both must each see their own statement and their own rows
-  const other = await openStore({ url: first.url, log, poolMax: 4 });
-  expect(other.migration?.applied).toEqual([]);
+  // two pools (two processes, as far as the server knows): interleaved parameterized queries and
+  // transactions from both must each see their own statement and their own rows
   const stores: Store[] = [store, other];
   const work = Array.from({ length: 120 }, async (_, i) => {
     const s = stores[i % 2] as Store;
@@ -108,7 +107,16 @@ test('start, migrate, write, stop, start again, read back', async () => {
     });
   });
   expect((await Promise.all(work)).every(Boolean)).toBe(true);
-  await Promise.all([store.close(), other.close()]);
+
+  // a client that goes away inside its transaction: rolled back, and the others are not blocked
+  await (store.db as unknown as ProbeDb).connection().execute(async (c) => {
+    await sql`begin`.execute(c);
+    await c.insertInto('probe').values({ id: 999, label: 'abandoned', embedding: '[0,0,1]' }).execute();
+  });
+  await store.close(); // ends the pool's connections, the one inside the transaction included
+  const seen = await (other.db as unknown as ProbeDb).selectFrom('probe').select('id').where('id', '=', 999).execute();
+  expect(seen).toEqual([]);
+  await other.close();
 
   expect(await stopProcess(first.child)).toBe(0);
   expect(readEmbeddedStoreLock(dataDir)).toBeUndefined();
