@@ -93,7 +93,8 @@ export async function startEmbeddedStore(opts: EmbeddedStoreOptions): Promise<Em
     socket.setNoDelay(true);
     const framer = new FrontendFramer();
     const send = (data: Uint8Array) => {
-      if (data.length > 0 && socket.writable) socket.write(data);
+      // copied: PGlite hands out a view of its WebAssembly memory, reused after this call
+      if (data.length > 0 && socket.writable) socket.write(Buffer.from(data));
     };
     const fail = (err: unknown) => {
       warn(`connection ${conn}: ${err instanceof Error ? err.message : String(err)}`);

@@ -95,7 +95,7 @@ export class SharedSession {
     }
   }
 
-  /** Connections with a unit waiting (for stats and tests). */
+  /** Units waiting to run (for stats and tests). */
   get waiting(): number {
     return this.queue.length;
   }
