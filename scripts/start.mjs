@@ -121,7 +121,11 @@ async function main() {
     root,
     dataDir: flags['store-dir'] ? resolve(flags['store-dir']) : sandbox.enabled ? join(sandbox.dataDir, 'store') : join(root, '.data/store'),
     log: (l) => process.stdout.write(`[store] ${l}\n`),
-    onSpawn: (pid) => sup.adopt('store', pid),
+    onSpawn: (pid) => {
+      sup.adopt('store', pid);
+      // spawned while stopping (after a stale-lock check): the supervisor's stop list is already made
+      if (stopping) process.kill(-pid, 'SIGTERM');
+    },
   });
   storeStarting.catch(() => {});
 

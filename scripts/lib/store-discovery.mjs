@@ -3,7 +3,8 @@
 // packages/store/dist/embedded/main.js, its data in `dataDir`, no install step. A live embedded store
 // already serving that folder (another `pnpm start`) is reused, like a Redis that already answers.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { eachLine } from './lifecycle.mjs';
 
@@ -20,16 +21,33 @@ function liveLock(dataDir) {
   }
 }
 
+/** Resolves true when something accepts a TCP connection at the URL's host:port. */
+function answers(url, timeoutMs = 1000) {
+  const { hostname, port } = new URL(url);
+  return new Promise((done) => {
+    const socket = net.connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) || 5432 });
+    socket.setTimeout(timeoutMs, () => (socket.destroy(), done(false)));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => (socket.destroy(), done(true)));
+  });
+}
+
 /**
  * Resolves `{ url, started, pid?, ms? }`. The embedded process is spawned in its own process group
  * and handed to `onSpawn(pid)` at once (the supervisor adopts it, so it is stopped after the apps,
  * and by the reaper if start.mjs dies). Later output lines go to `log`.
  * @param {{ root: string, dataDir: string, log: (s: string) => void, onSpawn: (pid: number) => void }} opts
  */
-export function discoverStore({ root, dataDir, log, onSpawn }) {
-  if (process.env.DATABASE_URL?.trim()) return Promise.resolve({ url: process.env.DATABASE_URL.trim(), started: false });
+export async function discoverStore({ root, dataDir, log, onSpawn }) {
+  if (process.env.DATABASE_URL?.trim()) return { url: process.env.DATABASE_URL.trim(), started: false };
   const reused = liveLock(dataDir);
-  if (reused) return Promise.resolve({ url: reused.url, started: false, pid: reused.pid });
+  if (reused && (await answers(reused.url))) return { url: reused.url, started: false, pid: reused.pid };
+  // a lock naming a live process that does not serve: its pid was reused after a crash
+  if (reused) rmSync(join(dataDir, 'store.lock'), { force: true });
+  return spawnStore({ root, dataDir, log, onSpawn });
+}
+
+function spawnStore({ root, dataDir, log, onSpawn }) {
   const main = join(root, 'packages', 'store', 'dist', 'embedded', 'main.js');
   if (!existsSync(main)) return Promise.reject(new Error(`the embedded store is not built (${main}); run without --no-build, or set DATABASE_URL`));
 

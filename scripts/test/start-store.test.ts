@@ -4,7 +4,7 @@
  * reused. With DATABASE_URL set, no embedded store is started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -122,6 +122,15 @@ test('the embedded store runs with the apps, stops with them, and keeps its data
   expect(rows).toEqual([{ v: 'survives a restart' }]);
   third.child.kill('SIGTERM');
   expect(await third.exited).toBe(0);
+});
+
+test('a lock naming a live process that does not serve the store (a reused pid) does not stop the start', async () => {
+  writeFileSync(join(storeDir, 'store.lock'), JSON.stringify({ pid: process.pid, url: 'postgres://postgres@127.0.0.1:9/postgres' }));
+  const run = await start();
+  expect(run.out()).toMatch(/\(embedded, started in [\d.]+ s, stopped with the apps\)/);
+  expect(lockPid()).not.toBe(process.pid);
+  run.child.kill('SIGTERM');
+  expect(await run.exited).toBe(0);
 });
 
 test('with DATABASE_URL set no embedded store is started', async () => {
