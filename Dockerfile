@@ -28,6 +28,7 @@ COPY packages/core/package.json packages/core/
 COPY packages/fetch/package.json packages/fetch/
 COPY packages/media/package.json packages/media/
 COPY packages/queue/package.json packages/queue/
+COPY packages/store/package.json packages/store/
 COPY packages/testkit/package.json packages/testkit/
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile
 COPY . .
