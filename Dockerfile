@@ -29,6 +29,7 @@ COPY packages/fetch/package.json packages/fetch/
 COPY packages/ingress/package.json packages/ingress/
 COPY packages/media/package.json packages/media/
 COPY packages/queue/package.json packages/queue/
+COPY packages/store/package.json packages/store/
 COPY packages/testkit/package.json packages/testkit/
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile
 COPY . .

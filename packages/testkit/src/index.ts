@@ -13,3 +13,4 @@ export * from './fake-telegram.js';
 export * from './raw-http.js';
 export * from './tls.js';
 export * from './channel-conformance.js';
+export * from './database.js';
