@@ -1,12 +1,11 @@
 import type { Job, Worker } from 'bullmq';
 import { conversationId, jobId, outboundQueueFor, type InboundEvent, type InboundMessage } from '@switchboard/core';
 import { acceptCustomerMessage, acknowledgeSentParts, createWorker } from '@switchboard/queue';
-import type { WorkerDeps } from '../deps.js';
+import type { InboundHook, WorkerDeps } from '../deps.js';
 import { acceptContext, ownerOf, setOwner } from '../schedule.js';
 import { isAllowed } from './turn.js';
 
-/** Extension point for channel-specific handling of events (e.g. a Chatwoot human reply relayed to WhatsApp). */
-export type InboundHook = (event: InboundEvent, deps: WorkerDeps) => Promise<boolean>;
+export type { InboundHook } from '../deps.js';
 
 async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
   const convId = conversationId(event.conversation);
