@@ -1,8 +1,8 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import { createIngressMetrics, mountOpsRoutes, type InboundAdapter, type InboundEvent, type Logger } from '@switchboard/core';
-import type { Producers, RedisClient } from '@switchboard/queue';
-import { acceptCustomerMessages, pingRedis, type AcceptContext } from '@switchboard/queue';
+import type { Producers, RedisClient, AcceptContext } from '@switchboard/queue';
+import { acceptCustomerMessages, pingRedis } from '@switchboard/queue';
 
 /** What the Telegram ingress needs; built in main.ts or by tests. */
 export interface TelegramIngressDeps {

@@ -2,8 +2,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Registry } from 'prom-client';
 import { bodyLimitBytes, createIngressMetrics, mountOpsRoutes, readWebhookBody, type InboundAdapter, type InboundEvent, type Logger } from '@switchboard/core';
 import { verifySubscription } from '@switchboard/channel-whatsapp/inbound';
-import type { Producers, RedisClient } from '@switchboard/queue';
-import { acceptCustomerMessages, acknowledgeSentParts, pingRedis, type AcceptContext, type DeliveryLedger } from '@switchboard/queue';
+import type { Producers, RedisClient, AcceptContext, DeliveryLedger } from '@switchboard/queue';
+import { acceptCustomerMessages, acknowledgeSentParts, pingRedis } from '@switchboard/queue';
 
 /** What the WhatsApp ingress needs; built in main.ts or by tests. */
 export interface WhatsAppIngressDeps {
@@ -41,7 +41,7 @@ export function createWhatsAppIngressApp(deps: WhatsAppIngressDeps): express.Exp
   mountOpsRoutes(app, { registry: deps.registry, checks: { redis: () => pingRedis(deps.redis) } });
 
   app.get('/webhooks/whatsapp', (req, res) => {
-    const challenge = deps.verifyToken ? verifySubscription(req.query as Record<string, unknown>, deps.verifyToken) : undefined;
+    const challenge = deps.verifyToken ? verifySubscription(req.query, deps.verifyToken) : undefined;
     if (challenge === undefined) {
       deps.log.warn('webhook verification refused', { channel: 'whatsapp' });
       res.status(403).type('text/plain').send('verification failed');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ChannelId, ConversationRef, conversationId, shortHash } from '@switchboard/core';
+import { type ChannelId, ConversationRef, conversationId, shortHash } from '@switchboard/core';
 import { gatewayKeys, type RedisClient } from '@switchboard/queue';
 import { z } from 'zod';
 

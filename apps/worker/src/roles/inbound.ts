@@ -47,6 +47,7 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
 async function acceptSignal(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'signal' }>): Promise<string> {
   if (!(await deps.mailbox.claim(event.eventId))) return 'duplicate';
   const convId = conversationId(event.conversation);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- detail values are provider scalars
   if (event.signal === 'human_took_over') await setOwner(deps, convId, 'human', String(event.detail.reason ?? 'human took over'));
   if (event.signal === 'bot_resumed' || event.signal === 'session_ended') await setOwner(deps, convId, 'bot', event.signal);
   deps.log.info('conversation signal', { channel: event.conversation.channel, conversation: convId, signal: event.signal });

@@ -2,12 +2,12 @@
 // to the wechat-ingress, the wechat-sync role pulls with kf/sync_msg, the inbound/agent/outbound
 // roles answer through kf/send_msg (fake WeCom and fake OpenAI on loopback, real Redis).
 // Reports sync→reply messages/s and callback→reply latency. Uses the built dist of every package.
-//   node apps/wechat-ingress/bench/pipeline.bench.mjs [--messages 200] [--concurrency 16]
+//   node scripts/bench/wechat-pipeline.bench.mjs [--messages 200] [--concurrency 16]
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const dist = (p) => require(resolve(root, p));
 const testkit = dist('packages/testkit/dist/index.js');
