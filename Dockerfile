@@ -29,6 +29,7 @@ COPY packages/fetch/package.json packages/fetch/
 COPY packages/media/package.json packages/media/
 COPY packages/queue/package.json packages/queue/
 COPY packages/testkit/package.json packages/testkit/
+COPY scripts/package.json scripts/
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile
 COPY . .
 RUN pnpm exec turbo run build --filter=@switchboard/${APP}...

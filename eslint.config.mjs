@@ -86,6 +86,10 @@ export default defineConfig(
       // a package reaches another only through its name (no `../apps/x/...`, no `../../packages/y/src/...`)
       'import-x/no-relative-packages': 'error',
       'import-x/no-duplicates': 'error',
+      // relaxed: control characters in regular expressions are deliberate (sentinels, ANSI, binary sniffing)
+      'no-control-regex': 'off',
+      // an empty `catch {}` is how a best-effort step says "ignore"
+      'no-empty': ['error', { allowEmptyCatch: true }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read the environment in a config module (config.ts / env.ts / *.env.ts) and pass typed settings down.' }],
     },
   },
@@ -109,8 +113,6 @@ export default defineConfig(
       // relaxed: an `async` function without `await` implements a Promise-returning contract; making
       // it non-async would turn its synchronous throws into throws instead of rejections
       '@typescript-eslint/require-await': 'off',
-      // relaxed: control characters in regular expressions are deliberate (sentinels, ANSI, binary sniffing)
-      'no-control-regex': 'off',
     },
   },
 

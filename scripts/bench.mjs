@@ -34,6 +34,7 @@ function spawnNode(file, env, cwd = root) {
   });
   return child;
 }
+/** @returns {Promise<any>} */
 const getJson = async (url) => (await fetch(url)).json();
 
 function delivery(i, run) {

@@ -12,8 +12,8 @@ import { freePort } from '../lib/proc.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 const require = createRequire(import.meta.url);
-const testkit = require(resolve(root, 'packages/testkit/dist/index.js'));
-const { Redis } = require(resolve(root, 'packages/testkit/node_modules/ioredis'));
+const testkit = require('@switchboard/testkit');
+const { Redis } = require('ioredis');
 
 const KEYS = testkit.WECHAT_TEST_CONFIG;
 
