@@ -32,6 +32,8 @@ COPY packages/testkit/package.json packages/testkit/
 COPY scripts/package.json scripts/
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile
 COPY . .
+# packages/queue's build also copies its Redis Lua scripts (src/scripts/*.lua) into dist/scripts,
+# which its `files` field ships with the deployed app
 RUN pnpm exec turbo run build --filter=@switchboard/${APP}...
 # a self-contained directory: the app, its production dependencies and built workspace packages
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm --filter=@switchboard/${APP} deploy --prod --legacy /out \

@@ -2,11 +2,11 @@ import { renderContent } from '@switchboard/agent';
 import {
   conversationId,
   jobId,
-  outboundQueueFor,
   type Logger,
   type OutboundAdapter,
   type OutboundJob,
 } from '@switchboard/core';
+import { enqueueReply } from '@switchboard/queue';
 import {
   chatwootClients,
   chatwootSettingsFromEnv,
@@ -54,16 +54,15 @@ export const chatwootRelayHook: InboundHook = async (event, deps) => {
   const chatwootMessage = relayedChatwootMessage(event);
   if (!chatwootMessage) return false;
   const outboundId = jobId('human', event.eventId);
-  const job: OutboundJob = {
+  // enqueue first: the job id and the outbound ledger make a retried hook send at most once; in
+  // order: a bot reply still pending for the conversation goes first
+  await enqueueReply(deps, event.conversation, {
     outboundId,
-    ref: event.conversation,
     reply: { text: renderContent(event.content) },
     origin: 'human',
     chatwootMessage,
     receivedAt: event.receivedAt,
-  };
-  // enqueue first: the job id and the outbound ledger make a retried hook send at most once
-  await deps.producers.enqueue(outboundQueueFor(event.conversation.channel), job, { jobId: outboundId });
+  });
   await setOwner(deps, conversationId(event.conversation), 'human', 'chatwoot agent replied');
   deps.log.info('chatwoot agent reply relayed', { channel: event.conversation.channel, outboundId, chatwootConversationId: chatwootMessage.conversationId });
   return true;

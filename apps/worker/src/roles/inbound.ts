@@ -1,6 +1,6 @@
 import type { Job, Worker } from 'bullmq';
-import { conversationId, jobId, outboundQueueFor, type InboundEvent, type InboundMessage } from '@switchboard/core';
-import { acceptCustomerMessage, acknowledgeSentParts, createWorker } from '@switchboard/queue';
+import { conversationId, jobId, type InboundEvent, type InboundMessage } from '@switchboard/core';
+import { acceptCustomerMessage, acknowledgeSentParts, createWorker, enqueueReply } from '@switchboard/queue';
 import type { InboundHook, WorkerDeps } from '../deps.js';
 import { acceptContext, ownerOf, setOwner } from '../schedule.js';
 import { isAllowed } from './turn.js';
@@ -29,16 +29,11 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   if (applied && event.channel === 'whatsapp' && event.status === 'failed' && fallback && event.recipient && event.errors.some((e) => e.code === 131047)) {
     const outboundId = jobId('fb', event.account, event.providerMessageId);
     if (await deps.mailbox.claim(outboundId)) {
-      await deps.producers.enqueue(
-        outboundQueueFor('whatsapp'),
-        {
-          outboundId,
-          ref: { channel: 'whatsapp', account: event.account, userId: event.recipient, address: event.recipient },
-          reply: { text: '', template: fallback },
-          origin: 'fallback',
-        },
-        { jobId: outboundId },
-      );
+      await enqueueReply(deps, { channel: 'whatsapp', account: event.account, userId: event.recipient, address: event.recipient }, {
+        outboundId,
+        reply: { text: '', template: fallback },
+        origin: 'fallback',
+      });
     }
   }
   return applied ? 'applied' : 'ignored';
@@ -76,7 +71,7 @@ async function acceptUnsupported(deps: WorkerDeps, event: Extract<InboundEvent, 
   // once per conversation (a year is longer than any conversation the bot keeps)
   if (!(await deps.mailbox.claim(`unsupported-notice-${convId}`, 365 * 24 * 3600))) return 'unsupported';
   const outboundId = jobId('unsup', convId);
-  await deps.producers.enqueue(outboundQueueFor(event.channel), { outboundId, ref: event.conversation, reply: notice, origin: 'notice' }, { jobId: outboundId });
+  await enqueueReply(deps, event.conversation, { outboundId, reply: notice, origin: 'notice' });
   return 'unsupported_notice';
 }
 
