@@ -31,6 +31,7 @@ COPY packages/media/package.json packages/media/
 COPY packages/queue/package.json packages/queue/
 COPY packages/store/package.json packages/store/
 COPY packages/testkit/package.json packages/testkit/
+COPY scripts/package.json scripts/
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile
 COPY . .
 # packages/queue's build also copies its Redis Lua scripts (src/scripts/*.lua) into dist/scripts,

@@ -1,5 +1,5 @@
 // Baseline for `pnpm bench`: a bare Express endpoint that reads the body and answers 200.
-import express from '../apps/whatsapp-ingress/node_modules/express/index.js';
+import express from 'express';
 
 const app = express();
 app.post('/webhooks/whatsapp', express.raw({ type: () => true, limit: '3mb' }), (_req, res) => res.status(200).send('EVENT_RECEIVED'));

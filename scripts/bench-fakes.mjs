@@ -1,7 +1,7 @@
 // Child process of `pnpm bench`: fake Graph API and fake OpenAI (from the built testkit) on
 // loopback, plus a /stats endpoint with the receive time of every send. Prints its URLs as JSON.
 import http from 'node:http';
-import { startFakeGraph, startFakeOpenAI } from '../packages/testkit/dist/index.js';
+import { startFakeGraph, startFakeOpenAI } from '@switchboard/testkit';
 
 const llmDelayMs = Number(process.env.BENCH_LLM_DELAY_MS ?? 0);
 const graph = await startFakeGraph();
@@ -20,7 +20,7 @@ const openai = await startFakeOpenAI({
 graph.requests.length = 0;
 const stats = http.createServer((req, res) => {
   const sends = graph.sent.map((m, i) => ({ to: m.to ?? m.recipient, i }));
-  const times = graph.requests.filter((r) => r.path.endsWith('/messages') && r.body && r.body.type).map((r) => ({ to: r.body.to ?? r.body.recipient, at: r.at }));
+  const times = graph.requests.filter((r) => r.path.endsWith('/messages') && r.body && /** @type {any} */ (r.body).type).map((r) => ({ to: /** @type {any} */ (r.body).to ?? /** @type {any} */ (r.body).recipient, at: r.at }));
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ sends: sends.length, times, maxInFlight, llmCalls: openai.requests.length }));
   if (req.url === '/reset') {
@@ -30,6 +30,6 @@ const stats = http.createServer((req, res) => {
   }
 });
 stats.listen(0, '127.0.0.1', () => {
-  process.stdout.write(JSON.stringify({ graph: graph.url, openai: openai.url, stats: `http://127.0.0.1:${stats.address().port}` }) + '\n');
+  process.stdout.write(JSON.stringify({ graph: graph.url, openai: openai.url, stats: `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (stats.address()).port}` }) + '\n');
 });
 process.on('SIGTERM', () => process.exit(0));

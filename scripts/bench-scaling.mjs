@@ -122,22 +122,24 @@ try {
     WHATSAPP_SEND_RATE: '100000',
   };
 
-  async function step(k, n, concurrency, { holdForMemory = false } = {}) {
+  async function step(k, n, concurrency) {
     const prefix = `scale${k}x${Date.now().toString(36)}`;
     const env = { ...common, QUEUE_PREFIX: prefix };
     const ingressPort = await freePort();
     const ingress = spawnTracked(process.execPath, ['apps/whatsapp-ingress/dist/main.js'], { ...env, WHATSAPP_PORT: String(ingressPort) }, 'ingress');
     const ioPort = await freePort();
     const io = spawnTracked(process.execPath, ['apps/worker/dist/main.js'], { ...env, WORKER_ROLES: 'inbound,outbound', WORKER_CONCURRENCY: '64', WORKER_METRICS_PORT: String(ioPort) }, 'worker-io');
+    /** @type {Array<ReturnType<typeof spawnTracked> & { metricsPort?: number }>} */
     const agents = [];
     for (let i = 0; i < k; i++) {
       const port = await freePort();
+      /** @type {ReturnType<typeof spawnTracked> & { metricsPort?: number }} */
       const w = spawnTracked(process.execPath, ['apps/worker/dist/main.js'], { ...env, WORKER_ROLES: 'agent', WORKER_CONCURRENCY: String(concurrency), WORKER_METRICS_PORT: String(port) }, `agent-${i}`);
       w.metricsPort = port;
       agents.push(w);
     }
     await Promise.all([waitHttp(`http://127.0.0.1:${ingressPort}/readyz`), waitHttp(`http://127.0.0.1:${ioPort}/readyz`), ...agents.map((w) => waitHttp(`http://127.0.0.1:${w.metricsPort}/readyz`))]);
-    const before = (await (await fetch(`${urls.control}/sends?from=0`)).json()).total;
+    const before = /** @type {any} */ (await (await fetch(`${urls.control}/sends?from=0`)).json()).total;
     await fetch(`${urls.control}/llm/reset`);
     const maxInFlight = agents.map(() => 0);
     const maxRss = { ingress: 0, 'worker-io': 0, agents: agents.map(() => 0) };
@@ -157,12 +159,12 @@ try {
     let done = 0;
     const deadline = Date.now() + 300_000;
     while (Date.now() < deadline) {
-      done = (await (await fetch(`${urls.control}/sends?from=${before}`)).json()).sends.length;
+      done = /** @type {any} */ (await (await fetch(`${urls.control}/sends?from=${before}`)).json()).sends.length;
       if (done >= n) break;
       await sleep(250);
     }
     const secs = (Date.now() - t0) / 1000;
-    const llm = await (await fetch(`${urls.control}/llm`)).json();
+    const llm = /** @type {any} */ (await (await fetch(`${urls.control}/llm`)).json());
     sampling = false;
     await sampler;
     for (const c of [...agents, io, ingress]) await stop(c);

@@ -34,6 +34,7 @@ function spawnNode(file, env, cwd = root) {
   });
   return child;
 }
+/** @returns {Promise<any>} */
 const getJson = async (url) => (await fetch(url)).json();
 
 function delivery(i, run) {
@@ -182,8 +183,8 @@ async function main() {
   await dropPrefix(redis.url, prefix);
 
   // 4. WeChat: encrypted callbacks through the built wechat-ingress, and sync → reply end to end
-  const { runWechatIngressBench } = await import('../apps/wechat-ingress/bench/ingress.bench.mjs');
-  const { runWechatPipelineBench } = await import('../apps/wechat-ingress/bench/pipeline.bench.mjs');
+  const { runWechatIngressBench } = await import('./bench/wechat-ingress.bench.mjs');
+  const { runWechatPipelineBench } = await import('./bench/wechat-pipeline.bench.mjs');
   log('phase 4: WeChat ingress and sync → reply');
   const wxi = await runWechatIngressBench({ seconds: quick ? 3 : 8, connections: 32, redisUrl: redis.url });
   rows.push(['wechat callbacks/s (32 conns)', fmt(wxi.wechat.rps), fmt(wxi.baseline.rps), `${fmt(100 * wxi.ratio)} %; p50/p99 ${wxi.wechat.p50ms}/${wxi.wechat.p99ms} ms`]);

@@ -16,7 +16,7 @@ function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
     srv.on('error', reject);
@@ -33,6 +33,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts the cluster; resolves `{ ports, url, dir, stop() }` where `url` lists the three seeds
  * (`redis://127.0.0.1:P1,redis://127.0.0.1:P2,redis://127.0.0.1:P3`). Every step is bounded in time.
  */
+/** @param {{ masters?: number, log?: (line: string) => void }} [opts] */
 async function startCluster({ masters = 3, log = () => {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sb-cluster-'));
   const ports = [];

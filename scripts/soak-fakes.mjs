@@ -34,7 +34,7 @@
 // - GET /stats: chaos fronts' counters, status webhooks, WeCom raw re-sends and token errors.
 // - GET /llm, /llm/reset: in-flight statistics of the fake model (current, max, calls).
 import http from 'node:http';
-import { FakeWecom, startFakeChatwoot, startFakeGraph, startFakeOpenAI, WECHAT_TEST_CONFIG, whatsappStatusDelivery } from '../packages/testkit/dist/index.js';
+import { FakeWecom, startFakeChatwoot, startFakeGraph, startFakeOpenAI, WECHAT_TEST_CONFIG, whatsappStatusDelivery } from '@switchboard/testkit';
 import { metaSignature, postOnce } from './lib/soak-payloads.mjs';
 
 const baseDelay = Number(process.env.SOAK_LLM_DELAY_MS ?? 0);
@@ -109,20 +109,20 @@ function digestWecomCalls() {
     }
     if (call.api === 'kf/sync_msg') {
       // per account: pulls answered, and the last one (diagnostics of a stalled sync)
-      const kf = String(call.body?.open_kfid ?? '_all');
+      const kf = String(/** @type {any} */ (call.body)?.open_kfid ?? '_all');
       const st = (wecomStats.sync[kf] ??= { pulls: 0, ok: 0, lastAt: 0, lastCursor: '' });
       st.pulls += 1;
       if (call.errcode === 0) st.ok += 1;
       st.lastAt = call.at;
-      st.lastCursor = String(call.body?.cursor ?? '');
+      st.lastCursor = String(/** @type {any} */ (call.body)?.cursor ?? '');
     }
     if (call.api !== 'kf/send_msg') continue;
     wecomStats.sendMsgRequests += 1;
-    const msgid = call.body?.msgid;
+    const msgid = /** @type {any} */ (call.body)?.msgid;
     if (call.errcode !== 0 || call.httpStatus !== 200 || typeof msgid !== 'string') continue;
     if (acceptedMsgids.has(msgid)) {
       wecomStats.resentMsgids += 1;
-      if (wecomStats.resentSamples.length < 10) wecomStats.resentSamples.push(`${msgid}→${call.body?.touser}@${call.at}`);
+      if (wecomStats.resentSamples.length < 10) wecomStats.resentSamples.push(`${msgid}→${/** @type {any} */ (call.body)?.touser}@${call.at}`);
     } else acceptedMsgids.add(msgid);
   }
   wecom.calls.length = 0;
@@ -208,7 +208,7 @@ async function startFront(target, decide) {
           if (d?.afterForward?.(up.statusCode ?? 502, upBody, req)) return;
           const headers = { ...up.headers };
           delete headers['transfer-encoding'];
-          headers['content-length'] = upBody.length;
+          headers['content-length'] = String(upBody.length);
           res.writeHead(up.statusCode ?? 502, headers);
           res.end(upBody);
         });
@@ -220,8 +220,8 @@ async function startFront(target, decide) {
     });
     upstream.end(body);
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${server.address().port}`;
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+  return `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
 }
 const parseJson = (buf) => {
   try {
@@ -366,7 +366,7 @@ const control = http.createServer(async (req, res) => {
   res.statusCode = 404;
   res.end();
 });
-await new Promise((r) => control.listen(0, '127.0.0.1', r));
+await new Promise((r) => control.listen(0, '127.0.0.1', () => r(undefined)));
 
 process.stdout.write(
   JSON.stringify({
@@ -378,7 +378,7 @@ process.stdout.write(
     chatwootBotToken: chatwoot.botToken,
     chatwootUserToken: chatwoot.userToken,
     openai: openai.url,
-    control: `http://127.0.0.1:${control.address().port}`,
+    control: `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (control.address()).port}`,
   }) + '\n',
 );
 process.on('SIGTERM', () => process.exit(0));

@@ -60,7 +60,6 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { firstLine, freePort, spawnTracked as track, waitHttp } from './lib/proc.mjs';
 import { chatwootIncoming, chatwootSignature, metaSignature, postOnce, probe, whatsappMessage } from './lib/soak-payloads.mjs';
 import { analyse, formatTable, KILL_WINDOW_MS } from './lib/soak-report.mjs';
@@ -114,7 +113,7 @@ for (const app of ['worker', ...CHANNELS.map((c) => INGRESS_APP[c])]) {
 }
 if (!existsSync(join(root, 'packages/testkit/dist/index.js'))) throw new Error('packages/testkit/dist is missing: run `pnpm build` first');
 if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) throw new Error('redis-server is not on PATH (the soak needs a private Redis it can restart)');
-const { encryptWechatCallback, kfCallbackXml, WECHAT_TEST_CONFIG: WX } = await import(pathToFileURL(join(root, 'packages/testkit/dist/index.js')).href);
+const { encryptWechatCallback, kfCallbackXml, WECHAT_TEST_CONFIG: WX } = await import('@switchboard/testkit');
 
 const starts = {};
 if (LOG_DIR) mkdirSync(LOG_DIR, { recursive: true });
@@ -135,7 +134,7 @@ async function killHard(child) {
   child.kill('SIGKILL');
   await exited;
 }
-const post = (url, body) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+const post = (url, body) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => /** @type {Promise<any>} */ (r.json()));
 
 // ---------------------------------------------------------------- Redis (private, AOF)
 const redisDir = mkdtempSync(join(tmpdir(), 'sb-soak-redis-'));
@@ -188,6 +187,7 @@ function startIngress(ch) {
 }
 async function startWorker(i) {
   const port = await freePort();
+  /** @type {ReturnType<typeof spawnTracked> & { metricsPort?: number }} */
   const w = spawnTracked(
     process.execPath,
     ['apps/worker/dist/main.js'],
@@ -385,7 +385,7 @@ function chaosPlan() {
     await sleep(500);
     await startRedis();
     const after = await wechatCursors();
-    note(`redis: back${before ? `; wechat cursors before/after: ${KFIDS.map((kf, i) => `${before[i]}/${after?.[i]}`).join(' ')}` : ''}`);
+    note(`redis: back${before ? `; wechat cursors before/after: ${KFIDS.map((_kf, i) => `${before[i]}/${after?.[i]}`).join(' ')}` : ''}`);
   });
   at(0.55, 'wechat', 'wecom: access token expires (42001 on the next send_msg, then refresh)', () => mode('wecom', '42001'));
   at(0.6, null, 'llm: slow (3 s)', () => post(`${urls.control}/chaos/llm`, { delayMs: 3000 }));
@@ -454,10 +454,10 @@ function watchMemory() {
 }
 const replies = [];
 async function pullReplies() {
-  const r = await fetch(`${urls.control}/replies?from=${replies.length}`).then((x) => x.json());
+  const r = await fetch(`${urls.control}/replies?from=${replies.length}`).then((x) => /** @type {Promise<any>} */ (x.json()));
   if (r.from === replies.length) replies.push(...r.replies);
 }
-const fakeStats = () => fetch(`${urls.control}/stats`).then((x) => x.json());
+const fakeStats = () => fetch(`${urls.control}/stats`).then((x) => /** @type {Promise<any>} */ (x.json()));
 const check = () => analyse({ messages, convs, replies, channels: CHANNELS, killTimes, lostResponseWindows, loadStart });
 
 // ---------------------------------------------------------------- main
@@ -590,7 +590,7 @@ try {
     for (let i = 0; i < ids.length; i += 500) {
       const batch = q.pipeline();
       for (const id of ids.slice(i, i + 500)) batch.hmget(`${prefix}:wechat-sync:${id}`, 'returnvalue', 'data', 'finishedOn', 'ats', 'stc');
-      for (const [, [rv, data, finishedOn, started, stalled]] of await batch.exec()) {
+      for (const [, [rv, data, finishedOn, started, stalled]] of /** @type {Array<[Error | null, Array<string | null>]>} */ (await batch.exec())) {
         const kf = JSON.parse(data ?? '{}').openKfId ?? '?';
         const o = (outcomes[kf] ??= { done: 0, coalesced: 0, recoveredAfterStall: 0, lastDoneAt: 0, lastAt: 0 });
         const status = JSON.parse(rv ?? '{}').status;

@@ -36,7 +36,7 @@ const groupAlive = (pgid) => {
  * @param {{ say: (s: string) => void, graceMs?: number, reaperGraceMs?: number }} opts
  */
 export function createSupervisor({ say, graceMs = 30_000, reaperGraceMs = 10_000 }) {
-  /** @type {Map<number, { name: string, child?: import('node:child_process').ChildProcess, exited: Promise<void>, tail: string[] }>} */
+  /** @type {Map<number, { name: string, child?: import('node:child_process').ChildProcess, exited: Promise<void>, tail: string[], adopted?: boolean }>} */
   const groups = new Map();
   const reaper = spawn(process.execPath, [reaperPath, String(reaperGraceMs)], { detached: true, stdio: ['pipe', 'ignore', 'inherit'] });
   reaper.stdin.on('error', () => {});
@@ -50,6 +50,7 @@ export function createSupervisor({ say, graceMs = 30_000, reaperGraceMs = 10_000
    * `onStdout` / `onStderr`; the last `tailLines` stderr lines are kept for error reports.
    */
   function run(name, cmd, args, { cwd, env, onStdout, onStderr, tailLines = 30 }) {
+    /** @type {import('node:child_process').ChildProcessByStdio<null, import('node:stream').Readable, import('node:stream').Readable> & { tail?: string[] }} */
     const child = spawn(cmd, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const entry = { name, child, tail: [], exited: null };
     entry.exited = new Promise((done) => {

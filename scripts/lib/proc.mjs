@@ -36,7 +36,7 @@ export function freePort() {
   return new Promise((done, fail) => {
     const srv = net.createServer();
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
       srv.close(() => done(port));
     });
     srv.on('error', fail);
@@ -48,6 +48,7 @@ export function freePort() {
  * `child.tail` for reports, and tracks it in `children` while it runs.
  */
 export function spawnTracked(children, cmd, args, { cwd, env = {}, label, tailBytes = 16384 }) {
+  /** @type {import('node:child_process').ChildProcessByStdio<null, import('node:stream').Readable, import('node:stream').Readable> & { label?: string, tail?: string }} */
   const child = spawn(cmd, args, { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.label = label;
   child.tail = '';

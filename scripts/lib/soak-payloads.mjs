@@ -106,7 +106,13 @@ export function chatwootIncoming({ accountId, inboxId, conversationId, contactId
 
 // ------------------------------------------------------------------ HTTP
 
-/** One POST; resolves with the HTTP status, 0 for a connection error or timeout. Never rejects. */
+/**
+ * One POST; resolves with the HTTP status, 0 for a connection error or timeout. Never rejects.
+ * @param {string} url
+ * @param {string | Buffer} body
+ * @param {Record<string, string>} [headers]
+ * @param {{ agent?: import('node:http').Agent, timeoutMs?: number }} [opts]
+ */
 export function postOnce(url, body, headers = {}, { agent, timeoutMs = 10_000 } = {}) {
   const u = new URL(url);
   return new Promise((done) => {

@@ -11,12 +11,14 @@ const LOST_RESPONSE_TAIL_MS = 15_000;
 const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null);
 
 /**
+ * @param {object} o
  * @param o.messages Map `c:k` → {ch, c, k, firstSentAt, acceptedAt}
  * @param o.convs array index c → {ch, address}
  * @param o.replies [{ch, to, text, at}] in the order the providers accepted them
  * @param o.channels channel names to report (in order)
  * @param o.killTimes worker kill -9 times (ms)
  * @param o.lostResponseWindows [[from, to]] of Graph `lost-response` bursts (ms)
+ * @param [o.loadStart] when the load began (ms)
  */
 export function analyse({ messages, convs, replies, channels, killTimes = [], lostResponseWindows = [], loadStart = 0 }) {
   const blank = () => ({ conversations: 0, sent: 0, accepted: 0, replies: 0, answered: 0, lost: 0, duplicates: 0, dupNearKill: 0, dupLostResponse: 0, orderViolations: 0, misrouted: 0, noProbe: 0, lat: [] });

@@ -212,7 +212,7 @@ describe('the sandbox never touches a real channel (attacker and misconfiguratio
         app?.child.kill('SIGTERM');
         await app?.exited;
       }
-      expect(app!.output()).not.toContain(REAL_WHATSAPP.WHATSAPP_APP_SECRET);
+      expect(app.output()).not.toContain(REAL_WHATSAPP.WHATSAPP_APP_SECRET);
     });
 
     it('outside sandbox mode the fake provider routes and the sandbox answer 404', async () => {

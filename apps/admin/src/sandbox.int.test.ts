@@ -101,12 +101,12 @@ describe('sandbox through the real pipeline (real Redis, real ingress apps and w
     const [a, b] = await Promise.all([say('whatsapp', customer, 'hello'), say('whatsapp', customer, 'are you there')]);
     await waitFor(async () => {
       const c = await conversation('whatsapp', customer);
-      return [a, b].every((m) => stepOf(c.lines.find((l) => l.id === m!.lineId)?.path, 'outbound-whatsapp')?.state === 'completed');
+      return [a, b].every((m) => stepOf(c.lines.find((l) => l.id === m.lineId)?.path, 'outbound-whatsapp')?.state === 'completed');
     }, 20_000, 'both traced to a completed reply');
     const c = await conversation('whatsapp', customer);
     const turnOf = (id: string) => stepOf(c.lines.find((l) => l.id === id)?.path, 'turn')?.jobId;
-    expect(turnOf(a!.lineId)).toBeDefined();
-    expect(turnOf(a!.lineId)).toBe(turnOf(b!.lineId));
+    expect(turnOf(a.lineId)).toBeDefined();
+    expect(turnOf(a.lineId)).toBe(turnOf(b.lineId));
     expect(replies(c)).toHaveLength(1);
   });
 

@@ -90,7 +90,7 @@ describe('chatwoot-ingress bad input (real Redis)', () => {
   let n = 0;
   /** A real-shaped incoming contact message (fixture) with a fresh id and the canary text. */
   const valid = () => {
-    const payload = fixtureJson('chatwoot', 'message_created.incoming_contact_with_image.json') as Record<string, unknown>;
+    const payload = fixtureJson<Record<string, unknown>>('chatwoot', 'message_created.incoming_contact_with_image.json');
     n += 1;
     payload.id = 900_000 + n;
     payload.content = `${CANARY} ${n}`;

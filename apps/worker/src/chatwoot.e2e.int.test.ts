@@ -125,7 +125,7 @@ describe('chatwoot end to end', () => {
   function customerMessage(conversationId: number, messageId: number, content: string, conv: Record<string, unknown> = {}): Payload {
     const base = fixtureJson<Payload>('chatwoot', 'message_created.incoming_contact_with_image.json');
     const { attachments: _a, ...rest } = base;
-    return { ...rest, id: messageId, content, inbox: { id: BOT_INBOX, name: 'Website' }, conversation: { ...base.conversation, id: conversationId, inbox_id: BOT_INBOX, ...conv } } as Payload;
+    return { ...rest, id: messageId, content, inbox: { id: BOT_INBOX, name: 'Website' }, conversation: { ...base.conversation, id: conversationId, inbox_id: BOT_INBOX, ...conv } };
   }
 
   const botReplies = (conversationId: number) => cw.messagesIn(conversationId).filter((m) => m.token === 'bot' && !m.private && m.message_type === 1);
@@ -259,7 +259,7 @@ describe('chatwoot end to end', () => {
         inbox: { id: MIRROR_INBOX, name: 'WhatsApp (gateway)' },
         conversation: { ...base.conversation, id: conv.id, inbox_id: MIRROR_INBOX, contact_inbox: { contact_id: conv.contact_id, source_id: conv.source_id } },
         ...extra,
-      } as Payload;
+      };
     }
 
     it("a human agent's public reply in the mirror inbox is delivered once on WhatsApp; a private note never", async () => {

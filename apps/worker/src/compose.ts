@@ -21,8 +21,8 @@ import { createWechatWorkerChannel } from '@switchboard/channel-wechat-kf/outbou
 export type WorkerEnv = ReturnType<typeof loadWorkerEnv>;
 
 /** Parses the worker's environment (throws ConfigError naming every problem). */
-export function loadWorkerEnv(source: Record<string, string | undefined> = process.env) {
-  return loadConfig(workerEnv, source);
+export function loadWorkerEnv(source?: Record<string, string | undefined>) {
+  return loadConfig(workerEnv, source); // loadConfig reads process.env when no source is given
 }
 
 /** Which roles to run: WORKER_ROLES, default all. */
@@ -52,6 +52,7 @@ function settingsFrom(env: WorkerEnv): WorkerSettings {
   const tpl = parseTemplateSpec(env.WHATSAPP_FALLBACK_TEMPLATE);
   if (tpl) settings.whatsapp.fallbackTemplate = tpl;
   const mirror = (env as Record<string, unknown>).CHATWOOT_MIRROR_INBOX_ID;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an untyped env value: number or string
   if (mirror !== undefined && mirror !== null && String(mirror) !== '') settings.mirrorInboxId = Number(mirror);
   return settings;
 }
@@ -97,7 +98,7 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
   if (!agent.online) log.warn('agent offline: OPENAI_API_KEY is not set; answering from the FAQ and an offline notice');
   const deps: WorkerDeps = {
     settings,
-    env: env as Record<string, unknown>,
+    env,
     log,
     redis,
     queueRedis,

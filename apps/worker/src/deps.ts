@@ -1,10 +1,9 @@
 import type { Registry } from 'prom-client';
-import type { ChannelId, ConversationRef, InboundMessage, Logger, OutboundAdapter, OutboundJob } from '@switchboard/core';
+import type { ChannelId, ConversationRef, InboundEvent, InboundMessage, Logger, OutboundAdapter, OutboundJob } from '@switchboard/core';
 import type { Agent } from '@switchboard/agent';
 import type { GuardedFetcher } from '@switchboard/fetch';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
 import type { WorkerMetrics } from './metrics.js';
-import type { InboundHook } from './roles/inbound.js';
 
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
 export interface WorkerSettings {
@@ -24,6 +23,13 @@ export interface WorkerSettings {
   /** Chatwoot API inbox to mirror WhatsApp/WeChat conversations into (unset = no mirroring). */
   mirrorInboxId?: number;
 }
+
+/**
+ * Extension point for channel-specific handling of events (e.g. a Chatwoot human reply relayed to
+ * WhatsApp): returns true when it handled the event. Declared here, not in `roles/inbound.ts`, so
+ * that `deps.ts` stays a leaf module (no import cycle).
+ */
+export type InboundHook = (event: InboundEvent, deps: WorkerDeps) => Promise<boolean>;
 
 /** Everything a role needs, built once in the composition root (main.ts) or the test harness. */
 export interface WorkerDeps {

@@ -142,7 +142,7 @@ describe('attacker-named URLs in Chatwoot attachments (in-process worker, real R
       inbox: { id: BOT_INBOX, name: 'Website' },
       conversation: { ...base.conversation, id: conversationId, inbox_id: BOT_INBOX },
       attachments: [{ id: messageId, message_id: messageId, account_id: cw.accountId, file_size: 100, ...attachment }],
-    } as Payload;
+    };
   }
 
   async function webhook(payload: unknown, deliveryId: string) {

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { conversationId, createMetricsRegistry, silentLogger } from '@switchboard/core';
 import { CursorStore } from '@switchboard/channel-wechat-kf/outbound';
 import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
-import { encryptWechatCallback, FakeWecom, fixtureJson, kfCallbackXml, waitFor, WECHAT_TEST_CONFIG, type FakeSyncItem } from '@switchboard/testkit';
+import { encryptWechatCallback, FakeWecom, fixtureJson, kfCallbackXml, waitFor, WECHAT_TEST_CONFIG } from '@switchboard/testkit';
 import { createWechatIngressApp } from '../../wechat-ingress/src/app';
 import { startPipeline, type Pipeline } from './testing/harness';
 
@@ -240,7 +240,7 @@ describe('WeChat Kefu end to end (real Redis, fake WeCom and OpenAI)', () => {
     const user = newUser();
     const page = fixtureJson<{ msg_list: Array<Record<string, unknown>> }>('wechat-kf', 'sync-msg-msgmenu.json');
     const item = { ...page.msg_list[0]!, msgid: `menu${Date.now()}`, open_kfid: KF, external_userid: user, send_time: Math.floor(Date.now() / 1000) };
-    fake.addMessages(KF, [item as FakeSyncItem]);
+    fake.addMessages(KF, [item]);
     expect(await callback()).toEqual([200]);
     await waitFor(() => fake.sentTo(user).length >= 1, 15_000, 'reply to the menu');
     const prompt = p.openai.requests

@@ -1,5 +1,5 @@
 import { filePath, int, optional, url, withDefault } from '@switchboard/core';
-import { z } from 'zod';
+import { type z } from 'zod';
 
 /** Environment fragment of the agent: compose it into the worker's `loadConfig` shape. */
 export const agentEnv = {

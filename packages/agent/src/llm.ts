@@ -48,11 +48,17 @@ export interface LlmClientOptions {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** `err` as the SDK's API error (`instanceof` alone narrows to `APIError<any, any, any>`). */
+function apiError(err: unknown): APIError | undefined {
+  return err instanceof APIError ? (err as APIError) : undefined;
+}
+
 /** Statuses worth another attempt: timeouts, conflicts, rate limits, server errors. */
 function isRetryable(err: unknown): boolean {
   if (err instanceof APIConnectionError) return true; // network errors and timeouts
-  if (err instanceof APIError) {
-    const s = err.status;
+  const api = apiError(err);
+  if (api) {
+    const s = api.status;
     return s === 408 || s === 409 || s === 429 || (s !== undefined && s >= 500);
   }
   return false;
@@ -60,10 +66,11 @@ function isRetryable(err: unknown): boolean {
 
 /** Server-suggested delay (`retry-after-ms`, `retry-after` seconds or date), if any. */
 function retryAfterMs(err: unknown, now: number): number | undefined {
-  if (!(err instanceof APIError) || !err.headers) return undefined;
-  const ms = Number(err.headers.get('retry-after-ms'));
-  if (err.headers.get('retry-after-ms') !== null && Number.isFinite(ms)) return Math.max(0, ms);
-  const ra = err.headers.get('retry-after');
+  const headers = apiError(err)?.headers;
+  if (!headers) return undefined;
+  const ms = Number(headers.get('retry-after-ms'));
+  if (headers.get('retry-after-ms') !== null && Number.isFinite(ms)) return Math.max(0, ms);
+  const ra = headers.get('retry-after');
   if (ra === null) return undefined;
   const secs = Number(ra);
   if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
@@ -112,7 +119,7 @@ export class LlmClient {
         return { message, model: res.model || req.model, inputTokens, outputTokens, latencyMs, attempts: attempt };
       } catch (err) {
         lastErr = err;
-        const status = err instanceof APIError ? err.status : undefined;
+        const status = apiError(err)?.status;
         this.opts.onCall?.({ model: req.model, variant: req.variant, ok: false, status, inputTokens: 0, outputTokens: 0, latencyMs: Date.now() - started });
         if (err instanceof LlmUnavailableError || !isRetryable(err) || attempt >= this.opts.maxAttempts) break;
         const base = this.opts.backoffMs * 2 ** (attempt - 1);
@@ -123,7 +130,7 @@ export class LlmClient {
       }
     }
     if (lastErr instanceof LlmUnavailableError) throw lastErr;
-    const status = lastErr instanceof APIError ? lastErr.status : undefined;
+    const status = apiError(lastErr)?.status;
     const reason = lastErr instanceof Error ? lastErr.message : 'turn budget exhausted before the first attempt';
     throw new LlmUnavailableError(`LLM unavailable after ${attempt} attempt(s): ${reason}`, { attempts: attempt, status, cause: lastErr });
   };

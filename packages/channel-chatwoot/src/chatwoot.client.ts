@@ -45,7 +45,7 @@ export class ChatwootHttpError extends GatewayError {
 
 /** Seconds in `Retry-After`, else a minute (Rack::Attack windows are per minute). */
 function retryAfterMs(res: AxiosResponse): number {
-  const header = res.headers['retry-after'];
+  const header: unknown = res.headers['retry-after'];
   const secs = typeof header === 'string' ? Number(header) : NaN;
   return Number.isFinite(secs) && secs > 0 ? secs * 1000 : 60_000;
 }

@@ -1,4 +1,4 @@
-import { ChannelId, ConversationRef, conversationId } from '@switchboard/core';
+import { type ChannelId, ConversationRef, conversationId } from '@switchboard/core';
 import { acquireLock, gatewayKeys, type RedisClient } from '@switchboard/queue';
 import { z } from 'zod';
 

@@ -1,6 +1,6 @@
 import {
   ConfigurationError,
-  GatewayError,
+  type GatewayError,
   ProviderRateLimitedError,
   ProviderRejectedError,
   ProviderUnavailableError,

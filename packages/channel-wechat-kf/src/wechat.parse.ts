@@ -37,7 +37,7 @@ export function parseFlatXml(xml: string): XmlResult {
   const fields: Record<string, string> = {};
   for (const [k, v] of Object.entries(root as Record<string, unknown>)) {
     // Repeated or nested elements are not part of any kf callback; keep the first scalar only.
-    const first = Array.isArray(v) ? v[0] : v;
+    const first: unknown = Array.isArray(v) ? v[0] : v;
     if (typeof first === 'string') fields[k] = first;
     else if (typeof first === 'number' || typeof first === 'boolean') fields[k] = String(first);
   }

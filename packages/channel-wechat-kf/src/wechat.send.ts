@@ -128,7 +128,7 @@ export function createWechatOutboundAdapter(opts: WechatOutboundOptions): Outbou
       }
       case 'media': {
         const { type, mediaId } = await uploadFromUrl(part.media);
-        return [{ msgtype: type, [type]: { media_id: mediaId } } as MessageBody];
+        return [{ msgtype: type, [type]: { media_id: mediaId } }];
       }
       case 'template':
         throw new ProviderRejectedError('message templates do not exist on 微信客服', { providerCode: 'template_unsupported' });

@@ -44,7 +44,7 @@ export class GraphClient {
       throw classifyGraphError(undefined, undefined, err);
     }
     if (res.status >= 200 && res.status < 300 && !(res.data as GraphErrorBody)?.error) return res.data;
-    throw classifyGraphError(res.status, res.data as GraphErrorBody);
+    throw classifyGraphError(res.status, res.data);
   }
 
   /**

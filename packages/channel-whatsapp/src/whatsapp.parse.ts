@@ -294,7 +294,7 @@ function parseMessage(raw: unknown, account: string, contacts: WaContact[], rece
   const edit = m.type === 'edit' ? obj((m as Obj).edit) : undefined;
   const editedMessage = edit ? obj(edit.message) : undefined;
   const originalId = edit ? str(edit.original_message_id) : undefined;
-  const source: Obj = editedMessage && originalId && str(editedMessage.type) !== 'edit' ? editedMessage : (m as Obj);
+  const source: Obj = editedMessage && originalId && str(editedMessage.type) !== 'edit' ? editedMessage : m;
   const content: MessageContent =
     edit && source === m ? { type: 'unsupported', providerType: 'edit', reason: 'edit without original_message_id or message' } : parseContent(source);
   if (content.type === 'unsupported') {
@@ -324,7 +324,7 @@ function parseMessage(raw: unknown, account: string, contacts: WaContact[], rece
   if (context?.id) event.replyToProviderMessageId = context.id;
   if (context?.forwarded || context?.frequently_forwarded) event.forwarded = true;
   if (source !== m && originalId) event.editOf = originalId;
-  const referral = referralOf(m as Obj);
+  const referral = referralOf(m);
   if (referral) event.referral = referral;
   return event;
 }

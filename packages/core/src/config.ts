@@ -78,7 +78,7 @@ export const baseEnv = {
 /** Loads `.env` from the working directory (never overriding real environment variables). */
 export function readDotenvFile(cwd = process.cwd()): void {
   const file = resolve(cwd, '.env');
-  if (existsSync(file)) readDotenv({ path: file, override: false, quiet: true } as Parameters<typeof readDotenv>[0]);
+  if (existsSync(file)) readDotenv({ path: file, override: false, quiet: true });
 }
 
 /**

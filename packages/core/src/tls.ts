@@ -47,12 +47,12 @@ export function readTlsCredentials(files: TlsFiles): TlsCredentials {
     cert = readFileSync(files.certFile);
     key = readFileSync(files.keyFile);
   } catch (err) {
-    throw new Error(`cannot read TLS files (${files.certFile}, ${files.keyFile}): ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`cannot read TLS files (${files.certFile}, ${files.keyFile}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   try {
     createSecureContext({ cert, key });
   } catch (err) {
-    throw new Error(`invalid TLS certificate or key (${files.certFile}, ${files.keyFile}): ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`invalid TLS certificate or key (${files.certFile}, ${files.keyFile}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   return { cert, key };
 }

@@ -211,9 +211,9 @@ export class GuardedFetcher {
     const lookup = pinnedLookup(target);
     const https = url.protocol === 'https:';
     // one-off agent: a pooled socket could have been connected by someone else's lookup
-    const agent = https ? new HttpsAgent({ keepAlive: false, lookup } as never) : new HttpAgent({ keepAlive: false, lookup } as never);
+    const agent = https ? new HttpsAgent({ keepAlive: false, lookup }) : new HttpAgent({ keepAlive: false, lookup });
     return new Promise((resolve, reject) => {
-      const req = (https ? httpsRequest : httpRequest)(url, { method: 'GET', headers, agent, lookup: lookup as never, signal }, resolve);
+      const req = (https ? httpsRequest : httpRequest)(url, { method: 'GET', headers, agent, lookup: lookup, signal }, resolve);
       req.on('error', (err) => reject(networkError(err, `${url.host} could not be fetched`)));
       req.end();
     });

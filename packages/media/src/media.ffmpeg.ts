@@ -54,6 +54,7 @@ export function findOnPath(name: string, pathEnv: string | undefined): string | 
 /** The binary an `@ffmpeg-installer/*`-style package ships for this platform, if installed. */
 function bundled(pkg: string): string | undefined {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional package, named at run time
     const p = (require(pkg) as { path?: string }).path;
     if (p && statSync(p).isFile()) return p;
   } catch {

@@ -190,7 +190,7 @@ export class MediaResolver {
       throw new MediaError(MediaFailureReason.tooLarge, `${what(c)} is ${seconds(durationSec)} long, over the ${seconds(this.opts.limits.audioSec)} transcription limit`);
     }
     let path = file.path;
-    let mimeType = format.mime;
+    let mimeType: string;
     let filename: string;
     let length = durationSec;
     if (format.format === 'silk') {

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import OpenAI, { toFile } from 'openai';
+import type OpenAI from 'openai';
+import { toFile } from 'openai';
 import type { MediaKeys, RedisClient } from '@switchboard/queue';
 import { MediaError, MediaFailureReason, errorText } from './media.errors.js';
 

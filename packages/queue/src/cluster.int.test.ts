@@ -114,7 +114,7 @@ describeCluster('Redis Cluster (3 local masters)', () => {
         author: 'customer',
         sentAt: Date.now(),
         receivedAt: Date.now(),
-      } as InboundMessage);
+      });
       const jobs = [1, 2, 3, 1, 2].map((i) => ({ data: event(i), opts: { jobId: `wa-cluster-${i}` } }));
       await producers.enqueueBulk('inbound', jobs);
       await producers.enqueue('inbound', event(3), { jobId: 'wa-cluster-3' });

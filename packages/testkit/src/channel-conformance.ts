@@ -152,7 +152,7 @@ export function describeChannel<P>(name: string, spec: () => ChannelConformanceS
           try {
             out = s.inbound.parse(m as P, { receivedAt: d.request.now });
           } catch (err) {
-            throw new Error(`${d.name}: parse threw on ${JSON.stringify(m).slice(0, 300)}: ${err instanceof Error ? err.message : String(err)}`);
+            throw new Error(`${d.name}: parse threw on ${JSON.stringify(m).slice(0, 300)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
           }
           for (const e of out) checkEvent(e, s.inbound.channel);
         }

@@ -244,7 +244,7 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
       id: nextMessageId++,
       conversationId: c.id,
       content: b['content'],
-      message_type: REST_TYPE[type]!,
+      message_type: REST_TYPE[type],
       private: b['private'] === true,
       content_type: typeof b['content_type'] === 'string' ? b['content_type'] : 'text',
       content_attributes: (b['content_attributes'] as Record<string, unknown>) ?? {},

@@ -238,7 +238,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     }
     if (req.method === 'POST' && path === '/v1/images/generations') {
       await wait(res);
-      let wantsB64 = false;
+      let wantsB64: boolean;
       try {
         wantsB64 = (JSON.parse(body.toString('utf8')) as { response_format?: string }).response_format === 'b64_json';
       } catch {

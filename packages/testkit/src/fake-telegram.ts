@@ -186,7 +186,7 @@ export async function startFakeTelegram(opts: { token: string; botUsername?: str
         if (part.filename !== undefined) upload = { field: name, filename: part.filename, size: part.bytes.length };
         else body[name] = part.bytes.toString('utf8');
       }
-      for (const k of ['reply_markup', 'reply_parameters']) if (typeof body[k] === 'string') body[k] = JSON.parse(body[k] as string) as unknown;
+      for (const k of ['reply_markup', 'reply_parameters']) if (typeof body[k] === 'string') body[k] = JSON.parse(body[k]) as unknown;
     } else if (req.body && typeof req.body === 'object') body = { ...(req.body as Record<string, unknown>), ...(req.query as Record<string, unknown>) };
     else body = { ...(req.query as Record<string, unknown>) };
     requests.push({ method: req.method, path: m ? `/bot<token>/${m[2]}` : req.path, query: { ...req.query }, headers: { ...req.headers }, body, at: Date.now() });

@@ -102,7 +102,7 @@ export function createFakeGraphRouter(opts: FakeGraphOptions): Router {
   router.post('/:version/:pnid/messages', (req, res) => {
     if (!authorized(req, res)) return;
     const body = obj(req.body);
-    const pnid = req.params.pnid as string;
+    const pnid = req.params.pnid;
     if (body['status'] === 'read') {
       const id = str(body['message_id']);
       if (id) opts.store.markRead(id, Date.now());
@@ -138,7 +138,7 @@ export function createFakeGraphRouter(opts: FakeGraphOptions): Router {
 
   router.get('/:version/:mediaId', (req, res) => {
     if (!authorized(req, res)) return;
-    const m = opts.store.getMedia(req.params.mediaId as string);
+    const m = opts.store.getMedia(req.params.mediaId);
     if (!m) {
       res.status(400).json(graphErrorBody(100, `Unsupported get request. Object with ID '${req.params.mediaId}' does not exist`, 'GraphMethodException'));
       return;

@@ -19,7 +19,7 @@ export interface OfflineCoverage {
 export function offlineCoverage(config: AgentConfig): OfflineCoverage {
   const faq = config.faq.map((entry) => {
     const langs = Object.keys(entry.match).sort((a, b) => (a === 'en' ? -1 : b === 'en' ? 1 : 0));
-    const example = langs.map((l) => entry.match[l as keyof typeof entry.match]?.keywords[0]).find((k): k is string => Boolean(k));
+    const example = langs.map((l) => entry.match[l]?.keywords[0]).find((k): k is string => Boolean(k));
     return example ? { id: entry.id, example } : { id: entry.id };
   });
   return { faq, smallTalk: config.smallTalk.enabled };

@@ -18,9 +18,8 @@ import {
   type ChatwootSettings,
 } from '@switchboard/channel-chatwoot/outbound';
 import type { GuardedFetcher } from '@switchboard/fetch';
-import type { WorkerDeps } from '../deps.js';
+import type { InboundHook, WorkerDeps } from '../deps.js';
 import { setOwner } from '../schedule.js';
-import type { InboundHook } from './inbound.js';
 
 /**
  * Chatwoot settings from the worker's parsed environment. The worker env must include the

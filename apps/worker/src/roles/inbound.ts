@@ -1,12 +1,11 @@
 import type { Job, Worker } from 'bullmq';
 import { conversationId, jobId, type InboundEvent, type InboundMessage } from '@switchboard/core';
 import { acceptCustomerMessage, acknowledgeSentParts, createWorker, enqueueReply } from '@switchboard/queue';
-import type { WorkerDeps } from '../deps.js';
+import type { InboundHook, WorkerDeps } from '../deps.js';
 import { acceptContext, ownerOf, setOwner } from '../schedule.js';
 import { isAllowed } from './turn.js';
 
-/** Extension point for channel-specific handling of events (e.g. a Chatwoot human reply relayed to WhatsApp). */
-export type InboundHook = (event: InboundEvent, deps: WorkerDeps) => Promise<boolean>;
+export type { InboundHook } from '../deps.js';
 
 async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
   const convId = conversationId(event.conversation);
@@ -43,6 +42,7 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
 async function acceptSignal(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'signal' }>): Promise<string> {
   if (!(await deps.mailbox.claim(event.eventId))) return 'duplicate';
   const convId = conversationId(event.conversation);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- detail values are provider scalars
   if (event.signal === 'human_took_over') await setOwner(deps, convId, 'human', String(event.detail.reason ?? 'human took over'));
   if (event.signal === 'bot_resumed' || event.signal === 'session_ended') await setOwner(deps, convId, 'bot', event.signal);
   deps.log.info('conversation signal', { channel: event.conversation.channel, conversation: convId, signal: event.signal });

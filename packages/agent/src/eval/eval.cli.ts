@@ -46,7 +46,7 @@ async function main(): Promise<void> {
       },
     });
     agentEnvValues = { ...env, OPENAI_API_KEY: 'sk-fake', OPENAI_BASE_URL: fake.url };
-    close = fake.close;
+    close = () => fake.close();
   }
   const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();

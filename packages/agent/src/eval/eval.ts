@@ -1,4 +1,4 @@
-import { conversationId, type ChannelId, type ConversationRef, type InboundMessage, type MessageContent } from '@switchboard/core';
+import { conversationId, type ConversationRef, type InboundMessage, type MessageContent } from '@switchboard/core';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { Agent, AgentOutput } from '../agent.js';
@@ -47,7 +47,7 @@ export async function runEval(agent: Agent, conversations: EvalConversation[], r
   let n = 0;
   for (const [ci, conv] of conversations.entries()) {
     const ref: ConversationRef = {
-      channel: conv.channel as ChannelId,
+      channel: conv.channel,
       account: 'eval',
       userId: `eval-${runId}-${ci}`,
       ...(conv.channel === 'chatwoot' ? { threadId: `eval-${runId}-${ci}` } : {}),

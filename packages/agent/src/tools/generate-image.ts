@@ -21,7 +21,7 @@ export function generateImageTool(client: OpenAI, opts: { model: string; size: s
     async handler(args, ctx) {
       const { prompt } = Args.parse(args);
       const res = await client.images.generate(
-        { model: opts.model, prompt, n: 1, size: opts.size as NonNullable<Parameters<typeof client.images.generate>[0]['size']> },
+        { model: opts.model, prompt, n: 1, size: opts.size },
         { signal: ctx.signal },
       );
       const item = res.data?.[0];

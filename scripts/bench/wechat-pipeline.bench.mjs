@@ -2,22 +2,22 @@
 // to the wechat-ingress, the wechat-sync role pulls with kf/sync_msg, the inbound/agent/outbound
 // roles answer through kf/send_msg (fake WeCom and fake OpenAI on loopback, real Redis).
 // Reports sync→reply messages/s and callback→reply latency. Uses the built dist of every package.
-//   node apps/wechat-ingress/bench/pipeline.bench.mjs [--messages 200] [--concurrency 16]
+//   node scripts/bench/wechat-pipeline.bench.mjs [--messages 200] [--concurrency 16]
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const dist = (p) => require(resolve(root, p));
-const testkit = dist('packages/testkit/dist/index.js');
-const core = dist('packages/core/dist/index.js');
-const queue = dist('packages/queue/dist/index.js');
-const wechat = dist('packages/channel-wechat-kf/dist/outbound.js');
+const testkit = require('@switchboard/testkit');
+const core = require('@switchboard/core');
+const queue = require('@switchboard/queue');
+const wechat = require('@switchboard/channel-wechat-kf/outbound');
 const compose = dist('apps/worker/dist/compose.js');
 const { startWechatSyncRole } = dist('apps/worker/dist/roles/wechat-sync.js');
 const { createWechatIngressApp } = dist('apps/wechat-ingress/dist/app.js');
-const { Redis } = require(resolve(root, 'packages/testkit/node_modules/ioredis'));
+const { Redis } = require('ioredis');
 
 export async function runWechatPipelineBench({ messages = 200, concurrency = 16, redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' } = {}) {
   const KEYS = testkit.WECHAT_TEST_CONFIG;
@@ -37,7 +37,7 @@ export async function runWechatPipelineBench({ messages = 200, concurrency = 16,
   const wxEnv = { ...deps.env, ...vars };
   if (!deps.adapters['wechat-kf']) {
     const channel = wechat.createWechatWorkerChannel(core.loadConfig(wechat.wechatEnv, wxEnv), { redis, keys: deps.keys, log });
-    deps.adapters['wechat-kf'] = channel.adapter;
+    deps.adapters['wechat-kf'] = /** @type {any} */ (channel).adapter;
   }
   const workers = [...compose.startRoles(deps, ['inbound', 'agent', 'outbound']), ...startWechatSyncRole({ ...deps, env: wxEnv })];
   const ingressProducers = new queue.Producers(ingressRedis, prefix);
@@ -45,7 +45,7 @@ export async function runWechatPipelineBench({ messages = 200, concurrency = 16,
   const server = await new Promise((r) => {
     const s = app.listen(0, '127.0.0.1', () => r(s));
   });
-  const url = `http://127.0.0.1:${server.address().port}/webhooks/wechat-kf`;
+  const url = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}/webhooks/wechat-kf`;
   try {
     // warm-up: first sync of the account and the token
     fake.customerText(KF, 'wmBenchWarm', 'hello');

@@ -1,19 +1,19 @@
 // WeChat ingress throughput for `pnpm bench`: encrypted, signed kf_msg_or_event callbacks per second
 // through the built wechat-ingress (verify + decrypt + receive id + durable wechat-sync job), beside a
 // bare Express endpoint that only reads the body. Needs the build (dist) and a Redis.
-//   node apps/wechat-ingress/bench/ingress.bench.mjs [--seconds 5] [--connections 32]
+//   node scripts/bench/wechat-ingress.bench.mjs [--seconds 5] [--connections 32]
 // As a module: `runWechatIngressBench({ seconds, connections, redisUrl })` → result object.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { freePort } from '../../../scripts/lib/proc.mjs';
+import { freePort } from '../lib/proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..', '..', '..');
+const root = resolve(here, '..', '..');
 const require = createRequire(import.meta.url);
-const testkit = require(resolve(root, 'packages/testkit/dist/index.js'));
-const { Redis } = require(resolve(root, 'packages/testkit/node_modules/ioredis'));
+const testkit = require('@switchboard/testkit');
+const { Redis } = require('ioredis');
 
 const KEYS = testkit.WECHAT_TEST_CONFIG;
 
