@@ -104,7 +104,7 @@ function eventType(e: InboundEvent): string {
 
 async function enqueueJob(producers: Producers, job: InboundJob): Promise<void> {
   // the union of InboundJob pairs each queue with its payload; the compiler cannot follow the pair
-  await producers.enqueue(job.queue, job.data as never, { jobId: job.jobId });
+  await producers.enqueue(job.queue, job.data, { jobId: job.jobId });
 }
 
 /**

@@ -79,7 +79,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
  * One round trip (`select 1`) bounded by `timeoutMs`: undefined when it answers, else why not.
  * Suits `mountOpsRoutes({ checks: { store: () => checkStore(db) } })`.
  */
-export async function checkStore(db: Kysely<any>, timeoutMs = 2000): Promise<string | undefined> {
+export async function checkStore<DB>(db: Kysely<DB>, timeoutMs = 2000): Promise<string | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<string>((done) => {
     timer = setTimeout(() => done(`store did not answer within ${timeoutMs} ms`), timeoutMs);

@@ -17,7 +17,7 @@ export interface VectorSupport {
  * (needs the extension's files on the server and, before PostgreSQL 13's trusted extensions, a
  * superuser). An extension someone else created counts too. Anything else → 'plain'.
  */
-export async function detectVectorMode(db: Kysely<any>): Promise<VectorSupport> {
+export async function detectVectorMode<DB>(db: Kysely<DB>): Promise<VectorSupport> {
   let reason: string | undefined;
   try {
     await sql`create extension if not exists vector`.execute(db);
