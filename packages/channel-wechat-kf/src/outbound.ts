@@ -13,3 +13,4 @@ export * from './wechat.send.js';
 export * from './wechat.sync.js';
 export * from './wechat.normalize.js';
 export * from './wechat.channel.js';
+export * from './wechat.media-rules.js';

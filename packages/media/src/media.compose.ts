@@ -33,6 +33,10 @@ export interface MediaResolverDeps {
    * address; `headers` (e.g. `api_access_token` for a private storage) go to that origin only.
    */
   chatwoot?: { url?: string; headers?: Record<string, string> };
+  /** Media sources by channel (from the channel modules); they win over the per-provider options above. */
+  sources?: Partial<Record<ChannelId, MediaSource>>;
+  /** The most each channel's provider lets us download in one request (the channel modules' `media.downloadMaxBytes`). */
+  downloadMax?: Partial<Record<ChannelId, number>>;
   /** Shared with the outbound preparers, so one budget covers all of the process's temp files. */
   store?: MediaTempStore;
   ffmpeg?: Ffmpeg;
@@ -79,6 +83,7 @@ export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): Med
   };
   if (deps.whatsapp) sources.whatsapp = new WhatsAppMediaSource({ ...deps.whatsapp, mediaOrigins: deps.whatsapp.mediaOrigins ?? DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetcher });
   if (deps.wechat) sources['wechat-kf'] = new WechatMediaSource({ ...deps.wechat, fetcher });
+  Object.assign(sources, deps.sources);
   const transcriber = deps.openai
     ? new OpenAITranscriber(
         new OpenAI({ apiKey: deps.openai.apiKey, ...(deps.openai.baseURL ? { baseURL: deps.openai.baseURL } : {}), timeout: deps.openai.timeoutMs ?? 120_000, maxRetries: 2 }),
@@ -87,6 +92,7 @@ export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): Med
     : undefined;
   return new MediaResolver({
     sources,
+    ...(deps.downloadMax ? { downloadMax: deps.downloadMax } : {}),
     store: deps.store ?? createMediaStore(env),
     ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
     ...(transcriber ? { transcriber, transcripts: new TranscriptCache(deps.redis, `${deps.keyPrefix}:transcript`, env.MEDIA_TRANSCRIPT_TTL_SEC) } : {}),

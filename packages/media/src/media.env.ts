@@ -3,10 +3,7 @@ import { filePath, flag, int, optional, withDefault } from '@switchboard/core';
 
 const MB = 1024 * 1024;
 
-/**
- * Environment fragment of the media pipeline; the worker composes it after `agentEnv`
- * (TRANSCRIBE_MODEL is the agent's variable, given its default here).
- */
+/** Environment fragment of the media pipeline (speech-to-text included). */
 export const mediaEnv = {
   /** Turns the inbound media pipeline off (the agent is then told media was received but not read). */
   MEDIA_ENABLED: flag(true),

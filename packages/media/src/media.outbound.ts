@@ -17,7 +17,7 @@ import { MediaError, errorText } from './media.errors.js';
 import type { Ffmpeg } from './media.ffmpeg.js';
 import { MEDIA_USER_AGENT, type FetchedMedia } from './media.http.js';
 import { baseMime, extensionFor, mimeFromFilename } from './media.mime.js';
-import { decideOutbound, OUTBOUND_RULES, type OutboundDecision } from './media.policy.js';
+import { decideOutbound, decideOutboundBy, OUTBOUND_RULES, type OutboundDecision, type OutboundMediaRules } from './media.policy.js';
 import { UrlMediaSource } from './media.sources.js';
 import type { MediaTempStore, MediaWorkspace } from './media.store.js';
 
@@ -280,6 +280,60 @@ export class WechatMediaPreparer {
       }
       await this.opts.redis?.set(key, `${sendAs}|${mediaId}`, 'EX', this.ttlSec);
       return { kind: 'media', sendAs, mediaId, mimeType: file.mimeType, ...(caption ? { caption } : {}) };
+    } finally {
+      await ws.dispose();
+    }
+  }
+}
+
+// ---- upload as part of the send (Telegram multipart) ----------------------------------------
+
+/** A reply file ready to be uploaded with the message that carries it. */
+export type PreparedUpload =
+  | { readonly kind: 'media'; readonly sendAs: string; readonly upload: { bytes: Buffer; filename: string; mimeType: string }; readonly caption?: string }
+  | { readonly kind: 'link'; readonly text: string; readonly reason: string };
+
+/** Options of {@link UploadMediaPreparer}. */
+export interface UploadMediaPreparerOptions extends Omit<PreparerBase, 'redis' | 'keyPrefix'> {
+  /** The channel's outbound media rules (its module's `media`). */
+  rules: OutboundMediaRules;
+}
+
+function uploadLink(media: ReplyMedia, reason: string): PreparedUpload {
+  return { kind: 'link', text: linkFallbackText(media), reason };
+}
+
+/**
+ * Prepares reply media for channels that take the file's bytes in the send request itself
+ * (multipart): fetched through the guarded fetcher, checked against the channel's rules,
+ * converted with ffmpeg when the type is wrong, or replaced by a link text with the reason.
+ */
+export class UploadMediaPreparer {
+  constructor(private readonly opts: UploadMediaPreparerOptions) {}
+
+  async prepare(media: ReplyMedia): Promise<PreparedUpload> {
+    const caption = media.caption;
+    const ws = await this.opts.store.workspace();
+    try {
+      const rule = this.opts.rules.outbound[media.kind];
+      let file: FetchedMedia;
+      try {
+        file = await fetchReplyFile(media, ws, rule.maxBytes * OUTBOUND_FETCH_FACTOR, this.opts.fetcher);
+      } catch (err) {
+        return uploadLink(media, errorText(err));
+      }
+      const decision = decideOutboundBy(this.opts.rules, media.kind, { mimeType: file.mimeType, sizeBytes: file.size }, { convert: await converter(this.opts.ffmpeg) });
+      if (decision.action === 'link') return uploadLink(media, decision.reason);
+      if (decision.action === 'convert') {
+        try {
+          file = await convertFor(decision, file, ws, this.opts.ffmpeg);
+        } catch (err) {
+          return uploadLink(media, errorText(err));
+        }
+        if (file.size > rule.maxBytes) return uploadLink(media, `${media.kind} larger than ${this.opts.rules.title} allows after conversion`);
+      }
+      const bytes = await readFile(file.path);
+      return { kind: 'media', sendAs: decision.sendAs, upload: { bytes, filename: fileName(media, file.mimeType), mimeType: file.mimeType }, ...(caption ? { caption } : {}) };
     } finally {
       await ws.dispose();
     }

@@ -78,8 +78,8 @@ export interface InboundRule {
 }
 
 /** The inbound rule of a kind on a channel: the configured per-kind cap, never above what the channel can deliver. */
-export function inboundRule(channel: ChannelId, kind: InboundKind, limits: MediaLimits): InboundRule {
-  const channelMax = Math.min(CHANNEL_DOWNLOAD_MAX[channel], limits.maxBytes);
+export function inboundRule(channel: ChannelId, kind: InboundKind, limits: MediaLimits, downloadMax: number = CHANNEL_DOWNLOAD_MAX[channel]): InboundRule {
+  const channelMax = Math.min(downloadMax, limits.maxBytes);
   switch (kind) {
     case 'image':
     case 'sticker':
@@ -176,9 +176,28 @@ export function decideOutbound(
   file: { mimeType: string; sizeBytes: number; durationSec?: number },
   can: { convert: (to: string) => boolean },
 ): OutboundDecision {
-  const rule = OUTBOUND_RULES[channel][kind];
+  return decideOutboundBy({ outbound: OUTBOUND_RULES[channel], ...(channel === 'wechat-kf' ? { minBytes: WECHAT_MIN_BYTES } : {}), title: channel }, kind, file, can);
+}
+
+/** The outbound media rules of a channel as {@link decideOutboundBy} reads them. */
+export interface OutboundMediaRules {
+  readonly outbound: Readonly<Record<ReplyMedia['kind'], OutboundRule>>;
+  /** Files of fewer bytes are refused by the provider. */
+  readonly minBytes?: number;
+  /** Name used in refusal reasons ("cannot be sent as image on <title>"). */
+  readonly title: string;
+}
+
+/** {@link decideOutbound} over a channel's own rules (see `ChannelMediaRules` in core). */
+export function decideOutboundBy(
+  rules: OutboundMediaRules,
+  kind: ReplyMedia['kind'],
+  file: { mimeType: string; sizeBytes: number; durationSec?: number },
+  can: { convert: (to: string) => boolean },
+): OutboundDecision {
+  const rule = rules.outbound[kind];
   const mime = baseMime(file.mimeType) ?? 'application/octet-stream';
-  if (channel === 'wechat-kf' && file.sizeBytes < WECHAT_MIN_BYTES) return { action: 'link', reason: 'the file is empty' };
+  if (rules.minBytes !== undefined && file.sizeBytes < rules.minBytes) return { action: 'link', reason: 'the file is empty' };
   const typeOk = rule.types === 'any' || rule.types.has(mime);
   const lengthOk = rule.maxSeconds === undefined || file.durationSec === undefined || file.durationSec <= rule.maxSeconds;
   if (typeOk && lengthOk && file.sizeBytes <= rule.maxBytes) return { action: 'send', sendAs: rule.sendAs, mimeType: mime };
@@ -187,6 +206,6 @@ export function decideOutbound(
   if (!typeOk && rule.convertTo && can.convert(rule.convertTo) && file.sizeBytes <= rule.maxBytes * 4) {
     return { action: 'convert', sendAs: rule.sendAs, from: mime, to: rule.convertTo };
   }
-  if (!typeOk) return { action: 'link', reason: `${mime} cannot be sent as ${kind} on ${channel}` };
+  if (!typeOk) return { action: 'link', reason: `${mime} cannot be sent as ${kind} on ${rules.title}` };
   return { action: 'link', reason: `${kind} larger than ${Math.round(rule.maxBytes / MB)} MB` };
 }

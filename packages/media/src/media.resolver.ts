@@ -24,6 +24,8 @@ export type MediaCounter = Counter<'channel' | 'kind' | 'outcome'>;
 export interface MediaResolverOptions {
   /** Where each channel's media comes from; a channel without a source gets `not_configured`. */
   sources: Partial<Record<ChannelId, MediaSource>>;
+  /** The most each channel's provider lets us download in one request (default: the built-in table). */
+  downloadMax?: Partial<Record<ChannelId, number>>;
   store: MediaTempStore;
   ffmpeg: Ffmpeg;
   /** Speech-to-text; absent = voice notes are reported as not transcribed. */
@@ -143,7 +145,7 @@ export class MediaResolver {
     const channel = m.conversation.channel;
     const source = this.opts.sources[channel];
     if (!source) throw new MediaError(MediaFailureReason.notConfigured, `${what(c)} could not be fetched: media download is not configured for ${channel}`);
-    const rule = inboundRule(channel, kind, this.opts.limits);
+    const rule = inboundRule(channel, kind, this.opts.limits, this.opts.downloadMax?.[channel]);
     // refuse before downloading when the provider told us the size
     if (c.media.sizeBytes !== undefined && c.media.sizeBytes > rule.maxBytes) throw new MediaTooLargeError(what(c), rule.maxBytes, c.media.sizeBytes);
     const account = ctx.ref?.account ?? m.conversation.account;
@@ -165,7 +167,7 @@ export class MediaResolver {
   }
 
   private async image(m: InboundMessage, c: MediaContent, ws: MediaWorkspace, ctx: EnrichContext): Promise<Enrichment> {
-    const rule = inboundRule(m.conversation.channel, 'image', this.opts.limits);
+    const rule = inboundRule(m.conversation.channel, 'image', this.opts.limits, this.opts.downloadMax?.[m.conversation.channel]);
     let file = await this.download(m, c, 'image', ws, ctx);
     const format = requireFormat(c.type === 'sticker' ? 'sticker' : 'image', await readHead(file.path), what(c));
     file = { ...file, mimeType: format.mime };

@@ -17,7 +17,7 @@ import {
   type FakeOpenAIOptions,
 } from '@switchboard/testkit';
 import { createWhatsAppIngressApp } from '../../../whatsapp-ingress/src/app';
-import { buildWorkerDeps, loadWorkerEnv, startRoles } from '../compose';
+import { buildWorkerDeps, loadWorkerEnv, startRoles, type WorkerEnv } from '../compose';
 import type { WorkerDeps } from '../deps';
 import type { Role } from '../env';
 
@@ -27,6 +27,8 @@ export const HARNESS_APP_SECRET = 'harness_app_secret';
 /** A whole pipeline in one process: WhatsApp ingress on loopback, worker roles, fake Graph and OpenAI. */
 export interface Pipeline {
   prefix: string;
+  /** The parsed worker environment the pipeline runs with. */
+  env: WorkerEnv;
   deps: WorkerDeps;
   graph: FakeGraph;
   openai: FakeOpenAI;
@@ -90,6 +92,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const ingressUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const pipeline: Pipeline = {
     prefix,
+    env,
     deps,
     graph,
     openai,
