@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import { conversationId, loadConfig, type ChannelId, type ConversationRef, type Logger } from '@switchboard/core';
+import { ChannelId, conversationId, loadConfig, type ConversationRef, type Logger } from '@switchboard/core';
 import { createMetricsRegistry } from '@switchboard/core';
 import { Agent, loadAgentConfig, prometheusAgentMetrics } from '@switchboard/agent';
 import { CHANNELS, type WorkerChannelContext, type WorkerMediaToolkit } from '@switchboard/channels';
@@ -52,7 +52,8 @@ function openChannels(env: WorkerEnv, ctx: WorkerChannelContext, log: Logger): R
     }
     return { module, accounts: new Map(started.accounts.map((a) => [a.accountId, a])) };
   };
-  return { whatsapp: open('whatsapp'), 'wechat-kf': open('wechat-kf'), chatwoot: open('chatwoot'), telegram: open('telegram') } satisfies Record<ChannelId, WorkerChannel>;
+  // complete by construction: one entry per channel id, in registry order
+  return Object.fromEntries(ChannelId.options.map((id) => [id, open(id)])) as Record<ChannelId, WorkerChannel>;
 }
 
 /**

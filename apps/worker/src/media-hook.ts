@@ -21,7 +21,7 @@ export interface SpeechSettings {
  * FETCH_ALLOWED_ORIGINS; tokens only to their provider). The step never rejects for a media
  * problem: failures land in `enrichment.error` (logged, counted in `sb_media_enrichments_total`).
  */
-export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'registry' | 'fetcher' | 'channels'>, speech: SpeechSettings, media: WorkerMediaToolkit): MediaStep | undefined {
+export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'registry' | 'channels'>, speech: SpeechSettings, media: WorkerMediaToolkit): MediaStep | undefined {
   const env = media.env;
   if (!env.MEDIA_ENABLED) {
     deps.log.warn('media pipeline disabled (MEDIA_ENABLED=false): voice, images and files reach the agent unread');
@@ -52,7 +52,6 @@ export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'regist
     counter: mediaCounter(deps.registry),
     store: media.store,
     ffmpeg,
-    fetcher: deps.fetcher,
     sources,
     downloadMax,
     ...(apiKey ? { openai: { apiKey, ...(baseURL ? { baseURL } : {}) } } : {}),

@@ -4,3 +4,4 @@ export { markdownToWhatsApp, splitForWhatsApp, WHATSAPP_TEXT_LIMIT } from './wha
 export { createWhatsAppOutboundAdapter, DEFAULT_WHATSAPP_RENDER, renderForWhatsApp, parseTemplateSpec, type WhatsAppOutboundOptions, type WhatsAppRenderOptions, type WhatsAppMediaPreparerLike } from './whatsapp.outbound.js';
 export { whatsappEnv } from './whatsapp.env.js';
 export { WHATSAPP_MEDIA_RULES } from './whatsapp.media-rules.js';
+export { GraphMediaUploader, type GraphMediaUploaderOptions } from './whatsapp.media-upload.js';

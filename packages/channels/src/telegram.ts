@@ -35,7 +35,7 @@ export const telegram = defineChannelWorker<typeof telegramEnv, TelegramWorkerSe
     const client = new TelegramClient({ apiUrl: s.apiUrl, token: s.botToken });
     const origin = normalizeOrigin(new URL(s.apiUrl).origin);
     const preparer = new UploadMediaPreparer({
-      rules: { ...TELEGRAM_MEDIA_RULES, title: 'Telegram' },
+      rules: { ...TELEGRAM_MEDIA_RULES, name: 'telegram' },
       store: ctx.media.store,
       ffmpeg: ctx.media.ffmpeg,
       timeoutMs: ctx.media.env.MEDIA_DOWNLOAD_TIMEOUT_MS,

@@ -9,9 +9,9 @@ import {
   WechatSyncer,
   type WechatApiSettings,
 } from '@switchboard/channel-wechat-kf/outbound';
-import { WechatMediaSource } from '@switchboard/media';
 import { acceptCustomerMessages, createWorker, DelayedError } from '@switchboard/queue';
 import type { WorkerChannelContext, WorkerRuntime } from './runtime.js';
+import { WechatMediaSource } from './wechat-kf.media.js';
 
 /** Typed settings of one 微信客服 corp (account). */
 export interface WechatWorkerSettings {

@@ -1,8 +1,9 @@
+import { z } from 'zod';
 import { defineChannelWorker, DEFAULT_ACCOUNT_ID, jobId, type Admission, type ChannelAccounts, type ConversationRef } from '@switchboard/core';
 import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetchEnv } from '@switchboard/fetch';
 import { createWhatsAppOutboundAdapter, GraphClient, parseTemplateSpec, whatsappEnv, WHATSAPP_MEDIA_RULES } from '@switchboard/channel-whatsapp/outbound';
-import { createWhatsAppMediaPreparer, mediaEnv, WhatsAppMediaSource } from '@switchboard/media';
 import type { WorkerRuntime } from './runtime.js';
+import { createWhatsAppMediaPreparer, WhatsAppMediaSource } from './whatsapp.media.js';
 
 /** Typed settings of one WhatsApp sending account. */
 export interface WhatsAppWorkerSettings {
@@ -25,7 +26,8 @@ export interface WhatsAppWorkerSettings {
 const env = {
   ...whatsappEnv,
   WHATSAPP_MEDIA_ORIGINS: fetchEnv.WHATSAPP_MEDIA_ORIGINS,
-  MEDIA_WHATSAPP_OUTBOUND_MODE: mediaEnv.MEDIA_WHATSAPP_OUTBOUND_MODE,
+  /** Outbound WhatsApp media: `upload` (POST /{phone-number-id}/media, then send by id) or `link`. */
+  MEDIA_WHATSAPP_OUTBOUND_MODE: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.enum(['upload', 'link']).default('upload')),
 };
 
 const norm = (s: string) => s.replace(/^\+/, '');
@@ -70,8 +72,8 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
     const s = account.settings;
     const client = new GraphClient({ baseUrl: s.graphUrl, accessToken: s.accessToken });
     const media = createWhatsAppMediaPreparer(
-      { ...ctx.media.env, MEDIA_WHATSAPP_OUTBOUND_MODE: s.outboundMediaMode },
-      { graphUrl: s.graphUrl, accessToken: s.accessToken, redis: ctx.redis, keyPrefix: ctx.media.keyPrefix, log: ctx.log, fetcher: ctx.fetcher, store: ctx.media.store, ffmpeg: ctx.media.ffmpeg },
+      { graphUrl: s.graphUrl, accessToken: s.accessToken, mode: s.outboundMediaMode },
+      { store: ctx.media.store, ffmpeg: ctx.media.ffmpeg, redis: ctx.redis, keyPrefix: ctx.media.keyPrefix, timeoutMs: ctx.media.env.MEDIA_DOWNLOAD_TIMEOUT_MS, fetcher: ctx.fetcher, log: ctx.log },
     );
     const adapter = createWhatsAppOutboundAdapter({
       client,

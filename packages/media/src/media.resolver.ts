@@ -24,7 +24,7 @@ export type MediaCounter = Counter<'channel' | 'kind' | 'outcome'>;
 export interface MediaResolverOptions {
   /** Where each channel's media comes from; a channel without a source gets `not_configured`. */
   sources: Partial<Record<ChannelId, MediaSource>>;
-  /** The most each channel's provider lets us download in one request (default: the built-in table). */
+  /** The most each channel's provider lets us download in one request (its module's `media.downloadMaxBytes`; absent = MEDIA_MAX_BYTES). */
   downloadMax?: Partial<Record<ChannelId, number>>;
   store: MediaTempStore;
   ffmpeg: Ffmpeg;
@@ -93,6 +93,10 @@ function seconds(s: number): string {
 export class MediaResolver {
   constructor(private readonly opts: MediaResolverOptions) {}
 
+  private downloadMax(channel: ChannelId): number {
+    return this.opts.downloadMax?.[channel] ?? this.opts.limits.maxBytes;
+  }
+
   /** Returns the messages (same order) with `enrichment` filled where they carry media. Never rejects for media problems. */
   async enrich(messages: InboundMessage[], ctx: EnrichContext = {}): Promise<InboundMessage[]> {
     let ws: Promise<MediaWorkspace> | undefined;
@@ -145,7 +149,7 @@ export class MediaResolver {
     const channel = m.conversation.channel;
     const source = this.opts.sources[channel];
     if (!source) throw new MediaError(MediaFailureReason.notConfigured, `${what(c)} could not be fetched: media download is not configured for ${channel}`);
-    const rule = inboundRule(channel, kind, this.opts.limits, this.opts.downloadMax?.[channel]);
+    const rule = inboundRule(this.downloadMax(channel), kind, this.opts.limits);
     // refuse before downloading when the provider told us the size
     if (c.media.sizeBytes !== undefined && c.media.sizeBytes > rule.maxBytes) throw new MediaTooLargeError(what(c), rule.maxBytes, c.media.sizeBytes);
     const account = ctx.ref?.account ?? m.conversation.account;
@@ -167,7 +171,7 @@ export class MediaResolver {
   }
 
   private async image(m: InboundMessage, c: MediaContent, ws: MediaWorkspace, ctx: EnrichContext): Promise<Enrichment> {
-    const rule = inboundRule(m.conversation.channel, 'image', this.opts.limits, this.opts.downloadMax?.[m.conversation.channel]);
+    const rule = inboundRule(this.downloadMax(m.conversation.channel), 'image', this.opts.limits);
     let file = await this.download(m, c, 'image', ws, ctx);
     const format = requireFormat(c.type === 'sticker' ? 'sticker' : 'image', await readHead(file.path), what(c));
     file = { ...file, mimeType: format.mime };

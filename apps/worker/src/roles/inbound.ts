@@ -8,7 +8,7 @@ import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } f
 async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
   const convId = conversationId(event.conversation);
   if (event.author !== 'customer') {
-    // a human servicer wrote (WeChat origin 5, Chatwoot agent): the bot stays quiet until handed back
+    // a human servicer or agent wrote: the bot stays quiet until handed back
     if (await deps.mailbox.claim(event.eventId)) await setOwner(deps, convId, 'human', `${event.author} message`);
     return 'human_message';
   }
@@ -22,7 +22,7 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   const applied = await deps.ledger.applyStatus(event.channel, event.providerMessageId, event.status, event.at, error || undefined);
   await acknowledgeSentParts(deps.ledger, [event]);
   deps.metrics.statuses.inc({ channel: event.channel, status: event.status, applied: String(applied) });
-  // a channel may answer a status with a reply of its own (WhatsApp 131047 → the fallback template), once
+  // a channel may answer a status with a reply of its own (e.g. a template after a closed window), once
   const followUp = applied ? accountFor(deps, event)?.statusFollowUp?.(event) : undefined;
   if (followUp && (await deps.mailbox.claim(followUp.outboundId))) {
     await deps.producers.enqueue(outboundQueueFor(followUp.ref.channel), followUp, { jobId: followUp.outboundId });
