@@ -44,7 +44,7 @@ export interface MediaResolverOptions {
   concurrency?: number;
 }
 
-/** Who the media belongs to (for logs and the WhatsApp `phone_number_id` check). */
+/** Who the media belongs to (for logs and the sources that check the sending account). */
 export interface EnrichContext {
   ref?: ConversationRef;
   conversationId?: string;
@@ -153,7 +153,8 @@ export class MediaResolver {
     // refuse before downloading when the provider told us the size
     if (c.media.sizeBytes !== undefined && c.media.sizeBytes > rule.maxBytes) throw new MediaTooLargeError(what(c), rule.maxBytes, c.media.sizeBytes);
     const account = ctx.ref?.account ?? m.conversation.account;
-    return source.fetch(c.media, ws, { maxBytes: rule.maxBytes, what: what(c), ...(channel === 'whatsapp' ? { account } : {}) });
+    // the sending account: a source that scopes downloads by account (a phone number id) checks it
+    return source.fetch(c.media, ws, { maxBytes: rule.maxBytes, what: what(c), account });
   }
 
   private async understand(m: InboundMessage, c: MediaContent, workspace: () => Promise<MediaWorkspace>, ctx: EnrichContext): Promise<{ enrichment: Enrichment; cached?: boolean }> {

@@ -18,14 +18,14 @@ export function originOf(url: string): string | undefined {
   }
 }
 
-// ---- plain URLs (Chatwoot attachments) -----------------------------------------------------
+// ---- plain URLs (attachments) ----------------------------------------------------------------
 
 /** Options of {@link UrlMediaSource}. */
 export interface UrlMediaSourceOptions {
   fetcher: GuardedFetcher;
-  /** The provider's configured origin (CHATWOOT_URL for attachments): fetched whatever its address. */
+  /** The provider's configured origin (its base URL, for attachments): fetched whatever its address. */
   providerOrigins?: readonly string[];
-  /** Credentials for the provider's own origin only, e.g. an `api_access_token` for a private Chatwoot. */
+  /** Credentials for the provider's own origin only, e.g. an API token header for a private storage. */
   credentials?: CredentialScope;
 }
 
