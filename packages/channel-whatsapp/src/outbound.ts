@@ -5,3 +5,4 @@ export { createWhatsAppOutboundAdapter, DEFAULT_WHATSAPP_RENDER, renderForWhatsA
 export { whatsappEnv } from './whatsapp.env.js';
 export { WHATSAPP_MEDIA_RULES } from './whatsapp.media-rules.js';
 export { GraphMediaUploader, type GraphMediaUploaderOptions } from './whatsapp.media-upload.js';
+export { whatsappAdmission, fallbackTemplateJob, type WhatsAppAllowlist } from './whatsapp.policy.js';

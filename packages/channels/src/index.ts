@@ -10,7 +10,7 @@ import { wechatKf } from './wechat-kf.js';
 import { whatsapp } from './whatsapp.js';
 
 export * from './runtime.js';
-export { whatsapp, whatsappAdmission, type WhatsAppWorkerSettings } from './whatsapp.js';
+export { whatsapp, type WhatsAppWorkerSettings } from './whatsapp.js';
 export { wechatKf, type WechatWorkerSettings } from './wechat-kf.js';
 export { chatwoot, chatwootRelayHook, chatwootTakeoverHook, startMirrorConsumer, type ChatwootWorkerSettings } from './chatwoot.js';
 export { telegram, type TelegramWorkerSettings } from './telegram.js';

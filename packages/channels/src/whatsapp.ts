@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineChannelWorker, DEFAULT_ACCOUNT_ID, jobId, type Admission, type ChannelAccounts, type ConversationRef } from '@switchboard/core';
+import { defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
 import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetchEnv } from '@switchboard/fetch';
-import { createWhatsAppOutboundAdapter, GraphClient, parseTemplateSpec, whatsappEnv, WHATSAPP_MEDIA_RULES } from '@switchboard/channel-whatsapp/outbound';
+import { createWhatsAppOutboundAdapter, fallbackTemplateJob, GraphClient, parseTemplateSpec, whatsappAdmission, whatsappEnv, WHATSAPP_MEDIA_RULES } from '@switchboard/channel-whatsapp/outbound';
 import type { WorkerRuntime } from './runtime.js';
 import { createWhatsAppMediaPreparer, WhatsAppMediaSource } from './whatsapp.media.js';
 
@@ -29,16 +29,6 @@ const env = {
   /** Outbound WhatsApp media: `upload` (POST /{phone-number-id}/media, then send by id) or `link`. */
   MEDIA_WHATSAPP_OUTBOUND_MODE: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.enum(['upload', 'link']).default('upload')),
 };
-
-const norm = (s: string) => s.replace(/^\+/, '');
-
-/** WHATSAPP_ALLOWED_USERS: whether the bot may answer this conversation at all. */
-export function whatsappAdmission(s: Pick<WhatsAppWorkerSettings, 'allowedUsers' | 'disallowedPolicy' | 'refusalText'>, ref: ConversationRef): Admission {
-  if (s.allowedUsers.length === 0) return { allowed: true };
-  const ok = [ref.userId, ref.address, ref.phone].some((id) => id !== undefined && s.allowedUsers.some((a) => norm(a) === norm(id)));
-  if (ok) return { allowed: true };
-  return { allowed: false, reason: 'user not in WHATSAPP_ALLOWED_USERS', ...(s.disallowedPolicy === 'refuse' ? { refusal: { text: s.refusalText } } : {}) };
-}
 
 /** The WhatsApp Cloud API channel, worker half. */
 export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, WorkerRuntime>({
@@ -89,15 +79,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       mediaSource: new WhatsAppMediaSource({ graphUrl: s.graphUrl, accessToken: s.accessToken, mediaOrigins: s.mediaOrigins, fetcher: ctx.fetcher }),
       admit: (ref) => whatsappAdmission(s, ref),
       // 131047 (outside the 24 h window) usually arrives as a failed status: send the template once per failed reply
-      statusFollowUp(event) {
-        if (!fallback || event.status !== 'failed' || !event.recipient || !event.errors.some((e) => e.code === 131047)) return undefined;
-        return {
-          outboundId: jobId('fb', event.account, event.providerMessageId),
-          ref: { channel: 'whatsapp', account: event.account, userId: event.recipient, address: event.recipient },
-          reply: { text: '', template: fallback },
-          origin: 'fallback',
-        };
-      },
+      statusFollowUp: (event) => fallbackTemplateJob(event, fallback),
     };
   },
 });
