@@ -12,7 +12,7 @@ import { whatsapp } from './whatsapp.js';
 export * from './runtime.js';
 export { whatsapp, type WhatsAppWorkerSettings } from './whatsapp.js';
 export { wechatKf, type WechatWorkerSettings } from './wechat-kf.js';
-export { chatwoot, chatwootRelayHook, chatwootTakeoverHook, startMirrorConsumer, type ChatwootWorkerSettings } from './chatwoot.js';
+export { chatwoot, type ChatwootWorkerSettings } from './chatwoot.js';
 export { telegram, type TelegramWorkerSettings } from './telegram.js';
 
 /** Every channel's worker half. */

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Registry } from 'prom-client';
-import type { ChannelWorkerModule, ChannelWorkerRuntime, ConversationRef, InboundEvent, Logger } from '@switchboard/core';
+import type { ChannelWorkerModule, ChannelWorkerRuntime, ConversationRef, Logger } from '@switchboard/core';
 import type { GuardedFetcher } from '@switchboard/fetch';
 import type { Ffmpeg, MediaEnv, MediaSource, MediaTempStore } from '@switchboard/media';
 import type { AcceptContext, GatewayKeys, Producers, RedisClient } from '@switchboard/queue';
@@ -47,6 +47,3 @@ export interface WorkerRuntime extends ChannelWorkerRuntime {
 
 /** A registered worker module. */
 export type WorkerChannelModule = ChannelWorkerModule<WorkerRuntime>;
-
-/** An inbound hook with access to the event only (the module captured its context). */
-export type WorkerInboundHook = (event: InboundEvent) => Promise<boolean>;

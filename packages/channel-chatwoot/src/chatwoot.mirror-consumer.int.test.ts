@@ -3,8 +3,10 @@ import type { Worker } from 'bullmq';
 import { jobId, silentLogger, type ConversationRef, type MirrorJob } from '@switchboard/core';
 import { closeWorkers, createRedis, Producers } from '@switchboard/queue';
 import { dropPrefix, startFakeChatwoot, testRedisUrl, uniquePrefix, waitFor, type FakeChatwoot } from '@switchboard/testkit';
-import { chatwootSettings, type ChatwootEnv } from '@switchboard/channel-chatwoot/outbound';
-import { startMirrorConsumer, type ChatwootWorkerSettings } from './chatwoot.js';
+import { chatwootSettings, type ChatwootEnv, type ChatwootSettings } from './chatwoot.env.js';
+import { startMirrorConsumer } from './chatwoot.worker.js';
+
+type ChatwootWorkerSettings = Extract<ChatwootSettings, { enabled: true }>;
 
 const consumers = { concurrency: 8, lockDurationMs: 30000 };
 
