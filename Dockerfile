@@ -29,11 +29,15 @@ COPY packages/channel-whatsapp/package.json packages/channel-whatsapp/
 COPY packages/channels/package.json packages/channels/
 COPY packages/core/package.json packages/core/
 COPY packages/fetch/package.json packages/fetch/
+COPY packages/ingress/package.json packages/ingress/
 COPY packages/media/package.json packages/media/
 COPY packages/queue/package.json packages/queue/
+COPY packages/store/package.json packages/store/
 COPY packages/testkit/package.json packages/testkit/
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile
 COPY . .
+# packages/queue's build also copies its Redis Lua scripts (src/scripts/*.lua) into dist/scripts,
+# which its `files` field ships with the deployed app
 RUN pnpm exec turbo run build --filter=@switchboard/${APP}...
 # a self-contained directory: the app, its production dependencies and built workspace packages
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm --filter=@switchboard/${APP} deploy --prod --legacy /out \

@@ -68,6 +68,8 @@ import { analyse, formatTable, KILL_WINDOW_MS } from './lib/soak-report.mjs';
 const root = resolve(new URL('..', import.meta.url).pathname);
 const require = createRequire(join(root, 'apps/worker/package.json'));
 const { Redis } = require('ioredis');
+// the gateway's key registry (built by the soak's build step)
+const { gatewayKeys } = require('@switchboard/queue');
 
 function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
@@ -398,7 +400,7 @@ async function wechatCursors() {
   r.on('error', () => undefined);
   try {
     await r.connect();
-    return await Promise.all(KFIDS.map((kf) => r.get(`${prefix}:sb:wechat:cursor:${WX.corpId}:${kf}`)));
+    return await Promise.all(KFIDS.map((kf) => r.get(gatewayKeys(prefix).wechat.cursor(WX.corpId, kf))));
   } catch {
     return undefined;
   } finally {
@@ -549,12 +551,13 @@ try {
   let cursor = '0';
   let scans = 0;
   do {
-    const [next, keys] = await q.scan(cursor, 'MATCH', `${prefix}:sb:turn:*`, 'COUNT', 1000);
+    const turnKeys = gatewayKeys(prefix).turn('');
+    const [next, keys] = await q.scan(cursor, 'MATCH', `${turnKeys}*`, 'COUNT', 1000);
     cursor = next;
     for (const k of keys) {
       const h = await q.hgetall(k);
-      const conv = k.slice(`${prefix}:sb:turn:`.length);
-      const mb = await q.llen(`${prefix}:sb:mb:${conv}`);
+      const conv = k.slice(turnKeys.length);
+      const mb = await q.llen(gatewayKeys(prefix).mailbox(conv));
       if (h.pending || h.running || mb > 0) stuck.push(`${conv} ${JSON.stringify(h)} mailbox=${mb}`);
     }
   } while (cursor !== '0' && ++scans < 1000);
@@ -571,8 +574,13 @@ try {
   const wechatNotes = [];
   if (CHANNELS.includes('wechat')) {
     for (const kf of KFIDS) {
-      const key = (what) => `${prefix}:sb:wechat:${what}:${WX.corpId}:${kf}`;
-      const [cursorKey, lock, lockTtl, again] = await Promise.all([q.get(key('cursor')), q.get(key('sync-lock')), q.pttl(key('sync-lock')), q.get(key('sync-again'))]);
+      const wk = gatewayKeys(prefix).wechat;
+      const [cursorKey, lock, lockTtl, again] = await Promise.all([
+        q.get(wk.cursor(WX.corpId, kf)),
+        q.get(wk.syncLock(WX.corpId, kf)),
+        q.pttl(wk.syncLock(WX.corpId, kf)),
+        q.hget(wk.syncPending(WX.corpId, kf), 'v'),
+      ]);
       const pulls = stats.wecom.sync[kf];
       wechatNotes.push(`${kf}: stored cursor ${cursorKey}, lock ${lock ?? '-'} (pttl ${lockTtl}), note ${again ?? '-'}; fake: ${pulls?.pulls ?? 0} sync_msg calls, last at +${pulls ? ((pulls.lastAt - loadStart) / 1000).toFixed(1) : '-'}s from cursor ${pulls?.lastCursor || '-'}`);
     }

@@ -2,8 +2,11 @@
 // as its own process with prefixed output and waits until each answers /healthz. An app that exits
 // during start-up stops the start with its error. SIGINT / SIGTERM / SIGHUP to pnpm or to this
 // script stop every app and a private Redis it started, then exit 0 (scripts/lib/lifecycle.mjs).
+// The data store is DATABASE_URL, else an embedded PostgreSQL-compatible store (PGlite) started
+// here with data in .data/store (.data/sandbox/store for the sandbox), stopped after the apps
+// (scripts/lib/store-discovery.mjs).
 // Flags: --no-build, --apps=a,b (a subset of apps/), --private-redis-port=N (always a private
-// redis-server on N, data in .data/redis-N).
+// redis-server on N, data in .data/redis-N), --store-dir=PATH (the embedded store's folder).
 // Without provider credentials it enables the sandbox (http://localhost:3000/sandbox): local secrets
 // are generated once (kept in .data/sandbox/sandbox.env) and the workers send to the admin app's fake
 // provider APIs, so a newcomer can chat through the real ingress, queues and workers. What is faked,
@@ -17,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { createBuildProgress, TURBO_BUILD_ARGS } from './lib/build-progress.mjs';
 import { createSupervisor } from './lib/lifecycle.mjs';
 import { discoverRedis } from './redis-discovery.mjs';
+import { discoverStore } from './lib/store-discovery.mjs';
 
 // the sandbox decision (what is faked, its secrets, prefix and data folder): scripts/lib/sandbox-plan.cjs
 const { prepareSandbox, envFor } = createRequire(import.meta.url)('./lib/sandbox-plan.cjs');
@@ -37,11 +41,11 @@ let flags;
 try {
   flags = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
-    options: { 'no-build': { type: 'boolean', default: false }, apps: { type: 'string' }, 'private-redis-port': { type: 'string' } },
+    options: { 'no-build': { type: 'boolean', default: false }, apps: { type: 'string' }, 'private-redis-port': { type: 'string' }, 'store-dir': { type: 'string' } },
     strict: true,
   }).values;
 } catch (err) {
-  process.stderr.write(`[start] ${err.message}\n[start] flags: --no-build, --apps=a,b, --private-redis-port=N\n`);
+  process.stderr.write(`[start] ${err.message}\n[start] flags: --no-build, --apps=a,b, --private-redis-port=N, --store-dir=PATH\n`);
   process.exit(1);
 }
 
@@ -112,6 +116,19 @@ async function main() {
     say(`built ${total} packages (${cached} cached) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 
+  // the store starts while Redis is found: its first start (initdb) takes several seconds
+  const storeStarting = discoverStore({
+    root,
+    dataDir: flags['store-dir'] ? resolve(flags['store-dir']) : sandbox.enabled ? join(sandbox.dataDir, 'store') : join(root, '.data/store'),
+    log: (l) => process.stdout.write(`[store] ${l}\n`),
+    onSpawn: (pid) => {
+      sup.adopt('store', pid);
+      // spawned while stopping (after a stale-lock check): the supervisor's stop list is already made
+      if (stopping) process.kill(-pid, 'SIGTERM');
+    },
+  });
+  storeStarting.catch(() => {});
+
   let redis;
   try {
     const privatePort = flags['private-redis-port'];
@@ -135,6 +152,17 @@ async function main() {
   if (stopping) return;
   say(`redis: ${redis.url}${redis.started ? ` (private, AOF on, stopped with the apps)` : ''}`);
 
+  let store;
+  try {
+    store = await storeStarting;
+  } catch (err) {
+    fail(err.message);
+    return;
+  }
+  if (stopping) return;
+  if (process.env.DATABASE_URL?.trim()) say('store: DATABASE_URL');
+  else say(`store: ${store.url} (embedded${store.started ? `, started in ${(store.ms / 1000).toFixed(1)} s, stopped with the apps` : `, served by process ${store.pid}`})`);
+
   const order = ['whatsapp-ingress', 'wechat-ingress', 'chatwoot-ingress', 'telegram-ingress', 'worker', 'admin'];
   const wanted = flags.apps ? flags.apps.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   const built = readdirSync(join(root, 'apps')).filter((a) => existsSync(join(root, 'apps', a, 'dist', 'main.js')));
@@ -142,7 +170,7 @@ async function main() {
   if (stopping) return;
   const apps = built.filter((a) => !wanted || wanted.includes(a)).sort((a, b) => order.indexOf(a) - order.indexOf(b));
 
-  const env = { ...process.env, REDIS_URL: redis.url };
+  const env = { ...process.env, REDIS_URL: redis.url, DATABASE_URL: store.url };
   let ready = false;
   const children = apps.map((name) => {
     const prefix = `[${name}] `;

@@ -17,11 +17,12 @@ const { join } = require('node:path');
 const FAKEABLE = {
   whatsapp: { label: 'WhatsApp', credentials: ['WHATSAPP_APP_SECRET', 'WHATSAPP_ACCESS_TOKEN', 'WHATSAPP_VERIFY_TOKEN'] },
   'wechat-kf': { label: 'WeChat', credentials: ['WECHAT_TOKEN', 'WECHAT_AESKEY', 'WECHAT_CORP_ID', 'WECHAT_SECRET'] },
+  telegram: { label: 'Telegram', credentials: ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_WEBHOOK_SECRET'] },
 };
-/** Real secrets of channels the sandbox never fakes (Chatwoot, Telegram) and of the LLM: blanked for the admin app too. */
-const OTHER_SECRETS = ['CHATWOOT_BOT_TOKEN', 'CHATWOOT_API_TOKEN', 'CHATWOOT_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'OPENAI_API_KEY'];
+/** Real secrets of channels the sandbox never fakes (Chatwoot) and of the LLM: blanked for the admin app too. */
+const OTHER_SECRETS = ['CHATWOOT_BOT_TOKEN', 'CHATWOOT_API_TOKEN', 'CHATWOOT_WEBHOOK_SECRET', 'OPENAI_API_KEY'];
 /** Channels the sandbox never fakes, with the variables whose presence means they are configured. */
-const NEVER_FAKED = { chatwoot: ['CHATWOOT_URL', 'CHATWOOT_BOT_TOKEN', 'CHATWOOT_API_TOKEN'], telegram: ['TELEGRAM_BOT_TOKEN'] };
+const NEVER_FAKED = { chatwoot: ['CHATWOOT_URL', 'CHATWOOT_BOT_TOKEN', 'CHATWOOT_API_TOKEN'] };
 
 const isSet = (env, name) => typeof env[name] === 'string' && env[name].trim() !== '';
 
@@ -104,6 +105,21 @@ function planSandbox(env, opts = {}) {
     adminOnly.SANDBOX_WECHAT_CORP_ID = secrets.WECHAT_CORP_ID;
     adminOnly.SANDBOX_WECHAT_SECRET = secrets.WECHAT_SECRET;
     adminOnly.SANDBOX_WECHAT_INGRESS_URL = env.SANDBOX_WECHAT_INGRESS_URL || `http://127.0.0.1:${env.WECHAT_PORT || '3002'}`;
+  }
+
+  if (faked.includes('telegram')) {
+    // a bot token is `<bot id>:<secret>`; the bot id names the sandbox bot's conversations
+    secrets.TELEGRAM_BOT_TOKEN = keep('TELEGRAM_BOT_TOKEN', () => `${7000000000 + (random(4).readUInt32BE(0) % 999999999)}:sandbox${random(16).toString('hex')}`);
+    secrets.TELEGRAM_WEBHOOK_SECRET = keep('TELEGRAM_WEBHOOK_SECRET', () => `sandbox-${random(16).toString('hex')}`);
+    Object.assign(shared, {
+      TELEGRAM_BOT_TOKEN: secrets.TELEGRAM_BOT_TOKEN,
+      TELEGRAM_WEBHOOK_SECRET: secrets.TELEGRAM_WEBHOOK_SECRET,
+      TELEGRAM_API_URL: `${admin}/sandbox/telegram`,
+      TELEGRAM_BOT_USERNAME: 'sandbox_bot',
+    });
+    adminOnly.SANDBOX_TELEGRAM_BOT_TOKEN = secrets.TELEGRAM_BOT_TOKEN;
+    adminOnly.SANDBOX_TELEGRAM_WEBHOOK_SECRET = secrets.TELEGRAM_WEBHOOK_SECRET;
+    adminOnly.SANDBOX_TELEGRAM_INGRESS_URL = env.SANDBOX_TELEGRAM_INGRESS_URL || `http://127.0.0.1:${env.TELEGRAM_PORT || '3004'}`;
   }
 
   // own key prefix, naming what is faked: a channel that turns real (or fake) starts under another prefix

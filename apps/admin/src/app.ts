@@ -97,6 +97,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     // the fake provider APIs authenticate like the real ones (bearer token, corp secret), not with basic auth
     if (deps.sandbox.graph) app.use('/sandbox/graph', deps.sandbox.graph);
     if (deps.sandbox.wecom) app.use('/sandbox/wecom', deps.sandbox.wecom);
+    if (deps.sandbox.telegram) app.use('/sandbox/telegram', deps.sandbox.telegram);
     app.use('/sandbox', guard, deps.sandbox.ui);
   } else {
     // outside sandbox mode nothing answers like a provider (or a sandbox) does

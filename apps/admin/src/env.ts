@@ -32,6 +32,11 @@ export const adminEnv = {
   SANDBOX_WECHAT_AESKEY: optional(),
   SANDBOX_WECHAT_CORP_ID: optional(),
   SANDBOX_WECHAT_SECRET: optional(),
+  /** Where the sandbox posts Telegram updates (the real telegram-ingress). */
+  SANDBOX_TELEGRAM_INGRESS_URL: url('http://127.0.0.1:3004'),
+  /** Sandbox Telegram secrets (generated; the ingress and workers got them as TELEGRAM_*). */
+  SANDBOX_TELEGRAM_BOT_TOKEN: optional(),
+  SANDBOX_TELEGRAM_WEBHOOK_SECRET: optional(),
   /** Whether the workers have an LLM key (set by `pnpm start`; else the presence of OPENAI_API_KEY). */
   SANDBOX_AGENT_ONLINE: optional(),
   NODE_ENV: optional(),
@@ -44,6 +49,8 @@ export const adminEnv = {
   WECHAT_AESKEY: optional(),
   WECHAT_CORP_ID: optional(),
   WECHAT_SECRET: optional(),
+  TELEGRAM_BOT_TOKEN: optional(),
+  TELEGRAM_WEBHOOK_SECRET: optional(),
   /** Only its presence is read: without it the agent answers offline (FAQ), which the sandbox says. */
   OPENAI_API_KEY: optional(),
 };
@@ -52,6 +59,7 @@ export const adminEnv = {
 export const REAL_CREDENTIALS = {
   WhatsApp: ['WHATSAPP_APP_SECRET', 'WHATSAPP_ACCESS_TOKEN', 'WHATSAPP_VERIFY_TOKEN'],
   WeChat: ['WECHAT_TOKEN', 'WECHAT_AESKEY', 'WECHAT_CORP_ID', 'WECHAT_SECRET'],
+  Telegram: ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_WEBHOOK_SECRET'],
 } as const;
 
 /** The admin app's settings as `loadConfig` returns them. */
@@ -61,6 +69,7 @@ export type AdminConfig = z.infer<z.ZodObject<typeof adminEnv>>;
 export interface SandboxSettings {
   whatsapp?: { appSecret: string; accessToken: string; ingressUrl: string; phoneNumberId: string };
   wechat?: { token: string; aesKey: string; corpId: string; secret: string; ingressUrl: string; openKfId: string };
+  telegram?: { botToken: string; webhookSecret: string; ingressUrl: string };
   agentOnline: boolean;
 }
 
@@ -91,6 +100,9 @@ export function resolveSandboxSettings(cfg: AdminConfig): SandboxSettings | unde
   }
   if (cfg.SANDBOX_WECHAT_TOKEN && cfg.SANDBOX_WECHAT_AESKEY && cfg.SANDBOX_WECHAT_CORP_ID && cfg.SANDBOX_WECHAT_SECRET) {
     settings.wechat = { token: cfg.SANDBOX_WECHAT_TOKEN, aesKey: cfg.SANDBOX_WECHAT_AESKEY, corpId: cfg.SANDBOX_WECHAT_CORP_ID, secret: cfg.SANDBOX_WECHAT_SECRET, ingressUrl: cfg.SANDBOX_WECHAT_INGRESS_URL, openKfId: cfg.SANDBOX_WECHAT_OPEN_KFID };
+  }
+  if (cfg.SANDBOX_TELEGRAM_BOT_TOKEN && cfg.SANDBOX_TELEGRAM_WEBHOOK_SECRET) {
+    settings.telegram = { botToken: cfg.SANDBOX_TELEGRAM_BOT_TOKEN, webhookSecret: cfg.SANDBOX_TELEGRAM_WEBHOOK_SECRET, ingressUrl: cfg.SANDBOX_TELEGRAM_INGRESS_URL };
   }
   return settings;
 }

@@ -38,8 +38,10 @@ async function main(): Promise<void> {
     else log.info('sandbox: WhatsApp is not faked (real credentials, or no SANDBOX_WHATSAPP_APP_SECRET / SANDBOX_WHATSAPP_ACCESS_TOKEN)');
     if (settings.wechat) opts.wechat = settings.wechat;
     else log.info('sandbox: WeChat is not faked (real credentials, or no SANDBOX_WECHAT_TOKEN / _AESKEY / _CORP_ID / _SECRET)');
+    if (settings.telegram) opts.telegram = settings.telegram;
+    else log.info('sandbox: Telegram is not faked (real credentials, or no SANDBOX_TELEGRAM_BOT_TOKEN / _WEBHOOK_SECRET)');
     sandbox = createSandbox(opts);
-    log.info('sandbox enabled', { url: `http://localhost:${cfg.ADMIN_PORT}/sandbox`, agent: opts.agentOnline ? 'online' : 'offline (FAQ)', whatsapp: Boolean(opts.whatsapp), wechat: Boolean(opts.wechat), prefix: cfg.QUEUE_PREFIX });
+    log.info('sandbox enabled', { url: `http://localhost:${cfg.ADMIN_PORT}/sandbox`, agent: opts.agentOnline ? 'online' : 'offline (FAQ)', whatsapp: Boolean(opts.whatsapp), wechat: Boolean(opts.wechat), telegram: Boolean(opts.telegram), prefix: cfg.QUEUE_PREFIX });
   }
 
   const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}) });

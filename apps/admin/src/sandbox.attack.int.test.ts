@@ -53,12 +53,14 @@ describe('the sandbox never touches a real channel (attacker and misconfiguratio
     it('fakes every channel (under its own key prefix and data folder) only when nothing is configured', () => {
       const plan = planSandbox({ QUEUE_PREFIX: 'gw' }, { root: '/repo' });
       expect(plan.enabled).toBe(true);
-      expect(plan.faked).toEqual(['whatsapp', 'wechat-kf']);
+      expect(plan.faked).toEqual(['whatsapp', 'wechat-kf', 'telegram']);
       expect(plan.shared.QUEUE_PREFIX).toBe('gw-sandbox');
       expect(plan.dataDir).toBe('/repo/.data/sandbox');
       expect(plan.file).toBe('/repo/.data/sandbox/sandbox.env');
       expect(plan.shared.WHATSAPP_GRAPH_URL).toBe('http://127.0.0.1:3000/sandbox/graph/v24.0');
       expect(plan.shared.WECHAT_API_URL).toBe('http://127.0.0.1:3000/sandbox/wecom');
+      expect(plan.shared.TELEGRAM_API_URL).toBe('http://127.0.0.1:3000/sandbox/telegram');
+      expect(plan.shared.TELEGRAM_BOT_TOKEN).toMatch(/^\d+:sandbox[0-9a-f]{32}$/);
       // the admin app signs with the generated secrets under SANDBOX_* names, the same the ingress got
       const admin = envFor(plan, 'admin', {});
       expect(admin.SANDBOX_WHATSAPP_APP_SECRET).toBe(plan.shared.WHATSAPP_APP_SECRET);
@@ -80,11 +82,11 @@ describe('the sandbox never touches a real channel (attacker and misconfiguratio
       expect(envFor(planSandbox({ TELEGRAM_BOT_TOKEN: '123:AA', SANDBOX: 'on' }), 'admin', { TELEGRAM_BOT_TOKEN: '123:AA' }).TELEGRAM_BOT_TOKEN).toBe('');
     });
 
-    it('with SANDBOX=on next to real WhatsApp + Chatwoot: only WeChat is faked, and the admin app gets no real secret', () => {
+    it('with SANDBOX=on next to real WhatsApp + Chatwoot: only WeChat and Telegram are faked, and the admin app gets no real secret', () => {
       const env = { ...REAL_WHATSAPP, ...REAL_CHATWOOT, OPENAI_API_KEY: 'sk-real-openai-key', SANDBOX: 'on', QUEUE_PREFIX: 'gw' };
       const plan = planSandbox(env);
       expect(plan.enabled).toBe(true);
-      expect(plan.faked).toEqual(['wechat-kf']);
+      expect(plan.faked).toEqual(['wechat-kf', 'telegram']);
       expect(plan.real).toEqual(['whatsapp', 'chatwoot']);
       // the real channel's settings are left alone for the ingress and workers
       for (const k of [...Object.keys(REAL_WHATSAPP), 'WHATSAPP_GRAPH_URL']) expect(plan.shared[k]).toBeUndefined();
@@ -109,7 +111,7 @@ describe('the sandbox never touches a real channel (attacker and misconfiguratio
       const whatsappReal = planSandbox({ ...REAL_WHATSAPP, SANDBOX: 'on', QUEUE_PREFIX: 'gw' });
       const allReal = planSandbox({ ...REAL_WHATSAPP, WECHAT_TOKEN: 't', WECHAT_AESKEY: 'a', WECHAT_CORP_ID: 'c', WECHAT_SECRET: 's', QUEUE_PREFIX: 'gw' });
       const prefixes = [allFake.shared.QUEUE_PREFIX, whatsappReal.shared.QUEUE_PREFIX, allReal.shared.QUEUE_PREFIX ?? 'gw'];
-      expect(prefixes).toEqual(['gw-sandbox', 'gw-sandbox-wechat-kf', 'gw']);
+      expect(prefixes).toEqual(['gw-sandbox', 'gw-sandbox-wechat-kf-telegram', 'gw']);
       expect(new Set(prefixes).size).toBe(3);
     });
 

@@ -95,6 +95,8 @@ describeBrowser('sandbox page in a real headless browser', () => {
     await page.getByTestId('agent-mode').filter({ hasText: 'OFFLINE' }).waitFor();
     await page.getByTestId('channel').selectOption(channel);
     await page.locator('#new-customer').click();
+    // the new customer's (empty) conversation is on screen before anything is counted
+    await waitFor(async () => (await page.locator('#chat li').count()) === 0, 15_000, 'an empty chat for the new customer');
   };
   const say = async (text: string) => {
     const before = await page.getByTestId('msg-bot').count();

@@ -74,7 +74,7 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
   if (!agent.online) log.warn('agent offline: OPENAI_API_KEY is not set; answering from the FAQ and an offline notice');
   const producers = new Producers(producerRedis, prefix);
   const mailbox = new Mailbox(redis, prefix, { ...DEFAULT_MAILBOX_OPTIONS, debounceMs: settings.debounceMs, maxWaitMs: settings.maxWaitMs });
-  const media: WorkerMediaToolkit = { env, store: createMediaStore(env), ffmpeg: createFfmpeg(env), keyPrefix: keys.ns('media') };
+  const media: WorkerMediaToolkit = { env, store: createMediaStore(env), ffmpeg: createFfmpeg(env), keys: keys.media };
   const base = { settings, redis, prefix, keys, producers, mailbox };
   const ctx: WorkerChannelContext = {
     log,

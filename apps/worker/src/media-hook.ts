@@ -48,7 +48,7 @@ export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'regist
   const resolver = createMediaResolver(env, {
     log: deps.log,
     redis: deps.redis,
-    keyPrefix: media.keyPrefix,
+    keys: media.keys,
     counter: mediaCounter(deps.registry),
     store: media.store,
     ffmpeg,

@@ -2,32 +2,12 @@ import { shortHash, type ConversationRef, type InboundMessage } from '@switchboa
 import { gatewayKeys } from '@switchboard/queue';
 
 /**
- * Redis keys of the agent, all under `${prefix}:sb:agent:` so one prefix scan finds them and a
- * hash-tagged prefix keeps them in one cluster slot. Per-conversation keys end with the
- * conversation id, per-customer keys with the customer id, which is what the erase procedure uses.
+ * Redis keys of the agent: the `agent` group of the gateway's key registry (`gatewayKeys` in
+ * @switchboard/queue), all under `${prefix}:sb:agent:` so one prefix scan finds them and a
+ * hash-tagged prefix keeps them in one cluster slot.
  */
 export function agentKeys(prefix: string) {
-  const k = gatewayKeys(prefix);
-  return {
-    /** Conversation memory: a list of JSON turns, newest last. */
-    memory: (conversationId: string) => k.ns('agent', 'mem', conversationId),
-    /** Failed LLM turns of a conversation (hash: turn id → 1, `count`). */
-    failures: (conversationId: string) => k.ns('agent', 'fail', conversationId),
-    /** The rate-limit decision taken for one turn, so a retried turn gets the same decision. */
-    rateDecision: (customerId: string, turnId: string) => k.ns('agent', 'rld', customerId, turnId),
-    /** Marks that the rate-limit notice was sent in the current window. */
-    rateNotice: (customerId: string) => k.ns('agent', 'rln', customerId),
-    /** Key prefix of rate-limiter-flexible's counters. */
-    rateLimiterPrefix: () => k.ns('agent', 'rl'),
-    /** Running summary of turns that left the memory window. */
-    summary: (conversationId: string) => k.ns('agent', 'sum', conversationId),
-    /** A customer's profile across conversations. */
-    profile: (customerId: string) => k.ns('agent', 'prof', customerId),
-    /** The conversation's A/B variant. */
-    variant: (conversationId: string) => k.ns('agent', 'ab', conversationId),
-    /** Cached LLM answer of a non-personal, single-turn question. */
-    cache: (hash: string) => k.ns('agent', 'cache', hash),
-  };
+  return gatewayKeys(prefix).agent;
 }
 export type AgentKeys = ReturnType<typeof agentKeys>;
 

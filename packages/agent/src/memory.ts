@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { loadScripts } from '@switchboard/queue';
 import type { AgentKeys } from './keys.js';
 
 /** One remembered exchange: what the customer said (rendered) and what was answered. */
@@ -10,25 +11,6 @@ export interface MemoryTurn {
   assistant: string | null;
   source: string;
 }
-
-/**
- * Appends a turn unless one of the last entries has the same id, caps the list (a safety bound;
- * {@link ConversationMemory.takeOverflow} keeps it at the configured window) and refreshes the
- * TTL, atomically (one key, so it is cluster-safe).
- */
-const APPEND = `
-local recent = redis.call('LRANGE', KEYS[1], -8, -1)
-for _, v in ipairs(recent) do
-  local ok, t = pcall(cjson.decode, v)
-  if ok and type(t) == 'table' and t.id == ARGV[1] then return {0, 0, 0} end
-end
-redis.call('RPUSH', KEYS[1], ARGV[2])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[3]), -1)
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
-local bytes = 0
-for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do bytes = bytes + #v end
-return {1, redis.call('LLEN', KEYS[1]), bytes}
-`;
 
 /** Conversation memory in Redis: a capped, expiring list of turns per conversation. */
 export class ConversationMemory {
@@ -55,21 +37,18 @@ export class ConversationMemory {
   }
 
   /**
-   * Appends a turn (idempotent by turn id). `added` is false when it was already there or memory
+   * Appends a turn (idempotent by turn id; script `memoryAppend-1.lua`: one key, cluster-safe). `added` is false when it was already there or memory
    * is off; `full` tells whether the list may be past the window (then call {@link takeOverflow}).
    */
   async append(conversationId: string, turn: MemoryTurn): Promise<{ added: boolean; full: boolean }> {
     if (this.opts.maxTurns === 0) return { added: false, full: false };
-    const res = (await this.redis.eval(
-      APPEND,
-      1,
+    const [added, length, bytes] = await loadScripts(this.redis).sbMemoryAppend(
       this.keys.memory(conversationId),
       turn.id,
       JSON.stringify(turn),
-      String(this.opts.maxTurns * 2 + 10),
-      String(this.opts.ttlSeconds),
-    )) as [number, number, number];
-    const [added, length, bytes] = res;
+      this.opts.maxTurns * 2 + 10,
+      this.opts.ttlSeconds,
+    );
     // Bytes of JSON over-estimate characters, so `full` may be a false alarm, never a miss.
     return { added: added === 1, full: added === 1 && (length > this.opts.maxTurns || bytes > this.opts.maxHistoryChars) };
   }

@@ -1,4 +1,4 @@
-import { jsonNestingExceeds, webhookPayloadBytes, type InboundAdapter, type InboundEvent, type VerifyResult, type WebhookRequest } from '@switchboard/core';
+import { jsonNestingExceeds, webhookPayloadBytes, type ConversationRef, type InboundAdapter, type InboundEvent, type ParseContext, type VerifyResult, type WebhookRequest } from '@switchboard/core';
 import { normalizeChatwootWebhook, type ChatwootParseOptions } from './chatwoot.parse.js';
 import { verifyChatwootSignature } from './chatwoot.verify.js';
 import { WireEnvelope } from './chatwoot.wire.js';
@@ -14,10 +14,10 @@ export interface ChatwootInboundOptions extends ChatwootParseOptions {
 /**
  * The inbound half of the Chatwoot channel: signature check over the raw bytes, then JSON envelope
  * check (401 for a bad signature, 400 for a body that is not a Chatwoot webhook).
- * `parse` is pure; mirror-inbox payloads need the original conversation, which ingress resolves
- * from Redis and passes to {@link normalizeChatwootWebhook} directly.
+ * `parse` is pure; a mirror-inbox payload needs the original conversation (`mirroredRef`), which the
+ * channel's `prepare` step resolves from Redis (see chatwoot.channel-inbound.ts).
  */
-export function createChatwootInboundAdapter(opts: ChatwootInboundOptions): InboundAdapter<WireEnvelope> {
+export function createChatwootInboundAdapter(opts: ChatwootInboundOptions): InboundAdapter<WireEnvelope, { mirroredRef: ConversationRef }> {
   return {
     channel: 'chatwoot',
     verify(req: WebhookRequest): VerifyResult<WireEnvelope> {
@@ -37,7 +37,7 @@ export function createChatwootInboundAdapter(opts: ChatwootInboundOptions): Inbo
       if (!env.success) return { ok: false, status: 400, reason: 'body has no event name' };
       return { ok: true, payload: env.data };
     },
-    parse(payload: WireEnvelope, ctx: { receivedAt: number }): InboundEvent[] {
+    parse(payload: WireEnvelope, ctx: ParseContext<{ mirroredRef: ConversationRef }>): InboundEvent[] {
       return normalizeChatwootWebhook(payload, opts, ctx);
     },
   };

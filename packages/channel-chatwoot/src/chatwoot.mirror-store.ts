@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { ChannelId, ConversationRef, conversationId, shortHash } from '@switchboard/core';
-import { gatewayKeys, type RedisClient } from '@switchboard/queue';
+import { ChannelId, ConversationRef, conversationId } from '@switchboard/core';
+import { acquireLock, gatewayKeys, type RedisClient } from '@switchboard/queue';
 import { z } from 'zod';
 
 /** Prefix of every `source_id` the gateway sets on mirrored messages: their webhook echoes are dropped by it. */
@@ -53,8 +52,6 @@ export const MirrorMapping = z.object({
 });
 export type MirrorMapping = z.infer<typeof MirrorMapping>;
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
 /**
  * Redis mapping between WhatsApp/WeChat conversations and their Chatwoot mirror conversations, in
  * both directions, plus the locks that make creation happen once across every worker.
@@ -68,11 +65,11 @@ export class MirrorStore {
   }
 
   private refKey(ref: ConversationRef): string {
-    return this.keys.ns('cw', 'mref', conversationId(ref));
+    return this.keys.chatwoot.mirrorByRef(conversationId(ref));
   }
 
   private convKey(accountId: number, chatwootConversationId: number): string {
-    return this.keys.ns('cw', 'mconv', String(accountId), String(chatwootConversationId));
+    return this.keys.chatwoot.mirrorByConversation(accountId, chatwootConversationId);
   }
 
   /** The mapping of a WhatsApp/WeChat conversation, if it was created. */
@@ -97,18 +94,16 @@ export class MirrorStore {
 
   /** Takes a named lock for `ttlMs`; returns its release function, or undefined when someone else holds it. */
   async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
-    const key = this.keys.ns('cw', 'lock', shortHash(name, 24));
-    const token = randomUUID();
-    const ok = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
-    if (ok !== 'OK') return undefined;
+    const lock = await acquireLock(this.redis, this.keys.chatwoot.mirrorLock(name), ttlMs);
+    if (!lock) return undefined;
     return async () => {
-      await this.redis.eval(RELEASE, 1, key, token);
+      await lock.release();
     };
   }
 
   /** Redis key that remembers one mirrored message (dedupe before posting, Evolution #2675). */
   messageKey(messageSourceId: string): string {
-    return this.keys.ns('cw', 'mmsg', shortHash(messageSourceId, 32));
+    return this.keys.chatwoot.mirroredMessage(messageSourceId);
   }
 }
 

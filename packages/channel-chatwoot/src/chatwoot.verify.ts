@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { safeEqual } from '@switchboard/core';
 
 /** Inputs of {@link verifyChatwootSignature}. Headers are lower-cased. */
 export interface ChatwootSignatureInput {
@@ -36,7 +37,7 @@ export function verifyChatwootSignature(input: ChatwootSignatureInput): Chatwoot
   for (const secret of input.secrets) {
     const want = Buffer.from(`sha256=${createHmac('sha256', secret).update(`${ts}.`).update(input.rawBody).digest('hex')}`, 'utf8');
     // every secret is compared (no early exit) so timing does not reveal which one matched
-    if (want.length === got.length && timingSafeEqual(want, got)) match = true;
+    if (safeEqual(want, got)) match = true;
   }
   return match ? { ok: true, signed: true } : { ok: false, reason: 'signature mismatch' };
 }

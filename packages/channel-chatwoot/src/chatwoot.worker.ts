@@ -1,15 +1,14 @@
 import type { Worker } from 'bullmq';
-import { conversationId, jobId, outboundQueueFor, type ChannelInboundHook, type Logger, type MessageContent, type OutboundJob } from '@switchboard/core';
-import { createWorker, type Producers, type RedisClient } from '@switchboard/queue';
+import { conversationId, jobId, type ChannelInboundHook, type Logger, type MessageContent } from '@switchboard/core';
+import { createWorker, enqueueReply, type RedisClient, type ReplyContext } from '@switchboard/queue';
 import type { ChatwootClient } from './chatwoot.client.js';
 import type { ChatwootSettings } from './chatwoot.env.js';
 import { chatwootClients } from './chatwoot.outbound-adapter.js';
 import { ChatwootMirror } from './chatwoot.mirror.js';
 import { HUMAN_REPLIED, relayedChatwootMessage } from './chatwoot.parse.js';
 
-/** What the relay hook needs from the worker. */
-export interface ChatwootRelayContext {
-  readonly producers: Producers;
+/** What the relay hook needs from the worker (it enqueues through `enqueueReply`, in conversation order). */
+export interface ChatwootRelayContext extends ReplyContext {
   readonly log: Logger;
   setOwner(conversationId: string, owner: 'human' | 'bot', reason: string): Promise<void>;
   /** Message content as the text sent to the customer (the agent's renderer). */
@@ -40,16 +39,15 @@ export function chatwootRelayHook(ctx: ChatwootRelayContext): ChannelInboundHook
     const chatwootMessage = relayedChatwootMessage(event);
     if (!chatwootMessage) return false;
     const outboundId = jobId('human', event.eventId);
-    const job: OutboundJob = {
+    // enqueue first: the job id and the outbound ledger make a retried hook send at most once; in
+    // order: a bot reply still pending for the conversation goes first
+    await enqueueReply(ctx, event.conversation, {
       outboundId,
-      ref: event.conversation,
       reply: { text: ctx.renderText(event.content) },
       origin: 'human',
       chatwootMessage,
       receivedAt: event.receivedAt,
-    };
-    // enqueue first: the job id and the outbound ledger make a retried hook send at most once
-    await ctx.producers.enqueue(outboundQueueFor(event.conversation.channel), job, { jobId: outboundId });
+    });
     await ctx.setOwner(conversationId(event.conversation), 'human', 'chatwoot agent replied');
     ctx.log.info('chatwoot agent reply relayed', { channel: event.conversation.channel, outboundId, chatwootConversationId: chatwootMessage.conversationId });
     return true;

@@ -9,3 +9,4 @@ export * from './chatwoot.gate.js';
 export * from './chatwoot.parse.js';
 export * from './chatwoot.inbound-adapter.js';
 export * from './chatwoot.mirror-store.js';
+export * from './chatwoot.channel-inbound.js';

@@ -1,4 +1,4 @@
-import { jsonNestingExceeds, type InboundAdapter } from '@switchboard/core';
+import { jsonNestingExceeds, webhookPayloadBytes, type InboundAdapter } from '@switchboard/core';
 import type { TelegramGroupMode } from './telegram.env.js';
 import { parseUpdate } from './telegram.parse.js';
 import { SECRET_HEADER, verifySecretToken } from './telegram.verify.js';
@@ -24,9 +24,12 @@ export function createTelegramInboundAdapter(opts: TelegramInboundOptions): Inbo
       const given = req.headers[SECRET_HEADER];
       if (given === undefined) return { ok: false, status: 401, reason: 'missing X-Telegram-Bot-Api-Secret-Token' };
       if (!verifySecretToken(given, opts.webhookSecret)) return { ok: false, status: 401, reason: 'X-Telegram-Bot-Api-Secret-Token mismatch' };
-      if (jsonNestingExceeds(req.rawBody)) return { ok: false, status: 400, reason: 'JSON nested too deeply' };
+      // Telegram does not compress; a gzip/deflate body is inflated with the ingress's cap all the same
+      const body = webhookPayloadBytes(req);
+      if (!body.ok) return body;
+      if (jsonNestingExceeds(body.body)) return { ok: false, status: 400, reason: 'JSON nested too deeply' };
       try {
-        return { ok: true, payload: JSON.parse(req.rawBody.toString('utf8')) as unknown };
+        return { ok: true, payload: JSON.parse(body.body.toString('utf8')) as unknown };
       } catch {
         return { ok: false, status: 400, reason: 'body is not valid JSON' };
       }

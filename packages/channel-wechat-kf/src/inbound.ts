@@ -7,3 +7,4 @@ export * from './wechat.crypto.js';
 export * from './wechat.parse.js';
 export * from './wechat.verify.js';
 export * from './wechat.normalize.js';
+export * from './wechat.inbound.js';

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { safeEqual } from '@switchboard/core';
 import { decrypt, getSignature } from '@wecom/crypto';
 
 /**
@@ -51,9 +51,7 @@ export function wechatSignature(token: string, timestamp: string, nonce: string,
 
 /** Constant-time comparison of two hex signatures (case-insensitive). */
 export function signatureMatches(expected: string, given: string): boolean {
-  const a = Buffer.from(expected.toLowerCase(), 'utf8');
-  const b = Buffer.from(given.toLowerCase(), 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
+  return safeEqual(expected.toLowerCase(), given.toLowerCase());
 }
 
 /**

@@ -1,4 +1,3 @@
-import { shortHash } from '@switchboard/core';
 import type { GatewayKeys, RedisClient } from '@switchboard/queue';
 
 /**
@@ -18,7 +17,7 @@ export class CursorStore {
   constructor(private readonly redis: RedisClient, private readonly keys: GatewayKeys) {}
 
   key(corpId: string, openKfId: string | undefined): string {
-    return this.keys.ns('wechat', 'cursor', corpId, openKfId ?? '_all');
+    return this.keys.wechat.cursor(corpId, openKfId);
   }
 
   async get(corpId: string, openKfId: string | undefined): Promise<string | undefined> {
@@ -38,8 +37,8 @@ export class CursorStore {
 export class SendAllowance {
   constructor(private readonly redis: RedisClient, private readonly keys: GatewayKeys) {}
 
-  private base(openKfId: string, userId: string): string {
-    return this.keys.ns('wechat', 'allow', openKfId, shortHash(userId, 16));
+  private base(openKfId: string, userId: string) {
+    return this.keys.wechat.allowance(openKfId, userId);
   }
 
   /**
@@ -49,18 +48,18 @@ export class SendAllowance {
   async customerWrote(openKfId: string, userId: string, sentAtMs: number, msgid: string): Promise<void> {
     const b = this.base(openKfId, userId);
     const ttl = Math.ceil(SEND_WINDOW_MS / 1000);
-    const [last, lastMsgid] = await this.redis.mget(`${b}:last`, `${b}:msgid`);
+    const [last, lastMsgid] = await this.redis.mget(b.last, b.msgid);
     if (sentAtMs < Number(last ?? '0') || lastMsgid === msgid) return;
-    await this.redis.multi().set(`${b}:last`, String(sentAtMs), 'EX', ttl).set(`${b}:msgid`, msgid, 'EX', ttl).del(`${b}:sent`).exec();
+    await this.redis.multi().set(b.last, String(sentAtMs), 'EX', ttl).set(b.msgid, msgid, 'EX', ttl).del(b.sent).exec();
   }
 
   /** Why a send would be refused, or undefined when it may go out. */
   async check(openKfId: string, userId: string, msgid: string, now: number): Promise<{ code: 95001 | 95002; reason: string } | undefined> {
     const b = this.base(openKfId, userId);
     const [last, already, count] = await Promise.all([
-      this.redis.get(`${b}:last`),
-      this.redis.sismember(`${b}:sent`, msgid),
-      this.redis.scard(`${b}:sent`),
+      this.redis.get(b.last),
+      this.redis.sismember(b.sent, msgid),
+      this.redis.scard(b.sent),
     ]);
     if (already) return undefined;
     if (last && now - Number(last) > SEND_WINDOW_MS) return { code: 95002, reason: 'the customer last wrote more than 48 h ago' };
@@ -71,7 +70,7 @@ export class SendAllowance {
   /** Counts a sent msgid against the allowance. */
   async sent(openKfId: string, userId: string, msgid: string): Promise<void> {
     const b = this.base(openKfId, userId);
-    await this.redis.multi().sadd(`${b}:sent`, msgid).expire(`${b}:sent`, Math.ceil(SEND_WINDOW_MS / 1000)).exec();
+    await this.redis.multi().sadd(b.sent, msgid).expire(b.sent, Math.ceil(SEND_WINDOW_MS / 1000)).exec();
   }
 }
 
@@ -80,7 +79,7 @@ export class ServicerStatus {
   constructor(private readonly redis: RedisClient, private readonly keys: GatewayKeys) {}
 
   private key(): string {
-    return this.keys.ns('wechat', 'servicers');
+    return this.keys.wechat.servicers();
   }
 
   async set(servicerUserId: string, receiving: boolean): Promise<void> {

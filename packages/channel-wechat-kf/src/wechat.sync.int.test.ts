@@ -178,8 +178,8 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
     const { kf, keys, make, inbound, job } = setup({ lockMs: 400 });
     const m = fake.customerText(kf, 'wmUserDead', 'sent while the holder was dying');
     // what a holder killed after taking the lock leaves behind: its lock (lapsing) and the pending work
-    await redis.set(keys.ns('wechat', 'sync-lock', fake.corpId, kf), 'dead-owner', 'PX', 400);
-    await redis.hset(keys.ns('wechat', 'sync-pending', fake.corpId, kf), 'v', '1');
+    await redis.set(keys.wechat.syncLock(fake.corpId, kf), 'dead-owner', 'PX', 400);
+    await redis.hset(keys.wechat.syncPending(fake.corpId, kf), 'v', '1');
     const first = await make().run(job(), 'watcher');
     expect(first).toMatchObject({ status: 'watching' });
     expect(await inbound()).toHaveLength(0);
@@ -187,7 +187,7 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
     const again = await make().run({ ...job(), watching: true }, 'watcher');
     expect(again).toMatchObject({ status: 'done', dispatched: 1 });
     expect((await inbound()).map((e) => e.eventId)).toEqual([`wx-${kf}-${m.msgid}`]);
-    expect(await redis.exists(keys.ns('wechat', 'sync-pending', fake.corpId, kf))).toBe(0);
+    expect(await redis.exists(keys.wechat.syncPending(fake.corpId, kf))).toBe(0);
   });
 
   it("the send allowance is renewed before the page's messages are accepted (a reply never counts against an older message)", async () => {

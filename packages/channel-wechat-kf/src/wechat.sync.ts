@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ProviderRejectedError, shortHash, type InboundEvent, type Logger, type WechatSyncJob } from '@switchboard/core';
-import type { GatewayKeys, Producers, RedisClient } from '@switchboard/queue';
+import { heldLock, loadScripts, lockToken, type GatewayKeys, type Producers, type RedisClient } from '@switchboard/queue';
 import type { WechatApiClient } from './wechat.client.js';
 import { normalizeKfMessage, type SyncAction } from './wechat.normalize.js';
 import { CursorStore, SendAllowance, ServicerStatus } from './wechat.state.js';
@@ -72,60 +72,9 @@ const PENDING_TTL_MS = 24 * 3600_000;
  * = callbacks seen, `token` = the newest callback token) and `watcher` (the one waiting job that
  * takes over if the holder dies). A holder clears `pending` only when a round ends with no callback
  * newer than the one it started from, so work of a holder killed mid-pull stays pending.
+ * Scripts: `wechatSyncAcquire-3.lua`, `wechatSyncRecheck-3.lua`, `wechatSyncFinishRound-2.lua` in @switchboard/queue.
  */
 
-/**
- * Take the lock ({1, v}), or become the account's watcher ({2, lock pttl}), or leave it to the
- * holder and the existing watcher ({0}). Shared tail of ACQUIRE and RECHECK.
- */
-const TAKE_OR_WATCH = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then
-  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
-  return {1, tonumber(redis.call('HGET', KEYS[2], 'v') or '0')}
-end
-local w = redis.call('GET', KEYS[3])
-if (not w) or w == ARGV[4] then
-  redis.call('SET', KEYS[3], ARGV[4], 'PX', tonumber(ARGV[2]) * 3)
-  return {2, redis.call('PTTL', KEYS[1])}
-end
-return {0}`;
-/**
- * A callback arrived: count it as pending work, then TAKE_OR_WATCH.
- * KEYS: lock, pending, watcher. ARGV: owner, lockMs, token ('' = none), jobKey, pendingTtlMs.
- */
-const ACQUIRE = `
-redis.call('HINCRBY', KEYS[2], 'v', 1)
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'token', ARGV[3]) end
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
-${TAKE_OR_WATCH}`;
-/**
- * The watcher looks again: nothing pending ({0}, done), else TAKE_OR_WATCH without counting a
- * callback. Same KEYS/ARGV as ACQUIRE.
- */
-const RECHECK = `
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
-  return {0}
-end
-${TAKE_OR_WATCH}`;
-/**
- * The holder finished a round that started at pending version ARGV[3]: if no callback came since,
- * clear the pending work and release ({0}); otherwise keep the lock for one more round ({1, v,
- * token}). A holder that lost its lock gets {-1} (its work stays pending).
- * KEYS: lock, pending. ARGV: owner, lockMs, version.
- */
-const FINISH_ROUND = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
-local v = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
-if v <= tonumber(ARGV[3]) then
-  redis.call('DEL', KEYS[2])
-  redis.call('DEL', KEYS[1])
-  return {0}
-end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-return {1, v, redis.call('HGET', KEYS[2], 'token') or ''}`;
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 /** Default cap of rounds one job does for others (each round is one pull to has_more = 0). */
 const MAX_ROUNDS = 50;
 
@@ -156,20 +105,21 @@ export class WechatSyncer {
    * @param jobKey identifies the job across its re-runs (the BullMQ job id)
    */
   async run(job: WechatSyncJob, jobKey = randomBytes(8).toString('hex')): Promise<SyncOutcome> {
-    const account = [job.corpId, job.openKfId ?? '_all'];
-    const lockKey = this.opts.keys.ns('wechat', 'sync-lock', ...account);
-    const pendingKey = this.opts.keys.ns('wechat', 'sync-pending', ...account);
-    const watcherKey = this.opts.keys.ns('wechat', 'sync-watcher', ...account);
-    const owner = randomBytes(8).toString('hex');
+    const keys = this.opts.keys.wechat;
+    const lockKey = keys.syncLock(job.corpId, job.openKfId);
+    const pendingKey = keys.syncPending(job.corpId, job.openKfId);
+    const watcherKey = keys.syncWatcher(job.corpId, job.openKfId);
+    const owner = lockToken();
     const lockMs = this.opts.lockMs ?? 15_000;
     const fresh = job.token && this.now() - job.receivedAt < TOKEN_FRESH_MS ? job.token : '';
-    const script = job.watching ? RECHECK : ACQUIRE;
-    const [state, value] = (await this.opts.redis.eval(script, 3, lockKey, pendingKey, watcherKey, owner, lockMs, fresh, jobKey, PENDING_TTL_MS)) as [number, number?];
+    const redis = loadScripts(this.opts.redis);
+    const take = job.watching ? redis.sbWechatSyncRecheck.bind(redis) : redis.sbWechatSyncAcquire.bind(redis);
+    const [state, value] = await take(lockKey, pendingKey, watcherKey, owner, lockMs, fresh, jobKey, PENDING_TTL_MS);
     if (state === 0) return { status: 'coalesced' };
     if (state === 2) return { status: 'watching', recheckAt: this.now() + Math.max(200, (value ?? 0) + 200) };
     // a heartbeat keeps the lease while this process lives; if it dies the lock lapses within lockMs
-    const heartbeat = setInterval(() => void this.opts.redis.eval(RENEW, 1, lockKey, owner, lockMs).catch(() => undefined), Math.max(100, Math.floor(lockMs / 3)));
-    heartbeat.unref();
+    const lock = heldLock(this.opts.redis, lockKey, owner, lockMs);
+    const stopHeartbeat = lock.keepAlive();
     const total = { pages: 0, dispatched: 0, skipped: 0, firstSync: false, rounds: 0 };
     const { token: _first, watching: _w, ...base } = job;
     let current: WechatSyncJob = job;
@@ -183,7 +133,7 @@ export class WechatSyncer {
         total.skipped += r.skipped;
         total.firstSync ||= r.firstSync;
         total.rounds += 1;
-        const [next, v, token] = (await this.opts.redis.eval(FINISH_ROUND, 2, lockKey, pendingKey, owner, lockMs, version)) as [number, number?, string?];
+        const [next, v, token] = await redis.sbWechatSyncFinishRound(lockKey, pendingKey, owner, lockMs, version);
         if (next !== 1) break;
         version = v ?? version;
         current = { ...base, receivedAt: this.now(), ...(token ? { token } : {}) };
@@ -194,8 +144,8 @@ export class WechatSyncer {
         }
       }
     } finally {
-      clearInterval(heartbeat);
-      await this.opts.redis.eval(RELEASE, 1, lockKey, owner);
+      stopHeartbeat();
+      await lock.release();
     }
     return { status: 'done', ...total, ...(followUp ? { followUp } : {}) };
   }
@@ -298,7 +248,7 @@ export class WechatSyncer {
       return;
     }
     // a code works once; a re-run of this page must not try again
-    const claimed = await this.opts.redis.set(this.opts.keys.ns('wechat', 'welcome', shortHash(a.msgid, 24)), '1', 'EX', 3600, 'NX');
+    const claimed = await this.opts.redis.set(this.opts.keys.wechat.welcome(a.msgid), '1', 'EX', 3600, 'NX');
     if (claimed !== 'OK') return;
     try {
       await this.opts.client.sendMsgOnEvent(a.code, `gww${shortHash(a.msgid, 29)}`, { msgtype: 'text', text: { content: text } });

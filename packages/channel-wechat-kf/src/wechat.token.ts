@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { ConfigurationError, ProviderUnavailableError, shortHash, type Logger } from '@switchboard/core';
-import type { GatewayKeys, RedisClient } from '@switchboard/queue';
+import { acquireLock, compareAndDelete, type GatewayKeys, type RedisClient } from '@switchboard/queue';
 
 /**
  * Access-token cache shared by every worker through Redis.
@@ -27,9 +26,6 @@ export interface TokenCacheOptions {
 }
 
 const DEFAULTS: TokenCacheOptions = { marginSec: 300, lockMs: 10_000, waitMs: 12_000, pollMs: 50, configBlockSec: 600 };
-
-/** Deletes the key only if it still holds our value (lock release, token invalidation). */
-const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 interface Cached {
   t: string;
@@ -61,9 +57,9 @@ export class WechatTokenCache {
   ) {
     this.opts = { ...DEFAULTS, ...opts };
     this.secretHash = shortHash(`${corpId}|${secret}`, 16);
-    this.cacheKey = keys.ns('wechat', 'token', corpId);
-    this.lockKey = keys.ns('wechat', 'token-lock', corpId);
-    this.blockKey = keys.ns('wechat', 'token-blocked', corpId, this.secretHash);
+    this.cacheKey = keys.wechat.token(corpId);
+    this.lockKey = keys.wechat.tokenLock(corpId);
+    this.blockKey = keys.wechat.tokenBlocked(corpId, this.secretHash);
   }
 
   /** A valid token: cached, or refreshed by exactly one process. */
@@ -79,7 +75,7 @@ export class WechatTokenCache {
   /** Drops `badToken` from the cache (only if no one replaced it meanwhile). */
   async invalidate(badToken: string): Promise<void> {
     const current = await this.redis.get(this.cacheKey);
-    if (current && this.parse(current) === badToken) await this.redis.eval(COMPARE_AND_DELETE, 1, this.cacheKey, current);
+    if (current && this.parse(current) === badToken) await compareAndDelete(this.redis, this.cacheKey, current);
   }
 
   private parse(raw: string | null): string | undefined {
@@ -103,12 +99,12 @@ export class WechatTokenCache {
       const cached = this.parse(await this.redis.get(this.cacheKey));
       if (cached) return cached;
       await this.blocked();
-      const owner = randomBytes(8).toString('hex');
-      if ((await this.redis.set(this.lockKey, owner, 'PX', this.opts.lockMs, 'NX')) === 'OK') {
+      const lock = await acquireLock(this.redis, this.lockKey, this.opts.lockMs);
+      if (lock) {
         try {
           return await this.refresh();
         } finally {
-          await this.redis.eval(COMPARE_AND_DELETE, 1, this.lockKey, owner);
+          await lock.release();
         }
       }
       if (Date.now() > deadline) throw new ProviderUnavailableError('wechat access token refresh by another process did not finish in time', { providerCode: 'token_wait' });

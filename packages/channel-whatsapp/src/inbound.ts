@@ -2,3 +2,4 @@ export { verifyMetaSignature, verifySubscription, safeEqual } from './whatsapp.v
 export { parseWebhook, parseContent } from './whatsapp.parse.js';
 export { createWhatsAppInboundAdapter, type WhatsAppInboundOptions } from './whatsapp.inbound.js';
 export { whatsappEnv } from './whatsapp.env.js';
+export { whatsappInbound, whatsappAccountInbound, whatsappDefaultAccount, type WhatsAppInboundSettings, type WhatsAppInboundEnv } from './whatsapp.channel-inbound.js';

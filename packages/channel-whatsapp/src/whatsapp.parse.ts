@@ -18,7 +18,8 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typ
 /** WhatsApp timestamps are strings of Unix seconds. */
 function toMs(ts: unknown, fallback: number): number {
   const n = num(ts);
-  return n === undefined ? fallback : n * 1000;
+  // a timestamp that is not a real time (negative, overflowing) is the receive time
+  return n === undefined || !Number.isFinite(n * 1000) || n < 0 ? fallback : n * 1000;
 }
 
 function media(body: unknown): MediaRef {

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { safeEqual } from '@switchboard/core';
 
 /**
  * Checks `X-Hub-Signature-256` over the exact raw request bytes.
@@ -11,15 +12,11 @@ export function verifyMetaSignature(raw: Buffer, header: string | undefined, app
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) return false;
   const given = Buffer.from(hex, 'hex');
   const expected = createHmac('sha256', appSecret).update(raw).digest();
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return safeEqual(given, expected);
 }
 
-/** Constant-time string equality (for the verify token). */
-export function safeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
-}
+/** The constant-time compare of `core`, re-exported for the inbound entry point. */
+export { safeEqual };
 
 /**
  * The GET subscription handshake: `hub.mode=subscribe` and a matching `hub.verify_token` →

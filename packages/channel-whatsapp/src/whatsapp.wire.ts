@@ -22,7 +22,7 @@ export const WaError = z.looseObject({
 });
 
 export const WaMessage = z.looseObject({
-  id: z.string(),
+  id: z.string().min(1),
   from: z.string().optional(),
   from_user_id: z.string().optional(),
   from_parent_user_id: z.string().optional(),
@@ -34,7 +34,7 @@ export const WaMessage = z.looseObject({
 export type WaMessage = z.infer<typeof WaMessage> & Record<string, unknown>;
 
 export const WaStatus = z.looseObject({
-  id: z.string(),
+  id: z.string().min(1),
   status: z.string(),
   timestamp: z.union([z.string(), z.number()]).optional(),
   recipient_id: z.string().optional(),
@@ -46,7 +46,7 @@ export type WaStatus = z.infer<typeof WaStatus>;
 
 export const WaChangeValue = z.looseObject({
   messaging_product: z.string().optional(),
-  metadata: z.looseObject({ phone_number_id: z.string(), display_phone_number: z.string().optional() }).optional(),
+  metadata: z.looseObject({ phone_number_id: z.string().min(1), display_phone_number: z.string().optional() }).optional(),
   contacts: z.array(WaContact).optional(),
   messages: z.array(z.unknown()).optional(),
   statuses: z.array(z.unknown()).optional(),

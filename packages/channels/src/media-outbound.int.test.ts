@@ -66,7 +66,7 @@ describe('outbound media preparers', () => {
     store: createMediaStore(e),
     ffmpeg: ffmpeg ?? createFfmpeg(e),
     redis,
-    keyPrefix: gatewayKeys(prefix).ns('media'),
+    keys: gatewayKeys(prefix).media,
     timeoutMs: e.MEDIA_DOWNLOAD_TIMEOUT_MS,
     fetcher: fetcher(),
     log: silentLogger(),

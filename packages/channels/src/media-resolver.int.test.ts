@@ -112,7 +112,7 @@ describe('MediaResolver against fake providers and real Redis', () => {
     return createMediaResolver(parsed, {
       log: silentLogger(),
       redis,
-      keyPrefix: gatewayKeys(prefix).ns('media'),
+      keys: gatewayKeys(prefix).media,
       counter: mediaCounter(registry),
       openai: { apiKey: 'sk-test', baseURL: `${host.url}/v1` },
       sources: {
@@ -398,7 +398,7 @@ describe('MediaResolver against fake providers and real Redis', () => {
   });
 
   it('without speech-to-text or a channel source the reason is given; text messages pass untouched', async () => {
-    const r = createMediaResolver(loadConfig(mediaEnv, { MEDIA_TMP_DIR: tmp }), { log: silentLogger(), redis, keyPrefix: gatewayKeys(prefix).ns('media'), sources: {} });
+    const r = createMediaResolver(loadConfig(mediaEnv, { MEDIA_TMP_DIR: tmp }), { log: silentLogger(), redis, keys: gatewayKeys(prefix).media, sources: {} });
     const text = message('whatsapp', { type: 'text', text: 'hello' });
     const [t, voice, img] = await r.enrich([
       text,

@@ -3,15 +3,15 @@ import type { Registry } from 'prom-client';
 import type { ChannelWorkerModule, ChannelWorkerRuntime, ConversationRef, Logger } from '@switchboard/core';
 import type { GuardedFetcher } from '@switchboard/fetch';
 import type { Ffmpeg, MediaEnv, MediaSource, MediaTempStore } from '@switchboard/media';
-import type { AcceptContext, GatewayKeys, Producers, RedisClient } from '@switchboard/queue';
+import type { AcceptContext, GatewayKeys, MediaKeys, Producers, RedisClient } from '@switchboard/queue';
 
 /** The media toolkit of a worker process, shared by every channel (one temp-file budget, one ffmpeg). */
 export interface WorkerMediaToolkit {
   readonly env: MediaEnv;
   readonly store: MediaTempStore;
   readonly ffmpeg: Ffmpeg;
-  /** Redis key prefix of media caches (upload ids, transcripts). */
-  readonly keyPrefix: string;
+  /** Media cache keys (upload ids, transcripts): `gatewayKeys(prefix).media`. */
+  readonly keys: MediaKeys;
 }
 
 /** What a worker gives each channel module when it opens an account. */

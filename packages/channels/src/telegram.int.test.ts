@@ -45,7 +45,7 @@ describe('Telegram worker module (fake Bot API, real Redis)', () => {
       registry: new Registry(),
       // reply files come from the fake media host on loopback, listed as FETCH_ALLOWED_ORIGINS would list it
       fetcher: new GuardedFetcher({ allowedOrigins: [host.url], timeoutMs: 5000, maxBytes: 64 << 20 }),
-      media: { env: parsed, store: createMediaStore(parsed), ffmpeg: createFfmpeg(parsed), keyPrefix: keys.ns('media') },
+      media: { env: parsed, store: createMediaStore(parsed), ffmpeg: createFfmpeg(parsed), keys: keys.media },
       consumers: { concurrency: 2, lockDurationMs: 30_000 },
       accept: { mailbox: new Mailbox(redis, prefix), producers, redis, prefix, debounceMs: 0, maxMessageAgeSec: 0 },
       setOwner: async () => undefined,

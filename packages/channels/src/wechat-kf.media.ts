@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { MediaKeys } from '@switchboard/queue';
 import { ConfigurationError, GatewayError, type MediaRef } from '@switchboard/core';
 import { WECHAT_MEDIA_RULES } from '@switchboard/channel-wechat-kf/outbound';
 import { normalizeOrigin, type GuardedFetcher } from '@switchboard/fetch';
@@ -108,10 +109,11 @@ export const WECHAT_MEDIA_ID_MAX_TTL_SEC = 3 * 24 * 3600 - 3600;
  */
 export function createWechatMediaPreparer(
   api: WechatMediaUploadApi,
-  deps: Omit<MediaUploadPreparerOptions, 'rules' | 'upload' | 'cacheTag' | 'cacheTtlSec' | 'mode' | 'extras' | 'fallbackKind'> & { cacheTtlSec?: number },
+  deps: Omit<MediaUploadPreparerOptions, 'rules' | 'upload' | 'cacheKey' | 'cacheTtlSec' | 'mode' | 'extras' | 'fallbackKind'> & { keys: MediaKeys; cacheTtlSec?: number },
 ): MediaUploadPreparer {
+  const { keys: _keys, cacheTtlSec, ...base } = deps;
   return new MediaUploadPreparer({
-    ...deps,
+    ...base,
     rules: { ...WECHAT_MEDIA_RULES, name: 'wechat-kf' },
     fallbackKind: { audio: 'document' },
     async upload(_account, file, sendAs) {
@@ -123,7 +125,7 @@ export function createWechatMediaPreparer(
         throw err;
       }
     },
-    cacheTag: 'wx-upload',
-    cacheTtlSec: Math.min(deps.cacheTtlSec ?? 60 * 3600, WECHAT_MEDIA_ID_MAX_TTL_SEC),
+    cacheKey: (_account, url) => deps.keys.wechatUpload(url),
+    cacheTtlSec: Math.min(cacheTtlSec ?? 60 * 3600, WECHAT_MEDIA_ID_MAX_TTL_SEC),
   });
 }

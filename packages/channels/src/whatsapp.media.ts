@@ -1,4 +1,5 @@
 import { openAsBlob } from 'node:fs';
+import type { MediaKeys } from '@switchboard/queue';
 import type { MediaRef } from '@switchboard/core';
 import { GraphMediaUploader, WHATSAPP_MEDIA_RULES } from '@switchboard/channel-whatsapp/outbound';
 import { FETCH_USER_AGENT, normalizeOrigin, type CredentialScope, type GuardedFetcher } from '@switchboard/fetch';
@@ -113,17 +114,18 @@ const UPLOAD_CACHE_TTL_SEC = 20 * 24 * 3600;
  */
 export function createWhatsAppMediaPreparer(
   s: { graphUrl: string; accessToken: string; mode: 'upload' | 'link' },
-  deps: Omit<MediaUploadPreparerOptions, 'rules' | 'upload' | 'cacheTag' | 'cacheTtlSec' | 'mode' | 'extras' | 'fallbackKind'>,
+  deps: Omit<MediaUploadPreparerOptions, 'rules' | 'upload' | 'cacheKey' | 'cacheTtlSec' | 'mode' | 'extras' | 'fallbackKind'> & { keys: MediaKeys },
 ): MediaUploadPreparer {
   const uploader = new GraphMediaUploader({ graphUrl: s.graphUrl, accessToken: s.accessToken, timeoutMs: deps.timeoutMs, userAgent: FETCH_USER_AGENT });
+  const { keys: _keys, ...base } = deps;
   return new MediaUploadPreparer({
-    ...deps,
+    ...base,
     rules: { ...WHATSAPP_MEDIA_RULES, name: 'whatsapp' },
     mode: s.mode,
     // audio messages carry no caption; documents keep their file name
     extras: (m) => ({ ...(m.kind !== 'audio' && m.caption ? { caption: m.caption } : {}), ...(m.kind === 'document' && m.filename ? { filename: m.filename } : {}) }),
     upload: async (phoneNumberId, file) => uploader.upload(phoneNumberId ?? '', { blob: await openAsBlob(file.path, { type: file.mimeType }), mimeType: file.mimeType, filename: file.filename }),
-    cacheTag: 'wa-upload',
+    cacheKey: (phoneNumberId, url) => deps.keys.whatsappUpload(phoneNumberId ?? '', url),
     cacheTtlSec: UPLOAD_CACHE_TTL_SEC,
   });
 }

@@ -63,7 +63,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
     const client = new GraphClient({ baseUrl: s.graphUrl, accessToken: s.accessToken });
     const media = createWhatsAppMediaPreparer(
       { graphUrl: s.graphUrl, accessToken: s.accessToken, mode: s.outboundMediaMode },
-      { store: ctx.media.store, ffmpeg: ctx.media.ffmpeg, redis: ctx.redis, keyPrefix: ctx.media.keyPrefix, timeoutMs: ctx.media.env.MEDIA_DOWNLOAD_TIMEOUT_MS, fetcher: ctx.fetcher, log: ctx.log },
+      { store: ctx.media.store, ffmpeg: ctx.media.ffmpeg, redis: ctx.redis, keys: ctx.media.keys, timeoutMs: ctx.media.env.MEDIA_DOWNLOAD_TIMEOUT_MS, fetcher: ctx.fetcher, log: ctx.log },
     );
     const adapter = createWhatsAppOutboundAdapter({
       client,

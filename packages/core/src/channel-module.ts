@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { OutboundJob } from './catalog.js';
 import type { OutboundAdapter } from './channel.js';
+import type { ChannelAccount } from './channel-inbound.js';
 import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia } from './model.js';
 
 /**
@@ -19,16 +20,6 @@ export type EnvShape = Readonly<Record<string, z.ZodType>>;
 
 /** The parsed values of an {@link EnvShape}. */
 export type EnvOf<E extends EnvShape> = { [K in keyof E]: z.output<E[K]> };
-
-/** The account every channel's plain environment variables define. */
-export const DEFAULT_ACCOUNT_ID = 'default';
-
-/** One sending account of a channel with its typed settings. */
-export interface ChannelAccount<S> {
-  /** `default` for the account of the environment variables; `[a-z0-9-]{1,40}` otherwise. */
-  readonly id: string;
-  readonly settings: S;
-}
 
 /**
  * What a channel's configuration yields: its accounts, or the reason it is disabled (the worker

@@ -11,6 +11,8 @@ export interface WebhookRequest {
   readonly maxBodyBytes?: number;
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly query: Readonly<Record<string, string | undefined>>;
+  /** The query string exactly as received, with its `?` (a literal `+` stays a `+`); optional for callers outside HTTP. */
+  readonly rawQuery?: string;
   /** Injectable clock (ms) for timestamp windows. */
   readonly now: number;
 }
@@ -20,16 +22,21 @@ export type VerifyResult<P> =
   | { readonly ok: true; readonly payload: P }
   | { readonly ok: false; readonly status: 400 | 401 | 403 | 413 | 415; readonly reason: string };
 
+/** What {@link InboundAdapter.parse} gets besides the payload: the clock, plus `X` when a look-up prepared it. */
+export type ParseContext<X extends object = object> = { readonly receivedAt: number } & Partial<X>;
+
 /**
- * The inbound half of a channel: pure functions used by ingress apps.
+ * The verify-and-parse core of a channel's inbound half: pure functions used by ingress apps
+ * (through `ChannelInbound`, see channel-inbound.ts). `X` is optional parse context that an
+ * asynchronous look-up may add (Chatwoot: the mirrored conversation).
  * @see ../../../docs/architecture.md
  */
-export interface InboundAdapter<P> {
+export interface InboundAdapter<P, X extends object = object> {
   readonly channel: ChannelId;
   /** Checks signature/decryption over the exact raw bytes and returns the decoded payload. */
   verify(req: WebhookRequest): VerifyResult<P>;
   /** Returns every event of a delivery; unknown shapes become `unsupported` events, never exceptions. */
-  parse(payload: P, ctx: { receivedAt: number }): InboundEvent[];
+  parse(payload: P, ctx: ParseContext<X>): InboundEvent[];
 }
 
 /** One message on the wire, produced by {@link OutboundAdapter.render}. */

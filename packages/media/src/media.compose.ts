@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ChannelId, Logger } from '@switchboard/core';
 import { GuardedFetcher } from '@switchboard/fetch';
-import type { RedisClient } from '@switchboard/queue';
+import type { MediaKeys, RedisClient } from '@switchboard/queue';
 import { limitsFrom, type MediaEnv } from './media.env.js';
 import { Ffmpeg, selectFfmpeg } from './media.ffmpeg.js';
 import { MediaResolver, type MediaCounter } from './media.resolver.js';
@@ -13,8 +13,8 @@ import { OpenAITranscriber, TranscriptCache } from './media.transcribe.js';
 export interface MediaResolverDeps {
   log: Logger;
   redis: RedisClient;
-  /** Redis key prefix for the transcript cache, e.g. `gatewayKeys(prefix).ns('media')`. */
-  keyPrefix: string;
+  /** Media cache keys: `gatewayKeys(prefix).media`. */
+  keys: MediaKeys;
   counter?: MediaCounter;
   /** OPENAI_API_KEY / OPENAI_BASE_URL; absent = no transcription. */
   openai?: { apiKey: string; baseURL?: string; timeoutMs?: number };
@@ -63,7 +63,7 @@ export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): Med
     ...(deps.downloadMax ? { downloadMax: deps.downloadMax } : {}),
     store: deps.store ?? createMediaStore(env),
     ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
-    ...(transcriber ? { transcriber, transcripts: new TranscriptCache(deps.redis, `${deps.keyPrefix}:transcript`, env.MEDIA_TRANSCRIPT_TTL_SEC) } : {}),
+    ...(transcriber ? { transcriber, transcripts: new TranscriptCache(deps.redis, deps.keys, env.MEDIA_TRANSCRIPT_TTL_SEC) } : {}),
     limits: limitsFrom(env),
     transcribeVideo: env.MEDIA_TRANSCRIBE_VIDEO,
     processTimeoutMs: env.MEDIA_PROCESS_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { shortHash, type Logger, type ReplyMedia } from '@switchboard/core';
+import type { Logger, ReplyMedia } from '@switchboard/core';
 import type { GuardedFetcher } from '@switchboard/fetch';
 import type { RedisClient } from '@switchboard/queue';
 import { MediaError, errorText } from './media.errors.js';
@@ -45,8 +45,6 @@ interface PreparerBase {
   ffmpeg: Ffmpeg;
   /** Upload cache; absent = upload every time. */
   redis?: RedisClient;
-  /** Key prefix of the upload cache, e.g. `gatewayKeys(prefix).ns('media')`. */
-  keyPrefix: string;
   timeoutMs: number;
   /** The guarded fetcher every reply file is downloaded through (public addresses only, FETCH_ALLOWED_ORIGINS excepted). */
   fetcher: GuardedFetcher;
@@ -109,8 +107,8 @@ export interface MediaUploadPreparerOptions extends PreparerBase {
   /** The channel's outbound media rules (its module's `media`). */
   rules: OutboundMediaRules;
   upload: MediaUploader;
-  /** Namespace of the upload cache keys: `<keyPrefix>:<cacheTag>:<hash>`. */
-  cacheTag: string;
+  /** The upload cache key of a URL sent from an account (the key registry's `gatewayKeys(prefix).media`). */
+  cacheKey(account: string | undefined, url: string): string;
   /** How long an uploaded id is reused (less than the provider keeps it). */
   cacheTtlSec: number;
   /** `link`: the provider fetches the URL itself (declared types are still checked); default `upload`. */
@@ -130,10 +128,6 @@ export interface MediaUploadPreparerOptions extends PreparerBase {
 export class MediaUploadPreparer {
   constructor(private readonly opts: MediaUploadPreparerOptions) {}
 
-  private cacheKey(account: string | undefined, url: string): string {
-    return `${this.opts.keyPrefix}:${this.opts.cacheTag}:${shortHash(account !== undefined ? `${account}|${url}` : url, 32)}`;
-  }
-
   /** The media for the provider's media message, or a link text. `account` = the sending account (part of the cache key). */
   async prepare(account: string | undefined, media: ReplyMedia): Promise<PreparedMedia> {
     const { rules } = this.opts;
@@ -144,7 +138,7 @@ export class MediaUploadPreparer {
       if (declared && rule.types !== 'any' && !rule.types.has(declared)) return linkFallback(media, `${declared} cannot be sent as ${media.kind} on ${rules.name}`);
       return { kind: 'media', sendAs: rule.sendAs, link: media.url, ...extra };
     }
-    const key = this.cacheKey(account, media.url);
+    const key = this.opts.cacheKey(account, media.url);
     const hit = await this.opts.redis?.get(key);
     if (hit) {
       const [sendAs, mediaId] = hit.split('|');
@@ -193,7 +187,7 @@ export type PreparedUpload =
   | { readonly kind: 'link'; readonly text: string; readonly reason: string };
 
 /** Options of {@link UploadMediaPreparer}. */
-export interface UploadMediaPreparerOptions extends Omit<PreparerBase, 'redis' | 'keyPrefix'> {
+export interface UploadMediaPreparerOptions extends Omit<PreparerBase, 'redis'> {
   /** The channel's outbound media rules (its module's `media`). */
   rules: OutboundMediaRules;
 }

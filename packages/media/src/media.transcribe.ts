@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { shortHash } from '@switchboard/core';
-import type { RedisClient } from '@switchboard/queue';
+import type { MediaKeys, RedisClient } from '@switchboard/queue';
 import { MediaError, MediaFailureReason, errorText } from './media.errors.js';
 
 /** Speech-to-text of one file. */
@@ -50,13 +49,13 @@ export class OpenAITranscriber implements Transcriber {
 export class TranscriptCache {
   constructor(
     private readonly redis: RedisClient,
-    private readonly keyPrefix: string,
+    private readonly keys: MediaKeys,
     private readonly ttlSec: number,
   ) {}
 
   /** The cache key of a media identity (exported for tests and operators). */
   key(identity: string): string {
-    return `${this.keyPrefix}:${shortHash(identity, 32)}`;
+    return this.keys.transcript(identity);
   }
 
   async get(identity: string): Promise<string | undefined> {

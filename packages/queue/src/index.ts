@@ -6,3 +6,6 @@ export * from './ledger.js';
 export * from './stats.js';
 export * from './depths.js';
 export * from './accept.js';
+export * from './lua-scripts.js';
+export * from './lock.js';
+export * from './replies.js';

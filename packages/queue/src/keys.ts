@@ -1,9 +1,14 @@
+import { shortHash } from '@switchboard/core';
+
 /**
- * Gateway-owned Redis keys. All share the queue prefix so that, with a hash-tagged prefix such
- * as `{gw}`, every key of one Lua script lands in one Redis Cluster slot.
+ * The one registry of the gateway's Redis key names: every key the gateway reads or writes is
+ * named here (BullMQ's own keys aside). All share the queue prefix so that, with a hash-tagged
+ * prefix such as `{gw}`, every key of one Lua script lands in one Redis Cluster slot. Provider ids
+ * that are long or personal are hashed here, so callers pass them raw.
  */
 export function gatewayKeys(prefix: string) {
   const p = `${prefix}:sb`;
+  const at = (...parts: string[]) => [p, ...parts].join(':');
   return {
     /** Dedupe claim of one provider event (TTL = provider retry horizon). */
     seen: (eventId: string) => `${p}:seen:${eventId}`,
@@ -13,16 +18,105 @@ export function gatewayKeys(prefix: string) {
     turn: (conversationId: string) => `${p}:turn:${conversationId}`,
     /** The reply produced for one turn, so a retried turn never asks the LLM twice. */
     reply: (conversationId: string, seq: number) => `${p}:reply:${conversationId}:${seq}`,
-    /** Progress of an outbound reply: parts sent so far. */
+    /** Progress of an outbound reply: parts sent so far, and (`after`) the reply it waits for. */
     outbound: (outboundId: string) => `${p}:out:${outboundId}`,
+    /** The newest reply enqueued for a conversation (its outbound id): the next reply goes after it. */
+    lastReply: (conversationId: string) => `${p}:lastout:${conversationId}`,
+    /** Per-recipient rate-limit retries of one outbound reply (WhatsApp 131056). */
+    pairRate: (outboundId: string) => at('pairrate', outboundId),
     /** Delivery state of one sent provider message. */
     delivery: (channel: string, providerMessageId: string) => `${p}:dlv:${channel}:${providerMessageId}`,
     /** Conversation ownership: bot or human. */
     owner: (conversationId: string) => `${p}:owner:${conversationId}`,
+    /** Index of human-owned conversations (sorted set: conversation id → since, ms). */
+    owners: () => at('owners'),
+    /** Events of one channel and direction in one minute (admin overview). */
+    stats: (channel: string, direction: string, minute: number) => at('stats', channel, direction, String(minute)),
     /** One-shot markers (e.g. the allowlist refusal was sent once). */
     once: (name: string) => `${p}:once:${name}`,
-    /** Free-form namespace for a package (token caches, cursors, mappings). */
-    ns: (namespace: string, ...parts: string[]) => [`${p}:${namespace}`, ...parts].join(':'),
+
+    /** The agent's keys, all under `:agent:`; per-conversation keys end with the conversation id, per-customer keys with the customer id (the erase procedure relies on it). */
+    agent: {
+      /** Conversation memory: a list of JSON turns, newest last. */
+      memory: (conversationId: string) => at('agent', 'mem', conversationId),
+      /** Failed LLM turns of a conversation (hash: turn id → 1, `count`). */
+      failures: (conversationId: string) => at('agent', 'fail', conversationId),
+      /** The rate-limit decision taken for one turn, so a retried turn gets the same decision. */
+      rateDecision: (customerId: string, turnId: string) => at('agent', 'rld', customerId, turnId),
+      /** Marks that the rate-limit notice was sent in the current window. */
+      rateNotice: (customerId: string) => at('agent', 'rln', customerId),
+      /** Key prefix of rate-limiter-flexible's counters. */
+      rateLimiterPrefix: () => at('agent', 'rl'),
+      /** Running summary of turns that left the memory window. */
+      summary: (conversationId: string) => at('agent', 'sum', conversationId),
+      /** A customer's profile across conversations. */
+      profile: (customerId: string) => at('agent', 'prof', customerId),
+      /** The conversation's A/B variant. */
+      variant: (conversationId: string) => at('agent', 'ab', conversationId),
+      /** Cached LLM answer of a non-personal, single-turn question. */
+      cache: (hash: string) => at('agent', 'cache', hash),
+    },
+
+    /** Media pipeline caches. */
+    media: {
+      /** WhatsApp media id of a URL uploaded from one phone number id. */
+      whatsappUpload: (phoneNumberId: string, url: string) => at('media', 'wa-upload', shortHash(`${phoneNumberId}|${url}`, 32)),
+      /** WeChat media id of an uploaded URL. */
+      wechatUpload: (url: string) => at('media', 'wx-upload', shortHash(url, 32)),
+      /** Transcript of one media identity (channel, account and media id or URL). */
+      transcript: (identity: string) => at('media', 'transcript', shortHash(identity, 32)),
+    },
+
+    /** Chatwoot: mirror mappings, locks and webhook claims. */
+    chatwoot: {
+      /** Mirror mapping by the original conversation. */
+      mirrorByRef: (conversationId: string) => at('cw', 'mref', conversationId),
+      /** Mirror mapping by the Chatwoot conversation. */
+      mirrorByConversation: (accountId: number, chatwootConversationId: number) => at('cw', 'mconv', String(accountId), String(chatwootConversationId)),
+      /** Lock that makes one mirror creation happen once across workers. */
+      mirrorLock: (name: string) => at('cw', 'lock', shortHash(name, 24)),
+      /** One mirrored message (dedupe before posting). */
+      mirroredMessage: (messageSourceId: string) => at('cw', 'mmsg', shortHash(messageSourceId, 32)),
+      /** Claim of one webhook delivery (`X-Chatwoot-Delivery`). */
+      webhookDelivery: (delivery: string) => at('cw', 'dlv', delivery),
+      /** Claim of one webhook event. */
+      webhookEvent: (eventId: string) => at('cw', 'evt', eventId),
+    },
+
+    /** WeChat Kefu: access token, sync state, send allowances. */
+    wechat: {
+      /** The cached access token of a corp. */
+      token: (corpId: string) => at('wechat', 'token', corpId),
+      /** Lock of one token refresh across processes. */
+      tokenLock: (corpId: string) => at('wechat', 'token-lock', corpId),
+      /** `gettoken` blocked for one secret after a configuration error. */
+      tokenBlocked: (corpId: string, secretHash: string) => at('wechat', 'token-blocked', corpId, secretHash),
+      /** `sync_msg` cursor of an account (`openKfId` unset = all accounts). */
+      cursor: (corpId: string, openKfId: string | undefined) => at('wechat', 'cursor', corpId, openKfId ?? '_all'),
+      /** Sync lock of an account: the worker pulling it. */
+      syncLock: (corpId: string, openKfId: string | undefined) => at('wechat', 'sync-lock', corpId, openKfId ?? '_all'),
+      /** Pending sync work of an account (hash: `v`, `token`). */
+      syncPending: (corpId: string, openKfId: string | undefined) => at('wechat', 'sync-pending', corpId, openKfId ?? '_all'),
+      /** The job watching an account's sync holder. */
+      syncWatcher: (corpId: string, openKfId: string | undefined) => at('wechat', 'sync-watcher', corpId, openKfId ?? '_all'),
+      /** A `welcome_code` used once. */
+      welcome: (msgid: string) => at('wechat', 'welcome', shortHash(msgid, 24)),
+      /** Send allowance of one customer: newest message time, its msgid, replies sent since. */
+      allowance: (openKfId: string, userId: string) => {
+        const base = at('wechat', 'allow', openKfId, shortHash(userId, 16));
+        return { last: `${base}:last`, msgid: `${base}:msgid`, sent: `${base}:sent` };
+      },
+      /** Servicers' receiving state (hash: servicer user id → 1 | 0). */
+      servicers: () => at('wechat', 'servicers'),
+    },
+
+    /**
+     * @deprecated Raw namespace builder, kept only until chatwoot-ingress uses
+     * `chatwoot.webhookDelivery` / `chatwoot.webhookEvent`; name new keys in this registry instead.
+     */
+    ns: (namespace: string, ...parts: string[]) => at(namespace, ...parts),
   };
 }
 export type GatewayKeys = ReturnType<typeof gatewayKeys>;
+/** The media pipeline's cache keys (`gatewayKeys(prefix).media`). */
+export type MediaKeys = GatewayKeys['media'];

@@ -1,21 +1,7 @@
 import { DELIVERY_RANK, type DeliveryStatus } from '@switchboard/core';
 import type { RedisClient } from './redis.js';
 import { gatewayKeys, type GatewayKeys } from './keys.js';
-
-/**
- * Monotonic status update: a status is applied only if it ranks above the stored one; `failed`
- * (rank 100) is terminal. KEYS: delivery hash. ARGV: status, rank, atMs, errorJson, ttlSec.
- * Returns 1 if applied, 0 if it would have downgraded.
- */
-const UPDATE = `
-local cur = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
-local rank = tonumber(ARGV[2])
-if cur >= 100 or rank <= cur then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'rank', rank, 'at', ARGV[3])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
-return 1
-`;
+import { loadScripts, type ScriptedRedis } from './lua-scripts.js';
 
 /** What the ledger knows about one sent provider message. */
 export interface DeliveryRecord {
@@ -51,21 +37,17 @@ export interface OutboundProgress {
   unconfirmed?: UnconfirmedPart;
 }
 
-type Scripted = RedisClient & { sbDeliveryUpdate(...args: Array<string | number>): Promise<number> };
-
 /**
  * Delivery state of outbound messages and progress of outbound replies.
  * Statuses arrive out of order and some never arrive; the ledger never downgrades.
  */
 export class DeliveryLedger {
   readonly keys: GatewayKeys;
-  private readonly redis: Scripted;
+  private readonly redis: ScriptedRedis;
 
   constructor(redis: RedisClient, prefix: string) {
     this.keys = gatewayKeys(prefix);
-    const r = redis as Scripted;
-    if (typeof r.sbDeliveryUpdate !== 'function') r.defineCommand('sbDeliveryUpdate', { numberOfKeys: 1, lua: UPDATE });
-    this.redis = r;
+    this.redis = loadScripts(redis);
   }
 
   /** Records a message the provider accepted. */
@@ -81,7 +63,10 @@ export class DeliveryLedger {
       .exec();
   }
 
-  /** Applies a provider status; returns false when it would downgrade a newer one. */
+  /**
+   * Applies a provider status (script `deliveryUpdate-1.lua`): monotonic, `failed` is terminal;
+   * returns false when it would downgrade a newer one.
+   */
   async applyStatus(channel: string, providerMessageId: string, status: DeliveryStatus, at: number, error?: string): Promise<boolean> {
     const applied = await this.redis.sbDeliveryUpdate(this.keys.delivery(channel, providerMessageId), status, DELIVERY_RANK[status], at, error ?? '', TTL_SEC);
     return applied === 1;

@@ -1,120 +1,6 @@
 import type { RedisClient } from './redis.js';
 import { gatewayKeys, type GatewayKeys } from './keys.js';
-
-/**
- * accept: atomically claim a provider event and append it to its conversation's mailbox, then make
- * sure exactly one turn is scheduled. Claim and append are one step so a crash can neither lose a
- * claimed event nor append it twice.
- * KEYS: seen, mailbox, turn. ARGV: eventJson, dedupeTtlSec, nowMs, staleRunMs, stateTtlSec, append(1|0)
- * Returns { claimed (1|0), seqToSchedule (0 = none needed) }.
- */
-const ACCEPT = `
-local claimed = 0
-if ARGV[6] == '1' then
-  if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[2])) then
-    claimed = 1
-    redis.call('RPUSH', KEYS[2], ARGV[1])
-    if redis.call('HEXISTS', KEYS[3], 'first') == 0 then redis.call('HSET', KEYS[3], 'first', ARGV[3]) end
-    redis.call('HSET', KEYS[3], 'last', ARGV[3])
-  end
-end
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
-local pending = redis.call('HGET', KEYS[3], 'pending')
-if pending then return {claimed, tonumber(pending)} end
-local running = redis.call('HGET', KEYS[3], 'running')
-if running then
-  local since = tonumber(redis.call('HGET', KEYS[3], 'since') or ARGV[3])
-  if tonumber(ARGV[3]) - since < tonumber(ARGV[4]) then return {claimed, 0} end
-  -- the running turn's worker is gone for good (job failed or lost): its messages are still in the mailbox
-  redis.call('HDEL', KEYS[3], 'running', 'count', 'since')
-end
-if redis.call('LLEN', KEYS[2]) == 0 then return {claimed, 0} end
-local seq = redis.call('HINCRBY', KEYS[3], 'seq', 1)
-redis.call('HSET', KEYS[3], 'pending', seq)
-return {claimed, seq}
-`;
-
-/**
- * begin: a turn job starts. KEYS: mailbox, turn. ARGV: seq, nowMs, debounceMs, maxWaitMs.
- * Returns {state, n}: run/resume (n = messages in the turn), wait (n = due ms), stale (n = pending seq), busy.
- */
-const BEGIN = `
-local running = redis.call('HGET', KEYS[2], 'running')
-if running then
-  if tonumber(running) == tonumber(ARGV[1]) then
-    return {'resume', tonumber(redis.call('HGET', KEYS[2], 'count') or '0')}
-  end
-  return {'busy', tonumber(running)}
-end
-local pending = redis.call('HGET', KEYS[2], 'pending')
-if (not pending) or tonumber(pending) ~= tonumber(ARGV[1]) then
-  return {'stale', tonumber(pending or '0')}
-end
-local now = tonumber(ARGV[2])
-local first = tonumber(redis.call('HGET', KEYS[2], 'first') or ARGV[2])
-local last = tonumber(redis.call('HGET', KEYS[2], 'last') or ARGV[2])
-local due = math.min(last + tonumber(ARGV[3]), first + tonumber(ARGV[4]))
-if due > now then return {'wait', due} end
-local count = redis.call('LLEN', KEYS[1])
-redis.call('HSET', KEYS[2], 'running', ARGV[1], 'count', count, 'since', ARGV[2])
-redis.call('HDEL', KEYS[2], 'pending', 'first', 'last')
-return {'run', count}
-`;
-
-/**
- * finish: a turn is done; drop its messages and schedule the next turn if more arrived meanwhile.
- * KEYS: mailbox, turn. ARGV: seq. Returns the next seq to schedule, 0 for none, -1 if this turn no longer owns the conversation.
- */
-const FINISH = `
-local running = redis.call('HGET', KEYS[2], 'running')
-if (not running) or tonumber(running) ~= tonumber(ARGV[1]) then return -1 end
-local count = tonumber(redis.call('HGET', KEYS[2], 'count') or '0')
-if count > 0 then redis.call('LTRIM', KEYS[1], count, -1) end
-redis.call('HDEL', KEYS[2], 'running', 'count', 'since')
-if redis.call('LLEN', KEYS[1]) > 0 then
-  local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-  redis.call('HSET', KEYS[2], 'pending', seq)
-  return seq
-end
-return 0
-`;
-
-/**
- * abandon: the running turn `seq` failed for good. Its messages stay in the mailbox (nothing is
- * lost) and the conversation is released at once instead of after the stale-run timeout; when the
- * mailbox is not empty a new turn is scheduled. KEYS: mailbox, turn. ARGV: seq.
- * Returns the seq to schedule, 0 for none, -1 if `seq` was not running.
- */
-const ABANDON = `
-local running = redis.call('HGET', KEYS[2], 'running')
-if (not running) or tonumber(running) ~= tonumber(ARGV[1]) then return -1 end
-redis.call('HDEL', KEYS[2], 'running', 'count', 'since')
-if redis.call('HEXISTS', KEYS[2], 'pending') == 1 then return tonumber(redis.call('HGET', KEYS[2], 'pending')) end
-if redis.call('LLEN', KEYS[1]) > 0 then
-  local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-  redis.call('HSET', KEYS[2], 'pending', seq)
-  return seq
-end
-return 0
-`;
-
-/**
- * replace: swap one message of the pending (not yet running) part of a mailbox for its edited
- * version, compare-and-set. KEYS: seen (the edit's event id), mailbox, turn.
- * ARGV: index, expectedJson, newJson, dedupeTtlSec, nowMs.
- * Returns 1 replaced, 0 the entry moved or is in the running turn (caller re-reads or appends), -1 the edit was already seen.
- */
-const REPLACE = `
-local start = 0
-if redis.call('HEXISTS', KEYS[3], 'running') == 1 then start = tonumber(redis.call('HGET', KEYS[3], 'count') or '0') end
-local idx = tonumber(ARGV[1])
-if idx < start then return 0 end
-if redis.call('LINDEX', KEYS[2], idx) ~= ARGV[2] then return 0 end
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[4])) then return -1 end
-redis.call('LSET', KEYS[2], idx, ARGV[3])
-if redis.call('HEXISTS', KEYS[3], 'pending') == 1 then redis.call('HSET', KEYS[3], 'last', ARGV[5]) end
-return 1
-`;
+import { loadScripts, type ScriptedRedis } from './lua-scripts.js';
 
 export type BeginResult =
   | { state: 'run' | 'resume'; count: number }
@@ -143,39 +29,23 @@ export const DEFAULT_MAILBOX_OPTIONS: MailboxOptions = {
 /** Conversation turn state lives 30 days after the last message, longer than any retained job id. */
 const STATE_TTL_SEC = 30 * 24 * 3600;
 
-type Scripted = RedisClient & {
-  sbAccept(...args: Array<string | number>): Promise<[number, number]>;
-  sbBegin(...args: Array<string | number>): Promise<[string, number]>;
-  sbFinish(...args: Array<string | number>): Promise<number>;
-  sbAbandon(...args: Array<string | number>): Promise<number>;
-  sbReplace(...args: Array<string | number>): Promise<number>;
-};
-
 /**
- * Per-conversation mailboxes and turn scheduling (see docs/architecture.md, "Turns").
+ * Per-conversation mailboxes (scripts `mailbox*.lua`) and turn scheduling (see docs/architecture.md, "Turns").
  * Invariants: an event is appended at most once per dedupe horizon; at most one turn per
  * conversation is pending or running; a turn's messages leave the mailbox only when it finishes.
  */
 export class Mailbox {
   readonly keys: GatewayKeys;
-  private readonly redis: Scripted;
+  private readonly redis: ScriptedRedis;
 
   constructor(redis: RedisClient, prefix: string, readonly opts: MailboxOptions = DEFAULT_MAILBOX_OPTIONS) {
     this.keys = gatewayKeys(prefix);
-    const r = redis as Scripted;
-    if (typeof r.sbAccept !== 'function') {
-      r.defineCommand('sbAccept', { numberOfKeys: 3, lua: ACCEPT });
-      r.defineCommand('sbBegin', { numberOfKeys: 2, lua: BEGIN });
-      r.defineCommand('sbFinish', { numberOfKeys: 2, lua: FINISH });
-      r.defineCommand('sbAbandon', { numberOfKeys: 2, lua: ABANDON });
-      r.defineCommand('sbReplace', { numberOfKeys: 3, lua: REPLACE });
-    }
-    this.redis = r;
+    this.redis = loadScripts(redis);
   }
 
   /** Claims `eventId` and appends the event; returns whether it was new and which turn seq must be scheduled. */
   async accept(conversationId: string, eventId: string, eventJson: string, now = Date.now()): Promise<{ claimed: boolean; scheduleSeq: number }> {
-    const [claimed, seq] = await this.redis.sbAccept(
+    const [claimed, seq] = await this.redis.sbMailboxAccept(
       this.keys.seen(eventId), this.keys.mailbox(conversationId), this.keys.turn(conversationId),
       eventJson, this.opts.dedupeTtlSec, now, this.opts.staleRunMs, STATE_TTL_SEC, 1,
     );
@@ -184,7 +54,7 @@ export class Mailbox {
 
   /** Re-checks scheduling without appending (used to repair a lost turn job). */
   async ensureScheduled(conversationId: string, now = Date.now()): Promise<number> {
-    const [, seq] = await this.redis.sbAccept(
+    const [, seq] = await this.redis.sbMailboxAccept(
       this.keys.seen('-'), this.keys.mailbox(conversationId), this.keys.turn(conversationId),
       '', this.opts.dedupeTtlSec, now, this.opts.staleRunMs, STATE_TTL_SEC, 0,
     );
@@ -197,7 +67,7 @@ export class Mailbox {
   }
 
   async begin(conversationId: string, seq: number, now = Date.now()): Promise<BeginResult> {
-    const [state, n] = await this.redis.sbBegin(
+    const [state, n] = await this.redis.sbMailboxBegin(
       this.keys.mailbox(conversationId), this.keys.turn(conversationId), seq, now, this.opts.debounceMs, this.opts.maxWaitMs,
     );
     switch (state) {
@@ -244,7 +114,7 @@ export class Mailbox {
       });
       if (index < 0) return 'not_pending';
       const stored = entries[index] as string;
-      const result = await this.redis.sbReplace(
+      const result = await this.redis.sbMailboxReplace(
         this.keys.seen(editEventId), mailbox, this.keys.turn(conversationId),
         index, stored, edit(stored), this.opts.dedupeTtlSec, now,
       );
@@ -257,11 +127,11 @@ export class Mailbox {
 
   /** Releases a conversation whose running turn failed for good; returns the seq to schedule (0 none, -1 not running). */
   async abandon(conversationId: string, seq: number): Promise<number> {
-    return this.redis.sbAbandon(this.keys.mailbox(conversationId), this.keys.turn(conversationId), seq);
+    return this.redis.sbMailboxAbandon(this.keys.mailbox(conversationId), this.keys.turn(conversationId), seq);
   }
 
   /** Ends a turn; returns the next seq to schedule (0 none, -1 not the owner). */
   async finish(conversationId: string, seq: number): Promise<number> {
-    return this.redis.sbFinish(this.keys.mailbox(conversationId), this.keys.turn(conversationId), seq);
+    return this.redis.sbMailboxFinish(this.keys.mailbox(conversationId), this.keys.turn(conversationId), seq);
   }
 }

@@ -17,11 +17,11 @@ const OWNER_TTL_SEC = 30 * 24 * 3600;
 const minuteOf = (ms: number) => Math.floor(ms / 60_000);
 
 function statKey(prefix: string, channel: string, direction: EventDirection, minute: number): string {
-  return gatewayKeys(prefix).ns('stats', channel, direction, String(minute));
+  return gatewayKeys(prefix).stats(channel, direction, minute);
 }
 
 function ownersKey(prefix: string): string {
-  return gatewayKeys(prefix).ns('owners');
+  return gatewayKeys(prefix).owners();
 }
 
 /**

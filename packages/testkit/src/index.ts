@@ -12,3 +12,5 @@ export * from './hostile-media.js';
 export * from './fake-telegram.js';
 export * from './raw-http.js';
 export * from './tls.js';
+export * from './channel-conformance.js';
+export * from './database.js';

@@ -7,6 +7,7 @@
   function randomCustomer(channel) {
     var n = '';
     for (var i = 0; i < 8; i++) n += Math.floor(Math.random() * 10);
+    if (channel === 'telegram') return '7' + n;
     return channel === 'whatsapp' ? '1555' + n : 'wmSandbox' + n;
   }
   function storedCustomer(channel) {
@@ -66,6 +67,8 @@
     $('channel-note').textContent = ch && ch.enabled
       ? (channel() === 'whatsapp'
           ? 'Webhooks are signed with X-Hub-Signature-256 and posted to ' + ch.ingress + '/webhooks/whatsapp; replies are caught by the fake Graph API.'
+          : channel() === 'telegram'
+          ? 'Updates carry X-Telegram-Bot-Api-Secret-Token and are posted to ' + ch.ingress + '/webhooks/telegram; replies are caught by the fake Bot API (sendMessage, sendPhoto…).'
           : 'Callbacks are AES-encrypted and signed (msg_signature) and posted to ' + ch.ingress + '/webhooks/wechat-kf; the worker pulls the message with kf/sync_msg from the fake WeCom API.')
       : 'This channel is not faked in this sandbox: a channel with real credentials never is (the sandbox never drives a real channel).';
   }
@@ -238,10 +241,19 @@
     $('conv-id').textContent = c.conversationId;
   }
 
+  // polls overlap (every 700 ms, slower under load): an answer for another customer, or one older than
+  // what is on screen, must not be drawn (it would show the previous customer's lines for a moment)
+  var pollsSent = 0;
+  var pollDrawn = 0;
   function poll() {
     if (!customer()) return;
-    api('GET', 'conversation?channel=' + encodeURIComponent(channel()) + '&customer=' + encodeURIComponent(customer()))
+    var ch = channel();
+    var cu = customer();
+    var seq = ++pollsSent;
+    api('GET', 'conversation?channel=' + encodeURIComponent(ch) + '&customer=' + encodeURIComponent(cu))
       .then(function (r) {
+        if (ch !== channel() || cu !== customer() || seq < pollDrawn) return;
+        pollDrawn = seq;
         state.conversation = r.body;
         renderOwner(r.body);
         renderChat(r.body.lines || []);
@@ -317,7 +329,11 @@
 
   api('GET', 'info').then(function (r) {
     state.info = r.body;
-    if (!r.body.channels.whatsapp.enabled && r.body.channels['wechat-kf'].enabled) $('channel').value = 'wechat-kf';
+    var chs = r.body.channels;
+    if (!chs.whatsapp.enabled) {
+      var first = ['wechat-kf', 'telegram'].filter(function (c) { return chs[c] && chs[c].enabled; })[0];
+      if (first) $('channel').value = first;
+    }
     switchChannel();
     state.polling = setInterval(poll, 700);
   }).catch(function (err) { $('agent-note').textContent = 'Sandbox unavailable: ' + err.message; });

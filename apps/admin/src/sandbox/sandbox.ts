@@ -6,9 +6,10 @@ import { encrypt as wecomEncrypt } from '@wecom/crypto';
 import { conversationId, jobId, outboundQueueFor, type ConversationRef, type Logger, type QueueName } from '@switchboard/core';
 import { syncJobFor, wechatEventId, wechatSignature } from '@switchboard/channel-wechat-kf/inbound';
 import { wechatMsgid } from '@switchboard/channel-wechat-kf/outbound';
-import { gatewayKeys, getConversationOwner, setConversationOwner, type Producers, type RedisClient } from '@switchboard/queue';
+import { enqueueReply, gatewayKeys, getConversationOwner, setConversationOwner, type Producers, type RedisClient } from '@switchboard/queue';
 import { createFakeGraphRouter, type GraphSend } from './fake-graph.js';
 import { FakeWecom } from './fake-wecom.js';
+import { createFakeTelegramRouter } from './fake-telegram.js';
 import type { OfflineCoverage } from './faq-topics.js';
 import { SandboxStore, type SandboxChannel, type SandboxLine, type SandboxMedia } from './store.js';
 import { traceConversation } from './trace.js';
@@ -31,6 +32,13 @@ export interface SandboxWechat {
   openKfId: string;
 }
 
+/** The sandbox's Telegram side: the secrets telegram-ingress and the workers were started with. */
+export interface SandboxTelegram {
+  botToken: string;
+  webhookSecret: string;
+  ingressUrl: string;
+}
+
 /** What the sandbox needs; built in main.ts or by tests. */
 export interface SandboxOptions {
   log: Logger;
@@ -39,6 +47,7 @@ export interface SandboxOptions {
   prefix: string;
   whatsapp?: SandboxWhatsApp;
   wechat?: SandboxWechat;
+  telegram?: SandboxTelegram;
   /** OPENAI_API_KEY is set: the agent answers with the LLM; otherwise FAQ/offline, and the page says so. */
   agentOnline: boolean;
   /** What the offline agent answers (FAQ topics), listed on the page in offline mode. */
@@ -56,11 +65,14 @@ export interface Sandbox {
   graph?: Router;
   /** Mount at `/sandbox/wecom` (WECHAT_API_URL = …/sandbox/wecom); authenticated by corp id + secret. */
   wecom?: Router;
+  /** Mount at `/sandbox/telegram` (TELEGRAM_API_URL = …/sandbox/telegram); authenticated by the bot token in the path. */
+  telegram?: Router;
   store: SandboxStore;
 }
 
-const Channel = z.enum(['whatsapp', 'wechat-kf']);
+const Channel = z.enum(['whatsapp', 'wechat-kf', 'telegram']);
 const WhatsAppCustomer = z.string().regex(/^\d{6,15}$/, 'a WhatsApp customer id is 6-15 digits');
+const TelegramCustomer = z.string().regex(/^[1-9]\d{4,14}$/, 'a Telegram customer id is a private chat id (5-15 digits)');
 const WechatCustomer = z.string().regex(/^[A-Za-z0-9_-]{4,64}$/, 'a WeChat customer id is 4-64 letters, digits, _ or -');
 const FileUpload = z.object({ name: z.string().max(200), mimeType: z.string().max(100), dataBase64: z.string().max(22_000_000) });
 const SendBody = z.object({ channel: Channel, customer: z.string(), name: z.string().max(100).optional(), text: z.string().max(4096).optional(), file: FileUpload.optional() });
@@ -98,6 +110,8 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   const store = new SandboxStore();
   const keys = gatewayKeys(opts.prefix);
   const publicDir = opts.publicDir ?? resolve(__dirname, '..', '..', 'public', 'sandbox');
+  const telegramBotId = opts.telegram ? opts.telegram.botToken.split(':')[0] : undefined;
+  let lastUpdateId = 0;
   const wecom = opts.wechat ? new FakeWecom({ store, corpId: opts.wechat.corpId, secret: opts.wechat.secret }) : undefined;
 
   const refOf = (channel: SandboxChannel, customer: string, name?: string): ConversationRef => {
@@ -105,6 +119,11 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       if (!opts.whatsapp) throw new HttpProblem(409, 'WhatsApp is not faked in this sandbox (a channel with real credentials never is)');
       const id = WhatsAppCustomer.parse(customer);
       return { channel, account: opts.whatsapp.phoneNumberId, userId: id, address: id, ...(name ? { displayName: name } : {}) };
+    }
+    if (channel === 'telegram') {
+      if (!opts.telegram) throw new HttpProblem(409, 'Telegram is not faked in this sandbox (a channel with real credentials never is)');
+      const id = TelegramCustomer.parse(customer);
+      return { channel, account: telegramBotId!, userId: id, ...(name ? { displayName: name } : {}) };
     }
     if (!opts.wechat) throw new HttpProblem(409, 'WeChat is not faked in this sandbox (a channel with real credentials never is)');
     return { channel, account: opts.wechat.openKfId, userId: WechatCustomer.parse(customer) };
@@ -233,6 +252,49 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     return { conversationId: convId, lineId: line.id, ingressStatus: result.status };
   }
 
+  async function sendTelegram(customer: string, name: string | undefined, text: string | undefined, file: z.infer<typeof FileUpload> | undefined) {
+    const tg = opts.telegram!;
+    const ref = refOf('telegram', customer, name);
+    const convId = conversationId(ref);
+    // update ids only grow, across restarts too (the ingress deduplicates by bot + update_id for 7 days)
+    const updateId = Math.max(lastUpdateId + 1, Math.floor((now() - Date.UTC(2026, 0, 1)) / 100));
+    lastUpdateId = updateId;
+    const chatId = Number(ref.userId);
+    const first = name ?? 'Sandbox customer';
+    const message: Record<string, unknown> = {
+      message_id: updateId,
+      from: { id: chatId, is_bot: false, first_name: first, language_code: 'en' },
+      chat: { id: chatId, type: 'private', first_name: first },
+      date: Math.floor(now() / 1000),
+    };
+    let media: SandboxMedia | undefined;
+    if (file) {
+      const up = storeUpload(file);
+      const kind = mediaKind(up.mimeType);
+      const descriptor = { file_id: up.id, file_unique_id: `u${up.id.slice(-8)}`, file_size: up.bytes.length };
+      if (kind === 'image') message.photo = [{ ...descriptor, width: 320, height: 320 }];
+      else if (kind === 'audio') message.voice = { ...descriptor, duration: 1, mime_type: up.mimeType };
+      else message.document = { ...descriptor, file_name: file.name, mime_type: up.mimeType };
+      if (text) message.caption = text;
+      media = { kind, url: `/sandbox/media/${up.id}`, mimeType: up.mimeType, filename: file.name };
+    } else {
+      message.text = text ?? '';
+    }
+    const raw = JSON.stringify({ update_id: updateId, message });
+    const postedAt = now();
+    const line = store.add(convId, 'telegram', {
+      author: 'customer',
+      text: text ?? '',
+      ...(media ? { media } : {}),
+      at: postedAt,
+      providerMessageId: `${chatId}:${updateId}`,
+      trace: { eventId: jobId('tg', telegramBotId!, updateId), postedAt },
+    });
+    const result = await post(`${tg.ingressUrl}/webhooks/telegram`, raw, { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': tg.webhookSecret });
+    store.patch(convId, line.id, { trace: { ...line.trace!, ingressStatus: result.status, ingressMs: result.ms } });
+    return { conversationId: convId, lineId: line.id, ingressStatus: result.status };
+  }
+
   /** WhatsApp reports every accepted message back as `sent` then `delivered` statuses; so does the sandbox. */
   function postStatuses(send: GraphSend): void {
     const wa = opts.whatsapp;
@@ -249,7 +311,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
 
   /** Queues on a channel's path without any connected worker, so the page can say why nothing moves. */
   async function idleQueues(channel: SandboxChannel): Promise<QueueName[]> {
-    const path: QueueName[] = channel === 'whatsapp' ? ['turn', 'outbound-whatsapp'] : ['wechat-sync', 'turn', 'outbound-wechat-kf'];
+    const path: QueueName[] = channel === 'wechat-kf' ? ['wechat-sync', 'turn', 'outbound-wechat-kf'] : ['turn', outboundQueueFor(channel)];
     try {
       const counts = await Promise.all(path.map((name) => opts.producers.queue(name).getWorkersCount()));
       return path.filter((_, i) => counts[i] === 0);
@@ -297,6 +359,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       channels: {
         whatsapp: opts.whatsapp ? { enabled: true, phoneNumberId: opts.whatsapp.phoneNumberId, ingress: opts.whatsapp.ingressUrl } : { enabled: false },
         'wechat-kf': opts.wechat ? { enabled: true, openKfId: opts.wechat.openKfId, ingress: opts.wechat.ingressUrl } : { enabled: false },
+        telegram: opts.telegram ? { enabled: true, botId: telegramBotId, ingress: opts.telegram.ingressUrl } : { enabled: false },
       },
     });
   });
@@ -307,7 +370,12 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       const body = SendBody.parse(req.body);
       if (!body.file && !body.text?.trim()) throw new HttpProblem(400, 'type a message or attach a file');
       refOf(body.channel, body.customer, body.name);
-      const result = body.channel === 'whatsapp' ? await sendWhatsApp(body.customer, body.name, body.text, body.file) : await sendWechat(body.customer, body.text, body.file);
+      const result =
+        body.channel === 'whatsapp'
+          ? await sendWhatsApp(body.customer, body.name, body.text, body.file)
+          : body.channel === 'telegram'
+            ? await sendTelegram(body.customer, body.name, body.text, body.file)
+            : await sendWechat(body.customer, body.text, body.file);
       res.status(result.ingressStatus === 200 ? 202 : 502).json({ ...result, ok: result.ingressStatus === 200 });
     }),
   );
@@ -384,16 +452,9 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       // WeChat echoes only the msgid of each part; remember those of the first parts too
       if (body.channel === 'wechat-kf') for (let i = 0; i < 5; i++) ids.push(wechatMsgid(outboundId, i));
       store.markHuman(ids, outboundId);
-      // keep replies in order: the worker waits for the conversation's previous reply first
-      const lastOutKey = keys.ns('lastout', convId);
-      const after = await opts.redis.get(lastOutKey);
       const line = store.add(convId, body.channel, { author: 'human', text: body.text, at: now(), outboundId });
-      await opts.producers.enqueue(
-        outboundQueueFor(body.channel),
-        { outboundId, ref, reply: { text: body.text }, origin: 'human', ...(after ? { after } : {}) },
-        { jobId: outboundId },
-      );
-      await opts.redis.set(lastOutKey, outboundId, 'EX', 7 * 24 * 3600);
+      // in order: the worker waits for the conversation's previous reply first
+      await enqueueReply({ redis: opts.redis, producers: opts.producers, keys }, ref, { outboundId, reply: { text: body.text }, origin: 'human' });
       res.status(202).json({ conversationId: convId, outboundId, lineId: line.id });
     }),
   );
@@ -401,5 +462,6 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   const sandbox: Sandbox = { ui, store };
   if (opts.whatsapp) sandbox.graph = createFakeGraphRouter({ store, accessToken: opts.whatsapp.accessToken, onSent: postStatuses });
   if (wecom) sandbox.wecom = wecom.router();
+  if (opts.telegram) sandbox.telegram = createFakeTelegramRouter({ store, botToken: opts.telegram.botToken, botId: telegramBotId! });
   return sandbox;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** A sandbox channel as the page names it. */
-export type SandboxChannel = 'whatsapp' | 'wechat-kf';
+export type SandboxChannel = 'whatsapp' | 'wechat-kf' | 'telegram';
 
 /** Who wrote a line of the sandbox transcript. */
 export type SandboxAuthor = 'customer' | 'bot' | 'human' | 'system';
@@ -144,6 +144,18 @@ export class SandboxStore {
     const line = this.conversations.get(conversationId)?.lines.find((l) => l.author === 'human' && l.outboundId === outboundId);
     if (!line) return false;
     line.deliveredAt ??= at;
+    line.providerMessageId ??= providerMessageId;
+    return true;
+  }
+
+  /**
+   * Like {@link deliverHuman} for a provider whose sends carry no id of ours (Telegram): the oldest
+   * undelivered human line of the conversation with this text.
+   */
+  deliverHumanByText(conversationId: string, text: string, providerMessageId: string, at: number): boolean {
+    const line = this.conversations.get(conversationId)?.lines.find((l) => l.author === 'human' && l.deliveredAt === undefined && l.text.trim() === text.trim());
+    if (!line) return false;
+    line.deliveredAt = at;
     line.providerMessageId ??= providerMessageId;
     return true;
   }

@@ -1,6 +1,6 @@
 import type { Job, Worker } from 'bullmq';
-import { conversationId, jobId, outboundQueueFor, type ChannelInboundHook, type InboundEvent, type InboundMessage } from '@switchboard/core';
-import { acceptCustomerMessage, acknowledgeSentParts, createWorker } from '@switchboard/queue';
+import { conversationId, jobId, type ChannelInboundHook, type InboundEvent, type InboundMessage } from '@switchboard/core';
+import { acceptCustomerMessage, acknowledgeSentParts, createWorker, enqueueReply } from '@switchboard/queue';
 import { accountFor, admission, inboundHooks } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } from '../schedule.js';
@@ -25,7 +25,8 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   // a channel may answer a status with a reply of its own (e.g. a template after a closed window), once
   const followUp = applied ? accountFor(deps, event)?.statusFollowUp?.(event) : undefined;
   if (followUp && (await deps.mailbox.claim(followUp.outboundId))) {
-    await deps.producers.enqueue(outboundQueueFor(followUp.ref.channel), followUp, { jobId: followUp.outboundId });
+    const { ref, ...reply } = followUp;
+    await enqueueReply(deps, ref, reply);
   }
   return applied ? 'applied' : 'ignored';
 }
@@ -63,7 +64,7 @@ async function acceptUnsupported(deps: WorkerDeps, event: Extract<InboundEvent, 
   // once per conversation (a year is longer than any conversation the bot keeps)
   if (!(await deps.mailbox.claim(`unsupported-notice-${convId}`, 365 * 24 * 3600))) return 'unsupported';
   const outboundId = jobId('unsup', convId);
-  await deps.producers.enqueue(outboundQueueFor(event.channel), { outboundId, ref: event.conversation, reply: notice, origin: 'notice' }, { jobId: outboundId });
+  await enqueueReply(deps, event.conversation, { outboundId, reply: notice, origin: 'notice' });
   return 'unsupported_notice';
 }
 

@@ -93,7 +93,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       deps.metrics.sends.inc({ channel, result: 'error', code: errorCode(err) });
       if (err instanceof ProviderRateLimitedError && err.scope === 'recipient') {
         // only this recipient is limited (a pair rate limit): wait 4^n s without pausing the queue
-        const key = deps.keys.ns('pairrate', data.outboundId);
+        const key = deps.keys.pairRate(data.outboundId);
         const n = await deps.redis.incr(key);
         await deps.redis.expire(key, 3600);
         if (n <= PAIR_RATE_RETRIES) {

@@ -2,12 +2,11 @@ import { DelayedError, type Job, type Worker } from 'bullmq';
 import {
   InboundMessage,
   jobId,
-  outboundQueueFor,
   type ConversationRef,
   type TurnJob,
 } from '@switchboard/core';
 import { renderContent, type AgentInput, type AgentOutput } from '@switchboard/agent';
-import { createWorker, turnOutboundId } from '@switchboard/queue';
+import { createWorker, enqueueReply, turnOutboundId } from '@switchboard/queue';
 import { adapterFor, admission, mirrorChannel } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
@@ -16,7 +15,6 @@ import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
 interface TurnRecord {
   output: AgentOutput;
   outboundId: string;
-  after?: string;
 }
 
 const RECORD_TTL_SEC = 7 * 24 * 3600;
@@ -47,14 +45,13 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     deps.log.info(admitted.reason, { channel: ref.channel, conversation: convId });
     if (admitted.refusal && (await deps.mailbox.claim(`refused-${convId}`, 365 * 24 * 3600))) {
       const outboundId = jobId('refuse', convId);
-      await deps.producers.enqueue(outboundQueueFor(ref.channel), { outboundId, ref: latestRef, reply: admitted.refusal, origin: 'notice' }, { jobId: outboundId });
+      await enqueueReply(deps, latestRef, { outboundId, reply: admitted.refusal, origin: 'notice' });
     }
     return 'not_allowed';
   }
 
   const adapter = adapterFor(deps, ref.channel);
   const recordKey = deps.keys.reply(convId, seq);
-  const lastOutKey = deps.keys.ns('lastout', convId);
   let record: TurnRecord | undefined;
   let rememberInput: AgentInput | undefined;
   const stored = await deps.redis.get(recordKey);
@@ -71,8 +68,7 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     const input: AgentInput = { conversationId: convId, ref: latestRef, messages, now: Date.now() };
     const output = await deps.agent.respond(input);
     const outboundId = turnOutboundId(convId, seq);
-    const prev = await deps.redis.get(lastOutKey);
-    const candidate: TurnRecord = { output, outboundId, ...(prev && prev !== outboundId ? { after: prev } : {}) };
+    const candidate: TurnRecord = { output, outboundId };
     // SET NX: if a concurrent or earlier run of this turn stored a reply, that one wins
     if ((await deps.redis.set(recordKey, JSON.stringify(candidate), 'EX', RECORD_TTL_SEC, 'NX')) === 'OK') {
       record = candidate;
@@ -84,21 +80,14 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
 
   const { output } = record;
   if (output.reply && (output.reply.text.trim() || output.reply.options?.length || output.reply.media?.length || output.reply.template)) {
-    await deps.producers.enqueue(
-      outboundQueueFor(ref.channel),
-      {
-        outboundId: record.outboundId,
-        ref: latestRef,
-        reply: output.reply,
-        // the handoff message itself must go out even though the conversation is now human-owned
-        origin: output.handoff ? 'notice' : 'agent',
-        receivedAt: Math.min(...customer.map((m) => m.receivedAt)),
-        ...(customer.at(-1)?.providerMessageId ? { inReplyTo: customer.at(-1)?.providerMessageId } : {}),
-        ...(record.after ? { after: record.after } : {}),
-      },
-      { jobId: record.outboundId },
-    );
-    await deps.redis.set(lastOutKey, record.outboundId, 'EX', RECORD_TTL_SEC);
+    await enqueueReply(deps, latestRef, {
+      outboundId: record.outboundId,
+      reply: output.reply,
+      // the handoff message itself must go out even though the conversation is now human-owned
+      origin: output.handoff ? 'notice' : 'agent',
+      receivedAt: Math.min(...customer.map((m) => m.receivedAt)),
+      ...(customer.at(-1)?.providerMessageId ? { inReplyTo: customer.at(-1)?.providerMessageId } : {}),
+    });
     await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text);
   }
   // memory after the reply is on its way: a memory summary call must not delay the customer

@@ -1,0 +1,83 @@
+import type { z } from 'zod';
+import {
+  baseEnv,
+  closeServer,
+  createLogger,
+  createMetricsRegistry,
+  listen,
+  loadConfig,
+  onShutdown,
+  readDotenvFile,
+  tlsFiles,
+  type ChannelAccount,
+  type ChannelInbound,
+  type Logger,
+} from '@switchboard/core';
+import { acceptEnv, backlogEnv, createRedis, DeliveryLedger, exportQueueDepths, Mailbox, Producers, waitReady } from '@switchboard/queue';
+import { createIngressApp, type IngressRuntime } from './app.js';
+
+type CommonEnv = typeof baseEnv & typeof acceptEnv & typeof backlogEnv;
+
+/** The configuration an ingress process reads: the common fragments plus its channel's. */
+export type IngressConfig<E extends z.ZodRawShape> = z.infer<z.ZodObject<CommonEnv & E>>;
+
+/** What one ingress process is: its name, its channel's inbound half and how the environment becomes accounts. */
+export interface IngressProcess<E extends z.ZodRawShape, S> {
+  /** Process name in logs and metrics (`whatsapp-ingress`). */
+  readonly service: string;
+  readonly inbound: ChannelInbound<S, IngressRuntime>;
+  /** The channel's environment fragment. */
+  readonly env: E;
+  port(cfg: IngressConfig<E>): number;
+  /**
+   * The accounts this process serves; today the `default` account from the channel's variables
+   * (a disabled one is logged here and answers 503). May throw `ConfigError`.
+   */
+  accounts(cfg: IngressConfig<E>, log: Logger): Promise<Array<ChannelAccount<S>>> | Array<ChannelAccount<S>>;
+}
+
+async function start<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): Promise<void> {
+  readDotenvFile();
+  const cfg = loadConfig({ ...baseEnv, ...acceptEnv, ...backlogEnv, ...p.env }) as IngressConfig<E>;
+  const common = cfg as unknown as z.infer<z.ZodObject<CommonEnv>>;
+  const log = createLogger({ service: p.service, level: common.LOG_LEVEL, showText: common.LOG_SHOW_TEXT });
+  const accounts = await p.accounts(cfg, log);
+  const redis = createRedis(common.REDIS_URL, 'producer');
+  redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
+  // a fail-fast connection refuses commands until connected: wait briefly so the first webhook is not a 503
+  await waitReady(redis, 5000).catch(() => log.warn('redis not reachable yet; webhooks answer 503 until it is'));
+  const prefix = common.QUEUE_PREFIX;
+  const producers = new Producers(redis, prefix);
+  const registry = createMetricsRegistry({ service: p.service });
+  // the backlog is visible where the load arrives: ingress keeps accepting (durably) however deep it is
+  const depths = exportQueueDepths(registry, producers, { alertThreshold: common.BACKLOG_ALERT_THRESHOLD, log });
+  // the gateway's own commands (mailbox accept, acknowledgements, counters) of concurrent requests
+  // share socket writes; BullMQ keeps the plain connection
+  const gatewayRedis = createRedis(common.REDIS_URL, 'producer', { autoPipelining: true });
+  gatewayRedis.on('error', () => undefined);
+  const accept = { mailbox: new Mailbox(gatewayRedis, prefix), producers, redis: gatewayRedis, prefix, debounceMs: common.TURN_DEBOUNCE_MS, maxMessageAgeSec: common.INBOUND_MAX_AGE_SEC };
+  const app = createIngressApp(p.inbound, accounts, { log, registry, producers, redis, prefix, accept, ledger: new DeliveryLedger(gatewayRedis, prefix) });
+  const port = p.port(cfg);
+  const server = await listen(app, port, { log, tls: tlsFiles(common) });
+  log.info(`${p.service} listening`, { port, accounts: accounts.map((a) => a.id) });
+  onShutdown(log, async () => {
+    depths.stop();
+    await closeServer(server);
+    await producers.close();
+    redis.disconnect();
+    gatewayRedis.disconnect();
+  });
+}
+
+/**
+ * Runs one ingress process (the whole composition root): configuration, logger, Redis, accounts,
+ * {@link createIngressApp}, listen (HTTP or TLS), graceful stop. An invalid configuration stops the
+ * process with one line naming every problem.
+ */
+export function runIngress<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): void {
+  start(p).catch((err: unknown) => {
+    // the logger may not exist yet (invalid configuration): one clear line naming every problem
+    process.stderr.write(`${p.service}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

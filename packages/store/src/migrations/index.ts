@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_store_meta.js';
+
+/**
+ * Every migration, in order; the key is the name recorded in `store_migration`. Listed here (not
+ * read from the directory) so the set is fixed at build time and works the same under jest and
+ * from `dist/`.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001_store_meta': m0001,
+};
