@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
 # One multi-stage image definition for every app of the workspace; pick the app with the APP build
-# argument (whatsapp-ingress | wechat-ingress | chatwoot-ingress | worker | admin):
+# argument (whatsapp-ingress | wechat-ingress | chatwoot-ingress | telegram-ingress | worker | admin):
 #   docker build --build-arg APP=worker -t switchboard/worker .
 # docker-compose.yml builds each service this way.
 
@@ -17,13 +17,16 @@ WORKDIR /repo
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml turbo.json tsconfig.base.json ./
 COPY apps/admin/package.json apps/admin/
 COPY apps/chatwoot-ingress/package.json apps/chatwoot-ingress/
+COPY apps/telegram-ingress/package.json apps/telegram-ingress/
 COPY apps/wechat-ingress/package.json apps/wechat-ingress/
 COPY apps/whatsapp-ingress/package.json apps/whatsapp-ingress/
 COPY apps/worker/package.json apps/worker/
 COPY packages/agent/package.json packages/agent/
 COPY packages/channel-chatwoot/package.json packages/channel-chatwoot/
+COPY packages/channel-telegram/package.json packages/channel-telegram/
 COPY packages/channel-wechat-kf/package.json packages/channel-wechat-kf/
 COPY packages/channel-whatsapp/package.json packages/channel-whatsapp/
+COPY packages/channels/package.json packages/channels/
 COPY packages/core/package.json packages/core/
 COPY packages/fetch/package.json packages/fetch/
 COPY packages/ingress/package.json packages/ingress/

@@ -13,9 +13,7 @@ const dist = (p) => require(resolve(root, p));
 const testkit = require('@switchboard/testkit');
 const core = require('@switchboard/core');
 const queue = require('@switchboard/queue');
-const wechat = require('@switchboard/channel-wechat-kf/outbound');
 const compose = dist('apps/worker/dist/compose.js');
-const { startWechatSyncRole } = dist('apps/worker/dist/roles/wechat-sync.js');
 const { createWechatIngressApp } = dist('apps/wechat-ingress/dist/app.js');
 const { Redis } = require('ioredis');
 
@@ -34,12 +32,8 @@ export async function runWechatPipelineBench({ messages = 200, concurrency = 16,
   ingressRedis.on('error', () => undefined);
   await queue.waitReady(ingressRedis);
   const deps = compose.buildWorkerDeps(env, redis, producerRedis, log);
-  const wxEnv = { ...deps.env, ...vars };
-  if (!deps.adapters['wechat-kf']) {
-    const channel = wechat.createWechatWorkerChannel(core.loadConfig(wechat.wechatEnv, wxEnv), { redis, keys: deps.keys, log });
-    deps.adapters['wechat-kf'] = /** @type {any} */ (channel).adapter;
-  }
-  const workers = [...compose.startRoles(deps, ['inbound', 'agent', 'outbound']), ...startWechatSyncRole({ ...deps, env: wxEnv })];
+  // the worker composes the WeChat channel from WECHAT_*: its wechat-sync consumer runs with the inbound role
+  const workers = compose.startRoles(deps, ['inbound', 'agent', 'outbound']);
   const ingressProducers = new queue.Producers(ingressRedis, prefix);
   const app = createWechatIngressApp({ log, registry: core.createMetricsRegistry({ service: 'bench' }), producers: ingressProducers, redis: ingressRedis, settings: { token: KEYS.token, aesKey: KEYS.encodingAESKey, corpId: KEYS.corpId, timestampWindowSec: 300, maxBodyBytes: 65536 } });
   const server = await new Promise((r) => {

@@ -21,6 +21,7 @@ import {
 } from '@switchboard/testkit';
 import { createChatwootIngressApp } from '../../chatwoot-ingress/src/app';
 import { buildWorkerDeps, loadWorkerEnv, startRoles } from './compose.js';
+import { mirrorChannel } from './channels.js';
 import type { WorkerDeps } from './deps.js';
 
 /**
@@ -83,7 +84,7 @@ describe('chatwoot end to end', () => {
       ...cwEnv,
     });
     deps = buildWorkerDeps(env, redis, producerRedis, silentLogger());
-    expect(deps.settings.mirrorInboxId).toBe(MIRROR_INBOX);
+    expect(mirrorChannel(deps)).toBe('chatwoot');
     workers = startRoles(deps, ['inbound', 'agent', 'outbound', 'mirror']);
     await waitReady(ingressRedis);
     const settings = chatwootSettings({

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
-import type { ChannelId, ConversationRef, InboundEvent, InboundMessage, Logger, OutboundAdapter, OutboundJob } from '@switchboard/core';
+import type { ChannelId, ChannelWorkerAccount, ConversationRef, InboundMessage, Logger, SendRate } from '@switchboard/core';
 import type { Agent } from '@switchboard/agent';
+import type { WorkerChannelModule, WorkerRuntime } from '@switchboard/channels';
 import type { GuardedFetcher } from '@switchboard/fetch';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
 import type { WorkerMetrics } from './metrics.js';
@@ -13,15 +14,18 @@ export interface WorkerSettings {
   debounceMs: number;
   maxWaitMs: number;
   maxMessageAgeSec: number;
-  whatsapp: {
-    allowedUsers: string[];
-    disallowedPolicy: 'silent' | 'refuse';
-    refusalText: string;
-    sendRatePerSec: number;
-    fallbackTemplate?: { name: string; language: string };
-  };
-  /** Chatwoot API inbox to mirror WhatsApp/WeChat conversations into (unset = no mirroring). */
-  mirrorInboxId?: number;
+}
+
+/** One opened account of a channel in this worker. */
+export type WorkerAccount = ChannelWorkerAccount<WorkerRuntime> & { readonly sendRate: SendRate };
+
+/** A channel as this worker runs it: its module and its opened accounts (none when disabled). */
+export interface WorkerChannel {
+  readonly module: WorkerChannelModule;
+  /** accountId → account; today only `default`. */
+  readonly accounts: ReadonlyMap<string, WorkerAccount>;
+  /** Media source when the channel is off (credential-free attachments). */
+  readonly unconfiguredMediaSource?: WorkerRuntime['mediaSource'];
 }
 
 /**
@@ -34,8 +38,6 @@ export type InboundHook = (event: InboundEvent, deps: WorkerDeps) => Promise<boo
 /** Everything a role needs, built once in the composition root (main.ts) or the test harness. */
 export interface WorkerDeps {
   settings: WorkerSettings;
-  /** The parsed environment, for roles of other channels that read their own fragment. */
-  env: Record<string, unknown>;
   log: Logger;
   /** The gateway's own Redis commands (mailbox, ledger, agent): auto-pipelined, waits out outages. */
   redis: RedisClient;
@@ -53,12 +55,8 @@ export interface WorkerDeps {
   agent: Agent;
   /** The one way to download a URL that came from outside (media, attachments, reply media): see `@switchboard/fetch`. */
   fetcher: GuardedFetcher;
-  /** Outbound adapters of the enabled channels. */
-  adapters: Partial<Record<ChannelId, OutboundAdapter>>;
-  /** Called once when a reply fails for good (e.g. report it on the Chatwoot message it came from). */
-  onOutboundFailed: Array<(job: OutboundJob, reason: string) => Promise<void>>;
+  /** Every registered channel, enabled or not (complete: one entry per channel id). */
+  channels: Record<ChannelId, WorkerChannel>;
   /** Media step of a turn: transcripts, images, document text (undefined = media pipeline off). */
   mediaStep?: (messages: InboundMessage[], ref: ConversationRef) => Promise<InboundMessage[]>;
-  /** Channel-specific handling of inbound events before the default routing (e.g. Chatwoot relay). */
-  inboundHooks: InboundHook[];
 }

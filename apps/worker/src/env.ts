@@ -1,25 +1,21 @@
-import { baseEnv, csv, int, port } from '@switchboard/core';
-import { whatsappEnv } from '@switchboard/channel-whatsapp/outbound';
+import { baseEnv, csv, int, port, WORKER_ROLES, type WorkerRole } from '@switchboard/core';
 import { agentEnv } from '@switchboard/agent';
-import { chatwootEnv } from '@switchboard/channel-chatwoot/outbound';
-import { wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
+import { channelsEnv } from '@switchboard/channels';
 import { mediaEnv } from '@switchboard/media';
 import { fetchEnv } from '@switchboard/fetch';
 import { acceptEnv, backlogEnv } from '@switchboard/queue';
 
 /** Roles a worker process can run (WORKER_ROLES). */
-export const ROLES = ['inbound', 'agent', 'outbound', 'mirror'] as const;
-export type Role = (typeof ROLES)[number];
+export const ROLES = WORKER_ROLES;
+export type Role = WorkerRole;
 
-/** Worker settings (configuration contract plus pipeline tuning). */
+/** Worker settings (configuration contract plus pipeline tuning); every channel brings its own fragment. */
 export const workerEnv = {
   ...baseEnv,
-  ...whatsappEnv,
   ...agentEnv,
   ...mediaEnv,
   ...fetchEnv,
-  ...chatwootEnv,
-  ...wechatEnv,
+  ...channelsEnv,
   WORKER_ROLES: csv(),
   /** Jobs in flight per role in this process. Turns wait on the LLM, so this can be high. */
   WORKER_CONCURRENCY: int(32, 1),

@@ -3,9 +3,8 @@ import { createRedis, type RedisClient } from '@switchboard/queue';
 import { dropPrefix, PNG_1X1, startFakeMediaHost, testRedisUrl, uniquePrefix, type FakeMediaHost } from '@switchboard/testkit';
 import type { Redis } from 'ioredis';
 import { buildWorkerDeps, loadWorkerEnv } from './compose';
-import { createMediaStep } from './media-hook';
 
-describe('createMediaStep (worker wiring)', () => {
+describe('media step (worker wiring)', () => {
   let host: FakeMediaHost;
   let redis: RedisClient;
   let producer: RedisClient;
@@ -38,7 +37,7 @@ describe('createMediaStep (worker wiring)', () => {
 
   it('builds a step from the worker env that downloads with the configured WhatsApp token and counts the outcome', async () => {
     const d = deps();
-    const step = createMediaStep(d);
+    const step = d.mediaStep;
     expect(step).toBeDefined();
     const mediaId = host.whatsapp.add({ bytes: PNG_1X1, mimeType: 'image/png' });
     const ref = { channel: 'whatsapp' as const, account: '123', userId: '4915550001' };
@@ -55,7 +54,6 @@ describe('createMediaStep (worker wiring)', () => {
   });
 
   it('is undefined when MEDIA_ENABLED=false', () => {
-    const d = deps();
-    expect(createMediaStep({ ...d, env: { ...d.env, MEDIA_ENABLED: 'false' } })).toBeUndefined();
+    expect(deps({ MEDIA_ENABLED: 'false' }).mediaStep).toBeUndefined();
   });
 });

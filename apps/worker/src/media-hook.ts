@@ -1,61 +1,60 @@
-import { conversationId, loadConfig, type ConversationRef, type InboundMessage } from '@switchboard/core';
-import { resolveApiSettings, WechatApiClient, wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
-import { fetchEnv } from '@switchboard/fetch';
-import { createFfmpeg, createMediaResolver, createMediaStore, FFMPEG_HINT, mediaCounter, mediaEnv } from '@switchboard/media';
+import { conversationId, type ChannelId, type ConversationRef, type InboundMessage } from '@switchboard/core';
+import type { WorkerMediaToolkit } from '@switchboard/channels';
+import { createMediaResolver, FFMPEG_HINT, mediaCounter, type MediaSource } from '@switchboard/media';
+import { accountFor } from './channels.js';
 import type { WorkerDeps } from './deps.js';
 
 /** Enriches a turn's customer messages (transcripts, images, document text) before the agent runs. */
 export type MediaStep = (messages: InboundMessage[], ref: ConversationRef) => Promise<InboundMessage[]>;
 
+/** Speech-to-text credentials (the agent's OpenAI-compatible endpoint). */
+export interface SpeechSettings {
+  readonly OPENAI_API_KEY?: string | undefined;
+  readonly OPENAI_BASE_URL?: string | undefined;
+}
+
 /**
- * Builds the turn's media step from the worker's parsed env: WhatsApp downloads when
- * WHATSAPP_ACCESS_TOKEN is set, WeChat when WECHAT_CORP_ID/WECHAT_SECRET are, Chatwoot always
- * (attachment URLs need no credentials), speech-to-text when OPENAI_API_KEY is. Returns undefined
- * when MEDIA_ENABLED=false. Every download goes through `deps.fetcher` (public addresses, the
- * provider's own configured origin, or FETCH_ALLOWED_ORIGINS; tokens only to their provider). The step never rejects for a media problem: failures land in
- * `enrichment.error` (logged, counted in `sb_media_enrichments_total`).
+ * Builds the turn's media step: each channel's media source (from its module: provider downloads
+ * with the channel's credentials, or credential-free attachments), speech-to-text when
+ * OPENAI_API_KEY is set. Returns undefined when MEDIA_ENABLED=false. Every download goes through
+ * `deps.fetcher` (public addresses, the provider's own configured origin, or
+ * FETCH_ALLOWED_ORIGINS; tokens only to their provider). The step never rejects for a media
+ * problem: failures land in `enrichment.error` (logged, counted in `sb_media_enrichments_total`).
  */
-export function createMediaStep(deps: WorkerDeps): MediaStep | undefined {
-  const source = deps.env as Record<string, string | undefined>;
-  const env = loadConfig(mediaEnv, source);
+export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'registry' | 'channels'>, speech: SpeechSettings, media: WorkerMediaToolkit): MediaStep | undefined {
+  const env = media.env;
   if (!env.MEDIA_ENABLED) {
     deps.log.warn('media pipeline disabled (MEDIA_ENABLED=false): voice, images and files reach the agent unread');
     return undefined;
   }
-  const str = (k: string): string | undefined => {
-    const v = deps.env[k];
-    return typeof v === 'string' && v !== '' ? v : undefined;
-  };
-  const ffmpeg = createFfmpeg(env);
+  const { ffmpeg } = media;
   void Promise.all([ffmpeg.available(), ffmpeg.probeAvailable()]).then(([ok, probe]) => {
     // OGG/Opus, MP3, M4A, WAV and WebM are transcribed without ffmpeg; it converts AMR and video sound
     if (ok) deps.log.info('ffmpeg selected', { ...ffmpeg.describe(), ffprobe: probe ? ffmpeg.ffprobePath : 'missing (durations unknown)' });
     else deps.log.warn('ffmpeg not found: AMR voice and video sound will not be transcribed (OGG, MP3, M4A, WAV, WebM still are)', { hint: FFMPEG_HINT, ...ffmpeg.describe() });
   });
-
-  const waToken = str('WHATSAPP_ACCESS_TOKEN');
-  const waGraph = str('WHATSAPP_GRAPH_URL');
-  const fetching = loadConfig(fetchEnv, source);
-  const chatwootUrl = str('CHATWOOT_URL');
-  const wechat = resolveApiSettings(loadConfig(wechatEnv, source));
-  const apiKey = str('OPENAI_API_KEY');
-  const baseURL = str('OPENAI_BASE_URL');
+  const apiKey = speech.OPENAI_API_KEY;
+  const baseURL = speech.OPENAI_BASE_URL;
   if (!apiKey) deps.log.warn('speech-to-text disabled: OPENAI_API_KEY is not set; voice notes are reported to the agent as unread');
 
+  const sources: Partial<Record<ChannelId, MediaSource>> = {};
+  const downloadMax: Partial<Record<ChannelId, number>> = {};
+  for (const id of Object.keys(deps.channels) as ChannelId[]) {
+    const channel = deps.channels[id];
+    downloadMax[id] = channel.module.media.downloadMaxBytes;
+    const source = accountFor(deps, { channel: id })?.mediaSource ?? channel.unconfiguredMediaSource;
+    if (source) sources[id] = source;
+  }
   const resolver = createMediaResolver(env, {
     log: deps.log,
     redis: deps.redis,
-    keys: deps.keys.media,
+    keys: media.keys,
     counter: mediaCounter(deps.registry),
-    store: createMediaStore(env),
+    store: media.store,
     ffmpeg,
-    fetcher: deps.fetcher,
-    ...(chatwootUrl ? { chatwoot: { url: chatwootUrl } } : {}),
+    sources,
+    downloadMax,
     ...(apiKey ? { openai: { apiKey, ...(baseURL ? { baseURL } : {}) } } : {}),
-    ...(waToken && waGraph ? { whatsapp: { graphUrl: waGraph, accessToken: waToken, mediaOrigins: fetching.WHATSAPP_MEDIA_ORIGINS } } : {}),
-    ...(wechat.enabled
-      ? { wechat: { apiUrl: wechat.settings.apiUrl, tokens: new WechatApiClient({ settings: wechat.settings, redis: deps.redis, keys: deps.keys, log: deps.log }).tokens } }
-      : {}),
   });
   return (messages, ref) => resolver.enrich(messages, { ref, conversationId: conversationId(ref) });
 }

@@ -8,7 +8,9 @@
 import { conversationId, type InboundMessage } from '@switchboard/core';
 import { enqueueReply } from '@switchboard/queue';
 import { graphError, waitFor } from '@switchboard/testkit';
-import { chatwootRelayHook } from './roles/chatwoot';
+import { renderContent } from '@switchboard/agent';
+import { chatwootRelayHook } from '@switchboard/channel-chatwoot/outbound';
+import { setOwner } from './schedule';
 import { startPipeline, type Pipeline } from './testing/harness';
 
 jest.setTimeout(60_000);
@@ -43,7 +45,8 @@ describe('reply order across producers (regression)', () => {
       content: { type: 'text', text: 'Hi, Maria here.' },
       author: 'human_agent',
     };
-    expect(await chatwootRelayHook(human, p.deps)).toBe(true);
+    const relay = chatwootRelayHook({ ...p.deps, setOwner: (c, owner, reason) => setOwner(p.deps, c, owner, reason), renderText: renderContent });
+    expect(await relay(human)).toBe(true);
 
     await waitFor(() => p.graph.textsTo(user).length === 2, 20_000, 'both replies sent');
     expect(p.graph.textsTo(user)).toEqual(['A colleague will take over.', 'Hi, Maria here.']);

@@ -3,21 +3,39 @@ import { scheduleTurn as scheduleConversationTurn, setConversationOwner, type Ac
 import type { WorkerDeps } from './deps.js';
 
 /** Adds the turn job `seq` (idempotent), delayed by the debounce window. */
-export async function scheduleTurn(deps: WorkerDeps, conversationId: string, ref: ConversationRef, seq: number): Promise<void> {
+export async function scheduleTurn(deps: Pick<WorkerDeps, 'producers' | 'settings'>, conversationId: string, ref: ConversationRef, seq: number): Promise<void> {
   await scheduleConversationTurn({ producers: deps.producers, debounceMs: deps.settings.debounceMs }, conversationId, ref, seq);
 }
 
-/** The accept context of a worker (the WeChat sync and the inbound role's repair path). */
-export function acceptContext(deps: WorkerDeps): AcceptContext {
+/** The accept context of a worker (pulled channels and the inbound role's repair path). */
+export function acceptContext(deps: Pick<WorkerDeps, 'mailbox' | 'producers' | 'redis' | 'prefix' | 'settings'>): AcceptContext {
   return { mailbox: deps.mailbox, producers: deps.producers, redis: deps.redis, prefix: deps.prefix, debounceMs: deps.settings.debounceMs, maxMessageAgeSec: deps.settings.maxMessageAgeSec };
 }
 
 /** Conversation ownership: while a human owns it, the bot stays silent. */
-export async function setOwner(deps: WorkerDeps, conversationId: string, owner: 'human' | 'bot', reason: string): Promise<void> {
+export async function setOwner(deps: Pick<WorkerDeps, 'redis' | 'prefix'>, conversationId: string, owner: 'human' | 'bot', reason: string): Promise<void> {
   // also kept in an index so the admin overview can list human-owned conversations
   await setConversationOwner(deps.redis, deps.prefix, conversationId, owner, reason);
 }
 
-export async function ownerOf(deps: WorkerDeps, conversationId: string): Promise<'human' | 'bot'> {
+export async function ownerOf(deps: Pick<WorkerDeps, 'redis' | 'keys'>, conversationId: string): Promise<'human' | 'bot'> {
   return (await deps.redis.exists(deps.keys.owner(conversationId))) ? 'human' : 'bot';
+}
+
+/** How long an unreachable mark is kept without news (a year: longer than any conversation). */
+const UNREACHABLE_TTL_SEC = 365 * 24 * 3600;
+
+/** Marks a conversation whose customer cannot be reached (blocked the bot, deactivated), with the reason. */
+export async function markUnreachable(deps: Pick<WorkerDeps, 'redis' | 'keys'>, conversationId: string, reason: string): Promise<void> {
+  await deps.redis.set(deps.keys.ns('unreachable', conversationId), reason, 'EX', UNREACHABLE_TTL_SEC);
+}
+
+/** Clears the mark (the customer unblocked the bot). */
+export async function clearUnreachable(deps: Pick<WorkerDeps, 'redis' | 'keys'>, conversationId: string): Promise<void> {
+  await deps.redis.del(deps.keys.ns('unreachable', conversationId));
+}
+
+/** Why the customer cannot be reached, or undefined. */
+export async function unreachableReason(deps: Pick<WorkerDeps, 'redis' | 'keys'>, conversationId: string): Promise<string | undefined> {
+  return (await deps.redis.get(deps.keys.ns('unreachable', conversationId))) ?? undefined;
 }

@@ -7,6 +7,7 @@ import { createRedis, Producers, waitReady, type RedisClient } from '@switchboar
 import { encryptWechatCallback, FakeWecom, fixtureJson, kfCallbackXml, waitFor, WECHAT_TEST_CONFIG } from '@switchboard/testkit';
 import { createWechatIngressApp } from '../../wechat-ingress/src/app';
 import { startPipeline, type Pipeline } from './testing/harness';
+import { adapterFor } from './channels';
 
 jest.setTimeout(60_000);
 
@@ -43,9 +44,9 @@ describe('WeChat Kefu end to end (real Redis, fake WeCom and OpenAI)', () => {
     };
     p = await startPipeline({ env: wechatVars });
     // the worker composes the WeChat adapter and the sync role from WECHAT_* by itself
-    expect(p.deps.adapters['wechat-kf']).toBeDefined();
+    expect(adapterFor(p.deps, 'wechat-kf')).toBeDefined();
     expect(p.workers.some((w) => w.name === 'wechat-sync')).toBe(true);
-    ingressRedis = createRedis(p.deps.env['REDIS_URL'] as string, 'producer');
+    ingressRedis = createRedis(p.env.REDIS_URL, 'producer');
     ingressRedis.on('error', () => undefined);
     await waitReady(ingressRedis);
     ingressProducers = new Producers(ingressRedis, p.prefix);

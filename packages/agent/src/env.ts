@@ -12,7 +12,6 @@ export const agentEnv = {
   LLM_TIMEOUT_MS: int(60_000, 1),
   /** Path of the YAML/JSON agent configuration; unset = built-in defaults. */
   AGENT_CONFIG: filePath(),
-  TRANSCRIBE_MODEL: optional(),
   VISION_MODEL: optional(),
 };
 

@@ -18,3 +18,5 @@ export {
 } from './chatwoot.mirror-store.js';
 export { chatwootEnv, chatwootSettings, chatwootSettingsFromEnv, type ChatwootEnv, type ChatwootSettings } from './chatwoot.env.js';
 export { relayedChatwootMessage, relayedMessageId, HUMAN_REPLIED } from './chatwoot.parse.js';
+export { CHATWOOT_MEDIA_RULES } from './chatwoot.media-rules.js';
+export { chatwootRelayHook, chatwootTakeoverHook, startMirrorConsumer, type ChatwootRelayContext, type ChatwootMirrorContext } from './chatwoot.worker.js';

@@ -1,4 +1,4 @@
-import { ProviderRejectedError, type MediaRef } from '@switchboard/core';
+import { ProviderRejectedError, type ChannelMediaRules, type MediaRef } from '@switchboard/core';
 import type { TelegramClient } from './telegram.client.js';
 
 /** Bots can download files up to 20 MB through `getFile`. @see https://core.telegram.org/bots/api#getfile */
@@ -48,3 +48,19 @@ export class TelegramMediaSource<W, R> {
     });
   }
 }
+
+const MB = 1024 * 1024;
+
+/**
+ * Telegram's media limits (core.telegram.org/bots/api#sending-files): bots download up to 20 MB
+ * with `getFile`; uploads up to 10 MB for photos, 50 MB otherwise; a voice note must be OGG/Opus.
+ */
+export const TELEGRAM_MEDIA_RULES: ChannelMediaRules = {
+  downloadMaxBytes: TELEGRAM_DOWNLOAD_MAX,
+  outbound: {
+    image: { sendAs: 'photo', maxBytes: 10 * MB, types: new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif']), convertTo: 'image/jpeg' },
+    audio: { sendAs: 'voice', maxBytes: 50 * MB, types: new Set(['audio/ogg', 'audio/mpeg', 'audio/mp4']), convertTo: 'audio/ogg' },
+    video: { sendAs: 'video', maxBytes: 50 * MB, types: new Set(['video/mp4']) },
+    document: { sendAs: 'document', maxBytes: 50 * MB, types: 'any' },
+  },
+};

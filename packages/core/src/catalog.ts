@@ -66,6 +66,13 @@ const DAY = 24 * HOUR;
 /** Completed jobs are evidence for a while, then go; failed jobs are the dead-letter set and stay a week. */
 const KEEP = { removeOnComplete: { age: HOUR, count: 5000 }, removeOnFail: { age: 7 * DAY, count: 50_000 } } as const;
 
+/** A channel's outbound queue. Rate limits (WhatsApp 130429, WeChat 45009, Telegram 429) resolve within minutes, so retry for a while. */
+const OUTBOUND = { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP } as const satisfies QueueSpec<typeof OutboundJob>;
+
+/** The outbound queue of every channel id: `outbound-<channel>`. */
+type OutboundQueues = { readonly [C in ChannelId as `outbound-${C}`]: typeof OUTBOUND };
+const OUTBOUND_QUEUES = Object.fromEntries(ChannelId.options.map((c) => [`outbound-${c}`, OUTBOUND])) as OutboundQueues;
+
 /**
  * Every queue of the gateway: names, payload schemas, attempts, backoff and retention.
  * Producers and workers are derived from this object, so a queue cannot be used with the wrong payload.
@@ -77,12 +84,8 @@ export const QUEUES = {
   'wechat-sync': { schema: WechatSyncJob, attempts: 10, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
   /** Agent turns; an LLM outage should be waited out a few times before the apology path. */
   turn: { schema: TurnJob, attempts: 5, backoff: { type: 'exponential', delay: 2000, jitter: 0.2 }, ...KEEP },
-  /** Sends: rate limits (130429, 45009) resolve within minutes, so retry for a while. */
-  'outbound-whatsapp': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
-  'outbound-wechat-kf': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
-  'outbound-chatwoot': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
-  /** Telegram flood waits (429 retry_after) are seconds to a minute; same budget as the others. */
-  'outbound-telegram': { schema: OutboundJob, attempts: 12, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
+  /** Sends, one queue per channel (derived from the channel ids). */
+  ...OUTBOUND_QUEUES,
   /** Mirroring into Chatwoot never blocks a reply; it retries on its own for a long time. */
   mirror: { schema: MirrorJob, attempts: 15, backoff: { type: 'exponential', delay: 2000, jitter: 0.2 }, ...KEEP },
 } as const satisfies QueueCatalog;
@@ -91,6 +94,6 @@ export type QueueName = keyof typeof QUEUES;
 export type QueuePayload<N extends QueueName> = z.infer<(typeof QUEUES)[N]['schema']>;
 
 /** The outbound queue that serves a channel. */
-export function outboundQueueFor(channel: ChannelId): 'outbound-whatsapp' | 'outbound-wechat-kf' | 'outbound-chatwoot' | 'outbound-telegram' {
+export function outboundQueueFor(channel: ChannelId): `outbound-${ChannelId}` {
   return `outbound-${channel}` as const;
 }

@@ -14,4 +14,5 @@ export * from './json-depth.js';
 export * from './multipart.js';
 export * from './tls.js';
 export * from './webhook-body.js';
+export * from './channel-module.js';
 export * from './safe-equal.js';

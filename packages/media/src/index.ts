@@ -1,7 +1,8 @@
 /**
  * The media pipeline: inbound media → transcripts, image data URLs, document text and notes for the
  * agent ({@link MediaResolver}); outbound reply media → provider uploads or link fallbacks
- * ({@link WhatsAppMediaPreparer}, {@link WechatMediaPreparer}). Runs in workers only.
+ * ({@link MediaUploadPreparer}, {@link UploadMediaPreparer}). Channel knowledge (sources, rules,
+ * uploaders) comes from the channel modules. Runs in workers only.
  */
 export * from './media.env.js';
 export * from './media.errors.js';

@@ -1,14 +1,13 @@
 import OpenAI from 'openai';
 import type { ChannelId, Logger } from '@switchboard/core';
-import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, GuardedFetcher, normalizeOrigin } from '@switchboard/fetch';
+import { GuardedFetcher } from '@switchboard/fetch';
 import type { MediaKeys, RedisClient } from '@switchboard/queue';
 import { limitsFrom, type MediaEnv } from './media.env.js';
 import { Ffmpeg, selectFfmpeg } from './media.ffmpeg.js';
 import { MediaResolver, type MediaCounter } from './media.resolver.js';
-import { UrlMediaSource, WechatMediaSource, WhatsAppMediaSource, type AccessTokenProvider, type MediaSource } from './media.sources.js';
+import type { MediaSource } from './media.sources.js';
 import { MediaTempStore } from './media.store.js';
 import { OpenAITranscriber, TranscriptCache } from './media.transcribe.js';
-import { WechatMediaPreparer, WhatsAppMediaPreparer, type WechatMediaUploadApi } from './media.outbound.js';
 
 /** Everything {@link createMediaResolver} needs besides the media env. */
 export interface MediaResolverDeps {
@@ -19,20 +18,10 @@ export interface MediaResolverDeps {
   counter?: MediaCounter;
   /** OPENAI_API_KEY / OPENAI_BASE_URL; absent = no transcription. */
   openai?: { apiKey: string; baseURL?: string; timeoutMs?: number };
-  /**
-   * The guarded fetcher of the process (FETCH_ALLOWED_ORIGINS, FETCH_MAX_REDIRECTS, refusal metric);
-   * default: one with no allowed origins and the media size and time caps.
-   */
-  fetcher?: GuardedFetcher;
-  /** WHATSAPP_GRAPH_URL + WHATSAPP_ACCESS_TOKEN (+ WHATSAPP_MEDIA_ORIGINS); absent = WhatsApp media not downloaded. */
-  whatsapp?: { graphUrl: string; accessToken: string; mediaOrigins?: readonly string[] };
-  /** WECHAT_API_URL + the channel's token cache (`WechatApiClient.tokens`). */
-  wechat?: { apiUrl: string; tokens: AccessTokenProvider };
-  /**
-   * Chatwoot attachments are plain (redirecting) URLs. `url` (CHATWOOT_URL) is fetched whatever its
-   * address; `headers` (e.g. `api_access_token` for a private storage) go to that origin only.
-   */
-  chatwoot?: { url?: string; headers?: Record<string, string> };
+  /** Where each channel's media is downloaded from (the channel modules' sources); a channel without one gets `not_configured`. */
+  sources: Partial<Record<ChannelId, MediaSource>>;
+  /** The most each channel's provider lets us download in one request (the channel modules' `media.downloadMaxBytes`). */
+  downloadMax?: Partial<Record<ChannelId, number>>;
   /** Shared with the outbound preparers, so one budget covers all of the process's temp files. */
   store?: MediaTempStore;
   ffmpeg?: Ffmpeg;
@@ -61,24 +50,8 @@ export function defaultMediaFetcher(env: MediaEnv): GuardedFetcher {
   return new GuardedFetcher({ timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS, maxBytes: env.MEDIA_MAX_BYTES });
 }
 
-function chatwootSource(fetcher: GuardedFetcher, cw: MediaResolverDeps['chatwoot']): UrlMediaSource {
-  const origin = cw?.url ? normalizeOrigin(new URL(cw.url).origin) : undefined;
-  if (!origin) return new UrlMediaSource({ fetcher });
-  return new UrlMediaSource({
-    fetcher,
-    providerOrigins: [origin],
-    ...(cw?.headers ? { credentials: { name: 'chatwoot', origins: [origin], headers: cw.headers } } : {}),
-  });
-}
-
 /** Builds the resolver of a worker from its parsed env and clients (composition root helper). */
 export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): MediaResolver {
-  const fetcher = deps.fetcher ?? defaultMediaFetcher(env);
-  const sources: Partial<Record<ChannelId, MediaSource>> = {
-    chatwoot: chatwootSource(fetcher, deps.chatwoot),
-  };
-  if (deps.whatsapp) sources.whatsapp = new WhatsAppMediaSource({ ...deps.whatsapp, mediaOrigins: deps.whatsapp.mediaOrigins ?? DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetcher });
-  if (deps.wechat) sources['wechat-kf'] = new WechatMediaSource({ ...deps.wechat, fetcher });
   const transcriber = deps.openai
     ? new OpenAITranscriber(
         new OpenAI({ apiKey: deps.openai.apiKey, ...(deps.openai.baseURL ? { baseURL: deps.openai.baseURL } : {}), timeout: deps.openai.timeoutMs ?? 120_000, maxRetries: 2 }),
@@ -86,7 +59,8 @@ export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): Med
       )
     : undefined;
   return new MediaResolver({
-    sources,
+    sources: deps.sources,
+    ...(deps.downloadMax ? { downloadMax: deps.downloadMax } : {}),
     store: deps.store ?? createMediaStore(env),
     ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
     ...(transcriber ? { transcriber, transcripts: new TranscriptCache(deps.redis, deps.keys, env.MEDIA_TRANSCRIPT_TTL_SEC) } : {}),
@@ -96,41 +70,5 @@ export function createMediaResolver(env: MediaEnv, deps: MediaResolverDeps): Med
     documents: { memoryMb: env.MEDIA_PROCESS_MEMORY_MB, maxInflatedBytes: env.MEDIA_DOCUMENT_MAX_INFLATED_BYTES, maxPages: env.MEDIA_DOCUMENT_MAX_PAGES },
     log: deps.log,
     ...(deps.counter ? { counter: deps.counter } : {}),
-  });
-}
-
-/** Builds the WhatsApp reply-media preparer (upload or link per MEDIA_WHATSAPP_OUTBOUND_MODE). */
-export function createWhatsAppMediaPreparer(
-  env: MediaEnv,
-  deps: { graphUrl: string; accessToken: string; redis?: RedisClient; keys: MediaKeys; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg; fetcher?: GuardedFetcher },
-): WhatsAppMediaPreparer {
-  return new WhatsAppMediaPreparer({
-    graphUrl: deps.graphUrl,
-    accessToken: deps.accessToken,
-    mode: env.MEDIA_WHATSAPP_OUTBOUND_MODE,
-    store: deps.store ?? createMediaStore(env),
-    ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
-    ...(deps.redis ? { redis: deps.redis } : {}),
-    keys: deps.keys,
-    timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS,
-    fetcher: deps.fetcher ?? defaultMediaFetcher(env),
-    log: deps.log,
-  });
-}
-
-/** Builds the WeChat reply-media preparer over the channel's API client (`WechatApiClient`). */
-export function createWechatMediaPreparer(
-  env: MediaEnv,
-  deps: { api: WechatMediaUploadApi; redis?: RedisClient; keys: MediaKeys; log: Logger; store?: MediaTempStore; ffmpeg?: Ffmpeg; fetcher?: GuardedFetcher },
-): WechatMediaPreparer {
-  return new WechatMediaPreparer({
-    api: deps.api,
-    store: deps.store ?? createMediaStore(env),
-    ffmpeg: deps.ffmpeg ?? createFfmpeg(env),
-    ...(deps.redis ? { redis: deps.redis } : {}),
-    keys: deps.keys,
-    timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS,
-    fetcher: deps.fetcher ?? defaultMediaFetcher(env),
-    log: deps.log,
   });
 }

@@ -3,10 +3,7 @@ import { filePath, flag, int, optional, withDefault } from '@switchboard/core';
 
 const MB = 1024 * 1024;
 
-/**
- * Environment fragment of the media pipeline; the worker composes it after `agentEnv`
- * (TRANSCRIBE_MODEL is the agent's variable, given its default here).
- */
+/** Environment fragment of the media pipeline (speech-to-text included). */
 export const mediaEnv = {
   /** Turns the inbound media pipeline off (the agent is then told media was received but not read). */
   MEDIA_ENABLED: flag(true),
@@ -53,8 +50,6 @@ export const mediaEnv = {
   MEDIA_DOCUMENT_MAX_PAGES: int(100, 1),
   /** How long transcripts are kept per media id (a retried turn reuses them). */
   MEDIA_TRANSCRIPT_TTL_SEC: int(30 * 24 * 3600, 60),
-  /** Outbound WhatsApp media: `upload` (POST /{phone-number-id}/media, then send by id) or `link`. */
-  MEDIA_WHATSAPP_OUTBOUND_MODE: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.enum(['upload', 'link']).default('upload')),
 };
 
 /** Parsed values of {@link mediaEnv}. */

@@ -1,22 +1,12 @@
-import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import axios, { type AxiosInstance } from 'axios';
-import {
-  ConfigurationError,
-  GatewayError,
-  ProviderRateLimitedError,
-  ProviderUnavailableError,
-  type ChannelId,
-  type Logger,
-  type ReplyMedia,
-} from '@switchboard/core';
+import type { Logger, ReplyMedia } from '@switchboard/core';
 import type { GuardedFetcher } from '@switchboard/fetch';
-import type { MediaKeys, RedisClient } from '@switchboard/queue';
+import type { RedisClient } from '@switchboard/queue';
 import { MediaError, errorText } from './media.errors.js';
 import type { Ffmpeg } from './media.ffmpeg.js';
-import { MEDIA_USER_AGENT, type FetchedMedia } from './media.http.js';
+import type { FetchedMedia } from './media.http.js';
 import { baseMime, extensionFor, mimeFromFilename } from './media.mime.js';
-import { decideOutbound, OUTBOUND_RULES, type OutboundDecision } from './media.policy.js';
+import { decideOutbound, type OutboundDecision, type OutboundMediaRules } from './media.policy.js';
 import { UrlMediaSource } from './media.sources.js';
 import type { MediaTempStore, MediaWorkspace } from './media.store.js';
 
@@ -49,14 +39,12 @@ function linkFallback(media: ReplyMedia, reason: string): PreparedMedia {
   return { kind: 'link', text: linkFallbackText(media), reason };
 }
 
-/** Shared parts of the per-channel preparers. */
+/** Shared parts of the preparers. */
 interface PreparerBase {
   store: MediaTempStore;
   ffmpeg: Ffmpeg;
   /** Upload cache; absent = upload every time. */
   redis?: RedisClient;
-  /** Upload cache keys: `gatewayKeys(prefix).media`. */
-  keys: MediaKeys;
   timeoutMs: number;
   /** The guarded fetcher every reply file is downloaded through (public addresses only, FETCH_ALLOWED_ORIGINS excepted). */
   fetcher: GuardedFetcher;
@@ -97,55 +85,60 @@ function fileName(media: ReplyMedia, mimeType: string): string {
   return `${media.kind}.${ext}`;
 }
 
-// ---- WhatsApp ------------------------------------------------------------------------------
+// ---- upload first, then send by media id ---------------------------------------------------
 
-/** Options of {@link WhatsAppMediaPreparer}. */
-export interface WhatsAppMediaPreparerOptions extends PreparerBase {
-  graphUrl: string;
-  accessToken: string;
-  /** `upload` (default, Meta's recommendation) or `link` (WhatsApp fetches the URL itself). */
-  mode: 'upload' | 'link';
-  /** Uploaded ids live 30 days; cached for less. */
-  cacheTtlSec?: number;
+/** A reply file ready for upload (in the per-call workspace). */
+export interface UploadFile {
+  readonly path: string;
+  readonly size: number;
+  readonly mimeType: string;
+  readonly filename: string;
 }
 
 /**
- * Prepares reply media for WhatsApp: `POST /{phone-number-id}/media` (multipart, 30-day id, cached
- * per URL) or a `link`, enforcing the Cloud API types and sizes (whatsapp-cloud-api.md §8); audio
- * and images of other types are converted with ffmpeg, anything else falls back to a link text.
+ * Uploads one file to the provider under the channel's media type `sendAs` and returns its media
+ * id, or the reason the provider refused this file (the customer then gets the link instead).
+ * Throws typed gateway errors only for trouble the outbound job should retry or fail on.
  */
-export class WhatsAppMediaPreparer {
-  private readonly http: AxiosInstance;
+export type MediaUploader = (account: string | undefined, file: UploadFile, sendAs: string) => Promise<{ id: string } | { reason: string }>;
 
-  constructor(private readonly opts: WhatsAppMediaPreparerOptions) {
-    this.http = axios.create({
-      baseURL: opts.graphUrl,
-      timeout: opts.timeoutMs,
-      validateStatus: () => true,
-      // the Bearer token goes to the Graph origin only: never follow a redirect elsewhere with it
-      maxRedirects: 0,
-      headers: { Authorization: `Bearer ${opts.accessToken}`, 'User-Agent': MEDIA_USER_AGENT },
-    });
-  }
+/** Options of {@link MediaUploadPreparer}. */
+export interface MediaUploadPreparerOptions extends PreparerBase {
+  /** The channel's outbound media rules (its module's `media`). */
+  rules: OutboundMediaRules;
+  upload: MediaUploader;
+  /** The upload cache key of a URL sent from an account (the key registry's `gatewayKeys(prefix).media`). */
+  cacheKey(account: string | undefined, url: string): string;
+  /** How long an uploaded id is reused (less than the provider keeps it). */
+  cacheTtlSec: number;
+  /** `link`: the provider fetches the URL itself (declared types are still checked); default `upload`. */
+  mode?: 'upload' | 'link';
+  /** Caption and filename the media message carries (default: the caption). */
+  extras?(media: ReplyMedia): { caption?: string; filename?: string };
+  /** A kind that cannot go out as itself goes out as this one (e.g. voice that cannot be converted → a file). */
+  fallbackKind?: Partial<Record<ReplyMedia['kind'], ReplyMedia['kind']>>;
+}
 
-  private cacheKey(phoneNumberId: string, url: string): string {
-    return this.opts.keys.whatsappUpload(phoneNumberId, url);
-  }
+/**
+ * Prepares reply media for channels that upload first and send by media id: the file is fetched
+ * through the guarded fetcher, checked against the channel's rules (audio length probed when the
+ * channel limits it), converted with ffmpeg when the type is wrong, uploaded with the channel's
+ * uploader and the id cached per URL; anything that cannot go out becomes a link text with the reason.
+ */
+export class MediaUploadPreparer {
+  constructor(private readonly opts: MediaUploadPreparerOptions) {}
 
-  /**
-   * The media object for a `{type, [type]: {id|link, caption?, filename?}}` message, or a link text.
-   * Throws typed gateway errors (retryable or not) only for provider trouble the outbound job should retry or fail on.
-   */
-  async prepare(phoneNumberId: string, media: ReplyMedia): Promise<PreparedMedia> {
-    const caption = media.kind === 'audio' ? undefined : media.caption;
-    const extra = { ...(caption ? { caption } : {}), ...(media.kind === 'document' && media.filename ? { filename: media.filename } : {}) };
+  /** The media for the provider's media message, or a link text. `account` = the sending account (part of the cache key). */
+  async prepare(account: string | undefined, media: ReplyMedia): Promise<PreparedMedia> {
+    const { rules } = this.opts;
+    const extra = this.opts.extras ? this.opts.extras(media) : media.caption ? { caption: media.caption } : {};
+    const rule = rules.outbound[media.kind];
     if (this.opts.mode === 'link') {
       const declared = baseMime(media.mimeType ?? mimeFromFilename(media.filename) ?? mimeFromFilename(safePath(media.url)));
-      const rule = OUTBOUND_RULES.whatsapp[media.kind];
-      if (declared && rule.types !== 'any' && !rule.types.has(declared)) return linkFallback(media, `${declared} cannot be sent as ${media.kind} on WhatsApp`);
+      if (declared && rule.types !== 'any' && !rule.types.has(declared)) return linkFallback(media, `${declared} cannot be sent as ${media.kind} on ${rules.name}`);
       return { kind: 'media', sendAs: rule.sendAs, link: media.url, ...extra };
     }
-    const key = this.cacheKey(phoneNumberId, media.url);
+    const key = this.opts.cacheKey(account, media.url);
     const hit = await this.opts.redis?.get(key);
     if (hit) {
       const [sendAs, mediaId] = hit.split('|');
@@ -153,140 +146,91 @@ export class WhatsAppMediaPreparer {
     }
     const ws = await this.opts.store.workspace();
     try {
-      const rule = OUTBOUND_RULES.whatsapp[media.kind];
+      const fallback = this.opts.fallbackKind?.[media.kind];
+      let file: FetchedMedia;
+      try {
+        file = await fetchReplyFile(media, ws, Math.max(rule.maxBytes * OUTBOUND_FETCH_FACTOR, fallback ? rules.outbound[fallback].maxBytes : 0), this.opts.fetcher);
+      } catch (err) {
+        return linkFallback(media, errorText(err));
+      }
+      const durationSec =
+        rule.maxSeconds !== undefined && (await this.opts.ffmpeg.available()) ? await this.opts.ffmpeg.probe(file.path).then((p) => p.durationSec).catch(() => undefined) : undefined;
+      const can = { convert: await converter(this.opts.ffmpeg) };
+      const decide = (kind: ReplyMedia['kind'], d: number | undefined) =>
+        decideOutbound(rules, kind, { mimeType: file.mimeType, sizeBytes: file.size, ...(d !== undefined ? { durationSec: d } : {}) }, can);
+      let decision = decide(media.kind, durationSec);
+      if (decision.action === 'link' && fallback) decision = decide(fallback, undefined);
+      if (decision.action === 'link') return linkFallback(media, decision.reason);
+      if (decision.action === 'convert') {
+        try {
+          file = await convertFor(decision, file, ws, this.opts.ffmpeg);
+        } catch (err) {
+          return linkFallback(media, errorText(err));
+        }
+        if (file.size > rule.maxBytes) return linkFallback(media, `${media.kind} larger than ${rules.name} allows after conversion`);
+      }
+      const uploaded = await this.opts.upload(account, { path: file.path, size: file.size, mimeType: file.mimeType, filename: fileName(media, file.mimeType) }, decision.sendAs);
+      if ('reason' in uploaded) return linkFallback(media, uploaded.reason);
+      await this.opts.redis?.set(key, `${decision.sendAs}|${uploaded.id}`, 'EX', this.opts.cacheTtlSec);
+      return { kind: 'media', sendAs: decision.sendAs, mediaId: uploaded.id, mimeType: file.mimeType, ...extra };
+    } finally {
+      await ws.dispose();
+    }
+  }
+}
+
+// ---- upload as part of the send (multipart) ------------------------------------------------
+
+/** A reply file ready to be uploaded with the message that carries it. */
+export type PreparedUpload =
+  | { readonly kind: 'media'; readonly sendAs: string; readonly upload: { bytes: Buffer; filename: string; mimeType: string }; readonly caption?: string }
+  | { readonly kind: 'link'; readonly text: string; readonly reason: string };
+
+/** Options of {@link UploadMediaPreparer}. */
+export interface UploadMediaPreparerOptions extends Omit<PreparerBase, 'redis'> {
+  /** The channel's outbound media rules (its module's `media`). */
+  rules: OutboundMediaRules;
+}
+
+function uploadLink(media: ReplyMedia, reason: string): PreparedUpload {
+  return { kind: 'link', text: linkFallbackText(media), reason };
+}
+
+/**
+ * Prepares reply media for channels that take the file's bytes in the send request itself
+ * (multipart): fetched through the guarded fetcher, checked against the channel's rules,
+ * converted with ffmpeg when the type is wrong, or replaced by a link text with the reason.
+ */
+export class UploadMediaPreparer {
+  constructor(private readonly opts: UploadMediaPreparerOptions) {}
+
+  async prepare(media: ReplyMedia): Promise<PreparedUpload> {
+    const caption = media.caption;
+    const ws = await this.opts.store.workspace();
+    try {
+      const rule = this.opts.rules.outbound[media.kind];
       let file: FetchedMedia;
       try {
         file = await fetchReplyFile(media, ws, rule.maxBytes * OUTBOUND_FETCH_FACTOR, this.opts.fetcher);
       } catch (err) {
-        return linkFallback(media, errorText(err));
+        return uploadLink(media, errorText(err));
       }
-      const decision = decideOutbound('whatsapp', media.kind, { mimeType: file.mimeType, sizeBytes: file.size }, { convert: await converter(this.opts.ffmpeg) });
-      if (decision.action === 'link') return linkFallback(media, decision.reason);
+      const decision = decideOutbound(this.opts.rules, media.kind, { mimeType: file.mimeType, sizeBytes: file.size }, { convert: await converter(this.opts.ffmpeg) });
+      if (decision.action === 'link') return uploadLink(media, decision.reason);
       if (decision.action === 'convert') {
         try {
           file = await convertFor(decision, file, ws, this.opts.ffmpeg);
         } catch (err) {
-          return linkFallback(media, errorText(err));
+          return uploadLink(media, errorText(err));
         }
-        if (file.size > rule.maxBytes) return linkFallback(media, `${media.kind} larger than WhatsApp allows after conversion`);
+        if (file.size > rule.maxBytes) return uploadLink(media, `${media.kind} larger than ${this.opts.rules.name} allows after conversion`);
       }
-      const uploaded = await this.upload(phoneNumberId, file, fileName(media, file.mimeType));
-      if ('reason' in uploaded) return linkFallback(media, uploaded.reason);
-      await this.opts.redis?.set(key, `${rule.sendAs}|${uploaded.id}`, 'EX', this.opts.cacheTtlSec ?? 20 * 24 * 3600);
-      return { kind: 'media', sendAs: rule.sendAs, mediaId: uploaded.id, mimeType: file.mimeType, ...extra };
+      const bytes = await readFile(file.path);
+      return { kind: 'media', sendAs: decision.sendAs, upload: { bytes, filename: fileName(media, file.mimeType), mimeType: file.mimeType }, ...(caption ? { caption } : {}) };
     } finally {
       await ws.dispose();
     }
   }
-
-  private async upload(phoneNumberId: string, file: FetchedMedia, name: string): Promise<{ id: string } | { reason: string }> {
-    const form = new FormData();
-    form.append('messaging_product', 'whatsapp');
-    form.append('type', file.mimeType);
-    form.append('file', await openAsBlob(file.path, { type: file.mimeType }), name);
-    let res;
-    try {
-      res = await this.http.post<{ id?: string; error?: { code?: number; message?: string } }>(`/${encodeURIComponent(phoneNumberId)}/media`, form);
-    } catch (err) {
-      throw new ProviderUnavailableError(`whatsapp media upload: network error: ${errorText(err)}`, { providerCode: 'network', cause: err });
-    }
-    const id = res.data?.id;
-    if (res.status >= 200 && res.status < 300 && typeof id === 'string') return { id };
-    const code = res.data?.error?.code;
-    const message = res.data?.error?.message ?? `HTTP ${res.status}`;
-    if (res.status === 401 || code === 190) throw new ConfigurationError(`whatsapp media upload refused the access token: ${message}`);
-    if (res.status === 429 || code === 130429 || code === 80007) throw new ProviderRateLimitedError(`whatsapp media upload rate limited: ${message}`, { providerCode: code ?? 429, retryAfterMs: 60_000 });
-    if (res.status >= 500) throw new ProviderUnavailableError(`whatsapp media upload: ${message}`, { providerCode: code ?? res.status });
-    // 131053 and other 4xx: this file will not go up; the customer gets the link instead
-    return { reason: `WhatsApp refused the upload (${code ?? res.status}: ${message})` };
-  }
-}
-
-// ---- WeChat Kefu ---------------------------------------------------------------------------
-
-/** The upload call of the WeCom API; `WechatApiClient` of `@switchboard/channel-wechat-kf` has this shape. */
-export interface WechatMediaUploadApi {
-  uploadMedia(type: 'image' | 'voice' | 'video' | 'file', file: { bytes: Buffer; contentType: string; filename?: string }): Promise<string>;
-}
-
-/** Options of {@link WechatMediaPreparer}. */
-export interface WechatMediaPreparerOptions extends PreparerBase {
-  api: WechatMediaUploadApi;
-  /** A `media_id` is valid 3 days; cache it for less (default 60 h). */
-  cacheTtlSec?: number;
-}
-
-/** WeChat media ids expire after 3 days; never reuse one older than this. */
-export const WECHAT_MEDIA_ID_MAX_TTL_SEC = 3 * 24 * 3600 - 3600;
-
-/**
- * Prepares reply media for 微信客服: `media/upload?type=image|voice|video|file` (media_id valid 3
- * days, cached per URL for 60 h), enforcing WeCom's types and sizes (wechat-kf.md §7). Voice must be
- * AMR ≤ 2 MB ≤ 60 s: converted when ffmpeg has an AMR encoder, otherwise sent as a file. WeChat media
- * messages carry no caption: send `caption` as its own text.
- */
-export class WechatMediaPreparer {
-  private readonly ttlSec: number;
-
-  constructor(private readonly opts: WechatMediaPreparerOptions) {
-    this.ttlSec = Math.min(opts.cacheTtlSec ?? 60 * 3600, WECHAT_MEDIA_ID_MAX_TTL_SEC);
-  }
-
-  private cacheKey(url: string): string {
-    return this.opts.keys.wechatUpload(url);
-  }
-
-  async prepare(media: ReplyMedia): Promise<PreparedMedia> {
-    const caption = media.caption;
-    const key = this.cacheKey(media.url);
-    const hit = await this.opts.redis?.get(key);
-    if (hit) {
-      const [sendAs, mediaId] = hit.split('|');
-      if (sendAs && mediaId) return { kind: 'media', sendAs, mediaId, cached: true, ...(caption ? { caption } : {}) };
-    }
-    const ws = await this.opts.store.workspace();
-    try {
-      const rule = OUTBOUND_RULES['wechat-kf'][media.kind];
-      let file: FetchedMedia;
-      try {
-        file = await fetchReplyFile(media, ws, Math.max(rule.maxBytes * OUTBOUND_FETCH_FACTOR, OUTBOUND_RULES['wechat-kf'].document.maxBytes), this.opts.fetcher);
-      } catch (err) {
-        return linkFallback(media, errorText(err));
-      }
-      const durationSec = media.kind === 'audio' && (await this.opts.ffmpeg.available()) ? await this.opts.ffmpeg.probe(file.path).then((p) => p.durationSec).catch(() => undefined) : undefined;
-      const can = await converter(this.opts.ffmpeg);
-      let decision = decide('wechat-kf', media.kind, file, durationSec, can);
-      // voice that cannot become AMR (or is too long) still reaches the customer as a playable file
-      if (decision.action === 'link' && media.kind === 'audio') decision = decide('wechat-kf', 'document', file, undefined, can);
-      if (decision.action === 'link') return linkFallback(media, decision.reason);
-      if (decision.action === 'convert') {
-        try {
-          file = await convertFor(decision, file, ws, this.opts.ffmpeg);
-        } catch (err) {
-          return linkFallback(media, errorText(err));
-        }
-        const limit = OUTBOUND_RULES['wechat-kf'][media.kind].maxBytes;
-        if (file.size > limit) return linkFallback(media, `${media.kind} larger than WeChat allows after conversion`);
-      }
-      const sendAs = decision.sendAs as 'image' | 'voice' | 'video' | 'file';
-      let mediaId: string;
-      try {
-        mediaId = await this.opts.api.uploadMedia(sendAs, { bytes: await readFile(file.path), contentType: file.mimeType, filename: fileName(media, file.mimeType) });
-      } catch (err) {
-        // 40004/40005/40006/40009/40011 (bad type or size) are not retryable: send the link instead
-        if (err instanceof GatewayError && !err.retryable && !(err instanceof ConfigurationError)) return linkFallback(media, err.message);
-        throw err;
-      }
-      await this.opts.redis?.set(key, `${sendAs}|${mediaId}`, 'EX', this.ttlSec);
-      return { kind: 'media', sendAs, mediaId, mimeType: file.mimeType, ...(caption ? { caption } : {}) };
-    } finally {
-      await ws.dispose();
-    }
-  }
-}
-
-function decide(channel: ChannelId, kind: ReplyMedia['kind'], file: FetchedMedia, durationSec: number | undefined, can: (to: string) => boolean): OutboundDecision {
-  return decideOutbound(channel, kind, { mimeType: file.mimeType, sizeBytes: file.size, ...(durationSec !== undefined ? { durationSec } : {}) }, { convert: can });
 }
 
 function safePath(url: string): string | undefined {

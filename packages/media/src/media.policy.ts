@@ -1,4 +1,4 @@
-import type { ChannelId, ReplyMedia } from '@switchboard/core';
+import type { ChannelMediaRules, OutboundMediaRule, ReplyMedia } from '@switchboard/core';
 import type { MediaLimits } from './media.env.js';
 import { MediaError, MediaFailureReason } from './media.errors.js';
 import { baseMime, sniffFormat, type MediaFormat, type SniffedFormat } from './media.mime.js';
@@ -24,14 +24,6 @@ export const VIDEO_TYPES: ReadonlySet<string> = new Set(['video/mp4', 'video/3gp
 export const TEXT_DOCUMENT_TYPES: ReadonlySet<string> = new Set([
   'application/pdf', 'text/plain', 'text/csv', 'text/markdown', 'text/tab-separated-values', 'application/json', 'text/xml', 'application/xml',
 ]);
-
-/**
- * The most a provider lets us download in one request. WeChat `media/get` answers 830002 above
- * 20 MB unless the client pages with `Range`; WhatsApp refuses inbound files over 100 MB (131052);
- * Chatwoot's MAXIMUM_FILE_UPLOAD_SIZE defaults to 40 MB; Telegram's `getFile` serves files up to 20 MB.
- * @see ../../../../shared/providers/wechat-kf.md §7, whatsapp-cloud-api.md §8, chatwoot.md §4.1
- */
-export const CHANNEL_DOWNLOAD_MAX: Readonly<Record<ChannelId, number>> = { whatsapp: 100 * MB, 'wechat-kf': 20 * MB, chatwoot: 40 * MB, telegram: 20 * MB };
 
 const AUDIO_FORMATS: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['ogg', 'mp3', 'aac', 'mp4', 'm4a', '3gp', 'wav', 'webm', 'matroska', 'flac', 'amr', 'amr-wb', 'silk']);
 const VIDEO_FORMATS: ReadonlySet<MediaFormat> = new Set<MediaFormat>(['mp4', '3gp', 'mov', 'webm', 'matroska']);
@@ -77,9 +69,12 @@ export interface InboundRule {
   readonly maxBytes: number;
 }
 
-/** The inbound rule of a kind on a channel: the configured per-kind cap, never above what the channel can deliver. */
-export function inboundRule(channel: ChannelId, kind: InboundKind, limits: MediaLimits): InboundRule {
-  const channelMax = Math.min(CHANNEL_DOWNLOAD_MAX[channel], limits.maxBytes);
+/**
+ * The inbound rule of a kind: the configured per-kind cap, never above what the channel's provider
+ * lets us download in one request (its module's `media.downloadMaxBytes`).
+ */
+export function inboundRule(downloadMaxBytes: number, kind: InboundKind, limits: MediaLimits): InboundRule {
+  const channelMax = Math.min(downloadMaxBytes, limits.maxBytes);
   switch (kind) {
     case 'image':
     case 'sticker':
@@ -102,63 +97,14 @@ export function allows(rule: InboundRule, mime: string | undefined): boolean {
 
 // ---- outbound ------------------------------------------------------------------------------
 
-/** How a channel carries one outbound media kind. */
-export interface OutboundRule {
-  /** The provider's own media type name (`image`, WeChat `voice`/`file`, …). */
-  readonly sendAs: string;
-  readonly maxBytes: number;
-  /** Accepted MIME types, or any. */
-  readonly types: ReadonlySet<string> | 'any';
-  /** The type to convert to with ffmpeg when the file's type is not accepted (undefined = no conversion). */
-  readonly convertTo?: string;
-  /** Extra limit on audio length. */
-  readonly maxSeconds?: number;
+/** How a channel carries one outbound media kind (declared by the channel's module). */
+export type OutboundRule = OutboundMediaRule;
+
+/** A channel's outbound media rules as {@link decideOutbound} reads them. */
+export interface OutboundMediaRules extends Pick<ChannelMediaRules, 'outbound' | 'minBytes'> {
+  /** The channel, named in refusal reasons ("cannot be sent as image on <name>"). */
+  readonly name: string;
 }
-
-const WHATSAPP_DOC_TYPES = new Set([
-  'text/plain', 'application/pdf', 'application/msword', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.ms-excel', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'application/vnd.ms-powerpoint',
-  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-]);
-
-/**
- * Per-channel outbound media rules.
- * - WhatsApp (whatsapp-cloud-api.md §8): image 5 MB jpeg/png; audio 16 MB aac/amr/mpeg/mp4/ogg-opus;
- *   video 16 MB mp4/3gpp; document 100 MB text/pdf/Office.
- * - WeChat (wechat-kf.md §7): image 10 MB jpg/png; voice 2 MB AMR ≤ 60 s; video 10 MB mp4; file 20 MB; every file > 5 bytes.
- * - Chatwoot (chatwoot.md §4.1): any attachment up to MAXIMUM_FILE_UPLOAD_SIZE (40 MB by default).
- * - Telegram (core.telegram.org/bots/api#sending-files): uploads up to 10 MB for photos, 50 MB otherwise;
- *   a voice note must be OGG/Opus (other audio goes out as a music file).
- */
-export const OUTBOUND_RULES: Readonly<Record<ChannelId, Readonly<Record<ReplyMedia['kind'], OutboundRule>>>> = {
-  whatsapp: {
-    image: { sendAs: 'image', maxBytes: 5 * MB, types: new Set(['image/jpeg', 'image/png']), convertTo: 'image/jpeg' },
-    audio: { sendAs: 'audio', maxBytes: 16 * MB, types: new Set(['audio/aac', 'audio/amr', 'audio/mpeg', 'audio/mp4', 'audio/ogg']), convertTo: 'audio/ogg' },
-    video: { sendAs: 'video', maxBytes: 16 * MB, types: new Set(['video/mp4', 'video/3gpp']) },
-    document: { sendAs: 'document', maxBytes: 100 * MB, types: WHATSAPP_DOC_TYPES },
-  },
-  'wechat-kf': {
-    image: { sendAs: 'image', maxBytes: 10 * MB, types: new Set(['image/jpeg', 'image/png']), convertTo: 'image/jpeg' },
-    audio: { sendAs: 'voice', maxBytes: 2 * MB, types: new Set(['audio/amr']), convertTo: 'audio/amr', maxSeconds: 60 },
-    video: { sendAs: 'video', maxBytes: 10 * MB, types: new Set(['video/mp4']) },
-    document: { sendAs: 'file', maxBytes: 20 * MB, types: 'any' },
-  },
-  chatwoot: {
-    image: { sendAs: 'image', maxBytes: 40 * MB, types: 'any' },
-    audio: { sendAs: 'audio', maxBytes: 40 * MB, types: 'any' },
-    video: { sendAs: 'video', maxBytes: 40 * MB, types: 'any' },
-    document: { sendAs: 'file', maxBytes: 40 * MB, types: 'any' },
-  },
-  telegram: {
-    image: { sendAs: 'photo', maxBytes: 10 * MB, types: new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif']), convertTo: 'image/jpeg' },
-    audio: { sendAs: 'voice', maxBytes: 50 * MB, types: new Set(['audio/ogg', 'audio/mpeg', 'audio/mp4']), convertTo: 'audio/ogg' },
-    video: { sendAs: 'video', maxBytes: 50 * MB, types: new Set(['video/mp4']) },
-    document: { sendAs: 'document', maxBytes: 50 * MB, types: 'any' },
-  },
-};
-
-/** WeChat refuses files of 5 bytes or less (40006). */
-export const WECHAT_MIN_BYTES = 6;
 
 /** What to do with one outbound file. */
 export type OutboundDecision =
@@ -167,18 +113,18 @@ export type OutboundDecision =
   | { readonly action: 'link'; readonly reason: string };
 
 /**
- * Decides how a file of `mime`/`sizeBytes` goes out on `channel` as `kind`: as is, after a
+ * Decides how a file of `mime`/`sizeBytes` goes out on a channel as `kind`: as is, after a
  * conversion (when ffmpeg can do it), or as a link with a reason.
  */
 export function decideOutbound(
-  channel: ChannelId,
+  rules: OutboundMediaRules,
   kind: ReplyMedia['kind'],
   file: { mimeType: string; sizeBytes: number; durationSec?: number },
   can: { convert: (to: string) => boolean },
 ): OutboundDecision {
-  const rule = OUTBOUND_RULES[channel][kind];
+  const rule = rules.outbound[kind];
   const mime = baseMime(file.mimeType) ?? 'application/octet-stream';
-  if (channel === 'wechat-kf' && file.sizeBytes < WECHAT_MIN_BYTES) return { action: 'link', reason: 'the file is empty' };
+  if (rules.minBytes !== undefined && file.sizeBytes < rules.minBytes) return { action: 'link', reason: 'the file is empty' };
   const typeOk = rule.types === 'any' || rule.types.has(mime);
   const lengthOk = rule.maxSeconds === undefined || file.durationSec === undefined || file.durationSec <= rule.maxSeconds;
   if (typeOk && lengthOk && file.sizeBytes <= rule.maxBytes) return { action: 'send', sendAs: rule.sendAs, mimeType: mime };
@@ -187,6 +133,6 @@ export function decideOutbound(
   if (!typeOk && rule.convertTo && can.convert(rule.convertTo) && file.sizeBytes <= rule.maxBytes * 4) {
     return { action: 'convert', sendAs: rule.sendAs, from: mime, to: rule.convertTo };
   }
-  if (!typeOk) return { action: 'link', reason: `${mime} cannot be sent as ${kind} on ${channel}` };
+  if (!typeOk) return { action: 'link', reason: `${mime} cannot be sent as ${kind} on ${rules.name}` };
   return { action: 'link', reason: `${kind} larger than ${Math.round(rule.maxBytes / MB)} MB` };
 }

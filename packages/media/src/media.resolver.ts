@@ -24,6 +24,8 @@ export type MediaCounter = Counter<'channel' | 'kind' | 'outcome'>;
 export interface MediaResolverOptions {
   /** Where each channel's media comes from; a channel without a source gets `not_configured`. */
   sources: Partial<Record<ChannelId, MediaSource>>;
+  /** The most each channel's provider lets us download in one request (its module's `media.downloadMaxBytes`; absent = MEDIA_MAX_BYTES). */
+  downloadMax?: Partial<Record<ChannelId, number>>;
   store: MediaTempStore;
   ffmpeg: Ffmpeg;
   /** Speech-to-text; absent = voice notes are reported as not transcribed. */
@@ -42,7 +44,7 @@ export interface MediaResolverOptions {
   concurrency?: number;
 }
 
-/** Who the media belongs to (for logs and the WhatsApp `phone_number_id` check). */
+/** Who the media belongs to (for logs and the sources that check the sending account). */
 export interface EnrichContext {
   ref?: ConversationRef;
   conversationId?: string;
@@ -90,6 +92,10 @@ function seconds(s: number): string {
  */
 export class MediaResolver {
   constructor(private readonly opts: MediaResolverOptions) {}
+
+  private downloadMax(channel: ChannelId): number {
+    return this.opts.downloadMax?.[channel] ?? this.opts.limits.maxBytes;
+  }
 
   /** Returns the messages (same order) with `enrichment` filled where they carry media. Never rejects for media problems. */
   async enrich(messages: InboundMessage[], ctx: EnrichContext = {}): Promise<InboundMessage[]> {
@@ -143,11 +149,12 @@ export class MediaResolver {
     const channel = m.conversation.channel;
     const source = this.opts.sources[channel];
     if (!source) throw new MediaError(MediaFailureReason.notConfigured, `${what(c)} could not be fetched: media download is not configured for ${channel}`);
-    const rule = inboundRule(channel, kind, this.opts.limits);
+    const rule = inboundRule(this.downloadMax(channel), kind, this.opts.limits);
     // refuse before downloading when the provider told us the size
     if (c.media.sizeBytes !== undefined && c.media.sizeBytes > rule.maxBytes) throw new MediaTooLargeError(what(c), rule.maxBytes, c.media.sizeBytes);
     const account = ctx.ref?.account ?? m.conversation.account;
-    return source.fetch(c.media, ws, { maxBytes: rule.maxBytes, what: what(c), ...(channel === 'whatsapp' ? { account } : {}) });
+    // the sending account: a source that scopes downloads by account (a phone number id) checks it
+    return source.fetch(c.media, ws, { maxBytes: rule.maxBytes, what: what(c), account });
   }
 
   private async understand(m: InboundMessage, c: MediaContent, workspace: () => Promise<MediaWorkspace>, ctx: EnrichContext): Promise<{ enrichment: Enrichment; cached?: boolean }> {
@@ -165,7 +172,7 @@ export class MediaResolver {
   }
 
   private async image(m: InboundMessage, c: MediaContent, ws: MediaWorkspace, ctx: EnrichContext): Promise<Enrichment> {
-    const rule = inboundRule(m.conversation.channel, 'image', this.opts.limits);
+    const rule = inboundRule(this.downloadMax(m.conversation.channel), 'image', this.opts.limits);
     let file = await this.download(m, c, 'image', ws, ctx);
     const format = requireFormat(c.type === 'sticker' ? 'sticker' : 'image', await readHead(file.path), what(c));
     file = { ...file, mimeType: format.mime };

@@ -1,12 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Worker } from 'bullmq';
-import { createMetricsRegistry, loadConfig, silentLogger, type Logger } from '@switchboard/core';
-import { createWechatWorkerChannel, wechatEnv } from '@switchboard/channel-wechat-kf/outbound';
-import { closeWorkers, createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
+import { createMetricsRegistry, silentLogger, type Logger } from '@switchboard/core';
+import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
 import type { FakeOpenAIOptions } from '@switchboard/testkit';
 import { createWechatIngressApp } from '../../../wechat-ingress/src/app';
-import { startWechatSyncRole } from '../../../worker/src/roles/wechat-sync';
 import { HARNESS_APP_SECRET, startPipeline, type Pipeline } from '../../../worker/src/testing/harness';
 import { createAdminApp } from '../app';
 import { createSandbox, type Sandbox } from '../sandbox/sandbox';
@@ -78,18 +75,8 @@ export async function startSandboxStack(opts: SandboxStackOptions = {}): Promise
     },
     ...(opts.openai ? { openai: opts.openai } : {}),
   });
-  const wxEnv = { ...pipeline.deps.env, ...wechatVars };
-  const wechat = createWechatWorkerChannel(loadConfig(wechatEnv, wxEnv as Record<string, string | undefined>), { redis: pipeline.deps.redis, keys: pipeline.deps.keys, log: pipeline.deps.log });
-  let syncWorkers: Worker[] = [];
-  if (wechat.enabled && !pipeline.deps.adapters['wechat-kf']) {
-    // until the worker's compose builds the WeChat adapter from WECHAT_* itself
-    pipeline.deps.adapters['wechat-kf'] = wechat.adapter;
-    await pipeline.restartWorkers();
-  }
-  // until the worker's `inbound` role runs the wechat-sync consumer itself
-  if (!pipeline.workers.some((w) => w.name === 'wechat-sync')) syncWorkers = startWechatSyncRole({ ...pipeline.deps, env: wxEnv });
-
-  const redisUrl = pipeline.deps.env['REDIS_URL'] as string;
+  // the worker composes the WeChat adapter and its wechat-sync consumer from WECHAT_* itself
+  const redisUrl = pipeline.env.REDIS_URL;
   const wxIngressRedis = createRedis(redisUrl, 'producer');
   wxIngressRedis.on('error', () => undefined);
   await waitReady(wxIngressRedis);
@@ -144,7 +131,6 @@ export async function startSandboxStack(opts: SandboxStackOptions = {}): Promise
     adminRedis,
     adminProducers,
     async close() {
-      await closeWorkers(syncWorkers, 10_000);
       await closeServer(wxServer);
       await wxIngressProducers.close();
       wxIngressRedis.disconnect();

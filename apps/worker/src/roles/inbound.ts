@@ -1,16 +1,14 @@
 import type { Job, Worker } from 'bullmq';
-import { conversationId, jobId, type InboundEvent, type InboundMessage } from '@switchboard/core';
+import { conversationId, jobId, type ChannelInboundHook, type InboundEvent, type InboundMessage } from '@switchboard/core';
 import { acceptCustomerMessage, acknowledgeSentParts, createWorker, enqueueReply } from '@switchboard/queue';
-import type { InboundHook, WorkerDeps } from '../deps.js';
-import { acceptContext, ownerOf, setOwner } from '../schedule.js';
-import { isAllowed } from './turn.js';
-
-export type { InboundHook } from '../deps.js';
+import { accountFor, admission, inboundHooks } from '../channels.js';
+import type { WorkerDeps } from '../deps.js';
+import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } from '../schedule.js';
 
 async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
   const convId = conversationId(event.conversation);
   if (event.author !== 'customer') {
-    // a human servicer wrote (WeChat origin 5, Chatwoot agent): the bot stays quiet until handed back
+    // a human servicer or agent wrote: the bot stays quiet until handed back
     if (await deps.mailbox.claim(event.eventId)) await setOwner(deps, convId, 'human', `${event.author} message`);
     return 'human_message';
   }
@@ -24,17 +22,11 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   const applied = await deps.ledger.applyStatus(event.channel, event.providerMessageId, event.status, event.at, error || undefined);
   await acknowledgeSentParts(deps.ledger, [event]);
   deps.metrics.statuses.inc({ channel: event.channel, status: event.status, applied: String(applied) });
-  const fallback = deps.settings.whatsapp.fallbackTemplate;
-  // 131047 usually arrives asynchronously as a failed status: send the template once per failed reply
-  if (applied && event.channel === 'whatsapp' && event.status === 'failed' && fallback && event.recipient && event.errors.some((e) => e.code === 131047)) {
-    const outboundId = jobId('fb', event.account, event.providerMessageId);
-    if (await deps.mailbox.claim(outboundId)) {
-      await enqueueReply(deps, { channel: 'whatsapp', account: event.account, userId: event.recipient, address: event.recipient }, {
-        outboundId,
-        reply: { text: '', template: fallback },
-        origin: 'fallback',
-      });
-    }
+  // a channel may answer a status with a reply of its own (e.g. a template after a closed window), once
+  const followUp = applied ? accountFor(deps, event)?.statusFollowUp?.(event) : undefined;
+  if (followUp && (await deps.mailbox.claim(followUp.outboundId))) {
+    const { ref, ...reply } = followUp;
+    await enqueueReply(deps, ref, reply);
   }
   return applied ? 'applied' : 'ignored';
 }
@@ -45,6 +37,8 @@ async function acceptSignal(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- detail values are provider scalars
   if (event.signal === 'human_took_over') await setOwner(deps, convId, 'human', String(event.detail.reason ?? 'human took over'));
   if (event.signal === 'bot_resumed' || event.signal === 'session_ended') await setOwner(deps, convId, 'bot', event.signal);
+  if (event.signal === 'blocked') await markUnreachable(deps, convId, 'blocked');
+  if (event.signal === 'unblocked') await clearUnreachable(deps, convId);
   deps.log.info('conversation signal', { channel: event.conversation.channel, conversation: convId, signal: event.signal });
   return event.signal;
 }
@@ -67,7 +61,7 @@ async function acceptUnsupported(deps: WorkerDeps, event: Extract<InboundEvent, 
   deps.log.info('unsupported event', { channel: event.channel, conversation: convId, providerType: event.providerType, reason: event.reason, customerContent });
   const notice = customerContent && event.conversation && convId ? deps.agent.unsupportedNotice() : undefined;
   if (!notice || !event.conversation || !convId) return 'unsupported';
-  if (!isAllowed(deps, event.conversation) || (await ownerOf(deps, convId)) === 'human') return 'unsupported';
+  if (!admission(deps, event.conversation).allowed || (await ownerOf(deps, convId)) === 'human') return 'unsupported';
   // once per conversation (a year is longer than any conversation the bot keeps)
   if (!(await deps.mailbox.claim(`unsupported-notice-${convId}`, 365 * 24 * 3600))) return 'unsupported';
   const outboundId = jobId('unsup', convId);
@@ -76,8 +70,8 @@ async function acceptUnsupported(deps: WorkerDeps, event: Extract<InboundEvent, 
 }
 
 /** Routes one inbound event: messages to their conversation mailbox, statuses to the ledger, signals to ownership. */
-export async function handleInbound(deps: WorkerDeps, event: InboundEvent, hooks: InboundHook[] = []): Promise<string> {
-  for (const hook of hooks) if (await hook(event, deps)) return 'hooked';
+export async function handleInbound(deps: WorkerDeps, event: InboundEvent, hooks: readonly ChannelInboundHook[] = []): Promise<string> {
+  for (const hook of hooks) if (await hook(event)) return 'hooked';
   switch (event.kind) {
     case 'message':
       return acceptMessage(deps, event);
@@ -90,8 +84,8 @@ export async function handleInbound(deps: WorkerDeps, event: InboundEvent, hooks
   }
 }
 
-/** The `inbound` role: consumes the inbound queue. */
-export function startInboundRole(deps: WorkerDeps, hooks: InboundHook[] = []): Worker[] {
+/** The `inbound` role: consumes the inbound queue; the channels' hooks see every event first. */
+export function startInboundRole(deps: WorkerDeps, hooks: readonly ChannelInboundHook[] = inboundHooks(deps)): Worker[] {
   const worker = createWorker(
     'inbound',
     async (event, job: Job) => {

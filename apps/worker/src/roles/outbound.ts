@@ -8,6 +8,7 @@ import {
   type OutboundJob,
 } from '@switchboard/core';
 import { createWorker, recordChannelEvent } from '@switchboard/queue';
+import { accountFor, adapterFor, failureReporters } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf } from '../schedule.js';
 import { judgeUnconfirmedPart } from './reconcile.js';
@@ -40,7 +41,7 @@ async function recordPartSent(deps: WorkerDeps, data: OutboundJob, convId: strin
  */
 export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: Job, token: string | undefined): Promise<string> {
   const channel = data.ref.channel;
-  const adapter = deps.adapters[channel];
+  const adapter = adapterFor(deps, channel);
   if (!adapter) throw new GatewayError(`channel ${channel} is not configured in this worker`, { code: 'channel_disabled', retryable: false });
   const progress = await deps.ledger.progress(data.outboundId);
   // a failed reply replayed from the dead-letter set (Bull Board "retry") resumes at its first unsent part
@@ -91,7 +92,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (!sendOutcomeUnknown(err)) await deps.ledger.partNotSent(data.outboundId, i);
       deps.metrics.sends.inc({ channel, result: 'error', code: errorCode(err) });
       if (err instanceof ProviderRateLimitedError && err.scope === 'recipient') {
-        // only this recipient is limited (WhatsApp 131056): wait 4^n s without pausing the queue
+        // only this recipient is limited (a pair rate limit): wait 4^n s without pausing the queue
         const key = deps.keys.pairRate(data.outboundId);
         const n = await deps.redis.incr(key);
         await deps.redis.expire(key, 3600);
@@ -111,15 +112,15 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
   return `sent ${parts.length}`;
 }
 
-const OUTBOUND_QUEUES = { whatsapp: 'outbound-whatsapp', 'wechat-kf': 'outbound-wechat-kf', chatwoot: 'outbound-chatwoot', telegram: 'outbound-telegram' } as const satisfies Record<ChannelId, string>;
-
-/** The `outbound` role: one worker per enabled channel, rate limited per sending account. */
+/** The `outbound` role: one worker per sending channel, rate limited per sending account. */
 export function startOutboundRole(deps: WorkerDeps): Worker[] {
   const workers: Worker[] = [];
-  for (const channel of Object.keys(OUTBOUND_QUEUES) as ChannelId[]) {
-    if (!deps.adapters[channel]) continue;
-    const name = OUTBOUND_QUEUES[channel];
-    const limiter = channel === 'whatsapp' ? { max: deps.settings.whatsapp.sendRatePerSec, duration: 1000 } : { max: 1000, duration: 1000 };
+  const reporters = failureReporters(deps);
+  for (const channel of Object.keys(deps.channels) as ChannelId[]) {
+    const account = accountFor(deps, { channel });
+    if (!account?.adapter) continue;
+    const name = deps.channels[channel].module.outboundQueue;
+    const limiter = { max: account.sendRate.max, duration: account.sendRate.durationMs };
     workers.push(
       createWorker(name, (data, job, token) => processOutbound(deps, data, job, token), {
         connection: deps.queueRedis,
@@ -131,7 +132,7 @@ export function startOutboundRole(deps: WorkerDeps): Worker[] {
         onFinalFailure: (job, err) => {
           const data = job.data as OutboundJob;
           void deps.ledger.finish(data.outboundId, `failed: ${err.message}`).catch(() => undefined);
-          for (const report of deps.onOutboundFailed) {
+          for (const report of reporters) {
             report(data, err.message).catch((e: unknown) => deps.log.warn('failure report failed', { err: e instanceof Error ? e.message : String(e) }));
           }
         },

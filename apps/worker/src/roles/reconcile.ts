@@ -17,7 +17,7 @@ export type UnconfirmedVerdict =
 /**
  * Decides about a part that was handed to the provider without its outcome being recorded (the
  * worker died mid-send, the response was lost or timed out). A part acknowledged by the provider
- * (a WhatsApp status webhook naming it) or found at the provider (Chatwoot's message list) counts
+ * (a status webhook naming it) or found at the provider (the adapter's `reconcile.find`) counts
  * as sent; otherwise the channel's wait runs from the first retry that found it unconfirmed, and only
  * then is the part sent again.
  */

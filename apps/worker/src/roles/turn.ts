@@ -7,6 +7,7 @@ import {
 } from '@switchboard/core';
 import { renderContent, type AgentInput, type AgentOutput } from '@switchboard/agent';
 import { createWorker, enqueueReply, turnOutboundId } from '@switchboard/queue';
+import { adapterFor, admission, mirrorChannel } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
 
@@ -18,17 +19,9 @@ interface TurnRecord {
 
 const RECORD_TTL_SEC = 7 * 24 * 3600;
 
-/** WHATSAPP_ALLOWED_USERS: whether the bot may answer this conversation at all. */
-export function isAllowed(deps: WorkerDeps, ref: ConversationRef): boolean {
-  if (ref.channel !== 'whatsapp') return true;
-  const allowed = deps.settings.whatsapp.allowedUsers;
-  if (allowed.length === 0) return true;
-  const norm = (s: string) => s.replace(/^\+/, '');
-  return [ref.userId, ref.address, ref.phone].some((id) => id !== undefined && allowed.some((a) => norm(a) === norm(id)));
-}
-
 async function mirror(deps: WorkerDeps, ref: ConversationRef, direction: 'incoming' | 'outgoing' | 'handoff', sourceId: string, text: string): Promise<void> {
-  if (deps.settings.mirrorInboxId === undefined || ref.channel === 'chatwoot') return;
+  const target = mirrorChannel(deps);
+  if (target === undefined || ref.channel === target) return;
   // mirroring must never delay or block the customer's reply: its own queue, its own retries
   try {
     await deps.producers.enqueue('mirror', { ref, direction, sourceId, text, at: Date.now() }, { jobId: jobId('mir', sourceId) });
@@ -47,16 +40,17 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
 
   if ((await ownerOf(deps, convId)) === 'human') return 'human_owned';
 
-  if (!isAllowed(deps, latestRef)) {
-    deps.log.info('user not in WHATSAPP_ALLOWED_USERS', { channel: ref.channel, conversation: convId });
-    if (deps.settings.whatsapp.disallowedPolicy === 'refuse' && (await deps.mailbox.claim(`refused-${convId}`, 365 * 24 * 3600))) {
+  const admitted = admission(deps, latestRef);
+  if (!admitted.allowed) {
+    deps.log.info(admitted.reason, { channel: ref.channel, conversation: convId });
+    if (admitted.refusal && (await deps.mailbox.claim(`refused-${convId}`, 365 * 24 * 3600))) {
       const outboundId = jobId('refuse', convId);
-      await enqueueReply(deps, latestRef, { outboundId, reply: { text: deps.settings.whatsapp.refusalText }, origin: 'notice' });
+      await enqueueReply(deps, latestRef, { outboundId, reply: admitted.refusal, origin: 'notice' });
     }
     return 'not_allowed';
   }
 
-  const adapter = deps.adapters[ref.channel];
+  const adapter = adapterFor(deps, ref.channel);
   const recordKey = deps.keys.reply(convId, seq);
   let record: TurnRecord | undefined;
   let rememberInput: AgentInput | undefined;

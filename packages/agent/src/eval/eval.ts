@@ -1,4 +1,4 @@
-import { conversationId, type ConversationRef, type InboundMessage, type MessageContent } from '@switchboard/core';
+import { ChannelId, conversationId, type ConversationRef, type InboundMessage, type MessageContent } from '@switchboard/core';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { Agent, AgentOutput } from '../agent.js';
@@ -6,7 +6,8 @@ import type { Agent, AgentOutput } from '../agent.js';
 /** One scripted conversation of the eval set. */
 export const EvalConversation = z.strictObject({
   name: z.string().min(1),
-  channel: z.enum(['whatsapp', 'wechat-kf', 'chatwoot']).default('whatsapp'),
+  /** Any registered channel; default: the first one (the style defaults of AGENT_CONFIG apply per channel). */
+  channel: ChannelId.default(ChannelId.options[0]!),
   displayName: z.string().optional(),
   turns: z.array(z.string().min(1)).min(1),
 });
@@ -50,7 +51,8 @@ export async function runEval(agent: Agent, conversations: EvalConversation[], r
       channel: conv.channel,
       account: 'eval',
       userId: `eval-${runId}-${ci}`,
-      ...(conv.channel === 'chatwoot' ? { threadId: `eval-${runId}-${ci}` } : {}),
+      // threaded channels key conversations by thread; the same id keeps every channel's key identical
+      threadId: `eval-${runId}-${ci}`,
       ...(conv.displayName ? { displayName: conv.displayName } : {}),
     };
     for (const line of conv.turns) {

@@ -3,18 +3,18 @@ import type { Worker } from 'bullmq';
 import { jobId, silentLogger, type ConversationRef, type MirrorJob } from '@switchboard/core';
 import { closeWorkers, createRedis, Producers } from '@switchboard/queue';
 import { dropPrefix, startFakeChatwoot, testRedisUrl, uniquePrefix, waitFor, type FakeChatwoot } from '@switchboard/testkit';
-import type { WorkerSettings } from '../deps.js';
-import { startMirrorRole } from './mirror.js';
+import { chatwootSettings, type ChatwootEnv, type ChatwootSettings } from './chatwoot.env.js';
+import { startMirrorConsumer } from './chatwoot.worker.js';
 
-const settings: WorkerSettings = {
-  concurrency: 8,
-  lockDurationMs: 30000,
-  debounceMs: 0,
-  maxWaitMs: 0,
-  maxMessageAgeSec: 0,
-  whatsapp: { allowedUsers: [], disallowedPolicy: 'silent', refusalText: '', sendRatePerSec: 80 },
-  mirrorInboxId: 23,
-};
+type ChatwootWorkerSettings = Extract<ChatwootSettings, { enabled: true }>;
+
+const consumers = { concurrency: 8, lockDurationMs: 30000 };
+
+function settingsOf(env: Partial<ChatwootEnv>): ChatwootWorkerSettings {
+  const s = chatwootSettings(env);
+  if (!s.enabled) throw new Error(s.reason);
+  return s;
+}
 
 describe('mirror role (BullMQ on real Redis, fake Chatwoot)', () => {
   let fake: FakeChatwoot;
@@ -25,8 +25,8 @@ describe('mirror role (BullMQ on real Redis, fake Chatwoot)', () => {
 
   beforeAll(async () => {
     fake = await startFakeChatwoot();
-    const env = { CHATWOOT_URL: fake.url, CHATWOOT_ACCOUNT_ID: '7', CHATWOOT_API_TOKEN: fake.userToken, CHATWOOT_BOT_TOKEN: fake.botToken, CHATWOOT_BOT_ID: '4', CHATWOOT_MIRROR_INBOX_ID: '23' };
-    workers = startMirrorRole({ env, log: silentLogger(), redis, queueRedis: redis, prefix, settings });
+    const settings = settingsOf({ CHATWOOT_URL: fake.url, CHATWOOT_ACCOUNT_ID: 7, CHATWOOT_API_TOKEN: fake.userToken, CHATWOOT_BOT_TOKEN: fake.botToken, CHATWOOT_BOT_ID: 4, CHATWOOT_MIRROR_INBOX_ID: 23 });
+    workers = startMirrorConsumer(settings, { log: silentLogger(), redis, queueRedis: redis, prefix, consumers });
   });
   afterAll(async () => {
     await closeWorkers(workers, 5000);
@@ -39,7 +39,7 @@ describe('mirror role (BullMQ on real Redis, fake Chatwoot)', () => {
   });
 
   it('is idle without CHATWOOT_MIRROR_INBOX_ID', () => {
-    expect(startMirrorRole({ env: { CHATWOOT_URL: fake.url, CHATWOOT_ACCOUNT_ID: '7', CHATWOOT_API_TOKEN: 'x' }, log: silentLogger(), redis, queueRedis: redis, prefix, settings })).toEqual([]);
+    expect(startMirrorConsumer(settingsOf({ CHATWOOT_URL: fake.url, CHATWOOT_ACCOUNT_ID: 7, CHATWOOT_API_TOKEN: 'x' }), { log: silentLogger(), redis, queueRedis: redis, prefix, consumers })).toEqual([]);
   });
 
   it('five WhatsApp messages enqueued at once → one contact, one conversation, five incoming messages and the bot reply', async () => {

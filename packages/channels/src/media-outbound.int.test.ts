@@ -19,11 +19,9 @@ import {
   uniquePrefix,
   type FakeMediaHost,
 } from '@switchboard/testkit';
-import { createWechatMediaPreparer, createWhatsAppMediaPreparer } from './media.compose.js';
-import { mediaEnv } from './media.env.js';
-import { Ffmpeg } from './media.ffmpeg.js';
-import { linkFallbackText, WECHAT_MEDIA_ID_MAX_TTL_SEC } from './media.outbound.js';
-import { sniffMime } from './media.mime.js';
+import { createFfmpeg, createMediaStore, Ffmpeg, linkFallbackText, mediaEnv, sniffMime } from '@switchboard/media';
+import { createWechatMediaPreparer, WECHAT_MEDIA_ID_MAX_TTL_SEC } from './wechat-kf.media.js';
+import { createWhatsAppMediaPreparer } from './whatsapp.media.js';
 
 const HAS_FFMPEG = ffmpegAvailable();
 const note = HAS_FFMPEG ? '' : ' [SKIPPED: ffmpeg/ffprobe not on PATH — apt-get install -y ffmpeg]';
@@ -64,8 +62,16 @@ describe('outbound media preparers', () => {
   const env = (extra: Record<string, string> = {}) => loadConfig(mediaEnv, { MEDIA_TMP_DIR: tmp, ...extra });
   // reply files are served by the fake on loopback: listed as FETCH_ALLOWED_ORIGINS would list it
   const fetcher = () => new GuardedFetcher({ allowedOrigins: [host.url], timeoutMs: 5000, maxBytes: 64 << 20 });
-  const wa = (extra: Record<string, string> = {}) =>
-    createWhatsAppMediaPreparer(env(extra), { graphUrl: host.graphUrl, accessToken: WA_TOKEN, redis, keys: gatewayKeys(prefix).media, log: silentLogger(), fetcher: fetcher() });
+  const toolkit = (e: ReturnType<typeof env>, ffmpeg?: Ffmpeg) => ({
+    store: createMediaStore(e),
+    ffmpeg: ffmpeg ?? createFfmpeg(e),
+    redis,
+    keys: gatewayKeys(prefix).media,
+    timeoutMs: e.MEDIA_DOWNLOAD_TIMEOUT_MS,
+    fetcher: fetcher(),
+    log: silentLogger(),
+  });
+  const wa = (mode: 'upload' | 'link' = 'upload') => createWhatsAppMediaPreparer({ graphUrl: host.graphUrl, accessToken: WA_TOKEN, mode }, toolkit(env()));
 
   it('WhatsApp: uploads a PNG with POST /{phone-number-id}/media once, then reuses the cached id', async () => {
     const url = host.chatwoot.add({ bytes: PNG_1X1, mimeType: 'image/png', filename: 'chart.png' });
@@ -116,7 +122,7 @@ describe('outbound media preparers', () => {
   });
 
   it('WhatsApp link mode sends by link and still refuses declared unsupported types', async () => {
-    const p = wa({ MEDIA_WHATSAPP_OUTBOUND_MODE: 'link' });
+    const p = wa('link');
     expect(await p.prepare(PNID, { kind: 'document', url: 'https://files.example/guide.pdf', filename: 'guide.pdf' })).toEqual({
       kind: 'media',
       sendAs: 'document',
@@ -142,13 +148,13 @@ describe('outbound media preparers', () => {
 
     const wx = (ffmpeg?: Ffmpeg) => {
       const api = new WechatApiClient({ settings: { corpId: wecom.corpId, secret: wecom.secret, apiUrl: wecom.url, timeoutMs: 5000 }, redis, keys: gatewayKeys(prefix), log: silentLogger() });
-      return createWechatMediaPreparer(env(), { api, redis, keys: gatewayKeys(prefix).media, log: silentLogger(), fetcher: fetcher(), ...(ffmpeg ? { ffmpeg } : {}) });
+      return createWechatMediaPreparer(api, toolkit(env(), ffmpeg));
     };
 
     it('uploads an image with media/upload?type=image and caches the media_id for less than 3 days', async () => {
       const url = host.chatwoot.add({ bytes: PNG_1X1, mimeType: 'image/png', filename: 'map.png' });
       const before = wecom.uploads.length;
-      const r = await wx().prepare({ kind: 'image', url, caption: 'Our shop' });
+      const r = await wx().prepare(undefined, { kind: 'image', url, caption: 'Our shop' });
       expect(r).toMatchObject({ kind: 'media', sendAs: 'image', caption: 'Our shop' });
       expect(wecom.uploads.length).toBe(before + 1);
       expect(wecom.uploads.at(-1)).toMatchObject({ type: 'image', contentType: 'image/png', filename: 'image.png' });
@@ -157,13 +163,13 @@ describe('outbound media preparers', () => {
       const ttl = await redis.ttl(keys[0]!);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(WECHAT_MEDIA_ID_MAX_TTL_SEC);
-      expect(await wx().prepare({ kind: 'image', url })).toMatchObject({ kind: 'media', cached: true });
+      expect(await wx().prepare(undefined, { kind: 'image', url })).toMatchObject({ kind: 'media', cached: true });
       expect(wecom.uploads.length).toBe(before + 1);
     });
 
     it('sends a PDF as type=file', async () => {
       const url = host.chatwoot.add({ bytes: minimalPdf(['Price list']), mimeType: 'application/pdf', filename: 'prices.pdf' });
-      const r = await wx().prepare({ kind: 'document', url, filename: 'prices.pdf' });
+      const r = await wx().prepare(undefined, { kind: 'document', url, filename: 'prices.pdf' });
       expect(r).toMatchObject({ kind: 'media', sendAs: 'file' });
       expect(wecom.uploads.at(-1)).toMatchObject({ type: 'file', filename: 'prices.pdf' });
     });
@@ -172,14 +178,14 @@ describe('outbound media preparers', () => {
       const ff = new Ffmpeg();
       const amr = await ff.hasEncoder('libopencore_amrnb');
       const url = host.chatwoot.add({ bytes: mp3Sample(1), mimeType: 'audio/mpeg', filename: 'reply.mp3' });
-      const r = await wx(ff).prepare({ kind: 'audio', url });
+      const r = await wx(ff).prepare(undefined, { kind: 'audio', url });
       expect(r).toMatchObject({ kind: 'media', sendAs: amr ? 'voice' : 'file' });
     });
 
     it('a file WeChat refuses (40006) becomes a link text', async () => {
       wecom.fail('media/upload', 40006, 1);
       const url = host.chatwoot.add({ bytes: PNG_1X1, mimeType: 'image/png', filename: 'x.png' });
-      const r = await wx().prepare({ kind: 'image', url: `${url}?v=2` });
+      const r = await wx().prepare(undefined, { kind: 'image', url: `${url}?v=2` });
       expect(r).toMatchObject({ kind: 'link', text: `Image: ${url}?v=2` });
     });
   });

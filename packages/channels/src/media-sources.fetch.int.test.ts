@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GuardedFetcher } from '@switchboard/fetch';
-import { MediaFailureReason } from './media.errors';
-import { UrlMediaSource, WechatMediaSource, WhatsAppMediaSource } from './media.sources';
-import { MediaTempStore } from './media.store';
+import { MediaFailureReason, MediaTempStore, UrlMediaSource } from '@switchboard/media';
+import { WechatMediaSource } from './wechat-kf.media';
+import { WhatsAppMediaSource } from './whatsapp.media';
 
 /** Credential scopes and refusals of the media sources, against plain servers on loopback. */
 

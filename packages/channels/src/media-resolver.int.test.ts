@@ -25,11 +25,11 @@ import {
   uniquePrefix,
   type FakeMediaHost,
 } from '@switchboard/testkit';
-import { createMediaResolver, type MediaResolverDeps } from './media.compose.js';
-import { mediaEnv } from './media.env.js';
-import { mediaCounter, MEDIA_COUNTER_NAME } from './media.metrics.js';
-import type { MediaResolver } from './media.resolver.js';
-import type { AccessTokenProvider } from './media.sources.js';
+import { createMediaResolver, mediaCounter, MEDIA_COUNTER_NAME, mediaEnv, UrlMediaSource, type MediaResolver } from '@switchboard/media';
+import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, GuardedFetcher, normalizeOrigin } from '@switchboard/fetch';
+import { CHANNELS } from './index.js';
+import { WechatMediaSource, type AccessTokenProvider } from './wechat-kf.media.js';
+import { WhatsAppMediaSource } from './whatsapp.media.js';
 
 const HAS_FFMPEG = ffmpegAvailable();
 const note = HAS_FFMPEG ? '' : ' [SKIPPED: ffmpeg/ffprobe not on PATH — apt-get install -y ffmpeg]';
@@ -105,19 +105,23 @@ describe('MediaResolver against fake providers and real Redis', () => {
     await dropPrefix(redis, prefix);
   });
 
-  function resolver(env: Record<string, string> = {}, extra: Partial<MediaResolverDeps> = {}): MediaResolver {
+  /** The resolver a worker builds: every channel's source and download cap from its module. */
+  function resolver(env: Record<string, string> = {}, wechat: { apiUrl: string; tokens: AccessTokenProvider } = { apiUrl: host.wechatApiUrl, tokens: wechatTokens('wx-1') }): MediaResolver {
     const parsed = loadConfig(mediaEnv, { MEDIA_TMP_DIR: tmp, PATH: process.env.PATH ?? '', ...env });
+    const fetcher = new GuardedFetcher({ timeoutMs: parsed.MEDIA_DOWNLOAD_TIMEOUT_MS, maxBytes: parsed.MEDIA_MAX_BYTES });
     return createMediaResolver(parsed, {
       log: silentLogger(),
       redis,
       keys: gatewayKeys(prefix).media,
       counter: mediaCounter(registry),
       openai: { apiKey: 'sk-test', baseURL: `${host.url}/v1` },
-      whatsapp: { graphUrl: host.graphUrl, accessToken: WA_TOKEN },
-      wechat: { apiUrl: host.wechatApiUrl, tokens: wechatTokens('wx-1') },
-      // attachments come from CHATWOOT_URL's origin (a fake on loopback): fetched whatever its address
-      chatwoot: { url: host.url },
-      ...extra,
+      sources: {
+        whatsapp: new WhatsAppMediaSource({ graphUrl: host.graphUrl, accessToken: WA_TOKEN, mediaOrigins: DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetcher }),
+        'wechat-kf': new WechatMediaSource({ ...wechat, fetcher }),
+        // attachments come from CHATWOOT_URL's origin (a fake on loopback): fetched whatever its address
+        chatwoot: new UrlMediaSource({ fetcher, providerOrigins: [normalizeOrigin(new URL(host.url).origin)] }),
+      },
+      downloadMax: Object.fromEntries(Object.values(CHANNELS).map((c) => [c.id, c.media.downloadMaxBytes])),
     });
   }
 
@@ -231,7 +235,7 @@ describe('MediaResolver against fake providers and real Redis', () => {
         log: silentLogger(),
       });
       wecom.addMedia('voice-media-1', amrSample(2), 'audio/amr', 'voice.amr');
-      const r = resolver({}, { wechat: { apiUrl: wecom.url, tokens: client.tokens } });
+      const r = resolver({}, { apiUrl: wecom.url, tokens: client.tokens });
       const [out] = await r.enrich([message('wechat-kf', { type: 'audio', voice: true, media: { mediaId: 'voice-media-1', mimeType: 'audio/amr' } })]);
       expect(out?.enrichment?.transcript).toBe('I would like to change my delivery address');
       expect(out?.enrichment?.note).toBe('voice message, 2 s, transcribed');
@@ -257,7 +261,7 @@ describe('MediaResolver against fake providers and real Redis', () => {
     host.wechat.rotateToken('wx-2');
     const tokens = wechatTokens('wx-1', 'wx-2');
     try {
-      const [out] = await resolver({}, { wechat: { apiUrl: host.wechatApiUrl, tokens } }).enrich([message('wechat-kf', { type: 'image', media: { mediaId } })]);
+      const [out] = await resolver({}, { apiUrl: host.wechatApiUrl, tokens }).enrich([message('wechat-kf', { type: 'image', media: { mediaId } })]);
       expect(out?.enrichment?.imageDataUrl).toMatch(/^data:image\/png;base64,/);
       expect(tokens.invalidations).toBe(1);
       expect(host.wechat.gets(mediaId)).toBe(2);
@@ -394,7 +398,7 @@ describe('MediaResolver against fake providers and real Redis', () => {
   });
 
   it('without speech-to-text or a channel source the reason is given; text messages pass untouched', async () => {
-    const r = createMediaResolver(loadConfig(mediaEnv, { MEDIA_TMP_DIR: tmp }), { log: silentLogger(), redis, keys: gatewayKeys(prefix).media });
+    const r = createMediaResolver(loadConfig(mediaEnv, { MEDIA_TMP_DIR: tmp }), { log: silentLogger(), redis, keys: gatewayKeys(prefix).media, sources: {} });
     const text = message('whatsapp', { type: 'text', text: 'hello' });
     const [t, voice, img] = await r.enrich([
       text,

@@ -1,0 +1,109 @@
+import type { Worker } from 'bullmq';
+import { conversationId, jobId, type ChannelInboundHook, type Logger, type MessageContent } from '@switchboard/core';
+import { createWorker, enqueueReply, type RedisClient, type ReplyContext } from '@switchboard/queue';
+import type { ChatwootClient } from './chatwoot.client.js';
+import type { ChatwootSettings } from './chatwoot.env.js';
+import { chatwootClients } from './chatwoot.outbound-adapter.js';
+import { ChatwootMirror } from './chatwoot.mirror.js';
+import { HUMAN_REPLIED, relayedChatwootMessage } from './chatwoot.parse.js';
+
+/** What the relay hook needs from the worker (it enqueues through `enqueueReply`, in conversation order). */
+export interface ChatwootRelayContext extends ReplyContext {
+  readonly log: Logger;
+  setOwner(conversationId: string, owner: 'human' | 'bot', reason: string): Promise<void>;
+  /** Message content as the text sent to the customer (the agent's renderer). */
+  renderText(content: MessageContent): string;
+}
+
+/** What the mirror consumer needs from the worker. */
+export interface ChatwootMirrorContext {
+  readonly log: Logger;
+  readonly redis: RedisClient;
+  readonly queueRedis: RedisClient;
+  readonly prefix: string;
+  readonly consumers: { readonly concurrency: number };
+}
+
+/** Mirror jobs mostly wait on Chatwoot; a few in flight keep one Chatwoot instance comfortable. */
+const MAX_MIRROR_CONCURRENCY = 8;
+
+/**
+ * Inbound hook: a human agent's public reply in the Chatwoot mirror inbox (normalized by
+ * chatwoot-ingress to the original conversation of another channel) goes out through that
+ * channel's normal outbound queue (its formatting and limits), remembers the Chatwoot message for
+ * failure reports, and makes the conversation human-owned so the bot stays quiet.
+ */
+export function chatwootRelayHook(ctx: ChatwootRelayContext): ChannelInboundHook {
+  return async (event) => {
+    if (event.kind !== 'message' || event.author !== 'human_agent' || event.conversation.channel === 'chatwoot') return false;
+    const chatwootMessage = relayedChatwootMessage(event);
+    if (!chatwootMessage) return false;
+    const outboundId = jobId('human', event.eventId);
+    // enqueue first: the job id and the outbound ledger make a retried hook send at most once; in
+    // order: a bot reply still pending for the conversation goes first
+    await enqueueReply(ctx, event.conversation, {
+      outboundId,
+      reply: { text: ctx.renderText(event.content) },
+      origin: 'human',
+      chatwootMessage,
+      receivedAt: event.receivedAt,
+    });
+    await ctx.setOwner(conversationId(event.conversation), 'human', 'chatwoot agent replied');
+    ctx.log.info('chatwoot agent reply relayed', { channel: event.conversation.channel, outboundId, chatwootConversationId: chatwootMessage.conversationId });
+    return true;
+  };
+}
+
+/**
+ * Inbound hook: a human agent replied publicly in a bot conversation. Chatwoot leaves it `pending`
+ * for webhook bots (#4410), so the conversation is opened with the bot token (`bot_handoff!`);
+ * from then on `pending` again really means "back to the bot". The signal itself then goes on to
+ * the normal ownership handling (returns false).
+ */
+export function chatwootTakeoverHook(bot: ChatwootClient, ctx: { readonly log: Logger }): ChannelInboundHook {
+  return async (event) => {
+    if (event.kind !== 'signal' || event.signal !== 'human_took_over' || event.conversation.channel !== 'chatwoot') return false;
+    if (event.detail['reason'] !== HUMAN_REPLIED) return false;
+    const id = Number(event.conversation.threadId);
+    if (!Number.isInteger(id) || id <= 0) return false;
+    try {
+      await bot.toggleStatus(id, 'open');
+    } catch (err: unknown) {
+      // ownership is still recorded by the inbound role; opening is a courtesy to Chatwoot's UI and metrics
+      ctx.log.warn('chatwoot: could not open the conversation after a human reply', { chatwootConversationId: id, err: err instanceof Error ? err.message : String(err) });
+    }
+    return false;
+  };
+}
+
+/**
+ * The `mirror` consumer: copies the other channels' conversations into the Chatwoot API inbox
+ * (`CHATWOOT_MIRROR_INBOX_ID`) with the user token, in its own queue with its own retries, so a
+ * Chatwoot outage never blocks or delays a customer's reply.
+ */
+export function startMirrorConsumer(s: Extract<ChatwootSettings, { enabled: true }>, ctx: ChatwootMirrorContext): Worker[] {
+  const { bot, user } = chatwootClients(s);
+  if (!user || s.mirrorInboxId === undefined) {
+    ctx.log.warn('mirror role disabled: CHATWOOT_API_TOKEN (an administrator user token) is needed to create contacts and conversations');
+    return [];
+  }
+  const mirror = new ChatwootMirror({
+    user,
+    ...(bot ? { bot } : {}),
+    ...(s.botId !== undefined ? { botId: s.botId } : {}),
+    inboxId: s.mirrorInboxId,
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    log: ctx.log,
+  });
+  return [
+    createWorker(
+      'mirror',
+      async (job) => {
+        const outcome = await mirror.apply(job);
+        return outcome.posted ? { posted: outcome.messageId } : { skipped: outcome.reason };
+      },
+      { connection: ctx.queueRedis, prefix: ctx.prefix, log: ctx.log, concurrency: Math.min(ctx.consumers.concurrency, MAX_MIRROR_CONCURRENCY) },
+    ),
+  ];
+}

@@ -1,0 +1,68 @@
+import { defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts, type OutboundJob } from '@switchboard/core';
+import { normalizeOrigin } from '@switchboard/fetch';
+import {
+  CHATWOOT_MEDIA_RULES,
+  chatwootClients,
+  chatwootEnv,
+  chatwootRelayHook,
+  chatwootSettings,
+  chatwootTakeoverHook,
+  createChatwootOutboundAdapter,
+  reportDeliveryFailure,
+  startMirrorConsumer,
+  type ChatwootSettings,
+} from '@switchboard/channel-chatwoot/outbound';
+import { renderContent } from '@switchboard/agent';
+import { UrlMediaSource } from '@switchboard/media';
+import type { WorkerChannelContext, WorkerRuntime } from './runtime.js';
+
+/** Typed settings of one Chatwoot account. */
+export type ChatwootWorkerSettings = Extract<ChatwootSettings, { enabled: true }>;
+
+/** Chatwoot attachments: plain (redirecting) URLs; CHATWOOT_URL's origin is fetched whatever its address. */
+function attachmentSource(ctx: Pick<WorkerChannelContext, 'fetcher'>, url: string | undefined): UrlMediaSource {
+  const origin = url ? normalizeOrigin(new URL(url).origin) : undefined;
+  return new UrlMediaSource({ fetcher: ctx.fetcher, ...(origin ? { providerOrigins: [origin] } : {}) });
+}
+
+/** The Chatwoot channel (agent bot, mirror inbox, human takeover), worker half. */
+export const chatwoot = defineChannelWorker<typeof chatwootEnv, ChatwootWorkerSettings, WorkerRuntime>({
+  id: 'chatwoot',
+  title: 'Chatwoot',
+  env: chatwootEnv,
+  outboundQueue: 'outbound-chatwoot',
+  media: CHATWOOT_MEDIA_RULES,
+  accounts(env): ChannelAccounts<ChatwootWorkerSettings> {
+    const settings = chatwootSettings(env);
+    if (!settings.enabled) {
+      const missing = (['CHATWOOT_URL', 'CHATWOOT_ACCOUNT_ID'] as const).filter((k) => env[k] === undefined);
+      return { enabled: false, missing, hint: settings.reason };
+    }
+    return { enabled: true, accounts: [{ id: DEFAULT_ACCOUNT_ID, settings }] };
+  },
+  sendRate: () => ({ max: 1000, durationMs: 1000 }),
+  unconfiguredMediaSource: (env, ctx) => attachmentSource(ctx, env.CHATWOOT_URL),
+  open(account, ctx) {
+    const s = account.settings;
+    const { bot, user } = chatwootClients(s);
+    const relay = { redis: ctx.redis, keys: ctx.keys, producers: ctx.producers, log: ctx.log, setOwner: ctx.setOwner, renderText: renderContent };
+    if (!bot) ctx.log.warn('Chatwoot agent bot disabled: CHATWOOT_BOT_TOKEN is not set');
+    if (!user && s.mirrorInboxId !== undefined) ctx.log.warn('CHATWOOT_API_TOKEN is not set: failed deliveries of agent replies cannot be reported in Chatwoot');
+    const adapter = bot ? createChatwootOutboundAdapter({ bot, ...(user ? { user } : {}), ...(s.botId !== undefined ? { botId: s.botId } : {}), log: ctx.log, fetcher: ctx.fetcher }) : undefined;
+    const onOutboundFailed = user
+      ? async (job: OutboundJob, reason: string) => {
+          if (!job.chatwootMessage) return;
+          await reportDeliveryFailure(user, job.chatwootMessage, reason);
+          ctx.log.info('delivery failure reported to chatwoot', { outboundId: job.outboundId, chatwootConversationId: job.chatwootMessage.conversationId });
+        }
+      : undefined;
+    return {
+      accountId: account.id,
+      ...(adapter ? { adapter } : {}),
+      mediaSource: attachmentSource(ctx, s.baseUrl),
+      inboundHooks: bot ? [chatwootRelayHook(relay), chatwootTakeoverHook(bot, ctx)] : [chatwootRelayHook(relay)],
+      ...(onOutboundFailed ? { onOutboundFailed } : {}),
+      ...(s.mirrorInboxId !== undefined ? { mirrorsConversations: true, roles: { mirror: () => startMirrorConsumer(s, ctx) } } : {}),
+    };
+  },
+});

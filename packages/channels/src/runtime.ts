@@ -1,0 +1,49 @@
+import type { Worker } from 'bullmq';
+import type { Registry } from 'prom-client';
+import type { ChannelWorkerModule, ChannelWorkerRuntime, ConversationRef, Logger } from '@switchboard/core';
+import type { GuardedFetcher } from '@switchboard/fetch';
+import type { Ffmpeg, MediaEnv, MediaSource, MediaTempStore } from '@switchboard/media';
+import type { AcceptContext, GatewayKeys, MediaKeys, Producers, RedisClient } from '@switchboard/queue';
+
+/** The media toolkit of a worker process, shared by every channel (one temp-file budget, one ffmpeg). */
+export interface WorkerMediaToolkit {
+  readonly env: MediaEnv;
+  readonly store: MediaTempStore;
+  readonly ffmpeg: Ffmpeg;
+  /** Media cache keys (upload ids, transcripts): `gatewayKeys(prefix).media`. */
+  readonly keys: MediaKeys;
+}
+
+/** What a worker gives each channel module when it opens an account. */
+export interface WorkerChannelContext {
+  readonly log: Logger;
+  /** The gateway's own Redis commands: auto-pipelined, waits out outages. */
+  readonly redis: RedisClient;
+  /** Connection of BullMQ consumers (no auto-pipelining). */
+  readonly queueRedis: RedisClient;
+  readonly prefix: string;
+  readonly keys: GatewayKeys;
+  readonly producers: Producers;
+  readonly registry: Registry;
+  /** The one way to download a URL from outside. */
+  readonly fetcher: GuardedFetcher;
+  readonly media: WorkerMediaToolkit;
+  /** Consumers started by channel roles use these. */
+  readonly consumers: { readonly concurrency: number; readonly lockDurationMs: number };
+  /** Accepts customer messages into their conversation mailbox (a channel that pulls its messages, like WeChat). */
+  readonly accept: AcceptContext;
+  /** Conversation ownership: while a human owns it, the bot stays silent. */
+  setOwner(conversationId: string, owner: 'human' | 'bot', reason: string): Promise<void>;
+  /** The customer cannot be reached any more (blocked the bot, deactivated): marks the conversation. */
+  markUnreachable(ref: ConversationRef, reason: string): Promise<void>;
+}
+
+/** The runtime types every worker module of this gateway uses. */
+export interface WorkerRuntime extends ChannelWorkerRuntime {
+  readonly context: WorkerChannelContext;
+  readonly mediaSource: MediaSource;
+  readonly consumer: Worker;
+}
+
+/** A registered worker module. */
+export type WorkerChannelModule = ChannelWorkerModule<WorkerRuntime>;

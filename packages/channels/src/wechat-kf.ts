@@ -1,0 +1,68 @@
+import { defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
+import {
+  createWechatOutboundAdapter,
+  resolveApiSettings,
+  startWechatSyncConsumer,
+  WECHAT_MEDIA_RULES,
+  WechatApiClient,
+  wechatEnv,
+  type WechatApiSettings,
+} from '@switchboard/channel-wechat-kf/outbound';
+import type { WorkerRuntime } from './runtime.js';
+import { WechatMediaSource } from './wechat-kf.media.js';
+
+/** Typed settings of one 微信客服 corp (account). */
+export interface WechatWorkerSettings {
+  readonly api: WechatApiSettings;
+  readonly maxPartsPerReply: number;
+  readonly handoffServicer?: string;
+  readonly welcomeText?: string;
+  readonly replayHistoryOnFirstSync: boolean;
+  readonly firstSyncGraceSec: number;
+  readonly syncLockMs: number;
+}
+
+/** The 微信客服 (WeChat Kefu) channel, worker half. */
+export const wechatKf = defineChannelWorker<typeof wechatEnv, WechatWorkerSettings, WorkerRuntime>({
+  id: 'wechat-kf',
+  title: 'WeChat Kefu',
+  env: wechatEnv,
+  outboundQueue: 'outbound-wechat-kf',
+  media: WECHAT_MEDIA_RULES,
+  accounts(env): ChannelAccounts<WechatWorkerSettings> {
+    const api = resolveApiSettings(env);
+    if (!api.enabled) return { enabled: false, missing: api.missing };
+    const settings: WechatWorkerSettings = {
+      api: api.settings,
+      maxPartsPerReply: env.WECHAT_MAX_PARTS_PER_REPLY,
+      replayHistoryOnFirstSync: env.WECHAT_REPLY_HISTORY_ON_FIRST_SYNC,
+      firstSyncGraceSec: env.WECHAT_FIRST_SYNC_GRACE_SEC,
+      syncLockMs: env.WECHAT_SYNC_LOCK_MS,
+      ...(env.WECHAT_HANDOFF_SERVICER ? { handoffServicer: env.WECHAT_HANDOFF_SERVICER } : {}),
+      ...(env.WECHAT_WELCOME_TEXT ? { welcomeText: env.WECHAT_WELCOME_TEXT } : {}),
+    };
+    return { enabled: true, accounts: [{ id: DEFAULT_ACCOUNT_ID, settings }] };
+  },
+  // WeCom's own limits answer 45009/45033, which pause the queue; the limiter only bounds bursts
+  sendRate: () => ({ max: 1000, durationMs: 1000 }),
+  open(account, ctx) {
+    const s = account.settings;
+    const client = new WechatApiClient({ settings: s.api, redis: ctx.redis, keys: ctx.keys, log: ctx.log });
+    const adapter = createWechatOutboundAdapter({
+      client,
+      redis: ctx.redis,
+      keys: ctx.keys,
+      log: ctx.log,
+      maxPartsPerReply: s.maxPartsPerReply,
+      fetcher: ctx.fetcher,
+      ...(s.handoffServicer ? { handoffServicer: s.handoffServicer } : {}),
+    });
+    return {
+      accountId: account.id,
+      adapter,
+      mediaSource: new WechatMediaSource({ apiUrl: s.api.apiUrl, tokens: client.tokens, fetcher: ctx.fetcher }),
+      // callbacks only say "pull": the sync is part of getting messages in
+      roles: { inbound: () => [startWechatSyncConsumer(s, client, ctx)] },
+    };
+  },
+});

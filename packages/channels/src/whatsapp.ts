@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
+import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetchEnv } from '@switchboard/fetch';
+import { createWhatsAppOutboundAdapter, fallbackTemplateJob, GraphClient, parseTemplateSpec, whatsappAdmission, whatsappEnv, WHATSAPP_MEDIA_RULES } from '@switchboard/channel-whatsapp/outbound';
+import type { WorkerRuntime } from './runtime.js';
+import { createWhatsAppMediaPreparer, WhatsAppMediaSource } from './whatsapp.media.js';
+
+/** Typed settings of one WhatsApp sending account. */
+export interface WhatsAppWorkerSettings {
+  readonly accessToken: string;
+  readonly graphUrl: string;
+  /** Origins besides the Graph origin that receive the token (Meta's media CDN). */
+  readonly mediaOrigins: readonly string[];
+  readonly outboundMediaMode: 'upload' | 'link';
+  /** Empty = everyone may talk to the bot. */
+  readonly allowedUsers: readonly string[];
+  readonly disallowedPolicy: 'silent' | 'refuse';
+  readonly refusalText: string;
+  readonly sendRatePerSec: number;
+  readonly fallbackTemplate?: { name: string; language: string };
+  readonly reconcileWaitMs: number;
+  readonly maxPartsPerReply: number;
+  readonly shortenedNote: string;
+}
+
+const env = {
+  ...whatsappEnv,
+  WHATSAPP_MEDIA_ORIGINS: fetchEnv.WHATSAPP_MEDIA_ORIGINS,
+  /** Outbound WhatsApp media: `upload` (POST /{phone-number-id}/media, then send by id) or `link`. */
+  MEDIA_WHATSAPP_OUTBOUND_MODE: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.enum(['upload', 'link']).default('upload')),
+};
+
+/** The WhatsApp Cloud API channel, worker half. */
+export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, WorkerRuntime>({
+  id: 'whatsapp',
+  title: 'WhatsApp',
+  env,
+  outboundQueue: 'outbound-whatsapp',
+  media: WHATSAPP_MEDIA_RULES,
+  accounts(e): ChannelAccounts<WhatsAppWorkerSettings> {
+    if (!e.WHATSAPP_ACCESS_TOKEN) return { enabled: false, missing: ['WHATSAPP_ACCESS_TOKEN'] };
+    const rate = Number(e.WHATSAPP_SEND_RATE);
+    const tpl = parseTemplateSpec(e.WHATSAPP_FALLBACK_TEMPLATE);
+    const settings: WhatsAppWorkerSettings = {
+      accessToken: e.WHATSAPP_ACCESS_TOKEN,
+      graphUrl: e.WHATSAPP_GRAPH_URL,
+      mediaOrigins: e.WHATSAPP_MEDIA_ORIGINS ?? DEFAULT_WHATSAPP_MEDIA_ORIGINS,
+      outboundMediaMode: e.MEDIA_WHATSAPP_OUTBOUND_MODE,
+      allowedUsers: e.WHATSAPP_ALLOWED_USERS,
+      disallowedPolicy: e.WHATSAPP_DISALLOWED_POLICY === 'refuse' ? 'refuse' : 'silent',
+      refusalText: e.WHATSAPP_REFUSAL_TEXT,
+      sendRatePerSec: Number.isFinite(rate) && rate > 0 ? rate : 80,
+      reconcileWaitMs: e.WHATSAPP_RECONCILE_WAIT_MS,
+      maxPartsPerReply: e.WHATSAPP_MAX_PARTS_PER_REPLY,
+      shortenedNote: e.WHATSAPP_SHORTENED_NOTE,
+      ...(tpl ? { fallbackTemplate: tpl } : {}),
+    };
+    return { enabled: true, accounts: [{ id: DEFAULT_ACCOUNT_ID, settings }] };
+  },
+  sendRate: (s) => ({ max: s.sendRatePerSec, durationMs: 1000 }),
+  open(account, ctx) {
+    const s = account.settings;
+    const client = new GraphClient({ baseUrl: s.graphUrl, accessToken: s.accessToken });
+    const media = createWhatsAppMediaPreparer(
+      { graphUrl: s.graphUrl, accessToken: s.accessToken, mode: s.outboundMediaMode },
+      { store: ctx.media.store, ffmpeg: ctx.media.ffmpeg, redis: ctx.redis, keys: ctx.media.keys, timeoutMs: ctx.media.env.MEDIA_DOWNLOAD_TIMEOUT_MS, fetcher: ctx.fetcher, log: ctx.log },
+    );
+    const adapter = createWhatsAppOutboundAdapter({
+      client,
+      media,
+      reconcileWaitMs: s.reconcileWaitMs,
+      render: { maxParts: s.maxPartsPerReply, shortenedNote: s.shortenedNote },
+      ...(s.fallbackTemplate ? { fallbackTemplate: s.fallbackTemplate } : {}),
+    });
+    const fallback = s.fallbackTemplate;
+    return {
+      accountId: account.id,
+      adapter,
+      mediaSource: new WhatsAppMediaSource({ graphUrl: s.graphUrl, accessToken: s.accessToken, mediaOrigins: s.mediaOrigins, fetcher: ctx.fetcher }),
+      admit: (ref) => whatsappAdmission(s, ref),
+      // 131047 (outside the 24 h window) usually arrives as a failed status: send the template once per failed reply
+      statusFollowUp: (event) => fallbackTemplateJob(event, fallback),
+    };
+  },
+});

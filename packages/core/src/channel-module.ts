@@ -1,0 +1,191 @@
+import type { z } from 'zod';
+import type { OutboundJob } from './catalog.js';
+import type { OutboundAdapter } from './channel.js';
+import type { ChannelAccount } from './channel-inbound.js';
+import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia } from './model.js';
+
+/**
+ * The worker half of a channel: everything a worker process needs to know about one channel,
+ * declared by the channel itself so the worker, the media pipeline and the agent never name a
+ * channel. The inbound half ({@link InboundAdapter}, the ingress factory) is declared separately;
+ * both join in the channel registry.
+ *
+ * Types of higher packages (the queue's Redis client, the guarded fetcher, the media pipeline's
+ * source, BullMQ's worker) are not known here: a module is generic over a
+ * {@link ChannelWorkerRuntime} bundle that the registry package fixes once.
+ */
+
+/** A zod environment fragment: variable name → schema (parsed with `loadConfig`). */
+export type EnvShape = Readonly<Record<string, z.ZodType>>;
+
+/** The parsed values of an {@link EnvShape}. */
+export type EnvOf<E extends EnvShape> = { [K in keyof E]: z.output<E[K]> };
+
+/**
+ * What a channel's configuration yields: its accounts, or the reason it is disabled (the worker
+ * logs one warning naming `missing`).
+ */
+export type ChannelAccounts<S> =
+  | { readonly enabled: true; readonly accounts: readonly ChannelAccount<S>[] }
+  | { readonly enabled: false; readonly missing: readonly string[]; readonly hint?: string };
+
+/** Sends per interval of one outbound queue (BullMQ limiter). */
+export interface SendRate {
+  readonly max: number;
+  readonly durationMs: number;
+}
+
+/** How a channel carries one outbound media kind. */
+export interface OutboundMediaRule {
+  /** The provider's own media type name (`image`, WeChat `voice`/`file`, Telegram `photo`, …). */
+  readonly sendAs: string;
+  readonly maxBytes: number;
+  /** Accepted MIME types, or any. */
+  readonly types: ReadonlySet<string> | 'any';
+  /** The type to convert to with ffmpeg when the file's type is not accepted (undefined = no conversion). */
+  readonly convertTo?: string;
+  /** Extra limit on audio length. */
+  readonly maxSeconds?: number;
+}
+
+/** The media limits of a channel (provider documentation), read by the media pipeline. */
+export interface ChannelMediaRules {
+  /** The most the provider lets us download in one request (inbound media). */
+  readonly downloadMaxBytes: number;
+  /** Per reply-media kind: how it goes out. */
+  readonly outbound: Readonly<Record<ReplyMedia['kind'], OutboundMediaRule>>;
+  /** Files of fewer bytes are refused by the provider (WeChat: 6). */
+  readonly minBytes?: number;
+}
+
+/** Whether the bot may answer a conversation at all (e.g. WhatsApp's allowlist). */
+export type Admission =
+  | { readonly allowed: true }
+  | {
+      readonly allowed: false;
+      /** Logged (never the customer's id). */
+      readonly reason: string;
+      /** Sent once per conversation when set ("not available for your number"). */
+      readonly refusal?: Reply;
+    };
+
+/** A delivery status event (the `status` kind of {@link InboundEvent}). */
+export type StatusEvent = Extract<InboundEvent, { kind: 'status' }>;
+
+/**
+ * Channel-specific handling of an inbound event before the default routing (a Chatwoot agent's
+ * reply relayed to the customer's channel); `true` = handled, stop.
+ */
+export type ChannelInboundHook = (event: InboundEvent) => Promise<boolean>;
+
+/** Roles a worker process can run (`WORKER_ROLES`). Channel roles attach to one of them. */
+export const WORKER_ROLES = ['inbound', 'agent', 'outbound', 'mirror'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
+/**
+ * The types a worker module is generic over, fixed once by the registry package:
+ * `context` — what a module gets from the worker (Redis, keys, fetcher, producers, media toolkit…);
+ * `mediaSource` — the media pipeline's download source; `consumer` — a started queue consumer.
+ */
+export interface ChannelWorkerRuntime {
+  readonly context: unknown;
+  readonly mediaSource: unknown;
+  readonly consumer: unknown;
+}
+
+/** One account of a channel, opened in one worker process. */
+export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
+  readonly accountId: string;
+  /** Render, send, reconcile, handoff, typing; absent = this account does not send (e.g. Chatwoot without a bot token). */
+  readonly adapter?: OutboundAdapter;
+  /** Where this account's inbound media is downloaded from (absent = media of the channel is not read). */
+  readonly mediaSource?: R['mediaSource'];
+  /** Runs before the default routing of every inbound event, in registry order. */
+  readonly inboundHooks?: readonly ChannelInboundHook[];
+  /** Called once when a reply on any channel fails for good (e.g. report it on the Chatwoot message it relayed). */
+  readonly onOutboundFailed?: (job: OutboundJob, reason: string) => Promise<void>;
+  /** Whether the bot may answer this conversation; absent = always. */
+  admit?(ref: ConversationRef): Admission;
+  /** A reply to send because of a delivery status (WhatsApp 131047 → the fallback template); its outboundId is claimed once. */
+  statusFollowUp?(event: StatusEvent): OutboundJob | undefined;
+  /** Consumers of the channel's own queues, per worker role (WeChat `wechat-sync` under `inbound`, Chatwoot `mirror`). */
+  readonly roles?: Partial<Record<WorkerRole, () => Array<R['consumer']>>>;
+  /**
+   * This account receives mirrored conversations of the other channels (`mirror` jobs): a
+   * conversation of its own channel is never mirrored.
+   */
+  readonly mirrorsConversations?: boolean;
+}
+
+/**
+ * The worker half of a channel (one per channel package). Settings are typed end to end: `env`
+ * is merged into the worker's environment schema, `accounts` turns the parsed fragment into
+ * typed accounts, `open` builds one account's runtime.
+ * @typeParam E the environment fragment (contract variable names)
+ * @typeParam S typed settings of one account
+ */
+export interface ChannelWorker<E extends EnvShape, S, R extends ChannelWorkerRuntime> {
+  readonly id: ChannelId;
+  /** Human name for logs ("WeChat Kefu"). */
+  readonly title: string;
+  readonly env: E;
+  /** The queue its replies go through (`outbound-<id>`). */
+  readonly outboundQueue: `outbound-${ChannelId}`;
+  /** The provider's media limits. */
+  readonly media: ChannelMediaRules;
+  /** The accounts the parsed environment defines (today: `default` only), or why the channel is off. */
+  accounts(env: EnvOf<E>): ChannelAccounts<S>;
+  /** The send rate of one account's outbound queue. */
+  sendRate(settings: S): SendRate;
+  /** Builds one account's adapter, media source, hooks and roles. */
+  open(account: ChannelAccount<S>, ctx: R['context']): ChannelWorkerAccount<R>;
+  /**
+   * Media of the channel that needs no credentials (Chatwoot attachment URLs) is still read when
+   * the channel is off: the source to use then.
+   */
+  unconfiguredMediaSource?(env: EnvOf<E>, ctx: R['context']): R['mediaSource'];
+}
+
+/**
+ * A worker module with its settings type hidden, for registries. Obtain one with
+ * {@link defineChannelWorker}, which checks `accounts` and `open` agree on `S`.
+ */
+export interface ChannelWorkerModule<R extends ChannelWorkerRuntime> {
+  readonly id: ChannelId;
+  readonly title: string;
+  readonly env: EnvShape;
+  readonly outboundQueue: `outbound-${ChannelId}`;
+  readonly media: ChannelMediaRules;
+  /** Parses the module's accounts from the (whole) parsed environment and opens each one. */
+  start(env: Readonly<Record<string, unknown>>, ctx: R['context']): ChannelWorkerStart<R>;
+}
+
+/** What {@link ChannelWorkerModule.start} yields. */
+export type ChannelWorkerStart<R extends ChannelWorkerRuntime> =
+  | { readonly enabled: true; readonly accounts: ReadonlyArray<ChannelWorkerAccount<R> & { readonly sendRate: SendRate }> }
+  | { readonly enabled: false; readonly missing: readonly string[]; readonly hint?: string; readonly mediaSource?: R['mediaSource'] };
+
+/** Wraps a typed {@link ChannelWorker} into a registry entry. */
+export function defineChannelWorker<E extends EnvShape, S, R extends ChannelWorkerRuntime>(worker: ChannelWorker<E, S, R>): ChannelWorkerModule<R> & { readonly typed: ChannelWorker<E, S, R> } {
+  return {
+    id: worker.id,
+    title: worker.title,
+    env: worker.env,
+    outboundQueue: worker.outboundQueue,
+    media: worker.media,
+    typed: worker,
+    start(env, ctx) {
+      // the worker env includes this fragment, already parsed: the values have the fragment's types
+      const parsed = env as EnvOf<E>;
+      const accounts = worker.accounts(parsed);
+      if (!accounts.enabled) {
+        const mediaSource = worker.unconfiguredMediaSource?.(parsed, ctx);
+        return { ...accounts, ...(mediaSource !== undefined ? { mediaSource } : {}) };
+      }
+      return { enabled: true, accounts: accounts.accounts.map((a) => ({ ...worker.open(a, ctx), sendRate: worker.sendRate(a.settings) })) };
+    },
+  };
+}
+
+/** A complete registry: a channel id without a module does not compile. */
+export type ChannelWorkerRegistry<R extends ChannelWorkerRuntime> = Readonly<Record<ChannelId, ChannelWorkerModule<R>>>;
