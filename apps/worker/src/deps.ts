@@ -28,13 +28,6 @@ export interface WorkerChannel {
   readonly unconfiguredMediaSource?: WorkerRuntime['mediaSource'];
 }
 
-/**
- * Extension point for channel-specific handling of events (e.g. a Chatwoot human reply relayed to
- * WhatsApp): returns true when it handled the event. Declared here, not in `roles/inbound.ts`, so
- * that `deps.ts` stays a leaf module (no import cycle).
- */
-export type InboundHook = (event: InboundEvent, deps: WorkerDeps) => Promise<boolean>;
-
 /** Everything a role needs, built once in the composition root (main.ts) or the test harness. */
 export interface WorkerDeps {
   settings: WorkerSettings;

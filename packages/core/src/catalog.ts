@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ChannelId, ConversationRef, InboundEvent, Reply } from './model.js';
+import { ChannelId, ConversationRef, InboundEvent, Reply } from './model.js';
 
 /** A turn: answer everything in one conversation's mailbox that arrived before it started. */
 export const TurnJob = z.object({
