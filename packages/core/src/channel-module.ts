@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { OutboundJob } from './catalog.js';
 import type { OutboundAdapter } from './channel.js';
-import type { ChannelAccount } from './channel-inbound.js';
+import type { ChannelAccount, ChannelInbound } from './channel-inbound.js';
 import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia } from './model.js';
 
 /**
@@ -189,3 +189,19 @@ export function defineChannelWorker<E extends EnvShape, S, R extends ChannelWork
 
 /** A complete registry: a channel id without a module does not compile. */
 export type ChannelWorkerRegistry<R extends ChannelWorkerRuntime> = Readonly<Record<ChannelId, ChannelWorkerModule<R>>>;
+
+/**
+ * One channel as a whole: the inbound half its ingress app serves (`./inbound` of the channel
+ * package, see `channel-inbound.ts`) and the worker half the worker opens. Both halves handle the
+ * same accounts (`ChannelAccount`, id `default` from the environment).
+ */
+export interface ChannelModule<R extends ChannelWorkerRuntime> {
+  readonly id: ChannelId;
+  // the settings type of each half is the channel's own: the registry hides it
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly inbound: ChannelInbound<any, any>;
+  readonly worker: ChannelWorkerModule<R>;
+}
+
+/** Every channel, complete: a channel id without its module does not compile. */
+export type ChannelRegistry<R extends ChannelWorkerRuntime> = Readonly<{ [K in ChannelId]: ChannelModule<R> & { readonly id: K } }>;
