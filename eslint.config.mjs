@@ -137,6 +137,16 @@ export default defineConfig(
     rules: { 'import-x/no-relative-packages': 'off' },
   },
 
+  // product code never loads a fake: testkit is a devDependency, for tests and test-only testing/ folders
+  {
+    files: ['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing/**', 'packages/testkit/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: [workerSide.paths.find((p) => p.name === '@switchboard/testkit')] }],
+      'no-restricted-syntax': ['error', { selector: "ImportExpression[source.value='@switchboard/testkit']", message: 'Fakes belong to tests.' }],
+    },
+  },
+
   // the sandbox page runs in the browser
   {
     files: ['apps/admin/public/**/*.js'],
