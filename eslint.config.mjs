@@ -130,13 +130,6 @@ export default defineConfig(
       '@typescript-eslint/no-base-to-string': 'off',
     },
   },
-  // TODO(issue 13, test scaffolding): the harnesses and a few tests still reach into other apps by
-  // relative path; turn this back on once they live in testkit
-  {
-    files: ['**/*.test.ts', 'apps/*/src/testing/**'],
-    rules: { 'import-x/no-relative-packages': 'off' },
-  },
-
   // product code never loads a fake: testkit is a devDependency, for tests and test-only testing/ folders
   {
     files: ['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts'],
