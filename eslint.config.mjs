@@ -130,11 +130,14 @@ export default defineConfig(
       '@typescript-eslint/no-base-to-string': 'off',
     },
   },
-  // TODO(issue 13, test scaffolding): the harnesses and a few tests still reach into other apps by
-  // relative path; turn this back on once they live in testkit
+  // product code never loads a fake: testkit is a devDependency, for tests and test-only testing/ folders
   {
-    files: ['**/*.test.ts', 'apps/*/src/testing/**'],
-    rules: { 'import-x/no-relative-packages': 'off' },
+    files: ['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing/**', 'packages/testkit/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: [workerSide.paths.find((p) => p.name === '@switchboard/testkit')] }],
+      'no-restricted-syntax': ['error', { selector: "ImportExpression[source.value='@switchboard/testkit']", message: 'Fakes belong to tests.' }],
+    },
   },
 
   // the sandbox page runs in the browser

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { ConfigError, createMetricsRegistry, loadConfig, silentLogger } from '@switchboard/core';
 import { createRedis, Producers, setConversationOwner, waitReady, type RedisClient } from '@switchboard/queue';
 import { dropPrefix, freePort, startApp, testRedisUrl, uniquePrefix, waitForHttp, type AppProcess } from '@switchboard/testkit';
-import { envFor, planSandbox, prepareSandbox } from '../../../scripts/lib/sandbox-plan.cjs';
+import { envFor, planSandbox, prepareSandbox } from '@switchboard/scripts/lib/sandbox-plan.cjs';
 import { createAdminApp } from './app';
 import { adminEnv, resolveSandboxSettings } from './env';
 import { isLoopbackHost } from './security';

@@ -14,7 +14,7 @@ import { createMetricsRegistry, silentLogger, type QueueName, type QueuePayload 
 import { chatwootSettings } from '@switchboard/channel-chatwoot/inbound';
 import { createRedis, Producers, waitReady } from '@switchboard/queue';
 import { CHATWOOT_FIXTURE_SECRET, CHATWOOT_FIXTURE_SIGNATURES, CHATWOOT_FIXTURE_TIMESTAMP, dropPrefix, fixtureBytes, testRedisUrl, uniquePrefix } from '@switchboard/testkit';
-import { createChatwootIngressApp } from '../../chatwoot-ingress/src/app';
+import { createChatwootIngressApp } from '@switchboard/chatwoot-ingress/app';
 
 jest.setTimeout(30_000);
 

@@ -19,7 +19,7 @@ import {
   type FakeGraph,
   type FakeOpenAI,
 } from '@switchboard/testkit';
-import { createChatwootIngressApp } from '../../chatwoot-ingress/src/app';
+import { createChatwootIngressApp } from '@switchboard/chatwoot-ingress/app';
 import { buildWorkerDeps, loadWorkerEnv, startRoles } from './compose.js';
 import { mirrorChannel } from './channels.js';
 import type { WorkerDeps } from './deps.js';

@@ -20,7 +20,7 @@ import {
   type FakeChatwoot,
   type FakeOpenAI,
 } from '@switchboard/testkit';
-import { createChatwootIngressApp } from '../../chatwoot-ingress/src/app';
+import { createChatwootIngressApp } from '@switchboard/chatwoot-ingress/app';
 import { buildWorkerDeps, loadWorkerEnv, startRoles } from './compose.js';
 import type { WorkerDeps } from './deps.js';
 import { startPipeline, type Pipeline } from './testing/harness';

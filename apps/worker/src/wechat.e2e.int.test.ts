@@ -5,7 +5,7 @@ import { conversationId, createMetricsRegistry, silentLogger } from '@switchboar
 import { CursorStore } from '@switchboard/channel-wechat-kf/outbound';
 import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
 import { encryptWechatCallback, FakeWecom, fixtureJson, kfCallbackXml, waitFor, WECHAT_TEST_CONFIG } from '@switchboard/testkit';
-import { createWechatIngressApp } from '../../wechat-ingress/src/app';
+import { createWechatIngressApp } from '@switchboard/wechat-ingress/app';
 import { startPipeline, type Pipeline } from './testing/harness';
 import { adapterFor } from './channels';
 

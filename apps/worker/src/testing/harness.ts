@@ -1,3 +1,8 @@
+/**
+ * Test-only entry `@switchboard/worker/testing` (package.json "exports", source only: excluded from
+ * the build, resolved by tsconfig paths and jest): the whole pipeline in one process for the worker's
+ * e2e tests and the admin sandbox's harness. It loads the ingress apps through their `./app` exports.
+ */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from 'bullmq';
@@ -25,9 +30,9 @@ import {
   type FakeOpenAIOptions,
   type FakeTelegram,
 } from '@switchboard/testkit';
-import { createWhatsAppIngressApp } from '../../../whatsapp-ingress/src/app';
-import { createTelegramIngressApp } from '../../../telegram-ingress/src/app';
-import { createChatwootIngressApp } from '../../../chatwoot-ingress/src/app';
+import { createWhatsAppIngressApp } from '@switchboard/whatsapp-ingress/app';
+import { createTelegramIngressApp } from '@switchboard/telegram-ingress/app';
+import { createChatwootIngressApp } from '@switchboard/chatwoot-ingress/app';
 import { buildWorkerDeps, loadWorkerEnv, startRoles, type WorkerEnv } from '../compose';
 import type { WorkerDeps } from '../deps';
 import type { Role } from '../env';

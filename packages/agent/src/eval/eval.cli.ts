@@ -1,9 +1,10 @@
 /**
  * `pnpm agent:eval` (or `pnpm --filter @switchboard/agent eval`): plays the scripted
  * conversations of `packages/agent/eval/conversations.yaml` (or the file given as first
- * argument) against the configured model, or with `--fake` against the fake OpenAI server,
- * and prints answers, tool calls and handoffs. Needs Redis (REDIS_URL or 127.0.0.1:6379);
- * its keys use a private prefix and are removed at the end.
+ * argument) against the model configured by OPENAI_* / LLM_MODEL / AGENT_CONFIG, and prints
+ * answers, tool calls and handoffs. Needs Redis (REDIS_URL or 127.0.0.1:6379); its keys use a
+ * private prefix and are removed at the end. The fake model of `pnpm agent:eval -- --fake` is
+ * started by `scripts/agent-eval.mjs`, which points OPENAI_BASE_URL at it: this CLI loads no fake.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -25,41 +26,23 @@ async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const useFake = args.includes('--fake');
+  if (args.includes('--fake')) throw new Error('--fake is an option of `pnpm agent:eval` (scripts/agent-eval.mjs), which starts the fake model');
   const file = args.find((a) => !a.startsWith('--')) ?? resolve(__dirname, '../../eval/conversations.yaml');
   readDotenvFile();
   const env = loadConfig({ ...baseEnv, ...agentEnv });
   const config = loadAgentConfig(env.AGENT_CONFIG);
-  let close = async () => {};
-  let agentEnvValues = env;
-  if (useFake) {
-    // The fake lives in testkit (a dev dependency): loaded only for --fake.
-    const { startFakeOpenAI } = await import('@switchboard/testkit');
-    const fake = await startFakeOpenAI({
-      reply: (req) => {
-        const last = [...req.messages].reverse().find((m) => m.role === 'user');
-        const text = typeof last?.content === 'string' ? last.content : '';
-        if (/broken|angry|complain|call me/i.test(text) && req.tools?.some((t) => t.function.name === 'handoff_to_human') && !req.messages.some((m) => m.role === 'tool')) {
-          return { tool_calls: [{ name: 'handoff_to_human', arguments: { reason: 'needs a person', summary: text.slice(0, 200) } }] };
-        }
-        return `(fake model) You said: ${text}`;
-      },
-    });
-    agentEnvValues = { ...env, OPENAI_API_KEY: 'sk-fake', OPENAI_BASE_URL: fake.url };
-    close = () => fake.close();
-  }
   const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const prefix = `eval${Date.now().toString(36)}`;
   try {
-    const agent = new Agent({ config, env: agentEnvValues, redis, prefix, log: silentLogger('agent-eval') });
-    process.stdout.write(`agent eval: ${file} — model ${agentEnvValues.LLM_MODEL}${useFake ? ' (fake server)' : agent.online ? '' : ' (offline: no OPENAI_API_KEY)'}\n`);
+    const agent = new Agent({ config, env, redis, prefix, log: silentLogger('agent-eval') });
+    const where = env.OPENAI_BASE_URL ? ` at ${env.OPENAI_BASE_URL}` : '';
+    process.stdout.write(`agent eval: ${file} — model ${env.LLM_MODEL}${agent.online ? where : ' (offline: no OPENAI_API_KEY)'}\n`);
     const turns = await runEval(agent, parseEvalSet(readFileSync(file, 'utf8')), prefix);
     process.stdout.write(formatEval(turns));
   } finally {
     await dropPrefix(redis, prefix);
     await redis.quit();
-    await close();
   }
 }
 
