@@ -28,6 +28,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let n = 0;
 const waCustomer = () => `1555${String(Date.now()).slice(-6)}${++n}`;
 const wxCustomer = () => `wmSbxTest${Date.now()}${++n}`;
+const tgCustomer = () => `7${String(Date.now()).slice(-9)}${++n % 10}`;
 
 describe('sandbox through the real pipeline (real Redis, real ingress apps and workers, fake provider APIs on the admin app)', () => {
   let stack: SandboxStack;
@@ -175,6 +176,27 @@ describe('sandbox through the real pipeline (real Redis, real ingress apps and w
     // WeChat echoes only msgids: the bot's parts are mapped back to their outbound job (the page labels them by source)
     const bot = replies(await conversation('wechat-kf', customer))[0]!;
     expect(bot.outboundId).toMatch(/^out-wechat-kf-/);
+  });
+
+  it('Telegram: an update with the secret header through the real telegram-ingress → turn → sendMessage on the fake Bot API; take over, human reply, hand back', async () => {
+    const customer = tgCustomer();
+    const sent = await say('telegram', customer, 'hello from telegram');
+    await waitFor(async () => replies(await conversation('telegram', customer)).length >= 1, 25_000, 'a Telegram reply');
+    await waitFor(async () => {
+      const c = await conversation('telegram', customer);
+      return stepOf(c.lines.find((l) => l.id === sent.lineId)?.path, 'outbound-telegram')?.state === 'completed';
+    }, 10_000, 'a completed outbound step');
+    const line = (await conversation('telegram', customer)).lines.find((l) => l.id === sent.lineId)!;
+    expect(line.trace!.ingressStatus).toBe(200);
+    expect(line.path!.steps.map((s) => s.queue)).toEqual(['turn', 'outbound-telegram']);
+    await api().post('/sandbox/api/takeover').set('Authorization', basic).send({ channel: 'telegram', customer }).expect(200);
+    await say('telegram', customer, 'is a person there?');
+    await api().post('/sandbox/api/reply').set('Authorization', basic).send({ channel: 'telegram', customer, text: 'Yes, this is Ana from support.' }).expect(202);
+    await waitFor(async () => replies(await conversation('telegram', customer), 'human').length === 1, 15_000, 'human reply delivered');
+    // silent while the human owns it: still one bot reply
+    expect(replies(await conversation('telegram', customer))).toHaveLength(1);
+    await api().post('/sandbox/api/handback').set('Authorization', basic).send({ channel: 'telegram', customer }).expect(200);
+    expect((await conversation('telegram', customer)).owner).toBe('bot');
   });
 
   it('an uploaded image becomes a WhatsApp image message whose media the worker can fetch from the fake Graph API with its bearer token', async () => {

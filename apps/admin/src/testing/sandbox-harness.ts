@@ -4,6 +4,8 @@ import { createMetricsRegistry, silentLogger, type Logger } from '@switchboard/c
 import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
 import type { FakeOpenAIOptions } from '@switchboard/testkit';
 import { createWechatIngressApp } from '@switchboard/wechat-ingress/app';
+import { createTelegramIngressApp } from '@switchboard/telegram-ingress/app';
+import { createTelegramInboundAdapter } from '@switchboard/channel-telegram/inbound';
 import { HARNESS_APP_SECRET, startPipeline, type Pipeline } from '@switchboard/worker/testing';
 import { createAdminApp } from '../app';
 import { createSandbox, type Sandbox } from '../sandbox/sandbox';
@@ -19,6 +21,8 @@ export const SANDBOX_TEST_SECRETS = Object.freeze({
   wechatCorpId: 'wwSandboxHarness01',
   wechatSecret: 'sandbox-harness-kf-secret',
   openKfId: 'wkSandboxHarnessKf0000000001',
+  telegramBotToken: '7000000042:sandboxHarnessBotToken0123456789',
+  telegramWebhookSecret: 'sandbox-harness-telegram-secret',
 });
 
 /** The admin app with its sandbox wired to a whole in-process pipeline (real Redis, real ingress apps and workers). */
@@ -71,6 +75,10 @@ export async function startSandboxStack(opts: SandboxStackOptions = {}): Promise
       WHATSAPP_GRAPH_URL: `${adminUrl}/sandbox/graph/v24.0`,
       ...(opts.online ? {} : { OPENAI_API_KEY: '' }),
       ...wechatVars,
+      TELEGRAM_BOT_TOKEN: s.telegramBotToken,
+      TELEGRAM_WEBHOOK_SECRET: s.telegramWebhookSecret,
+      TELEGRAM_API_URL: `${adminUrl}/sandbox/telegram`,
+      TELEGRAM_BOT_USERNAME: 'sandbox_bot',
       ...opts.env,
     },
     ...(opts.openai ? { openai: opts.openai } : {}),
@@ -93,6 +101,18 @@ export async function startSandboxStack(opts: SandboxStackOptions = {}): Promise
   });
   const wechatIngressUrl = `http://127.0.0.1:${(wxServer.address() as AddressInfo).port}`;
 
+  const tgApp = createTelegramIngressApp({
+    log,
+    registry: createMetricsRegistry({ service: 'telegram-ingress-test' }),
+    producers: wxIngressProducers,
+    redis: wxIngressRedis,
+    adapter: createTelegramInboundAdapter({ webhookSecret: s.telegramWebhookSecret, botId: s.telegramBotToken.split(':')[0]!, botUsername: 'sandbox_bot' }),
+  });
+  const tgServer: Server = await new Promise((resolve) => {
+    const srv = tgApp.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+  const telegramIngressUrl = `http://127.0.0.1:${(tgServer.address() as AddressInfo).port}`;
+
   const adminRedis = createRedis(redisUrl, 'producer');
   adminRedis.on('error', () => undefined);
   await waitReady(adminRedis);
@@ -106,6 +126,7 @@ export async function startSandboxStack(opts: SandboxStackOptions = {}): Promise
     ...(opts.online ? {} : { offline: offlineCoverage(loadAgentConfig(undefined)) }),
     whatsapp: { appSecret: HARNESS_APP_SECRET, accessToken: s.accessToken, ingressUrl: pipeline.ingressUrl, phoneNumberId: s.phoneNumberId },
     wechat: { token: s.wechatToken, aesKey: s.wechatAesKey, corpId: s.wechatCorpId, secret: s.wechatSecret, ingressUrl: wechatIngressUrl, openKfId: s.openKfId },
+    telegram: { botToken: s.telegramBotToken, webhookSecret: s.telegramWebhookSecret, ingressUrl: telegramIngressUrl },
   });
   const app = createAdminApp({
     log,
@@ -132,6 +153,7 @@ export async function startSandboxStack(opts: SandboxStackOptions = {}): Promise
     adminProducers,
     async close() {
       await closeServer(wxServer);
+      await closeServer(tgServer);
       await wxIngressProducers.close();
       wxIngressRedis.disconnect();
       // workers first (they call the admin's fake APIs), then the admin server
