@@ -8,7 +8,7 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.(t|j)s$': swc },
   moduleNameMapper: {
-    '^@switchboard/([a-z0-9-]+)/(inbound|outbound)$': '<rootDir>/packages/$1/src/$2.ts',
+    '^@switchboard/([a-z0-9-]+)/(inbound|outbound|worker)$': '<rootDir>/packages/$1/src/$2.ts',
     '^@switchboard/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
