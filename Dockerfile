@@ -23,6 +23,7 @@ COPY apps/whatsapp-ingress/package.json apps/whatsapp-ingress/
 COPY apps/worker/package.json apps/worker/
 COPY packages/agent/package.json packages/agent/
 COPY packages/channel-chatwoot/package.json packages/channel-chatwoot/
+COPY packages/channel-runtime/package.json packages/channel-runtime/
 COPY packages/channel-telegram/package.json packages/channel-telegram/
 COPY packages/channel-wechat-kf/package.json packages/channel-wechat-kf/
 COPY packages/channel-whatsapp/package.json packages/channel-whatsapp/

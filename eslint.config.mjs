@@ -48,7 +48,7 @@ const workerSide = {
     { name: '@switchboard/testkit', message: 'Fakes belong to tests.' },
   ],
   patterns: [
-    { regex: '^@switchboard/channel-[a-z0-9-]+(/outbound)?$', message: 'Import a channel through its ./inbound subpath here (the root and ./outbound load the worker side).' },
+    { regex: '^@switchboard/channel-[a-z0-9-]+(/outbound|/worker)?$', message: 'Import a channel through its ./inbound subpath here (the root and ./outbound load the worker side).' },
     { regex: '(^|/)outbound(\\.js)?$', message: 'The outbound half is worker-side.' },
     { regex: '\\.(client|outbound|outbound-adapter|send|sync|token|format|media|mirror)(\\.js)?$', message: 'Worker-side module: keep it out of the inbound half.' },
   ],

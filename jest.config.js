@@ -8,7 +8,7 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.(t|j)s$': swc },
   moduleNameMapper: {
-    '^@switchboard/([a-z0-9-]+)/(inbound|outbound)$': '<rootDir>/packages/$1/src/$2.ts',
+    '^@switchboard/([a-z0-9-]+)/(inbound|outbound|worker)$': '<rootDir>/packages/$1/src/$2.ts',
     // test-only entries of the apps (package.json "exports"): the ingress apps' factories, the worker's in-process pipeline
     '^@switchboard/([a-z0-9-]+-ingress)/app$': '<rootDir>/apps/$1/src/app.ts',
     '^@switchboard/worker/testing$': '<rootDir>/apps/worker/src/testing/harness.ts',

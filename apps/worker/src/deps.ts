@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { ChannelId, ChannelWorkerAccount, ConversationRef, InboundMessage, Logger, SendRate } from '@switchboard/core';
 import type { Agent } from '@switchboard/agent';
-import type { WorkerChannelModule, WorkerRuntime } from '@switchboard/channels';
+import type { WorkerChannelModule, WorkerRuntime } from '@switchboard/channel-runtime';
 import type { GuardedFetcher } from '@switchboard/fetch';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
 import type { WorkerMetrics } from './metrics.js';

@@ -1,5 +1,5 @@
 import { conversationId, type ChannelId, type ConversationRef, type InboundMessage } from '@switchboard/core';
-import type { WorkerMediaToolkit } from '@switchboard/channels';
+import type { WorkerMediaToolkit } from '@switchboard/channel-runtime';
 import { createMediaResolver, FFMPEG_HINT, mediaCounter, type MediaSource } from '@switchboard/media';
 import { accountFor } from './channels.js';
 import type { WorkerDeps } from './deps.js';

@@ -1,23 +1,18 @@
 /**
- * The channel registry: one worker module per channel. Adding a channel id to `ChannelId` without
- * registering its module here does not compile (the record is complete, not `Partial`).
+ * The channel registry: one module per channel, each joined from its channel package's `./inbound`
+ * and `./worker` halves. Adding a channel id to `ChannelId` without registering its module here does
+ * not compile (the record is complete, not `Partial`).
  */
 import type { ChannelRegistry, ChannelWorkerRegistry, EnvShape } from '@switchboard/core';
+import type { WorkerRuntime } from '@switchboard/channel-runtime';
 import { chatwootInbound } from '@switchboard/channel-chatwoot/inbound';
+import { chatwoot } from '@switchboard/channel-chatwoot/worker';
 import { telegramInbound } from '@switchboard/channel-telegram/inbound';
+import { telegram } from '@switchboard/channel-telegram/worker';
 import { wechatInbound } from '@switchboard/channel-wechat-kf/inbound';
+import { wechatKf } from '@switchboard/channel-wechat-kf/worker';
 import { whatsappInbound } from '@switchboard/channel-whatsapp/inbound';
-import { chatwoot } from './chatwoot.js';
-import type { WorkerRuntime } from './runtime.js';
-import { telegram } from './telegram.js';
-import { wechatKf } from './wechat-kf.js';
-import { whatsapp } from './whatsapp.js';
-
-export * from './runtime.js';
-export { whatsapp, type WhatsAppWorkerSettings } from './whatsapp.js';
-export { wechatKf, type WechatWorkerSettings } from './wechat-kf.js';
-export { chatwoot, type ChatwootWorkerSettings } from './chatwoot.js';
-export { telegram, type TelegramWorkerSettings } from './telegram.js';
+import { whatsapp } from '@switchboard/channel-whatsapp/worker';
 
 /**
  * Every channel module: its inbound half (served by its ingress app through `createIngressApp`) and

@@ -20,8 +20,8 @@ import {
   type FakeMediaHost,
 } from '@switchboard/testkit';
 import { createFfmpeg, createMediaStore, Ffmpeg, linkFallbackText, mediaEnv, sniffMime } from '@switchboard/media';
-import { createWechatMediaPreparer, WECHAT_MEDIA_ID_MAX_TTL_SEC } from './wechat-kf.media.js';
-import { createWhatsAppMediaPreparer } from './whatsapp.media.js';
+import { createWechatMediaPreparer, WECHAT_MEDIA_ID_MAX_TTL_SEC } from '@switchboard/channel-wechat-kf/worker';
+import { createWhatsAppMediaPreparer } from '@switchboard/channel-whatsapp/worker';
 
 const HAS_FFMPEG = ffmpegAvailable();
 const note = HAS_FFMPEG ? '' : ' [SKIPPED: ffmpeg/ffprobe not on PATH — apt-get install -y ffmpeg]';

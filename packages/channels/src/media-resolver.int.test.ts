@@ -28,8 +28,8 @@ import {
 import { createMediaResolver, mediaCounter, MEDIA_COUNTER_NAME, mediaEnv, UrlMediaSource, type MediaResolver } from '@switchboard/media';
 import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, GuardedFetcher, normalizeOrigin } from '@switchboard/fetch';
 import { CHANNELS } from './index.js';
-import { WechatMediaSource, type AccessTokenProvider } from './wechat-kf.media.js';
-import { WhatsAppMediaSource } from './whatsapp.media.js';
+import { WechatMediaSource, type AccessTokenProvider } from '@switchboard/channel-wechat-kf/worker';
+import { WhatsAppMediaSource } from '@switchboard/channel-whatsapp/worker';
 
 const HAS_FFMPEG = ffmpegAvailable();
 const note = HAS_FFMPEG ? '' : ' [SKIPPED: ffmpeg/ffprobe not on PATH — apt-get install -y ffmpeg]';

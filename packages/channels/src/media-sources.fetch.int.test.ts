@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GuardedFetcher } from '@switchboard/fetch';
 import { MediaFailureReason, MediaTempStore, UrlMediaSource } from '@switchboard/media';
-import { WechatMediaSource } from './wechat-kf.media';
-import { WhatsAppMediaSource } from './whatsapp.media';
+import { WechatMediaSource } from '@switchboard/channel-wechat-kf/worker';
+import { WhatsAppMediaSource } from '@switchboard/channel-whatsapp/worker';
 
 /** Credential scopes and refusals of the media sources, against plain servers on loopback. */
 

@@ -1,9 +1,9 @@
 import { defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
 import { normalizeOrigin } from '@switchboard/fetch';
-import { botIdFromToken, telegramEnv } from '@switchboard/channel-telegram/inbound';
-import { createTelegramOutboundAdapter, TELEGRAM_MEDIA_RULES, TelegramClient, TelegramMediaSource } from '@switchboard/channel-telegram/outbound';
+import { botIdFromToken, telegramEnv } from './inbound.js';
+import { createTelegramOutboundAdapter, TELEGRAM_MEDIA_RULES, TelegramClient, TelegramMediaSource } from './outbound.js';
 import { discard, getStream, MediaError, MediaFailureReason, saveBody, UploadMediaPreparer, type FetchedMedia, type MediaWorkspace } from '@switchboard/media';
-import type { WorkerRuntime } from './runtime.js';
+import type { WorkerRuntime } from '@switchboard/channel-runtime';
 
 /** Typed settings of one Telegram bot (account). */
 export interface TelegramWorkerSettings {

@@ -1,7 +1,7 @@
 import { openAsBlob } from 'node:fs';
 import type { MediaKeys } from '@switchboard/queue';
 import type { MediaRef } from '@switchboard/core';
-import { GraphMediaUploader, WHATSAPP_MEDIA_RULES } from '@switchboard/channel-whatsapp/outbound';
+import { GraphMediaUploader, WHATSAPP_MEDIA_RULES } from './outbound.js';
 import { FETCH_USER_AGENT, normalizeOrigin, type CredentialScope, type GuardedFetcher } from '@switchboard/fetch';
 import { MediaUploadPreparer, type MediaUploadPreparerOptions, discard, getStream, LOOKUP_MAX_BYTES, MediaError, MediaFailureReason, originOf, readSmall, saveBody, type FetchedMedia, type MediaSource, type MediaWorkspace, type StreamResponse } from '@switchboard/media';
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
 import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetchEnv } from '@switchboard/fetch';
-import { createWhatsAppOutboundAdapter, fallbackTemplateJob, GraphClient, parseTemplateSpec, whatsappAdmission, whatsappEnv, WHATSAPP_MEDIA_RULES } from '@switchboard/channel-whatsapp/outbound';
-import type { WorkerRuntime } from './runtime.js';
+import { createWhatsAppOutboundAdapter, fallbackTemplateJob, GraphClient, parseTemplateSpec, whatsappAdmission, whatsappEnv, WHATSAPP_MEDIA_RULES } from './outbound.js';
+import type { WorkerRuntime } from '@switchboard/channel-runtime';
 import { createWhatsAppMediaPreparer, WhatsAppMediaSource } from './whatsapp.media.js';
 
 /** Typed settings of one WhatsApp sending account. */

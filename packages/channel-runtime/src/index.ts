@@ -1,3 +1,7 @@
+/**
+ * The runtime every channel's worker half is written against: what the worker process gives a channel
+ * module when it opens an account. Knows no channel.
+ */
 import type { Worker } from 'bullmq';
 import type { Registry } from 'prom-client';
 import type { ChannelWorkerModule, ChannelWorkerRuntime, ConversationRef, Logger } from '@switchboard/core';

@@ -8,7 +8,8 @@ import { GuardedFetcher } from '@switchboard/fetch';
 import { createFfmpeg, createMediaStore, mediaEnv } from '@switchboard/media';
 import { createRedis, gatewayKeys, Mailbox, Producers } from '@switchboard/queue';
 import { blockedByUser, dropPrefix, PNG_1X1, startFakeMediaHost, startFakeTelegram, TELEGRAM_FIXTURE_BOT, testRedisUrl, uniquePrefix, type FakeMediaHost, type FakeTelegram } from '@switchboard/testkit';
-import { CHANNELS, channelsEnv, type WorkerChannelContext } from './index.js';
+import type { WorkerChannelContext } from '@switchboard/channel-runtime';
+import { telegram } from './worker.js';
 
 describe('Telegram worker module (fake Bot API, real Redis)', () => {
   let tg: FakeTelegram;
@@ -33,7 +34,7 @@ describe('Telegram worker module (fake Bot API, real Redis)', () => {
   });
 
   function start(env: Record<string, string>) {
-    const parsed = loadConfig({ ...mediaEnv, ...channelsEnv }, { MEDIA_TMP_DIR: tmp, ...env });
+    const parsed = loadConfig({ ...mediaEnv, ...telegram.typed.env }, { MEDIA_TMP_DIR: tmp, ...env });
     const keys = gatewayKeys(prefix);
     const ctx: WorkerChannelContext = {
       log: silentLogger(),
@@ -53,7 +54,7 @@ describe('Telegram worker module (fake Bot API, real Redis)', () => {
         unreachable.push({ ref, reason });
       },
     };
-    return CHANNELS.telegram.start(parsed, ctx);
+    return telegram.start(parsed, ctx);
   }
 
   it('is disabled without TELEGRAM_BOT_TOKEN, naming it', () => {

@@ -11,10 +11,10 @@ import {
   reportDeliveryFailure,
   startMirrorConsumer,
   type ChatwootSettings,
-} from '@switchboard/channel-chatwoot/outbound';
+} from './outbound.js';
 import { renderContent } from '@switchboard/agent';
 import { UrlMediaSource } from '@switchboard/media';
-import type { WorkerChannelContext, WorkerRuntime } from './runtime.js';
+import type { WorkerChannelContext, WorkerRuntime } from '@switchboard/channel-runtime';
 
 /** Typed settings of one Chatwoot account. */
 export type ChatwootWorkerSettings = Extract<ChatwootSettings, { enabled: true }>;

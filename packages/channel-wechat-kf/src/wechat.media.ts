@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { MediaKeys } from '@switchboard/queue';
 import { ConfigurationError, GatewayError, type MediaRef } from '@switchboard/core';
-import { WECHAT_MEDIA_RULES } from '@switchboard/channel-wechat-kf/outbound';
+import { WECHAT_MEDIA_RULES } from './outbound.js';
 import { normalizeOrigin, type GuardedFetcher } from '@switchboard/fetch';
 import { MediaUploadPreparer, type MediaUploadPreparerOptions, discard, errorText, getStream, MediaError, MediaFailureReason, readSmall, saveBody, type FetchedMedia, type MediaSource, type MediaWorkspace } from '@switchboard/media';
 

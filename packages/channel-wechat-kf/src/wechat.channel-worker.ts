@@ -7,9 +7,9 @@ import {
   WechatApiClient,
   wechatEnv,
   type WechatApiSettings,
-} from '@switchboard/channel-wechat-kf/outbound';
-import type { WorkerRuntime } from './runtime.js';
-import { WechatMediaSource } from './wechat-kf.media.js';
+} from './outbound.js';
+import type { WorkerRuntime } from '@switchboard/channel-runtime';
+import { WechatMediaSource } from './wechat.media.js';
 
 /** Typed settings of one 微信客服 corp (account). */
 export interface WechatWorkerSettings {
