@@ -27,15 +27,15 @@ const UNREACHABLE_TTL_SEC = 365 * 24 * 3600;
 
 /** Marks a conversation whose customer cannot be reached (blocked the bot, deactivated), with the reason. */
 export async function markUnreachable(deps: Pick<WorkerDeps, 'redis' | 'keys'>, conversationId: string, reason: string): Promise<void> {
-  await deps.redis.set(deps.keys.ns('unreachable', conversationId), reason, 'EX', UNREACHABLE_TTL_SEC);
+  await deps.redis.set(deps.keys.unreachable(conversationId), reason, 'EX', UNREACHABLE_TTL_SEC);
 }
 
 /** Clears the mark (the customer unblocked the bot). */
 export async function clearUnreachable(deps: Pick<WorkerDeps, 'redis' | 'keys'>, conversationId: string): Promise<void> {
-  await deps.redis.del(deps.keys.ns('unreachable', conversationId));
+  await deps.redis.del(deps.keys.unreachable(conversationId));
 }
 
 /** Why the customer cannot be reached, or undefined. */
 export async function unreachableReason(deps: Pick<WorkerDeps, 'redis' | 'keys'>, conversationId: string): Promise<string | undefined> {
-  return (await deps.redis.get(deps.keys.ns('unreachable', conversationId))) ?? undefined;
+  return (await deps.redis.get(deps.keys.unreachable(conversationId))) ?? undefined;
 }

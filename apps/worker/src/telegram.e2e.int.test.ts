@@ -100,7 +100,7 @@ describe('Telegram end to end (real Redis, telegram-ingress, worker roles, fake 
 
   it('403 blocked: the reply fails without retry and the conversation is marked; unblocking clears the mark', async () => {
     const chat = 5550005;
-    const key = p.deps.keys.ns('unreachable', conversationId(ref(chat)));
+    const key = p.deps.keys.unreachable(conversationId(ref(chat)));
     tg().block(String(chat));
     await p.postTelegram(telegramTextUpdate({ chatId: chat, text: 'hello?' }));
     const q = new Queue('outbound-telegram', { connection: p.deps.redis, prefix: p.prefix });

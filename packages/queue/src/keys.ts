@@ -32,6 +32,8 @@ export function gatewayKeys(prefix: string) {
     owners: () => at('owners'),
     /** Events of one channel and direction in one minute (admin overview). */
     stats: (channel: string, direction: string, minute: number) => at('stats', channel, direction, String(minute)),
+    /** The customer cannot be reached (blocked the bot, deactivated): the reason, until they write again or unblock. */
+    unreachable: (conversationId: string) => at('unreachable', conversationId),
     /** One-shot markers (e.g. the allowlist refusal was sent once). */
     once: (name: string) => `${p}:once:${name}`,
 
