@@ -28,7 +28,7 @@ export interface WechatMediaSourceOptions {
 /**
  * WeCom `media/get`: the binary file, or a JSON body with `errcode` (checked by content type,
  * never saved as the file). 40014/42001 → refresh the token and retry once.
- * @see ../../../../shared/providers/wechat-kf.md §7
+ * @see https://developer.work.weixin.qq.com/document/path/90254
  */
 export class WechatMediaSource implements MediaSource {
   private readonly origin: string;

@@ -20,7 +20,7 @@ export const WINDOW_CLOSED = 131047;
 
 /**
  * Maps a Graph API failure to a gateway error by `error.code` (never by HTTP status alone).
- * @see ../../../../shared/providers/whatsapp-cloud-api.md §11
+ * @see https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
  */
 export function classifyGraphError(httpStatus: number | undefined, body: GraphErrorBody | undefined, cause?: unknown): GatewayError {
   const code = body?.error?.code;

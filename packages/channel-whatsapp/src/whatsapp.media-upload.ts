@@ -16,7 +16,7 @@ const text = (err: unknown) => (err instanceof Error ? err.message : String(err)
  * `POST /{phone-number-id}/media` (multipart; the id lives 30 days). A refused file (131053 and
  * other 4xx) is answered with the reason, so the customer gets a link instead; a refused token,
  * a rate limit and a 5xx are raised as typed errors for the outbound job.
- * @see ../../../../shared/providers/whatsapp-cloud-api.md §8
+ * @see https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media
  */
 export class GraphMediaUploader {
   private readonly http: AxiosInstance;

@@ -28,7 +28,7 @@ interface GraphMediaInfo {
  * replaced by a fresh one once. The token goes only to the Graph origin and the media origins
  * (Meta's CDN): a webhook `url` or a lookup answer on any other host is fetched without it (and
  * only from a public address); a foreign webhook `url` is ignored when there is a media id.
- * @see ../../../../shared/providers/whatsapp-cloud-api.md §8
+ * @see https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media
  */
 export class WhatsAppMediaSource implements MediaSource {
   private readonly scope: CredentialScope;

@@ -227,7 +227,7 @@ function unsupported(reason: string, providerType: string, seed: string): Inboun
 /**
  * Returns every event of a Meta delivery: all entries × changes × messages, statuses and errors.
  * Nothing is dropped: shapes the gateway does not act on come back as `unsupported` events.
- * @see ../../../../shared/providers/whatsapp-cloud-api.md §4–§7
+ * @see https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components
  */
 export function parseWebhook(payload: unknown, ctx: { receivedAt: number }): InboundEvent[] {
   const envelope = WaWebhook.safeParse(payload);

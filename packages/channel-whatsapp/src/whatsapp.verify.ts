@@ -4,7 +4,7 @@ import { safeEqual } from '@switchboard/core';
 /**
  * Checks `X-Hub-Signature-256` over the exact raw request bytes.
  * Meta signs the escaped wire form (`\u00e9`, `\/`), so the body must never be re-serialised first.
- * @see ../../../../shared/providers/whatsapp-cloud-api.md §3
+ * @see https://developers.facebook.com/docs/graph-api/webhooks/getting-started#verification-requests
  */
 export function verifyMetaSignature(raw: Buffer, header: string | undefined, appSecret: string): boolean {
   if (!header || !header.startsWith('sha256=')) return false;
