@@ -12,6 +12,5 @@ export * from './wechat.format.js';
 export * from './wechat.send.js';
 export * from './wechat.sync.js';
 export * from './wechat.normalize.js';
-export * from './wechat.channel.js';
 export * from './wechat.media-rules.js';
 export * from './wechat.sync-consumer.js';

@@ -1,7 +1,8 @@
 import type { Worker } from 'bullmq';
 import { Counter, type Registry } from 'prom-client';
-import { jobId, shortHash, type Logger } from '@switchboard/core';
-import { acceptCustomerMessages, createWorker, DelayedError, type AcceptContext, type GatewayKeys, type Producers, type RedisClient } from '@switchboard/queue';
+import { jobId, shortHash } from '@switchboard/core';
+import type { WorkerChannelContext } from '@switchboard/channel-runtime';
+import { acceptCustomerMessages, createWorker, DelayedError } from '@switchboard/queue';
 import type { WechatApiClient } from './wechat.client.js';
 import { WechatSyncer } from './wechat.sync.js';
 
@@ -13,18 +14,8 @@ export interface WechatSyncSettings {
   readonly welcomeText?: string;
 }
 
-/** What the consumer needs from the worker. */
-export interface WechatSyncContext {
-  readonly log: Logger;
-  readonly redis: RedisClient;
-  readonly queueRedis: RedisClient;
-  readonly prefix: string;
-  readonly keys: GatewayKeys;
-  readonly producers: Producers;
-  readonly registry: Registry;
-  readonly accept: AcceptContext;
-  readonly consumers: { readonly concurrency: number; readonly lockDurationMs: number };
-}
+/** What the consumer needs from the worker: a part of the context every channel module gets. */
+export type WechatSyncContext = Pick<WorkerChannelContext, 'log' | 'redis' | 'queueRedis' | 'prefix' | 'keys' | 'producers' | 'registry' | 'accept' | 'consumers'>;
 
 function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter<string> {
   const existing = registry.getSingleMetric(name);
