@@ -132,6 +132,16 @@ describe('wechat + / space handling', () => {
     expect(r.ok && r.plaintext).toMatch(/^message \d+ 中文 😀$/);
   });
 
+  it('a ciphertext that starts or ends with + still verifies once the query parser made it a space', () => {
+    for (const edge of ['start', 'end'] as const) {
+      let enc = '';
+      for (let i = 0; !(edge === 'start' ? enc.startsWith('+') : enc.endsWith('+')); i++) enc = encrypt(A.aesKey, `edge ${i}${'x'.repeat(i % 97)}`, A.corpId);
+      const sig = getSignature(A.token, '1700000000', 'n1', enc);
+      const r = verifyAndDecrypt(A, { msgSignature: sig, timestamp: '1700000000', nonce: 'n1', encrypted: enc.replace(/\+/g, ' ') }, now, NO_WINDOW);
+      expect(r.ok && r.plaintext).toMatch(/^edge \d+x*$/);
+    }
+  });
+
   it('signatureMatches is constant-time safe on different lengths', () => {
     expect(signatureMatches('abc', 'abcd')).toBe(false);
     expect(signatureMatches('ABC', 'abc')).toBe(true);

@@ -63,7 +63,8 @@ export function signatureMatches(expected: string, given: string): boolean {
 export function verifyAndDecrypt(keys: WechatCryptoKeys, params: SignedParams, nowMs: number, windowSec: number): DecryptResult {
   const { msgSignature, timestamp, nonce } = params;
   if (!msgSignature || !timestamp || !nonce || !params.encrypted) return { ok: false, status: 400, reason: 'missing_params' };
-  const encrypted = repairBase64(params.encrypted.trim());
+  // only line breaks and tabs are trimmed: a space at either end is a `+` the query parser turned into one
+  const encrypted = repairBase64(params.encrypted.replace(/^[\t\r\n]+|[\t\r\n]+$/g, ''));
   if (!signatureMatches(wechatSignature(keys.token, timestamp, nonce, encrypted), msgSignature)) {
     return { ok: false, status: 401, reason: 'bad_signature' };
   }
