@@ -180,10 +180,24 @@ let fakes;
 let urls;
 let baseEnv;
 const workers = [];
-function startIngress(ch) {
+/**
+ * Starts (or restarts) one ingress on its fixed port (the fakes already know its URL). Under a busy
+ * CI machine a start can take long, and another process can briefly hold the port: a process that
+ * exits before it is ready is started again (a few times), and a failure carries its output.
+ */
+async function startIngress(ch, attempts = 4) {
   const i = ingress[ch];
-  i.proc = spawnTracked(process.execPath, [`apps/${INGRESS_APP[ch]}/dist/main.js`], { ...baseEnv, [PORT_VAR[ch]]: String(i.port) }, INGRESS_APP[ch]);
-  return waitHttp(`http://127.0.0.1:${i.port}/readyz`);
+  for (let attempt = 1; ; attempt++) {
+    const proc = spawnTracked(process.execPath, [`apps/${INGRESS_APP[ch]}/dist/main.js`], { ...baseEnv, [PORT_VAR[ch]]: String(i.port) }, INGRESS_APP[ch]);
+    i.proc = proc;
+    const exited = new Promise((resolveExit) => proc.once('exit', (code) => resolveExit(code)));
+    const outcome = await Promise.race([waitHttp(`http://127.0.0.1:${i.port}/readyz`, 90_000).then(() => 'ready', (err) => err), exited.then((code) => ({ exited: code }))]);
+    if (outcome === 'ready') return;
+    if (outcome instanceof Error) throw new Error(`${INGRESS_APP[ch]}: ${outcome.message}\n${proc.tail.slice(-2000)}`);
+    if (attempt >= attempts) throw new Error(`${INGRESS_APP[ch]} exited (${outcome.exited}) before it was ready, ${attempt} times\n${proc.tail.slice(-2000)}`);
+    log(`${INGRESS_APP[ch]} exited (${outcome.exited}) before it was ready; starting it again: ${proc.tail.trim().split('\n').at(-1) ?? ''}`);
+    await new Promise((r) => setTimeout(r, 500 * attempt));
+  }
 }
 async function startWorker(i) {
   const port = await freePort();

@@ -1,4 +1,5 @@
-import { DEFAULT_ACCOUNT_ID, type Admission, type ChannelId, type ChannelInboundHook, type ConversationRef, type OutboundAdapter, type OutboundJob } from '@switchboard/core';
+import { accountIdOf, type Admission, type ChannelId, type ChannelInboundHook, type ConversationRef, type OutboundAdapter, type OutboundJob } from '@switchboard/core';
+import type { Agent } from '@switchboard/agent';
 import type { WorkerAccount, WorkerDeps } from './deps.js';
 
 type ChannelsOf = Pick<WorkerDeps, 'channels'>;
@@ -8,17 +9,22 @@ export function allAccounts(deps: ChannelsOf): WorkerAccount[] {
   return Object.values(deps.channels).flatMap((c) => [...c.accounts.values()]);
 }
 
-/**
- * The account that serves a conversation. Today every channel has one account (`default`); with
- * several accounts the provider account of `ref` selects it.
- */
-export function accountFor(deps: ChannelsOf, ref: Pick<ConversationRef, 'channel'>): WorkerAccount | undefined {
-  return deps.channels[ref.channel].accounts.get(DEFAULT_ACCOUNT_ID);
+/** Where a conversation or event belongs: its channel and gateway account (`default` when unnamed). */
+export type AccountRef = { readonly channel: ChannelId; readonly accountId?: string | undefined };
+
+/** The account that serves a conversation (its gateway account id), or undefined when not opened here. */
+export function accountFor(deps: ChannelsOf, ref: AccountRef): WorkerAccount | undefined {
+  return deps.channels[ref.channel].accounts.get(accountIdOf(ref));
 }
 
-/** The outbound adapter of a channel (its default account), or undefined when it does not send here. */
-export function adapterFor(deps: ChannelsOf, channel: ChannelId): OutboundAdapter | undefined {
-  return accountFor(deps, { channel })?.adapter;
+/** The outbound adapter of a conversation's account, or undefined when it does not send here. */
+export function adapterFor(deps: ChannelsOf, ref: AccountRef): OutboundAdapter | undefined {
+  return accountFor(deps, ref)?.adapter;
+}
+
+/** The agent answering a conversation: its account's own (`agent` in ACCOUNTS_FILE) or the deployment's. */
+export function agentFor(deps: Pick<WorkerDeps, 'channels' | 'agent'>, ref: AccountRef): Agent {
+  return accountFor(deps, ref)?.agent ?? deps.agent;
 }
 
 /** Inbound hooks of every account, in registry order. */
@@ -36,7 +42,12 @@ export function mirrorChannel(deps: ChannelsOf): ChannelId | undefined {
   return (Object.keys(deps.channels) as ChannelId[]).find((id) => [...deps.channels[id].accounts.values()].some((a) => a.mirrorsConversations));
 }
 
-/** Whether the bot may answer this conversation (the channel's admission rule; allowed when it has none). */
-export function admission(deps: ChannelsOf, ref: ConversationRef): Admission {
-  return accountFor(deps, ref)?.admit?.(ref) ?? { allowed: true };
+/**
+ * Whether the bot may answer this conversation: the channel's own rule (WhatsApp's
+ * WHATSAPP_ALLOWED_USERS on the account `default`), then the account agent's access list.
+ */
+export function admission(deps: Pick<WorkerDeps, 'channels' | 'agent'>, ref: ConversationRef): Admission {
+  const byChannel = accountFor(deps, ref)?.admit?.(ref) ?? { allowed: true };
+  if (!byChannel.allowed) return byChannel;
+  return agentFor(deps, ref).admit(ref);
 }

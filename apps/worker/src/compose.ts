@@ -1,11 +1,11 @@
 import type { Worker } from 'bullmq';
-import { ChannelId, conversationId, loadConfig, type ConversationRef, type Logger } from '@switchboard/core';
+import { accountFileProblems, ChannelId, ConfigError, conversationId, loadConfig, readAccountsFile, type AccountsFile, type ConversationRef, type Logger } from '@switchboard/core';
 import { createMetricsRegistry } from '@switchboard/core';
 import { Agent, loadAgentConfig, prometheusAgentMetrics } from '@switchboard/agent';
 import type { WorkerChannelContext, WorkerMediaToolkit } from '@switchboard/channel-runtime';
 import { CHANNELS } from '@switchboard/channels';
 import { createRedis, exportQueueDepths, DeliveryLedger, gatewayKeys, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type RedisClient } from '@switchboard/queue';
-import type { WorkerChannel, WorkerDeps, WorkerSettings } from './deps.js';
+import type { WorkerAccount, WorkerChannel, WorkerDeps, WorkerSettings } from './deps.js';
 import { ROLES, workerEnv, type Role } from './env.js';
 import { createWorkerMetrics } from './metrics.js';
 import { startInboundRole } from './roles/inbound.js';
@@ -42,16 +42,30 @@ function settingsFrom(env: WorkerEnv): WorkerSettings {
   };
 }
 
-/** Opens every registered channel's accounts; one warning per disabled channel. */
-function openChannels(env: WorkerEnv, ctx: WorkerChannelContext, log: Logger): Record<ChannelId, WorkerChannel> {
+/** Reads ACCOUNTS_FILE and checks every entry against its channel's keys: one ConfigError naming every problem. */
+export function loadAccountsFile(env: Pick<WorkerEnv, 'ACCOUNTS_FILE'>, source: Readonly<Record<string, string | undefined>> = process.env): AccountsFile | undefined {
+  if (!env.ACCOUNTS_FILE) return undefined;
+  const file = readAccountsFile(env.ACCOUNTS_FILE, source);
+  const problems = ChannelId.options.flatMap((id) => accountFileProblems(file, id, CHANNELS[id].accountFileSchema));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return file;
+}
+
+/**
+ * Opens every registered channel's accounts (the environment's `default` and the file's); one
+ * warning per disabled channel. An account naming its own `agent` gets its own Agent (one per file).
+ */
+function openChannels(env: WorkerEnv, ctx: WorkerChannelContext, log: Logger, file: AccountsFile | undefined, agentOf: (path: string) => Agent): Record<ChannelId, WorkerChannel> {
   const open = (id: ChannelId): WorkerChannel => {
     const module = CHANNELS[id];
-    const started = module.start(env, ctx);
+    const started = module.start(env, ctx, file);
     if (!started.enabled) {
       log.warn(`${module.title} disabled: missing settings`, { channel: id, missing: started.missing, ...(started.hint ? { hint: started.hint } : {}) });
       return { module, accounts: new Map(), ...(started.mediaSource ? { unconfiguredMediaSource: started.mediaSource } : {}) };
     }
-    return { module, accounts: new Map(started.accounts.map((a) => [a.accountId, a])) };
+    const accounts = started.accounts.map((a): WorkerAccount => (a.entry?.agent ? { ...a, agent: agentOf(a.entry.agent) } : a));
+    log.info(`${module.title} accounts`, { channel: id, accounts: accounts.map((a) => a.accountId) });
+    return { module, accounts: new Map(accounts.map((a) => [a.accountId, a])) };
   };
   // complete by construction: one entry per channel id, in registry order
   return Object.fromEntries(ChannelId.options.map((id) => [id, open(id)])) as Record<ChannelId, WorkerChannel>;
@@ -63,7 +77,7 @@ function openChannels(env: WorkerEnv, ctx: WorkerChannelContext, log: Logger): R
  * connection of their own, closed by `deps.close()`. `opts.resolver` replaces the system DNS of the
  * guarded fetcher (tests that play DNS).
  */
-export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, producerRedis: RedisClient, log: Logger, opts: { resolver?: Resolver } = {}): WorkerDeps {
+export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, producerRedis: RedisClient, log: Logger, opts: { resolver?: Resolver; accountsFile?: AccountsFile } = {}): WorkerDeps {
   const redis = createRedis(env.REDIS_URL, 'worker', { autoPipelining: true });
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const prefix = env.QUEUE_PREFIX;
@@ -71,7 +85,14 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
   const settings = settingsFrom(env);
   const keys = gatewayKeys(prefix);
   const fetcher = createGuardedFetcher(env, { timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS, maxBytes: env.MEDIA_MAX_BYTES }, { log, registry, ...(opts.resolver ? { resolver: opts.resolver } : {}) });
-  const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log, metrics: prometheusAgentMetrics(registry) });
+  const agentMetrics = prometheusAgentMetrics(registry);
+  const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log, metrics: agentMetrics });
+  const accountAgents = new Map<string, Agent>();
+  const agentOf = (path: string): Agent => {
+    let a = accountAgents.get(path);
+    if (!a) accountAgents.set(path, (a = new Agent({ config: loadAgentConfig(path), env, redis, prefix, log, metrics: agentMetrics })));
+    return a;
+  };
   if (!agent.online) log.warn('agent offline: OPENAI_API_KEY is not set; answering from the FAQ and an offline notice');
   const producers = new Producers(producerRedis, prefix);
   const mailbox = new Mailbox(redis, prefix, { ...DEFAULT_MAILBOX_OPTIONS, debounceMs: settings.debounceMs, maxWaitMs: settings.maxWaitMs });
@@ -109,7 +130,7 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
     metrics: createWorkerMetrics(registry),
     agent,
     fetcher,
-    channels: openChannels(env, ctx, log),
+    channels: openChannels(env, ctx, log, opts.accountsFile ?? loadAccountsFile(env), agentOf),
   };
   // backlog per queue on /metrics (read at scrape time): sizing workers and backpressure
   const depths = exportQueueDepths(registry, deps.producers, { alertThreshold: env.BACKLOG_ALERT_THRESHOLD, log });

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { ChannelId, ChannelWorkerAccount, ConversationRef, InboundMessage, Logger, SendRate } from '@switchboard/core';
+import type { ChannelId, ConversationRef, InboundMessage, Logger, OpenedChannelAccount } from '@switchboard/core';
 import type { Agent } from '@switchboard/agent';
 import type { WorkerChannelModule, WorkerRuntime } from '@switchboard/channel-runtime';
 import type { GuardedFetcher } from '@switchboard/fetch';
@@ -17,12 +17,15 @@ export interface WorkerSettings {
 }
 
 /** One opened account of a channel in this worker. */
-export type WorkerAccount = ChannelWorkerAccount<WorkerRuntime> & { readonly sendRate: SendRate };
+export type WorkerAccount = OpenedChannelAccount<WorkerRuntime> & {
+  /** The account's own agent (`agent` in ACCOUNTS_FILE); absent = the deployment's AGENT_CONFIG. */
+  readonly agent?: Agent;
+};
 
 /** A channel as this worker runs it: its module and its opened accounts (none when disabled). */
 export interface WorkerChannel {
   readonly module: WorkerChannelModule;
-  /** accountId → account; today only `default`. */
+  /** accountId → account (`default` from the environment, the others from ACCOUNTS_FILE). */
   readonly accounts: ReadonlyMap<string, WorkerAccount>;
   /** Media source when the channel is off (credential-free attachments). */
   readonly unconfiguredMediaSource?: WorkerRuntime['mediaSource'];

@@ -37,14 +37,10 @@ export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'regist
   const baseURL = speech.OPENAI_BASE_URL;
   if (!apiKey) deps.log.warn('speech-to-text disabled: OPENAI_API_KEY is not set; voice notes are reported to the agent as unread');
 
-  const sources: Partial<Record<ChannelId, MediaSource>> = {};
   const downloadMax: Partial<Record<ChannelId, number>> = {};
-  for (const id of Object.keys(deps.channels) as ChannelId[]) {
-    const channel = deps.channels[id];
-    downloadMax[id] = channel.module.media.downloadMaxBytes;
-    const source = accountFor(deps, { channel: id })?.mediaSource ?? channel.unconfiguredMediaSource;
-    if (source) sources[id] = source;
-  }
+  for (const id of Object.keys(deps.channels) as ChannelId[]) downloadMax[id] = deps.channels[id].module.media.downloadMaxBytes;
+  // each account downloads with its own credentials; a channel that is off may still read credential-free media
+  const sources = (ref: ConversationRef): MediaSource | undefined => accountFor(deps, ref)?.mediaSource ?? deps.channels[ref.channel].unconfiguredMediaSource;
   const resolver = createMediaResolver(env, {
     log: deps.log,
     redis: deps.redis,

@@ -5,10 +5,11 @@ export function createWorkerMetrics(registry: Registry) {
   const registers = [registry];
   return {
     inbound: new Counter({ name: 'sb_worker_inbound_total', help: 'Inbound events handled, by kind and outcome', labelNames: ['channel', 'kind', 'outcome'], registers }),
-    turns: new Counter({ name: 'sb_turns_total', help: 'Agent turns by outcome and reply source', labelNames: ['channel', 'outcome', 'source'], registers }),
+    turns: new Counter({ name: 'sb_turns_total', help: 'Agent turns by outcome and reply source', labelNames: ['channel', 'outcome', 'source', 'account'], registers }),
     turnSeconds: new Histogram({ name: 'sb_turn_seconds', help: 'Turn duration (start to reply enqueued)', labelNames: ['channel'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers }),
     turnsInFlight: new Gauge({ name: 'sb_turns_in_flight', help: 'Turns running in this process', registers }),
-    sends: new Counter({ name: 'sb_outbound_sends_total', help: 'Outbound message parts by channel and result/error code', labelNames: ['channel', 'result', 'code'], registers }),
+    sends: new Counter({ name: 'sb_outbound_sends_total', help: 'Outbound message parts by channel, result/error code and gateway account', labelNames: ['channel', 'result', 'code', 'account'], registers }),
+    sendDelays: new Counter({ name: 'sb_outbound_send_delays_total', help: "Reply parts held back by their sender's send rate (per account; WhatsApp per phone number)", labelNames: ['channel', 'account'], registers }),
     sendSeconds: new Histogram({ name: 'sb_gateway_latency_seconds', help: 'Customer message received to first reply part accepted by the provider', labelNames: ['channel'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30], registers }),
     handoffs: new Counter({ name: 'sb_handoffs_total', help: 'Conversations handed to humans', labelNames: ['channel', 'reason'], registers }),
     unsupported: new Counter({

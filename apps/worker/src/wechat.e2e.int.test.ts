@@ -44,7 +44,7 @@ describe('WeChat Kefu end to end (real Redis, fake WeCom and OpenAI)', () => {
     };
     p = await startPipeline({ env: wechatVars });
     // the worker composes the WeChat adapter and the sync role from WECHAT_* by itself
-    expect(adapterFor(p.deps, 'wechat-kf')).toBeDefined();
+    expect(adapterFor(p.deps, { channel: 'wechat-kf' })).toBeDefined();
     expect(p.workers.some((w) => w.name === 'wechat-sync')).toBe(true);
     ingressRedis = createRedis(p.env.REDIS_URL, 'producer');
     ingressRedis.on('error', () => undefined);

@@ -1,4 +1,4 @@
-import { shortHash, type ConversationRef, type Logger, type Reply } from '@switchboard/core';
+import { shortHash, type Admission, type ConversationRef, type Logger, type Reply } from '@switchboard/core';
 import type { Cluster, Redis } from 'ioredis';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
@@ -122,10 +122,8 @@ export class Agent {
       if (names.has(t.name)) throw new Error(`duplicate agent tool name "${t.name}"`);
       names.add(t.name);
     }
-    this.promptVersion = shortHash(
-      JSON.stringify([opts.config.version, opts.config.prompt, opts.config.channels, opts.config.businessName, opts.env.LLM_MODEL]),
-      12,
-    );
+    // every setting that can change an answer: two accounts' agents never share cached answers
+    this.promptVersion = shortHash(JSON.stringify([opts.config, opts.env.LLM_MODEL]), 12);
   }
 
   /** Answers one turn. No memory side effects; safe to call again for the same turn. */
@@ -202,6 +200,19 @@ export class Agent {
 
   private text(t: Localized, lang: string | undefined, name?: string): string {
     return fillTemplate(localize(t, lang, this.config.defaultLanguage), { name, business: this.config.businessName });
+  }
+
+  /**
+   * Whether the bot may answer this conversation (`access` of the configuration): the customer's
+   * id, reply address or phone is on `allowedUsers`, or the list is empty.
+   */
+  admit(ref: Pick<ConversationRef, 'userId' | 'address' | 'phone'>): Admission {
+    const { allowedUsers, disallowedPolicy, refusalText } = this.config.access;
+    if (allowedUsers.length === 0) return { allowed: true };
+    const norm = (s: string) => s.trim().replace(/^\+/, '');
+    const listed = new Set(allowedUsers.map(norm));
+    if ([ref.userId, ref.address, ref.phone].some((id) => id !== undefined && listed.has(norm(id)))) return { allowed: true };
+    return { allowed: false, reason: 'customer not on the access list (AGENT_CONFIG access.allowedUsers)', ...(disallowedPolicy === 'refuse' ? { refusal: { text: this.text(refusalText, undefined) } } : {}) };
   }
 
   /**

@@ -136,6 +136,19 @@ export const AgentConfigSchema = z.strictObject({
       telegram: ChannelStyle.prefault({}),
     })
     .prefault({}),
+  /**
+   * Who the bot answers on the account this configuration serves (any channel). Ids are the
+   * channel's customer ids (WhatsApp wa_id with or without `+`, BSUID or phone; WeChat
+   * external_userid; Telegram chat id; Chatwoot contact id). Empty = everyone.
+   */
+  access: z
+    .strictObject({
+      allowedUsers: z.array(z.string().min(1)).default([]),
+      /** `silent`: never answer others; `refuse`: tell them once (`refusalText`). */
+      disallowedPolicy: z.enum(['silent', 'refuse']).default('silent'),
+      refusalText: Localized.default('Sorry, this assistant is not available for you.'),
+    })
+    .prefault({}),
   faq: z.array(FaqEntry).default([]),
   /** Longer messages are never answered by FAQ (they usually ask more than the FAQ covers). */
   faqMaxChars: z.number().int().min(10).default(160),

@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { DEFAULT_ACCOUNT_ID, type AccountInbound, type ChannelAccount, type ChannelInbound, type ConversationRef, type InboundRuntime, type Logger } from '@switchboard/core';
+import { DEFAULT_ACCOUNT_ID, defineAccountFile, type AccountInbound, type ChannelAccount, type ChannelInbound, type ConversationRef, type InboundRuntime, type Logger } from '@switchboard/core';
 import { gatewayKeys, type RedisClient } from '@switchboard/queue';
-import { chatwootSettings, type ChatwootEnv, type ChatwootSettings } from './chatwoot.env.js';
+import { chatwootAccountFields, chatwootFileSettings, chatwootSettings, type ChatwootEnv, type ChatwootSettings } from './chatwoot.env.js';
 import { isMirrorInbox } from './chatwoot.gate.js';
 import { createChatwootInboundAdapter } from './chatwoot.inbound-adapter.js';
 import { MirrorStore, resolveMirroredRef } from './chatwoot.mirror-store.js';
@@ -56,6 +56,7 @@ export const chatwootInbound: ChannelInbound<ChatwootSettings, ChatwootInboundRu
   bodyLimit: 1_048_576,
   errorFormat: 'json',
   unsupported: 'acknowledge',
+  accountFile: defineAccountFile(chatwootAccountFields, (f, _entry, env) => chatwootFileSettings(f, env as Partial<ChatwootEnv>)),
   createInbound(account, runtime) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: s.reason };

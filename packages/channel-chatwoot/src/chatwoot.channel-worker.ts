@@ -1,7 +1,9 @@
-import { defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts, type OutboundJob } from '@switchboard/core';
+import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts, type OutboundJob } from '@switchboard/core';
 import { normalizeOrigin } from '@switchboard/fetch';
 import {
   CHATWOOT_MEDIA_RULES,
+  chatwootAccountFields,
+  chatwootFileSettings,
   chatwootClients,
   chatwootEnv,
   chatwootRelayHook,
@@ -40,6 +42,7 @@ export const chatwoot = defineChannelWorker<typeof chatwootEnv, ChatwootWorkerSe
     }
     return { enabled: true, accounts: [{ id: DEFAULT_ACCOUNT_ID, settings }] };
   },
+  accountFile: defineAccountFile(chatwootAccountFields, (f, _entry, env) => chatwootFileSettings(f, env)),
   sendRate: () => ({ max: 1000, durationMs: 1000 }),
   unconfiguredMediaSource: (env, ctx) => attachmentSource(ctx, env.CHATWOOT_URL),
   open(account, ctx) {

@@ -91,3 +91,37 @@ export function chatwootSettingsFromEnv(env: Record<string, unknown>): ChatwootS
   const parsed = z.object(chatwootEnv).safeParse(env);
   return chatwootSettings(parsed.success ? parsed.data : {});
 }
+
+/** Chatwoot ids are positive integers; YAML may write them quoted. */
+const FileId = z.union([z.number(), z.string().regex(/^\d{1,12}$/, 'must be a numeric id')]).transform(Number).pipe(z.number().int().positive());
+
+/** The keys of a Chatwoot instance/account in `ACCOUNTS_FILE`; both halves read them. */
+export const chatwootAccountFields = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be the http(s) base URL of the Chatwoot instance' }).transform((u) => u.replace(/\/+$/, '')),
+  accountId: FileId,
+  botToken: z.string().min(1).optional(),
+  apiToken: z.string().min(1).optional(),
+  /** The signing secret(s) of this account's webhooks (agent bot, API inbox, account webhook); required. */
+  webhookSecret: z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1)).min(1)]),
+  mirrorInboxId: FileId.optional(),
+  botId: FileId.optional(),
+});
+export type ChatwootAccountFields = z.output<typeof chatwootAccountFields>;
+
+/** Settings of a file account (deployment-wide tuning from the environment). */
+export function chatwootFileSettings(f: ChatwootAccountFields, env: Partial<ChatwootEnv>): Extract<ChatwootSettings, { enabled: true }> {
+  return {
+    enabled: true,
+    baseUrl: f.url,
+    accountId: f.accountId,
+    ...(f.botToken ? { botToken: f.botToken } : {}),
+    ...(f.apiToken ? { apiToken: f.apiToken } : {}),
+    ...(f.botId ? { botId: f.botId } : {}),
+    ...(f.mirrorInboxId ? { mirrorInboxId: f.mirrorInboxId } : {}),
+    webhookSecrets: f.webhookSecret,
+    signatureWindowSec: env.CHATWOOT_SIGNATURE_WINDOW_SEC ?? 300,
+    maxBodyBytes: env.CHATWOOT_MAX_BODY_BYTES ?? 1_048_576,
+    httpTimeoutMs: env.CHATWOOT_HTTP_TIMEOUT_MS ?? 10_000,
+    port: env.CHATWOOT_PORT ?? 3003,
+  };
+}

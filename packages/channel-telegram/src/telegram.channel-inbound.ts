@@ -1,5 +1,5 @@
-import { ConfigError, DEFAULT_ACCOUNT_ID, type AccountInbound, type ChannelAccount, type ChannelInbound, type InboundAdapter, type Logger } from '@switchboard/core';
-import { botIdFromToken, type TelegramGroupMode } from './telegram.env.js';
+import { ConfigError, DEFAULT_ACCOUNT_ID, defineAccountFile, type AccountInbound, type ChannelAccount, type ChannelInbound, type InboundAdapter, type Logger } from '@switchboard/core';
+import { botIdFromToken, telegramAccountFields, type TelegramGroupMode } from './telegram.env.js';
 import { createTelegramInboundAdapter, type TelegramInboundOptions } from './telegram.inbound.js';
 
 /** One Telegram bot's inbound settings. */
@@ -18,6 +18,13 @@ export const telegramInbound: ChannelInbound<TelegramInboundSettings> = {
   bodyLimit: '1mb',
   errorFormat: 'json',
   unsupported: 'enqueue',
+  accountFile: defineAccountFile(telegramAccountFields, (f) => ({
+    enabled: true,
+    webhookSecret: f.webhookSecret,
+    botId: botIdFromToken(f.botToken),
+    groupMode: f.groupMode ?? 'mention',
+    ...(f.botUsername ? { botUsername: f.botUsername } : {}),
+  })),
   createInbound(account) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: 'TELEGRAM_BOT_TOKEN is not set' };

@@ -1,6 +1,6 @@
-import { defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
+import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
 import { normalizeOrigin } from '@switchboard/fetch';
-import { botIdFromToken, telegramEnv } from './inbound.js';
+import { botIdFromToken, telegramAccountFields, telegramEnv } from './inbound.js';
 import { createTelegramOutboundAdapter, TELEGRAM_MEDIA_RULES, TelegramClient, TelegramMediaSource } from './outbound.js';
 import { discard, getStream, MediaError, MediaFailureReason, saveBody, UploadMediaPreparer, type FetchedMedia, type MediaWorkspace } from '@switchboard/media';
 import type { WorkerRuntime } from '@switchboard/channel-runtime';
@@ -29,6 +29,12 @@ export const telegram = defineChannelWorker<typeof telegramEnv, TelegramWorkerSe
       accounts: [{ id: DEFAULT_ACCOUNT_ID, settings: { botToken: token, botId: botIdFromToken(token), apiUrl: env.TELEGRAM_API_URL, sendRatePerSec: env.TELEGRAM_SEND_RATE } }],
     };
   },
+  accountFile: defineAccountFile(telegramAccountFields, (f, _entry, env) => ({
+    botToken: f.botToken,
+    botId: botIdFromToken(f.botToken),
+    apiUrl: env.TELEGRAM_API_URL,
+    sendRatePerSec: f.sendRate ?? env.TELEGRAM_SEND_RATE,
+  })),
   sendRate: (s) => ({ max: s.sendRatePerSec, durationMs: 1000 }),
   open(account, ctx) {
     const s = account.settings;

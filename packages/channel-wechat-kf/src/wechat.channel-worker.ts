@@ -1,10 +1,11 @@
-import { defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
+import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
 import {
   createWechatOutboundAdapter,
   resolveApiSettings,
   startWechatSyncConsumer,
   WECHAT_MEDIA_RULES,
   WechatApiClient,
+  wechatAccountFields,
   wechatEnv,
   type WechatApiSettings,
 } from './outbound.js';
@@ -43,7 +44,16 @@ export const wechatKf = defineChannelWorker<typeof wechatEnv, WechatWorkerSettin
     };
     return { enabled: true, accounts: [{ id: DEFAULT_ACCOUNT_ID, settings }] };
   },
-  // WeCom's own limits answer 45009/45033, which pause the queue; the limiter only bounds bursts
+  accountFile: defineAccountFile(wechatAccountFields, (f, _entry, env): WechatWorkerSettings => ({
+    api: { corpId: f.corpId, secret: f.secret, apiUrl: env.WECHAT_API_URL, timeoutMs: env.WECHAT_HTTP_TIMEOUT_MS },
+    maxPartsPerReply: env.WECHAT_MAX_PARTS_PER_REPLY,
+    replayHistoryOnFirstSync: env.WECHAT_REPLY_HISTORY_ON_FIRST_SYNC,
+    firstSyncGraceSec: env.WECHAT_FIRST_SYNC_GRACE_SEC,
+    syncLockMs: env.WECHAT_SYNC_LOCK_MS,
+    ...(f.handoffServicer ? { handoffServicer: f.handoffServicer } : {}),
+    ...(f.welcomeText ? { welcomeText: f.welcomeText } : {}),
+  })),
+  // WeCom's own limits answer 45009/45033, which hold the corp back; the rate only bounds bursts
   sendRate: () => ({ max: 1000, durationMs: 1000 }),
   open(account, ctx) {
     const s = account.settings;

@@ -102,3 +102,17 @@ export function resolveApiSettings(env: WechatEnv): Resolved<WechatApiSettings> 
     settings: { corpId: env.WECHAT_CORP_ID, secret: env.WECHAT_SECRET, apiUrl: env.WECHAT_API_URL ?? DEFAULT_WECHAT_API_URL, timeoutMs: env.WECHAT_HTTP_TIMEOUT_MS },
   };
 }
+
+/** The keys of a WeCom corp (one 微信客服 account) in `ACCOUNTS_FILE`; both halves read them. */
+export const wechatAccountFields = z.strictObject({
+  corpId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the corp id (ww…)'),
+  /** Secret of the app allowed to call the 微信客服 API. */
+  secret: z.string().min(1),
+  /** Callback Token (signature key). */
+  token: z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'must be 1-32 letters or digits (the callback Token)'),
+  /** Callback EncodingAESKey. */
+  aesKey: z.string().regex(/^[A-Za-z0-9]{43}$/, 'must be exactly 43 characters of [A-Za-z0-9] (the EncodingAESKey)'),
+  welcomeText: z.string().min(1).optional(),
+  handoffServicer: z.string().min(1).optional(),
+});
+export type WechatAccountFields = z.output<typeof wechatAccountFields>;

@@ -1,5 +1,6 @@
 import {
   DEFAULT_ACCOUNT_ID,
+  defineAccountFile,
   jobId,
   shortHash,
   webhookPayloadBytes,
@@ -9,7 +10,7 @@ import {
   type InboundAdapter,
   type Logger,
 } from '@switchboard/core';
-import { resolveCallbackSettings, type Resolved, type WechatCallbackSettings, type WechatEnv } from './wechat.env.js';
+import { resolveCallbackSettings, wechatAccountFields, type Resolved, type WechatCallbackSettings, type WechatEnv } from './wechat.env.js';
 import { WechatCallback } from './wechat.parse.js';
 import { parseRawQuery, syncJobFor, verifyCallback, verifyEcho } from './wechat.verify.js';
 
@@ -77,6 +78,11 @@ export const wechatInbound: ChannelInbound<WechatInboundSettings> = {
   // WeCom waits 5 s for an answer; give up on Redis well before and answer 503
   enqueueTimeoutMs: 3000,
   readinessCheck: 'wechat',
+  accountFile: defineAccountFile(wechatAccountFields, (f, _entry, env) => {
+    // the ingress environment includes the WeChat fragment: its window and body limit apply to every corp
+    const e = env as Partial<WechatEnv>;
+    return { enabled: true, settings: { token: f.token, aesKey: f.aesKey, corpId: f.corpId, timestampWindowSec: e.WECHAT_TIMESTAMP_WINDOW_SEC ?? 300, maxBodyBytes: e.WECHAT_MAX_BODY_BYTES ?? 64 * 1024 } };
+  }),
   createInbound(account) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: `${s.missing.length ? s.missing.join(', ') : 'WECHAT_TOKEN, WECHAT_AESKEY and WECHAT_CORP_ID'} required` };

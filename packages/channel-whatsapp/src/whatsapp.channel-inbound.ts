@@ -1,9 +1,15 @@
-import { ConfigError, DEFAULT_ACCOUNT_ID, type AccountInbound, type ChannelAccount, type ChannelInbound, type InboundAdapter, type Logger } from '@switchboard/core';
+import { ConfigError, DEFAULT_ACCOUNT_ID, defineAccountFile, type AccountInbound, type ChannelAccount, type ChannelInbound, type InboundAdapter, type Logger } from '@switchboard/core';
+import { whatsappAccountFields } from './whatsapp.env.js';
 import { createWhatsAppInboundAdapter } from './whatsapp.inbound.js';
 import { verifySubscription } from './whatsapp.verify.js';
 
-/** One WhatsApp account's inbound settings; `appSecret` undefined only with the explicit insecure flag. */
-export type WhatsAppInboundSettings = { readonly enabled: false } | { readonly enabled: true; readonly appSecret: string | undefined; readonly verifyToken: string | undefined };
+/**
+ * One WhatsApp account's inbound settings; `appSecret` undefined only with the explicit insecure
+ * flag. `phoneNumberIds` (file accounts): the numbers this account receives for.
+ */
+export type WhatsAppInboundSettings =
+  | { readonly enabled: false }
+  | { readonly enabled: true; readonly appSecret: string | undefined; readonly verifyToken: string | undefined; readonly phoneNumberIds?: readonly string[] };
 
 /** An account's inbound half from a built adapter: signed POSTs and the `hub.challenge` GET. */
 export function whatsappAccountInbound(adapter: InboundAdapter<unknown>, verifyToken: string | undefined): AccountInbound<unknown> {
@@ -26,6 +32,7 @@ export const whatsappInbound: ChannelInbound<WhatsAppInboundSettings> = {
   // unknown message types reach the inbound consumer (it may tell the customer it cannot read them)
   unsupported: 'enqueue',
   verifiesSubscription: true,
+  accountFile: defineAccountFile(whatsappAccountFields, (f) => ({ enabled: true, appSecret: f.appSecret, verifyToken: f.verifyToken, phoneNumberIds: f.phoneNumberIds })),
   createInbound(account) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: 'WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN and WHATSAPP_ACCESS_TOKEN are not set' };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
+import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
 import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetchEnv } from '@switchboard/fetch';
-import { createWhatsAppOutboundAdapter, fallbackTemplateJob, GraphClient, parseTemplateSpec, whatsappAdmission, whatsappEnv, WHATSAPP_MEDIA_RULES } from './outbound.js';
+import { createWhatsAppOutboundAdapter, fallbackTemplateJob, GraphClient, parseTemplateSpec, whatsappAccountFields, whatsappAdmission, whatsappEnv, WHATSAPP_MEDIA_RULES } from './outbound.js';
 import type { WorkerRuntime } from '@switchboard/channel-runtime';
 import { createWhatsAppMediaPreparer, WhatsAppMediaSource } from './whatsapp.media.js';
 
@@ -21,6 +21,9 @@ export interface WhatsAppWorkerSettings {
   readonly reconcileWaitMs: number;
   readonly maxPartsPerReply: number;
   readonly shortenedNote: string;
+  /** File accounts: the phone number ids this account sends from (empty = any the webhooks bring). */
+  readonly phoneNumberIds: readonly string[];
+  readonly wabaId?: string;
 }
 
 const env = {
@@ -53,10 +56,33 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       reconcileWaitMs: e.WHATSAPP_RECONCILE_WAIT_MS,
       maxPartsPerReply: e.WHATSAPP_MAX_PARTS_PER_REPLY,
       shortenedNote: e.WHATSAPP_SHORTENED_NOTE,
+      phoneNumberIds: [],
       ...(tpl ? { fallbackTemplate: tpl } : {}),
     };
     return { enabled: true, accounts: [{ id: DEFAULT_ACCOUNT_ID, settings }] };
   },
+  accountFile: defineAccountFile(whatsappAccountFields, (f, _entry, e): WhatsAppWorkerSettings => {
+    const rate = Number(e.WHATSAPP_SEND_RATE);
+    const tpl = parseTemplateSpec(f.fallbackTemplate);
+    return {
+      accessToken: f.accessToken,
+      graphUrl: e.WHATSAPP_GRAPH_URL,
+      mediaOrigins: e.WHATSAPP_MEDIA_ORIGINS ?? DEFAULT_WHATSAPP_MEDIA_ORIGINS,
+      outboundMediaMode: e.MEDIA_WHATSAPP_OUTBOUND_MODE,
+      // WHATSAPP_ALLOWED_USERS belongs to the account `default`; file accounts use their agent's access list
+      allowedUsers: [],
+      disallowedPolicy: 'silent',
+      refusalText: e.WHATSAPP_REFUSAL_TEXT,
+      sendRatePerSec: f.sendRate ?? (Number.isFinite(rate) && rate > 0 ? rate : 80),
+      reconcileWaitMs: e.WHATSAPP_RECONCILE_WAIT_MS,
+      maxPartsPerReply: e.WHATSAPP_MAX_PARTS_PER_REPLY,
+      shortenedNote: e.WHATSAPP_SHORTENED_NOTE,
+      phoneNumberIds: f.phoneNumberIds,
+      ...(f.wabaId ? { wabaId: f.wabaId } : {}),
+      ...(tpl ? { fallbackTemplate: tpl } : {}),
+    };
+  }),
+  // Cloud API throughput is per phone number: each number of an account has this rate
   sendRate: (s) => ({ max: s.sendRatePerSec, durationMs: 1000 }),
   open(account, ctx) {
     const s = account.settings;
@@ -78,6 +104,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       adapter,
       mediaSource: new WhatsAppMediaSource({ graphUrl: s.graphUrl, accessToken: s.accessToken, mediaOrigins: s.mediaOrigins, fetcher: ctx.fetcher }),
       admit: (ref) => whatsappAdmission(s, ref),
+      sender: (ref) => ref.account,
       // 131047 (outside the 24 h window) usually arrives as a failed status: send the template once per failed reply
       statusFollowUp: (event) => fallbackTemplateJob(event, fallback),
     };

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { csv, flag, int, optional, port, url, withDefault } from '@switchboard/core';
 
 /** WhatsApp Cloud API settings (configuration contract). */
@@ -25,3 +26,25 @@ export const whatsappEnv = {
   WHATSAPP_MAX_PARTS_PER_REPLY: int(5, 1),
   WHATSAPP_SHORTENED_NOTE: withDefault('(message shortened)'),
 };
+
+/** Meta ids are digits; YAML may write them as numbers. */
+const MetaId = z.union([z.string(), z.number().int().nonnegative()]).transform(String).pipe(z.string().regex(/^\d{1,30}$/, 'must be a numeric Meta id'));
+
+/** The keys of a WhatsApp account (one Meta app and its phone numbers) in `ACCOUNTS_FILE`; both halves read them. */
+export const whatsappAccountFields = z.strictObject({
+  /** The Meta app's secret: X-Hub-Signature-256 of this account's route. */
+  appSecret: z.string().min(1),
+  /** System-user or app token that may send from `phoneNumberIds`. */
+  accessToken: z.string().min(1),
+  /** `hub.verify_token` of this account's subscription check. */
+  verifyToken: z.string().min(1),
+  /** The phone number ids this account sends from and receives for (each has its own send rate). */
+  phoneNumberIds: z.array(MetaId).min(1),
+  /** The WhatsApp Business Account id (templates). */
+  wabaId: MetaId.optional(),
+  /** Sends per second per phone number (default WHATSAPP_SEND_RATE). */
+  sendRate: z.number().positive().max(1000).optional(),
+  /** `name:language` of the template sent when a reply fails outside the 24 h window. */
+  fallbackTemplate: z.string().regex(/^[a-z0-9_]+:[A-Za-z_]+$/, 'must be name:language, e.g. reengage:en_US').optional(),
+});
+export type WhatsAppAccountFields = z.output<typeof whatsappAccountFields>;

@@ -1,7 +1,8 @@
 import type { Registry } from 'prom-client';
 import type { QueueName, QueuePayload } from './catalog.js';
 import type { InboundAdapter, VerifyResult } from './channel.js';
-import type { ChannelId } from './model.js';
+import { DEFAULT_ACCOUNT_ID, type AccountEntry, type AccountFileReader } from './accounts-file.js';
+import type { ChannelId, InboundEvent } from './model.js';
 
 /**
  * The inbound half of a channel module: everything `createIngressApp` (packages/ingress) needs to
@@ -10,16 +11,36 @@ import type { ChannelId } from './model.js';
  * @see ../../../docs/architecture.md ("Ingress")
  */
 
-/** Account ids as they appear in routes (`/webhooks/<channel>/<accountId>`). */
-export const ACCOUNT_ID_PATTERN = /^[a-z0-9-]{1,40}$/;
-
-/** The account the bare route `/webhooks/<channel>` serves (the one the channel's environment variables define). */
-export const DEFAULT_ACCOUNT_ID = 'default';
-
 /** One account of a channel: its id and its typed settings. */
 export interface ChannelAccount<S> {
   readonly id: string;
   readonly settings: S;
+  /** The `ACCOUNTS_FILE` entry it came from (absent for the account `default` of the environment). */
+  readonly entry?: AccountEntry;
+}
+
+/**
+ * Marks an event as received for gateway account `accountId` (an `ACCOUNTS_FILE` account):
+ * its conversation and the event itself carry the id, and the event id is qualified by it (two
+ * Chatwoot instances can both have a message 42). The account `default` leaves the event as it was.
+ */
+export function withAccount(event: InboundEvent, accountId: string): InboundEvent {
+  if (accountId === DEFAULT_ACCOUNT_ID) return event;
+  const eventId = `${accountId}.${event.eventId}`;
+  switch (event.kind) {
+    case 'message':
+    case 'signal':
+      return { ...event, eventId, conversation: { ...event.conversation, accountId } };
+    case 'status':
+      return { ...event, eventId, accountId };
+    case 'unsupported':
+      return { ...event, eventId, accountId, ...(event.conversation ? { conversation: { ...event.conversation, accountId } } : {}) };
+  }
+}
+
+/** The gateway account of an event or a conversation (`default` when it names none). */
+export function accountIdOf(x: { readonly accountId?: string | undefined }): string {
+  return x.accountId ?? DEFAULT_ACCOUNT_ID;
 }
 
 /** What every account's inbound half may use at run time: the ingress's key prefix. */
@@ -120,6 +141,11 @@ export interface ChannelInbound<S, R extends InboundRuntime = InboundRuntime> {
   readonly enqueueTimeoutMs?: number;
   /** Name of a `/readyz` check that fails while an account is disabled (WeChat reports `wechat`). */
   readonly readinessCheck?: string;
+  /**
+   * How `ACCOUNTS_FILE` entries of this channel become settings (the keys the inbound half needs);
+   * the ingress's parsed environment fills deployment-wide values.
+   */
+  readonly accountFile: AccountFileReader<S, Readonly<Record<string, unknown>>>;
   /** Builds one account's inbound half, or says why the account is disabled. */
   createInbound(account: ChannelAccount<S>, runtime: R): InboundSetup;
   /** The `200` answer of a delivery. */

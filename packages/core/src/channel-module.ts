@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { OutboundJob } from './catalog.js';
 import type { OutboundAdapter } from './channel.js';
+import { accountsOfChannel, type AccountEntry, type AccountFileReader, type AccountsFile } from './accounts-file.js';
 import type { ChannelAccount, ChannelInbound } from './channel-inbound.js';
 import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia } from './model.js';
 
@@ -29,7 +30,7 @@ export type ChannelAccounts<S> =
   | { readonly enabled: true; readonly accounts: readonly ChannelAccount<S>[] }
   | { readonly enabled: false; readonly missing: readonly string[]; readonly hint?: string };
 
-/** Sends per interval of one outbound queue (BullMQ limiter). */
+/** Sends per interval of one sender (see {@link ChannelWorkerAccount.sender}), shared by every worker. */
 export interface SendRate {
   readonly max: number;
   readonly durationMs: number;
@@ -106,6 +107,11 @@ export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
   readonly onOutboundFailed?: (job: OutboundJob, reason: string) => Promise<void>;
   /** Whether the bot may answer this conversation; absent = always. */
   admit?(ref: ConversationRef): Admission;
+  /**
+   * The sender whose send rate a conversation's replies count against (WhatsApp: its phone number
+   * id, the provider's throughput unit); absent = the account as a whole.
+   */
+  sender?(ref: ConversationRef): string;
   /** A reply to send because of a delivery status (WhatsApp 131047 → the fallback template); its outboundId is claimed once. */
   statusFollowUp?(event: StatusEvent): OutboundJob | undefined;
   /** Consumers of the channel's own queues, per worker role (WeChat `wechat-sync` under `inbound`, Chatwoot `mirror`). */
@@ -133,9 +139,11 @@ export interface ChannelWorker<E extends EnvShape, S, R extends ChannelWorkerRun
   readonly outboundQueue: `outbound-${ChannelId}`;
   /** The provider's media limits. */
   readonly media: ChannelMediaRules;
-  /** The accounts the parsed environment defines (today: `default` only), or why the channel is off. */
+  /** The accounts the parsed environment defines (the account `default`), or why they define none. */
   accounts(env: EnvOf<E>): ChannelAccounts<S>;
-  /** The send rate of one account's outbound queue. */
+  /** How `ACCOUNTS_FILE` entries of this channel become settings (the environment fills deployment-wide values). */
+  readonly accountFile: AccountFileReader<S, EnvOf<E>>;
+  /** The send rate of each sender of one account. */
   sendRate(settings: S): SendRate;
   /** Builds one account's adapter, media source, hooks and roles. */
   open(account: ChannelAccount<S>, ctx: R['context']): ChannelWorkerAccount<R>;
@@ -156,13 +164,25 @@ export interface ChannelWorkerModule<R extends ChannelWorkerRuntime> {
   readonly env: EnvShape;
   readonly outboundQueue: `outbound-${ChannelId}`;
   readonly media: ChannelMediaRules;
-  /** Parses the module's accounts from the (whole) parsed environment and opens each one. */
-  start(env: Readonly<Record<string, unknown>>, ctx: R['context']): ChannelWorkerStart<R>;
+  /** The schema of this channel's `ACCOUNTS_FILE` keys (checked for every entry at start). */
+  readonly accountFileSchema: AccountFileReader<unknown>['schema'];
+  /**
+   * Parses the module's accounts from the (whole) parsed environment and the accounts file, and
+   * opens each one. Throws `ConfigError` naming every problem of the file's entries of this channel.
+   */
+  start(env: Readonly<Record<string, unknown>>, ctx: R['context'], file?: AccountsFile): ChannelWorkerStart<R>;
 }
+
+/** One opened account as the registry hands it to the worker. */
+export type OpenedChannelAccount<R extends ChannelWorkerRuntime> = ChannelWorkerAccount<R> & {
+  readonly sendRate: SendRate;
+  /** The `ACCOUNTS_FILE` entry (title, agent file); absent for the account `default`. */
+  readonly entry?: AccountEntry;
+};
 
 /** What {@link ChannelWorkerModule.start} yields. */
 export type ChannelWorkerStart<R extends ChannelWorkerRuntime> =
-  | { readonly enabled: true; readonly accounts: ReadonlyArray<ChannelWorkerAccount<R> & { readonly sendRate: SendRate }> }
+  | { readonly enabled: true; readonly accounts: ReadonlyArray<OpenedChannelAccount<R>> }
   | { readonly enabled: false; readonly missing: readonly string[]; readonly hint?: string; readonly mediaSource?: R['mediaSource'] };
 
 /** Wraps a typed {@link ChannelWorker} into a registry entry. */
@@ -174,15 +194,22 @@ export function defineChannelWorker<E extends EnvShape, S, R extends ChannelWork
     outboundQueue: worker.outboundQueue,
     media: worker.media,
     typed: worker,
-    start(env, ctx) {
+    accountFileSchema: worker.accountFile.schema,
+    start(env, ctx, file) {
       // the worker env includes this fragment, already parsed: the values have the fragment's types
       const parsed = env as EnvOf<E>;
-      const accounts = worker.accounts(parsed);
-      if (!accounts.enabled) {
+      const fromEnv = worker.accounts(parsed);
+      const defaults = fromEnv.enabled ? fromEnv.accounts : [];
+      const fromFile = accountsOfChannel(file, worker.id, worker.accountFile, parsed);
+      const accounts: ChannelAccount<S>[] = [...defaults, ...fromFile];
+      if (accounts.length === 0 && !fromEnv.enabled) {
         const mediaSource = worker.unconfiguredMediaSource?.(parsed, ctx);
-        return { ...accounts, ...(mediaSource !== undefined ? { mediaSource } : {}) };
+        return { ...fromEnv, ...(mediaSource !== undefined ? { mediaSource } : {}) };
       }
-      return { enabled: true, accounts: accounts.accounts.map((a) => ({ ...worker.open(a, ctx), sendRate: worker.sendRate(a.settings) })) };
+      return {
+        enabled: true,
+        accounts: accounts.map((a) => ({ ...worker.open(a, ctx), sendRate: worker.sendRate(a.settings), ...(a.entry ? { entry: a.entry } : {}) })),
+      };
     },
   };
 }

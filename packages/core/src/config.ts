@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { config as readDotenv } from 'dotenv';
 import { z } from 'zod';
+import { filePath } from './config-paths.js';
 
 /** Raised when the environment does not satisfy the configuration contract; lists every problem. */
 export class ConfigError extends Error {
@@ -73,6 +74,8 @@ export const baseEnv = {
   LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info')),
   /** Shows message text in logs; for local debugging only. */
   LOG_SHOW_TEXT: flag(false),
+  /** More accounts per channel, as data (see accounts-file.ts); relative = from the repository root. */
+  ACCOUNTS_FILE: filePath(),
 };
 
 /** Loads `.env` from the working directory (never overriding real environment variables). */

@@ -8,6 +8,7 @@ export * from './logger.js';
 export * from './ops.js';
 export * from './text.js';
 export * from './channel.js';
+export * from './accounts-file.js';
 export * from './channel-inbound.js';
 export * from './http-agents.js';
 export * from './json-depth.js';

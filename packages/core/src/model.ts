@@ -14,6 +14,11 @@ export type ChannelId = z.infer<typeof ChannelId>;
  */
 export const ConversationRef = z.object({
   channel: ChannelId,
+  /**
+   * The gateway account serving the conversation (an `ACCOUNTS_FILE` id, stamped by the ingress
+   * route that received it); absent = `default`, the account of the channel's environment variables.
+   */
+  accountId: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(),
   account: z.string().min(1),
   userId: z.string().min(1),
   /** Where a reply must be addressed when it differs from userId (WhatsApp: the wa_id, else the BSUID). */
@@ -24,13 +29,20 @@ export const ConversationRef = z.object({
 });
 export type ConversationRef = z.infer<typeof ConversationRef>;
 
-/** The stable key of a conversation: one mailbox, one turn at a time. */
-export function conversationKey(ref: Pick<ConversationRef, 'channel' | 'account' | 'userId' | 'threadId'>): string {
-  return `${ref.channel}|${ref.account}|${ref.threadId ?? ref.userId}`;
+type ConversationKeyParts = Pick<ConversationRef, 'channel' | 'account' | 'userId' | 'threadId'> & { readonly accountId?: string | undefined };
+
+/**
+ * The stable key of a conversation: one mailbox, one turn at a time. Two gateway accounts never
+ * share a conversation (two Chatwoot instances may both have account "1"); the `default` account
+ * keeps the key it always had.
+ */
+export function conversationKey(ref: ConversationKeyParts): string {
+  const account = ref.accountId && ref.accountId !== 'default' ? `${ref.accountId}/${ref.account}` : ref.account;
+  return `${ref.channel}|${account}|${ref.threadId ?? ref.userId}`;
 }
 
 /** Hashed conversation key, safe for job ids, Redis keys and logs (no raw phone numbers). */
-export function conversationId(ref: Pick<ConversationRef, 'channel' | 'account' | 'userId' | 'threadId'>): string {
+export function conversationId(ref: ConversationKeyParts): string {
   return `${ref.channel}-${shortHash(conversationKey(ref), 20)}`;
 }
 
@@ -163,6 +175,8 @@ export const InboundStatus = z.object({
   kind: z.literal('status'),
   eventId: z.string().min(1),
   channel: ChannelId,
+  /** The gateway account (see {@link ConversationRef}); absent = `default`. */
+  accountId: z.string().optional(),
   account: z.string(),
   providerMessageId: z.string().min(1),
   status: DeliveryStatus,
@@ -191,6 +205,8 @@ export const UnsupportedEvent = z.object({
   kind: z.literal('unsupported'),
   eventId: z.string().min(1),
   channel: ChannelId,
+  /** The gateway account (see {@link ConversationRef}); absent = `default`. */
+  accountId: z.string().optional(),
   providerType: z.string(),
   reason: z.string(),
   /** The conversation, when the event is a message of a known customer. */

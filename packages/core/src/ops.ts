@@ -141,9 +141,9 @@ export function onShutdown(log: Logger, stop: () => Promise<void>, deadlineMs = 
 export function createIngressMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    deliveries: new Counter({ name: 'sb_webhook_deliveries_total', help: 'Webhook deliveries by result', labelNames: ['channel', 'result'], registers }),
-    events: new Counter({ name: 'sb_inbound_events_total', help: 'Normalized inbound events by kind and type', labelNames: ['channel', 'kind', 'type'], registers }),
-    signatureFailures: new Counter({ name: 'sb_signature_failures_total', help: 'Webhooks refused for a bad or missing signature, key or receive id', labelNames: ['channel', 'reason'], registers }),
+    deliveries: new Counter({ name: 'sb_webhook_deliveries_total', help: 'Webhook deliveries by result', labelNames: ['channel', 'result', 'account'], registers }),
+    events: new Counter({ name: 'sb_inbound_events_total', help: 'Normalized inbound events by kind and type', labelNames: ['channel', 'kind', 'type', 'account'], registers }),
+    signatureFailures: new Counter({ name: 'sb_signature_failures_total', help: 'Webhooks refused for a bad or missing signature, key or receive id', labelNames: ['channel', 'reason', 'account'], registers }),
     enqueueSeconds: new Histogram({
       name: 'sb_enqueue_seconds',
       help: 'Time to make a delivery durable in Redis',

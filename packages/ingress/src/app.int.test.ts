@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { createMetricsRegistry, silentLogger, type ChannelAccount, type ChannelInbound, type InboundEvent } from '@switchboard/core';
+import { z } from 'zod';
+import { createMetricsRegistry, defineAccountFile, silentLogger, type ChannelAccount, type ChannelInbound, type InboundEvent } from '@switchboard/core';
 import { createRedis, Producers, waitReady } from '@switchboard/queue';
 import { dropPrefix, testRedisUrl, uniquePrefix } from '@switchboard/testkit';
 import { createIngressApp, type IngressRuntime } from './index';
@@ -21,6 +22,7 @@ const testInbound: ChannelInbound<Settings, IngressRuntime> = {
   unsupported: 'acknowledge',
   verifiesSubscription: true,
   readinessCheck: 'test-chan',
+  accountFile: defineAccountFile(z.strictObject({ secret: z.string() }), (f) => ({ enabled: true, secret: f.secret })),
   createInbound(account, runtime) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: 'no secret' };

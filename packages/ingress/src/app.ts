@@ -17,6 +17,7 @@ import {
   type InboundSetup,
   type Logger,
   type ReadinessCheck,
+  withAccount,
 } from '@switchboard/core';
 import {
   acceptCustomerMessages,
@@ -123,13 +124,14 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
   const enqueueTimeoutMs = deps.enqueueTimeoutMs ?? inbound.enqueueTimeoutMs;
   const metrics = createIngressMetrics(deps.registry);
   const extra = inbound.observe?.(deps.registry);
+  /** `account`: the route's account id when it is one of ours (bounded label values), else `unknown`. */
   const record = {
-    delivery: (result: string, name?: string) => {
-      metrics.deliveries.inc({ channel, result });
+    delivery: (account: string, result: string, name?: string) => {
+      metrics.deliveries.inc({ channel, result, account });
       extra?.delivery(result, name);
     },
-    signatureFailure: (reason: string) => {
-      metrics.signatureFailures.inc({ channel, reason });
+    signatureFailure: (account: string, reason: string) => {
+      metrics.signatureFailures.inc({ channel, reason, account });
       extra?.signatureFailure(reason);
     },
     durable: (seconds: number) => {
@@ -176,7 +178,7 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
       return undefined;
     }
     if (!setup.enabled) {
-      record.delivery('disabled');
+      record.delivery(id, 'disabled');
       sendError(res, 503, `${channel} channel is not configured`);
       return undefined;
     }
@@ -195,13 +197,13 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
         if (!challenge || !challenge.ok) {
           const status = challenge && !challenge.ok ? challenge.status : 403;
           const reason = challenge && !challenge.ok ? challenge.reason : 'no subscription check';
-          if (status === 401 || status === 403) record.signatureFailure(reason);
-          record.delivery(refusalResult(status));
+          if (status === 401 || status === 403) record.signatureFailure(account.id, reason);
+          record.delivery(account.id, refusalResult(status));
           log.warn('subscription verification refused', { channel, account: account.id, status, reason });
           res.status(status).type('text/plain').send('verification failed');
           return;
         }
-        record.delivery('verified');
+        record.delivery(account.id, 'verified');
         log.info('subscription verified', { channel, account: account.id });
         // exactly the challenge: no quotes, no newline
         res.status(200).type('text/plain').send(challenge.payload);
@@ -227,8 +229,8 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
     const maxBodyBytes = bodyReaders.get(account.id)!.maxBodyBytes;
     const verified = acc.adapter.verify({ rawBody, headers, query: req.query as Record<string, string | undefined>, rawQuery: rawQueryOf(req), now: receivedAt, maxBodyBytes });
     if (!verified.ok) {
-      if (verified.status === 401 || verified.status === 403) record.signatureFailure(verified.reason);
-      record.delivery(refusalResult(verified.status), 'unknown');
+      if (verified.status === 401 || verified.status === 403) record.signatureFailure(account.id, verified.reason);
+      record.delivery(account.id, refusalResult(verified.status), 'unknown');
       log.warn(`${channel} webhook refused`, { channel, account: account.id, status: verified.status, reason: verified.reason });
       sendError(res, verified.status, verified.reason, true);
       return;
@@ -246,7 +248,8 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
       if (deliveryKey && (await redis.exists(deliveryKey)) === 1) return { result: 'duplicate_delivery', events: 0, jobs: 0 };
       const extras = acc.prepare ? await acc.prepare(payload, { receivedAt }) : {};
       try {
-        parsed = acc.adapter.parse(payload, { ...extras, receivedAt });
+        // events of a non-default account carry its id (routing, agent, rate limits, conversation key)
+        parsed = acc.adapter.parse(payload, { ...extras, receivedAt }).map((e) => withAccount(e, account.id));
       } catch (err) {
         throw new ParseFailure(err instanceof Error ? err.message : String(err));
       }
@@ -288,17 +291,17 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
         sendError(res, 503, 'could not parse delivery');
         return;
       }
-      record.delivery('unavailable', name);
+      record.delivery(account.id, 'unavailable', name);
       log.error('enqueue failed, asking the provider to redeliver', { channel, account: account.id, err: message });
       sendError(res, 503, 'temporarily unavailable');
       return;
     }
     if (outcome.result !== 'duplicate_delivery') record.durable(Number(process.hrtime.bigint() - started) / 1e9);
     for (const e of parsed) {
-      metrics.events.inc({ channel, kind: e.kind, type: eventType(e) });
+      metrics.events.inc({ channel, kind: e.kind, type: eventType(e), account: account.id });
       if (e.kind === 'unsupported') log.info('unsupported event acknowledged', { channel, account: account.id, eventId: e.eventId, providerType: e.providerType, reason: e.reason });
     }
-    record.delivery(outcome.result, name);
+    record.delivery(account.id, outcome.result, name);
     if (outcome.events > 0 || outcome.jobs > 0) log.debug('delivery accepted', { channel, account: account.id, name, events: outcome.events, jobs: outcome.jobs });
     const answer = inbound.answer(outcome);
     if (answer.type === 'text') res.status(200).type('text/plain').send(answer.body);
@@ -308,22 +311,23 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
 
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     const e = err as { type?: string; status?: number };
+    const accountId = (res.locals['account'] as { id: string } | undefined)?.id ?? 'unknown';
     if (res.headersSent) {
       next(err);
       return;
     }
     if (e.type === 'entity.too.large' || e.status === 413) {
-      record.delivery('too_large', 'unknown');
+      record.delivery(accountId, 'too_large', 'unknown');
       sendError(res, 413, 'body too large');
       return;
     }
     if (e.status === 415) {
-      record.delivery('unsupported_encoding', 'unknown');
+      record.delivery(accountId, 'unsupported_encoding', 'unknown');
       sendError(res, 415, 'unsupported content encoding');
       return;
     }
     if (e.status && e.status >= 400 && e.status < 500) {
-      record.delivery('bad_request', 'unknown');
+      record.delivery(accountId, 'bad_request', 'unknown');
       sendError(res, 400, 'malformed request');
       return;
     }

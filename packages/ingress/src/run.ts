@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  accountsOfChannel,
   baseEnv,
   closeServer,
   createLogger,
@@ -7,6 +8,7 @@ import {
   listen,
   loadConfig,
   onShutdown,
+  readAccountsFile,
   readDotenvFile,
   tlsFiles,
   type ChannelAccount,
@@ -30,10 +32,16 @@ export interface IngressProcess<E extends z.ZodRawShape, S> {
   readonly env: E;
   port(cfg: IngressConfig<E>): number;
   /**
-   * The accounts this process serves; today the `default` account from the channel's variables
-   * (a disabled one is logged here and answers 503). May throw `ConfigError`.
+   * The account `default` from the channel's variables (a disabled one is logged here and answers
+   * 503); `ACCOUNTS_FILE` adds the others. May throw `ConfigError`.
    */
   accounts(cfg: IngressConfig<E>, log: Logger): Promise<Array<ChannelAccount<S>>> | Array<ChannelAccount<S>>;
+}
+
+/** The accounts `ACCOUNTS_FILE` adds to this process's channel (every entry's common keys are checked too). */
+function fileAccounts<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>, cfg: IngressConfig<E>, path: string | undefined): Array<ChannelAccount<S>> {
+  if (!path) return [];
+  return accountsOfChannel(readAccountsFile(path), p.inbound.channel, p.inbound.accountFile, cfg as Readonly<Record<string, unknown>>);
 }
 
 async function start<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): Promise<void> {
@@ -41,7 +49,7 @@ async function start<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): Promi
   const cfg = loadConfig({ ...baseEnv, ...acceptEnv, ...backlogEnv, ...p.env }) as IngressConfig<E>;
   const common = cfg as unknown as z.infer<z.ZodObject<CommonEnv>>;
   const log = createLogger({ service: p.service, level: common.LOG_LEVEL, showText: common.LOG_SHOW_TEXT });
-  const accounts = await p.accounts(cfg, log);
+  const accounts = [...(await p.accounts(cfg, log)), ...fileAccounts(p, cfg, common.ACCOUNTS_FILE)];
   const redis = createRedis(common.REDIS_URL, 'producer');
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   // a fail-fast connection refuses commands until connected: wait briefly so the first webhook is not a 503

@@ -4,8 +4,7 @@ import { GuardedFetcher } from '@switchboard/fetch';
 import type { MediaKeys, RedisClient } from '@switchboard/queue';
 import { limitsFrom, type MediaEnv } from './media.env.js';
 import { Ffmpeg, selectFfmpeg } from './media.ffmpeg.js';
-import { MediaResolver, type MediaCounter } from './media.resolver.js';
-import type { MediaSource } from './media.sources.js';
+import { MediaResolver, type MediaCounter, type MediaResolverOptions } from './media.resolver.js';
 import { MediaTempStore } from './media.store.js';
 import { OpenAITranscriber, TranscriptCache } from './media.transcribe.js';
 
@@ -19,7 +18,7 @@ export interface MediaResolverDeps {
   /** OPENAI_API_KEY / OPENAI_BASE_URL; absent = no transcription. */
   openai?: { apiKey: string; baseURL?: string; timeoutMs?: number };
   /** Where each channel's media is downloaded from (the channel modules' sources); a channel without one gets `not_configured`. */
-  sources: Partial<Record<ChannelId, MediaSource>>;
+  sources: MediaResolverOptions['sources'];
   /** The most each channel's provider lets us download in one request (the channel modules' `media.downloadMaxBytes`). */
   downloadMax?: Partial<Record<ChannelId, number>>;
   /** Shared with the outbound preparers, so one budget covers all of the process's temp files. */

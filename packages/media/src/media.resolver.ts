@@ -22,8 +22,11 @@ export type MediaCounter = Counter<'channel' | 'kind' | 'outcome'>;
 
 /** Options of {@link MediaResolver}. */
 export interface MediaResolverOptions {
-  /** Where each channel's media comes from; a channel without a source gets `not_configured`. */
-  sources: Partial<Record<ChannelId, MediaSource>>;
+  /**
+   * Where media comes from: per channel, or per conversation (each gateway account downloads with
+   * its own credentials); none gives `not_configured`.
+   */
+  sources: Partial<Record<ChannelId, MediaSource>> | ((ref: ConversationRef) => MediaSource | undefined);
   /** The most each channel's provider lets us download in one request (its module's `media.downloadMaxBytes`; absent = MEDIA_MAX_BYTES). */
   downloadMax?: Partial<Record<ChannelId, number>>;
   store: MediaTempStore;
@@ -142,12 +145,13 @@ export class MediaResolver {
 
   private identity(m: InboundMessage, ref: MediaRef): string | undefined {
     const id = ref.mediaId ?? ref.url;
-    return id ? `${m.conversation.channel}|${m.conversation.account}|${id}` : undefined;
+    return id ? `${m.conversation.channel}|${m.conversation.accountId ?? ''}|${m.conversation.account}|${id}` : undefined;
   }
 
   private async download(m: InboundMessage, c: MediaContent, kind: InboundKind, ws: MediaWorkspace, ctx: EnrichContext): Promise<FetchedMedia> {
     const channel = m.conversation.channel;
-    const source = this.opts.sources[channel];
+    const sources = this.opts.sources;
+    const source = typeof sources === 'function' ? sources(m.conversation) : sources[channel];
     if (!source) throw new MediaError(MediaFailureReason.notConfigured, `${what(c)} could not be fetched: media download is not configured for ${channel}`);
     const rule = inboundRule(this.downloadMax(channel), kind, this.opts.limits);
     // refuse before downloading when the provider told us the size

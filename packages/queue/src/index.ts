@@ -9,3 +9,4 @@ export * from './accept.js';
 export * from './lua-scripts.js';
 export * from './lock.js';
 export * from './replies.js';
+export * from './send-rate.js';

@@ -24,6 +24,10 @@ export function gatewayKeys(prefix: string) {
     lastReply: (conversationId: string) => `${p}:lastout:${conversationId}`,
     /** Per-recipient rate-limit retries of one outbound reply (WhatsApp 131056). */
     pairRate: (outboundId: string) => at('pairrate', outboundId),
+    /** A sender's send rate state (WhatsApp: one phone number; other channels: one account). */
+    sendRate: (channel: string, sender: string) => at('sendrate', channel, shortHash(sender, 24)),
+    /** The send slot reserved for one part of a reply under its sender's rate. */
+    sendSlot: (outboundId: string, part: number) => at('sendslot', outboundId, String(part)),
     /** Delivery state of one sent provider message. */
     delivery: (channel: string, providerMessageId: string) => `${p}:dlv:${channel}:${providerMessageId}`,
     /** Conversation ownership: bot or human. */

@@ -1,7 +1,7 @@
 import type { Job, Worker } from 'bullmq';
 import { conversationId, jobId, type ChannelInboundHook, type InboundEvent, type InboundMessage } from '@switchboard/core';
 import { acceptCustomerMessage, acknowledgeSentParts, createWorker, enqueueReply } from '@switchboard/queue';
-import { accountFor, admission, inboundHooks } from '../channels.js';
+import { accountFor, admission, agentFor, inboundHooks } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } from '../schedule.js';
 
@@ -59,7 +59,7 @@ async function acceptUnsupported(deps: WorkerDeps, event: Extract<InboundEvent, 
   deps.metrics.unsupported.inc({ channel: event.channel, provider_type: typeLabel(event.providerType), customer_content: String(customerContent) });
   const convId = event.conversation ? conversationId(event.conversation) : undefined;
   deps.log.info('unsupported event', { channel: event.channel, conversation: convId, providerType: event.providerType, reason: event.reason, customerContent });
-  const notice = customerContent && event.conversation && convId ? deps.agent.unsupportedNotice() : undefined;
+  const notice = customerContent && event.conversation && convId ? agentFor(deps, event.conversation).unsupportedNotice() : undefined;
   if (!notice || !event.conversation || !convId) return 'unsupported';
   if (!admission(deps, event.conversation).allowed || (await ownerOf(deps, convId)) === 'human') return 'unsupported';
   // once per conversation (a year is longer than any conversation the bot keeps)

@@ -1,5 +1,6 @@
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import {
+  accountIdOf,
   GatewayError,
   ProviderRateLimitedError,
   conversationId,
@@ -7,8 +8,8 @@ import {
   type ChannelId,
   type OutboundJob,
 } from '@switchboard/core';
-import { createWorker, recordChannelEvent } from '@switchboard/queue';
-import { accountFor, adapterFor, failureReporters } from '../channels.js';
+import { createWorker, holdSender, recordChannelEvent, reserveSendSlot } from '@switchboard/queue';
+import { accountFor, failureReporters } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf } from '../schedule.js';
 import { judgeUnconfirmedPart } from './reconcile.js';
@@ -41,8 +42,10 @@ async function recordPartSent(deps: WorkerDeps, data: OutboundJob, convId: strin
  */
 export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: Job, token: string | undefined): Promise<string> {
   const channel = data.ref.channel;
-  const adapter = adapterFor(deps, channel);
-  if (!adapter) throw new GatewayError(`channel ${channel} is not configured in this worker`, { code: 'channel_disabled', retryable: false });
+  const account = accountFor(deps, data.ref);
+  const adapter = account?.adapter;
+  if (!account || !adapter) throw new GatewayError(`${channel} account ${accountIdOf(data.ref)} is not configured in this worker`, { code: 'channel_disabled', retryable: false });
+  const sender = account.sender?.(data.ref) ?? accountIdOf(data.ref);
   const progress = await deps.ledger.progress(data.outboundId);
   // a failed reply replayed from the dead-letter set (Bull Board "retry") resumes at its first unsent part
   if (progress.finished && !progress.outcome?.startsWith('failed')) return `already ${progress.outcome ?? 'finished'}`;
@@ -65,7 +68,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
     const humanNow = data.origin === 'agent' && (await ownerOf(deps, convId)) === 'human';
     if (humanNow || (adapter.maySend && !(await adapter.maySend(data.ref)))) {
       await deps.ledger.finish(data.outboundId, 'suppressed: a human owns the conversation');
-      deps.metrics.sends.inc({ channel, result: 'suppressed', code: 'human' });
+      deps.metrics.sends.inc({ channel, result: 'suppressed', code: 'human', account: accountIdOf(data.ref) });
       return 'suppressed';
     }
     const ctx = { outboundId: data.outboundId, partIndex: i, partCount: parts.length, ...(data.inReplyTo ? { inReplyTo: data.inReplyTo } : {}) };
@@ -77,11 +80,18 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       }
       if (verdict.kind === 'sent') {
         deps.log.info('unconfirmed part found sent; not sending it again', { channel, outboundId: data.outboundId, part: i, how: verdict.how });
-        deps.metrics.sends.inc({ channel, result: 'reconciled', code: verdict.how });
+        deps.metrics.sends.inc({ channel, result: 'reconciled', code: verdict.how, account: accountIdOf(data.ref) });
         await recordPartSent(deps, data, convId, i, verdict.providerMessageId);
         continue;
       }
-      deps.metrics.sends.inc({ channel, result: 'resent', code: 'unconfirmed' });
+      deps.metrics.sends.inc({ channel, result: 'resent', code: 'unconfirmed', account: accountIdOf(data.ref) });
+    }
+    // the sender's own rate (WhatsApp: per phone number): a burst on one sender never delays another's parts
+    const wait = await reserveSendSlot(deps.redis, deps.keys, { channel, sender, outboundId: data.outboundId, part: i, rate: account.sendRate });
+    if (wait > 0) {
+      deps.metrics.sendDelays.inc({ channel, account: accountIdOf(data.ref) });
+      await job.moveToDelayed(Date.now() + wait, token);
+      throw new DelayedError();
     }
     let sent: { providerMessageId?: string };
     await deps.ledger.partAttempt(data.outboundId, i);
@@ -90,7 +100,13 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
     } catch (err) {
       // the provider answered with an error of its own: the part was not sent, nothing to reconcile
       if (!sendOutcomeUnknown(err)) await deps.ledger.partNotSent(data.outboundId, i);
-      deps.metrics.sends.inc({ channel, result: 'error', code: errorCode(err) });
+      deps.metrics.sends.inc({ channel, result: 'error', code: errorCode(err), account: accountIdOf(data.ref) });
+      if (err instanceof ProviderRateLimitedError && err.scope === 'account') {
+        // the provider throttles this sender: hold its parts back, not the other accounts' (no queue pause)
+        await holdSender(deps.redis, deps.keys, { channel, sender, forMs: err.retryAfterMs, rate: account.sendRate });
+        await job.moveToDelayed(Date.now() + err.retryAfterMs, token);
+        throw new DelayedError();
+      }
       if (err instanceof ProviderRateLimitedError && err.scope === 'recipient') {
         // only this recipient is limited (a pair rate limit): wait 4^n s without pausing the queue
         const key = deps.keys.pairRate(data.outboundId);
@@ -105,22 +121,21 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       throw err;
     }
     await recordPartSent(deps, data, convId, i, sent.providerMessageId);
-    deps.metrics.sends.inc({ channel, result: 'sent', code: 'ok' });
+    deps.metrics.sends.inc({ channel, result: 'sent', code: 'ok', account: accountIdOf(data.ref) });
     if (i === 0 && data.receivedAt) deps.metrics.sendSeconds.observe({ channel }, (Date.now() - data.receivedAt) / 1000);
   }
   await deps.ledger.finish(data.outboundId, 'sent');
   return `sent ${parts.length}`;
 }
 
-/** The `outbound` role: one worker per sending channel, rate limited per sending account. */
+/** The `outbound` role: one worker per sending channel; each sender (account, WhatsApp phone number) keeps its own rate. */
 export function startOutboundRole(deps: WorkerDeps): Worker[] {
   const workers: Worker[] = [];
   const reporters = failureReporters(deps);
   for (const channel of Object.keys(deps.channels) as ChannelId[]) {
-    const account = accountFor(deps, { channel });
-    if (!account?.adapter) continue;
+    const sends = [...deps.channels[channel].accounts.values()].some((a) => a.adapter);
+    if (!sends) continue;
     const name = deps.channels[channel].module.outboundQueue;
-    const limiter = { max: account.sendRate.max, duration: account.sendRate.durationMs };
     workers.push(
       createWorker(name, (data, job, token) => processOutbound(deps, data, job, token), {
         connection: deps.queueRedis,
@@ -128,7 +143,6 @@ export function startOutboundRole(deps: WorkerDeps): Worker[] {
         log: deps.log,
         concurrency: deps.settings.concurrency,
         lockDurationMs: deps.settings.lockDurationMs,
-        limiter,
         onFinalFailure: (job, err) => {
           const data = job.data as OutboundJob;
           void deps.ledger.finish(data.outboundId, `failed: ${err.message}`).catch(() => undefined);

@@ -1,13 +1,14 @@
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import {
   InboundMessage,
+  accountIdOf,
   jobId,
   type ConversationRef,
   type TurnJob,
 } from '@switchboard/core';
 import { renderContent, type AgentInput, type AgentOutput } from '@switchboard/agent';
 import { createWorker, enqueueReply, turnOutboundId } from '@switchboard/queue';
-import { adapterFor, admission, mirrorChannel } from '../channels.js';
+import { adapterFor, admission, agentFor, mirrorChannel } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
 
@@ -50,7 +51,8 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     return 'not_allowed';
   }
 
-  const adapter = adapterFor(deps, ref.channel);
+  const adapter = adapterFor(deps, ref);
+  const agent = agentFor(deps, ref);
   const recordKey = deps.keys.reply(convId, seq);
   let record: TurnRecord | undefined;
   let rememberInput: AgentInput | undefined;
@@ -66,7 +68,7 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     // a media failure is told to the agent through `enrichment.error`, never dropped
     const messages = deps.mediaStep ? await deps.mediaStep(customer, latestRef) : customer;
     const input: AgentInput = { conversationId: convId, ref: latestRef, messages, now: Date.now() };
-    const output = await deps.agent.respond(input);
+    const output = await agent.respond(input);
     const outboundId = turnOutboundId(convId, seq);
     const candidate: TurnRecord = { output, outboundId };
     // SET NX: if a concurrent or earlier run of this turn stored a reply, that one wins
@@ -91,7 +93,7 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text);
   }
   // memory after the reply is on its way: a memory summary call must not delay the customer
-  if (rememberInput) await deps.agent.remember(rememberInput, output);
+  if (rememberInput) await agent.remember(rememberInput, output);
   if (output.handoff) {
     await setOwner(deps, convId, 'human', output.handoff.reason);
     deps.metrics.handoffs.inc({ channel: ref.channel, reason: output.handoff.reason.slice(0, 40) });
@@ -133,7 +135,7 @@ export async function processTurn(deps: WorkerDeps, data: TurnJob, job: Job, tok
     const outcome = await runTurn(deps, data, messages);
     const next = await deps.mailbox.finish(convId, seq);
     if (next > 0) await scheduleTurn(deps, convId, data.ref, next);
-    deps.metrics.turns.inc({ channel: data.ref.channel, outcome: 'done', source: outcome });
+    deps.metrics.turns.inc({ channel: data.ref.channel, outcome: 'done', source: outcome, account: accountIdOf(data.ref) });
     deps.metrics.turnSeconds.observe({ channel: data.ref.channel }, (Date.now() - started) / 1000);
     return outcome;
   } finally {
