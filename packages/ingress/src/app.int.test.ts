@@ -103,7 +103,9 @@ describe('createIngressApp (real Redis)', () => {
     expect((await post(app, '/webhooks/test-chan/shop-de', { id: '3', user: 'u2' }, 'default-secret')).status).toBe(401);
     expect((await post(app, '/webhooks/test-chan', { id: '3', user: 'u2' }, 'shop-de-secret')).status).toBe(401);
     expect((await post(app, '/webhooks/test-chan/shop-de', { id: '3', user: 'u2' }, 'shop-de-secret')).status).toBe(200);
-    expect(await inboundJob('tc-shop-de-3')).toBeDefined();
+    // the account's events carry it: conversation, and an event id qualified by the account
+    const job = await inboundJob('shop-de.tc-shop-de-3');
+    expect(job?.data).toMatchObject({ eventId: 'shop-de.tc-shop-de-3', conversation: { accountId: 'shop-de' } });
     expect(await inboundJob('tc-default-3')).toBeUndefined();
   });
 

@@ -487,7 +487,8 @@ export function amrSample(seconds = 1): Buffer {
 
 /** A WeChat SILK v3 header (enough for type detection; no decoder exists in stock ffmpeg). */
 export function silkHeaderSample(): Buffer {
-  return Buffer.concat([Buffer.from('\x02#!SILK_V3', 'latin1'), randomBytes(64)]);
+  // fixed bytes: about one random tail in eight decodes as a few silent frames (a flaky "corrupt" file)
+  return Buffer.concat([Buffer.from('\x02#!SILK_V3', 'latin1'), Buffer.alloc(64, 0xff)]);
 }
 
 /**

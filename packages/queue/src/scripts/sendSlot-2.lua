@@ -3,6 +3,7 @@
   the first `max` at once). A part keeps the slot it was given: asked again, it is told the time
   left, or 0 (and the reservation is consumed) once the slot has come.
 
+  Input:
   KEYS[1] rate state of the sender (its theoretical arrival time, ms)
   KEYS[2] the part's reservation (ms when it may go)
   ARGV[1] now (ms)
