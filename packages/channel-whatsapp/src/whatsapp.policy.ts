@@ -29,7 +29,8 @@ export function fallbackTemplateJob(event: Extract<InboundEvent, { kind: 'status
   if (!template || event.status !== 'failed' || !event.recipient || !event.errors.some((e) => e.code === REENGAGEMENT)) return undefined;
   return {
     outboundId: jobId('fb', event.account, event.providerMessageId),
-    ref: { channel: 'whatsapp', account: event.account, userId: event.recipient, address: event.recipient },
+    // the template goes out from the account (token) whose message failed
+    ref: { channel: 'whatsapp', ...(event.accountId ? { accountId: event.accountId } : {}), account: event.account, userId: event.recipient, address: event.recipient },
     reply: { text: '', template },
     origin: 'fallback',
   };
