@@ -10,7 +10,7 @@ describe('agent access list', () => {
   const redis = new Redis(testRedisUrl());
   afterAll(() => redis.quit());
   const agent = (access: unknown) =>
-    new Agent({ config: parseAgentConfig({ access, defaultLanguage: 'de' }, 'test', {}), env: { OPENAI_API_KEY: undefined, LLM_MODEL: 'gpt-4o-mini', LLM_TIMEOUT_MS: 1000 }, redis, prefix: uniquePrefix('access'), log: silentLogger() });
+    new Agent({ config: parseAgentConfig({ access, defaultLanguage: 'de' }, 'test', {}), env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined, LLM_MODEL: 'gpt-4o-mini', LLM_TIMEOUT_MS: 1000 }, redis, prefix: uniquePrefix('access'), log: silentLogger() });
 
   it('answers everyone by default', () => {
     expect(agent(undefined).admit({ userId: '123' })).toEqual({ allowed: true });
