@@ -1,0 +1,6 @@
+/**
+ * Knowledge: the business's own documents, chunked and searchable in English and Chinese.
+ * @see ../../../docs/architecture.md
+ */
+export * from './terms.js';
+export * from './chunk.js';
