@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_store_meta.js';
+import * as m0002 from './0002_knowledge.js';
 
 /**
  * Every migration, in order; the key is the name recorded in `store_migration`. Listed here (not
@@ -8,4 +9,5 @@ import * as m0001 from './0001_store_meta.js';
  */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_store_meta': m0001,
+  '0002_knowledge': m0002,
 };
