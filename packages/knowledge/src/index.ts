@@ -4,3 +4,5 @@
  */
 export * from './terms.js';
 export * from './chunk.js';
+export * from './tsvector.js';
+export * from './knowledge.repo.js';

@@ -1,0 +1,274 @@
+import { randomBytes } from 'node:crypto';
+import { sql, type Kysely, type Selectable } from '@switchboard/store';
+import type { Database, KbDocumentTable, VectorMode } from '@switchboard/store';
+import { tsqueryLiteral, tsvectorLiteral } from './tsvector.js';
+
+/**
+ * The knowledge base on the store: documents, their chunks (replaced atomically), and hybrid
+ * search (full-text ranking fused with vector similarity by reciprocal rank fusion), scoped to an
+ * account: an account sees its own documents and those for every account.
+ */
+
+/** What a document came from. */
+export type SourceKind = 'file' | 'url' | 'text' | 'sitemap';
+
+/** A new document (its text arrives later, through {@link KnowledgeRepo.replaceChunks}). */
+export interface NewDocument {
+  readonly account?: string | undefined;
+  readonly title: string;
+  readonly sourceKind: SourceKind;
+  readonly url?: string | undefined;
+  readonly filename?: string | undefined;
+  readonly mimeType?: string | undefined;
+}
+
+/** A document as the API lists it. */
+export interface KnowledgeDocument {
+  readonly id: string;
+  readonly title: string;
+  readonly status: 'pending' | 'ready' | 'failed';
+  readonly chunks: number;
+  readonly sourceKind: SourceKind;
+  readonly account?: string;
+  readonly url?: string;
+  readonly filename?: string;
+  readonly error?: string;
+  readonly contentHash?: string;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** One chunk to store. */
+export interface ChunkInput {
+  readonly heading: string;
+  readonly text: string;
+  readonly contentHash: string;
+  /** Unit-length embedding, or undefined when no embeddings endpoint is configured. */
+  readonly embedding?: readonly number[] | undefined;
+}
+
+/** One search hit. */
+export interface KnowledgeHit {
+  readonly chunkId: string;
+  readonly documentId: string;
+  readonly title: string;
+  readonly heading: string;
+  readonly text: string;
+  readonly url?: string;
+  /** Fused score (reciprocal rank fusion), higher is better. */
+  readonly score: number;
+  /** Full-text rank position (1 = best) and vector rank position, when the chunk was found that way. */
+  readonly ftsRank?: number;
+  readonly vectorRank?: number;
+  /** Cosine similarity to the query, when embeddings are on. */
+  readonly similarity?: number;
+}
+
+/** Search parameters. */
+export interface SearchOptions {
+  readonly query: string;
+  readonly account?: string | undefined;
+  readonly k?: number;
+  /** The query's unit-length embedding (absent = full text only). */
+  readonly embedding?: readonly number[] | undefined;
+}
+
+/** RRF's constant: ranks beyond it contribute little (the usual 60). */
+const RRF_K = 60;
+/** Candidates each ranking contributes before fusion. */
+const CANDIDATES = 50;
+/** Without pgvector, chunks scanned for similarity beyond the full-text candidates (all of a small base). */
+const PLAIN_SCAN_LIMIT = 20_000;
+
+const newId = () => `doc_${randomBytes(9).toString('base64url')}`;
+
+function toDocument(r: Selectable<KbDocumentTable>): KnowledgeDocument {
+  return {
+    id: r.id,
+    title: r.title,
+    status: r.status,
+    chunks: r.chunk_count,
+    sourceKind: r.source_kind,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    ...(r.account ? { account: r.account } : {}),
+    ...(r.url ? { url: r.url } : {}),
+    ...(r.filename ? { filename: r.filename } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.content_hash ? { contentHash: r.content_hash } : {}),
+  };
+}
+
+/** `[0.1,0.2]` for pgvector's text input (numbers only: bound as a parameter). */
+const vectorLiteral = (v: readonly number[]) => `[${v.map((x) => (Number.isFinite(x) ? x : 0)).join(',')}]`;
+
+/** An embedding size safe to write into SQL (pgvector's HNSW takes at most 2000 dimensions). */
+function checkedDimensions(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 2000) throw new Error(`embedding dimensions must be an integer 1-2000, got ${n}`);
+  return n;
+}
+
+function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+}
+
+/** The knowledge tables of one store. */
+export class KnowledgeRepo {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly vectorMode: VectorMode,
+  ) {}
+
+  /** Records a new pending document; returns its id. */
+  async createDocument(doc: NewDocument): Promise<string> {
+    const id = newId();
+    await this.db
+      .insertInto('kb_document')
+      .values({ id, account: doc.account ?? null, title: doc.title, source_kind: doc.sourceKind, url: doc.url ?? null, filename: doc.filename ?? null, mime_type: doc.mimeType ?? null, error: null, content_hash: null })
+      .execute();
+    return id;
+  }
+
+  async getDocument(id: string): Promise<KnowledgeDocument | undefined> {
+    const row = await this.db.selectFrom('kb_document').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toDocument(row) : undefined;
+  }
+
+  /** Documents, newest first; with `account`, that account's and those for every account. */
+  async listDocuments(opts: { readonly account?: string | undefined; readonly limit?: number } = {}): Promise<KnowledgeDocument[]> {
+    let q = this.db.selectFrom('kb_document').selectAll().orderBy('created_at', 'desc').orderBy('id').limit(opts.limit ?? 500);
+    if (opts.account) q = q.where((eb) => eb.or([eb('account', '=', opts.account!), eb('account', 'is', null)]));
+    return (await q.execute()).map(toDocument);
+  }
+
+  /** Deletes a document and its chunks; false when there was none. */
+  async deleteDocument(id: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('kb_document').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  /** Marks a document failed with a reason the console shows. */
+  async failDocument(id: string, error: string): Promise<void> {
+    await this.db.updateTable('kb_document').set({ status: 'failed', error: error.slice(0, 1000), updated_at: new Date() }).where('id', '=', id).execute();
+  }
+
+  /**
+   * Replaces every chunk of a document at once (one transaction: a search sees the old chunks or the
+   * new ones, never a mix) and marks it ready. A document deleted meanwhile stays deleted.
+   */
+  async replaceChunks(documentId: string, contentHash: string, chunks: readonly ChunkInput[]): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const doc = await trx.selectFrom('kb_document').select(['id', 'account']).where('id', '=', documentId).forUpdate().executeTakeFirst();
+      if (!doc) return false;
+      await trx.deleteFrom('kb_chunk').where('document_id', '=', documentId).execute();
+      for (let i = 0; i < chunks.length; i += 200) {
+        const rows = chunks.slice(i, i + 200).map((c, j) => ({
+          document_id: documentId,
+          account: doc.account,
+          idx: i + j,
+          heading: c.heading,
+          text: c.text,
+          terms: sql`${tsvectorLiteral(`${c.heading}\n${c.text}`)}::tsvector`,
+          content_hash: c.contentHash,
+          embedding: c.embedding ? [...c.embedding] : null,
+        }));
+        await trx.insertInto('kb_chunk').values(rows).execute();
+      }
+      if (this.vectorMode === 'pgvector') {
+        await sql`update kb_chunk set embedding_v = embedding::vector where document_id = ${documentId} and embedding is not null`.execute(trx);
+      }
+      await trx.updateTable('kb_document').set({ status: 'ready', error: null, content_hash: contentHash, chunk_count: chunks.length, updated_at: new Date() }).where('id', '=', documentId).execute();
+      return true;
+    });
+  }
+
+  /** Chunks of the account's scope ranked by full text: chunk ids, best first. */
+  private async fullText(query: string, account: string | undefined, limit: number): Promise<string[]> {
+    const tsquery = tsqueryLiteral(query);
+    if (!tsquery) return [];
+    const rows = await sql<{ id: string }>`
+      select c.id::text as id
+      from kb_chunk c
+      where c.terms @@ ${tsquery}::tsquery
+        and (${account ?? null}::text is null or c.account = ${account ?? null} or c.account is null)
+      order by ts_rank_cd(c.terms, ${tsquery}::tsquery, 1) desc, c.id
+      limit ${limit}`.execute(this.db);
+    return rows.rows.map((r) => r.id);
+  }
+
+  /** Chunks ranked by similarity to `embedding` (pgvector's HNSW-served order, or a bounded scan). */
+  private async similar(embedding: readonly number[], account: string | undefined, limit: number, extra: readonly string[]): Promise<Array<{ id: string; similarity: number }>> {
+    if (this.vectorMode === 'pgvector') {
+      // the same expression as the partial HNSW index of this size (ensureVectorIndex), so it serves the order
+      const dims = sql.raw(String(checkedDimensions(embedding.length)));
+      const rows = await sql<{ id: string; distance: number }>`
+        select c.id::text as id, (c.embedding_v::vector(${dims}) <=> ${vectorLiteral(embedding)}::vector(${dims})) as distance
+        from kb_chunk c
+        where c.embedding_v is not null and vector_dims(c.embedding_v) = ${dims}
+          and (${account ?? null}::text is null or c.account = ${account ?? null} or c.account is null)
+        order by distance
+        limit ${limit}`.execute(this.db);
+      return rows.rows.map((r) => ({ id: r.id, similarity: 1 - Number(r.distance) }));
+    }
+    // without pgvector: every chunk of a small base, else the full-text candidates, compared here
+    const q = this.db
+      .selectFrom('kb_chunk')
+      .select(['id', 'embedding'])
+      .where('embedding', 'is not', null)
+      .where((eb) => (account ? eb.or([eb('account', '=', account), eb('account', 'is', null)]) : eb.lit(true)));
+    const total = await this.db.selectFrom('kb_chunk').select((eb) => eb.fn.countAll<string>().as('n')).where('embedding', 'is not', null).executeTakeFirstOrThrow();
+    const rows = Number(total.n) <= PLAIN_SCAN_LIMIT ? await q.execute() : extra.length > 0 ? await q.where('id', 'in', [...extra]).execute() : [];
+    return rows
+      .map((r) => ({ id: String(r.id), similarity: cosine(embedding, r.embedding ?? []) }))
+      .sort((a, b) => b.similarity - a.similarity)
+      .slice(0, limit);
+  }
+
+  /**
+   * Hybrid search: full-text and (with an embedding) vector rankings fused by reciprocal rank
+   * fusion; the `k` best chunks with their document's title and URL.
+   */
+  async search(opts: SearchOptions): Promise<KnowledgeHit[]> {
+    const k = Math.min(Math.max(opts.k ?? 5, 1), 50);
+    const fts = await this.fullText(opts.query, opts.account, CANDIDATES);
+    const vec = opts.embedding ? await this.similar(opts.embedding, opts.account, CANDIDATES, fts) : [];
+    const scores = new Map<string, { score: number; ftsRank?: number; vectorRank?: number; similarity?: number }>();
+    fts.forEach((id, i) => scores.set(id, { score: 1 / (RRF_K + i + 1), ftsRank: i + 1 }));
+    vec.forEach((v, i) => {
+      const prev = scores.get(v.id) ?? { score: 0 };
+      scores.set(v.id, { ...prev, score: prev.score + 1 / (RRF_K + i + 1), vectorRank: i + 1, similarity: v.similarity });
+    });
+    const top = [...scores.entries()].sort((a, b) => b[1].score - a[1].score || Number(a[0]) - Number(b[0])).slice(0, k);
+    if (top.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('kb_chunk as c')
+      .innerJoin('kb_document as d', 'd.id', 'c.document_id')
+      .select(['c.id', 'c.document_id', 'c.heading', 'c.text', 'd.title', 'd.url'])
+      .where('c.id', 'in', top.map(([id]) => id))
+      .execute();
+    const byId = new Map(rows.map((r) => [String(r.id), r]));
+    return top.flatMap(([id, s]) => {
+      const r = byId.get(id);
+      if (!r) return [];
+      return [{ chunkId: id, documentId: r.document_id, title: r.title, heading: r.heading, text: r.text, score: s.score, ...(r.url ? { url: r.url } : {}), ...(s.ftsRank ? { ftsRank: s.ftsRank } : {}), ...(s.vectorRank ? { vectorRank: s.vectorRank } : {}), ...(s.similarity !== undefined ? { similarity: s.similarity } : {}) }];
+    });
+  }
+
+  /**
+   * The HNSW index for one embedding size (pgvector only; created once, concurrently safe). The
+   * dimension count is an integer the deployment configures, checked here before it reaches DDL.
+   */
+  async ensureVectorIndex(dimensions: number): Promise<void> {
+    if (this.vectorMode !== 'pgvector') return;
+    const d = checkedDimensions(dimensions);
+    await sql`create index if not exists ${sql.raw(`kb_chunk_embedding_hnsw_${d}`)} on kb_chunk using hnsw ((embedding_v::vector(${sql.raw(String(d))})) vector_cosine_ops) where vector_dims(embedding_v) = ${sql.raw(String(d))}`.execute(this.db);
+  }
+}
