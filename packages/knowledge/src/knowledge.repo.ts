@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { sql, type Kysely, type Selectable } from '@switchboard/store';
-import type { Database, KbDocumentTable, VectorMode } from '@switchboard/store';
+import { sql, type Database, type KbDocumentTable, type Kysely, type Selectable, type VectorMode } from '@switchboard/store';
 import { tsqueryLiteral, tsvectorLiteral } from './tsvector.js';
 
 /**
