@@ -268,6 +268,9 @@ export class KnowledgeRepo {
   async ensureVectorIndex(dimensions: number): Promise<void> {
     if (this.vectorMode !== 'pgvector') return;
     const d = checkedDimensions(dimensions);
+    // a store that gained pgvector after its knowledge tables were made gets the column now
+    await sql`alter table kb_chunk add column if not exists embedding_v vector`.execute(this.db);
+    await sql`update kb_chunk set embedding_v = embedding::vector where embedding is not null and embedding_v is null`.execute(this.db);
     await sql`create index if not exists ${sql.raw(`kb_chunk_embedding_hnsw_${d}`)} on kb_chunk using hnsw ((embedding_v::vector(${sql.raw(String(d))})) vector_cosine_ops) where vector_dims(embedding_v) = ${sql.raw(String(d))}`.execute(this.db);
   }
 }

@@ -59,8 +59,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   pool.on('error', (err) => opts.log.warn('store connection lost', { err: err.message }));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
-    const migration = opts.migrate === false ? undefined : await migrateToLatest(db);
+    // the extension first: migrations add vector columns where it exists
     const vector = await detectVectorMode(db);
+    const migration = opts.migrate === false ? undefined : await migrateToLatest(db);
     opts.log.info('store opened', {
       url: redactDatabaseUrl(opts.url),
       vectorMode: vector.mode,
