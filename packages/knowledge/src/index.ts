@@ -6,3 +6,4 @@ export * from './terms.js';
 export * from './chunk.js';
 export * from './tsvector.js';
 export * from './knowledge.repo.js';
+export * from './embeddings.js';

@@ -1,7 +1,8 @@
 /**
  * A fake OpenAI-compatible API on loopback, speaking the real wire format of
  * `POST /v1/chat/completions` (non-streaming, with `usage` and `tool_calls`),
- * `POST /v1/audio/transcriptions`, `POST /v1/images/generations`, `POST /v1/moderations` and `GET /v1/models`.
+ * `POST /v1/audio/transcriptions`, `POST /v1/images/generations`, `POST /v1/moderations`,
+ * `POST /v1/embeddings` (deterministic: see {@link fakeEmbedding}) and `GET /v1/models`.
  * It records every request and can script failures (429, 5xx) and slowness.
  *
  * @see https://platform.openai.com/docs/api-reference/chat/create
@@ -83,6 +84,8 @@ export interface FakeOpenAI {
   calls: FakeOpenAICall[];
   /** Files uploaded for transcription (answered ones). */
   transcriptions: FakeTranscriptionUpload[];
+  /** Every text `/v1/embeddings` embedded, in order. */
+  embeddingInputs: string[];
   setReply(fn: FakeReplyFn): void;
   setDelay(ms: number): void;
   /** The next `n` POST requests fail with `status` (default 500). */
@@ -154,6 +157,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   const requests: FakeChatRequest[] = [];
   const calls: FakeOpenAICall[] = [];
   const transcriptions: FakeTranscriptionUpload[] = [];
+  const embeddingInputs: string[] = [];
   let baseUrl = '';
 
   const wait = (res: ServerResponse) =>
@@ -274,6 +278,26 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         }),
       });
     }
+    if (req.method === 'POST' && path === '/v1/embeddings') {
+      let b: { input?: unknown; model?: string; dimensions?: number; encoding_format?: string };
+      try {
+        b = JSON.parse(body.toString('utf8')) as typeof b;
+      } catch {
+        return sendError(res, 400, 'We could not parse the JSON body of your request.');
+      }
+      const inputs = Array.isArray(b.input) ? b.input : [b.input];
+      if (inputs.length === 0 || inputs.length > 2048 || inputs.some((x) => typeof x !== 'string' || x === '')) return sendError(res, 400, "'input' must be a non-empty string or array of at most 2048 non-empty strings");
+      const dims = b.dimensions ?? 64;
+      embeddingInputs.push(...(inputs as string[]));
+      await wait(res);
+      const data = (inputs as string[]).map((text, index) => {
+        const v = fakeEmbedding(text, dims);
+        const embedding = b.encoding_format === 'base64' ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v;
+        return { object: 'embedding', index, embedding };
+      });
+      const promptTokens = (inputs as string[]).reduce((n, t) => n + tokens(t), 0);
+      return sendJson(res, 200, { object: 'list', data, model: b.model ?? 'text-embedding-3-small', usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } });
+    }
     if (req.method === 'GET' && path.startsWith('/v1/files/image-')) {
       res.writeHead(200, { 'content-type': 'image/png', 'content-length': PNG_1X1.length });
       res.end(PNG_1X1);
@@ -304,6 +328,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     requests,
     calls,
     transcriptions,
+    embeddingInputs,
     setReply: (fn) => {
       replyFn = fn;
     },
@@ -320,4 +345,31 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The fake's embedding of a text: feature hashing of its lowercase words and CJK characters and
+ * bigrams into `dims` dimensions, unit length. Deterministic and cheap; similarity between two
+ * texts is lexical overlap, not meaning: tests with it show the plumbing and the fusion, not how
+ * well a real model understands paraphrases.
+ */
+export function fakeEmbedding(text: string, dims = 64): number[] {
+  const v = new Array<number>(dims).fill(0);
+  const terms: string[] = [];
+  for (const m of text.normalize('NFKC').toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
+    for (const part of m[0].split(/([\p{Script=Han}]+)/u)) {
+      if (!part) continue;
+      if (/\p{Script=Han}/u.test(part)) {
+        const chars = Array.from(part);
+        chars.forEach((c, i) => terms.push(c, ...(chars[i + 1] ? [c + chars[i + 1]] : [])));
+      } else if (part.length > 2) terms.push(part.slice(0, 6));
+    }
+  }
+  for (const t of terms) {
+    let h = 2166136261;
+    for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 16777619);
+    v[(h >>> 0) % dims]! += 1;
+  }
+  const n = Math.hypot(...v) || 1;
+  return v.map((x) => x / n);
 }
