@@ -1,15 +1,17 @@
 import type { Logger } from '@switchboard/core';
-import { telegramDefaultAccount, telegramEnv, telegramInbound } from '@switchboard/channel-telegram/inbound';
+import { completeTelegramFileAccount, telegramDefaultAccount, telegramEnv, telegramInbound } from '@switchboard/channel-telegram/inbound';
 import { TelegramClient } from '@switchboard/channel-telegram/outbound';
 import { runIngress } from '@switchboard/ingress';
 
-/** The bot's @username for group mentions: configured, or asked once with getMe (a failure only disables mention detection). */
-async function botUsername(cfg: { TELEGRAM_API_URL: string; TELEGRAM_BOT_USERNAME?: string | undefined }, token: string, log: Logger): Promise<string | undefined> {
-  if (cfg.TELEGRAM_BOT_USERNAME) return cfg.TELEGRAM_BOT_USERNAME;
+/**
+ * A bot's @username for group mentions, asked once with getMe. A failure only disables mention
+ * detection of that bot: warned with its account id and what to configure (never the token).
+ */
+async function askUsername(apiUrl: string, token: string, account: string, setting: string, log: Logger): Promise<string | undefined> {
   try {
-    return (await new TelegramClient({ apiUrl: cfg.TELEGRAM_API_URL, token, timeoutMs: 5000 }).getMe()).username;
+    return (await new TelegramClient({ apiUrl, token, timeoutMs: 5000 }).getMe()).username;
   } catch (err) {
-    log.warn('getMe failed: group mentions by @username are not recognised until TELEGRAM_BOT_USERNAME is set', { err: err instanceof Error ? err.message : String(err) });
+    log.warn("getMe failed: group mentions by @username are not recognised until the bot's username is configured", { account, setting, err: err instanceof Error ? err.message : String(err) });
     return undefined;
   }
 }
@@ -20,5 +22,8 @@ runIngress({
   inbound: telegramInbound,
   env: telegramEnv,
   port: (cfg) => cfg.TELEGRAM_PORT,
-  accounts: async (cfg, log) => [await telegramDefaultAccount(cfg, log, (token) => botUsername(cfg, token, log))],
+  accounts: async (cfg, log) => [
+    await telegramDefaultAccount(cfg, log, async (token) => cfg.TELEGRAM_BOT_USERNAME ?? (await askUsername(cfg.TELEGRAM_API_URL, token, 'default', 'TELEGRAM_BOT_USERNAME', log))),
+  ],
+  completeFileAccount: (account, cfg, log) => completeTelegramFileAccount(account, (token) => askUsername(cfg.TELEGRAM_API_URL, token, account.id, `${account.entry.where}.botUsername`, log)),
 });

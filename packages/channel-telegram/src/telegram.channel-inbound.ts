@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_ACCOUNT_ID, defineAccountFile, type AccountInbound, type ChannelAccount, type ChannelInbound, type InboundAdapter, type Logger } from '@switchboard/core';
+import { ConfigError, DEFAULT_ACCOUNT_ID, defineAccountFile, type AccountEntry, type AccountInbound, type ChannelAccount, type ChannelInbound, type InboundAdapter, type Logger } from '@switchboard/core';
 import { botIdFromToken, telegramAccountFields, type TelegramGroupMode } from './telegram.env.js';
 import { createTelegramInboundAdapter, type TelegramInboundOptions } from './telegram.inbound.js';
 
@@ -58,4 +58,21 @@ export async function telegramDefaultAccount(cfg: TelegramInboundEnv, log: Logge
     id: DEFAULT_ACCOUNT_ID,
     settings: { enabled: true, webhookSecret: cfg.TELEGRAM_WEBHOOK_SECRET, botId: botIdFromToken(token), groupMode: cfg.TELEGRAM_GROUP_MODE, ...(botUsername ? { botUsername } : {}) },
   };
+}
+
+/**
+ * Completes a bot of `ACCOUNTS_FILE` at start: without `botUsername`, `username(botToken)` finds its
+ * @username (getMe, by the caller) for group mentions, as for the default bot. undefined (the Bot API
+ * could not be asked) leaves the account as it is: only mention detection by @username is off.
+ */
+export async function completeTelegramFileAccount(
+  account: ChannelAccount<TelegramInboundSettings> & { readonly entry: AccountEntry },
+  username: (token: string) => Promise<string | undefined>,
+): Promise<ChannelAccount<TelegramInboundSettings>> {
+  const s = account.settings;
+  if (!s.enabled || s.botUsername) return account;
+  // the inbound settings keep no token: read it again from the (already checked) entry
+  const { botToken } = telegramAccountFields.parse(account.entry.fields);
+  const botUsername = await username(botToken);
+  return botUsername ? { ...account, settings: { ...s, botUsername } } : account;
 }

@@ -76,7 +76,7 @@ export function classifyTelegramError(method: string, httpStatus: number | undef
     return new ProviderRateLimitedError(msg, { providerCode: 429, retryAfterMs, cause });
   }
   if (status >= 500 || httpStatus >= 500 || status === 408) return new ProviderUnavailableError(msg, { providerCode: status, outcomeUnknown: true, cause });
-  if (status === 401 || status === 404) return new ConfigurationError(`${msg} (check TELEGRAM_BOT_TOKEN)`, cause);
+  if (status === 401 || status === 404) return new ConfigurationError(`${msg} (check the bot token: TELEGRAM_BOT_TOKEN, or botToken of the account in ACCOUNTS_FILE)`, cause);
   const refusal = refusalOf(status, description, body);
   const extra = refusal === TelegramRefusal.chatMigrated ? ` (migrate_to_chat_id ${body?.parameters?.migrate_to_chat_id})` : '';
   return new ProviderRejectedError(`${msg}${extra}`, { providerCode: refusal, cause });

@@ -11,6 +11,7 @@ import {
   readAccountsFile,
   readDotenvFile,
   tlsFiles,
+  type AccountEntry,
   type ChannelAccount,
   type ChannelInbound,
   type Logger,
@@ -36,12 +37,34 @@ export interface IngressProcess<E extends z.ZodRawShape, S> {
    * 503); `ACCOUNTS_FILE` adds the others. May throw `ConfigError`.
    */
   accounts(cfg: IngressConfig<E>, log: Logger): Promise<Array<ChannelAccount<S>>> | Array<ChannelAccount<S>>;
+  /**
+   * An optional start-up step for each `ACCOUNTS_FILE` account whose settings need the provider
+   * (Telegram asks `getMe` for a bot's @username). Runs once per account before listening; it should
+   * warn and return the account as it is when the provider cannot be asked, so one account's outage
+   * does not stop the others.
+   */
+  completeFileAccount?(account: FileAccount<S>, cfg: IngressConfig<E>, log: Logger): Promise<ChannelAccount<S>>;
 }
 
+/** An account read from `ACCOUNTS_FILE`, with the entry it came from. */
+export type FileAccount<S> = ChannelAccount<S> & { readonly entry: AccountEntry };
+
 /** The accounts `ACCOUNTS_FILE` adds to this process's channel (every entry's common keys are checked too). */
-function fileAccounts<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>, cfg: IngressConfig<E>, path: string | undefined): Array<ChannelAccount<S>> {
+async function fileAccounts<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>, cfg: IngressConfig<E>, log: Logger, path: string | undefined): Promise<Array<ChannelAccount<S>>> {
   if (!path) return [];
-  return accountsOfChannel(readAccountsFile(path), p.inbound.channel, p.inbound.accountFile, cfg as Readonly<Record<string, unknown>>);
+  const accounts = accountsOfChannel(readAccountsFile(path), p.inbound.channel, p.inbound.accountFile, cfg as Readonly<Record<string, unknown>>);
+  const complete = p.completeFileAccount?.bind(p);
+  return complete ? Promise.all(accounts.map((a) => complete(a, cfg, log))) : accounts;
+}
+
+/**
+ * Every account an ingress process serves: the `default` one from the channel's variables, then
+ * those of `ACCOUNTS_FILE` (completed by {@link IngressProcess.completeFileAccount}). Throws
+ * `ConfigError` naming every problem. Exported for in-process tests of a channel's composition.
+ */
+export async function ingressAccounts<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>, cfg: IngressConfig<E>, log: Logger): Promise<Array<ChannelAccount<S>>> {
+  const common = cfg as unknown as z.infer<z.ZodObject<CommonEnv>>;
+  return [...(await p.accounts(cfg, log)), ...(await fileAccounts(p, cfg, log, common.ACCOUNTS_FILE))];
 }
 
 async function start<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): Promise<void> {
@@ -49,7 +72,7 @@ async function start<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): Promi
   const cfg = loadConfig({ ...baseEnv, ...acceptEnv, ...backlogEnv, ...p.env }) as IngressConfig<E>;
   const common = cfg as unknown as z.infer<z.ZodObject<CommonEnv>>;
   const log = createLogger({ service: p.service, level: common.LOG_LEVEL, showText: common.LOG_SHOW_TEXT });
-  const accounts = [...(await p.accounts(cfg, log)), ...fileAccounts(p, cfg, common.ACCOUNTS_FILE)];
+  const accounts = await ingressAccounts(p, cfg, log);
   const redis = createRedis(common.REDIS_URL, 'producer');
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   // a fail-fast connection refuses commands until connected: wait briefly so the first webhook is not a 503

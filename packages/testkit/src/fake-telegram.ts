@@ -26,6 +26,10 @@ export const serverError = (status = 502) => telegramError(status, status === 50
 /** A message the fake accepted. */
 export interface TelegramSentMessage {
   method: string;
+  /** The token in the path (`/bot<token>/…`): which bot sent it. */
+  token: string;
+  /** When the fake accepted it (ms since the epoch). */
+  at: number;
   chatId: string;
   messageId: number;
   /** `text` (sendMessage) or `caption` (media), as sent. */
@@ -55,8 +59,8 @@ export interface FakeTelegram extends FakeServer {
   addFile(fileId: string, bytes: Buffer, opts?: { path?: string }): string;
   /** Send attempts received (including failed ones). */
   attempts(): number;
-  /** Plain texts (after MarkdownV2 parsing) sent to a chat, in order. */
-  textsTo(chatId: string): string[];
+  /** Plain texts (after MarkdownV2 parsing) sent to a chat, in order; with `token`, only those that bot sent. */
+  textsTo(chatId: string, token?: string): string[];
   reset(): void;
 }
 
@@ -141,14 +145,21 @@ export function parseMarkdownV2Strictly(s: string): { ok: true; text: string } |
 const SEND_METHODS = new Set(['sendMessage', 'sendPhoto', 'sendDocument', 'sendVoice', 'sendAudio', 'sendVideo']);
 const MEDIA_FIELD: Record<string, string> = { sendPhoto: 'photo', sendDocument: 'document', sendVoice: 'voice', sendAudio: 'audio', sendVideo: 'video' };
 
+/** A bot the fake knows: its token and the @username getMe answers. */
+export interface FakeTelegramBot {
+  token: string;
+  botUsername?: string;
+}
+
 /**
  * Starts a fake Telegram Bot API on loopback: `POST <url>/bot<token>/<method>` (JSON, form or
  * multipart) and `GET <url>/file/bot<token>/<file_path>`, with the Bot API's envelopes
  * (`{ok, result}` / `{ok: false, error_code, description, parameters}`), MarkdownV2 validation,
- * the 4096-character limit and scripted failures.
+ * the 4096-character limit and scripted failures. `bots` adds more bots beside `token` (one API
+ * for several bots, as api.telegram.org is); an unknown token is answered 401.
  */
-export async function startFakeTelegram(opts: { token: string; botUsername?: string }): Promise<FakeTelegram> {
-  const botId = Number(opts.token.split(':')[0]);
+export async function startFakeTelegram(opts: FakeTelegramBot & { bots?: FakeTelegramBot[] }): Promise<FakeTelegram> {
+  const bots = new Map([opts, ...(opts.bots ?? [])].map((b) => [b.token, b]));
   const requests: RecordedRequest[] = [];
   const sent: TelegramSentMessage[] = [];
   const chatActions: FakeTelegram['chatActions'] = [];
@@ -170,7 +181,7 @@ export async function startFakeTelegram(opts: { token: string; botUsername?: str
     const m = /^\/file\/bot([^/]+)\/(.+)$/.exec(req.path)!;
     requests.push({ method: req.method, path: '/file/bot<token>/' + m[2], query: {}, headers: { ...req.headers }, body: undefined, at: Date.now() });
     const file = [...files.values()].find((f) => f.path === decodeURIComponent(m[2]!));
-    if (decodeURIComponent(m[1]!) !== opts.token || !file) {
+    if (!bots.has(decodeURIComponent(m[1]!)) || !file) {
       res.status(404).json({ ok: false, error_code: 404, description: 'Not Found' });
       return;
     }
@@ -194,10 +205,13 @@ export async function startFakeTelegram(opts: { token: string; botUsername?: str
       res.status(404).json({ ok: false, error_code: 404, description: 'Not Found' });
       return;
     }
-    if (decodeURIComponent(m[1]!) !== opts.token) {
+    const token = decodeURIComponent(m[1]!);
+    const bot = bots.get(token);
+    if (!bot) {
       res.status(401).json({ ok: false, error_code: 401, description: 'Unauthorized' });
       return;
     }
+    const botId = Number(token.split(':')[0]);
     const method = m[2]!;
     const chatId = body.chat_id === undefined ? undefined : String(body.chat_id);
     if (SEND_METHODS.has(method) || method === 'sendChatAction' || method === 'answerCallbackQuery' || method === 'getFile') {
@@ -211,7 +225,7 @@ export async function startFakeTelegram(opts: { token: string; botUsername?: str
     }
     switch (method) {
       case 'getMe':
-        ok(res, { id: botId, is_bot: true, first_name: 'Fake Bot', username: opts.botUsername ?? 'fake_bot', can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false });
+        ok(res, { id: botId, is_bot: true, first_name: 'Fake Bot', username: bot.botUsername ?? 'fake_bot', can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false });
         return;
       case 'setWebhook':
         state.webhook = { url: String(body.url ?? ''), ...(body.secret_token ? { secretToken: String(body.secret_token) } : {}) };
@@ -273,7 +287,7 @@ export async function startFakeTelegram(opts: { token: string; botUsername?: str
       else return err(res, telegramError(400, `Bad Request: there is no ${field} in the request`));
     }
     const messageId = nextMessageId++;
-    const record: TelegramSentMessage = { method, chatId, messageId, body };
+    const record: TelegramSentMessage = { method, token, at: Date.now(), chatId, messageId, body };
     if (raw !== undefined) record.text = raw;
     if (plain !== undefined) record.plain = plain;
     if (typeof body.parse_mode === 'string') record.parseMode = body.parse_mode;
@@ -311,8 +325,8 @@ export async function startFakeTelegram(opts: { token: string; botUsername?: str
     attempts() {
       return attemptCount;
     },
-    textsTo(chatId) {
-      return sent.filter((s) => s.chatId === chatId).map((s) => s.plain ?? `[${s.method}]`);
+    textsTo(chatId, token) {
+      return sent.filter((s) => s.chatId === chatId && (token === undefined || s.token === token)).map((s) => s.plain ?? `[${s.method}]`);
     },
     reset() {
       requests.length = 0;
