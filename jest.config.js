@@ -7,6 +7,9 @@ module.exports = {
   testMatch: ['**/src/**/*.test.ts', '**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.(t|j)s$': swc },
+  // ESM-only dependencies of linkedom (HTML for knowledge): Node 20 requires them natively, jest's
+  // CommonJS runtime needs them transformed
+  transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm/)?(boolbase|css-select|css-what|dom-serializer|domelementtype|domhandler|domutils|entities|html-escaper|htmlparser2|nth-check|uhyphen|cssomnom)[@/])'],
   moduleNameMapper: {
     '^@switchboard/([a-z0-9-]+)/(inbound|outbound|worker)$': '<rootDir>/packages/$1/src/$2.ts',
     // test-only entries of the apps (package.json "exports"): the ingress apps' factories, the worker's in-process pipeline

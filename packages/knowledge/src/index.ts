@@ -7,3 +7,4 @@ export * from './chunk.js';
 export * from './tsvector.js';
 export * from './knowledge.repo.js';
 export * from './embeddings.js';
+export * from './extract.js';
