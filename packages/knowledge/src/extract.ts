@@ -160,7 +160,9 @@ function checkZip(bytes: Buffer): void {
 function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (v instanceof Date) return v.toISOString().slice(0, 10);
-  if (typeof v !== 'object') return String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (typeof v !== 'object') return '';
   const o = v as { richText?: Array<{ text?: string }>; text?: unknown; result?: unknown };
   if (Array.isArray(o.richText)) return o.richText.map((r) => r.text ?? '').join('');
   if (o.text !== undefined) return cellText(o.text);
