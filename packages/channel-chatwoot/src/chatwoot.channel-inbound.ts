@@ -22,13 +22,18 @@ const EVENT_TTL_SEC = 7 * 24 * 3600;
  * One Chatwoot account's inbound half: signature → (mirror inbox: the original conversation from
  * Redis) → normalize with the bot gate. No Chatwoot API calls.
  */
-export function chatwootAccountInbound(settings: Extract<ChatwootSettings, { enabled: true }>, runtime: ChatwootInboundRuntime): AccountInbound<WireEnvelope, { mirroredRef: ConversationRef }> {
+export function chatwootAccountInbound(
+  settings: Extract<ChatwootSettings, { enabled: true }>,
+  runtime: ChatwootInboundRuntime,
+  gatewayAccountId: string = DEFAULT_ACCOUNT_ID,
+): AccountInbound<WireEnvelope, { mirroredRef: ConversationRef }> {
   const gate = {
     accountId: settings.accountId,
+    gatewayAccountId,
     ...(settings.botId !== undefined ? { botId: settings.botId } : {}),
     ...(settings.mirrorInboxId !== undefined ? { mirrorInboxId: settings.mirrorInboxId } : {}),
   };
-  const store = new MirrorStore(runtime.redis, runtime.prefix);
+  const store = new MirrorStore(runtime.redis, runtime.prefix, gatewayAccountId);
   const keys = gatewayKeys(runtime.prefix).chatwoot;
   return {
     adapter: createChatwootInboundAdapter({ secrets: settings.webhookSecrets, windowSec: settings.signatureWindowSec, ...gate }),
@@ -60,7 +65,7 @@ export const chatwootInbound: ChannelInbound<ChatwootSettings, ChatwootInboundRu
   createInbound(account, runtime) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: s.reason };
-    return { enabled: true, inbound: chatwootAccountInbound(s, runtime) };
+    return { enabled: true, inbound: chatwootAccountInbound(s, runtime, account.id) };
   },
   answer(o) {
     if (o.result === 'duplicate_delivery') return { type: 'json', body: { status: 'duplicate' } };
