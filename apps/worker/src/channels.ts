@@ -52,7 +52,7 @@ export interface MirrorTarget {
 export function mirrorAccount(deps: ChannelsOf, accountId: string): MirrorTarget | undefined {
   for (const channel of Object.keys(deps.channels) as ChannelId[]) {
     const account = deps.channels[channel].accounts.get(accountId);
-    if (account?.mirror) return { channel, account };
+    if (account?.mirror !== undefined) return { channel, account };
   }
   return undefined;
 }
@@ -70,7 +70,7 @@ export function mirrorTarget(deps: ChannelsOf, ref: AccountRef): MirrorTarget | 
   if (named !== undefined) target = mirrorAccount(deps, named);
   else if (channel !== undefined) {
     const accounts = [...deps.channels[channel].accounts.values()];
-    const account = accounts.find((a) => a.accountId === DEFAULT_ACCOUNT_ID && a.mirror) ?? accounts.find((a) => a.mirror);
+    const account = accounts.find((a) => a.accountId === DEFAULT_ACCOUNT_ID && a.mirror !== undefined) ?? accounts.find((a) => a.mirror !== undefined);
     if (account) target = { channel, account };
   }
   return target && target.channel !== ref.channel ? target : undefined;

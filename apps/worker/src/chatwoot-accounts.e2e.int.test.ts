@@ -151,8 +151,8 @@ describe('two Chatwoot instances side by side', () => {
     return request(ingress).post(path).set('content-type', 'application/json').set('x-chatwoot-delivery', deliveryId).set(from.signWebhook(body)).send(body);
   }
   const routeOf = (instance: FakeChatwoot) => (instance === a ? '/webhooks/chatwoot' : '/webhooks/chatwoot/cw-b');
-  async function webhook(instance: FakeChatwoot, payload: unknown) {
-    const res = await post(routeOf(instance), payload, instance);
+  async function webhook(instance: FakeChatwoot, payload: unknown, deliveryId?: string) {
+    const res = await post(routeOf(instance), payload, instance, deliveryId);
     expect(res.status).toBe(200);
     return res.body as { status: string; enqueued: number };
   }
@@ -176,10 +176,10 @@ describe('two Chatwoot instances side by side', () => {
   });
 
   it("a customer message on each instance's bot inbox is answered there, with that instance's bot token only", async () => {
-    // the same conversation, contact and message ids on both instances
+    // the same conversation, contact, message and delivery ids on both instances
     for (const instance of [a, b]) instance.addConversation({ id: 401, inbox_id: BOT_INBOX, contact_id: 4411, status: 'pending' });
-    expect(await webhook(a, customerMessage(401, 7001, 'Where is my order 4821?'))).toEqual({ status: 'enqueued', enqueued: 1 });
-    expect(await webhook(b, customerMessage(401, 7001, 'Wo ist meine Bestellung 4821?'))).toEqual({ status: 'enqueued', enqueued: 1 });
+    expect(await webhook(a, customerMessage(401, 7001, 'Where is my order 4821?'), 'delivery-1')).toEqual({ status: 'enqueued', enqueued: 1 });
+    expect(await webhook(b, customerMessage(401, 7001, 'Wo ist meine Bestellung 4821?'), 'delivery-1')).toEqual({ status: 'enqueued', enqueued: 1 });
     await waitFor(() => botReplies(a, 401).length === 1 && botReplies(b, 401).length === 1, 15_000, 'one bot reply on each instance');
     await settle();
     expect(botReplies(a, 401).map((m) => m.content)).toEqual([expect.stringContaining('Where is my order')]);

@@ -45,7 +45,14 @@ export function chatwootAccountInbound(
     },
     describe: (payload) => payload.event,
     bodyLimit: settings.maxBodyBytes,
-    dedupe: { deliveryHeader: 'x-chatwoot-delivery', deliveryKey: keys.webhookDelivery, deliveryTtlSec: DELIVERY_TTL_SEC, eventKey: keys.webhookEvent, eventTtlSec: EVENT_TTL_SEC },
+    // delivery ids are the sender's: two instances' ids are kept apart (event ids already name the account)
+    dedupe: {
+      deliveryHeader: 'x-chatwoot-delivery',
+      deliveryKey: (id) => keys.webhookDelivery(gatewayAccountId === DEFAULT_ACCOUNT_ID ? id : `${gatewayAccountId}.${id}`),
+      deliveryTtlSec: DELIVERY_TTL_SEC,
+      eventKey: keys.webhookEvent,
+      eventTtlSec: EVENT_TTL_SEC,
+    },
   };
 }
 

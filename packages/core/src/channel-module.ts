@@ -120,7 +120,7 @@ export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
    * Present = this account receives mirrored conversations of the other channels: applies one
    * `mirror` job routed to it (a conversation of its own channel is never mirrored). Safe to run twice.
    */
-  mirror?(job: MirrorJob): Promise<MirrorResult>;
+  readonly mirror?: (job: MirrorJob) => Promise<MirrorResult>;
 }
 
 /** What one mirror job did (the job's return value). */
