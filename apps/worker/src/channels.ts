@@ -1,4 +1,4 @@
-import { accountIdOf, type Admission, type ChannelId, type ChannelInboundHook, type ConversationRef, type OutboundAdapter, type OutboundJob } from '@switchboard/core';
+import { accountIdOf, DEFAULT_ACCOUNT_ID, type Admission, type ChannelId, type ChannelInboundHook, type ConversationRef, type OutboundAdapter, type OutboundJob } from '@switchboard/core';
 import type { Agent } from '@switchboard/agent';
 import type { WorkerAccount, WorkerDeps } from './deps.js';
 
@@ -39,7 +39,50 @@ export function failureReporters(deps: ChannelsOf): Array<(job: OutboundJob, rea
 
 /** The channel that receives mirrored conversations, if one is configured. */
 export function mirrorChannel(deps: ChannelsOf): ChannelId | undefined {
-  return (Object.keys(deps.channels) as ChannelId[]).find((id) => [...deps.channels[id].accounts.values()].some((a) => a.mirrorsConversations));
+  return (Object.keys(deps.channels) as ChannelId[]).find((id) => [...deps.channels[id].accounts.values()].some((a) => a.mirror !== undefined));
+}
+
+/** An account that mirrors conversations, with its channel. */
+export interface MirrorTarget {
+  readonly channel: ChannelId;
+  readonly account: WorkerAccount;
+}
+
+/** The mirroring account with this id (a `mirror` job's `mirrorAccountId`, or `default`), if opened here. */
+export function mirrorAccount(deps: ChannelsOf, accountId: string): MirrorTarget | undefined {
+  for (const channel of Object.keys(deps.channels) as ChannelId[]) {
+    const account = deps.channels[channel].accounts.get(accountId);
+    if (account?.mirror !== undefined) return { channel, account };
+  }
+  return undefined;
+}
+
+/**
+ * The account that mirrors a conversation, or undefined when none does: the `mirror` key of the
+ * conversation's `ACCOUNTS_FILE` entry, else the mirroring channel's `default` account when it
+ * mirrors, else its first account that mirrors. A conversation of the mirroring channel itself is
+ * never mirrored.
+ */
+export function mirrorTarget(deps: ChannelsOf, ref: AccountRef): MirrorTarget | undefined {
+  const named = accountFor(deps, ref)?.entry?.mirror;
+  const channel = mirrorChannel(deps);
+  let target: MirrorTarget | undefined;
+  if (named !== undefined) target = mirrorAccount(deps, named);
+  else if (channel !== undefined) {
+    const accounts = [...deps.channels[channel].accounts.values()];
+    const account = accounts.find((a) => a.accountId === DEFAULT_ACCOUNT_ID && a.mirror !== undefined) ?? accounts.find((a) => a.mirror !== undefined);
+    if (account) target = { channel, account };
+  }
+  return target && target.channel !== ref.channel ? target : undefined;
+}
+
+/** Problems of the `mirror` keys of ACCOUNTS_FILE: each must name an account that mirrors conversations. */
+export function mirrorProblems(deps: ChannelsOf): string[] {
+  return allAccounts(deps).flatMap((a) => {
+    const named = a.entry?.mirror;
+    if (named === undefined || mirrorAccount(deps, named)) return [];
+    return [`ACCOUNTS_FILE: ${a.entry?.where ?? a.accountId}.mirror: "${named}" is not an account that mirrors conversations (one with a mirror inbox and an API token)`];
+  });
 }
 
 /**

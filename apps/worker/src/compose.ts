@@ -11,7 +11,8 @@ import { createWorkerMetrics } from './metrics.js';
 import { startInboundRole } from './roles/inbound.js';
 import { startOutboundRole } from './roles/outbound.js';
 import { startTurnRole } from './roles/turn.js';
-import { allAccounts } from './channels.js';
+import { startMirrorRole } from './roles/mirror.js';
+import { allAccounts, mirrorProblems } from './channels.js';
 import { createMediaStep } from './media-hook.js';
 import { createFfmpeg, createMediaStore } from '@switchboard/media';
 import { createGuardedFetcher, type Resolver } from '@switchboard/fetch';
@@ -132,6 +133,11 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
     fetcher,
     channels: openChannels(env, ctx, log, opts.accountsFile ?? loadAccountsFile(env), agentOf),
   };
+  const problems = mirrorProblems(deps);
+  if (problems.length > 0) {
+    redis.disconnect();
+    throw new ConfigError(problems);
+  }
   // backlog per queue on /metrics (read at scrape time): sizing workers and backpressure
   const depths = exportQueueDepths(registry, deps.producers, { alertThreshold: env.BACKLOG_ALERT_THRESHOLD, log });
   deps.close = async () => {
@@ -149,6 +155,7 @@ export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
   if (roles.includes('inbound')) workers.push(...startInboundRole(deps));
   if (roles.includes('agent')) workers.push(...startTurnRole(deps));
   if (roles.includes('outbound')) workers.push(...startOutboundRole(deps));
+  if (roles.includes('mirror')) workers.push(...startMirrorRole(deps));
   for (const role of roles) for (const account of allAccounts(deps)) workers.push(...(account.roles?.[role]?.() ?? []));
   return workers;
 }

@@ -22,13 +22,18 @@ const EVENT_TTL_SEC = 7 * 24 * 3600;
  * One Chatwoot account's inbound half: signature → (mirror inbox: the original conversation from
  * Redis) → normalize with the bot gate. No Chatwoot API calls.
  */
-export function chatwootAccountInbound(settings: Extract<ChatwootSettings, { enabled: true }>, runtime: ChatwootInboundRuntime): AccountInbound<WireEnvelope, { mirroredRef: ConversationRef }> {
+export function chatwootAccountInbound(
+  settings: Extract<ChatwootSettings, { enabled: true }>,
+  runtime: ChatwootInboundRuntime,
+  gatewayAccountId: string = DEFAULT_ACCOUNT_ID,
+): AccountInbound<WireEnvelope, { mirroredRef: ConversationRef }> {
   const gate = {
     accountId: settings.accountId,
+    gatewayAccountId,
     ...(settings.botId !== undefined ? { botId: settings.botId } : {}),
     ...(settings.mirrorInboxId !== undefined ? { mirrorInboxId: settings.mirrorInboxId } : {}),
   };
-  const store = new MirrorStore(runtime.redis, runtime.prefix);
+  const store = new MirrorStore(runtime.redis, runtime.prefix, gatewayAccountId);
   const keys = gatewayKeys(runtime.prefix).chatwoot;
   return {
     adapter: createChatwootInboundAdapter({ secrets: settings.webhookSecrets, windowSec: settings.signatureWindowSec, ...gate }),
@@ -40,7 +45,14 @@ export function chatwootAccountInbound(settings: Extract<ChatwootSettings, { ena
     },
     describe: (payload) => payload.event,
     bodyLimit: settings.maxBodyBytes,
-    dedupe: { deliveryHeader: 'x-chatwoot-delivery', deliveryKey: keys.webhookDelivery, deliveryTtlSec: DELIVERY_TTL_SEC, eventKey: keys.webhookEvent, eventTtlSec: EVENT_TTL_SEC },
+    // delivery ids are the sender's: two instances' ids are kept apart (event ids already name the account)
+    dedupe: {
+      deliveryHeader: 'x-chatwoot-delivery',
+      deliveryKey: (id) => keys.webhookDelivery(gatewayAccountId === DEFAULT_ACCOUNT_ID ? id : `${gatewayAccountId}.${id}`),
+      deliveryTtlSec: DELIVERY_TTL_SEC,
+      eventKey: keys.webhookEvent,
+      eventTtlSec: EVENT_TTL_SEC,
+    },
   };
 }
 
@@ -60,7 +72,7 @@ export const chatwootInbound: ChannelInbound<ChatwootSettings, ChatwootInboundRu
   createInbound(account, runtime) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: s.reason };
-    return { enabled: true, inbound: chatwootAccountInbound(s, runtime) };
+    return { enabled: true, inbound: chatwootAccountInbound(s, runtime, account.id) };
   },
   answer(o) {
     if (o.result === 'duplicate_delivery') return { type: 'json', body: { status: 'duplicate' } };

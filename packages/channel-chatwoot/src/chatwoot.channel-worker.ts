@@ -1,4 +1,4 @@
-import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts, type OutboundJob } from '@switchboard/core';
+import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts, type MirrorJob, type OutboundJob } from '@switchboard/core';
 import { normalizeOrigin } from '@switchboard/fetch';
 import {
   CHATWOOT_MEDIA_RULES,
@@ -11,7 +11,7 @@ import {
   chatwootTakeoverHook,
   createChatwootOutboundAdapter,
   reportDeliveryFailure,
-  startMirrorConsumer,
+  chatwootMirror,
   type ChatwootSettings,
 } from './outbound.js';
 import { renderContent } from '@switchboard/agent';
@@ -54,18 +54,20 @@ export const chatwoot = defineChannelWorker<typeof chatwootEnv, ChatwootWorkerSe
     const adapter = bot ? createChatwootOutboundAdapter({ bot, ...(user ? { user } : {}), ...(s.botId !== undefined ? { botId: s.botId } : {}), log: ctx.log, fetcher: ctx.fetcher }) : undefined;
     const onOutboundFailed = user
       ? async (job: OutboundJob, reason: string) => {
-          if (!job.chatwootMessage) return;
+          // every account hears every failure: only the instance the relayed message is in reports it
+          if (!job.chatwootMessage || (job.chatwootMessage.accountId ?? DEFAULT_ACCOUNT_ID) !== account.id) return;
           await reportDeliveryFailure(user, job.chatwootMessage, reason);
-          ctx.log.info('delivery failure reported to chatwoot', { outboundId: job.outboundId, chatwootConversationId: job.chatwootMessage.conversationId });
+          ctx.log.info('delivery failure reported to chatwoot', { account: account.id, outboundId: job.outboundId, chatwootConversationId: job.chatwootMessage.conversationId });
         }
       : undefined;
+    const mirror = s.mirrorInboxId !== undefined ? chatwootMirror(s, ctx, account.id) : undefined;
     return {
       accountId: account.id,
       ...(adapter ? { adapter } : {}),
       mediaSource: attachmentSource(ctx, s.baseUrl),
-      inboundHooks: bot ? [chatwootRelayHook(relay), chatwootTakeoverHook(bot, ctx)] : [chatwootRelayHook(relay)],
+      inboundHooks: bot ? [chatwootRelayHook(relay, account.id), chatwootTakeoverHook(bot, ctx, account.id)] : [chatwootRelayHook(relay, account.id)],
       ...(onOutboundFailed ? { onOutboundFailed } : {}),
-      ...(s.mirrorInboxId !== undefined ? { mirrorsConversations: true, roles: { mirror: () => startMirrorConsumer(s, ctx) } } : {}),
+      ...(mirror ? { mirror: (job: MirrorJob) => mirror.apply(job) } : {}),
     };
   },
 });

@@ -1,4 +1,4 @@
-import { type ChannelId, ConversationRef, conversationId } from '@switchboard/core';
+import { type ChannelId, ConversationRef, DEFAULT_ACCOUNT_ID, conversationId } from '@switchboard/core';
 import { acquireLock, gatewayKeys, type RedisClient } from '@switchboard/queue';
 import { z } from 'zod';
 
@@ -16,21 +16,23 @@ export function mirrorContactIdentifier(ref: ConversationRef): string {
 
 /**
  * The contact_inbox `source_id` of a mirrored conversation: one per (channel, account, user), always
- * passed when creating the conversation (Evolution #2578), and decodable back into the ref.
+ * passed when creating the conversation (Evolution #2578), and decodable back into the ref. A
+ * conversation of a non-default gateway account ends with `:<accountId>` (the reply goes out there).
  */
-export function mirrorContactSourceId(ref: Pick<ConversationRef, 'channel' | 'account' | 'userId'>): string {
+export function mirrorContactSourceId(ref: Pick<ConversationRef, 'channel' | 'account' | 'userId' | 'accountId'>): string {
   const tag = ref.channel === 'chatwoot' ? 'cw' : CHANNEL_TAG[ref.channel];
-  return `${MIRROR_SOURCE_PREFIX}${tag}:${encodeURIComponent(ref.account)}:${encodeURIComponent(ref.userId)}`;
+  const gateway = ref.accountId && ref.accountId !== DEFAULT_ACCOUNT_ID ? `:${ref.accountId}` : '';
+  return `${MIRROR_SOURCE_PREFIX}${tag}:${encodeURIComponent(ref.account)}:${encodeURIComponent(ref.userId)}${gateway}`;
 }
 
 /** Inverse of {@link mirrorContactSourceId}; undefined for any other source id. */
 export function decodeMirrorContactSourceId(sourceId: string | null | undefined): ConversationRef | undefined {
-  const m = /^sb:([a-z]+):([^:]+):([^:]+)$/.exec(sourceId ?? '');
+  const m = /^sb:([a-z]+):([^:]+):([^:]+)(?::([a-z0-9-]{1,40}))?$/.exec(sourceId ?? '');
   if (!m) return undefined;
   const channel = TAG_CHANNEL[m[1] ?? ''];
   if (!channel) return undefined;
   try {
-    return { channel, account: decodeURIComponent(m[2] ?? ''), userId: decodeURIComponent(m[3] ?? '') };
+    return { channel, ...(m[4] && m[4] !== DEFAULT_ACCOUNT_ID ? { accountId: m[4] } : {}), account: decodeURIComponent(m[2] ?? ''), userId: decodeURIComponent(m[3] ?? '') };
   } catch {
     return undefined;
   }
@@ -56,20 +58,26 @@ export type MirrorMapping = z.infer<typeof MirrorMapping>;
  * Redis mapping between WhatsApp/WeChat conversations and their Chatwoot mirror conversations, in
  * both directions, plus the locks that make creation happen once across every worker.
  * Mappings have no TTL: they are durable state (re-validated when Chatwoot answers 404).
+ * Each gateway account (Chatwoot instance) has its own keys; `default` keeps the historical ones.
  */
 export class MirrorStore {
   private readonly keys: ReturnType<typeof gatewayKeys>;
 
-  constructor(private readonly redis: RedisClient, prefix: string) {
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+    /** The gateway account of the Chatwoot instance (`default` = the environment's). */
+    private readonly gateway: string = DEFAULT_ACCOUNT_ID,
+  ) {
     this.keys = gatewayKeys(prefix);
   }
 
   private refKey(ref: ConversationRef): string {
-    return this.keys.chatwoot.mirrorByRef(conversationId(ref));
+    return this.keys.chatwoot.mirrorByRef(conversationId(ref), this.gateway);
   }
 
   private convKey(accountId: number, chatwootConversationId: number): string {
-    return this.keys.chatwoot.mirrorByConversation(accountId, chatwootConversationId);
+    return this.keys.chatwoot.mirrorByConversation(accountId, chatwootConversationId, this.gateway);
   }
 
   /** The mapping of a WhatsApp/WeChat conversation, if it was created. */
@@ -94,7 +102,7 @@ export class MirrorStore {
 
   /** Takes a named lock for `ttlMs`; returns its release function, or undefined when someone else holds it. */
   async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
-    const lock = await acquireLock(this.redis, this.keys.chatwoot.mirrorLock(name), ttlMs);
+    const lock = await acquireLock(this.redis, this.keys.chatwoot.mirrorLock(name, this.gateway), ttlMs);
     if (!lock) return undefined;
     return async () => {
       await lock.release();
@@ -103,7 +111,7 @@ export class MirrorStore {
 
   /** Redis key that remembers one mirrored message (dedupe before posting, Evolution #2675). */
   messageKey(messageSourceId: string): string {
-    return this.keys.chatwoot.mirroredMessage(messageSourceId);
+    return this.keys.chatwoot.mirroredMessage(messageSourceId, this.gateway);
   }
 }
 

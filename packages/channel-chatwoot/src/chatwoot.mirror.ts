@@ -6,6 +6,7 @@ import {
   type ConversationRef,
   type Logger,
   type MirrorJob,
+  type MirrorResult,
 } from '@switchboard/core';
 import type { RedisClient } from '@switchboard/queue';
 import { chatwootStatus, type ChatwootClient, type SendMessageBody } from './chatwoot.client.js';
@@ -26,6 +27,8 @@ export interface ChatwootMirrorOptions {
   readonly bot?: ChatwootClient;
   readonly botId?: number;
   readonly inboxId: number;
+  /** The gateway account of this Chatwoot instance (its own Redis keys); default `default`. */
+  readonly gatewayAccountId?: string;
   readonly redis: RedisClient;
   readonly prefix: string;
   readonly log: Logger;
@@ -36,7 +39,7 @@ export interface ChatwootMirrorOptions {
 }
 
 /** What happened to one mirror job. */
-export type MirrorOutcome = { readonly posted: true; readonly messageId: number } | { readonly posted: false; readonly reason: string };
+export type MirrorOutcome = MirrorResult;
 
 /** A previous attempt is still posting; after this long it is presumed dead and Chatwoot is asked instead. */
 const POSTING_STALE_MS = 30_000;
@@ -54,7 +57,7 @@ export class ChatwootMirror {
   private readonly waitMs: number;
 
   constructor(private readonly opts: ChatwootMirrorOptions) {
-    this.store = new MirrorStore(opts.redis, opts.prefix);
+    this.store = new MirrorStore(opts.redis, opts.prefix, opts.gatewayAccountId);
     this.lockTtlMs = opts.lockTtlMs ?? 30_000;
     this.waitMs = opts.waitMs ?? 10_000;
   }
@@ -97,7 +100,7 @@ export class ChatwootMirror {
     const conv = await this.opts.user.createConversation({ source_id: sourceId, inbox_id: this.opts.inboxId, contact_id: contactId });
     const mapping: MirrorMapping = { accountId: this.opts.user.accountId, inboxId: this.opts.inboxId, contactId, conversationId: conv.id, sourceId, ref };
     await this.store.save(mapping);
-    this.opts.log.info('chatwoot mirror conversation created', { channel: ref.channel, chatwootConversationId: conv.id, contactId });
+    this.opts.log.info('chatwoot mirror conversation created', { channel: ref.channel, account: this.opts.gatewayAccountId ?? 'default', chatwootConversationId: conv.id, contactId });
     return mapping;
   }
 

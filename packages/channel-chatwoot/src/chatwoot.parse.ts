@@ -20,6 +20,8 @@ import {
 export interface ChatwootParseOptions extends ChatwootGateOptions {
   /** Account used when a payload carries none. */
   readonly accountId?: number;
+  /** The gateway account receiving the webhooks (`default` when absent): named in relayed replies. */
+  readonly gatewayAccountId?: string;
 }
 
 /** Per-delivery context. */
@@ -165,7 +167,7 @@ function normalizeMessage(msg: WireMessageEvent, opts: ChatwootParseOptions, ctx
     const relayed: InboundMessage = {
       kind: 'message',
       eventId: baseId,
-      providerMessageId: relayedMessageId(msg.conversation.id, msg.id),
+      providerMessageId: relayedMessageId(msg.conversation.id, msg.id, opts.gatewayAccountId),
       conversation: ctx.mirroredRef,
       sentAt,
       receivedAt: ctx.receivedAt,
@@ -308,18 +310,24 @@ export function webhookConversation(payload: unknown): { accountId?: number; inb
   return undefined;
 }
 
-const RELAYED = /^chatwoot:(\d+):(\d+)$/;
+const RELAYED = /^chatwoot:(?:([a-z0-9-]{1,40}):)?(\d+):(\d+)$/;
 
-/** `providerMessageId` of a human reply relayed from the mirror inbox: carries the Chatwoot conversation and message. */
-export function relayedMessageId(chatwootConversationId: number, chatwootMessageId: number): string {
-  return `chatwoot:${chatwootConversationId}:${chatwootMessageId}`;
+/**
+ * `providerMessageId` of a human reply relayed from the mirror inbox: carries the Chatwoot
+ * conversation and message, and the gateway account of the Chatwoot instance unless `default`.
+ */
+export function relayedMessageId(chatwootConversationId: number, chatwootMessageId: number, gatewayAccountId?: string): string {
+  const gateway = gatewayAccountId && gatewayAccountId !== 'default' ? `${gatewayAccountId}:` : '';
+  return `chatwoot:${gateway}${chatwootConversationId}:${chatwootMessageId}`;
 }
 
 /**
  * The Chatwoot message behind a relayed human reply (`author: 'human_agent'`), for `OutboundJob.chatwootMessage`
- * so delivery failures can be reported back with {@link reportDeliveryFailure}.
+ * so delivery failures can be reported back with {@link reportDeliveryFailure} by the instance it came
+ * from (`accountId`, the gateway account; absent = `default`).
  */
-export function relayedChatwootMessage(msg: Pick<InboundMessage, 'providerMessageId'>): { conversationId: number; messageId: number } | undefined {
+export function relayedChatwootMessage(msg: Pick<InboundMessage, 'providerMessageId'>): { conversationId: number; messageId: number; accountId?: string } | undefined {
   const m = RELAYED.exec(msg.providerMessageId);
-  return m ? { conversationId: Number(m[1]), messageId: Number(m[2]) } : undefined;
+  if (!m) return undefined;
+  return { conversationId: Number(m[2]), messageId: Number(m[3]), ...(m[1] && m[1] !== 'default' ? { accountId: m[1] } : {}) };
 }

@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import { conversationId, jobId, type ChannelInboundHook, type Logger, type MessageContent } from '@switchboard/core';
+import { accountIdOf, conversationId, DEFAULT_ACCOUNT_ID, jobId, type ChannelInboundHook, type Logger, type MessageContent } from '@switchboard/core';
 import { createWorker, enqueueReply, type RedisClient, type ReplyContext } from '@switchboard/queue';
 import type { ChatwootClient } from './chatwoot.client.js';
 import type { ChatwootSettings } from './chatwoot.env.js';
@@ -33,11 +33,12 @@ const MAX_MIRROR_CONCURRENCY = 8;
  * channel's normal outbound queue (its formatting and limits), remembers the Chatwoot message for
  * failure reports, and makes the conversation human-owned so the bot stays quiet.
  */
-export function chatwootRelayHook(ctx: ChatwootRelayContext): ChannelInboundHook {
+export function chatwootRelayHook(ctx: ChatwootRelayContext, gatewayAccountId: string = DEFAULT_ACCOUNT_ID): ChannelInboundHook {
   return async (event) => {
     if (event.kind !== 'message' || event.author !== 'human_agent' || event.conversation.channel === 'chatwoot') return false;
     const chatwootMessage = relayedChatwootMessage(event);
-    if (!chatwootMessage) return false;
+    // every account's hooks see every event: only the instance the reply was typed in relays it
+    if (!chatwootMessage || (chatwootMessage.accountId ?? DEFAULT_ACCOUNT_ID) !== gatewayAccountId) return false;
     const outboundId = jobId('human', event.eventId);
     // enqueue first: the job id and the outbound ledger make a retried hook send at most once; in
     // order: a bot reply still pending for the conversation goes first
@@ -49,7 +50,7 @@ export function chatwootRelayHook(ctx: ChatwootRelayContext): ChannelInboundHook
       receivedAt: event.receivedAt,
     });
     await ctx.setOwner(conversationId(event.conversation), 'human', 'chatwoot agent replied');
-    ctx.log.info('chatwoot agent reply relayed', { channel: event.conversation.channel, outboundId, chatwootConversationId: chatwootMessage.conversationId });
+    ctx.log.info('chatwoot agent reply relayed', { channel: event.conversation.channel, account: gatewayAccountId, outboundId, chatwootConversationId: chatwootMessage.conversationId });
     return true;
   };
 }
@@ -60,9 +61,10 @@ export function chatwootRelayHook(ctx: ChatwootRelayContext): ChannelInboundHook
  * from then on `pending` again really means "back to the bot". The signal itself then goes on to
  * the normal ownership handling (returns false).
  */
-export function chatwootTakeoverHook(bot: ChatwootClient, ctx: { readonly log: Logger }): ChannelInboundHook {
+export function chatwootTakeoverHook(bot: ChatwootClient, ctx: { readonly log: Logger }, gatewayAccountId: string = DEFAULT_ACCOUNT_ID): ChannelInboundHook {
   return async (event) => {
     if (event.kind !== 'signal' || event.signal !== 'human_took_over' || event.conversation.channel !== 'chatwoot') return false;
+    if (accountIdOf(event.conversation) !== gatewayAccountId) return false;
     if (event.detail['reason'] !== HUMAN_REPLIED) return false;
     const id = Number(event.conversation.threadId);
     if (!Number.isInteger(id) || id <= 0) return false;
@@ -77,25 +79,36 @@ export function chatwootTakeoverHook(bot: ChatwootClient, ctx: { readonly log: L
 }
 
 /**
- * The `mirror` consumer: copies the other channels' conversations into the Chatwoot API inbox
- * (`CHATWOOT_MIRROR_INBOX_ID`) with the user token, in its own queue with its own retries, so a
- * Chatwoot outage never blocks or delays a customer's reply.
+ * The mirror of one Chatwoot account: copies the other channels' conversations into its API inbox
+ * (`mirrorInboxId`) with the user token; undefined (warned) without a user token or mirror inbox.
  */
-export function startMirrorConsumer(s: Extract<ChatwootSettings, { enabled: true }>, ctx: ChatwootMirrorContext): Worker[] {
+export function chatwootMirror(s: Extract<ChatwootSettings, { enabled: true }>, ctx: Pick<ChatwootMirrorContext, 'log' | 'redis' | 'prefix'>, gatewayAccountId: string = DEFAULT_ACCOUNT_ID): ChatwootMirror | undefined {
   const { bot, user } = chatwootClients(s);
   if (!user || s.mirrorInboxId === undefined) {
-    ctx.log.warn('mirror role disabled: CHATWOOT_API_TOKEN (an administrator user token) is needed to create contacts and conversations');
-    return [];
+    ctx.log.warn('mirror role disabled: CHATWOOT_API_TOKEN (an administrator user token) is needed to create contacts and conversations', { account: gatewayAccountId });
+    return undefined;
   }
-  const mirror = new ChatwootMirror({
+  return new ChatwootMirror({
     user,
     ...(bot ? { bot } : {}),
     ...(s.botId !== undefined ? { botId: s.botId } : {}),
     inboxId: s.mirrorInboxId,
+    gatewayAccountId,
     redis: ctx.redis,
     prefix: ctx.prefix,
     log: ctx.log,
   });
+}
+
+/**
+ * A `mirror` consumer for the `default` account alone (the worker runs one consumer for every
+ * account, dispatching each job to the account it names): copies the other channels'
+ * conversations into the Chatwoot API inbox (`CHATWOOT_MIRROR_INBOX_ID`) in its own queue with its
+ * own retries, so a Chatwoot outage never blocks or delays a customer's reply.
+ */
+export function startMirrorConsumer(s: Extract<ChatwootSettings, { enabled: true }>, ctx: ChatwootMirrorContext): Worker[] {
+  const mirror = chatwootMirror(s, ctx);
+  if (!mirror) return [];
   return [
     createWorker(
       'mirror',

@@ -19,4 +19,4 @@ export {
 export { chatwootAccountFields, chatwootEnv, chatwootFileSettings, chatwootSettings, chatwootSettingsFromEnv, type ChatwootAccountFields, type ChatwootEnv, type ChatwootSettings } from './chatwoot.env.js';
 export { relayedChatwootMessage, relayedMessageId, HUMAN_REPLIED } from './chatwoot.parse.js';
 export { CHATWOOT_MEDIA_RULES } from './chatwoot.media-rules.js';
-export { chatwootRelayHook, chatwootTakeoverHook, startMirrorConsumer, type ChatwootRelayContext, type ChatwootMirrorContext } from './chatwoot.worker.js';
+export { chatwootMirror, chatwootRelayHook, chatwootTakeoverHook, startMirrorConsumer, type ChatwootRelayContext, type ChatwootMirrorContext } from './chatwoot.worker.js';

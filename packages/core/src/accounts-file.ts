@@ -22,7 +22,7 @@ export const ACCOUNT_ID_PATTERN = /^[a-z0-9-]{1,40}$/;
 export const DEFAULT_ACCOUNT_ID = 'default';
 
 /** Keys every entry may have whatever its channel; the rest belong to the channel. */
-const COMMON_KEYS = ['id', 'channel', 'agent', 'title'] as const;
+const COMMON_KEYS = ['id', 'channel', 'agent', 'title', 'mirror'] as const;
 
 /** One entry of the file, checked for what all channels share. */
 export interface AccountEntry {
@@ -32,6 +32,11 @@ export interface AccountEntry {
   readonly title?: string;
   /** Absolute path of this account's `AGENT_CONFIG` (relative paths are resolved from the file's directory). */
   readonly agent?: string;
+  /**
+   * The account that mirrors this account's conversations (e.g. a Chatwoot account with a mirror
+   * inbox); absent = the mirroring channel's `default` account when it mirrors, else its first one.
+   */
+  readonly mirror?: string;
   /** The channel's own keys, `${NAME}` references resolved. */
   readonly fields: Readonly<Record<string, unknown>>;
   /** Where the entry is, for problems: `accounts[2] (shop-de)`. */
@@ -106,6 +111,8 @@ export function readAccountsFile(path: string, env: Readonly<Record<string, stri
     const channel = ChannelId.safeParse(item['channel']);
     if (!channel.success) problems.push(`${where}.channel: must be one of ${ChannelId.options.join(', ')}`);
     if (item['title'] !== undefined && typeof item['title'] !== 'string') problems.push(`${where}.title: must be text`);
+    const mirror = item['mirror'];
+    if (mirror !== undefined && (typeof mirror !== 'string' || !ACCOUNT_ID_PATTERN.test(mirror))) problems.push(`${where}.mirror: must be the id of an account that mirrors conversations`);
     const agentRaw = resolveEnvRefs(item['agent'], env, `${where}.agent`, problems);
     let agent: string | undefined;
     if (agentRaw !== undefined) {
@@ -127,7 +134,7 @@ export function readAccountsFile(path: string, env: Readonly<Record<string, stri
       seen.add(key);
     }
     if (problems.length === before && id && channel.success) {
-      entries.push({ id, channel: channel.data, ...(typeof item['title'] === 'string' ? { title: item['title'] } : {}), ...(agent ? { agent } : {}), fields, where });
+      entries.push({ id, channel: channel.data, ...(typeof item['title'] === 'string' ? { title: item['title'] } : {}), ...(agent ? { agent } : {}), ...(typeof mirror === 'string' ? { mirror } : {}), fields, where });
     }
   });
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${label}: ${p}`));
@@ -181,6 +188,6 @@ export function accountsOfChannel<S, Env>(file: AccountsFile | undefined, channe
 }
 
 /** A summary safe for logs and the console: ids, channels and titles, never a setting. */
-export function describeAccounts(file: AccountsFile): Array<{ id: string; channel: ChannelId; title?: string; agent?: string }> {
-  return file.entries.map((e) => ({ id: e.id, channel: e.channel, ...(e.title ? { title: e.title } : {}), ...(e.agent ? { agent: e.agent } : {}) }));
+export function describeAccounts(file: AccountsFile): Array<{ id: string; channel: ChannelId; title?: string; agent?: string; mirror?: string }> {
+  return file.entries.map((e) => ({ id: e.id, channel: e.channel, ...(e.title ? { title: e.title } : {}), ...(e.agent ? { agent: e.agent } : {}), ...(e.mirror ? { mirror: e.mirror } : {}) }));
 }

@@ -25,7 +25,14 @@ export const OutboundJob = z.object({
   /** The previous reply of the same conversation; this one waits until that one is finished so replies never overtake. */
   after: z.string().optional(),
   /** Chatwoot message to report delivery failures on (mirror relay). */
-  chatwootMessage: z.object({ conversationId: z.number(), messageId: z.number() }).optional(),
+  chatwootMessage: z
+    .object({
+      conversationId: z.number(),
+      messageId: z.number(),
+      /** The gateway account of the Chatwoot instance the message is in; absent = `default`. */
+      accountId: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(),
+    })
+    .optional(),
 });
 export type OutboundJob = z.infer<typeof OutboundJob>;
 
@@ -43,6 +50,8 @@ export type WechatSyncJob = z.infer<typeof WechatSyncJob>;
 /** Copy one event of a WhatsApp/WeChat conversation into the Chatwoot API inbox. */
 export const MirrorJob = z.object({
   ref: ConversationRef,
+  /** The gateway account (of the mirroring channel) that mirrors this conversation; absent = `default`. */
+  mirrorAccountId: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(),
   direction: z.enum(['incoming', 'outgoing', 'note', 'handoff']),
   sourceId: z.string(),
   text: z.string(),

@@ -23,18 +23,21 @@ export interface ChannelAccount<S> {
  * Marks an event as received for gateway account `accountId` (an `ACCOUNTS_FILE` account):
  * its conversation and the event itself carry the id, and the event id is qualified by it (two
  * Chatwoot instances can both have a message 42). The account `default` leaves the event as it was.
+ * With `channel` (the receiving channel), a conversation of another channel keeps its own account:
+ * a Chatwoot mirror-inbox event names the customer's conversation on the channel they wrote on.
  */
-export function withAccount(event: InboundEvent, accountId: string): InboundEvent {
+export function withAccount(event: InboundEvent, accountId: string, channel?: ChannelId): InboundEvent {
   if (accountId === DEFAULT_ACCOUNT_ID) return event;
   const eventId = `${accountId}.${event.eventId}`;
+  const stamp = <C extends { readonly channel: ChannelId }>(conversation: C): C => (channel === undefined || conversation.channel === channel ? { ...conversation, accountId } : conversation);
   switch (event.kind) {
     case 'message':
     case 'signal':
-      return { ...event, eventId, conversation: { ...event.conversation, accountId } };
+      return { ...event, eventId, conversation: stamp(event.conversation) };
     case 'status':
       return { ...event, eventId, accountId };
     case 'unsupported':
-      return { ...event, eventId, accountId, ...(event.conversation ? { conversation: { ...event.conversation, accountId } } : {}) };
+      return { ...event, eventId, accountId, ...(event.conversation ? { conversation: stamp(event.conversation) } : {}) };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { OutboundJob } from './catalog.js';
+import type { MirrorJob, OutboundJob } from './catalog.js';
 import type { OutboundAdapter } from './channel.js';
 import { accountsOfChannel, type AccountEntry, type AccountFileReader, type AccountsFile } from './accounts-file.js';
 import type { ChannelAccount, ChannelInbound } from './channel-inbound.js';
@@ -117,11 +117,14 @@ export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
   /** Consumers of the channel's own queues, per worker role (WeChat `wechat-sync` under `inbound`, Chatwoot `mirror`). */
   readonly roles?: Partial<Record<WorkerRole, () => Array<R['consumer']>>>;
   /**
-   * This account receives mirrored conversations of the other channels (`mirror` jobs): a
-   * conversation of its own channel is never mirrored.
+   * Present = this account receives mirrored conversations of the other channels: applies one
+   * `mirror` job routed to it (a conversation of its own channel is never mirrored). Safe to run twice.
    */
-  readonly mirrorsConversations?: boolean;
+  readonly mirror?: (job: MirrorJob) => Promise<MirrorResult>;
 }
+
+/** What one mirror job did (the job's return value). */
+export type MirrorResult = { readonly posted: true; readonly messageId: number } | { readonly posted: false; readonly reason: string };
 
 /**
  * The worker half of a channel (one per channel package). Settings are typed end to end: `env`

@@ -249,7 +249,7 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
       const extras = acc.prepare ? await acc.prepare(payload, { receivedAt }) : {};
       try {
         // events of a non-default account carry its id (routing, agent, rate limits, conversation key)
-        parsed = acc.adapter.parse(payload, { ...extras, receivedAt }).map((e) => withAccount(e, account.id));
+        parsed = acc.adapter.parse(payload, { ...extras, receivedAt }).map((e) => withAccount(e, account.id, channel));
       } catch (err) {
         throw new ParseFailure(err instanceof Error ? err.message : String(err));
       }

@@ -6,6 +6,11 @@ import { shortHash } from '@switchboard/core';
  * prefix such as `{gw}`, every key of one Lua script lands in one Redis Cluster slot. Provider ids
  * that are long or personal are hashed here, so callers pass them raw.
  */
+/** The key segment of a non-default gateway account (`acct`, id); none for `default`. */
+function cwScope(gateway: string | undefined): string[] {
+  return gateway === undefined || gateway === 'default' ? [] : ['acct', gateway];
+}
+
 export function gatewayKeys(prefix: string) {
   const p = `${prefix}:sb`;
   const at = (...parts: string[]) => [p, ...parts].join(':');
@@ -73,16 +78,20 @@ export function gatewayKeys(prefix: string) {
       transcript: (identity: string) => at('media', 'transcript', shortHash(identity, 32)),
     },
 
-    /** Chatwoot: mirror mappings, locks and webhook claims. */
+    /**
+     * Chatwoot: mirror mappings, locks and webhook claims. The mirror keys of a gateway account
+     * other than `default` (`gateway`) are its own: two instances may both have account 1 and
+     * conversation 1000; the `default` account keeps the keys it always had.
+     */
     chatwoot: {
       /** Mirror mapping by the original conversation. */
-      mirrorByRef: (conversationId: string) => at('cw', 'mref', conversationId),
+      mirrorByRef: (conversationId: string, gateway?: string) => at('cw', ...cwScope(gateway), 'mref', conversationId),
       /** Mirror mapping by the Chatwoot conversation. */
-      mirrorByConversation: (accountId: number, chatwootConversationId: number) => at('cw', 'mconv', String(accountId), String(chatwootConversationId)),
+      mirrorByConversation: (accountId: number, chatwootConversationId: number, gateway?: string) => at('cw', ...cwScope(gateway), 'mconv', String(accountId), String(chatwootConversationId)),
       /** Lock that makes one mirror creation happen once across workers. */
-      mirrorLock: (name: string) => at('cw', 'lock', shortHash(name, 24)),
+      mirrorLock: (name: string, gateway?: string) => at('cw', ...cwScope(gateway), 'lock', shortHash(name, 24)),
       /** One mirrored message (dedupe before posting). */
-      mirroredMessage: (messageSourceId: string) => at('cw', 'mmsg', shortHash(messageSourceId, 32)),
+      mirroredMessage: (messageSourceId: string, gateway?: string) => at('cw', ...cwScope(gateway), 'mmsg', shortHash(messageSourceId, 32)),
       /** Claim of one webhook delivery (`X-Chatwoot-Delivery`). */
       webhookDelivery: (delivery: string) => at('cw', 'dlv', delivery),
       /** Claim of one webhook event. */

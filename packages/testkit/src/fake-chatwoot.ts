@@ -88,6 +88,10 @@ export interface FakeChatwoot extends FakeServer {
   readonly accountId: number;
   readonly botToken: string;
   readonly userToken: string;
+  /** This instance's webhook signing secret (agent bot and API inbox). */
+  readonly webhookSecret: string;
+  /** Signature headers of a webhook body as this instance sends it ({@link signChatwoot} with its secret). */
+  signWebhook(body: Buffer | string): Record<string, string>;
   messages: FakeChatwootMessage[];
   conversations: Map<number, FakeChatwootConversation>;
   contacts: FakeChatwootContact[];
@@ -114,10 +118,11 @@ const REST_TYPE: Record<string, number> = { incoming: 0, outgoing: 1, activity: 
  * contacts create/filter/search, conversations create, message status PATCH. Records every request.
  * @see docs/channels/chatwoot.md
  */
-export async function startFakeChatwoot(opts: { accountId?: number; botToken?: string; userToken?: string } = {}): Promise<FakeChatwoot> {
+export async function startFakeChatwoot(opts: { accountId?: number; botToken?: string; userToken?: string; webhookSecret?: string } = {}): Promise<FakeChatwoot> {
   const accountId = opts.accountId ?? 7;
   const botToken = opts.botToken ?? 'fake-bot-token';
   const userToken = opts.userToken ?? 'fake-user-token';
+  const webhookSecret = opts.webhookSecret ?? CHATWOOT_FIXTURE_SECRET;
   const requests: RecordedRequest[] = [];
   const messages: FakeChatwootMessage[] = [];
   const conversations = new Map<number, FakeChatwootConversation>();
@@ -419,6 +424,8 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
     accountId,
     botToken,
     userToken,
+    webhookSecret,
+    signWebhook: (body) => signChatwoot(body, webhookSecret),
     requests,
     messages,
     conversations,

@@ -1,5 +1,6 @@
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import {
+  DEFAULT_ACCOUNT_ID,
   InboundMessage,
   accountIdOf,
   jobId,
@@ -8,7 +9,7 @@ import {
 } from '@switchboard/core';
 import { renderContent, type AgentInput, type AgentOutput } from '@switchboard/agent';
 import { createWorker, enqueueReply, turnOutboundId } from '@switchboard/queue';
-import { adapterFor, admission, agentFor, mirrorChannel } from '../channels.js';
+import { adapterFor, admission, agentFor, mirrorTarget } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
 
@@ -21,11 +22,13 @@ interface TurnRecord {
 const RECORD_TTL_SEC = 7 * 24 * 3600;
 
 async function mirror(deps: WorkerDeps, ref: ConversationRef, direction: 'incoming' | 'outgoing' | 'handoff', sourceId: string, text: string): Promise<void> {
-  const target = mirrorChannel(deps);
-  if (target === undefined || ref.channel === target) return;
+  const target = mirrorTarget(deps, ref);
+  if (target === undefined) return;
+  const via = target.account.accountId;
   // mirroring must never delay or block the customer's reply: its own queue, its own retries
   try {
-    await deps.producers.enqueue('mirror', { ref, direction, sourceId, text, at: Date.now() }, { jobId: jobId('mir', sourceId) });
+    const job = { ref, ...(via !== DEFAULT_ACCOUNT_ID ? { mirrorAccountId: via } : {}), direction, sourceId, text, at: Date.now() };
+    await deps.producers.enqueue('mirror', job, { jobId: jobId('mir', ...(via !== DEFAULT_ACCOUNT_ID ? [via] : []), sourceId) });
   } catch (err) {
     deps.log.warn('mirror enqueue failed', { err: err instanceof Error ? err.message : String(err) });
   }
