@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import { Counter, type Registry } from 'prom-client';
-import { ConfigurationError, DEFAULT_ACCOUNT_ID, jobId, shortHash } from '@switchboard/core';
+import { ConfigError, ConfigurationError, DEFAULT_ACCOUNT_ID, jobId, shortHash } from '@switchboard/core';
 import type { WorkerChannelContext } from '@switchboard/channel-runtime';
 import { acceptCustomerMessages, createWorker, DelayedError } from '@switchboard/queue';
 import type { WechatApiClient } from './wechat.client.js';
@@ -111,9 +111,13 @@ export class WechatSyncConsumers {
 
   constructor(private readonly ctx: WechatSyncContext) {}
 
-  /** Serves this corp's jobs too. */
+  /**
+   * Serves this corp's jobs too. A corp is one account (its callbacks, token, cursors and locks are
+   * the corp's): a second account naming the same corp id stops the worker with a ConfigError.
+   */
   add(account: WechatSyncAccount): void {
-    if (this.accounts.some((a) => a.accountId === account.accountId)) throw new Error(`wechat-sync: account ${account.accountId} added twice`);
+    const same = this.accounts.find((a) => a.accountId === account.accountId || a.client.corpId === account.client.corpId);
+    if (same) throw new ConfigError([`wechat-kf accounts "${same.accountId}" and "${account.accountId}" name the same corpId: one WeCom corp is one account`]);
     this.accounts.push(account);
   }
 
