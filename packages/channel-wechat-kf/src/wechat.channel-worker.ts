@@ -2,7 +2,7 @@ import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type Channe
 import {
   createWechatOutboundAdapter,
   resolveApiSettings,
-  startWechatSyncConsumer,
+  wechatSyncConsumers,
   WECHAT_MEDIA_RULES,
   WechatApiClient,
   wechatAccountFields,
@@ -58,8 +58,11 @@ export const wechatKf = defineChannelWorker<typeof wechatEnv, WechatWorkerSettin
   open(account, ctx) {
     const s = account.settings;
     const client = new WechatApiClient({ settings: s.api, redis: ctx.redis, keys: ctx.keys, log: ctx.log });
+    const sync = wechatSyncConsumers(ctx);
+    sync.add({ accountId: account.id, settings: s, client });
     const adapter = createWechatOutboundAdapter({
       client,
+      accountId: account.id,
       redis: ctx.redis,
       keys: ctx.keys,
       log: ctx.log,
@@ -71,8 +74,9 @@ export const wechatKf = defineChannelWorker<typeof wechatEnv, WechatWorkerSettin
       accountId: account.id,
       adapter,
       mediaSource: new WechatMediaSource({ apiUrl: s.api.apiUrl, tokens: client.tokens, fetcher: ctx.fetcher }),
-      // callbacks only say "pull": the sync is part of getting messages in
-      roles: { inbound: () => [startWechatSyncConsumer(s, client, ctx)] },
+      // callbacks only say "pull": the sync is part of getting messages in; one consumer per
+      // process serves every corp, dispatching each job to its account's corp
+      roles: { inbound: () => sync.start() },
     };
   },
 });

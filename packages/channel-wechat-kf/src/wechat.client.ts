@@ -69,6 +69,11 @@ export class WechatApiClient {
     this.tokens = new WechatTokenCache(opts.redis, opts.keys, opts.settings.corpId, opts.settings.secret, () => this.fetchToken(), opts.log, opts.tokenOptions);
   }
 
+  /** The corp this client calls the API for. */
+  get corpId(): string {
+    return this.opts.settings.corpId;
+  }
+
   private async fetchToken(): Promise<{ token: string; expiresInSec: number }> {
     let res: AxiosResponse;
     try {

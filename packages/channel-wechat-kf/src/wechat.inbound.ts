@@ -50,14 +50,17 @@ export function createWechatInboundAdapter(settings: WechatCallbackSettings): In
   };
 }
 
-/** One 微信客服 account's inbound half: GET echostr check, POST callbacks, one `wechat-sync` job per notice. */
-export function wechatAccountInbound(settings: WechatCallbackSettings): AccountInbound<WechatDelivery> {
+/**
+ * One 微信客服 account's inbound half: GET echostr check, POST callbacks, one `wechat-sync` job per
+ * notice, marked with the gateway account (`accountId`) so the worker pulls with that corp's client.
+ */
+export function wechatAccountInbound(settings: WechatCallbackSettings, accountId: string = DEFAULT_ACCOUNT_ID): AccountInbound<WechatDelivery> {
   return {
     adapter: createWechatInboundAdapter(settings),
     challenge: (req) => verifyEcho(settings, parseRawQuery(req.rawQuery), req.now),
     jobs: ({ callback, body }, ctx) => {
       if (callback.kind !== 'kf_msg_or_event') return [];
-      const job = syncJobFor(callback, settings.corpId, ctx.receivedAt, body);
+      const job = syncJobFor(callback, settings.corpId, ctx.receivedAt, body, accountId);
       return [{ queue: 'wechat-sync', data: job.data, jobId: job.jobId }];
     },
     bodyLimit: settings.maxBodyBytes,
@@ -86,7 +89,7 @@ export const wechatInbound: ChannelInbound<WechatInboundSettings> = {
   createInbound(account) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: `${s.missing.length ? s.missing.join(', ') : 'WECHAT_TOKEN, WECHAT_AESKEY and WECHAT_CORP_ID'} required` };
-    return { enabled: true, inbound: wechatAccountInbound(s.settings) };
+    return { enabled: true, inbound: wechatAccountInbound(s.settings, account.id) };
   },
   answer: () => ({ type: 'text', body: 'success' }),
 };

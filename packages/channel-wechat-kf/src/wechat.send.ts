@@ -27,6 +27,8 @@ import type { MessageBody } from './wechat.wire.js';
 
 export interface WechatOutboundOptions {
   readonly client: WechatApiClient;
+  /** The gateway account (default `default`): its servicers' receiving states are its own. */
+  readonly accountId?: string;
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly log: Logger;
@@ -79,7 +81,7 @@ function wechatMediaType(media: ReplyMedia): WechatMediaType {
 export function createWechatOutboundAdapter(opts: WechatOutboundOptions): OutboundAdapter {
   const maxParts = Math.max(1, Math.min(5, opts.maxPartsPerReply ?? DEFAULT_RENDER_OPTIONS.maxParts));
   const allowance = new SendAllowance(opts.redis, opts.keys);
-  const servicers = new ServicerStatus(opts.redis, opts.keys);
+  const servicers = new ServicerStatus(opts.redis, opts.keys, opts.accountId);
   const now = opts.now ?? Date.now;
   const maxMediaBytes = opts.maxMediaBytes ?? 20 << 20;
   const fetcher = opts.fetcher ?? new GuardedFetcher({ timeoutMs: 30_000, maxBytes: maxMediaBytes });

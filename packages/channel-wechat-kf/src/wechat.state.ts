@@ -1,3 +1,4 @@
+import { DEFAULT_ACCOUNT_ID } from '@switchboard/core';
 import type { GatewayKeys, RedisClient } from '@switchboard/queue';
 
 /**
@@ -74,20 +75,24 @@ export class SendAllowance {
   }
 }
 
-/** Which servicers are receiving (from `servicer_status_change`), to pick a handoff target. */
+/**
+ * Which servicers of one account's corp are receiving (from `servicer_status_change`), to pick a
+ * handoff target. Servicer user ids are only unique within a corp: an account other than `default`
+ * keeps its own fields (`<accountId>|<userid>`); the account `default` keeps the plain user ids.
+ */
 export class ServicerStatus {
-  constructor(private readonly redis: RedisClient, private readonly keys: GatewayKeys) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: GatewayKeys, private readonly accountId: string = DEFAULT_ACCOUNT_ID) {}
 
-  private key(): string {
-    return this.keys.wechat.servicers();
+  private field(servicerUserId: string): string {
+    return this.accountId === DEFAULT_ACCOUNT_ID ? servicerUserId : `${this.accountId}|${servicerUserId}`;
   }
 
   async set(servicerUserId: string, receiving: boolean): Promise<void> {
-    await this.redis.hset(this.key(), servicerUserId, receiving ? '1' : '0');
+    await this.redis.hset(this.keys.wechat.servicers(), this.field(servicerUserId), receiving ? '1' : '0');
   }
 
   /** false only when the servicer is known to have stopped receiving. */
   async mayReceive(servicerUserId: string): Promise<boolean> {
-    return (await this.redis.hget(this.key(), servicerUserId)) !== '0';
+    return (await this.redis.hget(this.keys.wechat.servicers(), this.field(servicerUserId))) !== '0';
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ProviderRejectedError, shortHash, type InboundEvent, type Logger, type WechatSyncJob } from '@switchboard/core';
+import { DEFAULT_ACCOUNT_ID, ProviderRejectedError, shortHash, withAccount, type InboundEvent, type Logger, type WechatSyncJob } from '@switchboard/core';
 import { heldLock, loadScripts, lockToken, type GatewayKeys, type Producers, type RedisClient } from '@switchboard/queue';
 import type { WechatApiClient } from './wechat.client.js';
 import { normalizeKfMessage, type SyncAction } from './wechat.normalize.js';
@@ -13,7 +13,13 @@ import { CursorStore, SendAllowance, ServicerStatus } from './wechat.state.js';
  */
 
 export interface WechatSyncerOptions {
+  /** The corp's API client (its token cache); cursors and locks are keyed by its corp id. */
   readonly client: WechatApiClient;
+  /**
+   * The gateway account this corp is (`ACCOUNTS_FILE` id, default `default`): every event of a
+   * pull carries it (conversation, event id), so replies, agent and limits follow the account.
+   */
+  readonly accountId?: string;
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly producers: Producers;
@@ -88,7 +94,7 @@ export class WechatSyncer {
   constructor(private readonly opts: WechatSyncerOptions) {
     this.cursors = new CursorStore(opts.redis, opts.keys);
     this.allowance = new SendAllowance(opts.redis, opts.keys);
-    this.servicers = new ServicerStatus(opts.redis, opts.keys);
+    this.servicers = new ServicerStatus(opts.redis, opts.keys, opts.accountId);
     this.now = opts.now ?? Date.now;
   }
 
@@ -192,7 +198,7 @@ export class WechatSyncer {
           skipped += n.events.length;
           continue;
         }
-        events.push(...n.events);
+        events.push(...n.events.map((e) => withAccount(e, this.opts.accountId ?? DEFAULT_ACCOUNT_ID)));
         for (const a of n.actions) if (a.type === 'welcome') actions.push(a);
         if (n.events.length === 0 && n.actions.length === 0) log.warn('wechat sync item without msgid ignored');
       }

@@ -1,4 +1,4 @@
-import { jobId, shortHash, type VerifyResult, type WebhookRequest, type WechatSyncJob } from '@switchboard/core';
+import { DEFAULT_ACCOUNT_ID, jobId, shortHash, type VerifyResult, type WebhookRequest, type WechatSyncJob } from '@switchboard/core';
 import { verifyAndDecrypt, type WechatCryptoKeys } from './wechat.crypto.js';
 import { extractEncrypt, parseCallback, type WechatCallback } from './wechat.parse.js';
 
@@ -73,13 +73,23 @@ export function verifyCallback(v: CallbackVerifier, req: WebhookRequest): Verify
 
 /**
  * The `wechat-sync` job of a `kf_msg_or_event` notice and its id. WeCom's retries of one notice carry
- * the same `Token` (and the same ciphertext), so they collapse into one job.
+ * the same `Token` (and the same ciphertext), so they collapse into one job. The id is per corp and
+ * open_kfid, so two corps never share one; `accountId` (a gateway account other than `default`)
+ * tells the worker which corp's client, cursors and agent serve the job.
  */
-export function syncJobFor(callback: Extract<WechatCallback, { kind: 'kf_msg_or_event' }>, corpId: string, receivedAt: number, rawBody: Buffer): { jobId: string; data: WechatSyncJob } {
+export function syncJobFor(
+  callback: Extract<WechatCallback, { kind: 'kf_msg_or_event' }>,
+  corpId: string,
+  receivedAt: number,
+  rawBody: Buffer,
+  accountId: string = DEFAULT_ACCOUNT_ID,
+): { jobId: string; data: WechatSyncJob } {
   const key = callback.token ?? rawBody.toString('utf8');
   return {
     jobId: jobId('wxs', shortHash(`${corpId}|${callback.openKfId ?? ''}|${key}`, 32)),
     data: {
+      // the default account's jobs stay as they were: a job without an account id means `default`
+      ...(accountId !== DEFAULT_ACCOUNT_ID ? { accountId } : {}),
       corpId,
       receivedAt,
       ...(callback.openKfId ? { openKfId: callback.openKfId } : {}),

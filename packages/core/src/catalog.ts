@@ -38,6 +38,8 @@ export type OutboundJob = z.infer<typeof OutboundJob>;
 
 /** A WeChat Kefu callback: pull new messages with `kf/sync_msg`. */
 export const WechatSyncJob = z.object({
+  /** The gateway account whose callback this is (`ACCOUNTS_FILE` id); absent = `default` (jobs queued before accounts existed). */
+  accountId: z.string().optional(),
   corpId: z.string(),
   openKfId: z.string().optional(),
   token: z.string().optional(),

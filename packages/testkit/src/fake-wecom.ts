@@ -74,6 +74,8 @@ export class FakeWecom {
   tokensIssued = 0;
 
   private server: Server | undefined;
+  /** Other corps served by this fake's server ({@link addCorp}). */
+  private readonly corps: FakeWecom[] = [];
   private readonly opts: Required<FakeWecomOptions>;
   private readonly log: Array<{ kfid: string; item: FakeSyncItem }> = [];
   private readonly accessTokens = new Map<string, { expiresAt: number; expired: boolean }>();
@@ -113,6 +115,21 @@ export class FakeWecom {
     await new Promise<void>((r) => fake.server!.listen(0, '127.0.0.1', r));
     fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
     return fake;
+  }
+
+  /**
+   * Another corp on the same server (every corp shares one WECHAT_API_URL, as with WeCom): its own
+   * corpid and secret, access tokens, callback tokens, message store, sends, service states and
+   * calls. `gettoken` is routed by `corpid`, every other API to the corp that issued the access
+   * token, so a token of one corp never reads or sends as another. Script the returned corp as a
+   * fake of its own; `close()` the first one.
+   */
+  addCorp(opts: FakeWecomOptions & { corpId: string }): FakeWecom {
+    if ([this, ...this.corps].some((c) => c.corpId === opts.corpId)) throw new Error(`fake WeCom already serves corp ${opts.corpId}`);
+    const corp = new FakeWecom({ tokenTtlSec: this.opts.tokenTtlSec, untokenedSyncPerMinute: this.opts.untokenedSyncPerMinute, ...opts, secret: opts.secret ?? `fake-kf-secret-${opts.corpId}` });
+    corp.url = this.url;
+    this.corps.push(corp);
+    return corp;
   }
 
   async close(): Promise<void> {
@@ -244,15 +261,25 @@ export class FakeWecom {
     const query = Object.fromEntries(u.searchParams.entries());
     const raw = await readBody(req);
     const type = String(req.headers['content-type'] ?? '');
+    return this.corpFor(api, query).serve(req.method ?? 'GET', api, query, raw, type, res);
+  }
+
+  /** The corp a request is for: `gettoken` by its `corpid`, other APIs by the corp that issued the access token (else the first corp). */
+  private corpFor(api: string, query: Record<string, string>): FakeWecom {
+    const all = [this, ...this.corps];
+    if (api === 'gettoken') return all.find((c) => c.corpId === query['corpid']) ?? this;
+    return all.find((c) => c.accessTokens.has(query['access_token'] ?? '')) ?? this;
+  }
+
+  private async serve(method: string, api: string, query: Record<string, string>, raw: Buffer, type: string, res: ServerResponse): Promise<void> {
     let body: unknown = raw.length ? raw : undefined;
     if (type.includes('json') && raw.length) {
       try {
         body = JSON.parse(raw.toString('utf8')) as unknown;
       } catch {
-        return this.reply(res, api, req.method ?? 'GET', query, raw, 200, { errcode: 47001, errmsg: 'data format error' });
+        return this.reply(res, api, method, query, raw, 200, { errcode: 47001, errmsg: 'data format error' });
       }
     }
-    const method = req.method ?? 'GET';
     const delay = this.latency.get(api);
     if (delay) await new Promise((r) => setTimeout(r, delay));
     const scripted = this.takeFailure(api);
