@@ -64,11 +64,16 @@ function openChannels(env: WorkerEnv, ctx: WorkerChannelContext, log: Logger, fi
       return { module, accounts: new Map(), ...(started.mediaSource ? { unconfiguredMediaSource: started.mediaSource } : {}) };
     }
     const accounts = started.accounts.map((a): WorkerAccount => (a.entry?.agent ? { ...a, agent: agentOf(a.entry.agent) } : a));
-    log.info(`${module.title} accounts`, { channel: id, accounts: accounts.map((a) => a.accountId) });
     return { module, accounts: new Map(accounts.map((a) => [a.accountId, a])) };
   };
   // complete by construction: one entry per channel id, in registry order
-  return Object.fromEntries(ChannelId.options.map((id) => [id, open(id)])) as Record<ChannelId, WorkerChannel>;
+  const channels = Object.fromEntries(ChannelId.options.map((id) => [id, open(id)])) as Record<ChannelId, WorkerChannel>;
+  // the validation report of a good start: one line, ids and channels only (never a setting)
+  log.info('accounts served', {
+    accountsFile: file?.path ?? null,
+    accounts: ChannelId.options.flatMap((id) => [...channels[id].accounts.keys()].map((accountId) => ({ channel: id, id: accountId }))),
+  });
+  return channels;
 }
 
 /**
@@ -110,7 +115,7 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
     media,
     consumers: { concurrency: settings.concurrency, lockDurationMs: settings.lockDurationMs },
     accept: acceptContext(base),
-    setOwner: (convId, owner, reason) => setOwner(base, convId, owner, reason),
+    setOwner: (convId, owner, reason, accountId) => setOwner(base, convId, owner, reason, accountId),
     markUnreachable: (ref: ConversationRef, reason: string) => markUnreachable(base, conversationId(ref), reason),
   };
   const deps: WorkerDeps = {

@@ -82,7 +82,8 @@ export function readAccountsFile(path: string, env: Readonly<Record<string, stri
   try {
     doc = parseText(path, readFileSync(path, 'utf8'));
   } catch (err) {
-    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    // Node's JSON.parse messages quote the text around the error (possibly a secret): name the kind only
+    const reason = err instanceof SyntaxError && path.toLowerCase().endsWith('.json') ? 'not valid JSON' : err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new ConfigError([`${label}: cannot be read (${reason})`]);
   }
   const list = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)['accounts'] : undefined;

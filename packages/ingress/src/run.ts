@@ -67,7 +67,8 @@ async function start<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): Promi
   const app = createIngressApp(p.inbound, accounts, { log, registry, producers, redis, prefix, accept, ledger: new DeliveryLedger(gatewayRedis, prefix) });
   const port = p.port(cfg);
   const server = await listen(app, port, { log, tls: tlsFiles(common) });
-  log.info(`${p.service} listening`, { port, accounts: accounts.map((a) => a.id) });
+  // the validation report of a good start: ids and the channel only (never a setting)
+  log.info(`${p.service} listening`, { port, channel: p.inbound.channel, accounts: accounts.map((a) => a.id), accountsFile: common.ACCOUNTS_FILE ?? null });
   onShutdown(log, async () => {
     depths.stop();
     await closeServer(server);
