@@ -57,7 +57,7 @@ export async function recordChannelEvent(redis: RedisClient, prefix: string, sco
     .expire(total, BUCKET_TTL_SEC)
     .incrby(own, n)
     .expire(own, BUCKET_TTL_SEC)
-    .zadd(keys.statsAccounts(), now, `${channel}/${accountId}`)
+    .zadd(keys.statsAccounts(), 'GT', now, `${channel}/${accountId}`)
     .expire(keys.statsAccounts(), BUCKET_TTL_SEC)
     .exec();
 }
