@@ -8,7 +8,7 @@ import { createRedis, Producers, recordChannelEvent, setConversationOwner, waitR
 import { dropPrefix, testRedisUrl, uniquePrefix } from '@switchboard/testkit';
 import { createAdminApp } from './app';
 import { readAccountsForConsole } from './env';
-import type { Overview } from './overview';
+import { renderOverviewHtml, type Overview } from './overview';
 
 const AUTH = { user: 'ops', password: 'accounts console password' };
 const basic = `Basic ${Buffer.from(`${AUTH.user}:${AUTH.password}`).toString('base64')}`;
@@ -162,5 +162,16 @@ describe('admin overview of accounts (real Redis)', () => {
     expect(problems).toMatch(/accounts\[2\] \(x\)\.channel: must be one of/);
     for (const secret of Object.values(SECRETS)) expect(problems).not.toContain(secret);
     expect(readAccountsForConsole(undefined)).toBeUndefined();
+  });
+});
+
+describe('accounts table', () => {
+  it("shows the file's mirror key when an account names one, and no column otherwise", () => {
+    const base = { generatedAt: 0, channels: [], queues: [], humanOwned: { count: 0, conversations: [] } };
+    const row = { channel: 'whatsapp', source: 'file' as const, inLastHour: 1, outLastHour: 2 };
+    const withMirror = renderOverviewHtml({ ...base, accounts: [{ ...row, id: 'shop-de', mirror: 'helpdesk' }, { ...row, id: 'shop-fr' }] }, { sandbox: false });
+    expect(withMirror).toContain('<th>mirrored to</th>');
+    expect(withMirror).toMatch(/<code>shop-de<\/code><\/td>.*<td>helpdesk<\/td><td>1<\/td><td>2<\/td>/);
+    expect(renderOverviewHtml({ ...base, accounts: [{ ...row, id: 'shop-fr' }] }, { sandbox: false })).not.toContain('mirrored to');
   });
 });

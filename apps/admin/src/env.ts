@@ -130,6 +130,6 @@ export function resolveAdminAuth(cfg: { ADMIN_USER?: string | undefined; ADMIN_P
  */
 export function readAccountsForConsole(path: string | undefined, source: Readonly<Record<string, string | undefined>> = process.env): AccountsFile | undefined {
   if (!path) return undefined;
-  const lenient = new Proxy({} as Record<string, string>, { get: (_, name) => (typeof name === 'string' ? source[name] || `\${${name}}` : undefined) });
+  const lenient = new Proxy<Record<string, string>>({}, { get: (_, name) => (typeof name === 'string' ? source[name] || `\${${name}}` : undefined) });
   return readAccountsFile(path, lenient);
 }

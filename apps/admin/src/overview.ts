@@ -25,6 +25,8 @@ export interface AccountOverview {
   title?: string;
   /** Absolute path of the account's own `AGENT_CONFIG` (absent = the deployment's). */
   agent?: string;
+  /** The account that mirrors this account's conversations (the file's `mirror` key), when named. */
+  mirror?: string;
   source: 'environment' | 'file' | 'unlisted';
   inLastHour: number;
   outLastHour: number;
@@ -70,7 +72,11 @@ export async function queueOverview(producers: Producers): Promise<QueueOverview
  */
 async function accountsOverview(redis: RedisClient, prefix: string, file: AccountsFile | undefined, now: number): Promise<AccountOverview[]> {
   const rows = new Map<string, Omit<AccountOverview, 'inLastHour' | 'outLastHour'>>();
-  for (const a of file ? describeAccounts(file) : []) rows.set(`${a.channel}/${a.id}`, { channel: a.channel, id: a.id, ...(a.title ? { title: a.title } : {}), ...(a.agent ? { agent: a.agent } : {}), source: 'file' });
+  for (const a of file ? describeAccounts(file) : []) {
+    // describeAccounts is the one summary safe to show: take what it gives (title, agent, mirror), never the entry
+    const { id, channel, ...described } = a as typeof a & { mirror?: string };
+    rows.set(`${channel}/${id}`, { channel, id, ...described, source: 'file' });
+  }
   for (const c of await listCountedAccounts(redis, prefix, now)) {
     const key = `${c.channel}/${c.accountId}`;
     if (!rows.has(key)) rows.set(key, { channel: c.channel, id: c.accountId, source: c.accountId === DEFAULT_ACCOUNT_ID ? 'environment' : 'unlisted' });
@@ -130,6 +136,14 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
 
 const SOURCE_LABEL: Record<AccountOverview['source'], string> = { environment: 'environment', file: 'ACCOUNTS_FILE', unlisted: 'not in ACCOUNTS_FILE (removed?)' };
 
+function accountsTable(accounts: AccountOverview[]): string {
+  const mirrors = accounts.some((a) => a.mirror);
+  const head = ['channel', 'account', 'title', 'defined in', 'agent', ...(mirrors ? ['mirrored to'] : []), 'in', 'out'];
+  const row = (a: AccountOverview) =>
+    `<tr><td>${esc(a.channel)}</td><td><code>${esc(a.id)}</code></td><td>${esc(a.title ?? '')}</td><td${a.source === 'unlisted' ? ' class="bad"' : ''}>${SOURCE_LABEL[a.source]}</td><td>${esc(a.agent ?? 'AGENT_CONFIG')}</td>${mirrors ? `<td>${esc(a.mirror ?? '')}</td>` : ''}<td>${a.inLastHour}</td><td>${a.outLastHour}</td></tr>`;
+  return `<table data-testid="accounts"><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${accounts.map(row).join('')}</table>`;
+}
+
 /** The overview as a small self-contained HTML page (no scripts; refreshes itself). */
 export function renderOverviewHtml(o: Overview, opts: { sandbox: boolean }): string {
   const rows = (cells: Array<string | number>[]) => cells.map((r) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`).join('');
@@ -143,7 +157,7 @@ export function renderOverviewHtml(o: Overview, opts: { sandbox: boolean }): str
 <table data-testid="channels"><tr><th>channel</th><th>in (customer messages)</th><th>out (parts sent)</th></tr>${rows(o.channels.map((c) => [c.channel, c.inLastHour, c.outLastHour]))}</table>
 <h2>Accounts</h2>
 <p>${o.accountsFile ? `From ACCOUNTS_FILE <code>${esc(o.accountsFile)}</code> (read at start: restart the processes to pick up changes), plus each channel's <code>default</code> account from its environment variables.` : 'ACCOUNTS_FILE is not set: each channel serves its <code>default</code> account from its environment variables.'} Events in the last hour.</p>
-${o.accounts.length === 0 ? '<p>No account has events yet.</p>' : `<table data-testid="accounts"><tr><th>channel</th><th>account</th><th>title</th><th>defined in</th><th>agent</th><th>in</th><th>out</th></tr>${o.accounts.map((a) => `<tr><td>${esc(a.channel)}</td><td><code>${esc(a.id)}</code></td><td>${esc(a.title ?? '')}</td><td${a.source === 'unlisted' ? ' class="bad"' : ''}>${SOURCE_LABEL[a.source]}</td><td>${esc(a.agent ?? 'AGENT_CONFIG')}</td><td>${a.inLastHour}</td><td>${a.outLastHour}</td></tr>`).join('')}</table>`}
+${o.accounts.length === 0 ? '<p>No account has events yet.</p>' : accountsTable(o.accounts)}
 <h2>Queues</h2>
 <table><tr><th>queue</th><th>depth</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed (retained)</th></tr>
 ${o.queues.map((q) => `<tr><td>${esc(q.name)}</td><td>${q.depth}</td><td>${q.waiting}</td><td>${q.active}</td><td>${q.delayed}</td><td class="${q.failed > 0 ? 'bad' : ''}">${q.failed}</td><td>${q.completed}</td></tr>`).join('')}</table>

@@ -44,7 +44,7 @@ describe('config/accounts.example.yaml', () => {
     expect(new Set(file?.entries.map((e) => e.channel))).toEqual(new Set(ChannelId.options));
     const agent = file?.entries.find((e) => e.id === 'shop-de')?.agent;
     expect(agent).toBe(join(ROOT, 'config', 'agents', 'shop-de.example.yaml'));
-    expect(loadAgentConfig(agent!, {}).access).toMatchObject({ disallowedPolicy: 'refuse', allowedUsers: ['4915112345678', '4917698765432'] });
+    expect(loadAgentConfig(agent, {}).access).toMatchObject({ disallowedPolicy: 'refuse', allowedUsers: ['4915112345678', '4917698765432'] });
   });
 
   it('shows every key of every channel (a key added to a channel schema must be documented here)', () => {

@@ -43,6 +43,7 @@ function settingsFrom(env: WorkerEnv): WorkerSettings {
 }
 
 /** Reads ACCOUNTS_FILE and checks every entry against its channel's keys: one ConfigError naming every problem. */
+// eslint-disable-next-line no-restricted-properties -- the default source, as loadConfig's: tests pass their own
 export function loadAccountsFile(env: Pick<WorkerEnv, 'ACCOUNTS_FILE'>, source: Readonly<Record<string, string | undefined>> = process.env): AccountsFile | undefined {
   if (!env.ACCOUNTS_FILE) return undefined;
   return readAccountsFile(env.ACCOUNTS_FILE, source, (file) => ChannelId.options.flatMap((id) => accountFileProblems(file, id, CHANNELS[id].accountFileSchema)));

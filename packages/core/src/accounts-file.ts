@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ConfigError } from './config.js';
 import { ChannelId } from './model.js';
 
@@ -78,6 +78,7 @@ function parseText(path: string, text: string): unknown {
  * `check` (e.g. {@link accountFileProblems} of each channel the process serves) over the entries
  * that passed, so one report names the problems of both steps.
  */
+// eslint-disable-next-line no-restricted-properties -- the default source, as loadConfig's: callers pass their own in tests
 export function readAccountsFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env, check?: (file: AccountsFile) => readonly string[]): AccountsFile {
   const label = `ACCOUNTS_FILE ${path}`;
   let doc: unknown;

@@ -42,7 +42,7 @@ export interface IngressProcess<E extends z.ZodRawShape, S> {
 /** The accounts `ACCOUNTS_FILE` adds to this process's channel (every entry's common keys are checked too). */
 function fileAccounts<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>, cfg: IngressConfig<E>, path: string | undefined): Array<ChannelAccount<S>> {
   if (!path) return [];
-  const file = readAccountsFile(path, process.env, (f) => accountFileProblems(f, p.inbound.channel, p.inbound.accountFile.schema));
+  const file = readAccountsFile(path, undefined, (f) => accountFileProblems(f, p.inbound.channel, p.inbound.accountFile.schema));
   return accountsOfChannel(file, p.inbound.channel, p.inbound.accountFile, cfg as Readonly<Record<string, unknown>>);
 }
 
