@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { dropPrefix, freePort, startApp, testRedisUrl, uniquePrefix, waitForHttp, type AppProcess } from '@switchboard/testkit';
+import { dropPrefix, freePort, startApp, testRedisUrl, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@switchboard/testkit';
 
 jest.setTimeout(60_000);
 
@@ -143,6 +143,8 @@ describe('worker process: ACCOUNTS_FILE validation report at start', () => {
     const env = await envWith(path);
     proc = startApp('worker', env);
     await waitForHttp(`http://127.0.0.1:${env.WORKER_METRICS_PORT}/readyz`);
+    const started = proc;
+    await waitFor(async () => started.output().includes('"worker started"'), 5000, 'start line');
     const lines = proc
       .output()
       .split('\n')
@@ -161,5 +163,36 @@ describe('worker process: ACCOUNTS_FILE validation report at start', () => {
     });
     const all = proc.output();
     for (const [name, secret] of Object.entries(SECRETS)) expect({ name, found: all.includes(secret) }).toEqual({ name, found: false });
+  });
+
+  it('an ingress checks the shared keys and its own channel: broken → exit 1 naming those problems; good → its start line lists its accounts', async () => {
+    const broken = join(dir, 'broken-ingress.yaml');
+    writeFileSync(broken, BROKEN);
+    const env = { ...(await envWith(broken)), TELEGRAM_PORT: String(await freePort()) };
+    proc = startApp('telegram-ingress', env);
+    let stderr = '';
+    proc.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await proc.exited).toBe(1);
+    expect(stderr).toMatch(/accounts\[4\]\.id: must match/);
+    expect(stderr).toMatch(/accounts\[3\] \(tg-shop\)\.groupMode: /);
+    expect(stderr).toMatch(/Unrecognized key: "botTokn"/);
+    expect(stderr).not.toMatch(/\(cn-kf\)|\(helpdesk\)|\(shop-de\)/);
+    for (const [name, secret] of Object.entries(SECRETS)) expect({ name, found: proc.output().includes(secret) }).toEqual({ name, found: false });
+
+    const good = join(dir, 'good-ingress.yaml');
+    writeFileSync(good, GOOD.replace('    webhookSecret: fine-secret\n', '    webhookSecret: fine-secret\n    botUsername: acme_shop_bot\n'));
+    const okEnv = { ...(await envWith(good)), TELEGRAM_PORT: String(await freePort()) };
+    proc = startApp('telegram-ingress', okEnv);
+    await waitForHttp(`http://127.0.0.1:${okEnv.TELEGRAM_PORT}/healthz`);
+    const started = proc;
+    // the start line and the HTTP answer travel on different pipes: wait for the line itself
+    await waitFor(async () => started.output().includes('"telegram-ingress listening"'), 5000, 'start line');
+    const line = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"telegram-ingress listening"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(line).toEqual([expect.objectContaining({ level: 'info', channel: 'telegram', accounts: ['default', 'tg-shop'], accountsFile: good })]);
+    for (const [name, secret] of Object.entries(SECRETS)) expect({ name, found: proc.output().includes(secret) }).toEqual({ name, found: false });
   });
 });
