@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Gauge, type Registry } from 'prom-client';
-import { mountOpsRoutes, QUEUES, type Logger, type QueueName } from '@switchboard/core';
+import { mountOpsRoutes, QUEUES, type AccountsFile, type Logger, type QueueName } from '@switchboard/core';
 import { listHumanOwned, pingRedis, type Producers, type RedisClient } from '@switchboard/queue';
 import { basicAuth, type AdminCredentials } from './auth.js';
 import { buildOverview, renderOverviewHtml } from './overview.js';
@@ -24,6 +24,8 @@ export interface AdminDeps {
   sandbox?: Sandbox;
   /** Bull Board read-only mode (no retry/clean/promote buttons). */
   readOnly?: boolean;
+  /** `ACCOUNTS_FILE` as read at start (see `readAccountsForConsole`): the overview lists its accounts, never a setting. */
+  accountsFile?: AccountsFile;
 }
 
 export const BOARD_PATH = '/admin/queues';
@@ -78,14 +80,14 @@ export function createAdminApp(deps: AdminDeps): express.Express {
 
   app.get('/admin/overview.json', guard, async (_req, res, next) => {
     try {
-      res.set('Cache-Control', 'no-store').json(await buildOverview(deps.producers, deps.redis, deps.prefix));
+      res.set('Cache-Control', 'no-store').json(await buildOverview(deps.producers, deps.redis, deps.prefix, Date.now(), deps.accountsFile));
     } catch (err) {
       next(err);
     }
   });
   app.get('/admin', guard, async (_req, res, next) => {
     try {
-      const o = await buildOverview(deps.producers, deps.redis, deps.prefix);
+      const o = await buildOverview(deps.producers, deps.redis, deps.prefix, Date.now(), deps.accountsFile);
       res.set('Cache-Control', 'no-store').type('html').send(renderOverviewHtml(o, { sandbox: Boolean(deps.sandbox) }));
     } catch (err) {
       next(err);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { baseEnv, ConfigError, flag, optional, port, url, withDefault } from '@switchboard/core';
+import { baseEnv, ConfigError, flag, optional, port, readAccountsFile, url, withDefault, type AccountsFile } from '@switchboard/core';
 
 /**
  * The admin app's environment. The sandbox signs/encrypts webhooks with the generated secrets the
@@ -120,4 +120,16 @@ export function resolveAdminAuth(cfg: { ADMIN_USER?: string | undefined; ADMIN_P
   if (!cfg.ADMIN_AUTH) return undefined;
   const missing = [cfg.ADMIN_USER ? undefined : 'ADMIN_USER', cfg.ADMIN_PASSWORD ? undefined : 'ADMIN_PASSWORD'].filter(Boolean);
   throw new ConfigError([`${missing.join(' and ')}: required for the admin app (or set ADMIN_AUTH=off on a machine nobody else can reach)`]);
+}
+
+/**
+ * `ACCOUNTS_FILE` for the console: the same checks as every process (ids, channels, `agent` files;
+ * one {@link ConfigError} naming every problem), but a `${NAME}` the admin's environment lacks is
+ * not a problem here — the console shows ids, channels, titles and agent files only, so secrets may
+ * stay with the ingress and worker processes. Channel keys are checked by those processes.
+ */
+export function readAccountsForConsole(path: string | undefined, source: Readonly<Record<string, string | undefined>> = process.env): AccountsFile | undefined {
+  if (!path) return undefined;
+  const lenient = new Proxy<Record<string, string>>({}, { get: (_, name) => (typeof name === 'string' ? source[name] || `\${${name}}` : undefined) });
+  return readAccountsFile(path, lenient);
 }

@@ -10,7 +10,7 @@ import {
 } from '@switchboard/core';
 import { createRedis, Producers, waitReady } from '@switchboard/queue';
 import { createAdminApp } from './app.js';
-import { adminEnv, AUTH_OFF_WARNING, resolveAdminAuth, resolveSandboxSettings } from './env.js';
+import { adminEnv, AUTH_OFF_WARNING, readAccountsForConsole, resolveAdminAuth, resolveSandboxSettings } from './env.js';
 import { loadOfflineCoverage } from './sandbox/faq-topics.js';
 import { createSandbox, type SandboxOptions } from './sandbox/sandbox.js';
 
@@ -22,6 +22,8 @@ async function main(): Promise<void> {
   const auth = resolveAdminAuth(cfg);
   // refuses SANDBOX=on under NODE_ENV=production or next to real channel credentials, before anything starts
   const settings = resolveSandboxSettings(cfg);
+  // read once: account changes are picked up on restart, like every other process
+  const accountsFile = readAccountsForConsole(cfg.ACCOUNTS_FILE);
   if (!auth) log.warn(AUTH_OFF_WARNING, { port: cfg.ADMIN_PORT });
   const redis = createRedis(cfg.REDIS_URL, 'producer');
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
@@ -44,9 +46,9 @@ async function main(): Promise<void> {
     log.info('sandbox enabled', { url: `http://localhost:${cfg.ADMIN_PORT}/sandbox`, agent: opts.agentOnline ? 'online' : 'offline (FAQ)', whatsapp: Boolean(opts.whatsapp), wechat: Boolean(opts.wechat), telegram: Boolean(opts.telegram), prefix: cfg.QUEUE_PREFIX });
   }
 
-  const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}) });
+  const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}) });
   const server = await listen(app, cfg.ADMIN_PORT, { log, tls: tlsFiles(cfg) });
-  log.info('admin listening', { port: cfg.ADMIN_PORT, board: '/admin/queues', auth: auth ? 'basic' : 'off', sandbox: Boolean(sandbox) });
+  log.info('admin listening', { port: cfg.ADMIN_PORT, board: '/admin/queues', auth: auth ? 'basic' : 'off', sandbox: Boolean(sandbox), accounts: accountsFile ? accountsFile.entries.map((a) => `${a.channel}/${a.id}`) : [] });
   onShutdown(log, async () => {
     await closeServer(server, 5000);
     await producers.close();

@@ -44,12 +44,10 @@ function settingsFrom(env: WorkerEnv): WorkerSettings {
 }
 
 /** Reads ACCOUNTS_FILE and checks every entry against its channel's keys: one ConfigError naming every problem. */
+// eslint-disable-next-line no-restricted-properties -- the default source, as loadConfig's: tests pass their own
 export function loadAccountsFile(env: Pick<WorkerEnv, 'ACCOUNTS_FILE'>, source: Readonly<Record<string, string | undefined>> = process.env): AccountsFile | undefined {
   if (!env.ACCOUNTS_FILE) return undefined;
-  const file = readAccountsFile(env.ACCOUNTS_FILE, source);
-  const problems = ChannelId.options.flatMap((id) => accountFileProblems(file, id, CHANNELS[id].accountFileSchema));
-  if (problems.length > 0) throw new ConfigError(problems);
-  return file;
+  return readAccountsFile(env.ACCOUNTS_FILE, source, (file) => ChannelId.options.flatMap((id) => accountFileProblems(file, id, CHANNELS[id].accountFileSchema)));
 }
 
 /**
@@ -65,11 +63,16 @@ function openChannels(env: WorkerEnv, ctx: WorkerChannelContext, log: Logger, fi
       return { module, accounts: new Map(), ...(started.mediaSource ? { unconfiguredMediaSource: started.mediaSource } : {}) };
     }
     const accounts = started.accounts.map((a): WorkerAccount => (a.entry?.agent ? { ...a, agent: agentOf(a.entry.agent) } : a));
-    log.info(`${module.title} accounts`, { channel: id, accounts: accounts.map((a) => a.accountId) });
     return { module, accounts: new Map(accounts.map((a) => [a.accountId, a])) };
   };
   // complete by construction: one entry per channel id, in registry order
-  return Object.fromEntries(ChannelId.options.map((id) => [id, open(id)])) as Record<ChannelId, WorkerChannel>;
+  const channels = Object.fromEntries(ChannelId.options.map((id) => [id, open(id)])) as Record<ChannelId, WorkerChannel>;
+  // the validation report of a good start: one line, ids and channels only (never a setting)
+  log.info('accounts served', {
+    accountsFile: file?.path ?? null,
+    accounts: ChannelId.options.flatMap((id) => [...channels[id].accounts.keys()].map((accountId) => ({ channel: id, id: accountId }))),
+  });
+  return channels;
 }
 
 /**
@@ -111,7 +114,7 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
     media,
     consumers: { concurrency: settings.concurrency, lockDurationMs: settings.lockDurationMs },
     accept: acceptContext(base),
-    setOwner: (convId, owner, reason) => setOwner(base, convId, owner, reason),
+    setOwner: (convId, owner, reason, accountId) => setOwner(base, convId, owner, reason, accountId),
     markUnreachable: (ref: ConversationRef, reason: string) => markUnreachable(base, conversationId(ref), reason),
   };
   const deps: WorkerDeps = {

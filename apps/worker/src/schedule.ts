@@ -13,9 +13,9 @@ export function acceptContext(deps: Pick<WorkerDeps, 'mailbox' | 'producers' | '
 }
 
 /** Conversation ownership: while a human owns it, the bot stays silent. */
-export async function setOwner(deps: Pick<WorkerDeps, 'redis' | 'prefix'>, conversationId: string, owner: 'human' | 'bot', reason: string): Promise<void> {
-  // also kept in an index so the admin overview can list human-owned conversations
-  await setConversationOwner(deps.redis, deps.prefix, conversationId, owner, reason);
+export async function setOwner(deps: Pick<WorkerDeps, 'redis' | 'prefix'>, conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string): Promise<void> {
+  // also kept in an index so the admin overview can list human-owned conversations (with their account)
+  await setConversationOwner(deps.redis, deps.prefix, conversationId, owner, reason, Date.now(), accountId);
 }
 
 export async function ownerOf(deps: Pick<WorkerDeps, 'redis' | 'keys'>, conversationId: string): Promise<'human' | 'bot'> {

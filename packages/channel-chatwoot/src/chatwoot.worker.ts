@@ -10,7 +10,7 @@ import { HUMAN_REPLIED, relayedChatwootMessage } from './chatwoot.parse.js';
 /** What the relay hook needs from the worker (it enqueues through `enqueueReply`, in conversation order). */
 export interface ChatwootRelayContext extends ReplyContext {
   readonly log: Logger;
-  setOwner(conversationId: string, owner: 'human' | 'bot', reason: string): Promise<void>;
+  setOwner(conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string): Promise<void>;
   /** Message content as the text sent to the customer (the agent's renderer). */
   renderText(content: MessageContent): string;
 }
@@ -49,7 +49,7 @@ export function chatwootRelayHook(ctx: ChatwootRelayContext, gatewayAccountId: s
       chatwootMessage,
       receivedAt: event.receivedAt,
     });
-    await ctx.setOwner(conversationId(event.conversation), 'human', 'chatwoot agent replied');
+    await ctx.setOwner(conversationId(event.conversation), 'human', 'chatwoot agent replied', event.conversation.accountId);
     ctx.log.info('chatwoot agent reply relayed', { channel: event.conversation.channel, account: gatewayAccountId, outboundId, chatwootConversationId: chatwootMessage.conversationId });
     return true;
   };

@@ -36,8 +36,8 @@ export interface WorkerChannelContext {
   readonly consumers: { readonly concurrency: number; readonly lockDurationMs: number };
   /** Accepts customer messages into their conversation mailbox (a channel that pulls its messages, like WeChat). */
   readonly accept: AcceptContext;
-  /** Conversation ownership: while a human owns it, the bot stays silent. */
-  setOwner(conversationId: string, owner: 'human' | 'bot', reason: string): Promise<void>;
+  /** Conversation ownership: while a human owns it, the bot stays silent. `accountId` (the conversation's gateway account) is shown in the admin overview. */
+  setOwner(conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string): Promise<void>;
   /** The customer cannot be reached any more (blocked the bot, deactivated): marks the conversation. */
   markUnreachable(ref: ConversationRef, reason: string): Promise<void>;
 }

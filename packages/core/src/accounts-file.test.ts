@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { accountsOfChannel, ConfigError, defineAccountFile, describeAccounts, readAccountsFile, withAccount, conversationId, type InboundEvent } from './index';
+import { accountFileProblems, accountsOfChannel, ConfigError, defineAccountFile, describeAccounts, readAccountsFile, withAccount, conversationId, type InboundEvent } from './index';
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-accounts-'));
 const write = (name: string, text: string) => {
@@ -84,6 +84,23 @@ describe('ACCOUNTS_FILE', () => {
     expect(problemsOf(() => readAccountsFile(join(dir, 'nope.yaml'), {}))[0]).toMatch(/cannot be read/);
     expect(problemsOf(() => readAccountsFile(write('empty.yaml', 'accounts: 3\n'), {}))[0]).toMatch(/expected a list under "accounts"/);
     expect(problemsOf(() => readAccountsFile(write('broken.json', '{"accounts": ['), {}))[0]).toMatch(/cannot be read/);
+  });
+
+  it('never quotes the text of a JSON file it cannot parse (Node quotes the text around the error)', () => {
+    const problems = problemsOf(() => readAccountsFile(write('leaky.json', '{"accounts": [{"id": "a", "channel": "telegram", "botToken": hunter2-SECRETVALUE}]}'), {}));
+    expect(problems).toEqual([expect.stringMatching(/leaky\.json: cannot be read \(not valid JSON\)$/)]);
+  });
+
+  it("with a check, one report names the shared problems and the channels' own key problems", () => {
+    const path = write('both.yaml', ['accounts:', '  - id: Bad', '    channel: telegram', '  - id: a', '    channel: telegram', '    botToken: not-a-token-SECRETVALUE', '  - id: b', '    channel: telegram', '    botToken: "1:x"', '    webhookSecret: s'].join('\n'));
+    const problems = problemsOf(() => readAccountsFile(path, {}, (file) => accountFileProblems(file, 'telegram', telegramLike.schema)));
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toContain('accounts[0].id: must match');
+    expect(problems[1]).toContain('accounts[1] (a).botToken');
+    expect(problems[2]).toContain('accounts[1] (a).webhookSecret');
+    for (const p of problems) expect(p.startsWith(`ACCOUNTS_FILE ${path}: `)).toBe(true);
+    expect(problems.join('\n')).not.toContain('SECRETVALUE');
+    expect(readAccountsFile(write('none.yaml', 'accounts: []\n'), {}, () => []).entries).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ConfigError } from './config.js';
 import { ChannelId } from './model.js';
 
@@ -79,15 +79,19 @@ function parseText(path: string, text: string): unknown {
  * Reads `ACCOUNTS_FILE`. Throws one {@link ConfigError} naming every problem shared by all
  * channels: unreadable file, not a list under `accounts`, an id outside `[a-z0-9-]{1,40}`, an
  * unknown channel, the reserved id `default`, an id listed twice for one channel, a `${NAME}` that
- * is unset, a missing `agent` file. Channel keys are checked by {@link accountsOfChannel}.
+ * is unset, a missing `agent` file. Channel keys are checked by {@link accountsOfChannel}, or here by
+ * `check` (e.g. {@link accountFileProblems} of each channel the process serves) over the entries
+ * that passed, so one report names the problems of both steps.
  */
-export function readAccountsFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env): AccountsFile {
+// eslint-disable-next-line no-restricted-properties -- the default source, as loadConfig's: callers pass their own in tests
+export function readAccountsFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env, check?: (file: AccountsFile) => readonly string[]): AccountsFile {
   const label = `ACCOUNTS_FILE ${path}`;
   let doc: unknown;
   try {
     doc = parseText(path, readFileSync(path, 'utf8'));
   } catch (err) {
-    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    // Node's JSON.parse messages quote the text around the error (possibly a secret): name the kind only
+    const reason = err instanceof SyntaxError && path.toLowerCase().endsWith('.json') ? 'not valid JSON' : err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new ConfigError([`${label}: cannot be read (${reason})`]);
   }
   const list = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)['accounts'] : undefined;
@@ -137,8 +141,10 @@ export function readAccountsFile(path: string, env: Readonly<Record<string, stri
       entries.push({ id, channel: channel.data, ...(typeof item['title'] === 'string' ? { title: item['title'] } : {}), ...(agent ? { agent } : {}), ...(typeof mirror === 'string' ? { mirror } : {}), fields, where });
     }
   });
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${label}: ${p}`));
-  return { path, entries };
+  const file: AccountsFile = { path, entries };
+  const all = [...problems.map((p) => `${label}: ${p}`), ...(check ? check(file) : [])];
+  if (all.length > 0) throw new ConfigError(all);
+  return file;
 }
 
 /**
@@ -170,7 +176,7 @@ export function accountFileProblems(file: AccountsFile, channel: ChannelId, sche
     for (const issue of parsed.error.issues) {
       const key = issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
       // zod's own messages name types and keys, never the received value
-      problems.push(`${file.path}: ${entry.where}${key}: ${issue.message}`);
+      problems.push(`ACCOUNTS_FILE ${file.path}: ${entry.where}${key}: ${issue.message}`);
     }
   }
   return problems;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  accountFileProblems,
   accountsOfChannel,
   baseEnv,
   closeServer,
@@ -52,7 +53,8 @@ export type FileAccount<S> = ChannelAccount<S> & { readonly entry: AccountEntry 
 /** The accounts `ACCOUNTS_FILE` adds to this process's channel (every entry's common keys are checked too). */
 async function fileAccounts<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>, cfg: IngressConfig<E>, log: Logger, path: string | undefined): Promise<Array<ChannelAccount<S>>> {
   if (!path) return [];
-  const accounts = accountsOfChannel(readAccountsFile(path), p.inbound.channel, p.inbound.accountFile, cfg as Readonly<Record<string, unknown>>);
+  const file = readAccountsFile(path, undefined, (f) => accountFileProblems(f, p.inbound.channel, p.inbound.accountFile.schema));
+  const accounts = accountsOfChannel(file, p.inbound.channel, p.inbound.accountFile, cfg as Readonly<Record<string, unknown>>);
   const complete = p.completeFileAccount?.bind(p);
   return complete ? Promise.all(accounts.map((a) => complete(a, cfg, log))) : accounts;
 }
@@ -90,7 +92,8 @@ async function start<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): Promi
   const app = createIngressApp(p.inbound, accounts, { log, registry, producers, redis, prefix, accept, ledger: new DeliveryLedger(gatewayRedis, prefix) });
   const port = p.port(cfg);
   const server = await listen(app, port, { log, tls: tlsFiles(common) });
-  log.info(`${p.service} listening`, { port, accounts: accounts.map((a) => a.id) });
+  // the validation report of a good start: ids and the channel only (never a setting)
+  log.info(`${p.service} listening`, { port, channel: p.inbound.channel, accounts: accounts.map((a) => a.id), accountsFile: common.ACCOUNTS_FILE ?? null });
   onShutdown(log, async () => {
     depths.stop();
     await closeServer(server);

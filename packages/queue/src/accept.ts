@@ -55,13 +55,13 @@ export async function acceptCustomerMessage(ctx: AcceptContext, event: InboundMe
     // an edit of a message still waiting in the pending turn replaces it there: the turn answers the edited text once
     const replaced = await ctx.mailbox.replacePending(convId, event.editOf, event.eventId, (stored) => editedEntry(stored, event), now);
     if (replaced === 'replaced') {
-      await recordChannelEvent(ctx.redis, ctx.prefix, event.conversation.channel, 'in').catch(() => undefined);
+      await recordChannelEvent(ctx.redis, ctx.prefix, event.conversation, 'in').catch(() => undefined);
       return 'queued';
     }
     if (replaced === 'duplicate') return 'duplicate';
   }
   const { claimed, scheduleSeq } = await ctx.mailbox.accept(convId, event.eventId, JSON.stringify(event), now);
-  if (claimed) await recordChannelEvent(ctx.redis, ctx.prefix, event.conversation.channel, 'in').catch(() => undefined);
+  if (claimed) await recordChannelEvent(ctx.redis, ctx.prefix, event.conversation, 'in').catch(() => undefined);
   // schedule even when already claimed: a retried delivery repairs a turn whose add was lost in a crash
   if (scheduleSeq > 0) await scheduleTurn(ctx, convId, event.conversation, scheduleSeq);
   return claimed ? 'queued' : 'duplicate';

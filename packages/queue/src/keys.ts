@@ -41,6 +41,10 @@ export function gatewayKeys(prefix: string) {
     owners: () => at('owners'),
     /** Events of one channel and direction in one minute (admin overview). */
     stats: (channel: string, direction: string, minute: number) => at('stats', channel, direction, String(minute)),
+    /** Events of one gateway account (`default` = the channel's environment) and direction in one minute (admin overview). */
+    accountStats: (channel: string, accountId: string, direction: string, minute: number) => at('stats-account', channel, accountId, direction, String(minute)),
+    /** Accounts with counted events (sorted set: `<channel>/<accountId>` → last event, ms), so the overview lists accounts no longer in ACCOUNTS_FILE too. */
+    statsAccounts: () => at('stats-accounts'),
     /** The customer cannot be reached (blocked the bot, deactivated): the reason, until they write again or unblock. */
     unreachable: (conversationId: string) => at('unreachable', conversationId),
     /** One-shot markers (e.g. the allowlist refusal was sent once). */

@@ -16,6 +16,18 @@ const OWNER_TTL_SEC = 30 * 24 * 3600;
 
 const minuteOf = (ms: number) => Math.floor(ms / 60_000);
 
+/** The account `recordChannelEvent` counts under when given a bare channel (the channel's environment account). */
+const DEFAULT_ACCOUNT = 'default';
+
+/**
+ * Where an event happened: a channel and the gateway account serving it (`accountId` absent =
+ * `default`). A `ConversationRef` or an inbound event's `conversation` fits as is.
+ */
+export interface StatsScope {
+  readonly channel: string;
+  readonly accountId?: string | undefined;
+}
+
 function statKey(prefix: string, channel: string, direction: EventDirection, minute: number): string {
   return gatewayKeys(prefix).stats(channel, direction, minute);
 }
@@ -25,33 +37,73 @@ function ownersKey(prefix: string): string {
 }
 
 /**
- * Counts `n` events of a channel in the current minute (one INCRBY + EXPIRE, pipelined).
+ * Counts `n` events of a channel's account in the current minute: the channel's total and the
+ * account's own bucket (INCRBY + EXPIRE each) and the account in the index of counted accounts, in
+ * one pipelined MULTI. A bare channel counts for its `default` account.
  * Call it where an event becomes certain: a customer message accepted by the inbound role, a part
  * accepted by the provider in the outbound role.
  */
-export async function recordChannelEvent(redis: RedisClient, prefix: string, channel: string, direction: EventDirection, n = 1, now = Date.now()): Promise<void> {
+export async function recordChannelEvent(redis: RedisClient, prefix: string, scope: string | StatsScope, direction: EventDirection, n = 1, now = Date.now()): Promise<void> {
   if (n <= 0) return;
-  const key = statKey(prefix, channel, direction, minuteOf(now));
-  await redis.multi().incrby(key, n).expire(key, BUCKET_TTL_SEC).exec();
+  const channel = typeof scope === 'string' ? scope : scope.channel;
+  const accountId = (typeof scope === 'string' ? undefined : scope.accountId) ?? DEFAULT_ACCOUNT;
+  const keys = gatewayKeys(prefix);
+  const minute = minuteOf(now);
+  const total = keys.stats(channel, direction, minute);
+  const own = keys.accountStats(channel, accountId, direction, minute);
+  await redis
+    .multi()
+    .incrby(total, n)
+    .expire(total, BUCKET_TTL_SEC)
+    .incrby(own, n)
+    .expire(own, BUCKET_TTL_SEC)
+    .zadd(keys.statsAccounts(), 'GT', now, `${channel}/${accountId}`)
+    .expire(keys.statsAccounts(), BUCKET_TTL_SEC)
+    .exec();
 }
 
-/** Events of one channel and direction in the last `minutes` minutes (current minute included). */
-export async function countChannelEvents(redis: RedisClient, prefix: string, channel: string, direction: EventDirection, minutes = 60, now = Date.now()): Promise<number> {
+/** Sums (or lists) the last `minutes` per-minute buckets named by `keyOf`, current minute included. */
+async function readBuckets(redis: RedisClient, keyOf: (minute: number) => string, minutes: number, now: number): Promise<number[]> {
   const current = minuteOf(now);
   // one GET per bucket in a pipeline rather than MGET, so it also works on a Cluster without a hash tag
   const pipe = redis.pipeline();
-  for (let m = current - minutes + 1; m <= current; m++) pipe.get(statKey(prefix, channel, direction, m));
+  for (let m = current - minutes + 1; m <= current; m++) pipe.get(keyOf(m));
   const results = (await pipe.exec()) ?? [];
-  return results.reduce((sum, [err, value]) => sum + (err || value === null ? 0 : Number(value) || 0), 0);
+  return results.map(([err, value]) => (err || value === null ? 0 : Number(value) || 0));
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Events of one channel (all its accounts) and direction in the last `minutes` minutes (current minute included). */
+export async function countChannelEvents(redis: RedisClient, prefix: string, channel: string, direction: EventDirection, minutes = 60, now = Date.now()): Promise<number> {
+  return sum(await readBuckets(redis, (m) => statKey(prefix, channel, direction, m), minutes, now));
+}
+
+/** Events of one account of a channel and direction in the last `minutes` minutes (current minute included). */
+export async function countAccountEvents(redis: RedisClient, prefix: string, channel: string, accountId: string, direction: EventDirection, minutes = 60, now = Date.now()): Promise<number> {
+  return sum(await readBuckets(redis, (m) => gatewayKeys(prefix).accountStats(channel, accountId, direction, m), minutes, now));
+}
+
+/**
+ * Accounts with events counted in the last two hours (while their buckets live), oldest entries
+ * dropped as they are found. Sorted by channel, then account id.
+ */
+export async function listCountedAccounts(redis: RedisClient, prefix: string, now = Date.now()): Promise<Array<{ channel: string; accountId: string }>> {
+  const key = gatewayKeys(prefix).statsAccounts();
+  await redis.zremrangebyscore(key, '-inf', now - BUCKET_TTL_SEC * 1000);
+  const members = await redis.zrange(key, 0, -1);
+  return members
+    .map((m) => {
+      const slash = m.indexOf('/');
+      return { channel: m.slice(0, slash), accountId: m.slice(slash + 1) };
+    })
+    .filter((a) => a.channel !== '' && a.accountId !== '')
+    .sort((a, b) => a.channel.localeCompare(b.channel) || a.accountId.localeCompare(b.accountId));
 }
 
 /** Per-minute series (oldest first) for a small sparkline. */
 export async function channelEventSeries(redis: RedisClient, prefix: string, channel: string, direction: EventDirection, minutes = 60, now = Date.now()): Promise<number[]> {
-  const current = minuteOf(now);
-  const pipe = redis.pipeline();
-  for (let m = current - minutes + 1; m <= current; m++) pipe.get(statKey(prefix, channel, direction, m));
-  const results = (await pipe.exec()) ?? [];
-  return results.map(([err, value]) => (err || value === null ? 0 : Number(value) || 0));
+  return readBuckets(redis, (m) => statKey(prefix, channel, direction, m), minutes, now);
 }
 
 /** Who owns a conversation. */
@@ -62,21 +114,24 @@ export interface OwnerRecord {
   owner: 'human';
   reason: string;
   at: number;
+  /** The gateway account serving the conversation, when the writer knew it (absent = `default`). */
+  accountId?: string;
 }
 
 /**
  * Sets a conversation's owner: `human` writes `gatewayKeys(prefix).owner(id)` (30 days) and lists
  * the conversation in the owners index; `bot` deletes both. One MULTI, so the index never lists
  * a conversation whose owner key was not written. This is the one function every writer of the
- * owner key should call (worker handoff/signals, admin take over/hand back).
+ * owner key should call (worker handoff/signals, admin take over/hand back); `accountId` (the
+ * conversation's gateway account) is shown by the admin overview.
  */
-export async function setConversationOwner(redis: RedisClient, prefix: string, conversationId: string, owner: ConversationOwner, reason: string, now = Date.now()): Promise<void> {
+export async function setConversationOwner(redis: RedisClient, prefix: string, conversationId: string, owner: ConversationOwner, reason: string, now = Date.now(), accountId?: string): Promise<void> {
   const key = gatewayKeys(prefix).owner(conversationId);
   if (owner === 'bot') {
     await redis.multi().del(key).zrem(ownersKey(prefix), conversationId).exec();
     return;
   }
-  const record: OwnerRecord = { owner: 'human', reason, at: now };
+  const record: OwnerRecord = { owner: 'human', reason, at: now, ...(accountId && accountId !== DEFAULT_ACCOUNT ? { accountId } : {}) };
   await redis.multi().set(key, JSON.stringify(record), 'EX', OWNER_TTL_SEC).zadd(ownersKey(prefix), now, conversationId).exec();
 }
 
@@ -86,7 +141,7 @@ export async function getConversationOwner(redis: RedisClient, prefix: string, c
   if (raw === null) return { owner: 'bot' };
   try {
     const parsed = JSON.parse(raw) as Partial<OwnerRecord>;
-    return { owner: 'human', record: { owner: 'human', reason: String(parsed.reason ?? ''), at: Number(parsed.at ?? 0) } };
+    return { owner: 'human', record: { owner: 'human', reason: String(parsed.reason ?? ''), at: Number(parsed.at ?? 0), ...(typeof parsed.accountId === 'string' ? { accountId: parsed.accountId } : {}) } };
   } catch {
     return { owner: 'human', record: { owner: 'human', reason: raw, at: 0 } };
   }
@@ -96,13 +151,13 @@ export async function getConversationOwner(redis: RedisClient, prefix: string, c
  * Conversations currently owned by a human, newest first. Index entries whose owner key expired or
  * was deleted without the index are dropped as they are found.
  */
-export async function listHumanOwned(redis: RedisClient, prefix: string, limit = 100): Promise<Array<{ conversationId: string; reason: string; at: number }>> {
+export async function listHumanOwned(redis: RedisClient, prefix: string, limit = 100): Promise<Array<{ conversationId: string; reason: string; at: number; accountId: string }>> {
   const ids = await redis.zrevrange(ownersKey(prefix), 0, Math.max(0, limit - 1));
   if (ids.length === 0) return [];
   const pipe = redis.pipeline();
   for (const id of ids) pipe.get(gatewayKeys(prefix).owner(id));
   const values = (await pipe.exec()) ?? [];
-  const out: Array<{ conversationId: string; reason: string; at: number }> = [];
+  const out: Array<{ conversationId: string; reason: string; at: number; accountId: string }> = [];
   const gone: string[] = [];
   ids.forEach((id, i) => {
     const [err, raw] = values[i] ?? [null, null];
@@ -112,14 +167,16 @@ export async function listHumanOwned(redis: RedisClient, prefix: string, limit =
     }
     let reason = raw;
     let at = 0;
+    let accountId = DEFAULT_ACCOUNT;
     try {
       const parsed = JSON.parse(raw) as Partial<OwnerRecord>;
       reason = String(parsed.reason ?? '');
       at = Number(parsed.at ?? 0);
+      if (typeof parsed.accountId === 'string' && parsed.accountId !== '') accountId = parsed.accountId;
     } catch {
       // a writer that stored plain text: show it as the reason
     }
-    out.push({ conversationId: id, reason, at });
+    out.push({ conversationId: id, reason, at, accountId });
   });
   if (gone.length > 0) await redis.zrem(ownersKey(prefix), ...gone);
   return out;

@@ -9,7 +9,7 @@ async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<s
   const convId = conversationId(event.conversation);
   if (event.author !== 'customer') {
     // a human servicer or agent wrote: the bot stays quiet until handed back
-    if (await deps.mailbox.claim(event.eventId)) await setOwner(deps, convId, 'human', `${event.author} message`);
+    if (await deps.mailbox.claim(event.eventId)) await setOwner(deps, convId, 'human', `${event.author} message`, event.conversation.accountId);
     return 'human_message';
   }
   const outcome = await acceptCustomerMessage(acceptContext(deps), event);
@@ -35,7 +35,7 @@ async function acceptSignal(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   if (!(await deps.mailbox.claim(event.eventId))) return 'duplicate';
   const convId = conversationId(event.conversation);
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- detail values are provider scalars
-  if (event.signal === 'human_took_over') await setOwner(deps, convId, 'human', String(event.detail.reason ?? 'human took over'));
+  if (event.signal === 'human_took_over') await setOwner(deps, convId, 'human', String(event.detail.reason ?? 'human took over'), event.conversation.accountId);
   if (event.signal === 'bot_resumed' || event.signal === 'session_ended') await setOwner(deps, convId, 'bot', event.signal);
   if (event.signal === 'blocked') await markUnreachable(deps, convId, 'blocked');
   if (event.signal === 'unblocked') await clearUnreachable(deps, convId);

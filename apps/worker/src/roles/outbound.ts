@@ -29,7 +29,7 @@ function errorCode(err: unknown): string {
 /** Records part `index` of a reply as sent (progress, delivery ledger, hourly counts). */
 async function recordPartSent(deps: WorkerDeps, data: OutboundJob, convId: string, index: number, providerMessageId: string | undefined): Promise<void> {
   await deps.ledger.partSent(data.outboundId, index, providerMessageId);
-  await recordChannelEvent(deps.redis, deps.prefix, data.ref.channel, 'out').catch(() => undefined);
+  await recordChannelEvent(deps.redis, deps.prefix, data.ref, 'out').catch(() => undefined);
   if (providerMessageId) {
     await deps.ledger.recordSent(data.ref.channel, providerMessageId, { outboundId: data.outboundId, part: index, conversationId: convId });
   }

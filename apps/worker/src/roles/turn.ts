@@ -98,7 +98,7 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
   // memory after the reply is on its way: a memory summary call must not delay the customer
   if (rememberInput) await agent.remember(rememberInput, output);
   if (output.handoff) {
-    await setOwner(deps, convId, 'human', output.handoff.reason);
+    await setOwner(deps, convId, 'human', output.handoff.reason, ref.accountId);
     deps.metrics.handoffs.inc({ channel: ref.channel, reason: output.handoff.reason.slice(0, 40) });
     if (adapter?.handoff && (await deps.mailbox.claim(`handoff-${convId}-${seq}`))) await adapter.handoff(latestRef, output.handoff);
     await mirror(deps, latestRef, 'handoff', `handoff-${convId}-${seq}`, `${output.handoff.reason}\n\n${output.handoff.summary}`);
