@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import { accountFileProblems, ChannelId, ConfigError, conversationId, loadConfig, readAccountsFile, type AccountsFile, type ConversationRef, type Logger } from '@switchboard/core';
+import { accountFileProblems, ChannelId, conversationId, loadConfig, readAccountsFile, type AccountsFile, type ConversationRef, type Logger } from '@switchboard/core';
 import { createMetricsRegistry } from '@switchboard/core';
 import { Agent, loadAgentConfig, prometheusAgentMetrics } from '@switchboard/agent';
 import type { WorkerChannelContext, WorkerMediaToolkit } from '@switchboard/channel-runtime';
@@ -45,10 +45,7 @@ function settingsFrom(env: WorkerEnv): WorkerSettings {
 /** Reads ACCOUNTS_FILE and checks every entry against its channel's keys: one ConfigError naming every problem. */
 export function loadAccountsFile(env: Pick<WorkerEnv, 'ACCOUNTS_FILE'>, source: Readonly<Record<string, string | undefined>> = process.env): AccountsFile | undefined {
   if (!env.ACCOUNTS_FILE) return undefined;
-  const file = readAccountsFile(env.ACCOUNTS_FILE, source);
-  const problems = ChannelId.options.flatMap((id) => accountFileProblems(file, id, CHANNELS[id].accountFileSchema));
-  if (problems.length > 0) throw new ConfigError(problems);
-  return file;
+  return readAccountsFile(env.ACCOUNTS_FILE, source, (file) => ChannelId.options.flatMap((id) => accountFileProblems(file, id, CHANNELS[id].accountFileSchema)));
 }
 
 /**

@@ -53,7 +53,8 @@ function resolveEnvRefs(value: unknown, env: Readonly<Record<string, string | un
       const v = env[name];
       if (v === undefined || v === '') {
         problems.push(`${at}: environment variable ${name} is not set`);
-        return '';
+        // keep the reference: the channel's check of the entry then names only its other problems
+        return `\${${name}}`;
       }
       return v;
     });
@@ -76,7 +77,12 @@ function parseText(path: string, text: string): unknown {
  * unknown channel, the reserved id `default`, an id listed twice for one channel, a `${NAME}` that
  * is unset, a missing `agent` file. Channel keys are checked by {@link accountsOfChannel}.
  */
-export function readAccountsFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env): AccountsFile {
+export function readAccountsFile(
+  path: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  /** The channels' own checks (e.g. {@link accountFileProblems}), run on every entry with a valid id and channel so one error names every problem. */
+  checkChannels?: (file: AccountsFile) => string[],
+): AccountsFile {
   const label = `ACCOUNTS_FILE ${path}`;
   let doc: unknown;
   try {
@@ -89,6 +95,8 @@ export function readAccountsFile(path: string, env: Readonly<Record<string, stri
   if (!Array.isArray(list)) throw new ConfigError([`${label}: expected a list under "accounts"`]);
   const problems: string[] = [];
   const entries: AccountEntry[] = [];
+  /** Entries with a valid id and channel, whatever else is wrong with them: their channel keys are checked too. */
+  const checkable: AccountEntry[] = [];
   const seen = new Set<string>();
   const dir = dirname(resolve(path));
   list.forEach((raw: unknown, i) => {
@@ -126,11 +134,14 @@ export function readAccountsFile(path: string, env: Readonly<Record<string, stri
       if (seen.has(key)) problems.push(`${where}.id: ${channel.data} account "${id}" is listed twice`);
       seen.add(key);
     }
-    if (problems.length === before && id && channel.success) {
-      entries.push({ id, channel: channel.data, ...(typeof item['title'] === 'string' ? { title: item['title'] } : {}), ...(agent ? { agent } : {}), fields, where });
+    if (id && ACCOUNT_ID_PATTERN.test(id) && channel.success) {
+      const entry: AccountEntry = { id, channel: channel.data, ...(typeof item['title'] === 'string' ? { title: item['title'] } : {}), ...(agent ? { agent } : {}), fields, where };
+      checkable.push(entry);
+      if (problems.length === before) entries.push(entry);
     }
   });
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${label}: ${p}`));
+  const all = [...problems.map((p) => `${label}: ${p}`), ...(checkChannels?.({ path, entries: checkable }) ?? [])];
+  if (all.length > 0) throw new ConfigError(all);
   return { path, entries };
 }
 
@@ -163,7 +174,7 @@ export function accountFileProblems(file: AccountsFile, channel: ChannelId, sche
     for (const issue of parsed.error.issues) {
       const key = issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
       // zod's own messages name types and keys, never the received value
-      problems.push(`${file.path}: ${entry.where}${key}: ${issue.message}`);
+      problems.push(`ACCOUNTS_FILE ${file.path}: ${entry.where}${key}: ${issue.message}`);
     }
   }
   return problems;

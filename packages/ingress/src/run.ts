@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  accountFileProblems,
   accountsOfChannel,
   baseEnv,
   closeServer,
@@ -41,7 +42,8 @@ export interface IngressProcess<E extends z.ZodRawShape, S> {
 /** The accounts `ACCOUNTS_FILE` adds to this process's channel (every entry's common keys are checked too). */
 function fileAccounts<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>, cfg: IngressConfig<E>, path: string | undefined): Array<ChannelAccount<S>> {
   if (!path) return [];
-  return accountsOfChannel(readAccountsFile(path), p.inbound.channel, p.inbound.accountFile, cfg as Readonly<Record<string, unknown>>);
+  const file = readAccountsFile(path, undefined, (f) => accountFileProblems(f, p.inbound.channel, p.inbound.accountFile.schema));
+  return accountsOfChannel(file, p.inbound.channel, p.inbound.accountFile, cfg as Readonly<Record<string, unknown>>);
 }
 
 async function start<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): Promise<void> {
