@@ -234,10 +234,30 @@ describe('real processes: two WhatsApp accounts in one deployment', () => {
   });
 });
 
-describe('real process: whatsapp-ingress with a broken ACCOUNTS_FILE', () => {
-  it('exits non-zero with one message naming every problem and no value', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sb-wa-broken-'));
-    const file = join(dir, 'accounts.yaml');
+describe('real processes: a broken ACCOUNTS_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-wa-broken-'));
+  const file = join(dir, 'accounts.yaml');
+  const problems = [
+    /accounts\[0\]\.id: must match/,
+    /accounts\[1\] \(shop-at\)\.accessToken: environment variable UNSET_SHOP_AT_TOKEN is not set/,
+    /accounts\[1\] \(shop-at\)\.phoneNumberIds\.0: must be a numeric Meta id/,
+    /accounts\[2\] \(shop-ch\)\.channel: must be one of/,
+    /accounts\[3\] \(shop-fr\)\.accessToken: /,
+    /accounts\[3\] \(shop-fr\)\.verifyToken: /,
+    /accounts\[3\] \(shop-fr\)\.phoneNumberIds: /,
+    /accounts\[3\] \(shop-fr\)\.sendRate: /,
+    /accounts\[3\] \(shop-fr\)\.fallbackTemplate: must be name:language/,
+    /accounts\[3\] \(shop-fr\): Unrecognized key: "accesToken"/,
+  ];
+  const values = ['leaky-app-secret-4711', 'leaky-app-secret-4712', 'leaky-app-secret-4713', 'leaky-token-4713', 'env-app-secret-0815'];
+  const run = async (app: string, env: Record<string, string>) => {
+    const p = startApp(app, { REDIS_URL: testRedisUrl(), ACCOUNTS_FILE: file, WHATSAPP_APP_SECRET: 'env-app-secret-0815', WHATSAPP_VERIFY_TOKEN: 'v', WHATSAPP_ACCESS_TOKEN: 't', ...env });
+    const code = await Promise.race([p.exited, sleep(60_000).then(() => 'timeout')]);
+    if (code === 'timeout') p.child.kill('SIGKILL');
+    return { code, out: p.output() };
+  };
+
+  beforeAll(() => {
     writeFileSync(
       file,
       [
@@ -262,34 +282,23 @@ describe('real process: whatsapp-ingress with a broken ACCOUNTS_FILE', () => {
         '    fallbackTemplate: "Bad Template"',
       ].join('\n'),
     );
-    const p = startApp('whatsapp-ingress', {
-      REDIS_URL: testRedisUrl(),
-      ACCOUNTS_FILE: file,
-      WHATSAPP_APP_SECRET: 'env-app-secret-0815',
-      WHATSAPP_VERIFY_TOKEN: 'v',
-      WHATSAPP_ACCESS_TOKEN: 't',
-      WHATSAPP_PORT: String(await freePort()),
-    });
-    const code = await Promise.race([p.exited, sleep(30_000).then(() => 'timeout')]);
-    if (code === 'timeout') p.child.kill('SIGKILL');
+  });
+
+  it('whatsapp-ingress exits non-zero with one message naming every problem and no value', async () => {
+    const { code, out } = await run('whatsapp-ingress', { WHATSAPP_PORT: String(await freePort()) });
     expect(code).not.toBe(0);
     expect(code).not.toBe('timeout');
-    const out = p.output();
-    const problems = [
-      /accounts\[0\]\.id: must match/,
-      /accounts\[1\] \(shop-at\)\.accessToken: environment variable UNSET_SHOP_AT_TOKEN is not set/,
-      /accounts\[1\] \(shop-at\)\.phoneNumberIds\.0: must be a numeric Meta id/,
-      /accounts\[2\] \(shop-ch\)\.channel: must be one of/,
-      /accounts\[3\] \(shop-fr\)\.accessToken: /,
-      /accounts\[3\] \(shop-fr\)\.verifyToken: /,
-      /accounts\[3\] \(shop-fr\)\.phoneNumberIds: /,
-      /accounts\[3\] \(shop-fr\)\.sendRate: /,
-      /accounts\[3\] \(shop-fr\)\.fallbackTemplate: must be name:language/,
-      /accounts\[3\] \(shop-fr\): Unrecognized key: "accesToken"/,
-    ];
     for (const problem of problems) expect(out).toMatch(problem);
     // one message: the process line, then the list
     expect(out.match(/whatsapp-ingress: invalid configuration/g)).toHaveLength(1);
-    for (const value of ['leaky-app-secret-4711', 'leaky-app-secret-4712', 'leaky-app-secret-4713', 'leaky-token-4713', 'env-app-secret-0815']) expect(out).not.toContain(value);
+    for (const value of values) expect(out).not.toContain(value);
+  });
+
+  it('the worker refuses the same file the same way', async () => {
+    const { code, out } = await run('worker', { OPENAI_API_KEY: 'sk-x', WORKER_METRICS_PORT: String(await freePort()) });
+    expect(code).not.toBe(0);
+    expect(code).not.toBe('timeout');
+    for (const problem of problems) expect(out).toMatch(problem);
+    for (const value of values) expect(out).not.toContain(value);
   });
 });
