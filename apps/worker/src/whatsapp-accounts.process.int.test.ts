@@ -252,7 +252,9 @@ describe('real processes: a broken ACCOUNTS_FILE', () => {
   const values = ['leaky-app-secret-4711', 'leaky-app-secret-4712', 'leaky-app-secret-4713', 'leaky-token-4713', 'env-app-secret-0815'];
   const run = async (app: string, env: Record<string, string>) => {
     const p = startApp(app, { REDIS_URL: testRedisUrl(), ACCOUNTS_FILE: file, WHATSAPP_APP_SECRET: 'env-app-secret-0815', WHATSAPP_VERIFY_TOKEN: 'v', WHATSAPP_ACCESS_TOKEN: 't', ...env });
-    const code = await Promise.race([p.exited, sleep(60_000).then(() => 'timeout')]);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([p.exited, new Promise<string>((done) => (timer = setTimeout(() => done('timeout'), 60_000)))]);
+    clearTimeout(timer);
     if (code === 'timeout') p.child.kill('SIGKILL');
     return { code, out: p.output() };
   };
