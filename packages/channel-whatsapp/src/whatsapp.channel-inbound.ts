@@ -1,6 +1,7 @@
 import { ConfigError, DEFAULT_ACCOUNT_ID, defineAccountFile, type AccountInbound, type ChannelAccount, type ChannelInbound, type InboundAdapter, type Logger } from '@switchboard/core';
 import { whatsappAccountFields } from './whatsapp.env.js';
 import { createWhatsAppInboundAdapter } from './whatsapp.inbound.js';
+import { OTHER_PHONE_NUMBER } from './whatsapp.parse.js';
 import { verifySubscription } from './whatsapp.verify.js';
 
 /**
@@ -29,14 +30,15 @@ export const whatsappInbound: ChannelInbound<WhatsAppInboundSettings> = {
   // Meta payloads reach 3 MB; an inflated gzip/deflate body is held to the same limit
   bodyLimit: '3mb',
   errorFormat: 'json',
-  // unknown message types reach the inbound consumer (it may tell the customer it cannot read them)
-  unsupported: 'enqueue',
+  // unknown message types reach the inbound consumer (it may tell the customer it cannot read them);
+  // a change of a phone number the account does not serve is only acknowledged, logged and counted
+  unsupported: (e) => (e.providerType === OTHER_PHONE_NUMBER ? 'acknowledge' : 'enqueue'),
   verifiesSubscription: true,
   accountFile: defineAccountFile(whatsappAccountFields, (f) => ({ enabled: true, appSecret: f.appSecret, verifyToken: f.verifyToken, phoneNumberIds: f.phoneNumberIds })),
   createInbound(account) {
     const s = account.settings;
     if (!s.enabled) return { enabled: false, reason: 'WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN and WHATSAPP_ACCESS_TOKEN are not set' };
-    return { enabled: true, inbound: whatsappAccountInbound(createWhatsAppInboundAdapter({ appSecret: s.appSecret }), s.verifyToken) };
+    return { enabled: true, inbound: whatsappAccountInbound(createWhatsAppInboundAdapter({ appSecret: s.appSecret, phoneNumberIds: s.phoneNumberIds }), s.verifyToken) };
   },
   answer: () => ({ type: 'text', body: 'EVENT_RECEIVED' }),
 };

@@ -6,10 +6,13 @@ import { verifyMetaSignature } from './whatsapp.verify.js';
 export interface WhatsAppInboundOptions {
   /** App secret for X-Hub-Signature-256; undefined only with the explicit insecure flag. */
   appSecret: string | undefined;
+  /** The phone number ids this account serves (file accounts); events of other numbers are only acknowledged. Absent: all. */
+  phoneNumberIds?: readonly string[] | undefined;
 }
 
 /** The inbound half: verify over raw bytes, then JSON-parse, then normalize every event. */
 export function createWhatsAppInboundAdapter(opts: WhatsAppInboundOptions): InboundAdapter<unknown> {
+  const served = opts.phoneNumberIds ? { phoneNumberIds: new Set(opts.phoneNumberIds) } : {};
   return {
     channel: 'whatsapp',
     verify(req) {
@@ -26,6 +29,6 @@ export function createWhatsAppInboundAdapter(opts: WhatsAppInboundOptions): Inbo
         return { ok: false, status: 400, reason: 'body is not valid JSON' };
       }
     },
-    parse: (payload, ctx) => parseWebhook(payload, ctx),
+    parse: (payload, ctx) => parseWebhook(payload, ctx, served),
   };
 }

@@ -1,6 +1,6 @@
 import { InboundEvent } from '@switchboard/core';
 import { fixtureBytes, fixtureJson } from '@switchboard/testkit';
-import { parseWebhook } from './whatsapp.parse';
+import { OTHER_PHONE_NUMBER, parseWebhook } from './whatsapp.parse';
 
 const at = { receivedAt: 1_800_000_000_000 };
 
@@ -241,5 +241,28 @@ describe('parseWebhook: real payload shapes (issue 12)', () => {
     expect(e.referral).toEqual({ body: '42' });
     const e2 = oneMessage({ type: 'text', text: { body: 'hi' }, referral: 'nope' });
     expect(e2.referral).toBeUndefined();
+  });
+});
+
+describe('parseWebhook with the phone numbers of an account', () => {
+  const delivery = envelope({
+    contacts: [{ profile: { name: 'A' }, wa_id: '15550001' }],
+    messages: [{ from: '15550001', id: 'wamid.Y', timestamp: '1789000000', type: 'text', text: { body: 'hi' } }],
+    statuses: [{ id: 'wamid.S', status: 'read', timestamp: '1789000000', recipient_id: '15550001' }],
+  });
+
+  it('parses the changes of a served number as usual', () => {
+    expect(parseWebhook(delivery, at, { phoneNumberIds: new Set(['PN1']) }).map((e) => e.kind)).toEqual(['message', 'status']);
+  });
+
+  it('turns a change of another number into one event without customer or content', () => {
+    const events = parseWebhook(delivery, at, { phoneNumberIds: new Set(['PN2']) });
+    expect(events).toHaveLength(1);
+    const e = events[0]!;
+    expect(InboundEvent.safeParse(e).success).toBe(true);
+    expect(e).toMatchObject({ kind: 'unsupported', providerType: OTHER_PHONE_NUMBER });
+    expect(e.kind === 'unsupported' && e.conversation).toBeFalsy();
+    expect(JSON.stringify(e)).not.toMatch(/15550001|wamid|hi"/);
+    expect(parseWebhook(delivery, at, { phoneNumberIds: new Set(['PN2']) })[0]?.eventId).toBe(e.eventId);
   });
 });

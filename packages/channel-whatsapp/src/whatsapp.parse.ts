@@ -224,12 +224,25 @@ function unsupported(reason: string, providerType: string, seed: string): Inboun
   return { kind: 'unsupported', eventId: jobId('wa-x', shortHash(seed, 24)), channel: 'whatsapp', providerType, reason };
 }
 
+/** `providerType` of the one event that stands for a change of a phone number the account does not serve. */
+export const OTHER_PHONE_NUMBER = 'other_phone_number';
+
+/** Options of {@link parseWebhook}. */
+export interface ParseWebhookOptions {
+  /**
+   * The phone number ids the account serves (file accounts). A change of any other number becomes
+   * one `unsupported` event of type {@link OTHER_PHONE_NUMBER} (no customer, no content) that the
+   * channel acknowledges without handing it on. Absent: every number is served (account `default`).
+   */
+  readonly phoneNumberIds?: ReadonlySet<string>;
+}
+
 /**
  * Returns every event of a Meta delivery: all entries × changes × messages, statuses and errors.
  * Nothing is dropped: shapes the gateway does not act on come back as `unsupported` events.
  * @see https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components
  */
-export function parseWebhook(payload: unknown, ctx: { receivedAt: number }): InboundEvent[] {
+export function parseWebhook(payload: unknown, ctx: { receivedAt: number }, opts: ParseWebhookOptions = {}): InboundEvent[] {
   const envelope = WaWebhook.safeParse(payload);
   if (!envelope.success) return [unsupported('not a WhatsApp webhook envelope', 'envelope', JSON.stringify(payload ?? null).slice(0, 500))];
   if (envelope.data.object !== 'whatsapp_business_account') {
@@ -256,6 +269,11 @@ export function parseWebhook(payload: unknown, ctx: { receivedAt: number }): Inb
         return;
       }
       const account = value.data.metadata.phone_number_id;
+      if (opts.phoneNumberIds && !opts.phoneNumberIds.has(account)) {
+        const n = (key: 'messages' | 'statuses' | 'errors') => value.data[key]?.length ?? 0;
+        events.push(unsupported(`phone number id ${account} is not one of this account's (${n('messages')} messages, ${n('statuses')} statuses, ${n('errors')} errors)`, OTHER_PHONE_NUMBER, seed));
+        return;
+      }
       const contacts = value.data.contacts ?? [];
       for (const raw of value.data.messages ?? []) events.push(parseMessage(raw, account, contacts, ctx.receivedAt));
       for (const raw of value.data.statuses ?? []) events.push(parseStatus(raw, account, ctx.receivedAt));

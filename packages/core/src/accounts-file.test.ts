@@ -39,6 +39,24 @@ describe('ACCOUNTS_FILE', () => {
     expect(readAccountsFile(path, {}).entries.map((e) => e.id)).toEqual(['a1']);
   });
 
+  it("names shared and channel problems in one error (the channel's check runs on every entry with a valid id and channel)", () => {
+    const path = write(
+      'mixed.yaml',
+      ['accounts:', '  - id: Bad_Id', '    channel: telegram', '  - id: tg-a', '    channel: telegram', '    botToken: ${UNSET_TG_TOKEN}', '    webhookSecret: ""', '  - id: tg-b', '    channel: telegram', '    botToken: leaky-value', '    webhookSecret: x', '    extra: 1'].join('\n'),
+    );
+    const problems = problemsOf(() => readAccountsFile(path, {}, (file) => accountFileProblems(file, 'telegram', telegramLike.schema)));
+    expect(problems).toEqual([
+      expect.stringMatching(/accounts\[0\]\.id: must match/),
+      expect.stringMatching(/accounts\[1\] \(tg-a\)\.botToken: environment variable UNSET_TG_TOKEN is not set/),
+      expect.stringMatching(/accounts\[1\] \(tg-a\)\.botToken: /),
+      expect.stringMatching(/accounts\[1\] \(tg-a\)\.webhookSecret: /),
+      expect.stringMatching(/accounts\[2\] \(tg-b\)\.botToken: /),
+      expect.stringMatching(/accounts\[2\] \(tg-b\): Unrecognized key: "extra"/),
+    ]);
+    expect(problems.every((p) => p.startsWith(`ACCOUNTS_FILE ${path}: `))).toBe(true);
+    expect(problems.join('\n')).not.toContain('leaky-value');
+  });
+
   it('names every shared problem at once, never a value', () => {
     const path = write(
       'bad.yaml',

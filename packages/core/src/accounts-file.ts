@@ -58,7 +58,8 @@ function resolveEnvRefs(value: unknown, env: Readonly<Record<string, string | un
       const v = env[name];
       if (v === undefined || v === '') {
         problems.push(`${at}: environment variable ${name} is not set`);
-        return '';
+        // keep the reference: the channel's check of the entry then names only its other problems
+        return `\${${name}}`;
       }
       return v;
     });
@@ -83,8 +84,13 @@ function parseText(path: string, text: string): unknown {
  * `check` (e.g. {@link accountFileProblems} of each channel the process serves) over the entries
  * that passed, so one report names the problems of both steps.
  */
-// eslint-disable-next-line no-restricted-properties -- the default source, as loadConfig's: callers pass their own in tests
-export function readAccountsFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env, check?: (file: AccountsFile) => readonly string[]): AccountsFile {
+export function readAccountsFile(
+  path: string,
+  // eslint-disable-next-line no-restricted-properties -- the default source, as loadConfig's: callers pass their own in tests
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  /** The channels' own checks (e.g. {@link accountFileProblems}), run on every entry with a valid id and channel so one error names every problem. */
+  checkChannels?: (file: AccountsFile) => string[],
+): AccountsFile {
   const label = `ACCOUNTS_FILE ${path}`;
   let doc: unknown;
   try {
@@ -98,6 +104,8 @@ export function readAccountsFile(path: string, env: Readonly<Record<string, stri
   if (!Array.isArray(list)) throw new ConfigError([`${label}: expected a list under "accounts"`]);
   const problems: string[] = [];
   const entries: AccountEntry[] = [];
+  /** Entries with a valid id and channel, whatever else is wrong with them: their channel keys are checked too. */
+  const checkable: AccountEntry[] = [];
   const seen = new Set<string>();
   const dir = dirname(resolve(path));
   list.forEach((raw: unknown, i) => {
@@ -137,14 +145,15 @@ export function readAccountsFile(path: string, env: Readonly<Record<string, stri
       if (seen.has(key)) problems.push(`${where}.id: ${channel.data} account "${id}" is listed twice`);
       seen.add(key);
     }
-    if (problems.length === before && id && channel.success) {
-      entries.push({ id, channel: channel.data, ...(typeof item['title'] === 'string' ? { title: item['title'] } : {}), ...(agent ? { agent } : {}), ...(typeof mirror === 'string' ? { mirror } : {}), fields, where });
+    if (id && ACCOUNT_ID_PATTERN.test(id) && channel.success) {
+      const entry: AccountEntry = { id, channel: channel.data, ...(typeof item['title'] === 'string' ? { title: item['title'] } : {}), ...(agent ? { agent } : {}), ...(typeof mirror === 'string' ? { mirror } : {}), fields, where };
+      checkable.push(entry);
+      if (problems.length === before) entries.push(entry);
     }
   });
-  const file: AccountsFile = { path, entries };
-  const all = [...problems.map((p) => `${label}: ${p}`), ...(check ? check(file) : [])];
+  const all = [...problems.map((p) => `${label}: ${p}`), ...(checkChannels?.({ path, entries: checkable }) ?? [])];
   if (all.length > 0) throw new ConfigError(all);
-  return file;
+  return { path, entries };
 }
 
 /**

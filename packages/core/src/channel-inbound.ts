@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { QueueName, QueuePayload } from './catalog.js';
 import type { InboundAdapter, VerifyResult } from './channel.js';
 import { DEFAULT_ACCOUNT_ID, type AccountEntry, type AccountFileReader } from './accounts-file.js';
-import type { ChannelId, InboundEvent } from './model.js';
+import type { ChannelId, InboundEvent, UnsupportedEvent } from './model.js';
 
 /**
  * The inbound half of a channel module: everything `createIngressApp` (packages/ingress) needs to
@@ -89,6 +89,9 @@ export interface AccountInbound<P, X extends object = object> {
 /** An account's inbound half, or why the account cannot serve (its routes answer 503). */
 export type InboundSetup = { readonly enabled: true; readonly inbound: AccountInbound<unknown> } | { readonly enabled: false; readonly reason: string };
 
+/** `enqueue`: an `unsupported` event is handed to the inbound consumer; `acknowledge`: only logged and counted. */
+export type UnsupportedPolicy = 'enqueue' | 'acknowledge';
+
 /**
  * How one delivery ended, for the success answer and the metrics:
  * - `accepted`: events or jobs were made durable;
@@ -136,8 +139,11 @@ export interface ChannelInbound<S, R extends InboundRuntime = InboundRuntime> {
   readonly bodyLimit: number | string;
   /** How refusals and errors are answered: `{ error }` JSON or a short text/plain line. */
   readonly errorFormat: 'json' | 'text';
-  /** What happens to `unsupported` events: handed to the inbound consumer, or only logged and counted. */
-  readonly unsupported: 'enqueue' | 'acknowledge';
+  /**
+   * What happens to `unsupported` events: handed to the inbound consumer, or only logged and counted;
+   * a function decides per event (WhatsApp: an event of another account's phone number is never handed on).
+   */
+  readonly unsupported: UnsupportedPolicy | ((event: UnsupportedEvent) => UnsupportedPolicy);
   /** Serves `GET` subscription checks on the same paths (each account's {@link AccountInbound.challenge}). */
   readonly verifiesSubscription?: boolean;
   /** The provider gives up on an answer after a few seconds (WeCom: 5 s): answer 503 once this passes. */

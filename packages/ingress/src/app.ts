@@ -140,6 +140,9 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
     },
   };
 
+  const policy = inbound.unsupported;
+  const unsupportedPolicy = typeof policy === 'function' ? policy : () => policy;
+
   const setups = new Map<string, InboundSetup>();
   const bodyReaders = new Map<string, { read: RequestHandler; maxBodyBytes: number }>();
   for (const account of accounts) {
@@ -254,7 +257,7 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
         throw new ParseFailure(err instanceof Error ? err.message : String(err));
       }
       const jobs = acc.jobs?.(payload, { receivedAt }) ?? [];
-      const handOn = inbound.unsupported === 'enqueue' ? parsed : parsed.filter((e) => e.kind !== 'unsupported');
+      const handOn = parsed.filter((e) => e.kind !== 'unsupported' || unsupportedPolicy(e) === 'enqueue');
       let fresh = handOn;
       const eventKey = dedupe?.eventKey?.bind(dedupe);
       const eventTtl = dedupe?.eventTtlSec;

@@ -25,6 +25,7 @@ export interface ScriptCommands {
   sbCompareAndDelete(...a: [key: string, expected: string]): Promise<number>;
   sbLockRenew(...a: [lock: string, owner: string, ttlMs: Arg]): Promise<number>;
   sbSendSlot(...a: [rate: string, slot: string, nowMs: Arg, intervalMs: Arg, burstMs: Arg, slotTtlMs: Arg]): Promise<number>;
+  sbHoldSender(...a: [rate: string, nowMs: Arg, untilMs: Arg, burstMs: Arg]): Promise<number>;
   sbReplyOrder(...a: [lastReply: string, outbound: string, outboundId: string, lastTtlSec: Arg, outboundTtlSec: Arg]): Promise<string>;
   sbWechatSyncAcquire(...a: [lock: string, pending: string, watcher: string, owner: string, lockMs: Arg, token: string, jobKey: string, pendingTtlMs: Arg]): Promise<[number, number?]>;
   sbWechatSyncRecheck(...a: [lock: string, pending: string, watcher: string, owner: string, lockMs: Arg, token: string, jobKey: string, pendingTtlMs: Arg]): Promise<[number, number?]>;

@@ -3,7 +3,7 @@ import type { GatewayKeys } from './keys.js';
 import { loadScripts } from './lua-scripts.js';
 import type { RedisClient } from './redis.js';
 
-/** How long a reserved slot is kept for a part that never comes back for it. */
+/** How long a reserved slot is kept, once it has come, for a part that never comes back for it. */
 const SLOT_TTL_MS = 15 * 60_000;
 
 /**
@@ -25,7 +25,8 @@ export async function reserveSendSlot(
 
 /**
  * Holds a sender back for `forMs` (the provider said it throttles this sender): no part of it gets
- * a slot before then. Other senders are untouched.
+ * a slot before then, not even one that reserved an earlier slot. A hold only pushes the sender
+ * back, never forward. Other senders are untouched.
  */
 export async function holdSender(
   redis: RedisClient,
@@ -34,10 +35,6 @@ export async function holdSender(
 ): Promise<void> {
   const { max, durationMs } = hold.rate;
   if (!(max > 0) || !(durationMs > 0) || !(hold.forMs > 0)) return;
-  const burst = durationMs - durationMs / max;
-  const until = (hold.now ?? Date.now()) + hold.forMs;
-  const key = keys.sendRate(hold.channel, hold.sender);
-  // the state is the time the next send may go plus the burst tolerance: push it, never pull it back
-  const current = Number((await redis.get(key)) ?? 0);
-  if (current < until + burst) await redis.set(key, String(until + burst), 'PX', Math.ceil(hold.forMs + burst) + 1000);
+  const now = hold.now ?? Date.now();
+  await loadScripts(redis).sbHoldSender(keys.sendRate(hold.channel, hold.sender), now, now + hold.forMs, durationMs - durationMs / max);
 }
