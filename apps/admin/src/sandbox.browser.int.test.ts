@@ -220,7 +220,7 @@ describeBrowser('sandbox page in a real headless browser', () => {
     await page.getByText('Loading...').waitFor({ state: 'detached', timeout: 15_000 }).catch(() => undefined);
     await page.screenshot({ path: join(REPORTS, 'bull-board-csp.png') });
     await page.goto(`${stack.adminUrl}/admin`);
-    await page.getByText('Events in the last hour').waitFor();
+    await page.getByRole('heading', { name: 'Events in the last hour' }).waitFor();
     page.off('console', onConsole);
     expect(refused).toEqual([]);
   });
