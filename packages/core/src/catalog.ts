@@ -61,6 +61,17 @@ export const MirrorJob = z.object({
 });
 export type MirrorJob = z.infer<typeof MirrorJob>;
 
+/**
+ * Read a knowledge document into the knowledge base: its source (stored text or upload, a URL, a
+ * sitemap) is in the store under `documentId`; the job only names it, so a retry reads it again.
+ */
+export const KnowledgeJob = z.object({
+  documentId: z.string().min(1),
+  /** Why: a new document, a re-check of a URL or sitemap (ETag/Last-Modified), or a re-read asked for. */
+  reason: z.enum(['new', 'recheck', 'reingest']).default('new'),
+});
+export type KnowledgeJob = z.infer<typeof KnowledgeJob>;
+
 /** Retention and retry settings of one queue. */
 export interface QueueSpec<S extends z.ZodType> {
   readonly schema: S;
@@ -99,6 +110,8 @@ export const QUEUES = {
   ...OUTBOUND_QUEUES,
   /** Mirroring into Chatwoot never blocks a reply; it retries on its own for a long time. */
   mirror: { schema: MirrorJob, attempts: 15, backoff: { type: 'exponential', delay: 2000, jitter: 0.2 }, ...KEEP },
+  /** Knowledge ingestion (extract, chunk, embed, store): never in a request; a few retries for fetches and the embeddings endpoint. */
+  knowledge: { schema: KnowledgeJob, attempts: 5, backoff: { type: 'exponential', delay: 5000, jitter: 0.2 }, ...KEEP },
 } as const satisfies QueueCatalog;
 
 export type QueueName = keyof typeof QUEUES;

@@ -46,6 +46,17 @@ export interface KbChunkTable {
   embedding: number[] | null;
 }
 
+/** What a document is read from (upload bytes, text, crawl options) and its last fetch's validators. */
+export interface KbSourceTable {
+  document_id: string;
+  body: Buffer | null;
+  text: string | null;
+  options: ColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
+  etag: string | null;
+  last_modified: string | null;
+  checked_at: Date | null;
+}
+
 /** Computed embeddings by content hash, model and dimension count. */
 export interface KbEmbeddingCacheTable {
   content_hash: string;
@@ -64,4 +75,5 @@ export interface Database {
   kb_document: KbDocumentTable;
   kb_chunk: KbChunkTable;
   kb_embedding_cache: KbEmbeddingCacheTable;
+  kb_source: KbSourceTable;
 }

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_store_meta.js';
 import * as m0002 from './0002_knowledge.js';
+import * as m0003 from './0003_knowledge_source.js';
 
 /**
  * Every migration, in order; the key is the name recorded in `store_migration`. Listed here (not
@@ -10,4 +11,5 @@ import * as m0002 from './0002_knowledge.js';
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_store_meta': m0001,
   '0002_knowledge': m0002,
+  '0003_knowledge_source': m0003,
 };
