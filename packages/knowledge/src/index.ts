@@ -8,3 +8,4 @@ export * from './tsvector.js';
 export * from './knowledge.repo.js';
 export * from './embeddings.js';
 export * from './extract.js';
+export * from './knowledge-base.js';

@@ -154,6 +154,28 @@ export class KnowledgeRepo {
     return Number(res.numDeletedRows) > 0;
   }
 
+  /** Stores what a document is read from (upload bytes, a text, crawl options); replaces an earlier source. */
+  async saveSource(documentId: string, source: { readonly body?: Buffer; readonly text?: string; readonly options?: Record<string, unknown> }): Promise<void> {
+    const values = { body: source.body ?? null, text: source.text ?? null, options: source.options ?? {} };
+    await this.db
+      .insertInto('kb_source')
+      .values({ document_id: documentId, ...values, etag: null, last_modified: null, checked_at: null })
+      .onConflict((oc) => oc.column('document_id').doUpdateSet(values))
+      .execute();
+  }
+
+  /** A document's source, or undefined when it has none (deleted meanwhile). */
+  async readSource(documentId: string): Promise<{ body?: Buffer; text?: string; options: Record<string, unknown>; etag?: string; lastModified?: string; checkedAt?: Date } | undefined> {
+    const r = await this.db.selectFrom('kb_source').selectAll().where('document_id', '=', documentId).executeTakeFirst();
+    if (!r) return undefined;
+    return { options: r.options, ...(r.body ? { body: r.body } : {}), ...(r.text !== null ? { text: r.text } : {}), ...(r.etag ? { etag: r.etag } : {}), ...(r.last_modified ? { lastModified: r.last_modified } : {}), ...(r.checked_at ? { checkedAt: r.checked_at } : {}) };
+  }
+
+  /** Records the validators of a fetch (ETag, Last-Modified) and when it happened. */
+  async markChecked(documentId: string, validators: { readonly etag?: string | undefined; readonly lastModified?: string | undefined }): Promise<void> {
+    await this.db.updateTable('kb_source').set({ etag: validators.etag ?? null, last_modified: validators.lastModified ?? null, checked_at: new Date() }).where('document_id', '=', documentId).execute();
+  }
+
   /** Marks a document failed with a reason the console shows. */
   async failDocument(id: string, error: string): Promise<void> {
     await this.db.updateTable('kb_document').set({ status: 'failed', error: error.slice(0, 1000), updated_at: new Date() }).where('id', '=', id).execute();
