@@ -23,6 +23,11 @@ function recordingBackend(opts: { failOn?: string } = {}) {
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 30));
+/** Waits until `done()` holds (bounded): timers run late on a busy machine, so never a fixed sleep before a positive check. */
+async function until(done: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+}
 const noop = () => {};
 
 test('an extended sequence runs as one unit: another connection never runs between its Parse and its Sync', async () => {
@@ -36,7 +41,7 @@ test('an extended sequence runs as one unit: another connection never runs betwe
   s.submit(1, 'E', msg('E', 'a'), noop, noop);
   s.submit(2, 'S', msg('S', 'b'), noop, noop);
   s.submit(1, 'S', msg('S', 'a'), noop, noop);
-  await settle();
+  await until(() => ran.length >= 2);
   expect(ran).toEqual(['PbBbEbSb', 'PaBaEaSa']);
 });
 
@@ -44,13 +49,13 @@ test('while a connection is in a transaction only its units run; the others run 
   const { backend, ran } = recordingBackend();
   const s = new SharedSession(backend);
   s.submit(1, 'Q', msg('Q', 'BEGIN'), noop, noop);
-  await settle();
+  await until(() => ran.length >= 1);
   s.submit(2, 'Q', msg('Q', 'two'), noop, noop);
   await settle();
   expect(ran).toEqual(['QBEGIN']);
   s.submit(1, 'Q', msg('Q', 'one'), noop, noop);
   s.submit(1, 'Q', msg('Q', 'COMMIT'), noop, noop);
-  await settle();
+  await until(() => ran.length >= 4);
   expect(ran).toEqual(['QBEGIN', 'Qone', 'QCOMMIT', 'Qtwo']);
 });
 
@@ -58,10 +63,10 @@ test('a connection that closes inside its transaction is rolled back and the oth
   const { backend, ran } = recordingBackend();
   const s = new SharedSession(backend);
   s.submit(1, 'Q', msg('Q', 'BEGIN'), noop, noop);
-  await settle();
+  await until(() => ran.length >= 1);
   s.submit(2, 'Q', msg('Q', 'two'), noop, noop);
   s.release(1);
-  await settle();
+  await until(() => ran.length >= 3);
   expect(ran.map((r) => r.replace(/[^A-Za-z]/g, ''))).toEqual(['QBEGIN', 'QROLLBACK', 'Qtwo']);
 });
 
@@ -73,7 +78,7 @@ test('a connection idle in its transaction while others wait is reported after t
   await settle();
   expect(idle).toEqual([]); // nobody waits: no timer
   s.submit(2, 'Q', msg('Q', 'two'), noop, noop);
-  await new Promise((r) => setTimeout(r, 120));
+  await until(() => idle.length >= 1);
   expect(idle).toEqual([1]);
 });
 
@@ -83,7 +88,7 @@ test('a unit that fails inside the backend fails its connection only', async () 
   const errors: string[] = [];
   s.submit(1, 'Q', msg('Q', 'boom'), noop, (e) => errors.push((e as Error).message));
   s.submit(2, 'Q', msg('Q', 'fine'), noop, noop);
-  await settle();
+  await until(() => errors.length >= 1 && ran.length >= 1);
   expect(errors).toEqual(['wasm trap']);
   expect(ran).toEqual(['Qfine']);
 });
