@@ -49,7 +49,7 @@ describe('admin app (real Redis)', () => {
     const api = await request(app).get('/admin/queues/api/queues').set('Authorization', basic(AUTH.user, AUTH.password));
     expect(api.status).toBe(200);
     const names = (api.body as { queues: Array<{ name: string }> }).queues.map((q) => q.name).sort();
-    expect(names).toEqual(['inbound', 'mirror', 'outbound-chatwoot', 'outbound-telegram', 'outbound-wechat-kf', 'outbound-whatsapp', 'turn', 'wechat-sync']);
+    expect(names).toEqual(['inbound', 'knowledge', 'mirror', 'outbound-chatwoot', 'outbound-telegram', 'outbound-wechat-kf', 'outbound-whatsapp', 'turn', 'wechat-sync']);
   });
 
   it('lets a failed job be seen with its reason and retried from Bull Board', async () => {
