@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { Redis } from 'ioredis';
 import { createMetricsRegistry, silentLogger, type Logger } from '@switchboard/core';
-import { chunkDocument, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
+import { chunkDocument, Embedder, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
 import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
 import { openStore, type Store } from '@switchboard/store';
-import { createTestDatabase, dropPrefix, testRedisUrl, uniquePrefix, type TestDatabase } from '@switchboard/testkit';
+import { createTestDatabase, dropPrefix, fakeEmbedding, startFakeOpenAI, testRedisUrl, uniquePrefix, type TestDatabase } from '@switchboard/testkit';
 import { parseApiKeys } from './api/api';
 import { createAdminApp } from './app';
 
@@ -220,6 +220,25 @@ describe('knowledge API (real PostgreSQL and Redis)', () => {
     const after = await request(app).post('/api/v1/knowledge/search').set('Authorization', bearer).send({ query: 'how many days to return an item?', account: 'shop-de' });
     expect((after.body.hits as Array<{ documentId: string }>).map((h) => h.documentId)).not.toContain(id);
     expect((await request(app).get(`/api/v1/knowledge/documents/${id}`).set('Authorization', bearer)).status).toBe(404);
+  });
+
+  it('with an embeddings endpoint, /search embeds the query and fuses vector similarity (hybrid)', async () => {
+    const fake = await startFakeOpenAI();
+    try {
+      const embedder = new Embedder(store.db, { apiKey: 'sk-test', baseURL: fake.url, model: 'text-embedding-3-small', dimensions: 64 });
+      const hybrid = createAdminApp({ log: silentLogger(), registry: createMetricsRegistry({ service: 'kb-api-hybrid' }), redis, producers, prefix, auth: AUTH, apiKeys: KEYS, knowledge: new KnowledgeBase(repo, embedder) });
+      const text = '# Delivery\n\nParcels to Germany arrive in two working days.';
+      const res = await request(hybrid).post('/api/v1/knowledge/documents').set('Authorization', bearer).send({ title: 'Delivery', text });
+      const id = res.body.id as string;
+      await repo.replaceChunks(id, hash(text), chunkDocument(text).map((c) => ({ heading: c.heading, text: c.text, contentHash: hash(c.text), embedding: fakeEmbedding(`${c.heading}\n${c.text}`) })));
+      const search = await request(hybrid).post('/api/v1/knowledge/search').set('Authorization', bearer).send({ query: 'parcels germany' });
+      expect(search.status).toBe(200);
+      expect(search.body.mode).toBe('hybrid');
+      expect(search.body.hits[0]).toMatchObject({ documentId: id, similarity: expect.any(Number) });
+      expect(fake.embeddingInputs).toEqual(['parcels germany']);
+    } finally {
+      await fake.close();
+    }
   });
 
   it('without a store every knowledge route answers 503 store_unavailable (auth still first)', async () => {
