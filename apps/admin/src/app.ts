@@ -1,6 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
+import { resolve } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Gauge, type Registry } from 'prom-client';
 import { mountOpsRoutes, QUEUES, type AccountsFile, type Logger, type QueueName } from '@switchboard/core';
@@ -9,6 +10,9 @@ import { basicAuth, type AdminCredentials } from './auth.js';
 import { buildOverview, renderOverviewHtml } from './overview.js';
 import { loopbackHostOnly, securityHeaders } from './security.js';
 import type { Sandbox } from './sandbox/sandbox.js';
+import type { KnowledgeBase } from '@switchboard/knowledge';
+import { apiAuth, apiFallbacks, sendApiError, type ApiKey } from './api/api.js';
+import { knowledgeRouter } from './api/knowledge.routes.js';
 
 /** What the admin app needs; built in main.ts or by tests. */
 export interface AdminDeps {
@@ -26,6 +30,16 @@ export interface AdminDeps {
   readOnly?: boolean;
   /** `ACCOUNTS_FILE` as read at start (see `readAccountsForConsole`): the overview lists its accounts, never a setting. */
   accountsFile?: AccountsFile;
+  /** Keys of the HTTP API (`API_KEYS`); none = `/api/v1/*` answers 401 to everything. */
+  apiKeys?: readonly ApiKey[];
+  /** The knowledge base on the store (undefined = no `DATABASE_URL`: the knowledge routes answer 503). */
+  knowledge?: KnowledgeBase;
+  /** Largest knowledge upload (bytes; default 20 MB). */
+  maxUploadBytes?: number;
+  /** `/readyz` check of the store, when one is open. */
+  storeReadiness?: () => Promise<string | undefined>;
+  /** Where the console's static files live (default `apps/admin/public`). */
+  publicDir?: string;
 }
 
 export const BOARD_PATH = '/admin/queues';
@@ -65,7 +79,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   if (!deps.auth) app.use(loopbackHostOnly());
   app.use(securityHeaders());
   registerQueueMetrics(deps);
-  mountOpsRoutes(app, { registry: deps.registry, checks: { redis: () => pingRedis(deps.redis) } });
+  mountOpsRoutes(app, { registry: deps.registry, checks: { redis: () => pingRedis(deps.redis), ...(deps.storeReadiness ? { store: deps.storeReadiness } : {}) } });
 
   const guard = deps.auth ? basicAuth(deps.auth) : (_req: Request, _res: Response, next: NextFunction) => next();
 
@@ -94,6 +108,33 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     }
   });
   app.get('/', (_req, res) => res.redirect(deps.sandbox ? '/sandbox' : '/admin'));
+
+  const fallbacks = apiFallbacks(deps.log);
+  const kbRoutes = knowledgeRouter({ kb: deps.knowledge, producers: deps.producers, maxUploadBytes: deps.maxUploadBytes ?? 20 * 1024 * 1024 });
+  app.use('/api/v1', apiAuth(deps.apiKeys ?? [], deps.log));
+  app.use('/api/v1/knowledge', kbRoutes);
+  app.use('/api/v1', fallbacks.notFound, fallbacks.errors);
+
+  // the console: a static page (scripts and styles as files, CSP 'self') over the same routes behind basic auth
+  const publicDir = deps.publicDir ?? resolve(__dirname, '..', 'public');
+  app.get('/admin/knowledge', guard, (_req, res) => {
+    res.set('Cache-Control', 'no-store').sendFile(resolve(publicDir, 'knowledge', 'index.html'));
+  });
+  app.use('/admin/knowledge/assets', guard, express.static(resolve(publicDir, 'knowledge'), { index: false, maxAge: 0 }));
+  app.use(
+    '/admin/knowledge/api',
+    guard,
+    (req: Request, res: Response, next: NextFunction) => {
+      // basic auth rides along on cross-site requests: the console's own header needs a CORS preflight no other site passes
+      if (req.method !== 'GET' && req.get('x-switchboard-console') !== '1') {
+        sendApiError(res, 403, 'forbidden', 'console requests carry X-Switchboard-Console: 1');
+        return;
+      }
+      next();
+    },
+    kbRoutes,
+    fallbacks.errors,
+  );
 
   if (deps.sandbox) {
     // the fake provider APIs authenticate like the real ones (bearer token, corp secret), not with basic auth

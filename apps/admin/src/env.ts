@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { baseEnv, ConfigError, flag, optional, port, readAccountsFile, url, withDefault, type AccountsFile } from '@switchboard/core';
+import { baseEnv, ConfigError, flag, int, optional, port, readAccountsFile, url, withDefault, type AccountsFile } from '@switchboard/core';
+import { storeEnv } from '@switchboard/store';
 
 /**
  * The admin app's environment. The sandbox signs/encrypts webhooks with the generated secrets the
@@ -51,8 +52,19 @@ export const adminEnv = {
   WECHAT_SECRET: optional(),
   TELEGRAM_BOT_TOKEN: optional(),
   TELEGRAM_WEBHOOK_SECRET: optional(),
-  /** Only its presence is read: without it the agent answers offline (FAQ), which the sandbox says. */
+  /** Without it the agent answers offline (FAQ), which the sandbox says; with it knowledge search embeds the query (hybrid). */
   OPENAI_API_KEY: optional(),
+  /** OpenAI-compatible endpoint of the embeddings (knowledge search). */
+  OPENAI_BASE_URL: url(),
+  /** Keys of the HTTP API, `name:secret,name:secret` (the bearer is the secret; the name is logged). Unset = the API answers 401 to everything. */
+  API_KEYS: optional(),
+  /** The data store (knowledge); unset = the knowledge routes answer 503. */
+  ...storeEnv,
+  /** Embedding model of knowledge search (the workers must embed with the same model and size). */
+  EMBEDDING_MODEL: withDefault('text-embedding-3-small'),
+  EMBEDDING_DIMENSIONS: int(1536, 1),
+  /** Largest knowledge upload accepted by the API and the console (bytes; default 20 MB). */
+  KNOWLEDGE_MAX_UPLOAD_BYTES: int(20 * 1024 * 1024, 1024),
 };
 
 /** Real credentials of the channels the sandbox can fake: never next to `SANDBOX=on`. */

@@ -1,0 +1,124 @@
+// The knowledge console: the knowledge routes of the API, served behind the admin's basic auth at
+// /admin/knowledge/api. Every value from the server goes into the page as text, never as HTML.
+'use strict';
+(function () {
+  var API = '/admin/knowledge/api';
+  var $ = function (id) { return document.getElementById(id); };
+
+  function el(tag, opts, children) {
+    var e = document.createElement(tag);
+    if (opts) Object.keys(opts).forEach(function (k) { if (k === 'text') e.textContent = opts[k]; else e.setAttribute(k, opts[k]); });
+    (children || []).forEach(function (c) { e.appendChild(c); });
+    return e;
+  }
+
+  function say(message, isError) {
+    var s = $('status');
+    s.textContent = message;
+    s.className = 'note' + (isError ? ' error' : '');
+  }
+
+  function call(method, path, body) {
+    var init = { method: method, headers: { 'X-Switchboard-Console': '1' }, credentials: 'same-origin' };
+    if (body instanceof FormData) init.body = body;
+    else if (body !== undefined) { init.body = JSON.stringify(body); init.headers['Content-Type'] = 'application/json'; }
+    return fetch(API + path, init).then(function (res) {
+      if (res.status === 204) return null;
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        if (!res.ok) throw new Error((data && data.message) || ('HTTP ' + res.status));
+        return data;
+      });
+    });
+  }
+
+  function account() {
+    var a = $('account').value.trim();
+    return a === '' ? undefined : a;
+  }
+
+  function renderDocs(items) {
+    var tbody = $('docs');
+    tbody.textContent = '';
+    if (items.length === 0) {
+      tbody.appendChild(el('tr', null, [el('td', { colspan: '7', text: 'No documents yet.' })]));
+      return;
+    }
+    items.forEach(function (d) {
+      var del = el('button', { type: 'button', 'data-testid': 'delete', text: 'delete' });
+      del.addEventListener('click', function () {
+        if (!window.confirm('Delete "' + d.title + '" and its chunks?')) return;
+        call('DELETE', '/documents/' + encodeURIComponent(d.id)).then(function () { say('Deleted "' + d.title + '".'); load(); }, function (e) { say(e.message, true); });
+      });
+      var status = el('td', { class: 'status-' + d.status, 'data-testid': 'doc-status', text: d.status }, d.error ? [el('div', { class: 'error-text', text: d.error })] : []);
+      var source = d.url ? el('a', { href: d.url, rel: 'noopener noreferrer', target: '_blank', text: d.url }) : document.createTextNode(d.filename || d.source);
+      tbody.appendChild(el('tr', { 'data-testid': 'doc', 'data-id': d.id }, [
+        el('td', { 'data-testid': 'doc-title', text: d.title }),
+        status,
+        el('td', { 'data-testid': 'doc-chunks', text: String(d.chunks) }),
+        el('td', { text: d.account || 'all' }),
+        el('td', null, [source]),
+        el('td', { text: new Date(d.createdAt).toLocaleString() }),
+        el('td', null, [del]),
+      ]));
+    });
+  }
+
+  function load() {
+    var a = account();
+    return call('GET', '/documents' + (a ? '?account=' + encodeURIComponent(a) : '')).then(function (data) { renderDocs(data.items); }, function (e) { say(e.message, true); });
+  }
+
+  function added(what) {
+    return function (data) { say(what + ' added (' + data.id + '): the workers read it now; refresh to see its status.'); return load(); };
+  }
+  function failed(e) { say(e.message, true); }
+
+  $('upload-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var f = $('file').files[0];
+    if (!f) return;
+    var form = new FormData();
+    form.append('file', f, f.name);
+    if (account()) form.append('account', account());
+    say('Uploading ' + f.name + '…');
+    call('POST', '/documents', form).then(added('"' + f.name + '"'), failed);
+  });
+
+  $('url-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var body = { url: $('url').value.trim() };
+    if ($('sitemap').checked) body.sitemap = true;
+    if (account()) body.account = account();
+    call('POST', '/documents', body).then(added(body.sitemap ? 'Sitemap' : 'Page'), failed);
+  });
+
+  $('text-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var body = { title: $('text-title').value.trim(), text: $('text-body').value };
+    if (account()) body.account = account();
+    call('POST', '/documents', body).then(added('"' + body.title + '"'), failed);
+  });
+
+  $('ask-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var body = { query: $('question').value.trim(), k: 5 };
+    if (account()) body.account = account();
+    var list = $('hits');
+    call('POST', '/search', body).then(function (data) {
+      list.textContent = '';
+      $('mode').textContent = data.mode === 'hybrid' ? 'hybrid search (full text + embeddings)' : 'full-text search (no embeddings: OPENAI_API_KEY unset)';
+      if (data.hits.length === 0) { list.appendChild(el('li', { 'data-testid': 'no-hits', text: 'Nothing found: the agent would say it does not know and offer a human.' })); return; }
+      data.hits.forEach(function (h) {
+        var meta = el('div', { class: 'meta' }, [
+          el('span', { class: 'score', 'data-testid': 'hit-score', text: 'score ' + h.score.toFixed(4) + (typeof h.similarity === 'number' ? ' · similarity ' + h.similarity.toFixed(3) : '') }),
+          document.createTextNode(' — ' + h.title + (h.heading ? ' › ' + h.heading : '') + (h.url ? ' (' + h.url + ')' : '')),
+        ]);
+        list.appendChild(el('li', { 'data-testid': 'hit' }, [meta, el('div', { class: 'text', 'data-testid': 'hit-text', text: h.text })]));
+      });
+    }, failed);
+  });
+
+  $('refresh').addEventListener('click', load);
+  $('account').addEventListener('change', load);
+  load();
+})();

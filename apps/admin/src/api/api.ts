@@ -1,0 +1,120 @@
+import { ConfigError, safeEqual, type Logger } from '@switchboard/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/**
+ * The HTTP API's frame (`/api/v1/*`): bearer keys from `API_KEYS`, errors as `{error, message}`
+ * with a stable code, JSON in and out.
+ */
+
+/** One API key: the bearer is `secret`; `name` is what logs (and later scopes) name. */
+export interface ApiKey {
+  readonly name: string;
+  readonly secret: string;
+}
+
+/** Stable error codes of the API (the `error` field). */
+export type ApiErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'invalid_request'
+  | 'invalid_json'
+  | 'payload_too_large'
+  | 'unsupported_format'
+  | 'store_unavailable'
+  | 'unavailable';
+
+/** An error the API answers as `{error, message}` with `status`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Answers `{error, message}`. */
+export function sendApiError(res: Response, status: number, code: ApiErrorCode, message: string): void {
+  res.status(status).set('Cache-Control', 'no-store').json({ error: code, message });
+}
+
+const KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * `API_KEYS` (`name:secret,name:secret`) → keys. Every malformed entry, duplicate name or
+ * duplicate secret is reported at once (a {@link ConfigError}); the message names keys, never secrets.
+ */
+export function parseApiKeys(raw: string | undefined): ApiKey[] {
+  if (!raw?.trim()) return [];
+  const problems: string[] = [];
+  const keys: ApiKey[] = [];
+  raw.split(',').forEach((entry, i) => {
+    const e = entry.trim();
+    if (!e) return;
+    const colon = e.indexOf(':');
+    const name = colon > 0 ? e.slice(0, colon).trim() : '';
+    const secret = colon > 0 ? e.slice(colon + 1).trim() : '';
+    if (!KEY_NAME.test(name) || !secret) {
+      problems.push(`API_KEYS entry ${i + 1}: expected name:secret (name: letters, digits, . _ -; a non-empty secret)`);
+      return;
+    }
+    if (secret.length < 16) problems.push(`API_KEYS key "${name}": the secret must be at least 16 characters`);
+    if (keys.some((k) => k.name === name)) problems.push(`API_KEYS: the name "${name}" is used twice`);
+    if (keys.some((k) => k.secret === secret)) problems.push(`API_KEYS key "${name}": the same secret as key "${keys.find((k) => k.secret === secret)!.name}"`);
+    keys.push({ name, secret });
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return keys;
+}
+
+/** The API key name of an authenticated request (set by {@link apiAuth}). */
+export function apiKeyName(res: Response): string | undefined {
+  return (res.locals as { apiKey?: string }).apiKey;
+}
+
+/**
+ * `Authorization: Bearer <secret>` against every key, each compared in constant time (all of them,
+ * no early exit). Missing or wrong → 401 `{error: "unauthorized"}`; no keys configured → 401 to
+ * everything. Logs the key's name and the route, never a secret or the header.
+ */
+export function apiAuth(keys: readonly ApiKey[], log: Logger): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    const given = m?.[1];
+    let match: ApiKey | undefined;
+    for (const k of keys) {
+      if (safeEqual(given ?? '', k.secret) && given !== undefined) match ??= k;
+    }
+    if (!match) {
+      const reason = keys.length === 0 ? 'API_KEYS not set' : given === undefined ? 'no bearer token' : 'unknown key';
+      log.warn('api request refused', { method: req.method, path: req.path, reason });
+      res.set('WWW-Authenticate', 'Bearer realm="switchboard api"');
+      sendApiError(res, 401, 'unauthorized', keys.length === 0 ? 'the API is disabled: no API_KEYS are configured' : 'a valid API key is required: Authorization: Bearer <secret>');
+      return;
+    }
+    (res.locals as { apiKey?: string }).apiKey = match.name;
+    const started = Date.now();
+    res.on('finish', () => log.info('api request', { key: match.name, method: req.method, path: req.baseUrl + req.path, status: res.statusCode, ms: Date.now() - started }));
+    next();
+  };
+}
+
+/** The API's last handlers: unknown routes → 404, body-parser and {@link ApiError}s → their code, the rest → 503. */
+export function apiFallbacks(log: Logger): { notFound: RequestHandler; errors: (err: unknown, req: Request, res: Response, next: NextFunction) => void } {
+  return {
+    notFound: (req, res) => sendApiError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`),
+    errors: (err, req, res, next) => {
+      if (res.headersSent) return next(err);
+      if (err instanceof ApiError) return sendApiError(res, err.status, err.code, err.message);
+      const e = err as { status?: number; type?: string; limit?: number };
+      if (e.type === 'entity.too.large') return sendApiError(res, 413, 'payload_too_large', `the body is larger than ${e.limit ?? 'the limit of'} bytes`);
+      if (e.type === 'entity.parse.failed') return sendApiError(res, 400, 'invalid_json', 'the body is not valid JSON');
+      if (e.status && e.status >= 400 && e.status < 500) return sendApiError(res, e.status, 'invalid_request', 'the request could not be read');
+      log.error('api request failed', { method: req.method, path: req.baseUrl + req.path, err: err instanceof Error ? err.message : String(err) });
+      sendApiError(res, 503, 'unavailable', 'the request could not be completed; try again');
+    },
+  };
+}
