@@ -23,7 +23,7 @@ beforeAll(async () => {
   const embedder = new Embedder(store.db, { apiKey: 'sk-fake', baseURL: fake.url, model: 'fake-embedding', dimensions: 256 });
   report = await runKnowledgeEval({ repo: new KnowledgeRepo(store.db, store.vector.mode), embed: (t) => embedder.embed(t), embeddings: 'fake (lexical)' });
   process.stdout.write(`${formatEvalReport(report)}\n`);
-});
+}, 120_000); // about 8 s on a quiet machine; far more on a loaded CI runner
 afterAll(async () => {
   await fake?.close();
   await store?.close();
