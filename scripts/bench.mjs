@@ -23,6 +23,8 @@ const children = [];
 /** `--profile DIR`: the gateway processes (apps/*) write V8 CPU profiles there when they exit. */
 const profileAt = process.argv.indexOf('--profile');
 const profileDir = profileAt >= 0 ? resolve(process.argv[profileAt + 1] ?? 'reports/profiles') : undefined;
+/** `--kb-sizes 10000,100000`: knowledge base sizes (chunks) measured in phase 5 (default 10000; 2000 with --quick). */
+const kbSizesAt = process.argv.indexOf('--kb-sizes');
 
 function spawnNode(file, env, cwd = root) {
   const profile = profileDir && file.startsWith('apps/') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -190,6 +192,12 @@ async function main() {
   rows.push(['wechat callbacks/s (32 conns)', fmt(wxi.wechat.rps), fmt(wxi.baseline.rps), `${fmt(100 * wxi.ratio)} %; p50/p99 ${wxi.wechat.p50ms}/${wxi.wechat.p99ms} ms`]);
   const wxp = await runWechatPipelineBench({ messages: quick ? 100 : 400, concurrency: 16, redisUrl: redis.url });
   rows.push(['wechat sync → reply messages/s', fmt(wxp.messagesPerSec, 1), '-', `${wxp.replies}/${wxp.messages} replied; p50/p99 ${fmt(wxp.p50ms)}/${fmt(wxp.p99ms)} ms; ${wxp.syncCalls} sync_msg calls`]);
+
+  // 5. knowledge base: ingestion and search at growing sizes (`--kb-sizes 10000,100000`; 100k takes minutes here)
+  const { runKnowledgeBench, knowledgeBenchRows } = await import('./bench/knowledge.bench.mjs');
+  const kbSizes = (kbSizesAt >= 0 ? process.argv[kbSizesAt + 1] : quick ? '2000' : '10000').split(',').map(Number);
+  log(`phase 5: knowledge base at ${kbSizes.join(', ')} chunks`);
+  rows.push(...knowledgeBenchRows(await runKnowledgeBench({ sizes: kbSizes, queries: quick ? 20 : 50, log })));
 
   const header = ['measure', 'gateway', 'baseline (same run)', 'note'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
