@@ -76,8 +76,12 @@ export interface SearchOptions {
 const RRF_K = 60;
 /** Candidates each ranking contributes before fusion. */
 const CANDIDATES = 50;
-/** Without pgvector, chunks scanned for similarity beyond the full-text candidates (all of a small base). */
-const PLAIN_SCAN_LIMIT = 20_000;
+/**
+ * Without pgvector, a base up to this many embedded chunks is compared in full (each query reads
+ * every vector: about 0.3 s at 2,000 chunks of 256 dimensions here); a larger one compares only the
+ * full-text candidates. pgvector (the embedded store, the compose image) has no such limit.
+ */
+const PLAIN_SCAN_LIMIT = 2_000;
 
 const newId = () => `doc_${randomBytes(9).toString('base64url')}`;
 
@@ -187,7 +191,7 @@ export class KnowledgeRepo {
    */
   async replaceChunks(documentId: string, contentHash: string, chunks: readonly ChunkInput[]): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const doc = await trx.selectFrom('kb_document').select(['id', 'account']).where('id', '=', documentId).forUpdate().executeTakeFirst();
+      const doc = await trx.selectFrom('kb_document').select(['id', 'account', 'title']).where('id', '=', documentId).forUpdate().executeTakeFirst();
       if (!doc) return false;
       await trx.deleteFrom('kb_chunk').where('document_id', '=', documentId).execute();
       for (let i = 0; i < chunks.length; i += 200) {
@@ -197,7 +201,8 @@ export class KnowledgeRepo {
           idx: i + j,
           heading: c.heading,
           text: c.text,
-          terms: sql`${tsvectorLiteral(`${c.heading}\n${c.text}`)}::tsvector`,
+          // the document's title is searchable in every chunk ("the Aurora lamp" finds its spec table)
+          terms: sql`${tsvectorLiteral(`${doc.title}\n${c.heading}\n${c.text}`)}::tsvector`,
           content_hash: c.contentHash,
           embedding: c.embedding ? [...c.embedding] : null,
         }));
