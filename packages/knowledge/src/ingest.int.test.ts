@@ -42,7 +42,11 @@ beforeAll(async () => {
   fake = await startFakeOpenAI();
   site = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    requests.push({ path, ifNoneMatch: req.headers['if-none-match'] as string | undefined, ua: req.headers['user-agent'] });
+    requests.push({ path, ifNoneMatch: req.headers['if-none-match'], ua: req.headers['user-agent'] });
+    if (path === '/down') {
+      res.writeHead(503).end();
+      return;
+    }
     if (path === '/etag') {
       if (req.headers['if-none-match'] === etagOf()) {
         res.writeHead(304).end();
@@ -71,6 +75,7 @@ beforeAll(async () => {
   pages.set('/sitemap.xml', ['application/xml', `<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>${origin}/sitemap-1.xml</loc></sitemap></sitemapindex>`]);
   pages.set('/sitemap-1.xml', ['application/xml', sm([`${origin}/a`, `${origin}/b`, `${origin}/private/secret`, 'https://elsewhere.example/page'])]);
   pages.set('/binary', ['application/octet-stream', Buffer.from([0, 1, 2, 3, 0, 255, 254, 0, 9])]);
+  pages.set('/huge', ['text/html', `<html><body>${'x'.repeat(70 * 1024)}</body></html>`]);
   repo = new KnowledgeRepo(store.db, store.vector.mode);
   kb = new KnowledgeBase(repo, new Embedder(store.db, { apiKey: 'sk-test', baseURL: fake.url, model: 'text-embedding-3-small', dimensions: 32 }));
   const fetcher = createGuardedFetcher({ FETCH_ALLOWED_ORIGINS: [origin], FETCH_MAX_REDIRECTS: 3 }, { timeoutMs: 5000, maxBytes: 1024 * 1024 }, { log });
@@ -172,6 +177,16 @@ test('URL failures: a private address is refused, a 404 and a binary page fail w
   expect(await doc('file:///etc/passwd')).toMatchObject({ status: 'failed', error: expect.stringMatching(/refused to fetch/) });
   expect(await doc(`${origin}/missing`)).toMatchObject({ status: 'failed', error: `${origin}/missing answered HTTP 404` });
   expect(await doc(`${origin}/binary`)).toMatchObject({ status: 'failed', error: expect.stringMatching(/not a readable document/) });
+  expect(await doc(`${origin}/huge`)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^too large: response larger than 65536 bytes/) });
+});
+
+test('a passing failure (HTTP 503) throws for the queue to retry; the last attempt marks the document failed', async () => {
+  const id = await repo.createDocument({ title: 'down', sourceKind: 'url', url: `${origin}/down` });
+  await repo.saveSource(id, {});
+  await expect(ingestDocument(deps, id)).rejects.toThrow(`${origin}/down answered HTTP 503`);
+  expect(await repo.getDocument(id)).toMatchObject({ status: 'pending' });
+  expect(await ingestDocument(deps, id, { final: true })).toEqual({ status: 'failed', reason: `${origin}/down answered HTTP 503` });
+  expect(await repo.getDocument(id)).toMatchObject({ status: 'failed', error: `${origin}/down answered HTTP 503` });
 });
 
 test('sitemap (index → urlset): one child document per same-origin page robots.txt allows; the parent has 0 chunks', async () => {

@@ -139,7 +139,13 @@ function parseSitemap(bytes: Buffer): { pages: string[]; sitemaps: string[] } | 
   } catch {
     return undefined;
   }
-  const locs = (list: unknown): string[] => (Array.isArray(list) ? list.map((e) => String((e as { loc?: unknown })?.loc ?? '').trim()).filter(Boolean) : []);
+  const locs = (list: unknown): string[] =>
+    Array.isArray(list)
+      ? list.flatMap((e) => {
+          const loc = (e as { loc?: unknown } | null)?.loc;
+          return typeof loc === 'string' && loc.trim() ? [loc.trim()] : [];
+        })
+      : [];
   const urlset = doc.urlset as { url?: unknown } | undefined;
   const index = doc.sitemapindex as { sitemap?: unknown } | undefined;
   if (urlset === undefined && index === undefined) return undefined;
