@@ -12,6 +12,8 @@ import { startInboundRole } from './roles/inbound.js';
 import { startOutboundRole } from './roles/outbound.js';
 import { startTurnRole } from './roles/turn.js';
 import { startMirrorRole } from './roles/mirror.js';
+import { knowledgeJobId, startKnowledgeRole } from './roles/knowledge.js';
+import type { KnowledgeBase } from '@switchboard/knowledge';
 import { allAccounts, mirrorProblems } from './channels.js';
 import { createMediaStep } from './media-hook.js';
 import { createFfmpeg, createMediaStore } from '@switchboard/media';
@@ -25,11 +27,12 @@ export function loadWorkerEnv(source?: Record<string, string | undefined>) {
   return loadConfig(workerEnv, source); // loadConfig reads process.env when no source is given
 }
 
-/** Which roles to run: WORKER_ROLES, default all. */
+/** Which roles to run: WORKER_ROLES, default all (`knowledge` only with a store: DATABASE_URL). */
 export function selectRoles(env: WorkerEnv): Role[] {
-  if (env.WORKER_ROLES.length === 0) return [...ROLES];
+  if (env.WORKER_ROLES.length === 0) return ROLES.filter((r) => r !== 'knowledge' || Boolean(env.DATABASE_URL));
   const unknown = env.WORKER_ROLES.filter((r) => !(ROLES as readonly string[]).includes(r));
   if (unknown.length > 0) throw new Error(`WORKER_ROLES: unknown role(s) ${unknown.join(', ')}; known: ${ROLES.join(', ')}`);
+  if (env.WORKER_ROLES.includes('knowledge') && !env.DATABASE_URL) throw new Error('WORKER_ROLES: the knowledge role needs the store (DATABASE_URL)');
   return env.WORKER_ROLES as Role[];
 }
 
@@ -79,9 +82,10 @@ function openChannels(env: WorkerEnv, ctx: WorkerChannelContext, log: Logger, fi
  * Builds every dependency of the worker roles (composition root, shared by main.ts and tests).
  * `queueRedis` is used by the BullMQ workers; the gateway's own commands get an auto-pipelined
  * connection of their own, closed by `deps.close()`. `opts.resolver` replaces the system DNS of the
- * guarded fetcher (tests that play DNS).
+ * guarded fetcher (tests that play DNS). `opts.knowledge` (the store is configured) gives the agent
+ * its knowledge base and enables the `knowledge` role.
  */
-export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, producerRedis: RedisClient, log: Logger, opts: { resolver?: Resolver; accountsFile?: AccountsFile } = {}): WorkerDeps {
+export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, producerRedis: RedisClient, log: Logger, opts: { resolver?: Resolver; accountsFile?: AccountsFile; knowledge?: KnowledgeBase } = {}): WorkerDeps {
   const redis = createRedis(env.REDIS_URL, 'worker', { autoPipelining: true });
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const prefix = env.QUEUE_PREFIX;
@@ -147,6 +151,21 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
     depths.stop();
     redis.disconnect();
   };
+  if (opts.knowledge) {
+    const kb = opts.knowledge;
+    deps.knowledge = kb;
+    // a fetcher of its own: pages and files are capped by KNOWLEDGE_MAX_BYTES, not the media limit
+    const kbFetcher = createGuardedFetcher(env, { timeoutMs: env.KNOWLEDGE_FETCH_TIMEOUT_MS, maxBytes: env.KNOWLEDGE_MAX_BYTES }, { log, registry, ...(opts.resolver ? { resolver: opts.resolver } : {}) });
+    deps.knowledgeIngest = {
+      repo: kb.repo,
+      embedder: kb.embedder,
+      fetcher: kbFetcher,
+      env,
+      recheckHours: env.KNOWLEDGE_RECHECK_HOURS,
+      log,
+      enqueue: (documentId, reason) => producers.enqueue('knowledge', { documentId, reason }, { jobId: knowledgeJobId(documentId, reason) }),
+    };
+  }
   const mediaStep = createMediaStep(deps, env, media);
   if (mediaStep) deps.mediaStep = mediaStep;
   return deps;
@@ -159,6 +178,7 @@ export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
   if (roles.includes('agent')) workers.push(...startTurnRole(deps));
   if (roles.includes('outbound')) workers.push(...startOutboundRole(deps));
   if (roles.includes('mirror')) workers.push(...startMirrorRole(deps));
+  if (roles.includes('knowledge')) workers.push(...startKnowledgeRole(deps));
   for (const role of roles) for (const account of allAccounts(deps)) workers.push(...(account.roles?.[role]?.() ?? []));
   return workers;
 }

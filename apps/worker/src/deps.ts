@@ -3,8 +3,10 @@ import type { ChannelId, ConversationRef, InboundMessage, Logger, OpenedChannelA
 import type { Agent } from '@switchboard/agent';
 import type { WorkerChannelModule, WorkerRuntime } from '@switchboard/channel-runtime';
 import type { GuardedFetcher } from '@switchboard/fetch';
+import type { KnowledgeBase } from '@switchboard/knowledge';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
 import type { WorkerMetrics } from './metrics.js';
+import type { KnowledgeIngest } from './roles/knowledge.js';
 
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
 export interface WorkerSettings {
@@ -55,4 +57,8 @@ export interface WorkerDeps {
   channels: Record<ChannelId, WorkerChannel>;
   /** Media step of a turn: transcripts, images, document text (undefined = media pipeline off). */
   mediaStep?: (messages: InboundMessage[], ref: ConversationRef) => Promise<InboundMessage[]>;
+  /** The knowledge base (search for the agent), when the store is configured (DATABASE_URL). */
+  knowledge?: KnowledgeBase;
+  /** What the `knowledge` role ingests with (set together with `knowledge`). */
+  knowledgeIngest?: KnowledgeIngest;
 }

@@ -3,6 +3,8 @@ import { agentEnv } from '@switchboard/agent';
 import { channelsEnv } from '@switchboard/channels';
 import { mediaEnv } from '@switchboard/media';
 import { fetchEnv } from '@switchboard/fetch';
+import { knowledgeEnv } from '@switchboard/knowledge';
+import { storeEnv } from '@switchboard/store';
 import { acceptEnv, backlogEnv } from '@switchboard/queue';
 
 /** Roles a worker process can run (WORKER_ROLES). */
@@ -16,6 +18,8 @@ export const workerEnv = {
   ...mediaEnv,
   ...fetchEnv,
   ...channelsEnv,
+  ...storeEnv,
+  ...knowledgeEnv,
   WORKER_ROLES: csv(),
   /** Jobs in flight per role in this process. Turns wait on the LLM, so this can be high. */
   WORKER_CONCURRENCY: int(32, 1),

@@ -1,6 +1,7 @@
 import { closeServer, createLogger, createOpsApp, listen, onShutdown, readDotenvFile, tlsFiles } from '@switchboard/core';
 import { closeWorkers, createRedis, pingRedis } from '@switchboard/queue';
 import { buildWorkerDeps, loadWorkerEnv, selectRoles, startRoles } from './compose.js';
+import { openKnowledge } from './knowledge.js';
 
 async function main(): Promise<void> {
   readDotenvFile();
@@ -10,12 +11,14 @@ async function main(): Promise<void> {
   const redis = createRedis(env.REDIS_URL, 'worker');
   const producerRedis = createRedis(env.REDIS_URL, 'worker');
   for (const c of [redis, producerRedis]) c.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
-  const deps = buildWorkerDeps(env, redis, producerRedis, log);
+  const kb = await openKnowledge(env, log);
+  const deps = buildWorkerDeps(env, redis, producerRedis, log, kb ? { knowledge: kb.knowledge } : {});
   const workers = startRoles(deps, roles);
   const ops = createOpsApp({
     registry: deps.registry,
     checks: {
       redis: () => pingRedis(redis),
+      ...(kb ? { store: kb.store.readiness } : {}),
       consumers: async () => (workers.every((w) => w.isRunning()) ? undefined : 'a consumer is not running'),
     },
   });
@@ -25,6 +28,7 @@ async function main(): Promise<void> {
     await closeWorkers(workers, 20_000);
     await deps.producers.close();
     await deps.close();
+    await kb?.store.close();
     await closeServer(server, 2000);
     redis.disconnect();
     producerRedis.disconnect();

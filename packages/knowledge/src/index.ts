@@ -9,3 +9,6 @@ export * from './knowledge.repo.js';
 export * from './embeddings.js';
 export * from './extract.js';
 export * from './knowledge-base.js';
+export * from './knowledge.env.js';
+export * from './robots.js';
+export * from './ingest.js';

@@ -180,6 +180,32 @@ export class KnowledgeRepo {
     await this.db.updateTable('kb_source').set({ etag: validators.etag ?? null, last_modified: validators.lastModified ?? null, checked_at: new Date() }).where('document_id', '=', documentId).execute();
   }
 
+  /** The page documents a sitemap or crawl document made (`options.parent`): URL → document id. */
+  async childDocuments(parentId: string): Promise<Map<string, string>> {
+    const rows = await this.db
+      .selectFrom('kb_source as s')
+      .innerJoin('kb_document as d', 'd.id', 's.document_id')
+      .select(['d.id', 'd.url'])
+      .where(sql<boolean>`s.options->>'parent' = ${parentId}`)
+      .execute();
+    return new Map(rows.filter((r) => r.url).map((r) => [r.url!, r.id]));
+  }
+
+  /** Ready URL and sitemap documents last fetched before `before` (or never), oldest first: due for a re-check. */
+  async dueForRecheck(before: Date, limit = 500): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('kb_document as d')
+      .innerJoin('kb_source as s', 's.document_id', 'd.id')
+      .select('d.id')
+      .where('d.source_kind', 'in', ['url', 'sitemap'])
+      .where('d.status', '=', 'ready')
+      .where((eb) => eb.or([eb('s.checked_at', '<', before), eb('s.checked_at', 'is', null)]))
+      .orderBy('s.checked_at', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Marks a document failed with a reason the console shows. */
   async failDocument(id: string, error: string): Promise<void> {
     await this.db.updateTable('kb_document').set({ status: 'failed', error: error.slice(0, 1000), updated_at: new Date() }).where('id', '=', id).execute();
