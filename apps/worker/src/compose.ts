@@ -16,6 +16,7 @@ import { allAccounts, mirrorProblems } from './channels.js';
 import { createMediaStep } from './media-hook.js';
 import { createFfmpeg, createMediaStore } from '@switchboard/media';
 import { createGuardedFetcher, type Resolver } from '@switchboard/fetch';
+import type { KnowledgeBase } from '@switchboard/knowledge';
 import { acceptContext, markUnreachable, setOwner } from './schedule.js';
 
 export type WorkerEnv = ReturnType<typeof loadWorkerEnv>;
@@ -81,7 +82,7 @@ function openChannels(env: WorkerEnv, ctx: WorkerChannelContext, log: Logger, fi
  * connection of their own, closed by `deps.close()`. `opts.resolver` replaces the system DNS of the
  * guarded fetcher (tests that play DNS).
  */
-export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, producerRedis: RedisClient, log: Logger, opts: { resolver?: Resolver; accountsFile?: AccountsFile } = {}): WorkerDeps {
+export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, producerRedis: RedisClient, log: Logger, opts: { resolver?: Resolver; accountsFile?: AccountsFile; knowledge?: KnowledgeBase } = {}): WorkerDeps {
   const redis = createRedis(env.REDIS_URL, 'worker', { autoPipelining: true });
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const prefix = env.QUEUE_PREFIX;
@@ -90,11 +91,11 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
   const keys = gatewayKeys(prefix);
   const fetcher = createGuardedFetcher(env, { timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS, maxBytes: env.MEDIA_MAX_BYTES }, { log, registry, ...(opts.resolver ? { resolver: opts.resolver } : {}) });
   const agentMetrics = prometheusAgentMetrics(registry);
-  const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log, metrics: agentMetrics });
+  const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log, metrics: agentMetrics, knowledge: opts.knowledge });
   const accountAgents = new Map<string, Agent>();
   const agentOf = (path: string): Agent => {
     let a = accountAgents.get(path);
-    if (!a) accountAgents.set(path, (a = new Agent({ config: loadAgentConfig(path), env, redis, prefix, log, metrics: agentMetrics })));
+    if (!a) accountAgents.set(path, (a = new Agent({ config: loadAgentConfig(path), env, redis, prefix, log, metrics: agentMetrics, knowledge: opts.knowledge })));
     return a;
   };
   if (!agent.online) log.warn('agent offline: OPENAI_API_KEY is not set; answering from the FAQ and an offline notice');
@@ -134,6 +135,7 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
     metrics: createWorkerMetrics(registry),
     agent,
     fetcher,
+    knowledge: opts.knowledge,
     channels: openChannels(env, ctx, log, opts.accountsFile ?? loadAccountsFile(env), agentOf),
   };
   const problems = mirrorProblems(deps);

@@ -3,6 +3,7 @@ import type { ChannelId, ConversationRef, InboundMessage, Logger, OpenedChannelA
 import type { Agent } from '@switchboard/agent';
 import type { WorkerChannelModule, WorkerRuntime } from '@switchboard/channel-runtime';
 import type { GuardedFetcher } from '@switchboard/fetch';
+import type { KnowledgeBase } from '@switchboard/knowledge';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
 import type { WorkerMetrics } from './metrics.js';
 
@@ -51,6 +52,8 @@ export interface WorkerDeps {
   agent: Agent;
   /** The one way to download a URL that came from outside (media, attachments, reply media): see `@switchboard/fetch`. */
   fetcher: GuardedFetcher;
+  /** The knowledge base the agents search (when the store is configured). */
+  knowledge?: KnowledgeBase;
   /** Every registered channel, enabled or not (complete: one entry per channel id). */
   channels: Record<ChannelId, WorkerChannel>;
   /** Media step of a turn: transcripts, images, document text (undefined = media pipeline off). */

@@ -70,6 +70,8 @@ export function gatewayKeys(prefix: string) {
       variant: (conversationId: string) => at('agent', 'ab', conversationId),
       /** Cached LLM answer of a non-personal, single-turn question. */
       cache: (hash: string) => at('agent', 'cache', hash),
+      /** Questions the knowledge base could not answer (strict grounding): a sorted set per gateway account, member = question JSON, score = epoch ms; trimmed to the newest 1000. */
+      unanswered: (accountId: string) => at('agent', 'unans', accountId),
     },
 
     /** Media pipeline caches. */
