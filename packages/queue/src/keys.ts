@@ -80,6 +80,8 @@ export function gatewayKeys(prefix: string) {
       whatsappUpload: (phoneNumberId: string, url: string) => at('media', 'wa-upload', shortHash(`${phoneNumberId}|${url}`, 32)),
       /** WeChat media id of an uploaded URL. */
       wechatUpload: (url: string) => at('media', 'wx-upload', shortHash(url, 32)),
+      /** Readable text (or why it could not be read) of a page a customer sent, by URL (short TTL). */
+      linkPage: (url: string) => at('media', 'link', shortHash(url, 32)),
       /** Transcript of one media identity (channel, account and media id or URL). */
       transcript: (identity: string) => at('media', 'transcript', shortHash(identity, 32)),
     },
