@@ -94,11 +94,11 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
   const keys = gatewayKeys(prefix);
   const fetcher = createGuardedFetcher(env, { timeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS, maxBytes: env.MEDIA_MAX_BYTES }, { log, registry, ...(opts.resolver ? { resolver: opts.resolver } : {}) });
   const agentMetrics = prometheusAgentMetrics(registry);
-  const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log, metrics: agentMetrics });
+  const agent = new Agent({ config: loadAgentConfig(env.AGENT_CONFIG), env, redis, prefix, log, metrics: agentMetrics, knowledge: opts.knowledge });
   const accountAgents = new Map<string, Agent>();
   const agentOf = (path: string): Agent => {
     let a = accountAgents.get(path);
-    if (!a) accountAgents.set(path, (a = new Agent({ config: loadAgentConfig(path), env, redis, prefix, log, metrics: agentMetrics })));
+    if (!a) accountAgents.set(path, (a = new Agent({ config: loadAgentConfig(path), env, redis, prefix, log, metrics: agentMetrics, knowledge: opts.knowledge })));
     return a;
   };
   if (!agent.online) log.warn('agent offline: OPENAI_API_KEY is not set; answering from the FAQ and an offline notice');
@@ -138,6 +138,7 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
     metrics: createWorkerMetrics(registry),
     agent,
     fetcher,
+    knowledge: opts.knowledge,
     channels: openChannels(env, ctx, log, opts.accountsFile ?? loadAccountsFile(env), agentOf),
   };
   const problems = mirrorProblems(deps);

@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- programs that read the worker from source (admin) need the knowledge package's vendor declaration
+/// <reference path="./knowledge-vendor.d.ts" />
 import type { Registry } from 'prom-client';
 import type { ChannelId, ConversationRef, InboundMessage, Logger, OpenedChannelAccount } from '@switchboard/core';
 import type { Agent } from '@switchboard/agent';

@@ -53,7 +53,14 @@ describe('media step (worker wiring)', () => {
     expect(voice?.enrichment?.error).toMatch(/speech-to-text is not configured/);
   });
 
-  it('is undefined when MEDIA_ENABLED=false', () => {
-    expect(deps({ MEDIA_ENABLED: 'false' }).mediaStep).toBeUndefined();
+  it('with MEDIA_ENABLED=false media reaches the agent unread (only links are read)', async () => {
+    const step = deps({ MEDIA_ENABLED: 'false' }).mediaStep;
+    const ref = { channel: 'whatsapp' as const, account: '123', userId: '4915550001' };
+    const msg: InboundMessage = {
+      kind: 'message', eventId: 'e3', providerMessageId: 'wamid.3', conversation: ref, sentAt: 1, receivedAt: 1,
+      content: { type: 'image', media: { mediaId: host.whatsapp.add({ bytes: PNG_1X1, mimeType: 'image/png' }) } }, author: 'customer',
+    };
+    const [out] = await step!([msg], ref);
+    expect(out?.enrichment).toBeUndefined();
   });
 });

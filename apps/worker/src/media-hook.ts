@@ -3,6 +3,7 @@ import type { WorkerMediaToolkit } from '@switchboard/channel-runtime';
 import { createMediaResolver, FFMPEG_HINT, mediaCounter, type MediaSource } from '@switchboard/media';
 import { accountFor } from './channels.js';
 import type { WorkerDeps } from './deps.js';
+import { createLinkReader } from './link-reader.js';
 
 /** Enriches a turn's customer messages (transcripts, images, document text) before the agent runs. */
 export type MediaStep = (messages: InboundMessage[], ref: ConversationRef) => Promise<InboundMessage[]>;
@@ -14,18 +15,20 @@ export interface SpeechSettings {
 }
 
 /**
- * Builds the turn's media step: each channel's media source (from its module: provider downloads
+ * Builds the turn's media step (and the reading of links customers send, see {@link createLinkReader}): each channel's media source (from its module: provider downloads
  * with the channel's credentials, or credential-free attachments), speech-to-text when
- * OPENAI_API_KEY is set. Returns undefined when MEDIA_ENABLED=false. Every download goes through
+ * OPENAI_API_KEY is set. With MEDIA_ENABLED=false only links are read. Every download goes through
  * `deps.fetcher` (public addresses, the provider's own configured origin, or
  * FETCH_ALLOWED_ORIGINS; tokens only to their provider). The step never rejects for a media
  * problem: failures land in `enrichment.error` (logged, counted in `sb_media_enrichments_total`).
  */
-export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'registry' | 'channels'>, speech: SpeechSettings, media: WorkerMediaToolkit): MediaStep | undefined {
+export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'registry' | 'channels' | 'fetcher' | 'keys'>, speech: SpeechSettings, media: WorkerMediaToolkit): MediaStep | undefined {
   const env = media.env;
+  // pages customers send (typed URLs, WeChat link messages) are read whether or not media is
+  const readLinks = createLinkReader(deps);
   if (!env.MEDIA_ENABLED) {
     deps.log.warn('media pipeline disabled (MEDIA_ENABLED=false): voice, images and files reach the agent unread');
-    return undefined;
+    return (messages) => readLinks(messages);
   }
   const { ffmpeg } = media;
   void Promise.all([ffmpeg.available(), ffmpeg.probeAvailable()]).then(([ok, probe]) => {
@@ -52,5 +55,5 @@ export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'regist
     downloadMax,
     ...(apiKey ? { openai: { apiKey, ...(baseURL ? { baseURL } : {}) } } : {}),
   });
-  return (messages, ref) => resolver.enrich(messages, { ref, conversationId: conversationId(ref) });
+  return async (messages, ref) => readLinks(await resolver.enrich(messages, { ref, conversationId: conversationId(ref) }));
 }

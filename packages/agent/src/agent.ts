@@ -10,6 +10,7 @@ import type { AgentEnv } from './env.js';
 import { LlmUnavailableError } from './errors.js';
 import { FaqMatcher } from './faq.js';
 import { FailureCounter } from './failures.js';
+import { formatSources, searchKnowledgeTool, TurnSources, withSourceList, type KnowledgeSearch } from './knowledge.js';
 import { agentKeys, customerId, turnId, type AgentKeys } from './keys.js';
 import { LlmClient, type ChatFn } from './llm.js';
 import { ConversationMemory, fitHistory } from './memory.js';
@@ -29,6 +30,7 @@ import type { AgentTool } from './tools/tool.types.js';
 import type { AgentInput, AgentOptions, AgentOutput } from './agent.types.js';
 
 export type { AgentInput, AgentOptions, AgentOutput, AgentSource } from './agent.types.js';
+export type { KnowledgeChunk, KnowledgeSearch } from './knowledge.js';
 
 /**
  * Resolves with `work` if it settles before `deadline`, else rejects with LlmUnavailableError. The
@@ -74,6 +76,7 @@ export class Agent {
   private readonly redis: Redis | Cluster;
   private readonly profiles: ProfileStore;
   private readonly apiModerator: ApiModerator | undefined;
+  private readonly knowledge: KnowledgeSearch | undefined;
 
   constructor(opts: AgentOptions) {
     this.config = opts.config;
@@ -97,6 +100,7 @@ export class Agent {
           }).chat
         : undefined);
     this.online = this.chat !== undefined;
+    this.knowledge = opts.config.knowledge.enabled ? opts.knowledge : undefined;
     const wantsApi = opts.config.moderation.api.enabled || opts.config.tools.generateImage.enabled;
     // Moderation and images use the SDK directly (same provider, its own short retries).
     const extras = apiKey && wantsApi ? new OpenAI({ apiKey, baseURL: opts.env.OPENAI_BASE_URL, timeout: Math.min(opts.env.LLM_TIMEOUT_MS, 30_000), maxRetries: 1 }) : undefined;
@@ -267,7 +271,8 @@ export class Agent {
     const variant = this.config.variants.length
       ? await assignVariant(this.redis, this.keys.variant(input.conversationId), this.config.variants, input.conversationId, this.config.memory.ttlSeconds)
       : undefined;
-    const question = this.config.cache.enabled
+    // answers from the knowledge base are never cached: a deleted or changed document must not be served again
+    const question = this.config.cache.enabled && !this.knowledge
       ? cacheableQuestion({ text: typed.text, textOnly: typed.textOnly, messageCount: messages.length, displayName: ref.displayName, maxChars: this.config.cache.maxQuestionChars })
       : undefined;
     const promptVersion = variant ? `${this.promptVersion}|${variant.name}|${variant.model ?? ''}` : this.promptVersion;
@@ -278,6 +283,13 @@ export class Agent {
     }
     const hasAttachments = messages.some((m) => ['image', 'audio', 'video', 'document'].includes(m.content.type));
     return this.askModel(input, this.chat, { rendered, lang, tid, cacheHash, variant, typed: typed.text, hasAttachments, replyBy });
+  }
+
+  /** Keeps a question the knowledge base could not answer (newest 1000 per gateway account, 90 days). */
+  private async recordUnanswered(account: string, input: AgentInput, question: string): Promise<void> {
+    const key = this.keys.unanswered(account);
+    const entry = JSON.stringify({ question: question.slice(0, 500), channel: input.ref.channel, conversationId: input.conversationId, at: input.now, turn: turnId(input.messages) });
+    await this.redis.multi().zadd(key, input.now, entry).zremrangebyrank(key, 0, -1001).expire(key, 90 * 24 * 3600).exec();
   }
 
   private async askModel(
@@ -315,7 +327,40 @@ export class Agent {
       this.config.profile.enabled ? this.profiles.get(customerId(ref)) : Promise.resolve(undefined),
     ]);
     const history = fitHistory(turns, this.config.memory.maxHistoryChars);
-    const hints = this.tools.length ? ['Use the available tools to look facts up instead of guessing.'] : [];
+    const hints = this.tools.length || this.knowledge ? ['Use the available tools to look facts up instead of guessing.'] : [];
+    const kcfg = this.config.knowledge;
+    const sources = new TurnSources();
+    const kbAccount = ref.accountId ?? 'default';
+    let tools = this.tools;
+    if (this.knowledge) {
+      // a follow-up ("and for Germany?") is searched together with the previous customer message
+      const previous = turns.length ? turns[turns.length - 1]?.user : undefined;
+      const query = [turn.typed || turn.rendered, previous].filter(Boolean).join('\n');
+      let hits: Awaited<ReturnType<KnowledgeSearch['search']>> = [];
+      try {
+        hits = (await this.knowledge.search(query, { account: kbAccount, k: kcfg.k })).filter((h) => kcfg.minScore === undefined || h.score >= kcfg.minScore);
+      } catch (err) {
+        this.log.warn('knowledge search failed; answering without sources', { conversation: conversationId, error: err instanceof Error ? err.message : String(err) });
+      }
+      if (!hits.length && kcfg.grounding === 'strict' && turn.typed.trim()) {
+        await this.recordUnanswered(kbAccount, input, turn.typed);
+        return {
+          ...tags,
+          reply: { text: this.text(msgs.unknown, turn.lang) },
+          source: 'local',
+          handoff: { reason: 'knowledge_gap', summary: `The knowledge base has no answer to the customer's question: "${turn.typed.slice(0, 300)}"` },
+        };
+      }
+      if (hits.length) hints.push(`Sources from the knowledge base for this question (numbered):\n\n${formatSources(sources.add(hits))}`);
+      hints.push(
+        kcfg.grounding === 'strict'
+          ? "Take business facts (prices, policies, products, delivery, dates, availability) ONLY from the numbered sources and tool results; never invent them. If they do not contain the answer, say you do not know and offer to pass the customer to a colleague."
+          : 'Prefer the numbered sources for business facts; do not contradict them.',
+      );
+      if (kcfg.citations) hints.push('Cite the sources you use as [1], [2] right after the fact they support. Do not write a list of sources yourself.');
+      else hints.push('Do not mention source numbers.');
+      tools = [...this.tools, searchKnowledgeTool(this.knowledge, sources, { account: kbAccount, k: kcfg.k, minScore: kcfg.minScore })];
+    }
     const known = describeProfile(profile);
     if (known) hints.push(known);
     if (summary) hints.push(`Summary of the earlier conversation:\n${summary}`);
@@ -347,7 +392,7 @@ export class Agent {
           ...(variant ? { variant: variant.name } : {}),
         },
         ...(routing.strongModel && routing.escalateOnTools && model !== routing.strongModel ? { escalateModel: routing.strongModel } : {}),
-        tools: this.tools,
+        tools,
         maxSteps: this.config.tools.maxSteps,
         toolTimeoutMs: this.config.tools.timeoutMs,
         deadline,
@@ -388,14 +433,15 @@ export class Agent {
       return { ...base, reply: { text: this.text(msgs.moderation, turn.lang) }, source: 'refusal' };
     }
     const max = this.config.channels[ref.channel].maxReplyChars;
-    const text = max ? limitLength(loop.text, max) : loop.text;
+    const body = max ? limitLength(loop.text, max) : loop.text;
+    const text = sources.list.length ? (kcfg.citations ? withSourceList(body, sources.list, this.text(kcfg.sourcesHeading, turn.lang)) : body.replace(/\s?\[\d{1,2}\]/g, '')) : body;
     const reply: Reply = { text };
     if (loop.options) reply.options = loop.options;
     if (loop.media) reply.media = loop.media;
 
     const name = ref.displayName?.trim();
     const shareable =
-      turn.cacheHash && history.length === 0 && !summary && !profile?.facts.length && loop.toolCalls.length === 0 && !loop.options && !(name && text.includes(name));
+      turn.cacheHash && history.length === 0 && sources.list.length === 0 && !summary && !profile?.facts.length && loop.toolCalls.length === 0 && !loop.options && !(name && text.includes(name));
     if (shareable && turn.cacheHash) await this.cache.set(turn.cacheHash, text);
     return { ...base, reply, source: 'llm' };
   }

@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { AgentConfig } from './config.schema.js';
 import type { AgentEnv } from './env.js';
 import type { ChatFn } from './llm.js';
+import type { KnowledgeSearch } from './knowledge.js';
 import type { AgentMetrics } from './metrics.js';
 import type { RouteReason } from './routing.js';
 import type { ToolCallRecord } from './tools/tool-loop.js';
@@ -53,4 +54,6 @@ export interface AgentOptions {
   tools?: AgentTool[];
   /** Replaces the OpenAI client (e.g. a router or an eval harness); defaults to one built from `env`. */
   chat?: ChatFn;
+  /** The knowledge base (`KnowledgeBase` of @switchboard/knowledge); used when `config.knowledge.enabled`. */
+  knowledge?: KnowledgeSearch;
 }

@@ -194,3 +194,16 @@ export const DEFAULT_FAQ = [
     },
   },
 ];
+
+/** Strict grounding, nothing relevant found: the agent says it does not know and hands over to a person. */
+export const DEFAULT_UNKNOWN = {
+  en: "I'm sorry, I don't have reliable information about that. I'm passing you to a colleague from our team, who will reply here as soon as possible.",
+  es: 'Lo siento, no tengo información fiable sobre eso. Te paso con una persona de nuestro equipo, que te responderá aquí lo antes posible.',
+  pt: 'Desculpe, não tenho informação fiável sobre isso. Vou passar a conversa a um colega da nossa equipa, que responderá aqui assim que possível.',
+  fr: "Désolé, je n'ai pas d'information fiable à ce sujet. Je vous mets en relation avec un membre de notre équipe, qui vous répondra ici dès que possible.",
+  de: 'Dazu habe ich leider keine verlässlichen Informationen. Ich übergebe an eine Kollegin oder einen Kollegen aus unserem Team; Sie bekommen hier so bald wie möglich eine Antwort.',
+  zh: '抱歉，我没有这方面的可靠信息。我已为您转接人工客服，工作人员会尽快在这里回复您。',
+};
+
+/** Heading of the list of cited sources under an answer. */
+export const DEFAULT_SOURCES_HEADING = { en: 'Sources:', es: 'Fuentes:', pt: 'Fontes:', fr: 'Sources :', de: 'Quellen:', zh: '来源：' };

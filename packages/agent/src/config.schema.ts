@@ -11,6 +11,8 @@ import {
   DEFAULT_SYSTEM_PROMPT,
   DEFAULT_THANKS,
   DEFAULT_UNSUPPORTED,
+  DEFAULT_UNKNOWN,
+  DEFAULT_SOURCES_HEADING,
 } from './config.defaults.js';
 
 /**
@@ -168,6 +170,8 @@ export const AgentConfigSchema = z.strictObject({
       handoff: Localized.default(DEFAULT_HANDOFF),
       /** The one-time notice for content the gateway cannot read (see `unsupportedContent`). */
       unsupported: Localized.default(DEFAULT_UNSUPPORTED),
+      /** Strict grounding and nothing relevant in the knowledge base: said before the handoff. */
+      unknown: Localized.default(DEFAULT_UNKNOWN),
     })
     .prefault({}),
   /**
@@ -295,6 +299,29 @@ export const AgentConfigSchema = z.strictObject({
       escalateOnTools: z.boolean().default(false),
       /** Ask the cheap model to classify turns the rules call simple (one short extra call). */
       classifier: z.boolean().default(false),
+    })
+    .prefault({}),
+  /**
+   * The knowledge base (when the worker has one): each turn's customer text (with the previous
+   * customer message, for follow-ups) is searched in the conversation's gateway account scope and
+   * the best chunks are given to the model as numbered sources; `search_knowledge` searches again.
+   */
+  knowledge: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Chunks given to the model per turn (and per `search_knowledge` call). */
+      k: z.number().int().min(1).max(20).default(4),
+      /** Chunks scoring below this (fused RRF score, about 0.016 for a first rank in one list) are dropped. */
+      minScore: z.number().min(0).optional(),
+      /** Ask the model to cite [n] and append the cited sources' titles/links under the answer. */
+      citations: z.boolean().default(true),
+      /** Heading of the sources list. */
+      sourcesHeading: Localized.default(DEFAULT_SOURCES_HEADING),
+      /**
+       * `strict`: business facts only from the sources; nothing relevant found = `messages.unknown`,
+       * a handoff, and the question recorded as unanswered. `open`: sources help, the model may still answer.
+       */
+      grounding: z.enum(['strict', 'open']).default('open'),
     })
     .prefault({}),
   /** A/B variants: each conversation is assigned one by weight, kept for the memory TTL, reported in metrics. */

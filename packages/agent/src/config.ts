@@ -8,7 +8,7 @@ import { AgentConfigError } from './errors.js';
 export { AgentConfigSchema, type AgentConfig, type AgentConfigInput } from './config.schema.js';
 
 /** Names of the built-in tools; config tools may not reuse them. */
-export const BUILTIN_TOOL_NAMES = ['handoff_to_human', 'send_options', 'save_customer_fact', 'generate_image'] as const;
+export const BUILTIN_TOOL_NAMES = ['handoff_to_human', 'send_options', 'save_customer_fact', 'generate_image', 'search_knowledge'] as const;
 
 /** The configuration used when AGENT_CONFIG is unset: default prompt, greetings, notices and a few FAQ entries. */
 export const DEFAULT_AGENT_CONFIG_INPUT: AgentConfigInput = { faq: DEFAULT_FAQ };

@@ -110,6 +110,12 @@ export function renderContent(content: MessageContent): string {
 export function renderEnrichment(message: InboundMessage): string[] {
   const e = message.enrichment;
   if (!e) return [];
+  if (message.content.type === 'text' || message.content.type === 'link') {
+    // a page the customer sent (typed URL or link message), read by the worker's link reader
+    if (e.text !== undefined) return [`The page the customer sent (${e.note ?? 'link'}):\n"""\n${e.text}\n"""`];
+    if (e.error) return [`[The link the customer sent could not be opened: ${e.error}. Tell the customer you could not open it and ask what they need from it.]`];
+    return [];
+  }
   const lines: string[] = [];
   if (e.note) lines.push(`(${e.note})`);
   if (e.transcript !== undefined) {

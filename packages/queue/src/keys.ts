@@ -70,6 +70,8 @@ export function gatewayKeys(prefix: string) {
       variant: (conversationId: string) => at('agent', 'ab', conversationId),
       /** Cached LLM answer of a non-personal, single-turn question. */
       cache: (hash: string) => at('agent', 'cache', hash),
+      /** Questions the knowledge base could not answer (strict grounding): a sorted set per gateway account, member = question JSON, score = epoch ms; trimmed to the newest 1000. */
+      unanswered: (accountId: string) => at('agent', 'unans', accountId),
     },
 
     /** Media pipeline caches. */
@@ -78,6 +80,8 @@ export function gatewayKeys(prefix: string) {
       whatsappUpload: (phoneNumberId: string, url: string) => at('media', 'wa-upload', shortHash(`${phoneNumberId}|${url}`, 32)),
       /** WeChat media id of an uploaded URL. */
       wechatUpload: (url: string) => at('media', 'wx-upload', shortHash(url, 32)),
+      /** Readable text (or why it could not be read) of a page a customer sent, by URL (short TTL). */
+      linkPage: (url: string) => at('media', 'link', shortHash(url, 32)),
       /** Transcript of one media identity (channel, account and media id or URL). */
       transcript: (identity: string) => at('media', 'transcript', shortHash(identity, 32)),
     },

@@ -35,6 +35,7 @@ import { createTelegramIngressApp } from '@switchboard/telegram-ingress/app';
 import { createChatwootIngressApp } from '@switchboard/chatwoot-ingress/app';
 import { buildWorkerDeps, loadWorkerEnv, startRoles, type WorkerEnv } from '../compose';
 import type { WorkerDeps } from '../deps';
+import type { KnowledgeBase } from '@switchboard/knowledge';
 import type { Role } from '../env';
 
 /** Test secret for the harness's WhatsApp ingress. */
@@ -80,6 +81,8 @@ export interface PipelineOptions {
   telegram?: boolean;
   /** Also run Chatwoot: a fake Chatwoot with a mirror inbox and chatwoot-ingress. */
   chatwoot?: boolean;
+  /** The knowledge base the agents search. */
+  knowledge?: KnowledgeBase;
 }
 
 /** Starts the pipeline against the real Redis with a unique prefix. */
@@ -118,7 +121,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const ingressRedis: RedisClient = createRedis(env.REDIS_URL, 'producer');
   ingressRedis.on('error', () => undefined);
   await waitReady(ingressRedis);
-  const deps = buildWorkerDeps(env, redis, producerRedis, log);
+  const deps = buildWorkerDeps(env, redis, producerRedis, log, opts.knowledge ? { knowledge: opts.knowledge } : {});
   const roles = opts.roles ?? ['inbound', 'agent', 'outbound'];
   let workers = startRoles(deps, roles);
   const ingressProducers = new Producers(ingressRedis, prefix);
