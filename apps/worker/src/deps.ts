@@ -5,10 +5,9 @@ import type { ChannelId, ConversationRef, InboundMessage, Logger, OpenedChannelA
 import type { Agent } from '@switchboard/agent';
 import type { WorkerChannelModule, WorkerRuntime } from '@switchboard/channel-runtime';
 import type { GuardedFetcher } from '@switchboard/fetch';
-import type { KnowledgeBase } from '@switchboard/knowledge';
+import type { IngestDeps, KnowledgeBase } from '@switchboard/knowledge';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
 import type { WorkerMetrics } from './metrics.js';
-import type { KnowledgeIngest } from './roles/knowledge.js';
 
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
 export interface WorkerSettings {
@@ -19,6 +18,12 @@ export interface WorkerSettings {
   maxWaitMs: number;
   maxMessageAgeSec: number;
 }
+
+/** The `knowledge` role's settings and ingestion dependencies (built when the store is configured). */
+export type KnowledgeIngest = IngestDeps & {
+  /** KNOWLEDGE_RECHECK_HOURS (0 = never). */
+  readonly recheckHours: number;
+};
 
 /** One opened account of a channel in this worker. */
 export type WorkerAccount = OpenedChannelAccount<WorkerRuntime> & {

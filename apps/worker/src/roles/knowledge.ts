@@ -1,19 +1,15 @@
 import type { Worker } from 'bullmq';
 import type { KnowledgeJob } from '@switchboard/core';
-import { ingestDocument, type IngestDeps } from '@switchboard/knowledge';
+import { ingestDocument } from '@switchboard/knowledge';
 import { createWorker } from '@switchboard/queue';
-import type { WorkerDeps } from '../deps.js';
+import type { KnowledgeIngest, WorkerDeps } from '../deps.js';
 
 /** Documents read at once per worker process (extraction is CPU work; fetches and embeddings wait). */
 const MAX_KNOWLEDGE_CONCURRENCY = 4;
 /** How often one worker looks for URL documents due for a re-check. */
 export const RECHECK_SCAN_MS = 15 * 60_000;
 
-/** The `knowledge` role's settings and ingestion dependencies (built when the store is configured). */
-export type KnowledgeIngest = IngestDeps & {
-  /** KNOWLEDGE_RECHECK_HOURS (0 = never). */
-  readonly recheckHours: number;
-};
+export type { KnowledgeIngest } from '../deps.js';
 
 /** A BullMQ job id for a document's job (`:` is not allowed in custom ids). */
 export function knowledgeJobId(documentId: string, reason: KnowledgeJob['reason'], at = Date.now()): string {
