@@ -220,7 +220,9 @@ describe('two Telegram bots side by side (ACCOUNTS_FILE, real telegram-ingress p
     const dflt = sentAt(DEFAULT.token);
     // one send per second: three replies take two intervals
     expect(span(shop)).toBeGreaterThanOrEqual(1900);
-    expect(span(dflt)).toBeLessThan(1000);
+    // not held to one per second (that would take two full intervals): the turns themselves may
+    // finish a few hundred ms apart on a loaded machine, so no tighter absolute bound
+    expect(span(dflt)).toBeLessThan(1900);
     // the default bot's replies went out while the shop's burst was still being spread
     expect(Math.max(...dflt)).toBeLessThan(Math.max(...shop));
     for (const c of chats) expect(tg.textsTo(String(c), SHOP.token).at(-1)).toBe(SHOP_HOURS);
