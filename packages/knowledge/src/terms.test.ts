@@ -1,4 +1,4 @@
-import { isMostlyCjk, queryTerms, searchTerms } from './terms';
+import { queryTerms, searchTerms } from './terms';
 
 describe('searchTerms', () => {
   it('lowercases words, drops stop words and one-letter words, keeps numbers', () => {
@@ -23,10 +23,5 @@ describe('searchTerms', () => {
   it('ignores very long tokens and bounds the number of terms', () => {
     expect(searchTerms(`x ${'a'.repeat(200)} ok`)).toEqual(['ok']);
     expect(searchTerms('word '.repeat(10_000)).length).toBe(4000);
-  });
-
-  it('tells mostly-Chinese text apart', () => {
-    expect(isMostlyCjk('退货政策：30天内可以退货 (30 days)')).toBe(true);
-    expect(isMostlyCjk('Returns within 30 days (退货)')).toBe(false);
   });
 });

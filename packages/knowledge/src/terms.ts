@@ -56,14 +56,3 @@ export function queryTerms(query: string): string[] {
   const chosen = terms.length > 0 ? terms : searchTerms(query, { keepStopWords: true });
   return [...new Set(chosen)];
 }
-
-/** Whether a text is mostly written in CJK scripts (drives chunk sizes measured in characters). */
-export function isMostlyCjk(text: string): boolean {
-  let cjk = 0;
-  let letters = 0;
-  for (const ch of text) {
-    if (CJK.test(ch)) cjk++;
-    else if (/\p{L}/u.test(ch)) letters++;
-  }
-  return cjk > 0 && cjk >= letters / 4;
-}

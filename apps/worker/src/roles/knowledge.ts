@@ -9,8 +9,6 @@ const MAX_KNOWLEDGE_CONCURRENCY = 4;
 /** How often one worker looks for URL documents due for a re-check. */
 export const RECHECK_SCAN_MS = 15 * 60_000;
 
-export type { KnowledgeIngest } from '../deps.js';
-
 /** A BullMQ job id for a document's job (`:` is not allowed in custom ids). */
 export function knowledgeJobId(documentId: string, reason: KnowledgeJob['reason'], at = Date.now()): string {
   return reason === 'new' ? `kb-${documentId}-new` : `kb-${documentId}-${reason}-${at}`;
