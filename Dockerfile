@@ -31,8 +31,10 @@ COPY packages/channels/package.json packages/channels/
 COPY packages/core/package.json packages/core/
 COPY packages/fetch/package.json packages/fetch/
 COPY packages/ingress/package.json packages/ingress/
+COPY packages/knowledge/package.json packages/knowledge/
 COPY packages/media/package.json packages/media/
 COPY packages/queue/package.json packages/queue/
+COPY packages/record/package.json packages/record/
 COPY packages/store/package.json packages/store/
 COPY packages/testkit/package.json packages/testkit/
 COPY scripts/package.json scripts/

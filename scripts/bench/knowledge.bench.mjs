@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const { createLogger } = require('@switchboard/core');
-const { openStore, sql } = require('@switchboard/store');
+const { openStore, sql, searchTerms } = require('@switchboard/store');
 const { createTestDatabase, fakeEmbedding } = require('@switchboard/testkit');
-const { KnowledgeRepo, chunkDocument, searchTerms } = require('@switchboard/knowledge');
+const { KnowledgeRepo, chunkDocument } = require('@switchboard/knowledge');
 const { loadCorpus, loadQuestions } = require('@switchboard/knowledge/eval');
 
 const DIMS = 256;

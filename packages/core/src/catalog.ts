@@ -72,6 +72,75 @@ export const KnowledgeJob = z.object({
 });
 export type KnowledgeJob = z.infer<typeof KnowledgeJob>;
 
+/** Media metadata of a recorded message (never the bytes). */
+const RecordMedia = z.object({ kind: z.string(), mimeType: z.string().optional(), sizeBytes: z.number().int().nonnegative().optional(), filename: z.string().optional() });
+
+/**
+ * One fact for the record (the lasting transcript in the store). `id` makes it idempotent: it is
+ * derived from the pipeline's own ids (`in:<eventId>`, `out:<outboundId>:<part>`, the status event
+ * id, `turn:<conversationId>:<seq>`), so a redelivered event or a retried job writes nothing twice.
+ * `at` is the provider's or the gateway's time of the fact, ms since epoch.
+ */
+export const RecordEntry = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('message'),
+    id: z.string().min(1),
+    ref: ConversationRef,
+    direction: z.enum(['in', 'out']),
+    author: z.enum(['customer', 'bot', 'human']),
+    /** What produced a sent message (an OutboundJob origin, or `api`). */
+    origin: z.string().optional(),
+    /** The message's content type (`text`, `image`, `audio`, `template`…). */
+    contentType: z.string(),
+    text: z.string(),
+    media: RecordMedia.optional(),
+    providerMessageId: z.string().optional(),
+    /** The turn that produced a bot message (`turn:<conversationId>:<seq>`). */
+    turnId: z.string().optional(),
+    at: z.number(),
+  }),
+  z.object({
+    kind: z.literal('status'),
+    id: z.string().min(1),
+    channel: ChannelId,
+    accountId: z.string().optional(),
+    providerMessageId: z.string().min(1),
+    status: z.string(),
+    errorCode: z.number().int().optional(),
+    errorTitle: z.string().optional(),
+    at: z.number(),
+  }),
+  z.object({
+    kind: z.literal('event'),
+    id: z.string().min(1),
+    ref: ConversationRef,
+    /** `handoff` (detail.reason), `resume`, `opted_out`, `opted_in`, `blocked`… */
+    event: z.string(),
+    detail: z.record(z.string(), z.unknown()).default({}),
+    at: z.number(),
+  }),
+  z.object({
+    kind: z.literal('turn'),
+    id: z.string().min(1),
+    ref: ConversationRef,
+    outcome: z.enum(['answered', 'faq', 'cache', 'apology', 'refused', 'silent', 'handoff']),
+    model: z.string().optional(),
+    variant: z.string().optional(),
+    latencyMs: z.number().int().nonnegative().optional(),
+    tokensIn: z.number().int().nonnegative().default(0),
+    tokensOut: z.number().int().nonnegative().default(0),
+    costUsd: z.number().nonnegative().default(0),
+    tools: z.array(z.string()).default([]),
+    sources: z.array(z.object({ documentId: z.string(), title: z.string(), url: z.string().optional() })).default([]),
+    at: z.number(),
+  }),
+]);
+export type RecordEntry = z.infer<typeof RecordEntry>;
+
+/** Facts to write into the record, written together (the record role batches jobs into one insert per table). */
+export const RecordJob = z.object({ entries: z.array(RecordEntry).min(1).max(500) });
+export type RecordJob = z.infer<typeof RecordJob>;
+
 /** Retention and retry settings of one queue. */
 export interface QueueSpec<S extends z.ZodType> {
   readonly schema: S;
@@ -112,6 +181,12 @@ export const QUEUES = {
   mirror: { schema: MirrorJob, attempts: 15, backoff: { type: 'exponential', delay: 2000, jitter: 0.2 }, ...KEEP },
   /** Knowledge ingestion (extract, chunk, embed, store): never in a request; a few retries for fetches and the embeddings endpoint. */
   knowledge: { schema: KnowledgeJob, attempts: 5, backoff: { type: 'exponential', delay: 5000, jitter: 0.2 }, ...KEEP },
+  /**
+   * The record (transcripts, statuses, turns) in the store. Never on a reply's path. While the
+   * store is down the record role holds its jobs (they wait, attempts untouched) and catches up
+   * when the store answers again; attempts are for rows the store refuses.
+   */
+  record: { schema: RecordJob, attempts: 20, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
 } as const satisfies QueueCatalog;
 
 export type QueueName = keyof typeof QUEUES;

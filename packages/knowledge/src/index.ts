@@ -2,9 +2,8 @@
  * Knowledge: the business's own documents, chunked and searchable in English and Chinese.
  * @see ../../../docs/architecture.md
  */
-export * from './terms.js';
+
 export * from './chunk.js';
-export * from './tsvector.js';
 export * from './knowledge.repo.js';
 export * from './embeddings.js';
 export * from './extract.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Database, type KbDocumentTable, type Kysely, type Selectable, type VectorMode } from '@switchboard/store';
-import { tsqueryLiteral, tsvectorLiteral } from './tsvector.js';
+import { tsqueryLiteral, tsvectorLiteral } from '@switchboard/store';
 
 /**
  * The knowledge base on the store: documents, their chunks (replaced atomically), and hybrid

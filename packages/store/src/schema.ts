@@ -66,6 +66,97 @@ export interface KbEmbeddingCacheTable {
   created_at: ColumnType<Date, never, never>;
 }
 
+/** A conversation of the record (id = the pipeline's `conversationId`). */
+export interface RecConversationTable {
+  id: string;
+  channel: string;
+  /** The gateway account (`default` = the channel's environment variables). */
+  account_id: ColumnType<string, string | undefined>;
+  /** The provider's account (phone number id, open_kfid, bot id, Chatwoot account). */
+  provider_account: string;
+  customer_id: string;
+  thread_id: string | null;
+  customer_name: string | null;
+  owner: ColumnType<'bot' | 'human', 'bot' | 'human' | undefined>;
+  handoff_reason: string | null;
+  /** True once a human has owned or answered the conversation (containment = never). */
+  had_human: ColumnType<boolean, boolean | undefined>;
+  first_message_at: Date;
+  last_message_at: Date;
+  message_count: ColumnType<number, number | undefined>;
+  created_at: ColumnType<Date, never, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** Media metadata of a recorded message (never the bytes). */
+export interface RecMedia {
+  kind: string;
+  mimeType?: string;
+  sizeBytes?: number;
+  filename?: string;
+}
+
+/** One message of the record, either direction; one row per sent part. */
+export interface RecMessageTable {
+  /** `in:<eventId>` for received messages, `out:<outboundId>:<part>` for sent parts. */
+  id: string;
+  conversation_id: string;
+  direction: 'in' | 'out';
+  author: 'customer' | 'bot' | 'human';
+  /** What produced a sent message: agent, human, notice, fallback, welcome, api. */
+  origin: string | null;
+  content_type: string;
+  text: ColumnType<string, string | undefined>;
+  /** A `simple` tsvector of `searchTerms(text)` (English and Chinese search). */
+  terms: ColumnType<string, RawBuilderLike, never>;
+  media: RecMedia | null;
+  provider_message_id: string | null;
+  turn_id: string | null;
+  at: Date;
+  created_at: ColumnType<Date, never, never>;
+}
+
+/** A delivery status of a sent message, kept per status event (order independent). */
+export interface RecStatusTable {
+  id: string;
+  channel: string;
+  account_id: ColumnType<string, string | undefined>;
+  provider_message_id: string;
+  status: string;
+  error_code: number | null;
+  error_title: string | null;
+  at: Date;
+}
+
+/** A conversation-level event: handoff (with reason), resume, opt-out, erasure of a part… */
+export interface RecEventTable {
+  id: string;
+  conversation_id: string;
+  kind: string;
+  detail: ColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
+  at: Date;
+}
+
+/** Outcome of one bot turn. */
+export type RecTurnOutcome = 'answered' | 'faq' | 'cache' | 'apology' | 'refused' | 'silent' | 'handoff';
+
+/** One bot turn: model, latency, tokens, cost, tools and knowledge sources used, outcome. */
+export interface RecTurnTable {
+  id: string;
+  conversation_id: string;
+  at: Date;
+  outcome: RecTurnOutcome;
+  model: string | null;
+  variant: string | null;
+  latency_ms: number | null;
+  tokens_in: ColumnType<number, number | undefined>;
+  tokens_out: ColumnType<number, number | undefined>;
+  /** numeric(14,6): read as a string by node-postgres. */
+  cost_usd: ColumnType<string, number | string | undefined>;
+  tools: ColumnType<string[], string[] | undefined>;
+  sources: ColumnType<Array<{ documentId: string; title: string; url?: string }>, Array<{ documentId: string; title: string; url?: string }> | undefined>;
+}
+
 /**
  * The store's tables as Kysely sees them. Each migration that adds a table adds its interface
  * here; migrations themselves use `Kysely<any>` so they never depend on a later shape.
@@ -76,4 +167,9 @@ export interface Database {
   kb_chunk: KbChunkTable;
   kb_embedding_cache: KbEmbeddingCacheTable;
   kb_source: KbSourceTable;
+  rec_conversation: RecConversationTable;
+  rec_message: RecMessageTable;
+  rec_status: RecStatusTable;
+  rec_event: RecEventTable;
+  rec_turn: RecTurnTable;
 }

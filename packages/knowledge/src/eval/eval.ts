@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { chunkDocument } from '../chunk.js';
 import { extractDocument } from '../extract.js';
 import type { KnowledgeHit, KnowledgeRepo } from '../knowledge.repo.js';
-import { queryTerms, searchTerms } from '../terms.js';
+import { queryTerms, searchTerms } from '@switchboard/store';
 
 /**
  * The retrieval evaluation (`pnpm kb:eval`, and the floors of eval.int.test.ts): a shipped sample

@@ -1,0 +1,6 @@
+/**
+ * The record: every conversation, message, status, ownership change and bot turn kept in the
+ * store, and the queries that read it (timelines, search, export, analytics).
+ * @see ../../../docs/architecture.md
+ */
+export * from './record.keys.js';
