@@ -13,6 +13,9 @@ import type { Sandbox } from './sandbox/sandbox.js';
 import type { KnowledgeBase } from '@switchboard/knowledge';
 import { apiAuth, apiFallbacks, sendApiError, type ApiKey } from './api/api.js';
 import { knowledgeRouter } from './api/knowledge.routes.js';
+import { analyticsRouter } from './api/analytics.routes.js';
+import { analyticsConsole } from './analytics.console.js';
+import type { RecordAnalytics } from '@switchboard/record';
 
 /** What the admin app needs; built in main.ts or by tests. */
 export interface AdminDeps {
@@ -36,6 +39,8 @@ export interface AdminDeps {
   knowledge?: KnowledgeBase;
   /** Largest knowledge upload (bytes; default 20 MB). */
   maxUploadBytes?: number;
+  /** Analytics of the record on the store (undefined = no `DATABASE_URL`: the analytics routes answer 503). */
+  analytics?: RecordAnalytics;
   /** `/readyz` check of the store, when one is open. */
   storeReadiness?: () => Promise<string | undefined>;
   /** Where the console's static files live (default `apps/admin/public`). */
@@ -113,6 +118,8 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   const kbRoutes = knowledgeRouter({ kb: deps.knowledge, producers: deps.producers, maxUploadBytes: deps.maxUploadBytes ?? 20 * 1024 * 1024 });
   app.use('/api/v1', apiAuth(deps.apiKeys ?? [], deps.log));
   app.use('/api/v1/knowledge', kbRoutes);
+  const analyticsRoutes = analyticsRouter({ analytics: deps.analytics });
+  app.use('/api/v1', analyticsRoutes);
   app.use('/api/v1', fallbacks.notFound, fallbacks.errors);
 
   // the console: a static page (scripts and styles as files, CSP 'self') over the same routes behind basic auth
@@ -135,6 +142,8 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     kbRoutes,
     fallbacks.errors,
   );
+
+  app.use(analyticsConsole({ guard, publicDir, routes: analyticsRoutes, errors: fallbacks.errors }));
 
   if (deps.sandbox) {
     // the fake provider APIs authenticate like the real ones (bearer token, corp secret), not with basic auth

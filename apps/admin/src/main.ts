@@ -10,6 +10,7 @@ import {
 } from '@switchboard/core';
 import { Embedder, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
 import { createRedis, Producers, waitReady } from '@switchboard/queue';
+import { RecordAnalytics } from '@switchboard/record';
 import { openStore, type Store } from '@switchboard/store';
 import { parseApiKeys } from './api/api.js';
 import { createAdminApp } from './app.js';
@@ -33,10 +34,12 @@ async function main(): Promise<void> {
   else log.info('HTTP API enabled', { keys: apiKeys.map((k) => k.name) });
   let store: Store | undefined;
   let knowledge: KnowledgeBase | undefined;
+  let analytics: RecordAnalytics | undefined;
   if (cfg.DATABASE_URL) {
     store = await openStore({ url: cfg.DATABASE_URL, log, poolMax: cfg.DATABASE_POOL_MAX });
     const embedder = cfg.OPENAI_API_KEY ? new Embedder(store.db, { apiKey: cfg.OPENAI_API_KEY, baseURL: cfg.OPENAI_BASE_URL, model: cfg.EMBEDDING_MODEL, dimensions: cfg.EMBEDDING_DIMENSIONS }) : undefined;
     knowledge = new KnowledgeBase(new KnowledgeRepo(store.db, store.vector.mode), embedder);
+    analytics = new RecordAnalytics(store.db);
     log.info('knowledge routes enabled', { search: knowledge.mode, ...(embedder ? { embeddingModel: cfg.EMBEDDING_MODEL, dimensions: cfg.EMBEDDING_DIMENSIONS } : { reason: 'OPENAI_API_KEY unset: full-text search only' }) });
   } else {
     log.warn('knowledge disabled: DATABASE_URL is not set, so /api/v1/knowledge/* and /admin/knowledge answer 503 store_unavailable');
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
     log.info('sandbox enabled', { url: `http://localhost:${cfg.ADMIN_PORT}/sandbox`, agent: opts.agentOnline ? 'online' : 'offline (FAQ)', whatsapp: Boolean(opts.whatsapp), wechat: Boolean(opts.wechat), telegram: Boolean(opts.telegram), prefix: cfg.QUEUE_PREFIX });
   }
 
-  const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness } : {}) });
+  const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness } : {}) });
   const server = await listen(app, cfg.ADMIN_PORT, { log, tls: tlsFiles(cfg) });
   log.info('admin listening', { port: cfg.ADMIN_PORT, board: '/admin/queues', auth: auth ? 'basic' : 'off', sandbox: Boolean(sandbox), accounts: accountsFile ? accountsFile.entries.map((a) => `${a.channel}/${a.id}`) : [] });
   onShutdown(log, async () => {
