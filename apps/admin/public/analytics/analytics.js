@@ -28,9 +28,10 @@
   function dur(ms) {
     if (ms === null || ms === undefined) return '–';
     if (ms < 1000) return Math.round(ms) + ' ms';
-    if (ms < 60000) return (ms / 1000).toFixed(1) + ' s';
-    if (ms < 3600000) return (ms / 60000).toFixed(1) + ' min';
-    return (ms / 3600000).toFixed(1) + ' h';
+    var one = function (x) { return x.toFixed(1).replace(/\.0$/, ''); };
+    if (ms < 60000) return one(ms / 1000) + ' s';
+    if (ms < 3600000) return one(ms / 60000) + ' min';
+    return one(ms / 3600000) + ' h';
   }
   function dayLabel(day) { return new Date(day + 'T00:00:00Z').toLocaleDateString('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' }); }
   function todayUtc() { return new Date().toISOString().slice(0, 10); }
@@ -99,6 +100,23 @@
     };
   }
 
+  // a log axis of durations with ticks people read (1 s, 5 s, 1 min…), bounded by the nearest such ticks
+  var NICE_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 3e4, 6e4, 12e4, 3e5, 6e5, 18e5, 36e5, 72e5, 216e5, 432e5, 864e5, 1728e5, 6048e5];
+  function durationAxis(days) {
+    var values = [];
+    days.forEach(function (d) { [d.firstResponseMs.p50, d.firstResponseMs.p95].forEach(function (v) { if (v !== null && v > 0) values.push(v); }); });
+    var lo = Math.min.apply(null, values.length ? values : [1000]);
+    var hi = Math.max.apply(null, values.length ? values : [1000]);
+    var min = NICE_MS.filter(function (v) { return v <= lo; }).pop() || NICE_MS[0];
+    var max = NICE_MS.filter(function (v) { return v >= hi; })[0] || NICE_MS[NICE_MS.length - 1];
+    if (max === min) max = NICE_MS[NICE_MS.indexOf(min) + 1] || min * 2;
+    return {
+      type: 'logarithmic', min: min, max: max,
+      afterBuildTicks: function (axis) { axis.ticks = NICE_MS.filter(function (v) { return v >= min && v <= max; }).map(function (v) { return { value: v }; }); },
+      ticks: { autoSkip: false, callback: function (v) { return dur(v); } },
+    };
+  }
+
   function render(data) {
     var days = data.days;
     var labels = days.map(function (d) { return dayLabel(d.day); });
@@ -116,7 +134,8 @@
     $('kpi-containment-sub').textContent = int(data.resolution.contained) + ' of ' + int(data.resolution.engaged) + ' without a human';
     $('kpi-handoff').textContent = pct(data.handoffRate);
     $('kpi-handoff-sub').textContent = int(data.resolution.handedOff) + ' handed to a human';
-    $('kpi-frt').textContent = dur(data.firstResponseMs.p50) + ' / ' + dur(data.firstResponseMs.p95);
+    $('kpi-frt').textContent = dur(data.firstResponseMs.p50);
+    $('kpi-frt-p95').textContent = dur(data.firstResponseMs.p95);
     $('kpi-frt-sub').textContent = int(data.firstResponse.answered) + ' answered, ' + int(data.firstResponse.unanswered) + ' unanswered';
     $('kpi-cost').textContent = usd(data.llm.costUsd);
     $('kpi-tokens').textContent = int(data.llm.tokensIn) + ' tokens in · ' + int(data.llm.tokensOut) + ' out';
@@ -165,7 +184,7 @@
         { label: 'p50 (range ' + dur(data.firstResponseMs.p50) + ')', data: days.map(function (d) { return d.firstResponseMs.p50; }), borderColor: '#3b5bdb', backgroundColor: '#3b5bdb', tension: .25, spanGaps: true, pointRadius: 3 },
         { label: 'p95 (range ' + dur(data.firstResponseMs.p95) + ')', data: days.map(function (d) { return d.firstResponseMs.p95; }), borderColor: '#7a5af8', backgroundColor: '#7a5af8', borderDash: [6, 4], tension: .25, spanGaps: true, pointRadius: 3 },
       ] },
-      options: { interaction: tooltipIndex, scales: { x: { grid: { display: false } }, y: { type: 'logarithmic', ticks: { callback: function (v) { var s = String(v); return /^[125]/.test(s) ? dur(v) : ''; } } } }, plugins: { tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label.split(' (')[0] + ': ' + dur(ctx.parsed.y); } } } } },
+      options: { interaction: tooltipIndex, scales: { x: { grid: { display: false } }, y: durationAxis(days) }, plugins: { tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label.split(' (')[0] + ': ' + dur(ctx.parsed.y); } } } } },
     }, data.firstResponse.answered === 0);
 
     // failed deliveries by error code, stacked by channel
