@@ -1,4 +1,4 @@
-import { sql, type Database, type Kysely } from '@switchboard/store';
+import { sql, type Database, type Kysely, type Transaction } from '@switchboard/store';
 
 /**
  * Analytics computed in SQL from the record, so they are exact over any range (Prometheus counters
@@ -139,6 +139,8 @@ export interface AnalyticsReport {
 const DAY_MS = 86_400_000;
 /** A `YYYY-MM-DD` key of a timestamp column in UTC. */
 const dayOf = (column: string) => sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD')`;
+/** The UTC date of a timestamp column (grouped as a date, printed with `to_char` at the end). */
+const utcDate = (column: string) => sql<string>`(${sql.ref(column)} at time zone 'UTC')::date`;
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const rate = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
@@ -205,7 +207,7 @@ export class RecordAnalytics {
       else report.totals = t;
     }
     for (const r of resolution_) {
-      if (r.day !== null) dayOfRow(r.day).resolution = resolution(r.engaged, r.contained, r.handed_off_day);
+      if (r.day !== null) dayOfRow(r.day).resolution = resolution(r.engaged, r.contained, r.handed_off);
       else if (r.channel !== null) channelOf(r.channel).resolution = resolution(r.engaged, r.contained, r.handed_off);
       else report.resolution = resolution(r.engaged, r.contained, r.handed_off);
     }
@@ -228,6 +230,17 @@ export class RecordAnalytics {
     return report;
   }
 
+  /**
+   * Runs one aggregate query with JIT compilation off (in its own transaction, `set local`): on
+   * these plans PostgreSQL's cost estimate triggers JIT, whose compile time exceeds the query's.
+   */
+  private run<R>(query: { execute(db: Transaction<Database>): Promise<{ rows: R[] }> }): Promise<{ rows: R[] }> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`set local jit = off`.execute(trx);
+      return query.execute(trx);
+    });
+  }
+
   /** `and c.channel = … and c.account_id = …` for the filters given. */
   private conversationFilter(q: AnalyticsQuery) {
     return sql`${q.channel !== undefined ? sql`and c.channel = ${q.channel}` : sql``} ${q.account !== undefined ? sql`and c.account_id = ${q.account}` : sql``}`;
@@ -235,61 +248,73 @@ export class RecordAnalytics {
 
   /** Messages in/out and distinct conversations per (channel, day), channel, day and overall. */
   private async traffic(q: AnalyticsQuery) {
-    const { rows } = await sql<{ channel: string | null; day: string | null; conversations: number; messages_in: number; messages_out: number }>`
-      select channel, day,
-        count(distinct conversation_id)::int as conversations,
-        count(*) filter (where direction = 'in')::int as messages_in,
-        count(*) filter (where direction = 'out')::int as messages_out
-      from (
-        select c.channel, ${dayOf('m.at')} as day, m.conversation_id, m.direction
+    // one row per (conversation, day) first: every later count is a plain count, no count(distinct)
+    const { rows } = await this.run(sql<{ channel: string | null; day: string | null; conversations: number; messages_in: number; messages_out: number }>`
+      with pairs as (
+        select m.conversation_id, c.channel, ${utcDate('m.at')} as day,
+          count(*) filter (where m.direction = 'in') as n_in,
+          count(*) filter (where m.direction = 'out') as n_out
         from rec_message m join rec_conversation c on c.id = m.conversation_id
         where m.at >= ${q.from} and m.at < ${q.to} ${this.conversationFilter(q)}
-      ) x
-      group by grouping sets ((channel, day), (channel), (day), ())`.execute(this.db);
+        group by m.conversation_id, c.channel, day
+      ), conversations as (
+        select conversation_id, channel, sum(n_in) as n_in, sum(n_out) as n_out from pairs group by conversation_id, channel
+      )
+      select channel, to_char(day, 'YYYY-MM-DD') as day, count(*)::int as conversations, sum(n_in)::int as messages_in, sum(n_out)::int as messages_out
+      from pairs group by grouping sets ((channel, day), (day))
+      union all
+      select channel, null, count(*)::int, coalesce(sum(n_in), 0)::int, coalesce(sum(n_out), 0)::int
+      from conversations group by grouping sets ((channel), ())`);
     return rows;
   }
 
   /** Engaged, contained and handed-off conversations per day, channel and overall. */
   private async resolution(q: AnalyticsQuery) {
-    const { rows } = await sql<{ channel: string | null; day: string | null; engaged: number; contained: number; handed_off: number; handed_off_day: number }>`
+    // the flags are per conversation (computed once), the days per (conversation, day)
+    const { rows } = await this.run(sql<{ channel: string | null; day: string | null; engaged: number; contained: number; handed_off: number }>`
       with engaged as (
-        select distinct m.conversation_id, c.channel, ${dayOf('m.at')} as day
+        select distinct m.conversation_id, ${utcDate('m.at')} as day
         from rec_message m join rec_conversation c on c.id = m.conversation_id
         where m.direction = 'in' and m.author = 'customer' and m.at >= ${q.from} and m.at < ${q.to} ${this.conversationFilter(q)}
-      ), flagged as (
-        select e.conversation_id, e.channel, e.day,
+      ), handoffs as (
+        select distinct h.conversation_id, ${utcDate('h.at')} as day
+        from rec_event h
+        where h.kind = 'handoff' and h.at >= ${q.from} and h.at < ${q.to} and h.conversation_id in (select conversation_id from engaged)
+      ), flags as (
+        select c.id as conversation_id, c.channel,
           (not c.had_human
-            and not exists (select 1 from rec_event h where h.conversation_id = e.conversation_id and h.kind = 'handoff')
-            and not exists (select 1 from rec_message hm where hm.conversation_id = e.conversation_id and hm.author = 'human')) as contained,
-          exists (select 1 from rec_event h where h.conversation_id = e.conversation_id and h.kind = 'handoff' and h.at >= ${q.from} and h.at < ${q.to}) as handed_off,
-          exists (select 1 from rec_event h where h.conversation_id = e.conversation_id and h.kind = 'handoff' and h.at >= ${q.from} and h.at < ${q.to} and ${dayOf('h.at')} = e.day) as handed_off_day
-        from engaged e join rec_conversation c on c.id = e.conversation_id
+            and not exists (select 1 from rec_event h where h.conversation_id = c.id and h.kind = 'handoff')
+            and not exists (select 1 from rec_message hm where hm.conversation_id = c.id and hm.author = 'human')) as contained,
+          c.id in (select conversation_id from handoffs) as handed_off
+        from rec_conversation c
+        where c.id in (select conversation_id from engaged)
       )
-      select channel, day,
-        count(distinct conversation_id)::int as engaged,
-        count(distinct conversation_id) filter (where contained)::int as contained,
-        count(distinct conversation_id) filter (where handed_off)::int as handed_off,
-        count(distinct conversation_id) filter (where handed_off_day)::int as handed_off_day
-      from flagged
-      group by grouping sets ((day), (channel), ())`.execute(this.db);
+      select channel, null as day, count(*)::int as engaged, count(*) filter (where contained)::int as contained, count(*) filter (where handed_off)::int as handed_off
+      from flags group by grouping sets ((channel), ())
+      union all
+      select null, to_char(e.day, 'YYYY-MM-DD'), count(*)::int, count(*) filter (where f.contained)::int, count(hd.conversation_id)::int
+      from engaged e
+        join flags f on f.conversation_id = e.conversation_id
+        left join handoffs hd on hd.conversation_id = e.conversation_id and hd.day = e.day
+      group by e.day`);
     return rows;
   }
 
   /** Handoff events in the range by reason, most frequent first. */
   private async handoffReasons(q: AnalyticsQuery): Promise<HandoffReasonFigures[]> {
-    const { rows } = await sql<{ reason: string; events: number; conversations: number }>`
+    const { rows } = await this.run(sql<{ reason: string; events: number; conversations: number }>`
       select coalesce(nullif(e.detail->>'reason', ''), 'unspecified') as reason,
         count(*)::int as events, count(distinct e.conversation_id)::int as conversations
       from rec_event e join rec_conversation c on c.id = e.conversation_id
       where e.kind = 'handoff' and e.at >= ${q.from} and e.at < ${q.to} ${this.conversationFilter(q)}
       group by 1
-      order by events desc, reason`.execute(this.db);
+      order by events desc, reason`);
     return rows;
   }
 
   /** First-response percentiles per day (of the customer message) and overall. */
   private async firstResponse(q: AnalyticsQuery) {
-    const { rows } = await sql<{ day: string | null; answered: number; unanswered: number; p50: number | null; p95: number | null }>`
+    const { rows } = await this.run(sql<{ day: string | null; answered: number; unanswered: number; p50: number | null; p95: number | null }>`
       with firsts as (
         select m.conversation_id, min(m.at) as t0
         from rec_message m join rec_conversation c on c.id = m.conversation_id
@@ -306,13 +331,13 @@ export class RecordAnalytics {
         percentile_cont(0.5) within group (order by ms) as p50,
         percentile_cont(0.95) within group (order by ms) as p95
       from samples
-      group by grouping sets ((day), ())`.execute(this.db);
+      group by grouping sets ((day), ())`);
     return rows;
   }
 
   /** Turns, tokens and cost per (day, model), day, model and overall. */
   private async llm(q: AnalyticsQuery) {
-    const { rows } = await sql<{ g: number; day: string | null; model: string | null; turns: number; tokens_in: string | null; tokens_out: string | null; cost_usd: string | null }>`
+    const { rows } = await this.run(sql<{ g: number; day: string | null; model: string | null; turns: number; tokens_in: string | null; tokens_out: string | null; cost_usd: string | null }>`
       select grouping(day, model)::int as g, day, model, count(*)::int as turns,
         sum(tokens_in)::text as tokens_in, sum(tokens_out)::text as tokens_out, sum(cost_usd)::text as cost_usd
       from (
@@ -321,25 +346,25 @@ export class RecordAnalytics {
         where t.at >= ${q.from} and t.at < ${q.to} ${this.conversationFilter(q)}
       ) x
       group by grouping sets ((day, model), (day), (model), ())
-      order by day nulls last, turns desc, model nulls last`.execute(this.db);
+      order by day nulls last, turns desc, model nulls last`);
     return rows;
   }
 
   /** Turns in the range by outcome. */
   private async outcomes(q: AnalyticsQuery): Promise<Record<string, number>> {
-    const { rows } = await sql<{ outcome: string; turns: number }>`
+    const { rows } = await this.run(sql<{ outcome: string; turns: number }>`
       select t.outcome, count(*)::int as turns
       from rec_turn t join rec_conversation c on c.id = t.conversation_id
       where t.at >= ${q.from} and t.at < ${q.to} ${this.conversationFilter(q)}
       group by t.outcome
-      order by turns desc, t.outcome`.execute(this.db);
+      order by turns desc, t.outcome`);
     return Object.fromEntries(rows.map((r) => [r.outcome, r.turns]));
   }
 
   /** Messages whose latest status is a failure in the range, by error code (and channel). */
   private async failures(q: AnalyticsQuery): Promise<FailureFigures[]> {
     const filter = sql`${q.channel !== undefined ? sql`and s.channel = ${q.channel}` : sql``} ${q.account !== undefined ? sql`and s.account_id = ${q.account}` : sql``}`;
-    const { rows } = await sql<{ code: number | null; channel: string; count: number; title: string | null; last_at: Date }>`
+    const { rows } = await this.run(sql<{ code: number | null; channel: string; count: number; title: string | null; last_at: Date }>`
       with candidates as (
         select distinct s.channel, s.provider_message_id
         from rec_status s
@@ -353,7 +378,7 @@ export class RecordAnalytics {
         (array_agg(error_title order by at desc))[1] as title, max(at) as last_at
       from latest
       where status = 'failed' and at >= ${q.from} and at < ${q.to}
-      group by error_code, channel`.execute(this.db);
+      group by error_code, channel`);
     const byCode = new Map<number | null, FailureFigures & { lastAt: number }>();
     for (const r of rows) {
       const f = byCode.get(r.code) ?? { code: r.code, title: null, count: 0, byChannel: {}, lastAt: -Infinity };
