@@ -76,6 +76,11 @@ export function conversationActionsRouter(deps: ConversationActionsDeps): Router
     await deps.producers.enqueue('inbound', event, { jobId: eventId });
   };
 
+  /** The channels the gateway serves (the console's channel filter). */
+  r.get('/channels', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ channels: ChannelId.options });
+  });
+
   /** Who owns the conversation right now (Redis; the record follows once the signal is processed). */
   r.get(
     '/conversations/:id/owner',
