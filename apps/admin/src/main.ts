@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     knowledge = new KnowledgeBase(new KnowledgeRepo(store.db, store.vector.mode), embedder);
     log.info('knowledge routes enabled', { search: knowledge.mode, ...(embedder ? { embeddingModel: cfg.EMBEDDING_MODEL, dimensions: cfg.EMBEDDING_DIMENSIONS } : { reason: 'OPENAI_API_KEY unset: full-text search only' }) });
   } else {
-    log.warn('knowledge disabled: DATABASE_URL is not set, so /api/v1/knowledge/* and /admin/knowledge answer 503 store_unavailable');
+    log.warn('knowledge and the record disabled: DATABASE_URL is not set, so /api/v1/knowledge/*, /api/v1/conversations, /api/v1/export, /admin/knowledge and /admin/conversations answer 503 store_unavailable');
   }
   const redis = createRedis(cfg.REDIS_URL, 'producer');
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));

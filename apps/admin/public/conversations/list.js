@@ -16,7 +16,7 @@
 
   /** The API's query for the form's filters. */
   function filterQuery() {
-    var p = new URLSearchParams();
+    var p = new window.URLSearchParams();
     FIELDS.forEach(function (f) {
       var v = $(f).value.trim();
       if (v === '') return;
@@ -26,11 +26,11 @@
   }
 
   function syncAddress() {
-    var p = new URLSearchParams();
+    var p = new window.URLSearchParams();
     FIELDS.forEach(function (f) { var v = $(f).value.trim(); if (v !== '') p.set(f, v); });
     var s = p.toString();
     window.history.replaceState(null, '', window.location.pathname + (s ? '?' + s : ''));
-    var ex = new URLSearchParams({ format: 'jsonl' });
+    var ex = new window.URLSearchParams({ format: 'jsonl' });
     if ($('from').value) ex.set('from', $('from').value);
     if ($('to').value) ex.set('to', nextDay($('to').value));
     $('export').setAttribute('href', C.API + '/export?' + ex.toString());
@@ -88,7 +88,7 @@
   C.call('GET', '/channels').then(function (data) {
     data.channels.forEach(function (ch) { $('channel').appendChild(C.el('option', { value: ch, text: ch })); });
   }).catch(function () { /* the filter keeps "all" */ }).then(function () {
-    var start = new URLSearchParams(window.location.search);
+    var start = new window.URLSearchParams(window.location.search);
     FIELDS.forEach(function (f) { if (start.get(f)) $(f).value = start.get(f); });
     restart();
   });

@@ -181,7 +181,7 @@ export function conversationsRouter(deps: ConversationRoutesDeps): Router {
       } catch (err) {
         // the status is sent: a cut-off body (no final newline, connection reset) tells the client
         deps.log.error('export failed while streaming', { err: err instanceof Error ? err.message : String(err) });
-        res.destroy(err instanceof Error ? err : new Error(String(err)));
+        res.destroy();
       }
     }),
   );
