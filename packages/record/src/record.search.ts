@@ -16,8 +16,8 @@ const quote = (lexeme: string) => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g
 /** The AND tsquery literal of `query`, or undefined when it has no searchable term. */
 export function allTermsQuery(query: string): string | undefined {
   const terms = queryTerms(query);
-  // a bigram already requires its characters: the single ideographs would add nothing but lookups
-  const hasBigram = terms.some((t) => CJK_BIGRAM.test(t));
-  const chosen = hasBigram ? terms.filter((t) => !CJK_CHAR.test(t)) : terms;
+  // a bigram already requires its characters: their single ideographs would add nothing but lookups
+  const bigrams = terms.filter((t) => CJK_BIGRAM.test(t));
+  const chosen = terms.filter((t) => !CJK_CHAR.test(t) || !bigrams.some((b) => b.includes(t)));
   return chosen.length > 0 ? chosen.map(quote).join(' & ') : undefined;
 }
