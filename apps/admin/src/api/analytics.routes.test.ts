@@ -1,4 +1,4 @@
-import { ApiError } from './api';
+import type { ApiError } from './api';
 import { analyticsQuery, parseBound } from './analytics.routes';
 
 const NOW = Date.parse('2026-11-20T15:30:00Z');
