@@ -13,6 +13,8 @@ import type { Sandbox } from './sandbox/sandbox.js';
 import type { KnowledgeBase } from '@switchboard/knowledge';
 import { apiAuth, apiFallbacks, sendApiError, type ApiKey } from './api/api.js';
 import { knowledgeRouter } from './api/knowledge.routes.js';
+import { customersRouter } from './api/customers.routes.js';
+import type { CustomerErasure } from '@switchboard/record';
 
 /** What the admin app needs; built in main.ts or by tests. */
 export interface AdminDeps {
@@ -34,6 +36,8 @@ export interface AdminDeps {
   apiKeys?: readonly ApiKey[];
   /** The knowledge base on the store (undefined = no `DATABASE_URL`: the knowledge routes answer 503). */
   knowledge?: KnowledgeBase;
+  /** The erasure procedure on the store (undefined = no `DATABASE_URL`: the erasure route answers 503). */
+  erasure?: CustomerErasure;
   /** Largest knowledge upload (bytes; default 20 MB). */
   maxUploadBytes?: number;
   /** `/readyz` check of the store, when one is open. */
@@ -113,6 +117,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   const kbRoutes = knowledgeRouter({ kb: deps.knowledge, producers: deps.producers, maxUploadBytes: deps.maxUploadBytes ?? 20 * 1024 * 1024 });
   app.use('/api/v1', apiAuth(deps.apiKeys ?? [], deps.log));
   app.use('/api/v1/knowledge', kbRoutes);
+  app.use('/api/v1/customers', customersRouter({ erasure: deps.erasure }));
   app.use('/api/v1', fallbacks.notFound, fallbacks.errors);
 
   // the console: a static page (scripts and styles as files, CSP 'self') over the same routes behind basic auth

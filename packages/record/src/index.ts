@@ -4,3 +4,4 @@
  * @see ../../../docs/architecture.md
  */
 export * from './record.keys.js';
+export * from './erasure.js';
