@@ -230,25 +230,26 @@ export class CustomerErasure {
 
   /**
    * Removes the jobs of the conversations from every queue: turn, reply and mirror jobs carry the
-   * conversation id in their job id, inbound jobs the event id. A job being processed right now is
-   * locked and stays (BullMQ refuses); it finishes and ages out with the queue's retention.
+   * conversation id in their job id, inbound and mirror jobs the event id. One SCAN of the queue
+   * prefix finds them. A job being processed right now is locked and stays (BullMQ refuses); it
+   * finishes and ages out with the queue's retention.
    */
   private async eraseJobs(conversations: readonly ErasedConversation[]): Promise<number> {
     const producers = this.deps.producers;
-    if (!producers) return 0;
+    if (!producers || conversations.length === 0) return 0;
+    const marks = conversations.flatMap((c) => [c.id, ...c.eventIds]);
+    const queues = new Set<string>(Object.keys(QUEUES));
+    const base = `${producers.prefix}:`;
     let removed = 0;
-    for (const name of Object.keys(QUEUES) as QueueName[]) {
-      const base = `${producers.prefix}:${name}:`;
-      const ids = new Set<string>();
-      for (const c of conversations) {
-        for (const key of await this.scan(`${globLiteral(base)}*${globLiteral(c.id)}*`)) ids.add(key.slice(base.length));
-        for (const eventId of c.eventIds) ids.add(eventId);
-      }
-      for (const id of ids) {
-        // `<job id>:logs`, `:lock` and the like go with their job
-        if (id.includes(':') || (await this.deps.redis.exists(base + id)) === 0) continue;
-        if ((await producers.queue(name).remove(id)) === 1) removed += 1;
-      }
+    for (const key of await this.scan(`${globLiteral(base)}*`)) {
+      const rest = key.slice(base.length);
+      const colon = rest.indexOf(':');
+      const queue = rest.slice(0, colon);
+      const id = rest.slice(colon + 1);
+      // job hashes only: `<job id>:logs`, `:lock` and the queue's own keys go with them or are not jobs
+      if (colon < 0 || !queues.has(queue) || id.includes(':') || !marks.some((m) => id.includes(m))) continue;
+      if ((await this.deps.redis.type(key)) !== 'hash') continue;
+      if ((await producers.queue(queue as QueueName).remove(id)) === 1) removed += 1;
     }
     return removed;
   }
