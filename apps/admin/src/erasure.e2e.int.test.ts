@@ -48,7 +48,7 @@ describe('customer erasure (API, real PostgreSQL and Redis, worker pipeline)', (
     db = await createTestDatabase('erasure');
     store = await openStore({ url: db.url, log: silentLogger(), poolMax: 3 });
     p = await startPipeline({ chatwoot: true, roles: ['inbound', 'agent', 'outbound', 'mirror'] });
-    redis = p.deps.redis as RedisClient;
+    redis = p.deps.redis;
     producers = new Producers(redis, p.prefix);
     const erasure = new CustomerErasure({ redis, prefix: p.prefix, db: store.db, producers, log, registry });
     app = createAdminApp({ log: silentLogger(), registry, redis, producers, prefix: p.prefix, auth: undefined, apiKeys: parseApiKeys(`ops:${SECRET}`), erasure });

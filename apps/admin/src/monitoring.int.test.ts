@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
 import { createIngressMetrics, createMetricsRegistry, createOpsApp, silentLogger, type ChannelId } from '@switchboard/core';
 import { CHANNEL_MODULES } from '@switchboard/channels';
-import { Producers, type RedisClient } from '@switchboard/queue';
+import { Producers } from '@switchboard/queue';
 import { CustomerErasure } from '@switchboard/record';
 import { startPipeline, type Pipeline } from '@switchboard/worker/testing';
 import { createAdminApp } from './app';
@@ -84,7 +84,7 @@ describe('operations pack (Grafana dashboard, Prometheus rules and scrape config
 
   beforeAll(async () => {
     p = await startPipeline({ telegram: true, chatwoot: true, roles: ['inbound', 'agent', 'outbound', 'mirror'] });
-    const redis = p.deps.redis as RedisClient;
+    const redis = p.deps.redis;
     producers = new Producers(redis, p.prefix);
     // the worker: what buildWorkerDeps and the roles registered, plus its ops app (as main.ts mounts it)
     createOpsApp({ registry: p.deps.registry, checks: { redis: async () => undefined, store: async () => undefined } });
