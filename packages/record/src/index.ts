@@ -5,3 +5,6 @@
  */
 export * from './record.keys.js';
 export * from './erasure.js';
+export * from './record.cursor.js';
+export * from './record.search.js';
+export * from './record.reader.js';
