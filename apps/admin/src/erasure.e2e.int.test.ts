@@ -9,7 +9,7 @@
 import request from 'supertest';
 import { conversationId, createMetricsRegistry, customerId, silentLogger, type ConversationRef, type Logger } from '@switchboard/core';
 import { gatewayKeys, Producers, type RedisClient } from '@switchboard/queue';
-import { CustomerErasure } from '@switchboard/record';
+import { CustomerErasure, RecordReader } from '@switchboard/record';
 import { openStore, sql, type Store } from '@switchboard/store';
 import { createTestDatabase, waitFor, whatsappTextDelivery, type FakeChatRequest, type TestDatabase } from '@switchboard/testkit';
 import { startPipeline, type Pipeline } from '@switchboard/worker/testing';
@@ -51,7 +51,7 @@ describe('customer erasure (API, real PostgreSQL and Redis, worker pipeline)', (
     redis = p.deps.redis;
     producers = new Producers(redis, p.prefix);
     const erasure = new CustomerErasure({ redis, prefix: p.prefix, db: store.db, producers, log, registry });
-    app = createAdminApp({ log: silentLogger(), registry, redis, producers, prefix: p.prefix, auth: undefined, apiKeys: parseApiKeys(`ops:${SECRET}`), erasure });
+    app = createAdminApp({ log: silentLogger(), registry, redis, producers, prefix: p.prefix, auth: undefined, apiKeys: parseApiKeys(`ops:${SECRET}`), erasure, record: new RecordReader(store.db) });
   });
 
   afterAll(async () => {
@@ -181,6 +181,10 @@ describe('customer erasure (API, real PostgreSQL and Redis, worker pipeline)', (
     const statuses = async (wamid: string) => Number((await store.db.selectFrom('rec_status').select((eb) => eb.fn.countAll<string>().as('n')).where('provider_message_id', '=', wamid).executeTakeFirstOrThrow()).n);
     expect([await count('rec_conversation', 'id', convA), await count('rec_message', 'conversation_id', convA), await count('rec_turn', 'conversation_id', convA), await count('rec_event', 'conversation_id', convA), await statuses(recA.sentWamid)]).toEqual([0, 0, 0, 0, 0]);
     expect([await count('rec_conversation', 'id', convB), await count('rec_message', 'conversation_id', convB), await count('rec_turn', 'conversation_id', convB), await count('rec_event', 'conversation_id', convB), await statuses(recB.sentWamid)]).toEqual([1, 2, 1, 1, 1]);
+
+    // the conversation API no longer knows A's conversation; B's is still there
+    expect((await request(app).get(`/api/v1/conversations/${convA}`).set('Authorization', `Bearer ${SECRET}`)).status).toBe(404);
+    expect((await request(app).get(`/api/v1/conversations/${convB}`).set('Authorization', `Bearer ${SECRET}`)).status).toBe(200);
 
     // logged with hashed ids only, and counted
     const logged = lines.filter((l) => l.includes('customer erased'));
