@@ -14,10 +14,9 @@ import type { KnowledgeBase } from '@switchboard/knowledge';
 import { apiAuth, apiFallbacks, sendApiError, type ApiKey } from './api/api.js';
 import { knowledgeRouter } from './api/knowledge.routes.js';
 import { customersRouter } from './api/customers.routes.js';
-import type { CustomerErasure } from '@switchboard/record';
 import { conversationsRouter } from './api/conversations.routes.js';
 import { conversationActionsRouter } from './api/conversation-actions.routes.js';
-import type { RecordReader } from '@switchboard/record';
+import type { CustomerErasure, RecordReader } from '@switchboard/record';
 
 /** What the admin app needs; built in main.ts or by tests. */
 export interface AdminDeps {
