@@ -13,11 +13,12 @@ import type { Sandbox } from './sandbox/sandbox.js';
 import type { KnowledgeBase } from '@switchboard/knowledge';
 import { apiAuth, apiFallbacks, sendApiError, type ApiKey } from './api/api.js';
 import { knowledgeRouter } from './api/knowledge.routes.js';
+import { customersRouter } from './api/customers.routes.js';
 import { conversationsRouter } from './api/conversations.routes.js';
 import { conversationActionsRouter } from './api/conversation-actions.routes.js';
 import { analyticsRouter } from './api/analytics.routes.js';
 import { analyticsConsole } from './analytics.console.js';
-import type { RecordAnalytics, RecordReader } from '@switchboard/record';
+import type { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
 
 /** What the admin app needs; built in main.ts or by tests. */
 export interface AdminDeps {
@@ -39,6 +40,8 @@ export interface AdminDeps {
   apiKeys?: readonly ApiKey[];
   /** The knowledge base on the store (undefined = no `DATABASE_URL`: the knowledge routes answer 503). */
   knowledge?: KnowledgeBase;
+  /** The erasure procedure on the store (undefined = no `DATABASE_URL`: the erasure route answers 503). */
+  erasure?: CustomerErasure;
   /** The record on the store (undefined = no `DATABASE_URL`: the conversation and export routes answer 503). */
   record?: RecordReader;
   /** Largest knowledge upload (bytes; default 20 MB). */
@@ -124,6 +127,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.use('/api/v1/knowledge', kbRoutes);
   const analyticsRoutes = analyticsRouter({ analytics: deps.analytics });
   app.use('/api/v1', analyticsRoutes);
+  app.use('/api/v1/customers', customersRouter({ erasure: deps.erasure }));
   const recordRoutes = conversationsRouter({ record: deps.record, log: deps.log });
   app.use('/api/v1', recordRoutes);
   app.use('/api/v1', fallbacks.notFound, fallbacks.errors);

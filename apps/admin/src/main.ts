@@ -11,7 +11,7 @@ import {
 import { Embedder, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
 import { createRedis, Producers, waitReady } from '@switchboard/queue';
 import { openStore, type Store } from '@switchboard/store';
-import { RecordAnalytics, RecordReader } from '@switchboard/record';
+import { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
 import { parseApiKeys } from './api/api.js';
 import { createAdminApp } from './app.js';
 import { adminEnv, AUTH_OFF_WARNING, readAccountsForConsole, resolveAdminAuth, resolveSandboxSettings } from './env.js';
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   await waitReady(redis, 5000).catch(() => log.warn('redis not reachable yet; pages answer 503 until it is'));
   const producers = new Producers(redis, cfg.QUEUE_PREFIX);
   const registry = createMetricsRegistry({ service: 'admin' });
+  const erasure = store ? new CustomerErasure({ redis, prefix: cfg.QUEUE_PREFIX, db: store.db, producers, log, registry }) : undefined;
 
   let sandbox;
   if (settings) {
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     log.info('sandbox enabled', { url: `http://localhost:${cfg.ADMIN_PORT}/sandbox`, agent: opts.agentOnline ? 'online' : 'offline (FAQ)', whatsapp: Boolean(opts.whatsapp), wechat: Boolean(opts.wechat), telegram: Boolean(opts.telegram), prefix: cfg.QUEUE_PREFIX });
   }
 
-  const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db) } : {}) });
+  const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), ...(erasure ? { erasure } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db) } : {}) });
   const server = await listen(app, cfg.ADMIN_PORT, { log, tls: tlsFiles(cfg) });
   log.info('admin listening', { port: cfg.ADMIN_PORT, board: '/admin/queues', auth: auth ? 'basic' : 'off', sandbox: Boolean(sandbox), accounts: accountsFile ? accountsFile.entries.map((a) => `${a.channel}/${a.id}`) : [] });
   onShutdown(log, async () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { conversationId, silentLogger, type ConversationRef, type InboundMessage } from '@switchboard/core';
 import { dropPrefix, startFakeOpenAI, testRedisUrl, uniquePrefix, type FakeChatRequest, type FakeOpenAI } from '@switchboard/testkit';
 import { Redis } from 'ioredis';
+import { CustomerErasure } from '@switchboard/record';
 import { Registry } from 'prom-client';
 import { Agent, type AgentInput } from './agent.js';
 import { parseAgentConfig } from './config.js';
@@ -296,14 +297,14 @@ describe('guard rails and failures', () => {
     expect(text).toMatch(/agent_turns_total\{channel="whatsapp",source="llm",handoff="false",variant=""\} 1/);
   });
 
-  it('erase() forgets a customer’s conversation memory and counters', async () => {
+  it('the erasure procedure forgets a customer’s conversation memory and counters', async () => {
     const { agent, prefix } = makeAgent({ rateLimit: { enabled: true } });
     const ref = newRef();
     const t = turn('Please remember my size is M', ref);
     await agent.remember(t, await agent.respond(t));
     const key = agentKeys(prefix).memory(conversationId(ref));
     expect(await redis.exists(key)).toBe(1);
-    await agent.erase(conversationId(ref), ref);
+    await new CustomerErasure({ redis, prefix, log }).erase({ channel: ref.channel, customerId: ref.userId }, [ref]);
     expect(await redis.exists(key)).toBe(0);
     const left = await redis.keys(`${prefix}*`);
     expect(left.filter((k) => k.includes(':rl:') || k.includes(':mem:') || k.includes(':fail:'))).toEqual([]);

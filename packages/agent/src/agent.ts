@@ -189,19 +189,6 @@ export class Agent {
     }
   }
 
-  /**
-   * Erases what the agent keeps about a customer: the conversation's memory, summary, failure
-   * streak and variant, and the customer's profile and rate-limit counters. Cached answers are
-   * never personal and are not touched.
-   */
-  async erase(conversationId: string, ref: Pick<ConversationRef, 'channel' | 'account' | 'userId'>): Promise<void> {
-    await this.memory.erase(conversationId);
-    await this.failures.reset(conversationId);
-    await this.redis.del(this.keys.variant(conversationId));
-    await this.rateLimiter.erase(customerId(ref));
-    await this.profiles.erase(customerId(ref));
-  }
-
   private text(t: Localized, lang: string | undefined, name?: string): string {
     return fillTemplate(localize(t, lang, this.config.defaultLanguage), { name, business: this.config.businessName });
   }

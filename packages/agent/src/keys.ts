@@ -1,4 +1,4 @@
-import { shortHash, type ConversationRef, type InboundMessage } from '@switchboard/core';
+import { shortHash, type InboundMessage } from '@switchboard/core';
 import { gatewayKeys } from '@switchboard/queue';
 
 /**
@@ -11,12 +11,8 @@ export function agentKeys(prefix: string) {
 }
 export type AgentKeys = ReturnType<typeof agentKeys>;
 
-/** A customer across their conversations on one account (hashed; no raw ids in keys). */
-export function customerId(ref: Pick<ConversationRef, 'channel' | 'account' | 'userId'> & { readonly accountId?: string | undefined }): string {
-  // a gateway account other than `default` keeps its own customers (two brands never share a profile)
-  const account = ref.accountId && ref.accountId !== 'default' ? `${ref.accountId}/${ref.account}` : ref.account;
-  return `${ref.channel}-${shortHash(`${ref.channel}|${account}|${ref.userId}`, 20)}`;
-}
+/** A customer across their conversations on one account (hashed): defined in @switchboard/core, next to `conversationId`. */
+export { customerId } from '@switchboard/core';
 
 /** A turn's identity: its messages' event ids. Stable across retries of the same turn. */
 export function turnId(messages: InboundMessage[]): string {

@@ -1,6 +1,7 @@
 import { conversationId, silentLogger, type ConversationRef, type InboundMessage } from '@switchboard/core';
 import { dropPrefix, startFakeOpenAI, testRedisUrl, uniquePrefix, type FakeChatRequest, type FakeOpenAI } from '@switchboard/testkit';
 import { Redis } from 'ioredis';
+import { CustomerErasure } from '@switchboard/record';
 import { Agent, type AgentInput } from './agent.js';
 import { parseAgentConfig } from './config.js';
 import type { AgentConfigInput } from './config.schema.js';
@@ -167,7 +168,8 @@ describe('customer profile across conversations', () => {
     expect(system).toContain('- Calza la talla 44');
     expect(system).toContain('Usual language: es');
 
-    await agent.erase(conversationId(first), first);
+    // the agent's "delete my data" path is the gateway's erasure procedure
+    await new CustomerErasure({ redis, prefix, log }).erase({ channel: first.channel, customerId: first.userId }, [first]);
     expect(await redis.exists(key)).toBe(0);
     expect(await redis.exists(agentKeys(prefix).memory(conversationId(first)))).toBe(0);
   });

@@ -94,12 +94,6 @@ export class ConversationMemory {
   async setSummary(conversationId: string, summary: string): Promise<void> {
     await this.redis.set(this.keys.summary(conversationId), summary, 'EX', this.opts.ttlSeconds);
   }
-
-  /** Forgets a conversation (turns and summary). */
-  async erase(conversationId: string): Promise<void> {
-    await this.redis.del(this.keys.memory(conversationId));
-    await this.redis.del(this.keys.summary(conversationId));
-  }
 }
 
 /** Keeps the newest turns whose rendered size fits `maxChars` (a rough token budget). */

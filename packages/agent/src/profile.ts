@@ -63,11 +63,6 @@ export class ProfileStore {
     await this.redis.set(this.keys.profile(customerId), JSON.stringify(next), 'EX', this.opts.retentionDays * 86_400);
     return next;
   }
-
-  /** Deletes a customer's profile. */
-  async erase(customerId: string): Promise<void> {
-    await this.redis.del(this.keys.profile(customerId));
-  }
 }
 
 /** The profile as lines for the system prompt. */

@@ -47,10 +47,4 @@ export class CustomerRateLimiter {
     }
     return decision;
   }
-
-  /** Forgets a customer's counters (erase procedure). */
-  async erase(customerId: string): Promise<void> {
-    await this.limiter.delete(customerId);
-    await this.redis.del(this.keys.rateNotice(customerId));
-  }
 }

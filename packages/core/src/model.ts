@@ -46,6 +46,16 @@ export function conversationId(ref: ConversationKeyParts): string {
   return `${ref.channel}-${shortHash(conversationKey(ref), 20)}`;
 }
 
+/**
+ * A customer across their conversations on one sending account (hashed; no raw ids in keys): the
+ * agent's profile and rate-limit keys and the erasure procedure use it. A gateway account other
+ * than `default` keeps its own customers (two brands never share a profile).
+ */
+export function customerId(ref: Pick<ConversationRef, 'channel' | 'account' | 'userId'> & { readonly accountId?: string | undefined }): string {
+  const account = ref.accountId && ref.accountId !== 'default' ? `${ref.accountId}/${ref.account}` : ref.account;
+  return `${ref.channel}-${shortHash(`${ref.channel}|${account}|${ref.userId}`, 20)}`;
+}
+
 /** A reference to provider-hosted media, downloaded later by the media pipeline. */
 export const MediaRef = z.object({
   mediaId: z.string().optional(),

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import express, { type Express } from 'express';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from './logger.js';
 import { readTlsCredentials, watchTlsFiles, type TlsFiles } from './tls.js';
 
@@ -16,8 +16,41 @@ export function createMetricsRegistry(labels: Record<string, string>): Registry 
   return registry;
 }
 
-/** Mounts `GET /healthz`, `GET /readyz` and `GET /metrics` on an app. */
+/** A readiness check's answer within `timeoutMs`: undefined = ok, else the problem. */
+async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([check().catch((err: unknown) => (err instanceof Error ? err.message : String(err))), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * `sb_dependency_up{dependency}`: 1 while a dependency the process needs (Redis, the store)
+ * answers its readiness check, 0 while it does not; run on every scrape (at most 2 s each).
+ */
+export function exportDependencyHealth(registry: Registry, checks: Record<string, ReadinessCheck>): void {
+  if (registry.getSingleMetric('sb_dependency_up')) return;
+  new Gauge({
+    name: 'sb_dependency_up',
+    help: 'Whether a dependency of the process answers its readiness check (1) or not (0), checked at scrape time',
+    labelNames: ['dependency'],
+    registers: [registry],
+    async collect() {
+      const results = await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await runCheck(check, 2000)] as const));
+      for (const [dependency, problem] of results) this.set({ dependency }, problem === undefined ? 1 : 0);
+    },
+  });
+}
+
+/** Mounts `GET /healthz`, `GET /readyz` and `GET /metrics` on an app; `/metrics` includes {@link exportDependencyHealth}. */
 export function mountOpsRoutes(app: Express, opts: { registry: Registry; checks: Record<string, ReadinessCheck> }): void {
+  exportDependencyHealth(opts.registry, opts.checks);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Counter } from 'prom-client';
-import type { ChannelId, ConversationRef, InboundMessage, Logger, MediaRef } from '@switchboard/core';
+import { conversationId, type ChannelId, type ConversationRef, type InboundMessage, type Logger, type MediaRef } from '@switchboard/core';
 import type { MediaLimits } from './media.env.js';
 import { MediaError, MediaFailureReason, MediaTooLargeError, errorText, formatBytes } from './media.errors.js';
 import { durationFromFile } from './media.duration.js';
@@ -250,7 +250,7 @@ export class MediaResolver {
   private async audio(m: InboundMessage, c: MediaContent, workspace: () => Promise<MediaWorkspace>, ctx: EnrichContext): Promise<{ enrichment: Enrichment; cached?: boolean }> {
     const label = c.type === 'audio' && c.voice ? 'voice message' : 'audio';
     const id = this.identity(m, c.media);
-    const hit = id ? await this.opts.transcripts?.get(id) : undefined;
+    const hit = id ? await this.opts.transcripts?.get(conversationId(m.conversation), id) : undefined;
     if (hit !== undefined) return { enrichment: { transcript: hit, note: `${label}, transcribed` }, cached: true };
     if (!this.opts.transcriber) throw new MediaError(MediaFailureReason.notConfigured, `${what(c)} could not be transcribed: speech-to-text is not configured (OPENAI_API_KEY)`);
     const ws = await workspace();
@@ -260,7 +260,7 @@ export class MediaResolver {
     // the container says its length when it can (no tool run); ffprobe otherwise; SILK's comes from the decoder
     const durationSec = format.format === 'silk' ? undefined : ((await durationFromFile(file.path, format.format)) ?? (await this.probeIfPossible(file.path))?.durationSec);
     const t = await this.transcribeFile(file, format, ws, c, durationSec);
-    if (id) await this.opts.transcripts?.set(id, t.text);
+    if (id) await this.opts.transcripts?.set(conversationId(m.conversation), id, t.text);
     const length = t.durationSec !== undefined ? `, ${seconds(t.durationSec)}` : '';
     return { enrichment: { transcript: t.text, note: `${label}${length}, transcribed` } };
   }
@@ -284,11 +284,11 @@ export class MediaResolver {
     }
     const id = this.identity(m, c.media);
     const key = id ? `${id}#sound` : undefined;
-    const hit = key ? await this.opts.transcripts?.get(key) : undefined;
+    const hit = key ? await this.opts.transcripts?.get(conversationId(m.conversation), key) : undefined;
     if (hit !== undefined) return { enrichment: { ...enrichment, transcript: hit }, cached: true };
     try {
       const transcript = (await this.transcribeFile(file, format, ws, c, probe.durationSec)).text;
-      if (key) await this.opts.transcripts?.set(key, transcript);
+      if (key) await this.opts.transcripts?.set(conversationId(m.conversation), key, transcript);
       return { enrichment: { ...enrichment, transcript } };
     } catch (err) {
       // the video itself was understood; only its sound was not

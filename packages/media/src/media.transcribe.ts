@@ -45,7 +45,8 @@ export class OpenAITranscriber implements Transcriber {
 
 /**
  * Transcripts by media identity in Redis, so a retried or re-run turn never pays twice.
- * The key hashes channel, account and media id (or URL): provider ids never appear raw.
+ * The key is the conversation id (hashed) and a hash of channel, account and media id (or URL):
+ * provider ids never appear raw, and erasing a conversation finds its transcripts.
  */
 export class TranscriptCache {
   constructor(
@@ -54,16 +55,16 @@ export class TranscriptCache {
     private readonly ttlSec: number,
   ) {}
 
-  /** The cache key of a media identity (exported for tests and operators). */
-  key(identity: string): string {
-    return this.keys.transcript(identity);
+  /** The cache key of a media identity in a conversation (exported for tests and operators). */
+  key(conversationId: string, identity: string): string {
+    return this.keys.transcript(conversationId, identity);
   }
 
-  async get(identity: string): Promise<string | undefined> {
-    return (await this.redis.get(this.key(identity))) ?? undefined;
+  async get(conversationId: string, identity: string): Promise<string | undefined> {
+    return (await this.redis.get(this.key(conversationId, identity))) ?? undefined;
   }
 
-  async set(identity: string, transcript: string): Promise<void> {
-    await this.redis.set(this.key(identity), transcript, 'EX', this.ttlSec);
+  async set(conversationId: string, identity: string, transcript: string): Promise<void> {
+    await this.redis.set(this.key(conversationId, identity), transcript, 'EX', this.ttlSec);
   }
 }

@@ -31,6 +31,22 @@ describe('exportQueueDepths (real Redis)', () => {
     expect(text.match(/^# TYPE sb_queue_backlog gauge$/gm)).toHaveLength(1);
   });
 
+  it('exposes the age of the oldest job ready to run per queue (delayed jobs are not late)', async () => {
+    await producers.queue('turn').obliterate({ force: true });
+    const registry = createMetricsRegistry({ service: 'test' });
+    exportQueueDepths(registry, producers);
+    const ref = { channel: 'whatsapp' as const, account: '1', userId: '2' };
+    const created = Date.now() - 120_000;
+    await producers.enqueue('turn', { conversationId: 'old', ref, seq: 1 }, { jobId: 'turn-old-1', timestamp: created });
+    await producers.enqueue('turn', { conversationId: 'new', ref, seq: 1 }, { jobId: 'turn-new-1' });
+    await producers.enqueue('turn', { conversationId: 'later', ref, seq: 1 }, { jobId: 'turn-later-1', delay: 600_000, timestamp: created - 600_000 });
+    const text = await registry.metrics();
+    const age = Number(/^sb_queue_oldest_waiting_seconds\{queue="turn"[^}]*\} ([\d.]+)$/m.exec(text)?.[1]);
+    expect(age).toBeGreaterThanOrEqual(120);
+    expect(age).toBeLessThan(600);
+    expect(text).toMatch(/^sb_queue_oldest_waiting_seconds\{queue="inbound"[^}]*\} 0$/m);
+  });
+
   it('reports queues above the threshold on /metrics and logs each crossing once', async () => {
     await producers.queue('turn').obliterate({ force: true });
     const registry = createMetricsRegistry({ service: 'test' });

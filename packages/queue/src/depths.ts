@@ -67,6 +67,7 @@ export interface QueueDepthExport {
  *
  * - `sb_queue_jobs{queue, state}` — jobs per state (waiting, prioritized, delayed, active, failed, …)
  * - `sb_queue_backlog{queue}` — waiting + prioritized + delayed: accepted work not yet started
+ * - `sb_queue_oldest_waiting_seconds{queue}` — how long the oldest job ready to run has waited
  *
  * The queue counts are global (shared Redis), so when several processes export them the values are
  * the same everywhere; aggregate with `max`, not `sum`. If Redis does not answer within
@@ -76,18 +77,28 @@ export function exportQueueDepths(registry: DepthRegistry, producers: Producers,
   const base = opts.name ?? 'sb_queue';
   const queues = opts.queues ?? (Object.keys(QUEUES) as QueueName[]);
   const timeoutMs = opts.timeoutMs ?? 2000;
-  let last: { jobs: Sample[]; backlog: Sample[] } = { jobs: [], backlog: [] };
+  let last: { jobs: Sample[]; backlog: Sample[]; oldest: Sample[] } = { jobs: [], backlog: [], oldest: [] };
   let inFlight: Promise<typeof last> | undefined;
 
   const read = async (): Promise<typeof last> => {
-    const counts = await Promise.all(queues.map(async (q) => [q, await producers.queue(q).getJobCounts(...DEPTH_STATES)] as const));
+    const now = Date.now();
+    const counts = await Promise.all(
+      queues.map(async (q) => {
+        const queue = producers.queue(q);
+        // the oldest job ready to run: the tail of the wait list (a delayed job is due at timestamp + delay)
+        const [head] = await queue.getJobs(['waiting'], 0, 0, true);
+        return [q, await queue.getJobCounts(...DEPTH_STATES), head ? Math.max(0, (now - head.timestamp - (head.delay ?? 0)) / 1000) : 0] as const;
+      }),
+    );
     const jobs: Sample[] = [];
     const backlog: Sample[] = [];
-    for (const [queue, c] of counts) {
+    const oldest: Sample[] = [];
+    for (const [queue, c, age] of counts) {
       for (const state of DEPTH_STATES) jobs.push({ labels: { queue, state }, value: c[state] ?? 0 });
       backlog.push({ labels: { queue }, value: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) });
+      oldest.push({ labels: { queue }, value: age });
     }
-    return { jobs, backlog };
+    return { jobs, backlog, oldest };
   };
 
   /** One Redis read per scrape, shared by both metrics. */
@@ -119,7 +130,7 @@ export function exportQueueDepths(registry: DepthRegistry, producers: Producers,
       return { name, help, type: 'gauge', aggregator: 'first', values: pick(await snapshot()) };
     },
     reset() {
-      last = { jobs: [], backlog: [] };
+      last = { jobs: [], backlog: [], oldest: [] };
     },
   });
 
@@ -127,6 +138,7 @@ export function exportQueueDepths(registry: DepthRegistry, producers: Producers,
   const metrics = [
     gauge(`${base}_jobs`, 'Jobs per queue and state, read from Redis at scrape time', (s) => s.jobs),
     gauge(`${base}_backlog`, 'Accepted work not yet started per queue (waiting + prioritized + delayed)', (s) => s.backlog),
+    gauge(`${base}_oldest_waiting_seconds`, 'Age of the oldest job ready to run per queue (0 = none waiting), read from Redis at scrape time', (s) => s.oldest),
   ];
   if (threshold > 0) {
     metrics.push(

@@ -11,7 +11,7 @@ describe('gatewayKeys', () => {
     expect(k.stats('whatsapp', 'in', 42)).toBe('{gw}:sb:stats:whatsapp:in:42');
     expect(k.agent.memory('c1')).toBe('{gw}:sb:agent:mem:c1');
     expect(k.agent.rateLimiterPrefix()).toBe('{gw}:sb:agent:rl');
-    expect(k.media.transcript('id')).toBe(`{gw}:sb:media:transcript:${shortHash('id', 32)}`);
+    expect(k.media.transcript('whatsapp-abc', 'id')).toBe(`{gw}:sb:media:transcript:whatsapp-abc:${shortHash('id', 32)}`);
     expect(k.media.whatsappUpload('pn', 'u')).toBe(`{gw}:sb:media:wa-upload:${shortHash('pn|u', 32)}`);
     expect(k.media.wechatUpload('u')).toBe(`{gw}:sb:media:wx-upload:${shortHash('u', 32)}`);
     expect(k.chatwoot.mirrorByConversation(1, 2)).toBe('{gw}:sb:cw:mconv:1:2');

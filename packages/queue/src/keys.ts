@@ -82,8 +82,8 @@ export function gatewayKeys(prefix: string) {
       wechatUpload: (url: string) => at('media', 'wx-upload', shortHash(url, 32)),
       /** Readable text (or why it could not be read) of a page a customer sent, by URL (short TTL). */
       linkPage: (url: string) => at('media', 'link', shortHash(url, 32)),
-      /** Transcript of one media identity (channel, account and media id or URL). */
-      transcript: (identity: string) => at('media', 'transcript', shortHash(identity, 32)),
+      /** Transcript of one media identity (channel, account and media id or URL), scoped by its conversation so an erasure finds it. */
+      transcript: (conversationId: string, identity: string) => at('media', 'transcript', conversationId, shortHash(identity, 32)),
     },
 
     /**

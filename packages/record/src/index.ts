@@ -4,6 +4,7 @@
  * @see ../../../docs/architecture.md
  */
 export * from './record.keys.js';
+export * from './erasure.js';
 export * from './record.cursor.js';
 export * from './record.search.js';
 export * from './record.reader.js';
