@@ -194,6 +194,50 @@ describe('knowledge API (real PostgreSQL and Redis)', () => {
     expect(del.status).toBe(404);
   });
 
+  it('pages the document list: ?limit=&cursor= → {items, next?} in a stable order, documents added between pages neither repeated nor skipped; ?status= filters', async () => {
+    const list = (query: string) => request(app).get(`/api/v1/knowledge/documents?${query}`).set('Authorization', bearer);
+    const add = async (title: string) => (await request(app).post('/api/v1/knowledge/documents').set('Authorization', bearer).send({ title, text: `${title}.`, account: 'shop-pg' })).body.id as string;
+    for (let i = 1; i <= 7; i++) await add(`Paged ${i}`);
+    const everything = await list('account=shop-pg&limit=500');
+    expect(everything.body.next).toBeUndefined();
+    const all = (everything.body.items as Array<{ id: string }>).map((d) => d.id);
+    expect(all.length).toBeGreaterThanOrEqual(7);
+
+    const seen: string[] = [];
+    const added: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const res = await list(`account=shop-pg&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(res.status).toBe(200);
+      expect((res.body.items as unknown[]).length).toBeLessThanOrEqual(3);
+      seen.push(...(res.body.items as Array<{ id: string }>).map((d) => d.id));
+      cursor = res.body.next as string | undefined;
+      if (cursor) expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+      // new documents arrive while the client pages
+      if (pages++ < 2) added.push(await add(`Added while paging ${pages}`));
+    } while (cursor);
+    expect(seen).toEqual(all);
+    expect(pages).toBe(Math.ceil(all.length / 3));
+    // the new ones come first in a fresh listing, newest first
+    expect((await list('account=shop-pg&limit=2')).body.items.map((d: { id: string }) => d.id)).toEqual([...added].reverse());
+
+    // ?status=: only documents in that state (here: one the worker made ready)
+    const ready = all[4]!;
+    await repo.replaceChunks(ready, hash('Paged.'), chunkDocument('# Paged\n\nReady now.').map((c) => ({ heading: c.heading, text: c.text, contentHash: hash(c.text) })));
+    const readyList = await list('account=shop-pg&status=ready&limit=500');
+    expect(readyList.status).toBe(200);
+    expect((readyList.body.items as Array<{ id: string; status: string }>).map((d) => d.id)).toContain(ready);
+    expect((readyList.body.items as Array<{ status: string }>).every((d) => d.status === 'ready')).toBe(true);
+    expect((await list('account=shop-pg&status=pending&limit=500')).body.items.map((d: { id: string }) => d.id)).not.toContain(ready);
+
+    for (const bad of ['limit=0', 'limit=501', 'limit=two', 'status=deleted', 'cursor=not-a-cursor', `cursor=${Buffer.from('["yesterday","doc_x"]').toString('base64url')}`]) {
+      const res = await list(bad);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: 'invalid_request', message: expect.any(String) });
+    }
+  });
+
   it('an ingested document is found by /search with its score, and no longer after DELETE (204)', async () => {
     const text = '# Returns policy\n\nYou can return any unworn item within 30 days of delivery for a full refund.\n\n# Gift cards\n\nGift cards cannot be refunded.';
     const res = await request(app).post('/api/v1/knowledge/documents').set('Authorization', bearer).send({ title: 'Returns policy', text, account: 'shop-de' });

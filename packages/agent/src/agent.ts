@@ -26,6 +26,7 @@ import { summarizeTurns } from './summary.js';
 import { httpTool } from './tools/http-tool.js';
 import { runToolLoop } from './tools/tool-loop.js';
 import { assignVariant, llmClassifier, routeTurn, type Variant } from './routing.js';
+import { UnansweredQuestions } from './unanswered.js';
 import type { AgentTool } from './tools/tool.types.js';
 import type { AgentInput, AgentOptions, AgentOutput } from './agent.types.js';
 
@@ -77,6 +78,7 @@ export class Agent {
   private readonly profiles: ProfileStore;
   private readonly apiModerator: ApiModerator | undefined;
   private readonly knowledge: KnowledgeSearch | undefined;
+  private readonly unanswered: UnansweredQuestions;
 
   constructor(opts: AgentOptions) {
     this.config = opts.config;
@@ -111,6 +113,7 @@ export class Agent {
     this.rateLimiter = new CustomerRateLimiter(opts.redis, this.keys, opts.config.rateLimit);
     this.profiles = new ProfileStore(opts.redis, this.keys, opts.config.profile);
     this.failures = new FailureCounter(opts.redis, this.keys, opts.config.failures.windowSeconds);
+    this.unanswered = new UnansweredQuestions(opts.redis, this.keys);
     this.inputModerator = new WordListModerator(opts.config.moderation.input);
     this.outputModerator = new WordListModerator(opts.config.moderation.output);
     this.tools = [
@@ -285,11 +288,9 @@ export class Agent {
     return this.askModel(input, this.chat, { rendered, lang, tid, cacheHash, variant, typed: typed.text, hasAttachments, replyBy });
   }
 
-  /** Keeps a question the knowledge base could not answer (newest 1000 per gateway account, 90 days). */
+  /** Keeps a question the knowledge base could not answer (counted per distinct question; see {@link UnansweredQuestions}). */
   private async recordUnanswered(account: string, input: AgentInput, question: string): Promise<void> {
-    const key = this.keys.unanswered(account);
-    const entry = JSON.stringify({ question: question.slice(0, 500), channel: input.ref.channel, conversationId: input.conversationId, at: input.now, turn: turnId(input.messages) });
-    await this.redis.multi().zadd(key, input.now, entry).zremrangebyrank(key, 0, -1001).expire(key, 90 * 24 * 3600).exec();
+    await this.unanswered.record(account, { question, channel: input.ref.channel, turnId: turnId(input.messages), at: input.now });
   }
 
   private async askModel(

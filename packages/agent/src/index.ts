@@ -21,3 +21,4 @@ export type { CustomerProfile } from './profile.js';
 export { renderContent, renderMessage, renderTurn } from './render.js';
 export { agentKeys, customerId } from './keys.js';
 export { runEval, formatEval, parseEvalSet, type EvalConversation, type EvalTurn } from './eval/eval.js';
+export { UnansweredQuestions, normaliseQuestion, unansweredId, UNANSWERED_MAX, UNANSWERED_TTL_SECONDS, type UnansweredQuestion } from './unanswered.js';

@@ -36,10 +36,13 @@
     return a === '' ? undefined : a;
   }
 
-  function renderDocs(items) {
+  var PAGE = 25;
+  var nextCursor;
+
+  function renderDocs(items, append) {
     var tbody = $('docs');
-    tbody.textContent = '';
-    if (items.length === 0) {
+    if (!append) tbody.textContent = '';
+    if (items.length === 0 && !append) {
       tbody.appendChild(el('tr', null, [el('td', { colspan: '7', text: 'No documents yet.' })]));
       return;
     }
@@ -63,10 +66,22 @@
     });
   }
 
-  function load() {
+  // one page of the list (`cursor` = the `next` of the page before); the first page replaces the table
+  function loadPage(cursor) {
+    var q = ['limit=' + PAGE];
     var a = account();
-    return call('GET', '/documents' + (a ? '?account=' + encodeURIComponent(a) : '')).then(function (data) { renderDocs(data.items); }, function (e) { say(e.message, true); });
+    if (a) q.push('account=' + encodeURIComponent(a));
+    if ($('status-filter').value) q.push('status=' + encodeURIComponent($('status-filter').value));
+    if (cursor) q.push('cursor=' + encodeURIComponent(cursor));
+    return call('GET', '/documents?' + q.join('&')).then(function (data) {
+      renderDocs(data.items, Boolean(cursor));
+      nextCursor = data.next;
+      $('more').hidden = !nextCursor;
+      $('shown').textContent = $('docs').querySelectorAll('tr[data-id]').length + ' shown' + (nextCursor ? ', more to load' : '');
+    }, function (e) { say(e.message, true); });
   }
+
+  function load() { return loadPage(undefined); }
 
   function added(what) {
     return function (data) { say(what + ' added (' + data.id + '): the workers read it now; refresh to see its status.'); return load(); };
@@ -119,6 +134,8 @@
   });
 
   $('refresh').addEventListener('click', load);
+  $('status-filter').addEventListener('change', load);
+  $('more').addEventListener('click', function () { if (nextCursor) loadPage(nextCursor); });
   $('account').addEventListener('change', load);
   load();
 })();
