@@ -4,6 +4,7 @@ import { jobId } from '@switchboard/core';
 import { detectFormat, type DocumentPosition, type KnowledgeBase, type KnowledgeDocument, type KnowledgeRepo, type SourceKind } from '@switchboard/knowledge';
 import type { Producers } from '@switchboard/queue';
 import { ApiError, sendApiError } from './api.js';
+import { addAnswerRoutes, type AnswerRoutesDeps } from './knowledge.answers.routes.js';
 
 /**
  * The knowledge routes (mounted at `/api/v1/knowledge` behind the API keys, and at
@@ -17,6 +18,8 @@ export interface KnowledgeRoutesDeps {
   producers: Producers;
   /** Largest upload accepted (`KNOWLEDGE_MAX_UPLOAD_BYTES`). */
   maxUploadBytes: number;
+  /** Unanswered questions and answer previews (`/unanswered`, `/preview`). */
+  answers: Omit<AnswerRoutesDeps, 'storeOpen'>;
 }
 
 const Account = z.string().regex(/^[a-z0-9-]{1,40}$/, 'account must match [a-z0-9-]{1,40}');
@@ -238,6 +241,8 @@ export function knowledgeRouter(deps: KnowledgeRoutesDeps): Router {
       });
     }),
   );
+
+  addAnswerRoutes(r, { ...deps.answers, storeOpen: Boolean(deps.kb) });
 
   r.use((req, res) => sendApiError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   return r;
