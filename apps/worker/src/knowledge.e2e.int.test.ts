@@ -122,7 +122,7 @@ test('ingestion metrics: documents by outcome, chunks written, duration — on t
     // a histogram's `_count` is one of its own values
     const metric = deps.registry.getSingleMetric(name.replace(/_count$/, ''));
     if (!metric) throw new Error(`${name} is not registered`);
-    const values = (await metric.get()).values.filter((v) => (v.metricName ?? name) === name && Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want));
+    const values = (await metric.get()).values.filter((v) => ((v as { metricName?: string }).metricName ?? name) === name && Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want));
     return values.reduce((sum, v) => sum + v.value, 0);
   };
   const before = {
