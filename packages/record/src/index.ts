@@ -4,3 +4,6 @@
  * @see ../../../docs/architecture.md
  */
 export * from './record.keys.js';
+export * from './record.cursor.js';
+export * from './record.search.js';
+export * from './record.reader.js';
