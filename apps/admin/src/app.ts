@@ -4,7 +4,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import { resolve } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Gauge, type Registry } from 'prom-client';
-import { mountOpsRoutes, QUEUES, type AccountsFile, type Logger, type QueueName } from '@switchboard/core';
+import { DEFAULT_ACCOUNT_ID, mountOpsRoutes, QUEUES, type AccountsFile, type Logger, type QueueName } from '@switchboard/core';
 import { listHumanOwned, pingRedis, type Producers, type RedisClient } from '@switchboard/queue';
 import { basicAuth, type AdminCredentials } from './auth.js';
 import { buildOverview, renderOverviewHtml } from './overview.js';
@@ -14,6 +14,8 @@ import type { KnowledgeBase } from '@switchboard/knowledge';
 import { apiAuth, apiFallbacks, sendApiError, type ApiKey } from './api/api.js';
 import { knowledgeRouter } from './api/knowledge.routes.js';
 import { customersRouter } from './api/customers.routes.js';
+import type { PreviewAgents } from './api/preview-agents.js';
+import { agentKeys, UnansweredQuestions } from '@switchboard/agent';
 import { conversationsRouter } from './api/conversations.routes.js';
 import { conversationActionsRouter } from './api/conversation-actions.routes.js';
 import { analyticsRouter } from './api/analytics.routes.js';
@@ -48,6 +50,8 @@ export interface AdminDeps {
   maxUploadBytes?: number;
   /** Analytics of the record on the store (undefined = no `DATABASE_URL`: the analytics routes answer 503). */
   analytics?: RecordAnalytics;
+  /** The agents of the console's answer previews (`POST …/knowledge/preview`); absent = 503. */
+  previewAgents?: PreviewAgents;
   /** `/readyz` check of the store, when one is open. */
   storeReadiness?: () => Promise<string | undefined>;
   /** Where the console's static files live (default `apps/admin/public`). */
@@ -122,7 +126,12 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.get('/', (_req, res) => res.redirect(deps.sandbox ? '/sandbox' : '/admin'));
 
   const fallbacks = apiFallbacks(deps.log);
-  const kbRoutes = knowledgeRouter({ kb: deps.knowledge, producers: deps.producers, maxUploadBytes: deps.maxUploadBytes ?? 20 * 1024 * 1024 });
+  const answers = {
+    unanswered: new UnansweredQuestions(deps.redis, agentKeys(deps.prefix)),
+    agents: deps.previewAgents,
+    accounts: () => deps.previewAgents?.accounts() ?? [...new Set([DEFAULT_ACCOUNT_ID, ...(deps.accountsFile?.entries.map((e) => e.id) ?? [])])],
+  };
+  const kbRoutes = knowledgeRouter({ kb: deps.knowledge, producers: deps.producers, maxUploadBytes: deps.maxUploadBytes ?? 20 * 1024 * 1024, answers });
   app.use('/api/v1', apiAuth(deps.apiKeys ?? [], deps.log));
   app.use('/api/v1/knowledge', kbRoutes);
   const analyticsRoutes = analyticsRouter({ analytics: deps.analytics });

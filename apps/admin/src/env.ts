@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { baseEnv, ConfigError, flag, int, optional, port, readAccountsFile, url, withDefault, type AccountsFile } from '@switchboard/core';
 import { storeEnv } from '@switchboard/store';
+import { agentEnv } from '@switchboard/agent';
 
 /**
  * The admin app's environment. The sandbox signs/encrypts webhooks with the generated secrets the
@@ -52,8 +53,12 @@ export const adminEnv = {
   WECHAT_SECRET: optional(),
   TELEGRAM_BOT_TOKEN: optional(),
   TELEGRAM_WEBHOOK_SECRET: optional(),
-  /** Without it the agent answers offline (FAQ), which the sandbox says; with it knowledge search embeds the query (hybrid). */
+  /** Without it the agent answers offline (FAQ), which the sandbox says; with it knowledge search embeds the query (hybrid) and the console previews the model's answer. */
   OPENAI_API_KEY: optional(),
+  /** The agent's model settings, as the workers have them: the console's answer preview runs the same agent. */
+  LLM_MODEL: agentEnv.LLM_MODEL,
+  LLM_TIMEOUT_MS: agentEnv.LLM_TIMEOUT_MS,
+  VISION_MODEL: agentEnv.VISION_MODEL,
   /** OpenAI-compatible endpoint of the embeddings (knowledge search). */
   OPENAI_BASE_URL: url(),
   /** Keys of the HTTP API, `name:secret,name:secret` (the bearer is the secret; the name is logged). Unset = the API answers 401 to everything. */
@@ -144,4 +149,13 @@ export function readAccountsForConsole(path: string | undefined, source: Readonl
   if (!path) return undefined;
   const lenient = new Proxy<Record<string, string>>({}, { get: (_, name) => (typeof name === 'string' ? source[name] || `\${${name}}` : undefined) });
   return readAccountsFile(path, lenient);
+}
+
+/**
+ * The environment an agent configuration's `${NAME}` references (HTTP tool headers) are read from
+ * in the admin app: the value when set, else a placeholder — the console's preview never runs an
+ * HTTP tool, so a secret only the workers hold is not needed here.
+ */
+export function previewConfigEnv(source: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
+  return new Proxy<Record<string, string>>({}, { get: (_, name) => (typeof name === 'string' ? source[name] || 'unused-by-the-preview' : undefined) });
 }

@@ -5,14 +5,19 @@
  * is stood in for by `KnowledgeRepo.replaceChunks`.
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agentKeys, UnansweredQuestions } from '@switchboard/agent';
 import request from 'supertest';
 import { Redis } from 'ioredis';
-import { createMetricsRegistry, silentLogger, type Logger } from '@switchboard/core';
+import { ChannelId, createMetricsRegistry, silentLogger, type Logger } from '@switchboard/core';
 import { chunkDocument, Embedder, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
 import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
 import { openStore, type Store } from '@switchboard/store';
 import { createTestDatabase, dropPrefix, fakeEmbedding, startFakeOpenAI, testRedisUrl, uniquePrefix, type TestDatabase } from '@switchboard/testkit';
 import { parseApiKeys } from './api/api';
+import { createPreviewAgents } from './api/preview-agents';
 import { createAdminApp } from './app';
 
 const SECRET = 'kb-api-secret-0123456789abcdef';
@@ -22,6 +27,8 @@ const AUTH = { user: 'ops', password: 'kb console password' };
 const bearer = `Bearer ${SECRET}`;
 const basic = `Basic ${Buffer.from(`${AUTH.user}:${AUTH.password}`).toString('base64')}`;
 const MAX_UPLOAD = 64 * 1024;
+/** Two channels of the registry (which ones does not matter here). */
+const [CH1, CH2] = [ChannelId.options[0]!, ChannelId.options[1]!];
 
 function recordingLogger(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -42,6 +49,7 @@ describe('knowledge API (real PostgreSQL and Redis)', () => {
   let producers: Producers;
   let app: ReturnType<typeof createAdminApp>;
   let noStore: ReturnType<typeof createAdminApp>;
+  let withAccounts: ReturnType<typeof createAdminApp>;
   const { log, lines } = recordingLogger();
 
   beforeAll(async () => {
@@ -54,6 +62,13 @@ describe('knowledge API (real PostgreSQL and Redis)', () => {
     producers = new Producers(redis, prefix);
     const base = { registry: createMetricsRegistry({ service: 'kb-api-test' }), redis, producers, prefix, auth: AUTH, apiKeys: KEYS, maxUploadBytes: MAX_UPLOAD };
     app = createAdminApp({ ...base, log, knowledge: new KnowledgeBase(repo, undefined) });
+    withAccounts = createAdminApp({
+      ...base,
+      registry: createMetricsRegistry({ service: 'kb-api-test-3' }),
+      log: silentLogger(),
+      knowledge: new KnowledgeBase(repo, undefined),
+      accountsFile: { path: '/dev/null', entries: [{ id: 'shop-de', channel: CH1, fields: {}, where: 'accounts[0] (shop-de)' }] },
+    });
     noStore = createAdminApp({ ...base, registry: createMetricsRegistry({ service: 'kb-api-test-2' }), log: silentLogger() });
   });
 
@@ -194,6 +209,50 @@ describe('knowledge API (real PostgreSQL and Redis)', () => {
     expect(del.status).toBe(404);
   });
 
+  it('pages the document list: ?limit=&cursor= → {items, next?} in a stable order, documents added between pages neither repeated nor skipped; ?status= filters', async () => {
+    const list = (query: string) => request(app).get(`/api/v1/knowledge/documents?${query}`).set('Authorization', bearer);
+    const add = async (title: string) => (await request(app).post('/api/v1/knowledge/documents').set('Authorization', bearer).send({ title, text: `${title}.`, account: 'shop-pg' })).body.id as string;
+    for (let i = 1; i <= 7; i++) await add(`Paged ${i}`);
+    const everything = await list('account=shop-pg&limit=500');
+    expect(everything.body.next).toBeUndefined();
+    const all = (everything.body.items as Array<{ id: string }>).map((d) => d.id);
+    expect(all.length).toBeGreaterThanOrEqual(7);
+
+    const seen: string[] = [];
+    const added: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const res = await list(`account=shop-pg&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(res.status).toBe(200);
+      expect((res.body.items as unknown[]).length).toBeLessThanOrEqual(3);
+      seen.push(...(res.body.items as Array<{ id: string }>).map((d) => d.id));
+      cursor = res.body.next as string | undefined;
+      if (cursor) expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+      // new documents arrive while the client pages
+      if (pages++ < 2) added.push(await add(`Added while paging ${pages}`));
+    } while (cursor);
+    expect(seen).toEqual(all);
+    expect(pages).toBe(Math.ceil(all.length / 3));
+    // the new ones come first in a fresh listing, newest first
+    expect((await list('account=shop-pg&limit=2')).body.items.map((d: { id: string }) => d.id)).toEqual([...added].reverse());
+
+    // ?status=: only documents in that state (here: one the worker made ready)
+    const ready = all[4]!;
+    await repo.replaceChunks(ready, hash('Paged.'), chunkDocument('# Paged\n\nReady now.').map((c) => ({ heading: c.heading, text: c.text, contentHash: hash(c.text) })));
+    const readyList = await list('account=shop-pg&status=ready&limit=500');
+    expect(readyList.status).toBe(200);
+    expect((readyList.body.items as Array<{ id: string; status: string }>).map((d) => d.id)).toContain(ready);
+    expect((readyList.body.items as Array<{ status: string }>).every((d) => d.status === 'ready')).toBe(true);
+    expect((await list('account=shop-pg&status=pending&limit=500')).body.items.map((d: { id: string }) => d.id)).not.toContain(ready);
+
+    for (const bad of ['limit=0', 'limit=501', 'limit=two', 'status=deleted', 'cursor=not-a-cursor', `cursor=${Buffer.from('["yesterday","doc_x"]').toString('base64url')}`]) {
+      const res = await list(bad);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: 'invalid_request', message: expect.any(String) });
+    }
+  });
+
   it('an ingested document is found by /search with its score, and no longer after DELETE (204)', async () => {
     const text = '# Returns policy\n\nYou can return any unworn item within 30 days of delivery for a full refund.\n\n# Gift cards\n\nGift cards cannot be refunded.';
     const res = await request(app).post('/api/v1/knowledge/documents').set('Authorization', bearer).send({ title: 'Returns policy', text, account: 'shop-de' });
@@ -238,6 +297,102 @@ describe('knowledge API (real PostgreSQL and Redis)', () => {
       expect(fake.embeddingInputs).toEqual(['parcels germany']);
     } finally {
       await fake.close();
+    }
+  });
+
+  it('unanswered questions: listed per account (deduped, counted, newest first) and across the known accounts; dismissed by id', async () => {
+    const recorder = new UnansweredQuestions(redis, agentKeys(prefix));
+    const t0 = Date.parse('2026-11-01T10:00:00Z');
+    await recorder.record('shop-de', { question: 'Do you sell helicopter parts?', channel: CH1, turnId: 'a', at: t0 });
+    await recorder.record('shop-de', { question: 'Can I pay with gold bars?', channel: CH1, turnId: 'b', at: t0 + 1000 });
+    await recorder.record('shop-de', { question: 'do you sell helicopter parts', channel: CH2, turnId: 'c', at: t0 + 2000 });
+    await recorder.record('default', { question: 'Is the shop open on Christmas?', channel: CH1, turnId: 'd', at: t0 + 3000 });
+
+    const de = await request(app).get('/api/v1/knowledge/unanswered?account=shop-de').set('Authorization', bearer);
+    expect(de.status).toBe(200);
+    expect(de.body.items).toEqual([
+      { id: expect.stringMatching(/^shop-de\.[0-9a-f]{16}$/), account: 'shop-de', question: 'Do you sell helicopter parts?', count: 2, firstAskedAt: '2026-11-01T10:00:00.000Z', lastAskedAt: '2026-11-01T10:00:02.000Z', channel: CH2 },
+      { id: expect.stringMatching(/^shop-de\./), account: 'shop-de', question: 'Can I pay with gold bars?', count: 1, firstAskedAt: '2026-11-01T10:00:01.000Z', lastAskedAt: '2026-11-01T10:00:01.000Z', channel: CH1 },
+    ]);
+    // without ?account=: every account the console knows (here `default` and the ACCOUNTS_FILE's shop-de), newest first
+    const all = await request(withAccounts).get('/api/v1/knowledge/unanswered').set('Authorization', bearer);
+    expect((all.body.items as Array<{ question: string }>).map((i) => i.question)).toEqual(['Is the shop open on Christmas?', 'Do you sell helicopter parts?', 'Can I pay with gold bars?']);
+    expect((await request(app).get('/api/v1/knowledge/unanswered?account=shop-de&limit=1').set('Authorization', bearer)).body.items).toHaveLength(1);
+    expect((await request(app).get('/api/v1/knowledge/unanswered?account=Shop!').set('Authorization', bearer)).status).toBe(400);
+
+    // dismissed: gone, a second time 404; a malformed id is 404 too; the console needs its header
+    const id = de.body.items[0].id as string;
+    expect((await request(app).delete(`/admin/knowledge/api/unanswered/${id}`).set('Authorization', basic)).status).toBe(403);
+    expect((await request(app).delete(`/api/v1/knowledge/unanswered/${id}`).set('Authorization', bearer)).status).toBe(204);
+    expect((await request(app).delete(`/api/v1/knowledge/unanswered/${id}`).set('Authorization', bearer)).status).toBe(404);
+    expect((await request(app).delete('/api/v1/knowledge/unanswered/nonsense').set('Authorization', bearer)).status).toBe(404);
+    const after = await request(app).get('/admin/knowledge/api/unanswered?account=shop-de').set('Authorization', basic);
+    expect((after.body.items as Array<{ question: string }>).map((i) => i.question)).toEqual(['Can I pay with gold bars?']);
+  });
+
+  it('preview: the account\'s agent answers a test question with the knowledge base as a turn would — sources numbered in the model request, citations rendered — and stores nothing', async () => {
+    const fake = await startFakeOpenAI();
+    const previewPrefix = uniquePrefix('kbprev');
+    const dir = mkdtempSync(join(tmpdir(), 'sb-preview-'));
+    try {
+      writeFileSync(join(dir, 'default.yaml'), 'knowledge:\n  grounding: open\n');
+      writeFileSync(join(dir, 'strict.yaml'), 'knowledge:\n  grounding: strict\nmessages:\n  unknown: "I do not know that yet; a colleague will help you."\n');
+      const accountsFile = { path: join(dir, 'accounts.yaml'), entries: [{ id: 'shop-strict', channel: CH1, agent: join(dir, 'strict.yaml'), fields: {}, where: 'accounts[0] (shop-strict)' }] };
+      const kb = new KnowledgeBase(repo, undefined);
+      const previewAgents = createPreviewAgents({
+        env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, LLM_MODEL: 'gpt-4o-mini', LLM_TIMEOUT_MS: 5000, AGENT_CONFIG: join(dir, 'default.yaml'), VISION_MODEL: undefined },
+        redis,
+        prefix: previewPrefix,
+        log: silentLogger(),
+        knowledge: kb,
+        accountsFile,
+        configEnv: {},
+      });
+      const previewApp = createAdminApp({ log: silentLogger(), registry: createMetricsRegistry({ service: 'kb-api-preview' }), redis, producers, prefix: previewPrefix, auth: AUTH, apiKeys: KEYS, knowledge: kb, accountsFile, previewAgents });
+
+      const text = '# Warranty\n\nEvery espresso machine carries a warranty of three years from the date of purchase.';
+      const doc = await request(previewApp).post('/api/v1/knowledge/documents').set('Authorization', bearer).send({ title: 'Warranty', text, account: 'shop-it' });
+      await repo.replaceChunks(doc.body.id, hash(text), chunkDocument(text).map((c) => ({ heading: c.heading, text: c.text, contentHash: hash(c.text) })));
+
+      fake.setReply(() => 'Your espresso machine has a three-year warranty [1].');
+      const res = await request(previewApp).post('/api/v1/knowledge/preview').set('Authorization', bearer).send({ question: 'How long is the warranty on an espresso machine?', account: 'shop-it' });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        account: 'shop-it',
+        channel: CH1,
+        agent: 'online',
+        source: 'llm',
+        reply: { text: 'Your espresso machine has a three-year warranty [1].\n\nSources:\n[1] Warranty' },
+        citations: [{ n: 1, documentId: doc.body.id, title: 'Warranty', heading: 'Warranty' }],
+        model: 'gpt-4o-mini',
+      });
+      // the model got the retrieved chunk as numbered source [1], exactly as a turn gives it
+      const system = String(fake.requests[0]?.messages[0]?.content ?? '');
+      expect(system).toContain('[1] Warranty › Warranty\nEvery espresso machine carries a warranty of three years');
+      expect(system).toContain('Cite the sources you use as [1]');
+      expect(fake.requests[0]?.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['How long is the warranty on an espresso machine?']);
+
+      // strict grounding (the account's own agent file) and nothing found: the "don't know" answer and the handoff, no model call, nothing recorded
+      const before = fake.requests.length;
+      const strict = await request(previewApp).post('/admin/knowledge/api/preview').set('Authorization', basic).set('X-Switchboard-Console', '1').send({ question: 'Do you repair submarines?', account: 'shop-strict' });
+      expect(strict.status).toBe(200);
+      expect(strict.body).toMatchObject({ account: 'shop-strict', source: 'local', reply: { text: 'I do not know that yet; a colleague will help you.' }, citations: [], handoff: { reason: 'knowledge_gap' } });
+      expect(fake.requests.length).toBe(before);
+      expect((await request(previewApp).get('/api/v1/knowledge/unanswered?account=shop-strict').set('Authorization', bearer)).body.items).toEqual([]);
+      // no conversation memory, rate limit, variant or failure state: the preview wrote no agent key
+      expect(await redis.keys(`${previewPrefix}:sb:agent:*`)).toEqual([]);
+
+      expect((await request(previewApp).post('/api/v1/knowledge/preview').set('Authorization', bearer).send({ question: '' })).status).toBe(400);
+      expect((await request(previewApp).post('/api/v1/knowledge/preview').set('Authorization', bearer).send({ question: 'x', channel: 'carrier-pigeon' })).status).toBe(400);
+      // the API without preview agents, or without a store, says so
+      expect((await request(app).post('/api/v1/knowledge/preview').set('Authorization', bearer).send({ question: 'x' })).body.error).toBe('unavailable');
+      expect((await request(noStore).post('/api/v1/knowledge/preview').set('Authorization', bearer).send({ question: 'x' })).body.error).toBe('store_unavailable');
+    } finally {
+      await fake.close();
+      rmSync(dir, { recursive: true, force: true });
+      const admin = new Redis(testRedisUrl());
+      await dropPrefix(admin, previewPrefix);
+      admin.disconnect();
     }
   });
 

@@ -14,7 +14,8 @@ import { openStore, type Store } from '@switchboard/store';
 import { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
 import { parseApiKeys } from './api/api.js';
 import { createAdminApp } from './app.js';
-import { adminEnv, AUTH_OFF_WARNING, readAccountsForConsole, resolveAdminAuth, resolveSandboxSettings } from './env.js';
+import { createPreviewAgents } from './api/preview-agents.js';
+import { adminEnv, AUTH_OFF_WARNING, previewConfigEnv, readAccountsForConsole, resolveAdminAuth, resolveSandboxSettings } from './env.js';
 import { loadOfflineCoverage } from './sandbox/faq-topics.js';
 import { createSandbox, type SandboxOptions } from './sandbox/sandbox.js';
 
@@ -66,7 +67,17 @@ async function main(): Promise<void> {
     log.info('sandbox enabled', { url: `http://localhost:${cfg.ADMIN_PORT}/sandbox`, agent: opts.agentOnline ? 'online' : 'offline (FAQ)', whatsapp: Boolean(opts.whatsapp), wechat: Boolean(opts.wechat), telegram: Boolean(opts.telegram), prefix: cfg.QUEUE_PREFIX });
   }
 
-  const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), ...(erasure ? { erasure } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db) } : {}) });
+  // the console's answer preview: the workers' agent (same configuration files, same knowledge base), run without side effects
+  const previewAgents = createPreviewAgents({
+    env: { OPENAI_API_KEY: cfg.OPENAI_API_KEY, OPENAI_BASE_URL: cfg.OPENAI_BASE_URL, LLM_MODEL: cfg.LLM_MODEL, LLM_TIMEOUT_MS: cfg.LLM_TIMEOUT_MS, AGENT_CONFIG: cfg.AGENT_CONFIG, VISION_MODEL: cfg.VISION_MODEL },
+    redis,
+    prefix: cfg.QUEUE_PREFIX,
+    log,
+    knowledge,
+    accountsFile,
+    configEnv: previewConfigEnv(),
+  });
+  const app = createAdminApp({ previewAgents, log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), ...(erasure ? { erasure } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db) } : {}) });
   const server = await listen(app, cfg.ADMIN_PORT, { log, tls: tlsFiles(cfg) });
   log.info('admin listening', { port: cfg.ADMIN_PORT, board: '/admin/queues', auth: auth ? 'basic' : 'off', sandbox: Boolean(sandbox), accounts: accountsFile ? accountsFile.entries.map((a) => `${a.channel}/${a.id}`) : [] });
   onShutdown(log, async () => {

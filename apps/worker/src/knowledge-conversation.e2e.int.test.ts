@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UnansweredQuestions } from '@switchboard/agent';
 import { createMetricsRegistry, silentLogger } from '@switchboard/core';
 import { chunkDocument, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
 import { openStore, type Store } from '@switchboard/store';
@@ -167,8 +168,8 @@ describe('knowledge in the conversation (PostgreSQL knowledge base, WhatsApp + W
     const { reply } = await askWhatsApp(question);
     expect(reply).toMatch(/don't have reliable information.*colleague/);
     expect(p.openai.requests.length).toBe(before);
-    const recorded = await p.deps.redis.zrange(p.deps.keys.agent.unanswered('default'), 0, -1);
-    expect(recorded.map((r) => (JSON.parse(r) as { question: string }).question)).toContain(question);
+    const recorded = await new UnansweredQuestions(p.deps.redis, p.deps.keys.agent).list('default');
+    expect(recorded.find((r) => r.question === question)).toMatchObject({ account: 'default', count: 1, channel: 'whatsapp' });
   });
 
   it('a deleted document is never cited again', async () => {

@@ -115,3 +115,45 @@ test('a sitemap job: every page becomes a document of its own, read by its own j
   expect(queued).toBe(3); // the sitemap and its two pages
   expect(await queueDueRechecks(deps, now, 120_000)).toBe(0); // the same scan slot: another worker already did it
 });
+
+test('ingestion metrics: documents by outcome, chunks written, duration — on the registry /metrics serves', async () => {
+  const kb = deps.knowledge!;
+  const read = async (name: string, labels: Record<string, string> = {}): Promise<number> => {
+    // a histogram's `_count` is one of its own values
+    const metric = deps.registry.getSingleMetric(name.replace(/_count$/, ''));
+    if (!metric) throw new Error(`${name} is not registered`);
+    const values = (await metric.get()).values.filter((v) => ((v as { metricName?: string }).metricName ?? name) === name && Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want));
+    return values.reduce((sum, v) => sum + v.value, 0);
+  };
+  const before = {
+    ready: await read('sb_knowledge_documents_total', { outcome: 'ready', reason: 'new' }),
+    failed: await read('sb_knowledge_documents_total', { outcome: 'failed', reason: 'new' }),
+    chunks: await read('sb_knowledge_chunks_written_total'),
+    embedded: await read('sb_knowledge_chunks_embedded_total'),
+    readyTimings: await read('sb_knowledge_ingest_seconds_count', { outcome: 'ready' }),
+    failedTimings: await read('sb_knowledge_ingest_seconds_count', { outcome: 'failed' }),
+  };
+
+  const text = '# Opening hours\n\nThe shop in Basel opens at nine on weekdays.\n\n# Parking\n\nCustomers park free of charge behind the shop.';
+  const ready = await kb.repo.createDocument({ title: 'Basel shop', sourceKind: 'text', account: 'shop-ch' });
+  await kb.repo.saveSource(ready, { text });
+  const missing = await kb.repo.createDocument({ title: 'Gone', sourceKind: 'url', url: `${origin}/no-such-page` });
+  await kb.repo.saveSource(missing, {});
+  for (const id of [ready, missing]) await deps.producers.enqueue('knowledge', { documentId: id, reason: 'new' }, { jobId: knowledgeJobId(id, 'new') });
+  await waitFor(async () => (await kb.repo.getDocument(ready))?.status === 'ready' && (await kb.repo.getDocument(missing))?.status === 'failed', 20_000, 'ready and failed');
+  const chunks = (await kb.repo.getDocument(ready))!.chunks;
+  expect(chunks).toBe(2);
+
+  // the job's metrics are counted when its handler returns, just before BullMQ marks the job done
+  await waitFor(async () => (await read('sb_knowledge_documents_total', { outcome: 'failed', reason: 'new' })) === before.failed + 1, 10_000, 'failed counted');
+  await waitFor(async () => (await read('sb_knowledge_documents_total', { outcome: 'ready', reason: 'new' })) === before.ready + 1, 10_000, 'ready counted');
+  expect(await read('sb_knowledge_chunks_written_total')).toBe(before.chunks + 2);
+  expect(await read('sb_knowledge_chunks_embedded_total')).toBe(before.embedded + 2);
+  expect(await read('sb_knowledge_ingest_seconds_count', { outcome: 'ready' })).toBe(before.readyTimings + 1);
+  expect(await read('sb_knowledge_ingest_seconds_count', { outcome: 'failed' })).toBe(before.failedTimings + 1);
+
+  const exposition = await deps.registry.metrics();
+  expect(exposition).toMatch(/^sb_knowledge_documents_total\{[^}]*outcome="ready",reason="new"[^}]*\} \d+$/m);
+  expect(exposition).toMatch(/^sb_knowledge_ingest_seconds_bucket\{[^}]*outcome="failed"[^}]*\} \d+$/m);
+  expect(exposition).toContain('sb_knowledge_chunks_written_total');
+});

@@ -19,6 +19,21 @@ export function createWorkerMetrics(registry: Registry) {
       registers,
     }),
     statuses: new Counter({ name: 'sb_delivery_statuses_total', help: 'Delivery statuses by status and whether applied', labelNames: ['channel', 'status', 'applied'], registers }),
+    knowledgeDocuments: new Counter({
+      name: 'sb_knowledge_documents_total',
+      help: 'Knowledge ingestion jobs by outcome (ready, unchanged, pages, failed, missing, retry = a passing failure the queue retries) and job reason (new, recheck, reingest)',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    }),
+    knowledgeChunks: new Counter({ name: 'sb_knowledge_chunks_written_total', help: 'Knowledge chunks written by ingestion (documents that became ready)', registers }),
+    knowledgeEmbedded: new Counter({ name: 'sb_knowledge_chunks_embedded_total', help: 'Chunk texts sent to the embeddings endpoint by ingestion (cache misses)', registers }),
+    knowledgeSeconds: new Histogram({
+      name: 'sb_knowledge_ingest_seconds',
+      help: 'Duration of one knowledge ingestion job (fetch, extract, chunk, embed, store), by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
   };
 }
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

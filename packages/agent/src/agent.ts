@@ -10,7 +10,7 @@ import type { AgentEnv } from './env.js';
 import { LlmUnavailableError } from './errors.js';
 import { FaqMatcher } from './faq.js';
 import { FailureCounter } from './failures.js';
-import { formatSources, searchKnowledgeTool, TurnSources, withSourceList, type KnowledgeSearch } from './knowledge.js';
+import { citedSources, formatSources, searchKnowledgeTool, TurnSources, withSourceList, type KnowledgeSearch } from './knowledge.js';
 import { agentKeys, customerId, turnId, type AgentKeys } from './keys.js';
 import { LlmClient, type ChatFn } from './llm.js';
 import { ConversationMemory, fitHistory } from './memory.js';
@@ -25,7 +25,8 @@ import { describeProfile, ProfileStore } from './profile.js';
 import { summarizeTurns } from './summary.js';
 import { httpTool } from './tools/http-tool.js';
 import { runToolLoop } from './tools/tool-loop.js';
-import { assignVariant, llmClassifier, routeTurn, type Variant } from './routing.js';
+import { assignVariant, llmClassifier, pickVariant, routeTurn, type Variant } from './routing.js';
+import { UnansweredQuestions } from './unanswered.js';
 import type { AgentTool } from './tools/tool.types.js';
 import type { AgentInput, AgentOptions, AgentOutput } from './agent.types.js';
 
@@ -48,6 +49,15 @@ async function withinBudget<T>(work: Promise<T>, deadline: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Tools a preview runs: they only shape the reply (no effect outside the turn). */
+const PREVIEW_SAFE_TOOLS = new Set(['handoff_to_human', 'send_options', 'save_customer_fact']);
+
+/** A tool as a preview offers it: the same name, description and parameters; a tool with effects outside the turn is not run. */
+function previewTool(tool: AgentTool): AgentTool {
+  if (PREVIEW_SAFE_TOOLS.has(tool.name)) return tool;
+  return { ...tool, handler: async () => `This is a preview of an answer: the tool "${tool.name}" cannot be called here. Answer without its result.` };
 }
 
 /**
@@ -77,6 +87,7 @@ export class Agent {
   private readonly profiles: ProfileStore;
   private readonly apiModerator: ApiModerator | undefined;
   private readonly knowledge: KnowledgeSearch | undefined;
+  private readonly unanswered: UnansweredQuestions;
 
   constructor(opts: AgentOptions) {
     this.config = opts.config;
@@ -111,6 +122,7 @@ export class Agent {
     this.rateLimiter = new CustomerRateLimiter(opts.redis, this.keys, opts.config.rateLimit);
     this.profiles = new ProfileStore(opts.redis, this.keys, opts.config.profile);
     this.failures = new FailureCounter(opts.redis, this.keys, opts.config.failures.windowSeconds);
+    this.unanswered = new UnansweredQuestions(opts.redis, this.keys);
     this.inputModerator = new WordListModerator(opts.config.moderation.input);
     this.outputModerator = new WordListModerator(opts.config.moderation.output);
     this.tools = [
@@ -146,6 +158,19 @@ export class Agent {
       outputTokens: out.usage?.outputTokens,
     });
     return out;
+  }
+
+  /**
+   * What the agent would answer to `input`, for the console's test box: the path of
+   * {@link respond} — fast paths, the knowledge search, the same prompt and sources, the model,
+   * citations, strict grounding's "don't know" and handoff — with no side effect. Nothing is sent,
+   * no conversation memory, summary or profile is read or written, and nothing is counted or
+   * stored (rate limit, A/B assignment, failure streak, response cache, unanswered questions,
+   * turn metrics). Tools that act outside the turn (HTTP tools, image generation, plugins) are
+   * offered to the model as in a turn but not run: the model is told the preview cannot call them.
+   */
+  async preview(input: AgentInput): Promise<AgentOutput> {
+    return this.decide(input, Date.now() + this.config.llm.firstReplyBudgetMs, true);
   }
 
   /**
@@ -215,7 +240,8 @@ export class Agent {
     return { text: this.text(this.config.messages.unsupported, undefined) };
   }
 
-  private async decide(input: AgentInput, replyBy: number): Promise<AgentOutput> {
+  /** One turn's answer; `dry` = a {@link preview} (no side effect, no conversation state read). */
+  private async decide(input: AgentInput, replyBy: number, dry = false): Promise<AgentOutput> {
     const { messages, ref } = input;
     if (isSilentTurn(messages)) return { reply: null, source: 'local' };
     const typed = typedText(messages);
@@ -224,7 +250,7 @@ export class Agent {
     const tid = turnId(messages);
     const msgs = this.config.messages;
 
-    if (this.config.rateLimit.enabled) {
+    if (this.config.rateLimit.enabled && !dry) {
       const decision = await this.rateLimiter.decide(customerId(ref), tid);
       if (decision === 'notice') return { reply: { text: this.text(msgs.rateLimited, lang) }, source: 'rate_limited' };
       if (decision === 'silent') return { reply: null, source: 'rate_limited' };
@@ -255,9 +281,11 @@ export class Agent {
     }
     if (!this.chat) return { reply: { text: this.text(msgs.offline, lang) }, source: 'offline' };
 
-    const variant = this.config.variants.length
-      ? await assignVariant(this.redis, this.keys.variant(input.conversationId), this.config.variants, input.conversationId, this.config.memory.ttlSeconds)
-      : undefined;
+    const variant = !this.config.variants.length
+      ? undefined
+      : dry
+        ? pickVariant(this.config.variants, input.conversationId)
+        : await assignVariant(this.redis, this.keys.variant(input.conversationId), this.config.variants, input.conversationId, this.config.memory.ttlSeconds);
     // answers from the knowledge base are never cached: a deleted or changed document must not be served again
     const question = this.config.cache.enabled && !this.knowledge
       ? cacheableQuestion({ text: typed.text, textOnly: typed.textOnly, messageCount: messages.length, displayName: ref.displayName, maxChars: this.config.cache.maxQuestionChars })
@@ -269,14 +297,12 @@ export class Agent {
       if (cached) return { reply: { text: cached }, source: 'cache', ...(variant ? { variant: variant.name } : {}) };
     }
     const hasAttachments = messages.some((m) => ['image', 'audio', 'video', 'document'].includes(m.content.type));
-    return this.askModel(input, this.chat, { rendered, lang, tid, cacheHash, variant, typed: typed.text, hasAttachments, replyBy });
+    return this.askModel(input, this.chat, { rendered, lang, tid, cacheHash, variant, typed: typed.text, hasAttachments, replyBy, dry });
   }
 
-  /** Keeps a question the knowledge base could not answer (newest 1000 per gateway account, 90 days). */
+  /** Keeps a question the knowledge base could not answer (counted per distinct question; see {@link UnansweredQuestions}). */
   private async recordUnanswered(account: string, input: AgentInput, question: string): Promise<void> {
-    const key = this.keys.unanswered(account);
-    const entry = JSON.stringify({ question: question.slice(0, 500), channel: input.ref.channel, conversationId: input.conversationId, at: input.now, turn: turnId(input.messages) });
-    await this.redis.multi().zadd(key, input.now, entry).zremrangebyrank(key, 0, -1001).expire(key, 90 * 24 * 3600).exec();
+    await this.unanswered.record(account, { question, channel: input.ref.channel, turnId: turnId(input.messages), at: input.now });
   }
 
   private async askModel(
@@ -292,6 +318,8 @@ export class Agent {
       hasAttachments: boolean;
       /** The first-reply budget's end (epoch ms): past it the customer gets the apology instead. */
       replyBy: number;
+      /** A preview: no conversation state read, nothing written, outside tools not run. */
+      dry: boolean;
     },
   ): Promise<AgentOutput> {
     const { ref, conversationId } = input;
@@ -308,17 +336,19 @@ export class Agent {
     const model = route === 'simple' ? cheapModel : (routing.strongModel ?? cheapModel);
     const temperature = variant?.temperature ?? this.config.llm.temperature;
     const tags = { ...(variant ? { variant: variant.name } : {}), ...(routing.strongModel ? { route } : {}) };
-    const [turns, summary, profile] = await Promise.all([
-      this.memory.history(conversationId),
-      this.memory.summary(conversationId),
-      this.config.profile.enabled ? this.profiles.get(customerId(ref)) : Promise.resolve(undefined),
-    ]);
+    const [turns, summary, profile] = turn.dry
+      ? [[], undefined, undefined]
+      : await Promise.all([
+          this.memory.history(conversationId),
+          this.memory.summary(conversationId),
+          this.config.profile.enabled ? this.profiles.get(customerId(ref)) : Promise.resolve(undefined),
+        ]);
     const history = fitHistory(turns, this.config.memory.maxHistoryChars);
     const hints = this.tools.length || this.knowledge ? ['Use the available tools to look facts up instead of guessing.'] : [];
     const kcfg = this.config.knowledge;
     const sources = new TurnSources();
     const kbAccount = ref.accountId ?? 'default';
-    let tools = this.tools;
+    let tools = turn.dry ? this.tools.map(previewTool) : this.tools;
     if (this.knowledge) {
       // a follow-up ("and for Germany?") is searched together with the previous customer message
       const previous = turns.length ? turns[turns.length - 1]?.user : undefined;
@@ -330,7 +360,7 @@ export class Agent {
         this.log.warn('knowledge search failed; answering without sources', { conversation: conversationId, error: err instanceof Error ? err.message : String(err) });
       }
       if (!hits.length && kcfg.grounding === 'strict' && turn.typed.trim()) {
-        await this.recordUnanswered(kbAccount, input, turn.typed);
+        if (!turn.dry) await this.recordUnanswered(kbAccount, input, turn.typed);
         return {
           ...tags,
           reply: { text: this.text(msgs.unknown, turn.lang) },
@@ -346,7 +376,7 @@ export class Agent {
       );
       if (kcfg.citations) hints.push('Cite the sources you use as [1], [2] right after the fact they support. Do not write a list of sources yourself.');
       else hints.push('Do not mention source numbers.');
-      tools = [...this.tools, searchKnowledgeTool(this.knowledge, sources, { account: kbAccount, k: kcfg.k, minScore: kcfg.minScore })];
+      tools = [...tools, searchKnowledgeTool(this.knowledge, sources, { account: kbAccount, k: kcfg.k, minScore: kcfg.minScore })];
     }
     const known = describeProfile(profile);
     if (known) hints.push(known);
@@ -389,6 +419,7 @@ export class Agent {
       }), deadline);
     } catch (err) {
       if (!(err instanceof LlmUnavailableError)) throw err;
+      if (turn.dry) return { ...tags, reply: { text: this.text(msgs.apology, turn.lang) }, source: 'fallback' };
       const failures = await this.failures.record(conversationId, turn.tid);
       log.warn('llm unavailable for this turn', { failures, error: err.message });
       const limit = this.config.failures.handoffAfter;
@@ -402,7 +433,7 @@ export class Agent {
       }
       return { ...tags, reply: { text: this.text(msgs.apology, turn.lang) }, source: 'fallback' };
     }
-    await this.failures.reset(conversationId);
+    if (!turn.dry) await this.failures.reset(conversationId);
     const usage = { model: loop.model, inputTokens: loop.inputTokens, outputTokens: loop.outputTokens, latencyMs: loop.latencyMs };
     const base = {
       ...tags,
@@ -429,7 +460,8 @@ export class Agent {
     const name = ref.displayName?.trim();
     const shareable =
       turn.cacheHash && history.length === 0 && sources.list.length === 0 && !summary && !profile?.facts.length && loop.toolCalls.length === 0 && !loop.options && !(name && text.includes(name));
-    if (shareable && turn.cacheHash) await this.cache.set(turn.cacheHash, text);
-    return { ...base, reply, source: 'llm' };
+    if (shareable && turn.cacheHash && !turn.dry) await this.cache.set(turn.cacheHash, text);
+    const cited = kcfg.citations ? citedSources(body, sources.list) : [];
+    return { ...base, reply, source: 'llm', ...(cited.length ? { citations: cited } : {}) };
   }
 }

@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { AgentConfig } from './config.schema.js';
 import type { AgentEnv } from './env.js';
 import type { ChatFn } from './llm.js';
-import type { KnowledgeSearch } from './knowledge.js';
+import type { CitedSource, KnowledgeSearch } from './knowledge.js';
 import type { AgentMetrics } from './metrics.js';
 import type { RouteReason } from './routing.js';
 import type { ToolCallRecord } from './tools/tool-loop.js';
@@ -38,6 +38,8 @@ export interface AgentOutput {
   route?: RouteReason;
   /** Customer facts the model asked to keep; saved to the profile by `Agent.remember`. */
   facts?: string[];
+  /** The knowledge sources the reply cites (`[n]`), when citations are on and it cites any. */
+  citations?: CitedSource[];
 }
 
 /** Everything the agent needs, built once in the composition root. */

@@ -10,7 +10,7 @@ export {
 } from './config.js';
 export { Agent } from './agent.js';
 export type { AgentInput, AgentOutput, AgentOptions, AgentSource } from './agent.types.js';
-export type { KnowledgeChunk, KnowledgeSearch } from './knowledge.js';
+export type { CitedSource, KnowledgeChunk, KnowledgeSearch } from './knowledge.js';
 export { AgentConfigError, LlmUnavailableError, ToolError } from './errors.js';
 export { prometheusAgentMetrics, type AgentMetrics } from './metrics.js';
 export { LlmClient, type ChatFn, type ChatRequest, type ChatResult } from './llm.js';
@@ -21,3 +21,4 @@ export type { CustomerProfile } from './profile.js';
 export { renderContent, renderMessage, renderTurn } from './render.js';
 export { agentKeys, customerId } from './keys.js';
 export { runEval, formatEval, parseEvalSet, type EvalConversation, type EvalTurn } from './eval/eval.js';
+export { UnansweredQuestions, normaliseQuestion, unansweredId, UNANSWERED_MAX, UNANSWERED_TTL_SECONDS, type UnansweredQuestion } from './unanswered.js';

@@ -106,3 +106,45 @@ test('knowledge.enabled=false: no search, no tool', async () => {
   expect(kb.calls).toHaveLength(0);
   expect(fake.requests[0]?.tools?.map((t) => t.function.name) ?? []).not.toContain('search_knowledge');
 });
+
+test('preview: the answer of a turn (same prompt, sources, citations) with nothing stored, no history read, outside tools not run', async () => {
+  const kb = new ScriptedKnowledge();
+  const prefix = uniquePrefix('kbpreview');
+  prefixes.push(prefix);
+  const cfg = parseAgentConfig(
+    {
+      knowledge: { k: 2 },
+      variants: [{ name: 'a', weight: 1 }],
+      tools: { http: [{ name: 'order_status', description: 'Looks an order up', url: 'http://127.0.0.1:9/orders', method: 'GET', parameters: { type: 'object', properties: {} } }] },
+    },
+    'test',
+    {},
+  );
+  const a = new Agent({ config: cfg, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, LLM_MODEL: 'gpt-4o-mini', LLM_TIMEOUT_MS: 2000 }, redis, prefix, log, knowledge: kb });
+  // the same question as a real turn and as a preview: the model sees the same system prompt
+  fake.setReply(() => 'Spain takes 5 days [1].');
+  const real = await a.respond(turn([text('How long does shipping to Spain take?')]));
+  const realSystem = system(fake.requests[0]);
+  await redis.eval("for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0", 0, `${prefix}*`);
+  fake.requests.length = 0;
+  fake.setReply((req) => (toolResults(req).length ? 'Spain takes 5 days [1].' : { tool_calls: [{ name: 'order_status', arguments: {} }] }));
+  const preview = await a.preview(turn([text('How long does shipping to Spain take?')]));
+  expect(preview.reply?.text).toBe(real.reply?.text);
+  expect(preview.reply?.text).toBe('Spain takes 5 days [1].\n\nSources:\n[1] [Shipping](https://shop.example/shipping)');
+  expect(preview.citations).toEqual([{ n: 1, documentId: 'd1', title: 'Shipping', heading: 'Spain', url: 'https://shop.example/shipping' }]);
+  expect(system(fake.requests[0])).toContain('[1] Shipping › Spain (https://shop.example/shipping)\nShipping to Spain takes 5 days.');
+  const withoutClock = (prompt: string) => prompt.replace(/Current date and time: .*/, '');
+  expect(withoutClock(system(fake.requests[0]))).toBe(withoutClock(realSystem));
+  expect(fake.requests[0]?.tools?.map((t) => t.function.name)).toEqual(expect.arrayContaining(['order_status', 'search_knowledge']));
+  expect(toolResults(fake.requests[1]!)[0]).toMatch(/preview of an answer: the tool "order_status" cannot be called/);
+
+  // strict grounding and nothing found: the "don't know" answer and the handoff, no model call, nothing recorded
+  fake.requests.length = 0;
+  const strict = new Agent({ config: parseAgentConfig({ knowledge: { grounding: 'strict' } }, 'test', {}), env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, LLM_MODEL: 'gpt-4o-mini', LLM_TIMEOUT_MS: 2000 }, redis, prefix, log, knowledge: kb });
+  const unknown = await strict.preview(turn([text('Do you repair helicopters?')]));
+  expect(unknown).toMatchObject({ source: 'local', handoff: { reason: 'knowledge_gap' } });
+  expect(unknown.reply?.text).toMatch(/colleague/);
+  expect(fake.requests).toHaveLength(0);
+  // a preview writes nothing: no rate-limit count, variant, memory, failure streak or unanswered question
+  expect(await redis.keys(`${prefix}*`)).toEqual([]);
+});

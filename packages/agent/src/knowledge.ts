@@ -20,6 +20,15 @@ export interface KnowledgeSearch {
   search(query: string, opts?: { readonly account?: string | undefined; readonly k?: number }): Promise<readonly KnowledgeChunk[]>;
 }
 
+/** A source an answer cites: its number in the turn and the document it comes from. */
+export interface CitedSource {
+  readonly n: number;
+  readonly documentId: string;
+  readonly title: string;
+  readonly heading?: string;
+  readonly url?: string;
+}
+
 /** The numbered sources of one turn (retrieved up front, then added to by `search_knowledge`). */
 export class TurnSources {
   readonly list: KnowledgeChunk[] = [];
@@ -53,6 +62,14 @@ export function citedNumbers(text: string, count: number): number[] {
     if (n >= 1 && n <= count && !seen.includes(n)) seen.push(n);
   }
   return seen;
+}
+
+/** The sources cited in `text` (as `[n]`), in order of first citation, with their numbers. */
+export function citedSources(text: string, sources: readonly KnowledgeChunk[]): CitedSource[] {
+  return citedNumbers(text, sources.length).flatMap((n) => {
+    const s = sources[n - 1];
+    return s ? [{ n, documentId: s.documentId, title: s.title, ...(s.heading ? { heading: s.heading } : {}), ...(s.url ? { url: s.url } : {}) }] : [];
+  });
 }
 
 /**

@@ -37,6 +37,18 @@ export interface KnowledgeDocument {
   readonly updatedAt: Date;
 }
 
+/** Where a page of documents ends: the last document's creation time (ISO 8601 UTC with microseconds) and id. */
+export interface DocumentPosition {
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+/** One page of {@link KnowledgeRepo.pageDocuments}; `next` is absent on the last page. */
+export interface DocumentPage {
+  readonly items: KnowledgeDocument[];
+  readonly next?: DocumentPosition;
+}
+
 /** One chunk to store. */
 export interface ChunkInput {
   readonly heading: string;
@@ -150,6 +162,30 @@ export class KnowledgeRepo {
     let q = this.db.selectFrom('kb_document').selectAll().orderBy('created_at', 'desc').orderBy('id').limit(opts.limit ?? 500);
     if (opts.account) q = q.where((eb) => eb.or([eb('account', '=', opts.account!), eb('account', 'is', null)]));
     return (await q.execute()).map(toDocument);
+  }
+
+  /**
+   * One page of documents, newest first (creation time, then id: a stable order). `after` is the
+   * position of the previous page's last document ({@link DocumentPage.next}); documents added
+   * meanwhile sort before it, so paging on never repeats or skips one. With `account`, that
+   * account's and those for every account; with `status`, only documents in that state.
+   */
+  async pageDocuments(opts: { readonly account?: string | undefined; readonly status?: KnowledgeDocument['status'] | undefined; readonly limit: number; readonly after?: DocumentPosition | undefined }): Promise<DocumentPage> {
+    let q = this.db
+      .selectFrom('kb_document')
+      .selectAll()
+      // the creation time at full (microsecond) precision: a JS Date would cut it to milliseconds
+      .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('created_text'))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(opts.limit + 1);
+    if (opts.account) q = q.where((eb) => eb.or([eb('account', '=', opts.account!), eb('account', 'is', null)]));
+    if (opts.status) q = q.where('status', '=', opts.status);
+    if (opts.after) q = q.where(sql<boolean>`(created_at, id) < (${opts.after.createdAt}::timestamptz, ${opts.after.id})`);
+    const rows = await q.execute();
+    const page = rows.slice(0, opts.limit);
+    const last = page[page.length - 1];
+    return { items: page.map(toDocument), ...(rows.length > opts.limit && last ? { next: { createdAt: last.created_text, id: last.id } } : {}) };
   }
 
   /** Deletes a document and its chunks; false when there was none. */

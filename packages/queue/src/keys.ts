@@ -70,8 +70,10 @@ export function gatewayKeys(prefix: string) {
       variant: (conversationId: string) => at('agent', 'ab', conversationId),
       /** Cached LLM answer of a non-personal, single-turn question. */
       cache: (hash: string) => at('agent', 'cache', hash),
-      /** Questions the knowledge base could not answer (strict grounding): a sorted set per gateway account, member = question JSON, score = epoch ms; trimmed to the newest 1000. */
-      unanswered: (accountId: string) => at('agent', 'unans', accountId),
+      /** Questions the knowledge base could not answer (strict grounding): a sorted set per gateway account, member = question id (hash of the normalised question), score = last asked (epoch ms); the newest 1000. */
+      unanswered: (accountId: string) => at('agent', 'unq', accountId),
+      /** The details of {@link unanswered}'s questions (hash: `q:<id>` first ask, `n:<id>` count, `c:<id>` last channel, `t:<id>` last turn). */
+      unansweredDetails: (accountId: string) => at('agent', 'unqd', accountId),
     },
 
     /** Media pipeline caches. */

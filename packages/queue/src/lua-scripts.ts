@@ -22,6 +22,7 @@ export interface ScriptCommands {
   sbDeliveryUpdate(...a: [delivery: string, status: string, rank: Arg, atMs: Arg, errorJson: string, ttlSec: Arg]): Promise<number>;
   sbMemoryAppend(...a: [memory: string, turnId: string, turnJson: string, cap: Arg, ttlSec: Arg]): Promise<[number, number, number]>;
   sbFailureRecord(...a: [failures: string, turnField: string, windowSec: Arg]): Promise<number>;
+  sbUnansweredRecord(...a: [questions: string, details: string, id: string, nowMs: Arg, firstJson: string, turnId: string, channel: string, max: Arg, ttlSec: Arg]): Promise<number>;
   sbCompareAndDelete(...a: [key: string, expected: string]): Promise<number>;
   sbLockRenew(...a: [lock: string, owner: string, ttlMs: Arg]): Promise<number>;
   sbSendSlot(...a: [rate: string, slot: string, nowMs: Arg, intervalMs: Arg, burstMs: Arg, slotTtlMs: Arg]): Promise<number>;

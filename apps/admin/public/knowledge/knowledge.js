@@ -36,10 +36,14 @@
     return a === '' ? undefined : a;
   }
 
-  function renderDocs(items) {
+  var PAGE = 25;
+  var nextCursor;
+  var docsSeq = 0;
+
+  function renderDocs(items, append) {
     var tbody = $('docs');
-    tbody.textContent = '';
-    if (items.length === 0) {
+    if (!append) tbody.textContent = '';
+    if (items.length === 0 && !append) {
       tbody.appendChild(el('tr', null, [el('td', { colspan: '7', text: 'No documents yet.' })]));
       return;
     }
@@ -63,10 +67,24 @@
     });
   }
 
-  function load() {
+  // one page of the list (`cursor` = the `next` of the page before); the first page replaces the table
+  function loadPage(cursor) {
+    var q = ['limit=' + PAGE];
     var a = account();
-    return call('GET', '/documents' + (a ? '?account=' + encodeURIComponent(a) : '')).then(function (data) { renderDocs(data.items); }, function (e) { say(e.message, true); });
+    if (a) q.push('account=' + encodeURIComponent(a));
+    if ($('status-filter').value) q.push('status=' + encodeURIComponent($('status-filter').value));
+    if (cursor) q.push('cursor=' + encodeURIComponent(cursor));
+    var seq = ++docsSeq;
+    return call('GET', '/documents?' + q.join('&')).then(function (data) {
+      if (seq !== docsSeq) return;
+      renderDocs(data.items, Boolean(cursor));
+      nextCursor = data.next;
+      $('more').hidden = !nextCursor;
+      $('shown').textContent = $('docs').querySelectorAll('tr[data-id]').length + ' shown' + (nextCursor ? ', more to load' : '');
+    }, function (e) { say(e.message, true); });
   }
+
+  function load() { return loadPage(undefined); }
 
   function added(what) {
     return function (data) { say(what + ' added (' + data.id + '): the workers read it now; refresh to see its status.'); return load(); };
@@ -92,18 +110,129 @@
     call('POST', '/documents', body).then(added(body.sitemap ? 'Sitemap' : 'Page'), failed);
   });
 
+  // the unanswered question the text form is answering (set by "add an answer"): dismissed once the text is added
+  var answering;
+
   $('text-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var body = { title: $('text-title').value.trim(), text: $('text-body').value };
     if (account()) body.account = account();
-    call('POST', '/documents', body).then(added('"' + body.title + '"'), failed);
+    var answered = answering;
+    call('POST', '/documents', body).then(function (data) {
+      var done = added('"' + body.title + '"')(data);
+      if (!answered) return done;
+      setAnswering(undefined);
+      $('text-title').value = '';
+      $('text-body').value = '';
+      return call('DELETE', '/unanswered/' + encodeURIComponent(answered.id)).catch(function () { return null; }).then(loadUnanswered);
+    }, failed);
   });
+
+  function setAnswering(q) {
+    answering = q;
+    var note = $('answering');
+    note.hidden = !q;
+    note.textContent = q ? 'Answering the question "' + q.question + '" (' + q.account + '): write the answer, then Add; the question leaves the list.' : '';
+  }
+
+  function renderUnanswered(items) {
+    var tbody = $('unanswered');
+    tbody.textContent = '';
+    if (items.length === 0) {
+      tbody.appendChild(el('tr', null, [el('td', { colspan: '5', 'data-testid': 'no-unanswered', text: 'No unanswered questions.' })]));
+      return;
+    }
+    items.forEach(function (q) {
+      var add = el('button', { type: 'button', 'data-testid': 'add-answer', text: 'add an answer' });
+      add.addEventListener('click', function () {
+        $('account').value = q.account;
+        $('text-title').value = q.question;
+        setAnswering(q);
+        $('text-body').focus();
+      });
+      var dismiss = el('button', { type: 'button', 'data-testid': 'dismiss', text: 'dismiss' });
+      dismiss.addEventListener('click', function () {
+        call('DELETE', '/unanswered/' + encodeURIComponent(q.id)).then(function () { say('Dismissed "' + q.question + '".'); if (answering && answering.id === q.id) setAnswering(undefined); return loadUnanswered(); }, failed);
+      });
+      tbody.appendChild(el('tr', { 'data-testid': 'unanswered-question', 'data-id': q.id }, [
+        el('td', { 'data-testid': 'question-text', text: q.question }),
+        el('td', { 'data-testid': 'question-count', text: q.count === 1 ? 'once' : q.count + ' times' }),
+        el('td', { text: new Date(q.lastAskedAt).toLocaleString() + (q.channel ? ' · ' + q.channel : '') }),
+        el('td', { text: q.account }),
+        el('td', { class: 'actions' }, [add, dismiss]),
+      ]));
+    });
+  }
+
+  var unansweredSeq = 0;
+  function loadUnanswered() {
+    var a = account();
+    var seq = ++unansweredSeq;
+    return call('GET', '/unanswered' + (a ? '?account=' + encodeURIComponent(a) : '')).then(function (data) {
+      // an answer to an older request (another account) never overwrites a newer one
+      if (seq === unansweredSeq) renderUnanswered(data.items);
+    }, failed);
+  }
+
+  // the agent's answer: its text with the source list's Markdown links as links (http(s) only), the cited sources, and what happened
+  function appendWithLinks(parent, text) {
+    var re = /\[([^\]]+)\]\((https?:\/\/[^\s)]+)\)/g;
+    var last = 0;
+    var m;
+    while ((m = re.exec(text)) !== null) {
+      parent.appendChild(document.createTextNode(text.slice(last, m.index)));
+      parent.appendChild(el('a', { href: m[2], rel: 'noopener noreferrer', target: '_blank', text: m[1] }));
+      last = re.lastIndex;
+    }
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  var SOURCES = {
+    llm: 'answered by the model',
+    local: 'answered without the model',
+    faq: 'answered from the FAQ',
+    cache: 'a cached answer',
+    offline: 'the agent is offline (no OPENAI_API_KEY): its offline notice',
+    fallback: 'the model failed: the apology',
+    refusal: 'refused by moderation',
+    rate_limited: 'rate limited',
+  };
+
+  function renderAnswer(data) {
+    var box = $('answer');
+    box.textContent = '';
+    var reply = el('div', { class: 'reply', 'data-testid': 'answer-text' });
+    if (data.reply) appendWithLinks(reply, data.reply.text); else reply.textContent = '(no answer)';
+    box.appendChild(reply);
+    var meta = [SOURCES[data.source] || data.source, 'account ' + data.account, 'as on ' + data.channel];
+    if (data.model) meta.push(data.model);
+    if (data.tools) meta.push('tools: ' + data.tools.join(', '));
+    box.appendChild(el('p', { class: 'note', 'data-testid': 'answer-meta', text: meta.join(' · ') }));
+    if (data.handoff) box.appendChild(el('p', { class: 'handoff', 'data-testid': 'answer-handoff', text: 'Handed to a person (' + data.handoff.reason + '): ' + data.handoff.summary }));
+    if (data.citations.length) {
+      box.appendChild(el('ol', { class: 'citations', 'data-testid': 'citations' }, data.citations.map(function (c) {
+        var li = el('li', { value: String(c.n), 'data-testid': 'citation' });
+        var label = c.title + (c.heading && c.heading !== c.title ? ' › ' + c.heading : '');
+        li.appendChild(c.url ? el('a', { href: c.url, rel: 'noopener noreferrer', target: '_blank', text: label }) : document.createTextNode(label));
+        return li;
+      })));
+    }
+  }
 
   $('ask-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var body = { query: $('question').value.trim(), k: 5 };
     if (account()) body.account = account();
     var list = $('hits');
+    var box = $('answer');
+    box.textContent = '';
+    box.appendChild(el('p', { class: 'note', text: 'The agent is answering…' }));
+    var preview = { question: body.query };
+    if (body.account) preview.account = body.account;
+    call('POST', '/preview', preview).then(renderAnswer, function (e) {
+      box.textContent = '';
+      box.appendChild(el('p', { class: 'note error', 'data-testid': 'answer-error', text: 'No answer: ' + e.message }));
+    });
     call('POST', '/search', body).then(function (data) {
       list.textContent = '';
       $('mode').textContent = data.mode === 'hybrid' ? 'hybrid search (full text + embeddings)' : 'full-text search (no embeddings: OPENAI_API_KEY unset)';
@@ -119,6 +248,11 @@
   });
 
   $('refresh').addEventListener('click', load);
+  $('unanswered-refresh').addEventListener('click', loadUnanswered);
+  $('account').addEventListener('change', loadUnanswered);
+  $('status-filter').addEventListener('change', load);
+  $('more').addEventListener('click', function () { if (nextCursor) loadPage(nextCursor); });
   $('account').addEventListener('change', load);
   load();
+  loadUnanswered();
 })();

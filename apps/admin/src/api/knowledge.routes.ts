@@ -1,9 +1,10 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { jobId } from '@switchboard/core';
-import { detectFormat, type KnowledgeBase, type KnowledgeDocument, type KnowledgeRepo, type SourceKind } from '@switchboard/knowledge';
+import { detectFormat, type DocumentPosition, type KnowledgeBase, type KnowledgeDocument, type KnowledgeRepo, type SourceKind } from '@switchboard/knowledge';
 import type { Producers } from '@switchboard/queue';
 import { ApiError, sendApiError } from './api.js';
+import { addAnswerRoutes, type AnswerRoutesDeps } from './knowledge.answers.routes.js';
 
 /**
  * The knowledge routes (mounted at `/api/v1/knowledge` behind the API keys, and at
@@ -17,6 +18,8 @@ export interface KnowledgeRoutesDeps {
   producers: Producers;
   /** Largest upload accepted (`KNOWLEDGE_MAX_UPLOAD_BYTES`). */
   maxUploadBytes: number;
+  /** Unanswered questions and answer previews (`/unanswered`, `/preview`). */
+  answers: Omit<AnswerRoutesDeps, 'storeOpen'>;
 }
 
 const Account = z.string().regex(/^[a-z0-9-]{1,40}$/, 'account must match [a-z0-9-]{1,40}');
@@ -47,6 +50,41 @@ const UrlBody = z
   .strict();
 const TextBody = z.object({ title: Title, text: z.string().min(1).max(2_000_000), account: Account.optional() }).strict();
 const SearchBody = z.object({ query: z.string().trim().min(1).max(2000), k: z.number().int().min(1).max(50).optional(), account: Account.optional() }).strict();
+
+/** Documents per page of `GET /documents` without `limit`, and the most one page holds. */
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 500;
+
+/** The opaque `cursor` of the document list: base64url of the last listed document's position. */
+export function encodeCursor(p: DocumentPosition): string {
+  return Buffer.from(JSON.stringify([p.createdAt, p.id])).toString('base64url');
+}
+
+const CursorTuple = z.tuple([z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)]);
+
+/** The position a cursor names, or undefined when it is not one this API made. */
+export function decodeCursor(cursor: string): DocumentPosition | undefined {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return undefined;
+  try {
+    const r = CursorTuple.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return r.success ? { createdAt: r.data[0], id: r.data[1] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const QueryValue = z.string().optional().transform((v) => (v === '' ? undefined : v));
+const ListQuery = z.object({
+  account: QueryValue.pipe(Account.optional()),
+  status: QueryValue.pipe(z.enum(['pending', 'ready', 'failed']).optional()),
+  limit: QueryValue.pipe(z.string().regex(/^\d{1,4}$/, 'limit must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_PAGE)).optional()),
+  cursor: QueryValue.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const p = decodeCursor(v);
+    if (!p) ctx.addIssue({ code: 'custom', message: 'not a cursor of this list (use the `next` of the previous page)' });
+    return p;
+  }),
+});
 
 /** A document as the API shows it. */
 export function documentView(d: KnowledgeDocument): Record<string, unknown> {
@@ -166,9 +204,9 @@ export function knowledgeRouter(deps: KnowledgeRoutesDeps): Router {
   r.get(
     '/documents',
     wrap(async (req, res) => {
-      const account = typeof req.query.account === 'string' && req.query.account !== '' ? parse(Account, req.query.account) : undefined;
-      const items = await repo().listDocuments({ account });
-      res.set('Cache-Control', 'no-store').json({ items: items.map(documentView) });
+      const q = parse(ListQuery, req.query);
+      const page = await repo().pageDocuments({ account: q.account, status: q.status, limit: q.limit ?? DEFAULT_PAGE, after: q.cursor });
+      res.set('Cache-Control', 'no-store').json({ items: page.items.map(documentView), ...(page.next ? { next: encodeCursor(page.next) } : {}) });
     }),
   );
 
@@ -203,6 +241,8 @@ export function knowledgeRouter(deps: KnowledgeRoutesDeps): Router {
       });
     }),
   );
+
+  addAnswerRoutes(r, { ...deps.answers, storeOpen: Boolean(deps.kb) });
 
   r.use((req, res) => sendApiError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   return r;

@@ -45,7 +45,23 @@ export function startKnowledgeRole(deps: WorkerDeps): Worker[] {
     'knowledge',
     async (job, bullJob) => {
       const final = bullJob.attemptsMade + 1 >= (bullJob.opts.attempts ?? 1);
-      const out = await ingestDocument(ingest, job.documentId, { reason: job.reason, final });
+      const m = deps.metrics;
+      const stop = m.knowledgeSeconds.startTimer();
+      let out: Awaited<ReturnType<typeof ingestDocument>>;
+      try {
+        out = await ingestDocument(ingest, job.documentId, { reason: job.reason, final });
+      } catch (err) {
+        // a passing failure: the queue retries it (the final attempt resolves as `failed` instead)
+        stop({ outcome: 'retry' });
+        m.knowledgeDocuments.inc({ outcome: 'retry', reason: job.reason });
+        throw err;
+      }
+      stop({ outcome: out.status });
+      m.knowledgeDocuments.inc({ outcome: out.status, reason: job.reason });
+      if (out.status === 'ready') {
+        m.knowledgeChunks.inc(out.chunks);
+        m.knowledgeEmbedded.inc(out.embedded);
+      }
       deps.log.info('knowledge document read', { documentId: job.documentId, reason: job.reason, status: out.status, ...('chunks' in out ? { chunks: out.chunks, embedded: out.embedded } : {}), ...('pages' in out ? { pages: out.pages } : {}), ...('reason' in out ? { error: out.reason } : {}) });
       return out;
     },
