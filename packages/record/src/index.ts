@@ -4,3 +4,10 @@
  * @see ../../../docs/architecture.md
  */
 export * from './record.keys.js';
+export * from './record.env.js';
+export * from './record.prices.js';
+export * from './record.availability.js';
+export * from './record.writer.js';
+export * from './record.batcher.js';
+export * from './record.retention.js';
+export * from './record.recorder.js';
