@@ -10,7 +10,7 @@ import type { AgentEnv } from './env.js';
 import { LlmUnavailableError } from './errors.js';
 import { FaqMatcher } from './faq.js';
 import { FailureCounter } from './failures.js';
-import { formatSources, searchKnowledgeTool, TurnSources, withSourceList, type KnowledgeSearch } from './knowledge.js';
+import { formatSources, searchKnowledgeTool, TurnSources, withSourceList, type KnowledgeChunk, type KnowledgeSearch } from './knowledge.js';
 import { agentKeys, customerId, turnId, type AgentKeys } from './keys.js';
 import { LlmClient, type ChatFn } from './llm.js';
 import { ConversationMemory, fitHistory } from './memory.js';
@@ -48,6 +48,13 @@ async function withinBudget<T>(work: Promise<T>, deadline: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** One entry per knowledge document, in order of first use (for the record). */
+function documentsOf(chunks: readonly KnowledgeChunk[]): NonNullable<AgentOutput['sources']> {
+  const seen = new Map<string, { documentId: string; title: string; url?: string }>();
+  for (const c of chunks) if (!seen.has(c.documentId)) seen.set(c.documentId, { documentId: c.documentId, title: c.title, ...(c.url ? { url: c.url } : {}) });
+  return [...seen.values()];
 }
 
 /**
@@ -421,6 +428,7 @@ export class Agent {
       ...tags,
       usage,
       toolCalls: loop.toolCalls,
+      ...(sources.list.length ? { sources: documentsOf(sources.list) } : {}),
       ...(loop.handoff ? { handoff: loop.handoff } : {}),
       ...(loop.facts?.length ? { facts: loop.facts } : {}),
     };

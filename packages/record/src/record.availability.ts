@@ -9,9 +9,10 @@ const MESSAGES = [/connection terminated/i, /timeout exceeded when trying to con
  * their attempts. Anything else (a constraint, a bad value) is the batch's own fault.
  */
 export function isStoreUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
+  // duck-typed: errors of Node's own modules are not `instanceof Error` in every realm (test VMs)
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message, errors } = err as { code?: unknown; message?: unknown; errors?: unknown };
   if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_CODES.has(code) || NETWORK_CODES.has(code))) return true;
-  if (err instanceof AggregateError && err.errors.some(isStoreUnavailable)) return true;
-  return MESSAGES.some((m) => m.test(err.message));
+  if (Array.isArray(errors) && errors.some(isStoreUnavailable)) return true;
+  return typeof message === 'string' && MESSAGES.some((m) => m.test(message));
 }

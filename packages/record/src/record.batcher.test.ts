@@ -70,3 +70,12 @@ test('prices: defaults, overrides, dated snapshots, unknown models cost nothing'
   expect(estimateCostUsd(table, 'unknown', 1000, 1000)).toBe(0);
   expect(() => parsePrices('gpt-4o=cheap')).toThrow(/LLM_PRICES/);
 });
+
+test('closing with the store up writes what is queued instead of dropping it', async () => {
+  const written: string[] = [];
+  const b = new RecordBatcher({ write: async (e) => (written.push(...e.map((x) => x.id)), zero), probe: async () => undefined, maxEntries: 100, maxWaitMs: 60_000 });
+  const pending = b.add([entry('q1')]);
+  b.close();
+  await pending;
+  expect(written).toEqual(['q1']);
+});

@@ -69,13 +69,18 @@ export class RecordBatcher {
     });
   }
 
-  /** Stops waiting for the store: held and queued jobs reject with {@link RecordHeldError}. */
+  /**
+   * Closing: queued jobs are written now while the store answers; held jobs (and jobs queued behind
+   * them) reject with {@link RecordHeldError} instead of waiting for the store.
+   */
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.wake?.();
-    if (!this.writing) this.rejectQueued();
+    if (this.writing) return;
+    if (this.available) this.kick();
+    else this.rejectQueued();
   }
 
   private rejectQueued(): void {
@@ -92,8 +97,10 @@ export class RecordBatcher {
     this.writing = true;
     void this.drain().finally(() => {
       this.writing = false;
-      if (this.closed) this.rejectQueued();
-      else if (this.queued >= this.opts.maxEntries) this.kick();
+      if (this.closed) {
+        if (this.available && this.queue.length > 0) this.kick();
+        else this.rejectQueued();
+      } else if (this.queued >= this.opts.maxEntries) this.kick();
       else if (this.queue.length > 0) this.timer ??= setTimeout(() => this.kick(), this.opts.maxWaitMs);
     });
   }
