@@ -199,6 +199,33 @@ async function main() {
   log(`phase 5: knowledge base at ${kbSizes.join(', ')} chunks`);
   rows.push(...knowledgeBenchRows(await runKnowledgeBench({ sizes: kbSizes, queries: quick ? 20 : 50, log })));
 
+  // 6. the record on vs off: the same traffic end to end, without and with the store
+  const { runRecordBench, recordBenchRows } = await import('./bench/record.bench.mjs');
+  let recordRun = 0;
+  const startRecordPipeline = async (tag, env, mode) => {
+    const n = recordRun++;
+    const rp = `${prefix}rec${n}`;
+    const rFakes = spawnNode('scripts/bench-fakes.mjs', {});
+    const rUrls = JSON.parse(await firstLine(rFakes));
+    const ingressPort = String(3921 + 2 * n);
+    const metricsPort = String(3922 + 2 * n);
+    const rIngress = spawnNode('apps/whatsapp-ingress/dist/main.js', { ...base, QUEUE_PREFIX: rp, WHATSAPP_PORT: ingressPort });
+    const rWorker = spawnNode('apps/worker/dist/main.js', { ...base, ...env, QUEUE_PREFIX: rp, WHATSAPP_GRAPH_URL: rUrls.graph, OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: rUrls.openai, TURN_DEBOUNCE_MS: '0', TURN_MAX_WAIT_MS: '0', WORKER_CONCURRENCY: '64', WHATSAPP_SEND_RATE: '100000', WORKER_METRICS_PORT: metricsPort });
+    await waitHttp(`http://127.0.0.1:${ingressPort}/readyz`);
+    await waitHttp(`http://127.0.0.1:${metricsPort}/readyz`, 60_000);
+    log(`record ${mode}: pipeline ${tag} up`);
+    return {
+      ingressUrl: `http://127.0.0.1:${ingressPort}`,
+      statsUrl: rUrls.stats,
+      stop: async () => {
+        for (const c of [rWorker, rIngress, rFakes]) c.kill('SIGTERM');
+        await new Promise((r) => (rWorker.exitCode === null ? rWorker.on('exit', r) : r()));
+        await dropPrefix(redis.url, rp);
+      },
+    };
+  };
+  rows.push(...recordBenchRows(await runRecordBench({ messages: quick ? 500 : 3000, start: startRecordPipeline, load, delivery, log }), fmt));
+
   const header = ['measure', 'gateway', 'baseline (same run)', 'note'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (r) => '| ' + r.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';

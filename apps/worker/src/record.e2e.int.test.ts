@@ -4,9 +4,8 @@
  * webhook and replayed record jobs → no duplicate; the store stopped mid-traffic (its connections
  * cut by a loopback TCP proxy) → every reply still sent, and every record row there once it is back.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { conversationId, createLogger, createMetricsRegistry, silentLogger, type ConversationRef } from '@switchboard/core';
 import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
 import { DEFAULT_LLM_PRICES, estimateCostUsd, turnRecordId } from '@switchboard/record';
@@ -14,6 +13,8 @@ import { openStore, sql, type Store } from '@switchboard/store';
 import { createTestDatabase, encryptWechatCallback, FakeWecom, graphError, kfCallbackXml, waitFor, WECHAT_TEST_CONFIG, whatsappStatusDelivery, whatsappTextDelivery, type TestDatabase } from '@switchboard/testkit';
 import { createWechatIngressApp } from '@switchboard/wechat-ingress/app';
 import { startPipeline, type Pipeline } from './testing/harness';
+import { applyRecordRetention, RETENTION_SCAN_MS } from './roles/record';
+import { selectRoles, loadWorkerEnv } from './compose';
 
 jest.setTimeout(120_000);
 
@@ -295,5 +296,35 @@ describe('the record end to end', () => {
     }
     await waitFor(recordDrained, 15_000, 'record queue drained after the outage');
     expect(await p.deps.producers.queue('record').getJobCounts('failed')).toEqual({ failed: 0 });
+  });
+
+  it('retention: one worker per scan slot (a Redis lock) removes what is older than each kind keeps', async () => {
+    const sink = p.deps.recordSink!;
+    expect(sink.retention).toEqual({ messagesDays: 365, turnsDays: 90, mediaDays: 365 });
+    const now = Date.now() + 1000 * 86_400_000;
+    const day = 86_400_000;
+    const ref = waRef('15557300001');
+    await sink.writer.write([
+      { kind: 'message', id: 'in:ret-old', ref, direction: 'in', author: 'customer', contentType: 'image', text: '[image]', media: { kind: 'image', mimeType: 'image/png', sizeBytes: 10 }, at: now - 400 * day },
+      { kind: 'message', id: 'in:ret-mid', ref, direction: 'in', author: 'customer', contentType: 'text', text: 'still kept', at: now - 100 * day },
+      { kind: 'turn', id: 'turn:ret-old', ref, outcome: 'answered', tokensIn: 1, tokensOut: 1, costUsd: 0, tools: [], sources: [], at: now - 100 * day },
+    ]);
+    const slotStart = Math.floor(now / RETENTION_SCAN_MS) * RETENTION_SCAN_MS;
+    const first = await applyRecordRetention(p.deps, sink, RETENTION_SCAN_MS, slotStart + 1);
+    // the other workers of the deployment find the slot taken
+    expect(await applyRecordRetention(p.deps, sink, RETENTION_SCAN_MS, slotStart + 2)).toBeUndefined();
+    expect(first).toMatchObject({ messages: expect.any(Number), turns: expect.any(Number) });
+    expect(first!.turns).toBeGreaterThanOrEqual(1);
+    expect((await messages(ref)).map((m) => m.id)).toEqual(['in:ret-mid']);
+    expect(await turns(ref)).toEqual([]);
+    expect((await conversation(ref))?.message_count).toBe(1);
+  });
+
+  it('the record role runs by default only with a store, and not with RECORD_ENABLED=false', () => {
+    const base = { REDIS_URL: p.env.REDIS_URL };
+    expect(selectRoles(loadWorkerEnv({ ...base, DATABASE_URL: db.url }))).toContain('record');
+    expect(selectRoles(loadWorkerEnv(base))).not.toContain('record');
+    expect(selectRoles(loadWorkerEnv({ ...base, DATABASE_URL: db.url, RECORD_ENABLED: 'false' }))).not.toContain('record');
+    expect(() => selectRoles(loadWorkerEnv({ ...base, WORKER_ROLES: 'record' }))).toThrow(/record role needs the store/);
   });
 });

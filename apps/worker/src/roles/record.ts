@@ -67,7 +67,7 @@ export function startRecordRole(deps: WorkerDeps): Worker[] {
       else deps.log.warn('record: the store is unreachable; holding record jobs until it answers', { reason });
     },
     onBatch: (result, _jobs, entries, ms) => {
-      for (const [table, n] of Object.entries(result)) if (n > 0) metrics.rows.inc({ table }, n);
+      for (const [table, n] of Object.entries(result) as Array<[string, number]>) if (n > 0) metrics.rows.inc({ table }, n);
       metrics.batchEntries.observe(entries);
       metrics.batchSeconds.observe(ms / 1000);
     },
