@@ -7,6 +7,11 @@ import type { WorkerDeps } from '../deps.js';
 
 /** How often one worker of the deployment applies the record's retention. */
 export const RETENTION_SCAN_MS = 6 * 3_600_000;
+/**
+ * Lock of record jobs (ms, at least): they wait for their batch, and an overloaded process that
+ * renews late must not have them recovered and written again (harmless, but wasted).
+ */
+const RECORD_LOCK_MS = 60_000;
 /** Jobs held in flight by one worker's record role (a batch is made of jobs in flight). */
 const RECORD_CONCURRENCY = 200;
 
@@ -85,7 +90,7 @@ export function startRecordRole(deps: WorkerDeps): Worker[] {
       }
       return { entries: job.entries.length };
     },
-    { connection: deps.queueRedis, prefix: deps.prefix, log: deps.log, concurrency: Math.max(RECORD_CONCURRENCY, sink.batchMax), lockDurationMs: deps.settings.lockDurationMs },
+    { connection: deps.queueRedis, prefix: deps.prefix, log: deps.log, concurrency: Math.max(RECORD_CONCURRENCY, sink.batchMax), lockDurationMs: Math.max(deps.settings.lockDurationMs, RECORD_LOCK_MS) },
   );
   const scan = () => void applyRecordRetention(deps, sink).catch((err: unknown) => deps.log.warn('record retention failed', { err: err instanceof Error ? err.message : String(err) }));
   const first = setTimeout(scan, 30_000);

@@ -42,20 +42,32 @@ async function mirror(deps: WorkerDeps, ref: ConversationRef, direction: 'incomi
 }
 
 /** The turn's entry (and its handoff) for the record. */
-function recordTurn(deps: WorkerDeps, ref: ConversationRef, seq: number, turn: TurnRecord, at: number): Promise<void> {
+function turnFacts(deps: WorkerDeps, ref: ConversationRef, seq: number, turn: TurnRecord, at: number): RecordEntry[] {
   const entries: RecordEntry[] = [turnEntry(ref, seq, turn.output, turn.latencyMs ?? 0, at, deps.prices)];
   if (turn.output.handoff) entries.push(ownershipEntry(`handoff-${conversationId(ref)}-${seq}`, ref, 'human', turn.output.handoff.reason, at));
-  return recordFacts(deps, entries);
+  return entries;
 }
 
-/** Produces (or recovers) the turn's reply and enqueues it; returns the outcome label. */
+/**
+ * Runs the turn and records its facts: every customer message passes here (the ingress accepts
+ * most of them straight into the mailbox), recorded in one job with the turn's own entries, also
+ * when the turn ends early or fails.
+ */
 async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage[]): Promise<string> {
-  const { ref, conversationId: convId, seq } = data;
   const customer = messages.filter((m) => m.author === 'customer');
   if (customer.length === 0) return 'empty';
+  const facts: RecordEntry[] = customer.map(receivedMessageEntry);
+  try {
+    return await answerTurn(deps, data, customer, facts);
+  } finally {
+    await recordFacts(deps, facts);
+  }
+}
+
+/** Produces (or recovers) the turn's reply and enqueues it; returns the outcome label. Adds the turn's facts for the record to `facts`. */
+async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMessage[], facts: RecordEntry[]): Promise<string> {
+  const { ref, conversationId: convId, seq } = data;
   for (const m of customer) await mirror(deps, m.conversation, 'incoming', m.eventId, renderContent(m.content));
-  // every customer message passes here (the ingress accepts most of them straight into the mailbox)
-  await recordFacts(deps, customer.map(receivedMessageEntry));
   const latestRef = customer[customer.length - 1]?.conversation ?? ref;
 
   if ((await ownerOf(deps, convId)) === 'human') return 'human_owned';
@@ -114,8 +126,7 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text);
   }
   // recorded again by a retried run (same ids): the record keeps it once
-  const at = record.at ?? Date.now();
-  await recordTurn(deps, latestRef, seq, record, at);
+  facts.push(...turnFacts(deps, latestRef, seq, record, record.at ?? Date.now()));
   // memory after the reply is on its way: a memory summary call must not delay the customer
   if (rememberInput) await agent.remember(rememberInput, output);
   if (output.handoff) {
