@@ -11,3 +11,6 @@ export * from './record.writer.js';
 export * from './record.batcher.js';
 export * from './record.retention.js';
 export * from './record.recorder.js';
+export * from './record.cursor.js';
+export * from './record.search.js';
+export * from './record.reader.js';
