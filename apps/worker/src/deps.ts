@@ -7,8 +7,8 @@ import type { WorkerChannelModule, WorkerRuntime } from '@switchboard/channel-ru
 import type { GuardedFetcher } from '@switchboard/fetch';
 import type { IngestDeps, KnowledgeBase } from '@switchboard/knowledge';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
-import type { ModelPrice, Recorder } from '@switchboard/record';
-import type { RecordSink } from './roles/record.js';
+import type { ModelPrice, Recorder, RecordRetention, RecordWriter } from '@switchboard/record';
+import type { Database, Kysely } from '@switchboard/store';
 import type { WorkerMetrics } from './metrics.js';
 
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
@@ -26,6 +26,17 @@ export type KnowledgeIngest = IngestDeps & {
   /** KNOWLEDGE_RECHECK_HOURS (0 = never). */
   readonly recheckHours: number;
 };
+
+/** What the `record` role writes with (set when the store is configured and RECORD_ENABLED). */
+export interface RecordSink {
+  readonly db: Kysely<Database>;
+  readonly writer: RecordWriter;
+  /** Undefined when the store answers (checkStore). */
+  probe(): Promise<string | undefined>;
+  readonly batchMax: number;
+  readonly batchWaitMs: number;
+  readonly retention: RecordRetention;
+}
 
 /** One opened account of a channel in this worker. */
 export type WorkerAccount = OpenedChannelAccount<WorkerRuntime> & {

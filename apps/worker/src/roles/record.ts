@@ -1,9 +1,8 @@
 import type { Worker } from 'bullmq';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { applyRetention, RecordBatcher, RecordHeldError, type RecordRetention, type RecordWriter } from '@switchboard/record';
+import { applyRetention, RecordBatcher, RecordHeldError } from '@switchboard/record';
 import { createWorker, DelayedError } from '@switchboard/queue';
-import type { Database, Kysely } from '@switchboard/store';
-import type { WorkerDeps } from '../deps.js';
+import type { RecordSink, WorkerDeps } from '../deps.js';
 
 /** How often one worker of the deployment applies the record's retention. */
 export const RETENTION_SCAN_MS = 6 * 3_600_000;
@@ -14,17 +13,6 @@ export const RETENTION_SCAN_MS = 6 * 3_600_000;
 const RECORD_LOCK_MS = 60_000;
 /** Jobs held in flight by one worker's record role (a batch is made of jobs in flight). */
 const RECORD_CONCURRENCY = 200;
-
-/** What the `record` role writes with (set when the store is configured and RECORD_ENABLED). */
-export interface RecordSink {
-  readonly db: Kysely<Database>;
-  readonly writer: RecordWriter;
-  /** Undefined when the store answers (checkStore). */
-  probe(): Promise<string | undefined>;
-  readonly batchMax: number;
-  readonly batchWaitMs: number;
-  readonly retention: RecordRetention;
-}
 
 /**
  * Applies the record's retention once per scan slot for the whole deployment (a Redis lock per
