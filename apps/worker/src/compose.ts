@@ -13,6 +13,9 @@ import { startOutboundRole } from './roles/outbound.js';
 import { startTurnRole } from './roles/turn.js';
 import { startMirrorRole } from './roles/mirror.js';
 import { knowledgeJobId, startKnowledgeRole } from './roles/knowledge.js';
+import { startRecordRole } from './roles/record.js';
+import { NO_RECORDER, parsePrices, QueueRecorder, RecordWriter, retentionOf } from '@switchboard/record';
+import type { Store } from '@switchboard/store';
 import type { KnowledgeBase } from '@switchboard/knowledge';
 import { allAccounts, mirrorProblems } from './channels.js';
 import { createMediaStep } from './media-hook.js';
@@ -27,12 +30,13 @@ export function loadWorkerEnv(source?: Record<string, string | undefined>) {
   return loadConfig(workerEnv, source); // loadConfig reads process.env when no source is given
 }
 
-/** Which roles to run: WORKER_ROLES, default all (`knowledge` only with a store: DATABASE_URL). */
+/** Which roles to run: WORKER_ROLES, default all (`knowledge` and `record` only with a store: DATABASE_URL; `record` not with RECORD_ENABLED=false). */
 export function selectRoles(env: WorkerEnv): Role[] {
-  if (env.WORKER_ROLES.length === 0) return ROLES.filter((r) => r !== 'knowledge' || Boolean(env.DATABASE_URL));
+  if (env.WORKER_ROLES.length === 0) return ROLES.filter((r) => (r !== 'knowledge' && r !== 'record') || (Boolean(env.DATABASE_URL) && (r !== 'record' || env.RECORD_ENABLED)));
   const unknown = env.WORKER_ROLES.filter((r) => !(ROLES as readonly string[]).includes(r));
   if (unknown.length > 0) throw new Error(`WORKER_ROLES: unknown role(s) ${unknown.join(', ')}; known: ${ROLES.join(', ')}`);
   if (env.WORKER_ROLES.includes('knowledge') && !env.DATABASE_URL) throw new Error('WORKER_ROLES: the knowledge role needs the store (DATABASE_URL)');
+  if (env.WORKER_ROLES.includes('record') && !env.DATABASE_URL) throw new Error('WORKER_ROLES: the record role needs the store (DATABASE_URL)');
   return env.WORKER_ROLES as Role[];
 }
 
@@ -83,9 +87,16 @@ function openChannels(env: WorkerEnv, ctx: WorkerChannelContext, log: Logger, fi
  * `queueRedis` is used by the BullMQ workers; the gateway's own commands get an auto-pipelined
  * connection of their own, closed by `deps.close()`. `opts.resolver` replaces the system DNS of the
  * guarded fetcher (tests that play DNS). `opts.knowledge` (the store is configured) gives the agent
- * its knowledge base and enables the `knowledge` role.
+ * its knowledge base and enables the `knowledge` role; `opts.store` turns the record on (unless
+ * RECORD_ENABLED=false): the pipeline's recorder and the `record` role's sink.
  */
-export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, producerRedis: RedisClient, log: Logger, opts: { resolver?: Resolver; accountsFile?: AccountsFile; knowledge?: KnowledgeBase } = {}): WorkerDeps {
+export function buildWorkerDeps(
+  env: WorkerEnv,
+  queueRedis: RedisClient,
+  producerRedis: RedisClient,
+  log: Logger,
+  opts: { resolver?: Resolver; accountsFile?: AccountsFile; knowledge?: KnowledgeBase; store?: Pick<Store, 'db' | 'readiness'> } = {},
+): WorkerDeps {
   const redis = createRedis(env.REDIS_URL, 'worker', { autoPipelining: true });
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const prefix = env.QUEUE_PREFIX;
@@ -105,6 +116,11 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
   const producers = new Producers(producerRedis, prefix);
   const mailbox = new Mailbox(redis, prefix, { ...DEFAULT_MAILBOX_OPTIONS, debounceMs: settings.debounceMs, maxWaitMs: settings.maxWaitMs });
   const media: WorkerMediaToolkit = { env, store: createMediaStore(env), ffmpeg: createFfmpeg(env), keys: keys.media };
+  const metrics = createWorkerMetrics(registry);
+  const recordStore = opts.store && env.RECORD_ENABLED ? opts.store : undefined;
+  const recorder = recordStore
+    ? new QueueRecorder({ enqueue: (job, id) => producers.enqueue('record', job, { jobId: id }), log, onFailure: () => metrics.recordEnqueueFailures.inc() })
+    : NO_RECORDER;
   const base = { settings, redis, prefix, keys, producers, mailbox };
   const ctx: WorkerChannelContext = {
     log,
@@ -135,7 +151,21 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
     mailbox,
     ledger: new DeliveryLedger(redis, prefix),
     registry,
-    metrics: createWorkerMetrics(registry),
+    metrics,
+    recorder,
+    prices: parsePrices(env.LLM_PRICES),
+    ...(recordStore
+      ? {
+          recordSink: {
+            db: recordStore.db,
+            writer: new RecordWriter(recordStore.db),
+            probe: recordStore.readiness,
+            batchMax: env.RECORD_BATCH_MAX,
+            batchWaitMs: env.RECORD_BATCH_WAIT_MS,
+            retention: retentionOf(env),
+          },
+        }
+      : {}),
     agent,
     fetcher,
     knowledge: opts.knowledge,
@@ -180,6 +210,7 @@ export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
   if (roles.includes('outbound')) workers.push(...startOutboundRole(deps));
   if (roles.includes('mirror')) workers.push(...startMirrorRole(deps));
   if (roles.includes('knowledge')) workers.push(...startKnowledgeRole(deps));
+  if (roles.includes('record')) workers.push(...startRecordRole(deps));
   for (const role of roles) for (const account of allAccounts(deps)) workers.push(...(account.roles?.[role]?.() ?? []));
   return workers;
 }

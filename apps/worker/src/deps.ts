@@ -7,6 +7,8 @@ import type { WorkerChannelModule, WorkerRuntime } from '@switchboard/channel-ru
 import type { GuardedFetcher } from '@switchboard/fetch';
 import type { IngestDeps, KnowledgeBase } from '@switchboard/knowledge';
 import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
+import type { ModelPrice, Recorder, RecordRetention, RecordWriter } from '@switchboard/record';
+import type { Database, Kysely } from '@switchboard/store';
 import type { WorkerMetrics } from './metrics.js';
 
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
@@ -24,6 +26,17 @@ export type KnowledgeIngest = IngestDeps & {
   /** KNOWLEDGE_RECHECK_HOURS (0 = never). */
   readonly recheckHours: number;
 };
+
+/** What the `record` role writes with (set when the store is configured and RECORD_ENABLED). */
+export interface RecordSink {
+  readonly db: Kysely<Database>;
+  readonly writer: RecordWriter;
+  /** Undefined when the store answers (checkStore). */
+  probe(): Promise<string | undefined>;
+  readonly batchMax: number;
+  readonly batchWaitMs: number;
+  readonly retention: RecordRetention;
+}
 
 /** One opened account of a channel in this worker. */
 export type WorkerAccount = OpenedChannelAccount<WorkerRuntime> & {
@@ -68,4 +81,10 @@ export interface WorkerDeps {
   knowledge?: KnowledgeBase;
   /** What the `knowledge` role ingests with (set together with `knowledge`). */
   knowledgeIngest?: KnowledgeIngest;
+  /** Reports facts for the record (a no-op without the store or with RECORD_ENABLED=false). */
+  recorder: Recorder;
+  /** What the `record` role writes with (set when the recorder is on). */
+  recordSink?: RecordSink;
+  /** LLM prices (USD per 1M tokens) the record estimates turn costs with: built-ins merged with LLM_PRICES. */
+  prices: Readonly<Record<string, ModelPrice>>;
 }

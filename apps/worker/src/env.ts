@@ -5,6 +5,7 @@ import { mediaEnv } from '@switchboard/media';
 import { fetchEnv } from '@switchboard/fetch';
 import { knowledgeEnv } from '@switchboard/knowledge';
 import { storeEnv } from '@switchboard/store';
+import { recordEnv } from '@switchboard/record';
 import { acceptEnv, backlogEnv } from '@switchboard/queue';
 
 /** Roles a worker process can run (WORKER_ROLES). */
@@ -20,6 +21,7 @@ export const workerEnv = {
   ...channelsEnv,
   ...storeEnv,
   ...knowledgeEnv,
+  ...recordEnv,
   WORKER_ROLES: csv(),
   /** Jobs in flight per role in this process. Turns wait on the LLM, so this can be high. */
   WORKER_CONCURRENCY: int(32, 1),

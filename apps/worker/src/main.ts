@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const producerRedis = createRedis(env.REDIS_URL, 'worker');
   for (const c of [redis, producerRedis]) c.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const kb = await openKnowledge(env, log);
-  const deps = buildWorkerDeps(env, redis, producerRedis, log, kb ? { knowledge: kb.knowledge } : {});
+  const deps = buildWorkerDeps(env, redis, producerRedis, log, kb ? { knowledge: kb.knowledge, store: kb.store } : {});
   const workers = startRoles(deps, roles);
   const ops = createOpsApp({
     registry: deps.registry,

@@ -18,6 +18,7 @@ export function createWorkerMetrics(registry: Registry) {
       labelNames: ['channel', 'provider_type', 'customer_content'],
       registers,
     }),
+    recordEnqueueFailures: new Counter({ name: 'sb_record_enqueue_failures_total', help: 'Facts for the record that could not be enqueued (the reply went on; the fact is not recorded)', registers }),
     statuses: new Counter({ name: 'sb_delivery_statuses_total', help: 'Delivery statuses by status and whether applied', labelNames: ['channel', 'status', 'applied'], registers }),
     knowledgeDocuments: new Counter({
       name: 'sb_knowledge_documents_total',

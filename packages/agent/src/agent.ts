@@ -10,7 +10,7 @@ import type { AgentEnv } from './env.js';
 import { LlmUnavailableError } from './errors.js';
 import { FaqMatcher } from './faq.js';
 import { FailureCounter } from './failures.js';
-import { citedSources, formatSources, searchKnowledgeTool, TurnSources, withSourceList, type KnowledgeSearch } from './knowledge.js';
+import { citedSources, formatSources, searchKnowledgeTool, TurnSources, withSourceList, type KnowledgeChunk, type KnowledgeSearch } from './knowledge.js';
 import { agentKeys, customerId, turnId, type AgentKeys } from './keys.js';
 import { LlmClient, type ChatFn } from './llm.js';
 import { ConversationMemory, fitHistory } from './memory.js';
@@ -58,6 +58,13 @@ const PREVIEW_SAFE_TOOLS = new Set(['handoff_to_human', 'send_options', 'save_cu
 function previewTool(tool: AgentTool): AgentTool {
   if (PREVIEW_SAFE_TOOLS.has(tool.name)) return tool;
   return { ...tool, handler: async () => `This is a preview of an answer: the tool "${tool.name}" cannot be called here. Answer without its result.` };
+}
+
+/** One entry per knowledge document, in order of first use (for the record). */
+function documentsOf(chunks: readonly KnowledgeChunk[]): NonNullable<AgentOutput['sources']> {
+  const seen = new Map<string, { documentId: string; title: string; url?: string }>();
+  for (const c of chunks) if (!seen.has(c.documentId)) seen.set(c.documentId, { documentId: c.documentId, title: c.title, ...(c.url ? { url: c.url } : {}) });
+  return [...seen.values()];
 }
 
 /**
@@ -439,6 +446,7 @@ export class Agent {
       ...tags,
       usage,
       toolCalls: loop.toolCalls,
+      ...(sources.list.length ? { sources: documentsOf(sources.list) } : {}),
       ...(loop.handoff ? { handoff: loop.handoff } : {}),
       ...(loop.facts?.length ? { facts: loop.facts } : {}),
     };

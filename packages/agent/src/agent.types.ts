@@ -30,6 +30,8 @@ export interface AgentOutput {
   handoff?: { reason: string; summary: string };
   /** Summed over the turn's LLM calls. */
   usage?: { model: string; inputTokens: number; outputTokens: number; latencyMs: number };
+  /** Knowledge documents the turn's prompt or tool results drew on (one per document, in order of first use). */
+  sources?: Array<{ documentId: string; title: string; url?: string }>;
   /** Tool calls made in the turn (for logs and the eval script). */
   toolCalls?: ToolCallRecord[];
   /** The conversation's A/B variant, when variants are configured and the model was involved. */

@@ -84,6 +84,16 @@ test('a follow-up is searched with the previous customer message, in the gateway
   expect(kb.calls[2]).toEqual({ query: 'leather care', account: 'shop-de', k: 2 });
   expect(toolResults(fake.requests[1]!)[0]).toMatch(/^\[3\] Care guide › Leather\nClean leather shoes/);
   expect(out2.reply?.text).toBe('Germany: 3 days [2], leather [3].\n\nSources:\n[2] [Shipping](https://shop.example/shipping#de)\n[3] Care guide');
+  // the documents the turn's prompt and tool results carried, one per document (for the record)
+  expect(out1.sources).toEqual([
+    { documentId: 'd1', title: 'Shipping', url: 'https://shop.example/shipping' },
+    { documentId: 'd2', title: 'Shipping', url: 'https://shop.example/shipping#de' },
+  ]);
+  expect(out2.sources).toEqual([
+    { documentId: 'd1', title: 'Shipping', url: 'https://shop.example/shipping' },
+    { documentId: 'd2', title: 'Shipping', url: 'https://shop.example/shipping#de' },
+    { documentId: 'd3', title: 'Care guide' },
+  ]);
 });
 
 test('citations off: the model is told not to cite and stray markers are removed; open grounding with no hits still asks the model', async () => {

@@ -20,6 +20,8 @@ export const OutboundJob = z.object({
   /** Provider message this answers (read receipts, WhatsApp context, WeChat quota). */
   inReplyTo: z.string().optional(),
   correlationId: z.string().optional(),
+  /** The agent turn that produced it (`turn:<conversationId>:<seq>`): links the sent parts to the turn in the record. */
+  turnId: z.string().optional(),
   /** When the oldest customer message of the turn reached the gateway (gateway latency metric). */
   receivedAt: z.number().optional(),
   /** The previous reply of the same conversation; this one waits until that one is finished so replies never overtake. */

@@ -79,8 +79,8 @@ export type StatusEvent = Extract<InboundEvent, { kind: 'status' }>;
  */
 export type ChannelInboundHook = (event: InboundEvent) => Promise<boolean>;
 
-/** Roles a worker process can run (`WORKER_ROLES`; `knowledge` needs the store). Channel roles attach to one of them. */
-export const WORKER_ROLES = ['inbound', 'agent', 'outbound', 'mirror', 'knowledge'] as const;
+/** Roles a worker process can run (`WORKER_ROLES`; `knowledge` and `record` need the store). Channel roles attach to one of them. */
+export const WORKER_ROLES = ['inbound', 'agent', 'outbound', 'mirror', 'knowledge', 'record'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 /**

@@ -5,6 +5,13 @@
  */
 export * from './record.keys.js';
 export * from './erasure.js';
+export * from './record.env.js';
+export * from './record.prices.js';
+export * from './record.availability.js';
+export * from './record.writer.js';
+export * from './record.batcher.js';
+export * from './record.retention.js';
+export * from './record.recorder.js';
 export * from './record.cursor.js';
 export * from './record.search.js';
 export * from './record.reader.js';

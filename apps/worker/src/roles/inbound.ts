@@ -4,14 +4,18 @@ import { acceptCustomerMessage, acknowledgeSentParts, createWorker, enqueueReply
 import { accountFor, admission, agentFor, inboundHooks } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } from '../schedule.js';
+import { conversationEventEntry, ownershipEntry, receivedMessageEntry, record, statusEntry } from '../recording.js';
 
 async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
   const convId = conversationId(event.conversation);
   if (event.author !== 'customer') {
     // a human servicer or agent wrote: the bot stays quiet until handed back
     if (await deps.mailbox.claim(event.eventId)) await setOwner(deps, convId, 'human', `${event.author} message`, event.conversation.accountId);
+    await record(deps, [receivedMessageEntry(event), ownershipEntry(event.eventId, event.conversation, 'human', `${event.author} message`, event.sentAt)]);
     return 'human_message';
   }
+  // most customer messages are accepted by the ingress and recorded by their turn; this is the repair path
+  await record(deps, receivedMessageEntry(event));
   const outcome = await acceptCustomerMessage(acceptContext(deps), event);
   // ingress apps accept customer messages before their 200: this is the repair path finding it done
   return outcome === 'duplicate' ? 'already_accepted' : outcome;
@@ -20,6 +24,7 @@ async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<s
 async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'status' }>): Promise<string> {
   const error = event.errors.map((e) => `${e.code}${e.title ? ` ${e.title}` : ''}`).join('; ');
   const applied = await deps.ledger.applyStatus(event.channel, event.providerMessageId, event.status, event.at, error || undefined);
+  await record(deps, statusEntry(event));
   await acknowledgeSentParts(deps.ledger, [event]);
   deps.metrics.statuses.inc({ channel: event.channel, status: event.status, applied: String(applied) });
   // a channel may answer a status with a reply of its own (e.g. a template after a closed window), once
@@ -39,8 +44,18 @@ async function acceptSignal(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   if (event.signal === 'bot_resumed' || event.signal === 'session_ended') await setOwner(deps, convId, 'bot', event.signal);
   if (event.signal === 'blocked') await markUnreachable(deps, convId, 'blocked');
   if (event.signal === 'unblocked') await clearUnreachable(deps, convId);
+  await recordSignal(deps, event);
   deps.log.info('conversation signal', { channel: event.conversation.channel, conversation: convId, signal: event.signal });
   return event.signal;
+}
+
+/** Ownership signals become handoff/resume entries of the record; blocking and failures, conversation events. */
+async function recordSignal(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'signal' }>): Promise<void> {
+  const ref = event.conversation;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- detail values are provider scalars
+  if (event.signal === 'human_took_over') return record(deps, ownershipEntry(event.eventId, ref, 'human', String(event.detail.reason ?? 'human took over'), event.at));
+  if (event.signal === 'bot_resumed' || event.signal === 'session_ended') return record(deps, ownershipEntry(event.eventId, ref, 'bot', event.signal, event.at));
+  if (event.signal === 'blocked' || event.signal === 'unblocked' || event.signal === 'send_failed') return record(deps, conversationEventEntry(event.eventId, ref, event.signal, {}, event.at));
 }
 
 /** Bounded label value for a provider type the provider (or an attacker without a signature check) names. */
@@ -71,7 +86,12 @@ async function acceptUnsupported(deps: WorkerDeps, event: Extract<InboundEvent, 
 
 /** Routes one inbound event: messages to their conversation mailbox, statuses to the ledger, signals to ownership. */
 export async function handleInbound(deps: WorkerDeps, event: InboundEvent, hooks: readonly ChannelInboundHook[] = []): Promise<string> {
-  for (const hook of hooks) if (await hook(event)) return 'hooked';
+  for (const hook of hooks) {
+    if (!(await hook(event))) continue;
+    // a human's reply relayed from the mirror (it is recorded as sent by the outbound role): the handoff it makes
+    if (event.kind === 'message' && event.author === 'human_agent') await record(deps, ownershipEntry(event.eventId, event.conversation, 'human', 'human agent replied', event.sentAt));
+    return 'hooked';
+  }
   switch (event.kind) {
     case 'message':
       return acceptMessage(deps, event);

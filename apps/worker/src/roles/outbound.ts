@@ -7,12 +7,14 @@ import {
   sendOutcomeUnknown,
   type ChannelId,
   type OutboundJob,
+  type OutboundPart,
 } from '@switchboard/core';
 import { createWorker, holdSender, recordChannelEvent, reserveSendSlot } from '@switchboard/queue';
 import { accountFor, failureReporters } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf } from '../schedule.js';
 import { judgeUnconfirmedPart } from './reconcile.js';
+import { conversationEventEntry, record, sentPartEntry } from '../recording.js';
 
 /** How long a reply waits for the previous reply of its conversation before going anyway. */
 const ORDER_WAIT_MAX_MS = 120_000;
@@ -26,9 +28,10 @@ function errorCode(err: unknown): string {
   return 'exception';
 }
 
-/** Records part `index` of a reply as sent (progress, delivery ledger, hourly counts). */
-async function recordPartSent(deps: WorkerDeps, data: OutboundJob, convId: string, index: number, providerMessageId: string | undefined): Promise<void> {
+/** Records part `index` of a reply as sent (progress, delivery ledger, hourly counts, the record). */
+async function recordPartSent(deps: WorkerDeps, data: OutboundJob, convId: string, index: number, part: OutboundPart, providerMessageId: string | undefined): Promise<void> {
   await deps.ledger.partSent(data.outboundId, index, providerMessageId);
+  await record(deps, sentPartEntry(data, index, part, providerMessageId, Date.now()));
   await recordChannelEvent(deps.redis, deps.prefix, data.ref, 'out').catch(() => undefined);
   if (providerMessageId) {
     await deps.ledger.recordSent(data.ref.channel, providerMessageId, { outboundId: data.outboundId, part: index, conversationId: convId });
@@ -81,7 +84,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (verdict.kind === 'sent') {
         deps.log.info('unconfirmed part found sent; not sending it again', { channel, outboundId: data.outboundId, part: i, how: verdict.how });
         deps.metrics.sends.inc({ channel, result: 'reconciled', code: verdict.how, account: accountIdOf(data.ref) });
-        await recordPartSent(deps, data, convId, i, verdict.providerMessageId);
+        await recordPartSent(deps, data, convId, i, part, verdict.providerMessageId);
         continue;
       }
       deps.metrics.sends.inc({ channel, result: 'resent', code: 'unconfirmed', account: accountIdOf(data.ref) });
@@ -120,7 +123,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (err instanceof GatewayError && !err.retryable) await deps.ledger.finish(data.outboundId, `failed: ${err.message}`);
       throw err;
     }
-    await recordPartSent(deps, data, convId, i, sent.providerMessageId);
+    await recordPartSent(deps, data, convId, i, part, sent.providerMessageId);
     deps.metrics.sends.inc({ channel, result: 'sent', code: 'ok', account: accountIdOf(data.ref) });
     if (i === 0 && data.receivedAt) deps.metrics.sendSeconds.observe({ channel }, (Date.now() - data.receivedAt) / 1000);
   }
@@ -146,6 +149,7 @@ export function startOutboundRole(deps: WorkerDeps): Worker[] {
         onFinalFailure: (job, err) => {
           const data = job.data as OutboundJob;
           void deps.ledger.finish(data.outboundId, `failed: ${err.message}`).catch(() => undefined);
+          void record(deps, conversationEventEntry(`failed-${data.outboundId}`, data.ref, 'delivery_failed', { outboundId: data.outboundId, origin: data.origin, error: err.message.slice(0, 300) }, Date.now()));
           for (const report of reporters) {
             report(data, err.message).catch((e: unknown) => deps.log.warn('failure report failed', { err: e instanceof Error ? e.message : String(e) }));
           }

@@ -1,10 +1,12 @@
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import {
+  conversationId,
   DEFAULT_ACCOUNT_ID,
   InboundMessage,
   accountIdOf,
   jobId,
   type ConversationRef,
+  type RecordEntry,
   type TurnJob,
 } from '@switchboard/core';
 import { renderContent, type AgentInput, type AgentOutput } from '@switchboard/agent';
@@ -12,11 +14,16 @@ import { createWorker, enqueueReply, turnOutboundId } from '@switchboard/queue';
 import { adapterFor, admission, agentFor, mirrorTarget } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
+import { ownershipEntry, receivedMessageEntry, record as recordFacts, turnEntry } from '../recording.js';
+import { turnRecordId } from '@switchboard/record';
 
 /** What a turn stores before it enqueues its reply, so a retried turn never asks the LLM twice. */
 interface TurnRecord {
   output: AgentOutput;
   outboundId: string;
+  /** How long the agent took and when it answered (for the record). */
+  latencyMs?: number;
+  at?: number;
 }
 
 const RECORD_TTL_SEC = 7 * 24 * 3600;
@@ -34,11 +41,32 @@ async function mirror(deps: WorkerDeps, ref: ConversationRef, direction: 'incomi
   }
 }
 
-/** Produces (or recovers) the turn's reply and enqueues it; returns the outcome label. */
+/** The turn's entry (and its handoff) for the record. */
+function turnFacts(deps: WorkerDeps, ref: ConversationRef, seq: number, turn: TurnRecord, at: number): RecordEntry[] {
+  const entries: RecordEntry[] = [turnEntry(ref, seq, turn.output, turn.latencyMs ?? 0, at, deps.prices)];
+  if (turn.output.handoff) entries.push(ownershipEntry(`handoff-${conversationId(ref)}-${seq}`, ref, 'human', turn.output.handoff.reason, at));
+  return entries;
+}
+
+/**
+ * Runs the turn and records its facts: every customer message passes here (the ingress accepts
+ * most of them straight into the mailbox), recorded in one job with the turn's own entries, also
+ * when the turn ends early or fails.
+ */
 async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage[]): Promise<string> {
-  const { ref, conversationId: convId, seq } = data;
   const customer = messages.filter((m) => m.author === 'customer');
   if (customer.length === 0) return 'empty';
+  const facts: RecordEntry[] = customer.map(receivedMessageEntry);
+  try {
+    return await answerTurn(deps, data, customer, facts);
+  } finally {
+    await recordFacts(deps, facts);
+  }
+}
+
+/** Produces (or recovers) the turn's reply and enqueues it; returns the outcome label. Adds the turn's facts for the record to `facts`. */
+async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMessage[], facts: RecordEntry[]): Promise<string> {
+  const { ref, conversationId: convId, seq } = data;
   for (const m of customer) await mirror(deps, m.conversation, 'incoming', m.eventId, renderContent(m.content));
   const latestRef = customer[customer.length - 1]?.conversation ?? ref;
 
@@ -71,9 +99,10 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
     // a media failure is told to the agent through `enrichment.error`, never dropped
     const messages = deps.mediaStep ? await deps.mediaStep(customer, latestRef) : customer;
     const input: AgentInput = { conversationId: convId, ref: latestRef, messages, now: Date.now() };
+    const asked = Date.now();
     const output = await agent.respond(input);
     const outboundId = turnOutboundId(convId, seq);
-    const candidate: TurnRecord = { output, outboundId };
+    const candidate: TurnRecord = { output, outboundId, latencyMs: Date.now() - asked, at: Date.now() };
     // SET NX: if a concurrent or earlier run of this turn stored a reply, that one wins
     if ((await deps.redis.set(recordKey, JSON.stringify(candidate), 'EX', RECORD_TTL_SEC, 'NX')) === 'OK') {
       record = candidate;
@@ -91,10 +120,13 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
       // the handoff message itself must go out even though the conversation is now human-owned
       origin: output.handoff ? 'notice' : 'agent',
       receivedAt: Math.min(...customer.map((m) => m.receivedAt)),
+      turnId: turnRecordId(convId, seq),
       ...(customer.at(-1)?.providerMessageId ? { inReplyTo: customer.at(-1)?.providerMessageId } : {}),
     });
     await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text);
   }
+  // recorded again by a retried run (same ids): the record keeps it once
+  facts.push(...turnFacts(deps, latestRef, seq, record, record.at ?? Date.now()));
   // memory after the reply is on its way: a memory summary call must not delay the customer
   if (rememberInput) await agent.remember(rememberInput, output);
   if (output.handoff) {

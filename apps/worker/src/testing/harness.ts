@@ -36,6 +36,7 @@ import { createChatwootIngressApp } from '@switchboard/chatwoot-ingress/app';
 import { buildWorkerDeps, loadWorkerEnv, startRoles, type WorkerEnv } from '../compose';
 import type { WorkerDeps } from '../deps';
 import type { KnowledgeBase } from '@switchboard/knowledge';
+import type { Store } from '@switchboard/store';
 import type { Role } from '../env';
 
 /** Test secret for the harness's WhatsApp ingress. */
@@ -83,6 +84,8 @@ export interface PipelineOptions {
   chatwoot?: boolean;
   /** The knowledge base the agents search. */
   knowledge?: KnowledgeBase;
+  /** The store: turns the record on (the recorder, and the `record` role among the default roles). */
+  store?: Pick<Store, 'db' | 'readiness'>;
 }
 
 /** Starts the pipeline against the real Redis with a unique prefix. */
@@ -121,8 +124,8 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const ingressRedis: RedisClient = createRedis(env.REDIS_URL, 'producer');
   ingressRedis.on('error', () => undefined);
   await waitReady(ingressRedis);
-  const deps = buildWorkerDeps(env, redis, producerRedis, log, opts.knowledge ? { knowledge: opts.knowledge } : {});
-  const roles = opts.roles ?? ['inbound', 'agent', 'outbound'];
+  const deps = buildWorkerDeps(env, redis, producerRedis, log, { ...(opts.knowledge ? { knowledge: opts.knowledge } : {}), ...(opts.store ? { store: opts.store } : {}) });
+  const roles = opts.roles ?? (['inbound', 'agent', 'outbound', ...(opts.store ? (['record'] as const) : [])] satisfies Role[]);
   let workers = startRoles(deps, roles);
   const ingressProducers = new Producers(ingressRedis, prefix);
   const app = createWhatsAppIngressApp({
