@@ -16,6 +16,7 @@ import { knowledgeJobId, startKnowledgeRole } from './roles/knowledge.js';
 import type { KnowledgeBase } from '@switchboard/knowledge';
 import { allAccounts, mirrorProblems } from './channels.js';
 import { createMediaStep } from './media-hook.js';
+import { linkLimitsFrom } from './link-reader.js';
 import { createFfmpeg, createMediaStore } from '@switchboard/media';
 import { createGuardedFetcher, type Resolver } from '@switchboard/fetch';
 import { acceptContext, markUnreachable, setOwner } from './schedule.js';
@@ -167,7 +168,7 @@ export function buildWorkerDeps(env: WorkerEnv, queueRedis: RedisClient, produce
       enqueue: (documentId, reason) => producers.enqueue('knowledge', { documentId, reason }, { jobId: knowledgeJobId(documentId, reason) }),
     };
   }
-  const mediaStep = createMediaStep(deps, env, media);
+  const mediaStep = createMediaStep(deps, env, media, linkLimitsFrom(env));
   if (mediaStep) deps.mediaStep = mediaStep;
   return deps;
 }
