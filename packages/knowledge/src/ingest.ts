@@ -113,6 +113,8 @@ async function store(deps: IngestDeps, doc: KnowledgeDocument, text: string): Pr
     chunks.map((c, i) => ({ heading: c.heading, text: c.text, contentHash: sha256(`${c.heading}\n${c.text}`), embedding: embeddings?.[i] })),
   );
   if (!saved) return { status: 'missing' };
+  // a large base's search relies on fresh term statistics (fulltext-candidates.ts)
+  await deps.repo.analyzeIfStale().catch((err: unknown) => deps.log?.warn('knowledge statistics not refreshed', { error: err instanceof Error ? err.message : String(err) }));
   return { status: 'ready', chunks: chunks.length, embedded: (deps.embedder?.embedded ?? 0) - before };
 }
 
