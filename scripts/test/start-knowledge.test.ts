@@ -81,7 +81,7 @@ describe('pnpm start without DATABASE_URL: knowledge through the API, cited on W
         return /\[start\] ready: /.test(out);
       }, 150_000, 'pnpm start ready');
     } catch (err) {
-      throw new Error(`${err instanceof Error ? err.message : String(err)}:\n${out}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}:\n${out}`, { cause: err });
     }
     process.stdout.write(`[start-knowledge] pnpm start ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   });
