@@ -279,18 +279,20 @@ export class KnowledgeRepo {
   }
 
   /**
-   * Refreshes the statistics the bounded ranking relies on when many chunks changed since the last
-   * ANALYZE and the base is large enough to need them (an embedded store has no autovacuum to do it).
+   * Refreshes the statistics the bounded ranking relies on (ANALYZE) when the base is large enough
+   * to need them and they are missing or the chunk count moved by a fifth since. Counted here, not
+   * read from pg_stat: the embedded store (PGlite) keeps no activity counters and runs no autovacuum.
    */
   async analyzeIfStale(): Promise<boolean> {
-    const r = await sql<{ live: number; modified: number; analyzed: boolean }>`
-      select n_live_tup::float8 as live, n_mod_since_analyze::float8 as modified, (last_analyze is not null or last_autoanalyze is not null) as analyzed
-      from pg_stat_user_tables where relid = to_regclass('kb_chunk')`
-      .execute(this.db)
-      .catch(() => undefined);
-    const row = r?.rows[0];
-    if (!row || Number(row.live) + Number(row.modified) < this.rankBudget) return false;
-    if (row.analyzed && Number(row.modified) < Math.max(this.rankBudget, 0.2 * Number(row.live))) return false;
+    if (!Number.isFinite(this.rankBudget)) return false;
+    const r = await sql<{ chunks: number; estimated: number; analyzed: boolean }>`
+      select (select count(*) from kb_chunk)::float8 as chunks, c.reltuples::float8 as estimated,
+        exists (select 1 from pg_stats s where s.schemaname = n.nspname and s.tablename = c.relname and s.attname = 'terms') as analyzed
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.oid = to_regclass('kb_chunk')`.execute(this.db);
+    const row = r.rows[0];
+    if (!row || Number(row.chunks) < this.rankBudget) return false;
+    if (row.analyzed && Math.abs(Number(row.chunks) - Number(row.estimated)) <= 0.2 * Number(row.chunks)) return false;
     await sql`analyze kb_chunk`.execute(this.db);
     this.stats = undefined;
     return true;
