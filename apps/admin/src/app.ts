@@ -13,6 +13,11 @@ import type { Sandbox } from './sandbox/sandbox.js';
 import type { KnowledgeBase } from '@switchboard/knowledge';
 import { apiAuth, apiFallbacks, sendApiError, type ApiKey } from './api/api.js';
 import { knowledgeRouter } from './api/knowledge.routes.js';
+import { conversationsRouter } from './api/conversations.routes.js';
+import { conversationActionsRouter } from './api/conversation-actions.routes.js';
+import { analyticsRouter } from './api/analytics.routes.js';
+import { analyticsConsole } from './analytics.console.js';
+import type { RecordAnalytics, RecordReader } from '@switchboard/record';
 
 /** What the admin app needs; built in main.ts or by tests. */
 export interface AdminDeps {
@@ -34,8 +39,12 @@ export interface AdminDeps {
   apiKeys?: readonly ApiKey[];
   /** The knowledge base on the store (undefined = no `DATABASE_URL`: the knowledge routes answer 503). */
   knowledge?: KnowledgeBase;
+  /** The record on the store (undefined = no `DATABASE_URL`: the conversation and export routes answer 503). */
+  record?: RecordReader;
   /** Largest knowledge upload (bytes; default 20 MB). */
   maxUploadBytes?: number;
+  /** Analytics of the record on the store (undefined = no `DATABASE_URL`: the analytics routes answer 503). */
+  analytics?: RecordAnalytics;
   /** `/readyz` check of the store, when one is open. */
   storeReadiness?: () => Promise<string | undefined>;
   /** Where the console's static files live (default `apps/admin/public`). */
@@ -113,6 +122,10 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   const kbRoutes = knowledgeRouter({ kb: deps.knowledge, producers: deps.producers, maxUploadBytes: deps.maxUploadBytes ?? 20 * 1024 * 1024 });
   app.use('/api/v1', apiAuth(deps.apiKeys ?? [], deps.log));
   app.use('/api/v1/knowledge', kbRoutes);
+  const analyticsRoutes = analyticsRouter({ analytics: deps.analytics });
+  app.use('/api/v1', analyticsRoutes);
+  const recordRoutes = conversationsRouter({ record: deps.record, log: deps.log });
+  app.use('/api/v1', recordRoutes);
   app.use('/api/v1', fallbacks.notFound, fallbacks.errors);
 
   // the console: a static page (scripts and styles as files, CSP 'self') over the same routes behind basic auth
@@ -121,20 +134,35 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     res.set('Cache-Control', 'no-store').sendFile(resolve(publicDir, 'knowledge', 'index.html'));
   });
   app.use('/admin/knowledge/assets', guard, express.static(resolve(publicDir, 'knowledge'), { index: false, maxAge: 0 }));
+  // basic auth rides along on cross-site requests: the console's own header needs a CORS preflight no other site passes
+  const consoleWrites = (req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== 'GET' && req.get('x-switchboard-console') !== '1') {
+      sendApiError(res, 403, 'forbidden', 'console requests carry X-Switchboard-Console: 1');
+      return;
+    }
+    next();
+  };
+  app.use('/admin/knowledge/api', guard, consoleWrites, kbRoutes, fallbacks.errors);
+
+  // the conversation console: a list page and a timeline page over the record routes, plus the actions
+  app.get('/admin/conversations', guard, (_req, res) => {
+    res.set('Cache-Control', 'no-store').sendFile(resolve(publicDir, 'conversations', 'index.html'));
+  });
+  app.use('/admin/conversations/assets', guard, express.static(resolve(publicDir, 'conversations'), { index: false, maxAge: 0 }));
   app.use(
-    '/admin/knowledge/api',
+    '/admin/conversations/api',
     guard,
-    (req: Request, res: Response, next: NextFunction) => {
-      // basic auth rides along on cross-site requests: the console's own header needs a CORS preflight no other site passes
-      if (req.method !== 'GET' && req.get('x-switchboard-console') !== '1') {
-        sendApiError(res, 403, 'forbidden', 'console requests carry X-Switchboard-Console: 1');
-        return;
-      }
-      next();
-    },
-    kbRoutes,
+    consoleWrites,
+    recordRoutes,
+    conversationActionsRouter({ record: deps.record, redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log }),
+    fallbacks.notFound,
     fallbacks.errors,
   );
+  app.get('/admin/conversations/:id', guard, (_req, res) => {
+    res.set('Cache-Control', 'no-store').sendFile(resolve(publicDir, 'conversations', 'conversation.html'));
+  });
+
+  app.use(analyticsConsole({ guard, publicDir, routes: analyticsRoutes, errors: fallbacks.errors }));
 
   if (deps.sandbox) {
     // the fake provider APIs authenticate like the real ones (bearer token, corp secret), not with basic auth

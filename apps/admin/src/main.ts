@@ -11,6 +11,7 @@ import {
 import { Embedder, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
 import { createRedis, Producers, waitReady } from '@switchboard/queue';
 import { openStore, type Store } from '@switchboard/store';
+import { RecordAnalytics, RecordReader } from '@switchboard/record';
 import { parseApiKeys } from './api/api.js';
 import { createAdminApp } from './app.js';
 import { adminEnv, AUTH_OFF_WARNING, readAccountsForConsole, resolveAdminAuth, resolveSandboxSettings } from './env.js';
@@ -33,13 +34,15 @@ async function main(): Promise<void> {
   else log.info('HTTP API enabled', { keys: apiKeys.map((k) => k.name) });
   let store: Store | undefined;
   let knowledge: KnowledgeBase | undefined;
+  let analytics: RecordAnalytics | undefined;
   if (cfg.DATABASE_URL) {
     store = await openStore({ url: cfg.DATABASE_URL, log, poolMax: cfg.DATABASE_POOL_MAX });
     const embedder = cfg.OPENAI_API_KEY ? new Embedder(store.db, { apiKey: cfg.OPENAI_API_KEY, baseURL: cfg.OPENAI_BASE_URL, model: cfg.EMBEDDING_MODEL, dimensions: cfg.EMBEDDING_DIMENSIONS }) : undefined;
     knowledge = new KnowledgeBase(new KnowledgeRepo(store.db, store.vector.mode), embedder);
+    analytics = new RecordAnalytics(store.db);
     log.info('knowledge routes enabled', { search: knowledge.mode, ...(embedder ? { embeddingModel: cfg.EMBEDDING_MODEL, dimensions: cfg.EMBEDDING_DIMENSIONS } : { reason: 'OPENAI_API_KEY unset: full-text search only' }) });
   } else {
-    log.warn('knowledge disabled: DATABASE_URL is not set, so /api/v1/knowledge/* and /admin/knowledge answer 503 store_unavailable');
+    log.warn('knowledge and the record disabled: DATABASE_URL is not set, so /api/v1/knowledge/*, /api/v1/conversations, /api/v1/export, /api/v1/analytics, /admin/knowledge, /admin/conversations and /admin/analytics answer 503 store_unavailable');
   }
   const redis = createRedis(cfg.REDIS_URL, 'producer');
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
     log.info('sandbox enabled', { url: `http://localhost:${cfg.ADMIN_PORT}/sandbox`, agent: opts.agentOnline ? 'online' : 'offline (FAQ)', whatsapp: Boolean(opts.whatsapp), wechat: Boolean(opts.wechat), telegram: Boolean(opts.telegram), prefix: cfg.QUEUE_PREFIX });
   }
 
-  const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness } : {}) });
+  const app = createAdminApp({ log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db) } : {}) });
   const server = await listen(app, cfg.ADMIN_PORT, { log, tls: tlsFiles(cfg) });
   log.info('admin listening', { port: cfg.ADMIN_PORT, board: '/admin/queues', auth: auth ? 'basic' : 'off', sandbox: Boolean(sandbox), accounts: accountsFile ? accountsFile.entries.map((a) => `${a.channel}/${a.id}`) : [] });
   onShutdown(log, async () => {

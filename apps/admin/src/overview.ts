@@ -152,7 +152,7 @@ export function renderOverviewHtml(o: Overview, opts: { sandbox: boolean }): str
 <style>body{font:14px system-ui,sans-serif;margin:2rem;color:#1d2330}table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #d5d9e0;padding:.3rem .7rem;text-align:left}th{background:#f2f4f7}code{font-size:13px}.bad{color:#b42318;font-weight:600}nav a{margin-right:1rem}</style>
 </head><body>
 <h1>Switchboard</h1>
-<nav><a href="/admin/queues">Bull Board (queues, failed jobs, retry)</a><a href="/admin/knowledge">Knowledge</a><a href="/admin/overview.json">overview.json</a><a href="/metrics">metrics</a>${opts.sandbox ? '<a href="/sandbox">Sandbox</a>' : ''}</nav>
+<nav><a href="/admin/queues">Bull Board (queues, failed jobs, retry)</a><a href="/admin/knowledge">Knowledge</a><a href="/admin/conversations">Conversations</a><a href="/admin/analytics">Analytics</a><a href="/admin/overview.json">overview.json</a><a href="/metrics">metrics</a>${opts.sandbox ? '<a href="/sandbox">Sandbox</a>' : ''}</nav>
 <h2>Events in the last hour</h2>
 <table data-testid="channels"><tr><th>channel</th><th>in (customer messages)</th><th>out (parts sent)</th></tr>${rows(o.channels.map((c) => [c.channel, c.inLastHour, c.outLastHour]))}</table>
 <h2>Accounts</h2>

@@ -4,3 +4,7 @@
  * @see ../../../docs/architecture.md
  */
 export * from './record.keys.js';
+export * from './record.cursor.js';
+export * from './record.search.js';
+export * from './record.reader.js';
+export * from './record.analytics.js';

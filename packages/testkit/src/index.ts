@@ -14,3 +14,4 @@ export * from './raw-http.js';
 export * from './tls.js';
 export * from './channel-conformance.js';
 export * from './database.js';
+export * from './record-seed.js';
