@@ -19,6 +19,7 @@ import type { Store } from '@switchboard/store';
 import type { KnowledgeBase } from '@switchboard/knowledge';
 import { allAccounts, mirrorProblems } from './channels.js';
 import { createMediaStep } from './media-hook.js';
+import { linkLimitsFrom } from './link-reader.js';
 import { createFfmpeg, createMediaStore } from '@switchboard/media';
 import { createGuardedFetcher, type Resolver } from '@switchboard/fetch';
 import { acceptContext, markUnreachable, setOwner } from './schedule.js';
@@ -197,7 +198,7 @@ export function buildWorkerDeps(
       enqueue: (documentId, reason) => producers.enqueue('knowledge', { documentId, reason }, { jobId: knowledgeJobId(documentId, reason) }),
     };
   }
-  const mediaStep = createMediaStep(deps, env, media);
+  const mediaStep = createMediaStep(deps, env, media, linkLimitsFrom(env));
   if (mediaStep) deps.mediaStep = mediaStep;
   return deps;
 }

@@ -3,7 +3,7 @@ import { agentEnv } from '@switchboard/agent';
 import { channelsEnv } from '@switchboard/channels';
 import { mediaEnv } from '@switchboard/media';
 import { fetchEnv } from '@switchboard/fetch';
-import { knowledgeEnv } from '@switchboard/knowledge';
+import { knowledgeEnv, linkEnv } from '@switchboard/knowledge';
 import { storeEnv } from '@switchboard/store';
 import { recordEnv } from '@switchboard/record';
 import { acceptEnv, backlogEnv } from '@switchboard/queue';
@@ -22,6 +22,7 @@ export const workerEnv = {
   ...storeEnv,
   ...knowledgeEnv,
   ...recordEnv,
+  ...linkEnv,
   WORKER_ROLES: csv(),
   /** Jobs in flight per role in this process. Turns wait on the LLM, so this can be high. */
   WORKER_CONCURRENCY: int(32, 1),

@@ -1,7 +1,7 @@
 /**
  * The knowledge base in the conversation, end to end: a real PostgreSQL knowledge base (full-text
- * mode), the worker pipeline on real Redis, fake Graph / WeCom / OpenAI and a fake web site on
- * loopback. The fake model cites [1] whenever it was given numbered sources, so the reply carries
+ * mode), the worker pipeline on real Redis, fake Graph / WeCom / Bot API / Chatwoot / OpenAI and a
+ * fake web site on loopback. The fake model cites [1] whenever it was given numbered sources, so the reply carries
  * the citation only if the sources reached it.
  */
 import { createHash } from 'node:crypto';
@@ -11,17 +11,34 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnansweredQuestions } from '@switchboard/agent';
-import { createMetricsRegistry, silentLogger } from '@switchboard/core';
+import { conversationId, createMetricsRegistry, silentLogger } from '@switchboard/core';
 import { chunkDocument, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
 import { openStore, type Store } from '@switchboard/store';
-import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
-import { createTestDatabase, encryptWechatCallback, FakeWecom, kfCallbackXml, waitFor, WECHAT_TEST_CONFIG, whatsappTextDelivery, type FakeChatRequest, type TestDatabase } from '@switchboard/testkit';
+import { createRedis, getConversationOwner, Producers, waitReady, type RedisClient } from '@switchboard/queue';
+import {
+  createTestDatabase,
+  encryptWechatCallback,
+  FakeWecom,
+  fixtureJson,
+  kfCallbackXml,
+  TELEGRAM_FIXTURE_BOT,
+  telegramTextUpdate,
+  waitFor,
+  WECHAT_TEST_CONFIG,
+  whatsappTextDelivery,
+  type FakeChatRequest,
+  type TestDatabase,
+} from '@switchboard/testkit';
 import { createWechatIngressApp } from '@switchboard/wechat-ingress/app';
 import { startPipeline, type Pipeline } from './testing/harness';
 
 jest.setTimeout(90_000);
 
 const KF = 'wkKBkf0000000000000000000000001';
+/** The harness's WhatsApp number (whatsappTextDelivery's default phone_number_id). */
+const WA_NUMBER = '109876543210987';
+/** A Chatwoot inbox of the agent bot (the harness mirrors into another). */
+const CW_BOT_INBOX = 5;
 const KEYS = WECHAT_TEST_CONFIG;
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -34,7 +51,9 @@ const lastUser = (req: FakeChatRequest | undefined): string => {
   return typeof m === 'string' ? m : JSON.stringify(m ?? '');
 };
 
-describe('knowledge in the conversation (PostgreSQL knowledge base, WhatsApp + WeChat, fake OpenAI)', () => {
+type ChatwootPayload = Record<string, unknown> & { conversation: Record<string, unknown> };
+
+describe('knowledge in the conversation (PostgreSQL knowledge base, WhatsApp, WeChat, Telegram, Chatwoot; fake OpenAI)', () => {
   let db: TestDatabase;
   let store: Store;
   let repo: KnowledgeRepo;
@@ -75,6 +94,8 @@ describe('knowledge in the conversation (PostgreSQL knowledge base, WhatsApp + W
     wecom = await FakeWecom.start({ corpId: KEYS.corpId });
     p = await startPipeline({
       knowledge: new KnowledgeBase(repo, undefined),
+      telegram: true,
+      chatwoot: true,
       env: {
         AGENT_CONFIG: agentConfig,
         FETCH_ALLOWED_ORIGINS: siteUrl,
@@ -123,8 +144,7 @@ describe('knowledge in the conversation (PostgreSQL knowledge base, WhatsApp + W
   });
 
   const waUser = () => `1555170${String(++userSeq).padStart(4, '0')}`;
-  async function askWhatsApp(text: string): Promise<{ reply: string; req: FakeChatRequest | undefined }> {
-    const waId = waUser();
+  async function askWhatsApp(text: string, waId = waUser()): Promise<{ reply: string; req: FakeChatRequest | undefined }> {
     const before = p.openai.requests.length;
     expect(await p.postWhatsApp(whatsappTextDelivery({ waId, text }).payload)).toBe(200);
     await waitFor(() => p.graph.textsTo(waId).length >= 1, 30_000, `reply to "${text}"`);
@@ -162,14 +182,47 @@ describe('knowledge in the conversation (PostgreSQL knowledge base, WhatsApp + W
     expect(text).toMatch(/来源：\n\[1\] 退货政策 \(https:\/\/shop\.example\/zh\/returns\)/);
   });
 
-  it('strict grounding, nothing relevant: the customer is told and handed to a person; the question is recorded; no model call', async () => {
+  it('strict grounding, nothing relevant: the customer is told and the conversation is handed to a person (owner human, reason knowledge_gap); the question is recorded; no model call', async () => {
     const before = p.openai.requests.length;
     const question = 'Do you sell helicopter spare parts?';
-    const { reply } = await askWhatsApp(question);
+    const waId = waUser();
+    const conv = conversationId({ channel: 'whatsapp', account: WA_NUMBER, userId: waId });
+    expect((await getConversationOwner(p.deps.redis, p.prefix, conv)).owner).toBe('bot');
+    const { reply } = await askWhatsApp(question, waId);
     expect(reply).toMatch(/don't have reliable information.*colleague/);
     expect(p.openai.requests.length).toBe(before);
+    await waitFor(async () => (await getConversationOwner(p.deps.redis, p.prefix, conv)).owner === 'human', 10_000, 'the human owner');
+    expect((await getConversationOwner(p.deps.redis, p.prefix, conv)).record).toMatchObject({ owner: 'human', reason: 'knowledge_gap' });
     const recorded = await new UnansweredQuestions(p.deps.redis, p.deps.keys.agent).list('default');
     expect(recorded.find((r) => r.question === question)).toMatchObject({ account: 'default', count: 1, channel: 'whatsapp' });
+  });
+
+  it('Telegram: the citation is a link (MarkdownV2 inline link to the source)', async () => {
+    await ingest('Opening hours', '# Opening hours\n\nThe Hamburg store opens at 9:00 on Saturdays and closes at 14:00.', 'https://shop.example/hours');
+    const tg = p.telegram!;
+    const chat = '5551501';
+    const before = p.openai.requests.length;
+    expect(await p.postTelegram(telegramTextUpdate({ chatId: Number(chat), text: 'When does the Hamburg store open on Saturdays?' }))).toBe(200);
+    await waitFor(() => tg.textsTo(chat).length >= 1, 30_000, 'the Telegram reply');
+    expect(systemOf(p.openai.requests.slice(before).find((r) => systemOf(r).length > 0))).toMatch(/\[1\] Opening hours.*\(https:\/\/shop\.example\/hours\)\nThe Hamburg store opens at 9:00/);
+    const sent = tg.sent.find((m) => m.chatId === chat && m.token === TELEGRAM_FIXTURE_BOT.token)!;
+    expect(sent.parseMode).toBe('MarkdownV2');
+    // the source's title is the text of an inline link to its URL; the customer sees the title
+    expect(sent.text).toContain('[Opening hours](https://shop.example/hours)');
+    expect(sent.plain).toMatch(/yes \[1\]\.\n\nSources:\n\[1\] Opening hours$/);
+  });
+
+  it('Chatwoot: the citation is a Markdown link in the bot reply', async () => {
+    await ingest('Warranty', '# Warranty\n\nEvery espresso machine has a warranty of two years from the date of purchase.', 'https://shop.example/warranty');
+    const cw = p.chatwoot!;
+    cw.addConversation({ id: 8801, inbox_id: CW_BOT_INBOX, contact_id: 4411, status: 'pending' });
+    const base = fixtureJson<ChatwootPayload>('chatwoot', 'message_created.incoming_contact_with_image.json');
+    const { attachments: _attachments, ...rest } = base;
+    const message = { ...rest, id: 9901, content: 'How long is the warranty of an espresso machine?', inbox: { id: CW_BOT_INBOX, name: 'Website' }, conversation: { ...base.conversation, id: 8801, inbox_id: CW_BOT_INBOX } };
+    expect(await p.postChatwoot(message)).toBe(200);
+    const botReplies = () => cw.messagesIn(8801).filter((m) => m.token === 'bot' && !m.private && m.message_type === 1);
+    await waitFor(() => botReplies().length >= 1, 30_000, 'the Chatwoot bot reply');
+    expect(botReplies()[0]?.content).toMatch(/yes \[1\]\.\n\nSources:\n\[1\] \[Warranty\]\(https:\/\/shop\.example\/warranty\)$/);
   });
 
   it('a deleted document is never cited again', async () => {

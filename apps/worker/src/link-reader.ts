@@ -1,9 +1,10 @@
 import type { InboundMessage } from '@switchboard/core';
 import { FetchRefusedError } from '@switchboard/fetch';
-import { detectFormat, extractDocument } from '@switchboard/knowledge';
+import { loadConfig } from '@switchboard/core';
+import { detectFormat, extractDocument, linkEnv, type LinkEnv } from '@switchboard/knowledge';
 import type { WorkerDeps } from './deps.js';
 
-/** Bounds of reading a page a customer sent. */
+/** Bounds of reading the pages customers send (from LINK_* settings: {@link linkLimitsFrom}). */
 export interface LinkReaderLimits {
   /** Body cap of the page. */
   readonly maxBytes: number;
@@ -11,22 +12,35 @@ export interface LinkReaderLimits {
   readonly timeoutMs: number;
   /** Text given to the model. */
   readonly maxChars: number;
-  /** How long a page (or a refusal) is cached per URL. */
+  /** How long a page (or a refusal) is cached per URL (0 = not cached). */
   readonly ttlSeconds: number;
-  /** Links read per turn. */
+  /** Links read from one message (its first ones). */
+  readonly perMessage: number;
+  /** Links read per turn, across its messages. */
   readonly perTurn: number;
 }
 
-export const DEFAULT_LINK_LIMITS: LinkReaderLimits = { maxBytes: 2_000_000, timeoutMs: 8000, maxChars: 6000, ttlSeconds: 900, perTurn: 2 };
+/** The limits of the LINK_* settings. */
+export function linkLimitsFrom(env: LinkEnv): LinkReaderLimits {
+  return { maxBytes: env.LINK_MAX_BYTES, timeoutMs: env.LINK_TIMEOUT_MS, maxChars: env.LINK_MAX_CHARS, ttlSeconds: env.LINK_CACHE_TTL_SECONDS, perMessage: env.LINK_MAX_PER_MESSAGE, perTurn: env.LINK_MAX_PER_TURN };
+}
 
-const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`]+/i;
+/** The defaults of the LINK_* settings. */
+export const DEFAULT_LINK_LIMITS: LinkReaderLimits = linkLimitsFrom(loadConfig(linkEnv, {}));
 
-/** The URL a customer message names: a link message's URL, or the first URL typed in a text. */
-export function linkOf(message: InboundMessage): string | undefined {
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+
+/** The URLs a customer message names: a link message's URL, or the URLs typed in a text (in order, each once). */
+export function linksOf(message: InboundMessage): string[] {
   const c = message.content;
-  if (c.type === 'link') return c.url;
-  if (c.type === 'text') return c.text.match(URL_IN_TEXT)?.[0].replace(/[),.;:!?，。）]+$/, '');
-  return undefined;
+  if (c.type === 'link') return [c.url];
+  if (c.type !== 'text') return [];
+  return [...new Set([...c.text.matchAll(URL_IN_TEXT)].map((m) => m[0].replace(/[),.;:!?，。）]+$/, '')))];
+}
+
+/** The first URL a customer message names. */
+export function linkOf(message: InboundMessage): string | undefined {
+  return linksOf(message)[0];
 }
 
 type Page = { text: string } | { error: string };
@@ -58,25 +72,42 @@ export function createLinkReader(deps: Pick<WorkerDeps, 'fetcher' | 'redis' | 'k
       page = { error: refused ? 'the address is private or not allowed, so it was not opened' : err instanceof Error ? err.message : String(err) };
       deps.log.info('customer link not read', { origin: safeOrigin(url), refused, error: page.error });
     }
-    if (cache) await deps.redis.set(key, JSON.stringify(page), 'EX', limits.ttlSeconds);
+    if (cache && limits.ttlSeconds > 0) await deps.redis.set(key, JSON.stringify(page), 'EX', limits.ttlSeconds);
     return page;
   }
+
+  const readSafe = (url: string): Promise<Page> => read(url).catch((err: unknown): Page => ({ error: err instanceof Error ? err.message : String(err) }));
 
   return async (messages: InboundMessage[]): Promise<InboundMessage[]> => {
     let budget = limits.perTurn;
     const out: InboundMessage[] = [];
     for (const m of messages) {
-      const url = m.author === 'customer' && !m.enrichment && budget > 0 ? linkOf(m) : undefined;
-      if (!url) {
+      const urls = m.author === 'customer' && !m.enrichment && budget > 0 ? linksOf(m).slice(0, Math.min(limits.perMessage, budget)) : [];
+      if (urls.length === 0) {
         out.push(m);
         continue;
       }
-      budget -= 1;
-      const page = await read(url).catch((err: unknown): Page => ({ error: err instanceof Error ? err.message : String(err) }));
-      out.push({ ...m, enrichment: 'text' in page ? { text: page.text, note: `page the customer sent: ${url}` } : { error: page.error, note: `link the customer sent: ${url}` } });
+      budget -= urls.length;
+      const pages: Page[] = [];
+      for (const url of urls) pages.push(await readSafe(url));
+      out.push({ ...m, enrichment: enrichmentOf(urls, pages) });
     }
     return out;
   };
+}
+
+/** One link: the page's text or why it could not be opened; several: the pages one after another. */
+function enrichmentOf(urls: readonly string[], pages: readonly Page[]): NonNullable<InboundMessage['enrichment']> {
+  if (urls.length === 1) {
+    const page = pages[0]!;
+    return 'text' in page ? { text: page.text, note: `page the customer sent: ${urls[0]}` } : { error: page.error, note: `link the customer sent: ${urls[0]}` };
+  }
+  if (pages.every((p) => 'error' in p)) return { error: urls.map((u, i) => `${u}: ${(pages[i] as { error: string }).error}`).join('; '), note: `links the customer sent: ${urls.join(', ')}` };
+  const text = urls.map((u, i) => {
+    const page = pages[i]!;
+    return 'text' in page ? `Page ${i + 1} (${u}):\n${page.text}` : `Page ${i + 1} (${u}) could not be opened: ${page.error}`;
+  });
+  return { text: text.join('\n\n'), note: `pages the customer sent: ${urls.join(', ')}` };
 }
 
 function safeOrigin(url: string): string | undefined {

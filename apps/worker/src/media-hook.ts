@@ -3,7 +3,7 @@ import type { WorkerMediaToolkit } from '@switchboard/channel-runtime';
 import { createMediaResolver, FFMPEG_HINT, mediaCounter, type MediaSource } from '@switchboard/media';
 import { accountFor } from './channels.js';
 import type { WorkerDeps } from './deps.js';
-import { createLinkReader } from './link-reader.js';
+import { createLinkReader, DEFAULT_LINK_LIMITS, type LinkReaderLimits } from './link-reader.js';
 
 /** Enriches a turn's customer messages (transcripts, images, document text) before the agent runs. */
 export type MediaStep = (messages: InboundMessage[], ref: ConversationRef) => Promise<InboundMessage[]>;
@@ -22,10 +22,10 @@ export interface SpeechSettings {
  * FETCH_ALLOWED_ORIGINS; tokens only to their provider). The step never rejects for a media
  * problem: failures land in `enrichment.error` (logged, counted in `sb_media_enrichments_total`).
  */
-export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'registry' | 'channels' | 'fetcher' | 'keys'>, speech: SpeechSettings, media: WorkerMediaToolkit): MediaStep | undefined {
+export function createMediaStep(deps: Pick<WorkerDeps, 'log' | 'redis' | 'registry' | 'channels' | 'fetcher' | 'keys'>, speech: SpeechSettings, media: WorkerMediaToolkit, links: LinkReaderLimits = DEFAULT_LINK_LIMITS): MediaStep | undefined {
   const env = media.env;
   // pages customers send (typed URLs, WeChat link messages) are read whether or not media is
-  const readLinks = createLinkReader(deps);
+  const readLinks = createLinkReader(deps, links);
   if (!env.MEDIA_ENABLED) {
     deps.log.warn('media pipeline disabled (MEDIA_ENABLED=false): voice, images and files reach the agent unread');
     return (messages) => readLinks(messages);

@@ -23,8 +23,8 @@ export const optional = () => z.preprocess(blankToUndefined, z.string().optional
 export const withDefault = (def: string) => z.preprocess(blankToUndefined, z.string().default(def));
 /** A TCP port. */
 export const port = (def: number) => z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(def));
-/** A positive integer (milliseconds, counts). */
-export const int = (def: number, min = 0) => z.preprocess(blankToUndefined, z.coerce.number().int().min(min).default(def));
+/** A positive integer (milliseconds, counts), at least `min` and at most `max`. */
+export const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.preprocess(blankToUndefined, z.coerce.number().int().min(min).max(max).default(def));
 /** `true/false/1/0/yes/no/on/off`. */
 export const flag = (def: boolean) =>
   z.preprocess((v) => {

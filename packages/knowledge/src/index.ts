@@ -5,6 +5,7 @@
 
 export * from './chunk.js';
 export * from './knowledge.repo.js';
+export * from './fulltext-candidates.js';
 export * from './embeddings.js';
 export * from './extract.js';
 export * from './knowledge-base.js';

@@ -227,6 +227,80 @@ test('crawl: same origin, bounded depth and pages, robots.txt respected', async 
   expect((await crawl({ maxPages: 2 })).urls).toEqual(['/', '/a']);
 });
 
+test('crawl: each page is fetched once (its job reads what discovery fetched); later re-checks send its validators', async () => {
+  const hits = new Map<string, number>();
+  const conditional: string[] = [];
+  const html = new Map<string, string>([
+    ['/', page('Start', long('The crawl starts here.'), ['/p1', '/p2', '/no/way'])],
+    ['/p1', page('Delivery', long('Parcels leave the warehouse every afternoon.'), ['/p1/leaf', '/'])],
+    ['/p2', page('Warranty', long('Every lamp has a two year warranty.'), ['/p1'])],
+    ['/p1/leaf', page('Leaf', long('Gift wrapping costs three euros per parcel.'))],
+  ]);
+  const lastModified = 'Tue, 01 Dec 2026 10:00:00 GMT';
+  const tiny = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    if (path === '/robots.txt') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('User-agent: *\nDisallow: /no\n');
+    const body = html.get(path);
+    if (!body) return void res.writeHead(404).end();
+    const etag = `"e${path.length}-${body.length}"`;
+    if (req.headers['if-none-match'] === etag || req.headers['if-modified-since'] === lastModified) {
+      conditional.push(path);
+      return void res.writeHead(304).end();
+    }
+    res.writeHead(200, { 'content-type': 'text/html', etag, 'last-modified': lastModified }).end(body);
+  });
+  await new Promise<void>((r) => tiny.listen(0, '127.0.0.1', r));
+  try {
+    const base = `http://127.0.0.1:${(tiny.address() as AddressInfo).port}`;
+    const queued: Array<{ id: string; reason: 'new' | 'recheck' }> = [];
+    const crawlDeps: IngestDeps = {
+      ...deps,
+      fetcher: createGuardedFetcher({ FETCH_ALLOWED_ORIGINS: [base], FETCH_MAX_REDIRECTS: 3 }, { timeoutMs: 5000, maxBytes: 1024 * 1024 }, { log }),
+      enqueue: async (id, reason) => {
+        queued.push({ id, reason });
+      },
+    };
+    const drain = async () => {
+      const jobs = queued.splice(0);
+      for (const job of jobs) await ingestDocument(crawlDeps, job.id, { reason: job.reason });
+      return jobs;
+    };
+    const id = await repo.createDocument({ title: 'Tiny', sourceKind: 'sitemap', url: `${base}/`, account: 'tiny' });
+    await repo.saveSource(id, { options: { crawl: true, maxDepth: 2 } });
+    expect(await ingestDocument(crawlDeps, id)).toEqual({ status: 'pages', pages: 4, created: 4 });
+    expect((await drain()).map((j) => j.reason)).toEqual(['new', 'new', 'new', 'new']);
+    // one request per page and one robots.txt for the crawl and all its page jobs together
+    expect(Object.fromEntries(hits)).toEqual({ '/robots.txt': 1, '/': 1, '/p1': 1, '/p2': 1, '/p1/leaf': 1 });
+    const children = await repo.childDocuments(id);
+    for (const child of children.values()) expect(await repo.getDocument(child)).toMatchObject({ status: 'ready', chunks: 1, account: 'tiny' });
+    expect((await kb.search('gift wrapping parcel', { account: 'tiny' }))[0]?.url).toBe(`${base}/p1/leaf`);
+    expect((await kb.search('warranty lamp', { account: 'tiny' }))[0]?.url).toBe(`${base}/p2`);
+    // the crawl's response is not kept once read; its validators are
+    const p2 = children.get(`${base}/p2`)!;
+    const p2Source = await repo.readSource(p2);
+    expect(p2Source?.body).toBeUndefined();
+    expect(p2Source?.options).toEqual({ parent: id });
+    expect(p2Source).toMatchObject({ etag: `"e3-${html.get('/p2')!.length}"`, lastModified });
+
+    // a scheduled re-check of a page: a conditional GET with the crawl's validators → 304, nothing re-read
+    expect(await ingestDocument(crawlDeps, p2, { reason: 'recheck' })).toEqual({ status: 'unchanged', why: 'not modified' });
+    expect(conditional).toEqual(['/p2']);
+    expect(hits.get('/p2')).toBe(2);
+
+    // re-crawling: the pages discovery fetches are handed to their documents' re-check jobs, not fetched again
+    html.set('/p2', page('Warranty', long('Every lamp now has a five year warranty.'), ['/p1']));
+    expect(await ingestDocument(crawlDeps, id, { reason: 'recheck' })).toEqual({ status: 'pages', pages: 4, created: 0 });
+    const rechecks = await drain();
+    expect(rechecks.map((j) => j.reason)).toEqual(['recheck', 'recheck', 'recheck']);
+    expect(Object.fromEntries(hits)).toEqual({ '/robots.txt': 2, '/': 2, '/p1': 2, '/p2': 3, '/p1/leaf': 1 });
+    expect((await kb.search('five year warranty', { account: 'tiny' }))[0]?.url).toBe(`${base}/p2`);
+    expect((await kb.search('two year warranty', { account: 'tiny' })).some((h) => h.text.includes('two year'))).toBe(false);
+  } finally {
+    await new Promise((r) => tiny.close(r));
+  }
+});
+
 test('robots.txt: our group over *, longest match, Allow wins a tie, wildcards', () => {
   const r = parseRobots('User-agent: *\nDisallow: /\n\nUser-agent: switchboard-gateway\nUser-agent: other\nDisallow: /shop/\nAllow: /shop/faq\nDisallow: /*.pdf$\n', 'switchboard-gateway');
   expect(r.allowed('/about')).toBe(true);

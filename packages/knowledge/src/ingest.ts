@@ -113,6 +113,8 @@ async function store(deps: IngestDeps, doc: KnowledgeDocument, text: string): Pr
     chunks.map((c, i) => ({ heading: c.heading, text: c.text, contentHash: sha256(`${c.heading}\n${c.text}`), embedding: embeddings?.[i] })),
   );
   if (!saved) return { status: 'missing' };
+  // a large base's search relies on fresh term statistics (fulltext-candidates.ts)
+  await deps.repo.analyzeIfStale().catch((err: unknown) => deps.log?.warn('knowledge statistics not refreshed', { error: err instanceof Error ? err.message : String(err) }));
   return { status: 'ready', chunks: chunks.length, embedded: (deps.embedder?.embedded ?? 0) - before };
 }
 
@@ -179,8 +181,15 @@ function linksOf(html: string, base: string, origin: string): string[] {
   return out;
 }
 
+/** The pages of a sitemap or crawl: their URLs, and the bodies a crawl already fetched to follow their links. */
+interface Discovered {
+  readonly pages: string[];
+  /** Page URL → its response, for the pages fetched during discovery (a crawl's start page and inner pages). */
+  readonly fetched: Map<string, Fetched>;
+}
+
 /** The page URLs of a sitemap document: its sitemap (nested ones followed) or a bounded crawl. */
-async function discoverPages(deps: IngestDeps, start: string, first: Fetched, opts: CrawlOptions): Promise<string[]> {
+async function discoverPages(deps: IngestDeps, start: string, first: Fetched, opts: CrawlOptions): Promise<Discovered> {
   const origin = new URL(start).origin;
   const maxPages = Math.min(opts.maxPages ?? deps.env.KNOWLEDGE_CRAWL_MAX_PAGES, deps.env.KNOWLEDGE_CRAWL_MAX_PAGES);
   const maxDepth = Math.min(opts.maxDepth ?? deps.env.KNOWLEDGE_CRAWL_MAX_DEPTH, deps.env.KNOWLEDGE_CRAWL_MAX_DEPTH);
@@ -212,7 +221,7 @@ async function discoverPages(deps: IngestDeps, start: string, first: Fetched, op
       add(nested.pages);
       queue.push(...nested.sitemaps);
     }
-    return [...pages];
+    return { pages: [...pages], fetched: new Map() };
   }
   if (!opts.crawl && formatOf(first.bytes, { mimeType: first.contentType }) !== 'html') throw new Permanent('not a sitemap (no <urlset> or <sitemapindex>) and not an HTML page to crawl');
   // breadth-first crawl from the start page: same origin, robots.txt, bounded depth and pages
@@ -220,6 +229,7 @@ async function discoverPages(deps: IngestDeps, start: string, first: Fetched, op
   if (!allowed(startPage)) throw new Permanent(`robots.txt of ${origin} disallows ${new URL(startPage).pathname} for ${CRAWLER_TOKEN}`);
   const pages: string[] = [startPage];
   const seen = new Set(pages);
+  const fetched = new Map<string, Fetched>([[startPage, first]]);
   let frontier = [{ url: startPage, html: first.bytes.toString('utf8') }];
   for (let depth = 1; depth <= maxDepth && frontier.length > 0 && pages.length < maxPages; depth++) {
     const next: Array<{ url: string; html: string }> = [];
@@ -232,13 +242,36 @@ async function discoverPages(deps: IngestDeps, start: string, first: Fetched, op
         pages.push(link);
         if (depth < maxDepth) {
           const got = await fetchPage(deps, link).catch(() => undefined);
+          if (got) fetched.set(link, got);
           if (got && detectFormat(got.bytes, { mimeType: got.contentType }) === 'html') next.push({ url: link, html: got.bytes.toString('utf8') });
         }
       }
     }
     frontier = next;
   }
-  return pages;
+  return { pages, fetched };
+}
+
+/** What a page document's source keeps of a response its crawl fetched (`options.fetched`; the body is the source's `body`). */
+interface Prefetched {
+  readonly url: string;
+  readonly contentType?: string | undefined;
+  readonly etag?: string | undefined;
+  readonly lastModified?: string | undefined;
+}
+
+/** A page document's source: its parent, and the response the crawl already fetched, if any. */
+function pageSource(parent: string, got: Fetched | undefined): { body?: Buffer; options: Record<string, unknown> } {
+  if (!got) return { options: { parent } };
+  const fetched: Prefetched = { url: got.url, contentType: got.contentType, etag: got.etag, lastModified: got.lastModified };
+  return { body: got.bytes, options: { parent, fetched } };
+}
+
+/** The crawl's response stored with a page document (consumed by its job instead of fetching the page again). */
+function prefetchedOf(source: { body?: Buffer; options: Record<string, unknown> } | undefined): Fetched | undefined {
+  const meta = source?.options.fetched as Prefetched | undefined;
+  if (!source?.body || !meta || typeof meta.url !== 'string') return undefined;
+  return { bytes: source.body, url: meta.url, contentType: meta.contentType, etag: meta.etag, lastModified: meta.lastModified };
 }
 
 /** A sitemap/crawl document: one child document (and job) per page; the parent itself holds no chunks. */
@@ -251,13 +284,21 @@ async function ingestSite(deps: IngestDeps, doc: KnowledgeDocument, source: { op
     await deps.repo.markChecked(doc.id, { etag: source.etag, lastModified: source.lastModified });
     return { status: 'unchanged', why: 'not modified' };
   }
-  const pages = await discoverPages(deps, url, first, opts);
+  const { pages, fetched } = await discoverPages(deps, url, first, opts);
   const existing = await deps.repo.childDocuments(doc.id);
   let created = 0;
+  // a page the crawl fetched keeps its response for its own job: each page is fetched once per crawl
   for (const page of pages) {
-    if (existing.has(page)) continue;
+    const got = fetched.get(page);
+    const known = existing.get(page);
+    if (known) {
+      if (!got) continue;
+      await deps.repo.saveSource(known, pageSource(doc.id, got));
+      await deps.enqueue(known, 'recheck');
+      continue;
+    }
     const id = await deps.repo.createDocument({ account: doc.account, title: page, sourceKind: 'url', url: page });
-    await deps.repo.saveSource(id, { options: { parent: doc.id } });
+    await deps.repo.saveSource(id, pageSource(doc.id, got));
     await deps.enqueue(id, 'new');
     created += 1;
   }
@@ -269,7 +310,7 @@ async function ingestSite(deps: IngestDeps, doc: KnowledgeDocument, source: { op
   return { status: 'pages', pages: pages.length, created };
 }
 
-async function run(deps: IngestDeps, doc: KnowledgeDocument, reason: string): Promise<IngestOutcome> {
+async function run(deps: IngestDeps, doc: KnowledgeDocument, reason: string, final: boolean): Promise<IngestOutcome> {
   const source = await deps.repo.readSource(doc.id);
   const limits = { maxChars: deps.env.KNOWLEDGE_MAX_CHARS, timeoutMs: deps.env.KNOWLEDGE_FETCH_TIMEOUT_MS };
   if (doc.sourceKind === 'sitemap') {
@@ -279,15 +320,30 @@ async function run(deps: IngestDeps, doc: KnowledgeDocument, reason: string): Pr
   if (doc.sourceKind === 'url') {
     if (!doc.url) throw new Permanent('a URL document without a URL');
     const conditional = reason === 'recheck' && doc.status === 'ready';
-    const got = await fetchPage(deps, doc.url, conditional && source ? source : {});
+    const prefetched = prefetchedOf(source);
+    const got = prefetched ?? (await fetchPage(deps, doc.url, conditional && source ? source : {}));
     if (!got) {
       await deps.repo.markChecked(doc.id, { etag: source?.etag, lastModified: source?.lastModified });
       return { status: 'unchanged', why: 'not modified' };
     }
-    const format = formatOf(got.bytes, { mimeType: got.contentType, filename: new URL(got.url).pathname });
-    const extracted = await extractDocument(got.bytes, format, limits);
-    const outcome = await store(deps, doc, extracted.text);
-    if (outcome.status !== 'missing') await deps.repo.markChecked(doc.id, { etag: got.etag, lastModified: got.lastModified });
+    // the crawl's response is read once; later re-checks fetch the page (conditionally) again
+    const consumed = async () => {
+      if (prefetched && source) await deps.repo.saveSource(doc.id, { options: Object.fromEntries(Object.entries(source.options).filter(([k]) => k !== 'fetched')) });
+    };
+    let outcome: IngestOutcome;
+    try {
+      const format = formatOf(got.bytes, { mimeType: got.contentType, filename: new URL(got.url).pathname });
+      const extracted = await extractDocument(got.bytes, format, limits);
+      outcome = await store(deps, doc, extracted.text);
+    } catch (err) {
+      // a retry reads the same response; after the last attempt the page is fetched afresh next time
+      if (!retryable(err) || final) await consumed();
+      throw err;
+    }
+    if (outcome.status !== 'missing') {
+      await consumed();
+      await deps.repo.markChecked(doc.id, { etag: got.etag, lastModified: got.lastModified });
+    }
     return outcome;
   }
   if (!source) throw new Permanent('the document has no stored source (upload it again)');
@@ -314,7 +370,7 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, opts:
   const doc = await deps.repo.getDocument(documentId);
   if (!doc) return { status: 'missing' };
   try {
-    return await run(deps, doc, opts.reason ?? 'new');
+    return await run(deps, doc, opts.reason ?? 'new', opts.final ?? false);
   } catch (err) {
     const reason = reasonOf(err);
     if (retryable(err) && !opts.final) throw err;

@@ -27,3 +27,25 @@ export const knowledgeEnv = {
 
 /** Parsed values of {@link knowledgeEnv}. */
 export type KnowledgeEnv = z.infer<z.ZodObject<typeof knowledgeEnv>>;
+
+/**
+ * Environment fragment of reading the links customers send (typed URLs, WeChat link messages):
+ * every page goes through the guarded fetcher; these bound what one page and one turn may cost.
+ */
+export const linkEnv = {
+  /** Largest page read (bytes; 2 MB). A larger body is cut off and the link reported as unreadable. */
+  LINK_MAX_BYTES: int(2_000_000, 1024, 50 * 1024 * 1024),
+  /** Whole fetch of one page: every redirect hop and the body (ms). */
+  LINK_TIMEOUT_MS: int(8000, 500, 120_000),
+  /** Text of the page given to the model (characters; longer text is cut and says so). */
+  LINK_MAX_CHARS: int(6000, 200, 200_000),
+  /** How long a read page, or a refused address, is cached per URL (seconds; 0 = not cached). */
+  LINK_CACHE_TTL_SECONDS: int(900, 0, 7 * 86_400),
+  /** URLs read from one customer message (the first ones it names). */
+  LINK_MAX_PER_MESSAGE: int(1, 1, 10),
+  /** URLs read per turn across its messages (0 = links are not read). */
+  LINK_MAX_PER_TURN: int(2, 0, 20),
+};
+
+/** Parsed values of {@link linkEnv}. */
+export type LinkEnv = z.infer<z.ZodObject<typeof linkEnv>>;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { sql, type Database, type KbDocumentTable, type Kysely, type Selectable, type VectorMode } from '@switchboard/store';
-import { tsqueryLiteral, tsvectorLiteral } from '@switchboard/store';
+import { sql, type Database, type KbDocumentTable, type Kysely, type RawBuilder, type Selectable, type VectorMode } from '@switchboard/store';
+import { queryTerms, tsqueryLiteral, tsqueryOfClauses, tsvectorLiteral } from '@switchboard/store';
+import { candidateClauses, RANK_BUDGET, type TermStatistics } from './fulltext-candidates.js';
 
 /**
  * The knowledge base on the store: documents, their chunks (replaced atomically), and hybrid
@@ -94,6 +95,8 @@ const CANDIDATES = 50;
  * full-text candidates. pgvector (the embedded store, the compose image) has no such limit.
  */
 const PLAIN_SCAN_LIMIT = 2_000;
+/** How long the term statistics of the chunks are reused before they are read again. */
+const STATS_TTL_MS = 60_000;
 
 const newId = () => `doc_${randomBytes(9).toString('base64url')}`;
 
@@ -137,10 +140,19 @@ function cosine(a: readonly number[], b: readonly number[]): number {
 
 /** The knowledge tables of one store. */
 export class KnowledgeRepo {
+  private readonly rankBudget: number;
+
+  /**
+   * `options.rankBudget`: estimated full-text matches up to which every match is ranked (default
+   * {@link RANK_BUDGET}; `Infinity` ranks every match of every question, as before the bound).
+   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly vectorMode: VectorMode,
-  ) {}
+    options: { readonly rankBudget?: number } = {},
+  ) {
+    this.rankBudget = options.rankBudget ?? RANK_BUDGET;
+  }
 
   /** Records a new pending document; returns its id. */
   async createDocument(doc: NewDocument): Promise<string> {
@@ -278,17 +290,82 @@ export class KnowledgeRepo {
     });
   }
 
-  /** Chunks of the account's scope ranked by full text: chunk ids, best first. */
+  private stats: { readonly at: number; readonly value: Promise<TermStatistics | undefined> } | undefined;
+
+  /**
+   * The chunks' term statistics from the store's own (ANALYZE: most common elements of `terms`),
+   * read at most once a minute; undefined when there are none yet (a small or never analyzed table).
+   */
+  termStatistics(): Promise<TermStatistics | undefined> {
+    if (this.stats && Date.now() - this.stats.at < STATS_TTL_MS) return this.stats.value;
+    const value = (async (): Promise<TermStatistics | undefined> => {
+      const r = await sql<{ rows: number; elems: string[] | null; freqs: number[] | null }>`
+        select greatest(c.reltuples, 0)::float8 as rows, s.most_common_elems::text::text[] as elems, s.most_common_elem_freqs::float8[] as freqs
+        from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+        left join pg_stats s on s.schemaname = n.nspname and s.tablename = c.relname and s.attname = 'terms'
+        where c.oid = to_regclass('kb_chunk')`.execute(this.db);
+      const row = r.rows[0];
+      if (!row?.elems?.length || !row.freqs || row.freqs.length < row.elems.length + 2) return undefined;
+      const frequency = new Map(row.elems.map((t, i) => [t, Number(row.freqs![i])]));
+      return { rows: Number(row.rows), frequency, floor: Number(row.freqs[row.elems.length]) };
+    })().catch(() => undefined);
+    this.stats = { at: Date.now(), value };
+    return value;
+  }
+
+  /**
+   * Refreshes the statistics the bounded ranking relies on (ANALYZE) when the base is large enough
+   * to need them and they are missing or the chunk count moved by a fifth since. Counted here, not
+   * read from pg_stat: the embedded store (PGlite) keeps no activity counters and runs no autovacuum.
+   */
+  async analyzeIfStale(): Promise<boolean> {
+    if (!Number.isFinite(this.rankBudget)) return false;
+    const r = await sql<{ chunks: number; estimated: number; analyzed: boolean }>`
+      select (select count(*) from kb_chunk)::float8 as chunks, c.reltuples::float8 as estimated,
+        exists (select 1 from pg_stats s where s.schemaname = n.nspname and s.tablename = c.relname and s.attname = 'terms') as analyzed
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.oid = to_regclass('kb_chunk')`.execute(this.db);
+    const row = r.rows[0];
+    if (!row || Number(row.chunks) < this.rankBudget) return false;
+    if (row.analyzed && Math.abs(Number(row.chunks) - Number(row.estimated)) <= 0.2 * Number(row.chunks)) return false;
+    await sql`analyze kb_chunk`.execute(this.db);
+    this.stats = undefined;
+    return true;
+  }
+
+  /**
+   * Chunks of the account's scope ranked by full text: chunk ids, best first. On a large base only
+   * the candidates of {@link candidateClauses} are ranked (see fulltext-candidates.ts).
+   */
   private async fullText(query: string, account: string | undefined, limit: number): Promise<string[]> {
     const tsquery = tsqueryLiteral(query);
     if (!tsquery) return [];
-    const rows = await sql<{ id: string }>`
-      select c.id::text as id
-      from kb_chunk c
-      where c.terms @@ ${tsquery}::tsquery
-        and (${account ?? null}::text is null or c.account = ${account ?? null} or c.account is null)
-      order by ts_rank_cd(c.terms, ${tsquery}::tsquery, 1) desc, c.id
-      limit ${limit}`.execute(this.db);
+    const candidates = Number.isFinite(this.rankBudget) ? candidateClauses(queryTerms(query), await this.termStatistics(), this.rankBudget) : undefined;
+    const inScope = sql<boolean>`(${account ?? null}::text is null or account = ${account ?? null} or account is null)`;
+    const rank = (db: Kysely<Database>, where: RawBuilder<boolean>) =>
+      sql<{ id: string }>`
+        select c.id::text as id from kb_chunk c
+        where ${where}
+        order by ts_rank_cd(c.terms, ${tsquery}::tsquery, 1) desc, c.id
+        limit ${limit}`.execute(db);
+    if (!candidates || candidates.commonEstimate <= this.rankBudget) {
+      const filter = (candidates && tsqueryOfClauses([...candidates.rare.map((t) => [t]), ...candidates.common])) ?? tsquery;
+      const rows = await rank(this.db, sql<boolean>`c.terms @@ ${filter}::tsquery and ${inScope}`);
+      return rows.rows.map((r) => r.id);
+    }
+    // the common clauses still match far more than the budget (every term in most chunks): every
+    // chunk with a rare term, and the first `rankBudget` matches of the common clauses the index
+    // yields (a sequential scan would read every chunk's terms to find them)
+    const rare = tsqueryOfClauses(candidates.rare.map((t) => [t]));
+    const common = tsqueryOfClauses(candidates.common)!;
+    const ids = sql<boolean>`c.id in (
+      ${rare ? sql`select id from kb_chunk where terms @@ ${rare}::tsquery and ${inScope} union ` : sql``}select id from (select id from kb_chunk where terms @@ ${common}::tsquery and ${inScope} limit ${this.rankBudget}) common
+    )`;
+    const rows = await this.db.transaction().execute(async (trx) => {
+      await sql`set local enable_seqscan = off`.execute(trx);
+      return rank(trx, ids);
+    });
     return rows.rows.map((r) => r.id);
   }
 
@@ -312,7 +389,11 @@ export class KnowledgeRepo {
       .select(['id', 'embedding'])
       .where('embedding', 'is not', null)
       .where((eb) => (account ? eb.or([eb('account', '=', account), eb('account', 'is', null)]) : eb.lit(true)));
-    const total = await this.db.selectFrom('kb_chunk').select((eb) => eb.fn.countAll<string>().as('n')).where('embedding', 'is not', null).executeTakeFirstOrThrow();
+    // counted only up to the limit: a large base is not counted through on every question
+    const total = await this.db
+      .selectFrom((eb) => eb.selectFrom('kb_chunk').select('id').where('embedding', 'is not', null).limit(PLAIN_SCAN_LIMIT + 1).as('e'))
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     const rows = Number(total.n) <= PLAIN_SCAN_LIMIT ? await q.execute() : extra.length > 0 ? await q.where('id', 'in', [...extra]).execute() : [];
     return rows
       .map((r) => ({ id: String(r.id), similarity: cosine(embedding, r.embedding ?? []) }))

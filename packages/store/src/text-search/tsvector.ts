@@ -29,3 +29,12 @@ export function tsqueryLiteral(query: string): string | undefined {
   const terms = queryTerms(query);
   return terms.length > 0 ? terms.map(quote).join(' | ') : undefined;
 }
+
+/**
+ * The tsquery literal of OR-ed clauses, each clause the AND of its terms (terms as {@link searchTerms}
+ * makes them), or undefined when there is none: `[['a'], ['b', 'c']]` → `'a' | ('b' & 'c')`.
+ */
+export function tsqueryOfClauses(clauses: readonly (readonly string[])[]): string | undefined {
+  const parts = clauses.filter((c) => c.length > 0).map((c) => (c.length === 1 ? quote(c[0]!) : `(${c.map(quote).join(' & ')})`));
+  return parts.length > 0 ? parts.join(' | ') : undefined;
+}
