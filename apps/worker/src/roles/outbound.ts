@@ -29,9 +29,9 @@ function errorCode(err: unknown): string {
 }
 
 /** Records part `index` of a reply as sent (progress, delivery ledger, hourly counts, the record). */
-async function recordPartSent(deps: WorkerDeps, data: OutboundJob, convId: string, index: number, part: OutboundPart, providerMessageId: string | undefined): Promise<void> {
+async function recordPartSent(deps: WorkerDeps, data: OutboundJob, convId: string, index: number, part: OutboundPart, providerMessageId: string | undefined, handedAt: number): Promise<void> {
   await deps.ledger.partSent(data.outboundId, index, providerMessageId);
-  await record(deps, sentPartEntry(data, index, part, providerMessageId, Date.now()));
+  await record(deps, sentPartEntry(data, index, part, providerMessageId, handedAt));
   await recordChannelEvent(deps.redis, deps.prefix, data.ref, 'out').catch(() => undefined);
   if (providerMessageId) {
     await deps.ledger.recordSent(data.ref.channel, providerMessageId, { outboundId: data.outboundId, part: index, conversationId: convId });
@@ -84,7 +84,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (verdict.kind === 'sent') {
         deps.log.info('unconfirmed part found sent; not sending it again', { channel, outboundId: data.outboundId, part: i, how: verdict.how });
         deps.metrics.sends.inc({ channel, result: 'reconciled', code: verdict.how, account: accountIdOf(data.ref) });
-        await recordPartSent(deps, data, convId, i, part, verdict.providerMessageId);
+        await recordPartSent(deps, data, convId, i, part, verdict.providerMessageId, Date.now());
         continue;
       }
       deps.metrics.sends.inc({ channel, result: 'resent', code: 'unconfirmed', account: accountIdOf(data.ref) });
@@ -98,6 +98,9 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
     }
     let sent: { providerMessageId?: string };
     await deps.ledger.partAttempt(data.outboundId, i);
+    // the record orders a part by when it was handed to the provider: the provider has it from then
+    // on, and a customer message that arrives while the send call is still returning comes after it
+    const handedAt = Date.now();
     try {
       sent = await adapter.sendPart(data.ref, part, ctx);
     } catch (err) {
@@ -123,7 +126,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (err instanceof GatewayError && !err.retryable) await deps.ledger.finish(data.outboundId, `failed: ${err.message}`);
       throw err;
     }
-    await recordPartSent(deps, data, convId, i, part, sent.providerMessageId);
+    await recordPartSent(deps, data, convId, i, part, sent.providerMessageId, handedAt);
     deps.metrics.sends.inc({ channel, result: 'sent', code: 'ok', account: accountIdOf(data.ref) });
     if (i === 0 && data.receivedAt) deps.metrics.sendSeconds.observe({ channel }, (Date.now() - data.receivedAt) / 1000);
   }
