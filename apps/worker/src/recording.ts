@@ -72,9 +72,14 @@ function partText(part: OutboundPart): { contentType: string; text: string; medi
   }
 }
 
-/** One sent part of a reply: the bot's (or a human's, relayed) message as it went out, with its provider id. */
-export function sentPartEntry(data: OutboundJob, index: number, part: OutboundPart, providerMessageId: string | undefined, at: number): MessageEntry {
-  const { contentType, text, media } = partText(part);
+/**
+ * One sent part of a reply: the bot's (or a human's, relayed) message as it went out, with its
+ * provider id. `readableText` is the channel's plain reading of a text part's wire markup.
+ */
+export function sentPartEntry(data: OutboundJob, index: number, part: OutboundPart, providerMessageId: string | undefined, at: number, readableText?: (part: OutboundPart) => string): MessageEntry {
+  const { contentType, text: wire, media } = partText(part);
+  const readable = readableText && (part.kind === 'text' || part.kind === 'options') ? readableText(part) : undefined;
+  const text = readable !== undefined && part.kind === 'options' ? [readable, ...part.options.map((o) => `• ${o.title}`)].join('\n') : (readable ?? wire);
   return {
     kind: 'message',
     id: outboundRecordId(data.outboundId, index),

@@ -50,6 +50,16 @@ describe('renderForTelegram', () => {
 });
 
 describe('Telegram outbound adapter against the fake Bot API', () => {
+  it('reads a rendered part back as the text a person sees (for the record), without MarkdownV2 escapes', () => {
+    const adapter = createTelegramOutboundAdapter({ client });
+    const parts = adapter.render({ text: 'Yes, we ship to Norway (in 5 days). **Free** over 50.', options: [{ id: 'a', title: 'Track it!' }] }, ref);
+    expect(parts.map((p) => p.kind)).toEqual(['options']);
+    const options = parts[0];
+    expect(adapter.readableText!(options!)).toBe('Yes, we ship to Norway (in 5 days). Free over 50.');
+    const [plain] = adapter.render({ text: 'Price: 12.50 - ok!' }, ref);
+    expect(adapter.readableText!(plain!)).toBe('Price: 12.50 - ok!');
+  });
+
   it('sends a long Markdown reply as several valid MarkdownV2 messages, in order', async () => {
     const adapter = createTelegramOutboundAdapter({ client });
     const text = Array.from({ length: 30 }, (_, i) => `## Part ${i}\n\nPrice: **1+1=2!** (see [docs](https://example.com/a_(b))). ${'More text. '.repeat(40)}`).join('\n\n');

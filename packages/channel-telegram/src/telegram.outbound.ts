@@ -170,6 +170,7 @@ export function createTelegramOutboundAdapter(opts: TelegramOutboundOptions): Ou
   return {
     channel: 'telegram',
     render: (reply: Reply) => renderForTelegram(reply),
+    readableText: (part: OutboundPart) => (part.kind === 'text' || part.kind === 'options' ? markdownV2ToPlain(part.text) : part.kind === 'media' ? (part.media.caption ?? '') : ''),
     async sendPart(ref: ConversationRef, part: OutboundPart, ctx: SendContext) {
       try {
         const sent = await send(ref, part, ctx);

@@ -79,6 +79,12 @@ export interface OutboundAdapter {
   readonly channel: ChannelId;
   /** Formats a channel-neutral reply into ordered wire parts; deterministic for resumable sends. */
   render(reply: Reply, ref: ConversationRef): OutboundPart[];
+  /**
+   * Optional: the text a person reads of a rendered `text` or `options` part (for the record), when
+   * the wire text carries the provider's markup escapes (Telegram MarkdownV2). Absent = the part's
+   * text as is.
+   */
+  readableText?(part: OutboundPart): string;
   /** Sends one part; returns the provider's message id when there is one. */
   sendPart(ref: ConversationRef, part: OutboundPart, ctx: SendContext): Promise<{ providerMessageId?: string }>;
   /** Optional: mark the customer's message read and show typing while the agent works. */

@@ -6,6 +6,7 @@ import {
   conversationId,
   sendOutcomeUnknown,
   type ChannelId,
+  type OutboundAdapter,
   type OutboundJob,
   type OutboundPart,
 } from '@switchboard/core';
@@ -29,9 +30,9 @@ function errorCode(err: unknown): string {
 }
 
 /** Records part `index` of a reply as sent (progress, delivery ledger, hourly counts, the record). */
-async function recordPartSent(deps: WorkerDeps, data: OutboundJob, convId: string, index: number, part: OutboundPart, providerMessageId: string | undefined, handedAt: number): Promise<void> {
+async function recordPartSent(deps: WorkerDeps, adapter: OutboundAdapter, data: OutboundJob, convId: string, index: number, part: OutboundPart, providerMessageId: string | undefined, handedAt: number): Promise<void> {
   await deps.ledger.partSent(data.outboundId, index, providerMessageId);
-  await record(deps, sentPartEntry(data, index, part, providerMessageId, handedAt));
+  await record(deps, sentPartEntry(data, index, part, providerMessageId, handedAt, adapter.readableText?.bind(adapter)));
   await recordChannelEvent(deps.redis, deps.prefix, data.ref, 'out').catch(() => undefined);
   if (providerMessageId) {
     await deps.ledger.recordSent(data.ref.channel, providerMessageId, { outboundId: data.outboundId, part: index, conversationId: convId });
@@ -84,7 +85,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (verdict.kind === 'sent') {
         deps.log.info('unconfirmed part found sent; not sending it again', { channel, outboundId: data.outboundId, part: i, how: verdict.how });
         deps.metrics.sends.inc({ channel, result: 'reconciled', code: verdict.how, account: accountIdOf(data.ref) });
-        await recordPartSent(deps, data, convId, i, part, verdict.providerMessageId, Date.now());
+        await recordPartSent(deps, adapter, data, convId, i, part, verdict.providerMessageId, Date.now());
         continue;
       }
       deps.metrics.sends.inc({ channel, result: 'resent', code: 'unconfirmed', account: accountIdOf(data.ref) });
@@ -126,7 +127,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (err instanceof GatewayError && !err.retryable) await deps.ledger.finish(data.outboundId, `failed: ${err.message}`);
       throw err;
     }
-    await recordPartSent(deps, data, convId, i, part, sent.providerMessageId, handedAt);
+    await recordPartSent(deps, adapter, data, convId, i, part, sent.providerMessageId, handedAt);
     deps.metrics.sends.inc({ channel, result: 'sent', code: 'ok', account: accountIdOf(data.ref) });
     if (i === 0 && data.receivedAt) deps.metrics.sendSeconds.observe({ channel }, (Date.now() - data.receivedAt) / 1000);
   }
