@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { conversationId, createMetricsRegistry, silentLogger, type ConversationRef } from '@switchboard/core';
-import { createRedis, getConversationOwner, Producers, waitReady, type RedisClient } from '@switchboard/queue';
+import { createRedis, getConversationOwner, OptOutStore, optOutRefOf, Producers, waitReady, type RedisClient } from '@switchboard/queue';
 import { RecordReader } from '@switchboard/record';
 import { openStore, type Store } from '@switchboard/store';
 import { createTestDatabase, seedRecord, waitFor, type SeedConversation, type SeedMessage, type TestDatabase } from '@switchboard/testkit';
@@ -225,6 +225,15 @@ describeBrowser('conversation console in a real headless browser', () => {
     await page.getByTestId('status').getByText('Handed back').waitFor({ timeout: 20_000 });
     expect((await getConversationOwner(redis, pipeline.prefix, ADA_ID)).owner).toBe('bot');
     expect(await page.getByTestId('owner').innerText()).toBe('the bot answers');
+
+    // an opted-out customer (STOP, or WhatsApp's marketing preferences) is shown as such
+    expect(await page.getByTestId('opt-out').isVisible()).toBe(false);
+    await new OptOutStore(redis, pipeline.prefix).optOut(optOutRefOf(ADA), 'keyword', { at: Date.parse('2026-05-04T10:00:00Z') });
+    await page.reload();
+    await page.getByTestId('opt-out').getByText('opted out').waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('opt-out').innerText()).toBe('opted out since 2026-05-04');
+    expect(await page.getByTestId('owner').innerText()).toBe('the bot answers');
+    await page.screenshot({ path: join(REPORTS, 'admin-conversation-opted-out.png') });
 
     await page.goto(`${url}/admin/conversations/whatsapp-unknown`);
     await page.getByTestId('status').getByText('No such conversation').waitFor();

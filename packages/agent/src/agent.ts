@@ -27,6 +27,7 @@ import { httpTool } from './tools/http-tool.js';
 import { runToolLoop } from './tools/tool-loop.js';
 import { assignVariant, llmClassifier, pickVariant, routeTurn, type Variant } from './routing.js';
 import { UnansweredQuestions } from './unanswered.js';
+import { OptOutKeywords, type OptOutIntent } from './opt-out.js';
 import type { AgentTool } from './tools/tool.types.js';
 import type { AgentInput, AgentOptions, AgentOutput } from './agent.types.js';
 
@@ -95,6 +96,7 @@ export class Agent {
   private readonly apiModerator: ApiModerator | undefined;
   private readonly knowledge: KnowledgeSearch | undefined;
   private readonly unanswered: UnansweredQuestions;
+  private readonly optOutKeywords: OptOutKeywords;
 
   constructor(opts: AgentOptions) {
     this.config = opts.config;
@@ -130,6 +132,7 @@ export class Agent {
     this.profiles = new ProfileStore(opts.redis, this.keys, opts.config.profile);
     this.failures = new FailureCounter(opts.redis, this.keys, opts.config.failures.windowSeconds);
     this.unanswered = new UnansweredQuestions(opts.redis, this.keys);
+    this.optOutKeywords = new OptOutKeywords(opts.config.optOut);
     this.inputModerator = new WordListModerator(opts.config.moderation.input);
     this.outputModerator = new WordListModerator(opts.config.moderation.output);
     this.tools = [
@@ -236,6 +239,20 @@ export class Agent {
     const listed = new Set(allowedUsers.map(norm));
     if ([ref.userId, ref.address, ref.phone].some((id) => id !== undefined && listed.has(norm(id)))) return { allowed: true };
     return { allowed: false, reason: 'customer not on the access list (AGENT_CONFIG access.allowedUsers)', ...(disallowedPolicy === 'refuse' ? { refusal: { text: this.text(refusalText, undefined) } } : {}) };
+  }
+
+  /**
+   * Whether a customer message is an opt-out or opt-in keyword (the whole message; AGENT_CONFIG
+   * `optOut`). The turn handles those before the agent runs: they are never given to the model.
+   */
+  optOutIntent(text: string): OptOutIntent | undefined {
+    return this.optOutKeywords.match(text);
+  }
+
+  /** The confirmation of an opt-out or opt-in, in the language of the keyword (Chinese for 退订). */
+  optOutConfirmation(intent: OptOutIntent, keyword: string): Reply {
+    const c = this.config.optOut;
+    return { text: this.text(intent === 'opt_out' ? c.confirmation : c.optInConfirmation, detectLanguage(keyword)) };
   }
 
   /**

@@ -207,3 +207,20 @@ export const DEFAULT_UNKNOWN = {
 
 /** Heading of the list of cited sources under an answer. */
 export const DEFAULT_SOURCES_HEADING = { en: 'Sources:', es: 'Fuentes:', pt: 'Fontes:', fr: 'Sources :', de: 'Quellen:', zh: '来源：' };
+
+/** Built-in opt-out keywords (AGENT_CONFIG `optOut.keywords` adds more). */
+export const BUILTIN_OPT_OUT_KEYWORDS = ['stop', 'unsubscribe', '退订'] as const;
+/** Built-in opt-in keywords (AGENT_CONFIG `optOut.optInKeywords` adds more). */
+export const BUILTIN_OPT_IN_KEYWORDS = ['start'] as const;
+
+/** Sent once when a customer opts out by keyword. */
+export const DEFAULT_OPT_OUT_CONFIRMATION = {
+  en: "You have been unsubscribed: we won't send you messages you did not ask for. Reply START to subscribe again. You can still write to us any time.",
+  zh: '您已退订，我们不会再主动向您发送消息。回复 START 可重新订阅。您仍可随时给我们留言。',
+};
+
+/** Sent when a customer who had opted out opts in again. */
+export const DEFAULT_OPT_IN_CONFIRMATION = {
+  en: 'You are subscribed again. Reply STOP to unsubscribe.',
+  zh: '您已重新订阅。回复 STOP 或“退订”可退订。',
+};

@@ -11,6 +11,8 @@ import {
   DEFAULT_SYSTEM_PROMPT,
   DEFAULT_THANKS,
   DEFAULT_UNSUPPORTED,
+  DEFAULT_OPT_IN_CONFIRMATION,
+  DEFAULT_OPT_OUT_CONFIRMATION,
   DEFAULT_UNKNOWN,
   DEFAULT_SOURCES_HEADING,
 } from './config.defaults.js';
@@ -182,6 +184,21 @@ export const AgentConfigSchema = z.strictObject({
   unsupportedContent: z
     .strictObject({
       notice: z.boolean().default(false),
+    })
+    .prefault({}),
+  /**
+   * Opt-out of business-initiated messages (API messages, broadcasts) by keyword. A customer message
+   * that is exactly one of `keywords` (besides the built-in STOP, UNSUBSCRIBE, 退订) or
+   * `optInKeywords` (besides START), ignoring case, spaces and punctuation, opts them out or in and
+   * gets `confirmation` / `optInConfirmation` once; the bot keeps answering their other messages.
+   */
+  optOut: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      keywords: z.array(z.string().min(1).max(60)).max(50).default([]),
+      optInKeywords: z.array(z.string().min(1).max(60)).max(50).default([]),
+      confirmation: Localized.default(DEFAULT_OPT_OUT_CONFIRMATION),
+      optInConfirmation: Localized.default(DEFAULT_OPT_IN_CONFIRMATION),
     })
     .prefault({}),
   memory: z

@@ -22,3 +22,4 @@ export { renderContent, renderMessage, renderTurn } from './render.js';
 export { agentKeys, customerId } from './keys.js';
 export { runEval, formatEval, parseEvalSet, type EvalConversation, type EvalTurn } from './eval/eval.js';
 export { UnansweredQuestions, normaliseQuestion, unansweredId, UNANSWERED_MAX, UNANSWERED_TTL_SECONDS, type UnansweredQuestion } from './unanswered.js';
+export { OptOutKeywords, type OptOutIntent } from './opt-out.js';

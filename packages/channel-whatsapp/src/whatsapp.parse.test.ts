@@ -266,3 +266,29 @@ describe('parseWebhook with the phone numbers of an account', () => {
     expect(parseWebhook(delivery, at, { phoneNumberIds: new Set(['PN2']) })[0]?.eventId).toBe(e.eventId);
   });
 });
+
+describe('user_preferences (marketing messages stop / resume)', () => {
+  const prefs = (value: string, category = 'marketing_messages', contacts: unknown[] = [{ profile: { name: 'A' }, wa_id: '15550001' }]) =>
+    parseWebhook(envelope({ contacts, user_preferences: [{ wa_id: '15550001', detail: 'User requested to stop marketing messages', category, value, timestamp: 1789000000 }] }, 'user_preferences'), at);
+
+  it('stop becomes an opted_out signal of the customer, resume an opted_in one', () => {
+    const [stop] = prefs('stop');
+    expect(InboundEvent.safeParse(stop).success).toBe(true);
+    expect(stop).toMatchObject({ kind: 'signal', signal: 'opted_out', at: 1_789_000_000_000, conversation: { channel: 'whatsapp', account: 'PN1', userId: '15550001', address: '15550001', phone: '+15550001' }, detail: { category: 'marketing_messages' } });
+    const [resume] = prefs('resume');
+    expect(resume).toMatchObject({ kind: 'signal', signal: 'opted_in' });
+    expect(resume!.eventId).not.toBe(stop!.eventId);
+    // a redelivery has the same event id
+    expect(prefs('stop')[0]!.eventId).toBe(stop!.eventId);
+  });
+
+  it('keys on the business-scoped user id like messages do', () => {
+    const [e] = prefs('stop', 'marketing_messages', [{ wa_id: '15550001', user_id: 'US.1' }]);
+    expect(e).toMatchObject({ kind: 'signal', conversation: { userId: 'US.1', address: '15550001' } });
+  });
+
+  it('other categories and values are acknowledged as unsupported', () => {
+    expect(prefs('stop', 'other_category')[0]).toMatchObject({ kind: 'unsupported', providerType: 'user_preferences' });
+    expect(prefs('maybe')[0]).toMatchObject({ kind: 'unsupported', providerType: 'user_preferences' });
+  });
+});

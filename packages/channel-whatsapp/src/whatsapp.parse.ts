@@ -8,7 +8,7 @@ import {
   type MessageContent,
   type Referral,
 } from '@switchboard/core';
-import { WaChange, WaChangeValue, WaMessage, WaStatus, WaWebhook, type WaContact } from './whatsapp.wire.js';
+import { WaChange, WaChangeValue, WaMessage, WaStatus, WaUserPreferencesValue, WaWebhook, type WaContact } from './whatsapp.wire.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
@@ -259,6 +259,10 @@ export function parseWebhook(payload: unknown, ctx: { receivedAt: number }, opts
       }
       // WhatsApp: every messaging event comes with field "messages"; other fields (account_update,
       // message_template_status_update, smb_message_echoes, …) are acknowledged, never fed to the bot.
+      if (change.data.field === 'user_preferences') {
+        events.push(...parseUserPreferences(change.data.value, opts, seed, ctx.receivedAt));
+        return;
+      }
       if (change.data.field !== 'messages') {
         events.push(unsupported(`field ${change.data.field} is not handled`, change.data.field, seed));
         return;
@@ -373,4 +377,36 @@ function parseStatus(raw: unknown, account: string, receivedAt: number): Inbound
   if (recipient) event.recipient = recipient;
   if (s.biz_opaque_callback_data) event.correlation = s.biz_opaque_callback_data;
   return event;
+}
+
+/**
+ * `user_preferences` (Meta: webhooks/reference/user_preferences): the customer stopped or resumed
+ * marketing messages in WhatsApp itself. Becomes an `opted_out` / `opted_in` signal of their
+ * conversation; other categories or values are acknowledged as unsupported.
+ */
+function parseUserPreferences(rawValue: unknown, opts: ParseWebhookOptions, seed: string, receivedAt: number): InboundEvent[] {
+  const value = WaUserPreferencesValue.safeParse(rawValue);
+  if (!value.success || !value.data.metadata) return [unsupported('user_preferences without metadata.phone_number_id', 'user_preferences', seed)];
+  const account = value.data.metadata.phone_number_id;
+  if (opts.phoneNumberIds && !opts.phoneNumberIds.has(account)) return [unsupported(`phone number id ${account} is not one of this account's (user_preferences)`, OTHER_PHONE_NUMBER, seed)];
+  const contacts = value.data.contacts ?? [];
+  return value.data.user_preferences.map((p, i): InboundEvent => {
+    const signal = p.category === 'marketing_messages' ? (p.value === 'stop' ? 'opted_out' : p.value === 'resume' ? 'opted_in' : undefined) : undefined;
+    if (!signal) return unsupported(`user preference ${p.category ?? '?'}=${p.value ?? '?'} is not handled`, 'user_preferences', `${seed}:${i}`);
+    const contact = contacts.find((c) => (p.wa_id !== undefined && c.wa_id === p.wa_id) || (p.user_id !== undefined && c.user_id === p.user_id));
+    // the same id rule as a message's sender, so the flag lands on the conversation's customer
+    const userId = p.parent_user_id ?? contact?.parent_user_id ?? p.user_id ?? contact?.user_id ?? p.wa_id ?? contact?.wa_id;
+    if (!userId) return unsupported('user preference without any customer id', 'user_preferences', `${seed}:${i}`);
+    const phone = p.wa_id ?? contact?.wa_id;
+    const ref: ConversationRef = { channel: 'whatsapp', account, userId, ...(phone ? { address: phone, phone: `+${phone.replace(/^\+/, '')}` } : {}) };
+    const at = toMs(p.timestamp, receivedAt);
+    return {
+      kind: 'signal',
+      eventId: jobId('wa-pref', account, shortHash(`${userId}|${p.value ?? ''}|${at}`, 24)),
+      conversation: ref,
+      at,
+      signal,
+      detail: { category: p.category, ...(p.detail ? { detail: p.detail.slice(0, 200) } : {}) },
+    };
+  });
 }

@@ -53,6 +53,23 @@ export const WaChangeValue = z.looseObject({
   errors: z.array(WaError).optional(),
 });
 
+/** `user_preferences` change value (Meta: webhooks/reference/user_preferences). */
+export const WaUserPreferencesValue = z.looseObject({
+  metadata: z.looseObject({ phone_number_id: z.string().min(1), display_phone_number: z.string().optional() }).optional(),
+  contacts: z.array(WaContact).optional(),
+  user_preferences: z.array(
+    z.looseObject({
+      wa_id: z.string().optional(),
+      user_id: z.string().optional(),
+      parent_user_id: z.string().optional(),
+      detail: z.string().optional(),
+      category: z.string().optional(),
+      value: z.string().optional(),
+      timestamp: z.union([z.string(), z.number()]).optional(),
+    }),
+  ),
+});
+
 export const WaChange = z.looseObject({ field: z.string(), value: z.unknown() });
 
 export const WaWebhook = z.looseObject({

@@ -204,8 +204,12 @@ export const ConversationSignal = z.object({
   eventId: z.string().min(1),
   conversation: ConversationRef,
   at: z.number(),
-  /** `blocked`/`unblocked`: the customer blocked or unblocked the bot (Telegram `my_chat_member`); sends would fail. */
-  signal: z.enum(['human_took_over', 'bot_resumed', 'session_ended', 'session_started', 'send_failed', 'recalled', 'info', 'blocked', 'unblocked']),
+  /**
+   * `blocked`/`unblocked`: the customer blocked or unblocked the bot (Telegram `my_chat_member`); sends would fail.
+   * `opted_out`/`opted_in`: the customer stopped or resumed business-initiated messages through the
+   * provider (WhatsApp `user_preferences`, marketing messages); API messages and broadcasts are refused meanwhile.
+   */
+  signal: z.enum(['human_took_over', 'bot_resumed', 'session_ended', 'session_started', 'send_failed', 'recalled', 'info', 'blocked', 'unblocked', 'opted_out', 'opted_in']),
   detail: z.record(z.string(), z.unknown()).default({}),
 });
 export type ConversationSignal = z.infer<typeof ConversationSignal>;

@@ -47,6 +47,11 @@ export function gatewayKeys(prefix: string) {
     statsAccounts: () => at('stats-accounts'),
     /** The customer cannot be reached (blocked the bot, deactivated): the reason, until they write again or unblock. */
     unreachable: (conversationId: string) => at('unreachable', conversationId),
+    /**
+     * A customer opted out of business-initiated messages (JSON, see `OptOutStore`; no TTL, removed
+     * by opt-in or erasure): channel, gateway account (`default` included) and the hashed customer id.
+     */
+    optOut: (channel: string, accountId: string, customerId: string) => at('optout', channel, accountId, shortHash(customerId, 24)),
     /** One-shot markers (e.g. the allowlist refusal was sent once). */
     once: (name: string) => `${p}:once:${name}`,
 

@@ -86,6 +86,11 @@ export function customerKeyFamilies(prefix: string): readonly KeyFamily[] {
       keys: (c) => ({ exact: [k.chatwoot.mirrorByRef(c.id)], patterns: [globLiteral(k.chatwoot.mirrorByRef(c.id, 'gw-x')).replace(':acct:gw-x:', ':acct:*:')] }),
     },
     {
+      name: 'opt-out of business-initiated messages',
+      keyedBy: 'customer',
+      keys: (c) => ({ exact: [k.optOut(c.ref.channel, c.ref.accountId ?? 'default', c.ref.userId.replace(/^\+/, ''))] }),
+    },
+    {
       name: 'send allowance (customer-initiated window)',
       keyedBy: 'customer',
       keys: (c) => {

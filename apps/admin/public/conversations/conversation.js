@@ -116,8 +116,15 @@
     return C.call('GET', path + '/owner').then(showOwner);
   }
 
+  /** The opt-out badge: shown while the customer is opted out of business-initiated messages. */
+  function loadOptOut() {
+    return C.call('GET', path + '/opt-out').then(function (o) {
+      $('optout').textContent = o.optedOut ? 'opted out' + (o.source === 'provider' ? ' (in WhatsApp)' : '') + (o.since ? ' since ' + o.since.slice(0, 10) : '') : '';
+    }, function () { $('optout').textContent = ''; });
+  }
+
   function load() {
-    return Promise.all([C.call('GET', path), loadOwner()]).then(function (r) {
+    return Promise.all([C.call('GET', path), loadOwner(), loadOptOut()]).then(function (r) {
       renderTimeline(r[0]);
       renderFacts(r[0]);
     }, function (e) {

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { ChannelId, conversationId, DEFAULT_ACCOUNT_ID, jobId, type ConversationRef, type ConversationSignal, type Logger } from '@switchboard/core';
-import { enqueueReply, gatewayKeys, getConversationOwner, type Producers, type RedisClient } from '@switchboard/queue';
+import { enqueueReply, gatewayKeys, getConversationOwner, OptOutStore, optOutRefOf, type Producers, type RedisClient } from '@switchboard/queue';
 import type { ConversationDetail, RecordReader } from '@switchboard/record';
 import { ApiError } from './api.js';
 
@@ -80,6 +80,19 @@ export function conversationActionsRouter(deps: ConversationActionsDeps): Router
   r.get('/channels', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ channels: ChannelId.options });
   });
+
+  /**
+   * Whether the conversation's customer opted out of business-initiated messages (STOP, the
+   * provider's preference webhook): `{optedOut, source?, since?}`. The bot still answers them.
+   */
+  r.get(
+    '/conversations/:id/opt-out',
+    wrap(async (req, res) => {
+      const { ref } = await conversationOf(req);
+      const o = await new OptOutStore(deps.redis, deps.prefix).get(optOutRefOf(ref));
+      res.set('Cache-Control', 'no-store').json({ optedOut: o !== undefined, ...(o ? { source: o.source, ...(o.at > 0 ? { since: new Date(o.at).toISOString() } : {}) } : {}) });
+    }),
+  );
 
   /** Who owns the conversation right now (Redis; the record follows once the signal is processed). */
   r.get(

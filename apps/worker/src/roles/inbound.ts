@@ -4,6 +4,7 @@ import { acceptCustomerMessage, acknowledgeSentParts, createWorker, enqueueReply
 import { accountFor, admission, agentFor, inboundHooks } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } from '../schedule.js';
+import { applyOptOutSignal } from '../opt-out.js';
 import { conversationEventEntry, ownershipEntry, receivedMessageEntry, record, statusEntry } from '../recording.js';
 
 async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
@@ -44,6 +45,7 @@ async function acceptSignal(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   if (event.signal === 'bot_resumed' || event.signal === 'session_ended') await setOwner(deps, convId, 'bot', event.signal);
   if (event.signal === 'blocked') await markUnreachable(deps, convId, 'blocked');
   if (event.signal === 'unblocked') await clearUnreachable(deps, convId);
+  if (event.signal === 'opted_out' || event.signal === 'opted_in') await applyOptOutSignal(deps, { ...event, signal: event.signal });
   await recordSignal(deps, event);
   deps.log.info('conversation signal', { channel: event.conversation.channel, conversation: convId, signal: event.signal });
   return event.signal;

@@ -16,6 +16,7 @@ import type { WorkerDeps } from '../deps.js';
 import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
 import { ownershipEntry, receivedMessageEntry, record as recordFacts, turnEntry } from '../recording.js';
 import { turnRecordId } from '@switchboard/record';
+import { handleOptOutKeywords } from '../opt-out.js';
 
 /** What a turn stores before it enqueues its reply, so a retried turn never asks the LLM twice. */
 interface TurnRecord {
@@ -58,7 +59,10 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
   if (customer.length === 0) return 'empty';
   const facts: RecordEntry[] = customer.map(receivedMessageEntry);
   try {
-    return await answerTurn(deps, data, customer, facts);
+    // STOP / START are handled here, never by the agent; the customer's other messages are answered
+    const { rest, outcome } = await handleOptOutKeywords(deps, customer, facts);
+    if (rest.length === 0) return outcome ?? 'empty';
+    return await answerTurn(deps, data, rest, facts);
   } finally {
     await recordFacts(deps, facts);
   }
