@@ -10,3 +10,4 @@ export * from './lua-scripts.js';
 export * from './lock.js';
 export * from './replies.js';
 export * from './send-rate.js';
+export * from './contacts.js';
