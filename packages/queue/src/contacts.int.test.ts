@@ -18,7 +18,7 @@ function message(sentAt: number, extra: Partial<InboundMessage> = {}): InboundMe
     content: { type: 'text', text: 'hi' },
     author: 'customer',
     ...extra,
-  } as InboundMessage;
+  };
 }
 
 describe('customer contacts and the service window (real Redis)', () => {
