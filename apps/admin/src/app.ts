@@ -4,8 +4,8 @@ import { ExpressAdapter } from '@bull-board/express';
 import { resolve } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Gauge, type Registry } from 'prom-client';
-import { DEFAULT_ACCOUNT_ID, mountOpsRoutes, QUEUES, type AccountsFile, type Logger, type QueueName } from '@switchboard/core';
-import { listHumanOwned, pingRedis, type Producers, type RedisClient } from '@switchboard/queue';
+import { DEFAULT_ACCOUNT_ID, mountOpsRoutes, QUEUES, type AccountsFile, type ChannelId, type CustomerServiceWindow, type Logger, type QueueName } from '@switchboard/core';
+import { listHumanOwned, OptOutStore, pingRedis, type Producers, type RedisClient } from '@switchboard/queue';
 import { basicAuth, type AdminCredentials } from './auth.js';
 import { buildOverview, renderOverviewHtml } from './overview.js';
 import { loopbackHostOnly, securityHeaders } from './security.js';
@@ -18,6 +18,7 @@ import type { PreviewAgents } from './api/preview-agents.js';
 import { agentKeys, UnansweredQuestions } from '@switchboard/agent';
 import { conversationsRouter } from './api/conversations.routes.js';
 import { conversationActionsRouter } from './api/conversation-actions.routes.js';
+import { messagesRouter, optedOutGuard, type MessageGuard } from './api/messages.routes.js';
 import { analyticsRouter } from './api/analytics.routes.js';
 import { analyticsConsole } from './analytics.console.js';
 import type { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
@@ -56,6 +57,10 @@ export interface AdminDeps {
   storeReadiness?: () => Promise<string | undefined>;
   /** Where the console's static files live (default `apps/admin/public`). */
   publicDir?: string;
+  /** Each channel's customer-service window (`customerServiceWindows()` of the channel registry); absent = none enforced. */
+  serviceWindows?: Readonly<Partial<Record<ChannelId, CustomerServiceWindow>>>;
+  /** Extra refusals of `POST /api/v1/messages` (opt-outs), run before a message is queued. */
+  messageGuards?: readonly MessageGuard[];
 }
 
 export const BOARD_PATH = '/admin/queues';
@@ -137,6 +142,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   const analyticsRoutes = analyticsRouter({ analytics: deps.analytics });
   app.use('/api/v1', analyticsRoutes);
   app.use('/api/v1/customers', customersRouter({ erasure: deps.erasure }));
+  app.use('/api/v1/messages', messagesRouter({ redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log, windows: deps.serviceWindows ?? {}, guards: [optedOutGuard(new OptOutStore(deps.redis, deps.prefix)), ...(deps.messageGuards ?? [])] }));
   const recordRoutes = conversationsRouter({ record: deps.record, log: deps.log });
   app.use('/api/v1', recordRoutes);
   app.use('/api/v1', fallbacks.notFound, fallbacks.errors);

@@ -85,7 +85,8 @@ export function sentPartEntry(data: OutboundJob, index: number, part: OutboundPa
     id: outboundRecordId(data.outboundId, index),
     ref: data.ref,
     direction: 'out',
-    author: data.origin === 'human' ? 'human' : 'bot',
+    // an API message is the business speaking (an integration or a person), not the AI agent
+    author: data.origin === 'human' || data.origin === 'api' ? 'human' : 'bot',
     origin: data.origin,
     contentType,
     text,

@@ -3,7 +3,7 @@
  * and `./worker` halves. Adding a channel id to `ChannelId` without registering its module here does
  * not compile (the record is complete, not `Partial`).
  */
-import type { ChannelRegistry, ChannelWorkerRegistry, EnvShape } from '@switchboard/core';
+import type { ChannelId, ChannelRegistry, ChannelWorkerRegistry, CustomerServiceWindow, EnvShape } from '@switchboard/core';
 import type { WorkerRuntime } from '@switchboard/channel-runtime';
 import { chatwootInbound } from '@switchboard/channel-chatwoot/inbound';
 import { chatwoot } from '@switchboard/channel-chatwoot/worker';
@@ -40,3 +40,10 @@ export const channelsEnv = {
   ...chatwoot.typed.env,
   ...telegram.typed.env,
 } satisfies EnvShape;
+
+/** Each channel's customer-service window for business-started free-form messages (channels without one are absent). */
+export function customerServiceWindows(): Partial<Record<ChannelId, CustomerServiceWindow>> {
+  const out: Partial<Record<ChannelId, CustomerServiceWindow>> = {};
+  for (const m of Object.values(CHANNEL_MODULES)) if (m.inbound.freeFormWindow) out[m.id] = m.inbound.freeFormWindow;
+  return out;
+}

@@ -15,8 +15,8 @@ export const OutboundJob = z.object({
   outboundId: z.string(),
   ref: ConversationRef,
   reply: Reply,
-  /** What produced it: an agent turn, a human relayed from Chatwoot, a notice or a template fallback. */
-  origin: z.enum(['agent', 'human', 'notice', 'fallback', 'welcome']),
+  /** What produced it: an agent turn, a human relayed from Chatwoot, a notice, a template fallback, or the HTTP API (`POST /api/v1/messages`). */
+  origin: z.enum(['agent', 'human', 'notice', 'fallback', 'welcome', 'api']),
   /** Provider message this answers (read receipts, WhatsApp context, WeChat quota). */
   inReplyTo: z.string().optional(),
   correlationId: z.string().optional(),

@@ -89,6 +89,25 @@ export interface AccountInbound<P, X extends object = object> {
 /** An account's inbound half, or why the account cannot serve (its routes answer 503). */
 export type InboundSetup = { readonly enabled: true; readonly inbound: AccountInbound<unknown> } | { readonly enabled: false; readonly reason: string };
 
+/** How long after a customer's messages the business may write to them freely. */
+export interface CustomerServiceWindow {
+  /** After the customer's last message. */
+  readonly afterLastMessageMs: number;
+  /** After their last message that came from an ad or post (a referral), when longer. */
+  readonly afterEntryPointMs?: number;
+}
+
+/**
+ * Whether a free-form message may be sent now under `window` to a customer whose last message was
+ * at `lastInboundAt` (and last ad/post entry at `entryPointAt`); no known message → closed.
+ */
+export function insideWindow(window: CustomerServiceWindow | undefined, contact: { readonly lastInboundAt: number; readonly entryPointAt?: number } | undefined, now: number): boolean {
+  if (!window) return true;
+  if (!contact) return false;
+  if (now - contact.lastInboundAt < window.afterLastMessageMs) return true;
+  return window.afterEntryPointMs !== undefined && contact.entryPointAt !== undefined && now - contact.entryPointAt < window.afterEntryPointMs;
+}
+
 /** `enqueue`: an `unsupported` event is handed to the inbound consumer; `acknowledge`: only logged and counted. */
 export type UnsupportedPolicy = 'enqueue' | 'acknowledge';
 
@@ -155,6 +174,11 @@ export interface ChannelInbound<S, R extends InboundRuntime = InboundRuntime> {
    * the ingress's parsed environment fills deployment-wide values.
    */
   readonly accountFile: AccountFileReader<S, Readonly<Record<string, unknown>>>;
+  /**
+   * The provider's customer-service window for free-form messages the business starts (WhatsApp:
+   * 24 h after the customer's last message, 72 h after they came from an ad or post); absent = none.
+   */
+  readonly freeFormWindow?: CustomerServiceWindow;
   /** Builds one account's inbound half, or says why the account is disabled. */
   createInbound(account: ChannelAccount<S>, runtime: R): InboundSetup;
   /** The `200` answer of a delivery. */

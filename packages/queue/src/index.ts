@@ -11,3 +11,4 @@ export * from './lock.js';
 export * from './replies.js';
 export * from './send-rate.js';
 export * from './opt-out.js';
+export * from './contacts.js';

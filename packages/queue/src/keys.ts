@@ -52,6 +52,21 @@ export function gatewayKeys(prefix: string) {
      * by opt-in or erasure): channel, gateway account (`default` included) and the hashed customer id.
      */
     optOut: (channel: string, accountId: string, customerId: string) => at('optout', channel, accountId, shortHash(customerId, 24)),
+
+    /**
+     * The last customer message of one customer on one gateway account (hash: `ref` JSON, `last` ms,
+     * `entry` ms of the last ad/post entry point): the conversation the API writes to and the
+     * customer-service window.
+     */
+    contact: (channel: string, accountId: string, userId: string) => at('contact', channel, accountId, shortHash(userId, 24)),
+
+    /** The HTTP API's state. */
+    api: {
+      /** One `Idempotency-Key` of one API key (hash: `body` hash, `id`, `status`). */
+      idempotency: (keyName: string, idempotencyKey: string) => at('api', 'idem', shortHash(`${keyName}|${idempotencyKey}`, 32)),
+      /** One API message (hash: `channel`, `key` = the API key name that sent it). */
+      message: (id: string) => at('api', 'msg', id),
+    },
     /** One-shot markers (e.g. the allowlist refusal was sent once). */
     once: (name: string) => `${p}:once:${name}`,
 

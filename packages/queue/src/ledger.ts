@@ -27,6 +27,12 @@ export interface UnconfirmedPart {
   reconcilingSince?: number;
 }
 
+/** Where one outbound reply stands as a whole (see {@link DeliveryLedger.replyStatus}). */
+export interface ReplyStatus {
+  status: 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+  error?: string;
+}
+
 /** Progress of one outbound reply. */
 export interface OutboundProgress {
   /** Parts recorded as sent; a retry resumes at this index. */
@@ -81,6 +87,28 @@ export class DeliveryLedger {
     if (h.conversationId) rec.conversationId = h.conversationId;
     if (h.error) rec.error = h.error;
     return rec;
+  }
+
+  /**
+   * Where one outbound reply stands as a whole: `queued` until its first part is sent; then the
+   * least advanced status of its sent parts (`accepted` counts as `sent`, `played` as `read`);
+   * `failed` (with the provider's error) when a part failed or the reply gave up. Unknown → undefined.
+   */
+  async replyStatus(channel: string, outboundId: string): Promise<ReplyStatus | undefined> {
+    const h = await this.redis.hgetall(this.keys.outbound(outboundId));
+    if (h.outcome?.startsWith('failed') || h.outcome?.startsWith('suppressed')) return { status: 'failed', error: h.outcome.replace(/^failed: /, '') };
+    const sent = Number(h.sent ?? 0);
+    if (sent === 0) return Object.keys(h).length === 0 ? undefined : { status: 'queued' };
+    let worst: ReplyStatus = { status: 'read' };
+    const order = { sent: 1, delivered: 2, read: 3 } as const;
+    for (let i = 0; i < sent; i++) {
+      const id = h[`p${i}`];
+      const rec = id ? await this.get(channel, id) : undefined;
+      if (rec?.status === 'failed') return { status: 'failed', ...(rec.error ? { error: rec.error } : {}) };
+      const st = rec === undefined || rec.status === 'accepted' ? 'sent' : rec.status === 'played' ? 'read' : rec.status;
+      if (order[st] < order[worst.status as keyof typeof order]) worst = { status: st };
+    }
+    return worst;
   }
 
   /** Parts of an outbound reply already sent (a retry resumes here) and the state of the next one. */

@@ -91,6 +91,11 @@ export function customerKeyFamilies(prefix: string): readonly KeyFamily[] {
       keys: (c) => ({ exact: [k.optOut(c.ref.channel, c.ref.accountId ?? 'default', c.ref.userId.replace(/^\+/, ''))] }),
     },
     {
+      name: 'last customer contact (the conversation of API messages and customer-service window)',
+      keyedBy: 'customer',
+      keys: (c) => ({ exact: [...new Set([c.ref.userId, c.ref.userId.replace(/^\+/, '')])].map((id) => k.contact(c.ref.channel, c.ref.accountId ?? 'default', id)) }),
+    },
+    {
       name: 'send allowance (customer-initiated window)',
       keyedBy: 'customer',
       keys: (c) => {

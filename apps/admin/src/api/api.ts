@@ -22,7 +22,11 @@ export type ApiErrorCode =
   | 'payload_too_large'
   | 'unsupported_format'
   | 'store_unavailable'
-  | 'unavailable';
+  | 'unavailable'
+  | 'idempotency_conflict'
+  | 'outside_window'
+  | 'unknown_customer'
+  | 'opted_out';
 
 /** An error the API answers as `{error, message}` with `status`. */
 export class ApiError extends Error {

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { ChannelId, DEFAULT_ACCOUNT_ID, insideWindow, shortHash, type ConversationRef, type CustomerServiceWindow, type Logger, type Reply } from '@switchboard/core';
+import { customerContact, DeliveryLedger, enqueueReply, gatewayKeys, optOutRefOf, type CustomerContact, type OptOutStore, type Producers, type RedisClient } from '@switchboard/queue';
+import { ApiError, apiKeyName, sendApiError } from './api.js';
+
+/**
+ * `POST /api/v1/messages` and `GET /api/v1/messages/:id`: a business message to a customer's
+ * existing conversation, sent exactly once per `Idempotency-Key` through the channel's single
+ * reply-ordering path (`enqueueReply`, origin `api`), so it is ordered with the bot's and humans'
+ * replies, recorded and mirrored like them. Its status follows the delivery ledger.
+ */
+
+/** How long an `Idempotency-Key` (and the message it sent) is remembered. */
+export const IDEMPOTENCY_TTL_SEC = 7 * 24 * 3600;
+
+/** Longest text (WhatsApp's limit; other channels split longer text anyway). */
+const MAX_TEXT = 4096;
+
+export const MessageBody = z
+  .object({
+    channel: ChannelId,
+    /** The gateway account (`ACCOUNTS_FILE` id); absent = `default`. */
+    account: z.string().regex(/^[a-z0-9-]{1,40}$/, 'account must be an ACCOUNTS_FILE id ([a-z0-9-]{1,40})').default(DEFAULT_ACCOUNT_ID),
+    /** The channel's customer id (a leading `+` of a phone number is accepted). */
+    to: z
+      .string()
+      .trim()
+      .min(1, 'to is empty')
+      .max(256)
+      .transform((v) => v.replace(/^\+(?=\d+$)/, '')),
+    text: z.string().trim().min(1, 'text is empty').max(MAX_TEXT).optional(),
+    media: z
+      .object({
+        url: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'media.url must be http(s)'),
+        type: z.enum(['image', 'audio', 'video', 'document']),
+        caption: z.string().max(1024).optional(),
+        filename: z.string().max(240).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Quick-reply options (buttons or a list where the channel has them, numbered text elsewhere). */
+    options: z
+      .array(z.object({ id: z.string().min(1).max(200), title: z.string().min(1).max(100), description: z.string().max(200).optional() }).strict())
+      .min(1)
+      .max(10)
+      .optional(),
+  })
+  .strict()
+  .refine((b) => b.text !== undefined || b.media !== undefined, { message: 'text or media is required' });
+export type MessageBody = z.infer<typeof MessageBody>;
+
+/** What a {@link MessageGuard} sees: the parsed body and the conversation it would join. */
+export interface MessageTarget {
+  readonly body: MessageBody;
+  readonly ref: ConversationRef;
+}
+
+/**
+ * A check before an API message is queued (opt-outs: `409 opted_out`): return an {@link ApiError}
+ * to refuse. Guards run after the customer-service window check, before the idempotency claim.
+ */
+export type MessageGuard = (target: MessageTarget) => Promise<ApiError | undefined>;
+
+/** Refuses customers who opted out of business-initiated messages (`409 opted_out`). */
+export function optedOutGuard(optOuts: OptOutStore): MessageGuard {
+  return async ({ ref }) =>
+    (await optOuts.isOptedOut(optOutRefOf(ref))) ? new ApiError(409, 'opted_out', 'the customer opted out of messages from the business (they opt in again by sending START)') : undefined;
+}
+
+/** What the routes need. */
+export interface MessagesDeps {
+  redis: RedisClient;
+  producers: Producers;
+  prefix: string;
+  log: Logger;
+  /** Each channel's customer-service window (from its module); a channel absent here has none. */
+  windows: Readonly<Partial<Record<ChannelId, CustomerServiceWindow>>>;
+  /** Extra refusals (opt-outs); none by default. */
+  guards?: readonly MessageGuard[];
+  now?: () => number;
+}
+
+// first request: claim the key for this body (and name the message); again: the stored body hash and id
+const CLAIM = `
+local body = redis.call('HGET', KEYS[1], 'body')
+if body then
+  if body ~= ARGV[1] then return {'conflict', ''} end
+  return {'replay', redis.call('HGET', KEYS[1], 'id')}
+end
+redis.call('HSET', KEYS[1], 'body', ARGV[1], 'id', ARGV[2], 'state', 'claimed')
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('HSET', KEYS[2], 'channel', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return {'claimed', ARGV[2]}
+`;
+
+/** JSON with object keys sorted, so equal bodies hash equally whatever their key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function parseBody(value: unknown): MessageBody {
+  const r = MessageBody.safeParse(value);
+  if (!r.success) throw new ApiError(400, 'invalid_request', r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
+  return r.data;
+}
+
+function replyOf(b: MessageBody): Reply {
+  return {
+    text: b.text ?? '',
+    ...(b.media ? { media: [{ kind: b.media.type, url: b.media.url, ...(b.media.caption ? { caption: b.media.caption } : {}), ...(b.media.filename ? { filename: b.media.filename } : {}) }] } : {}),
+    ...(b.options ? { options: b.options } : {}),
+  };
+}
+
+/** The messages router (mounted at `/api/v1/messages` behind the API's bearer auth). */
+export function messagesRouter(deps: MessagesDeps): Router {
+  const r = express.Router();
+  const keys = gatewayKeys(deps.prefix);
+  const ledger = new DeliveryLedger(deps.redis, deps.prefix);
+  const now = deps.now ?? Date.now;
+  const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
+    fn(req, res).catch(next);
+  };
+  const statusOf = async (channel: string, id: string) => (await ledger.replyStatus(channel, id)) ?? { status: 'queued' as const };
+
+  /** Refuses what the channel would refuse; the conversation the message joins. */
+  const target = async (body: MessageBody): Promise<ConversationRef> => {
+    const contact: CustomerContact | undefined = await customerContact(deps.redis, deps.prefix, body.channel, body.account, body.to);
+    const window = deps.windows[body.channel];
+    if (window && !insideWindow(window, contact, now())) {
+      throw new ApiError(422, 'outside_window', `the customer's service window is closed: free-form messages need a message from them in the last ${Math.round(window.afterLastMessageMs / 3600_000)} h${window.afterEntryPointMs ? ` (${Math.round(window.afterEntryPointMs / 3600_000)} h after an ad or post entry)` : ''}`);
+    }
+    if (!contact) throw new ApiError(422, 'unknown_customer', `no conversation with this customer on ${body.channel}/${body.account}: they must have written to this account first`);
+    for (const guard of deps.guards ?? []) {
+      const refusal = await guard({ body, ref: contact.ref });
+      if (refusal) throw refusal;
+    }
+    return contact.ref;
+  };
+
+  r.post(
+    '/',
+    express.json({ limit: '64kb' }),
+    wrap(async (req, res) => {
+      const idemKey = req.get('Idempotency-Key')?.trim();
+      if (!idemKey) throw new ApiError(400, 'invalid_request', 'the Idempotency-Key header is required');
+      if (idemKey.length > 255) throw new ApiError(400, 'invalid_request', 'the Idempotency-Key header is longer than 255 characters');
+      const body = parseBody(req.body);
+      const keyName = apiKeyName(res) ?? '';
+      const bodyHash = createHash('sha256').update(canonical(body)).digest('hex');
+      const idem = keys.api.idempotency(keyName, idemKey);
+      const seen = await deps.redis.hmget(idem, 'body', 'id', 'state');
+      if (seen[0] && seen[0] !== bodyHash) throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with another body');
+      if (seen[0] && seen[1] && seen[2] === 'queued') {
+        res.status(200).json({ id: seen[1], ...(await statusOf(body.channel, seen[1])) });
+        return;
+      }
+      const ref = await target(body);
+      const id = `api-${shortHash(`${keyName}|${idemKey}`, 32)}`;
+      const [outcome, claimedId] = (await deps.redis.eval(CLAIM, 2, idem, keys.api.message(id), bodyHash, id, body.channel, String(IDEMPOTENCY_TTL_SEC))) as [string, string];
+      if (outcome === 'conflict') throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with another body');
+      // claimed, or a concurrent or crashed first request: enqueueReply is idempotent per outbound id (same place, same job)
+      await enqueueReply({ redis: deps.redis, producers: deps.producers, keys }, ref, { outboundId: claimedId, reply: replyOf(body), origin: 'api' });
+      await deps.redis.hset(idem, 'state', 'queued');
+      deps.log.info('api message enqueued', { key: keyName, channel: body.channel, account: body.account, outboundId: claimedId, replay: outcome !== 'claimed' });
+      res.status(outcome === 'claimed' ? 202 : 200).json({ id: claimedId, status: 'queued' });
+    }),
+  );
+
+  r.get(
+    '/:id',
+    wrap(async (req, res) => {
+      const id = String(req.params.id);
+      const channel = /^api-[A-Za-z0-9]{1,64}$/.test(id) ? await deps.redis.hget(keys.api.message(id), 'channel') : null;
+      if (!channel) return sendApiError(res, 404, 'not_found', 'no such message (ids are kept 7 days)');
+      res.set('Cache-Control', 'no-store').json({ id, ...(await statusOf(channel, id)) });
+    }),
+  );
+
+  return r;
+}
