@@ -1,6 +1,10 @@
-import { dropPrefix, startFakeGraph, testRedisUrl, uniquePrefix, type FakeGraph } from '@switchboard/testkit';
+import { dropPrefix, signMeta, startFakeGraph, testRedisUrl, uniquePrefix, WHATSAPP_FIXTURE_SECRET, type FakeGraph } from '@switchboard/testkit';
 import { acquireLock, createRedis, gatewayKeys, waitReady, type RedisClient } from '@switchboard/queue';
+import { withAccount, type InboundEvent, type UnsupportedEvent } from '@switchboard/core';
 import { GraphClient } from './whatsapp.client.js';
+import { whatsappInbound } from './whatsapp.channel-inbound.js';
+import { createWhatsAppInboundAdapter } from './whatsapp.inbound.js';
+import { templateStatusHook } from './whatsapp.template-hook.js';
 import { TemplateCatalogueService } from './whatsapp.template-catalogue.js';
 import { validateTemplate } from './whatsapp.templates.js';
 
@@ -100,5 +104,43 @@ describe('template catalogue (fake Graph + Redis)', () => {
     graph.templates.delete(WABA);
     await expect(svc.refresh('default')).rejects.toThrow(/does not exist/);
     expect((await svc.cached('default'))!.templates).toHaveLength(7);
+  });
+
+  it('a message_template_status_update webhook is acknowledged, enqueued and re-syncs the catalogue', async () => {
+    const svc = service(100);
+    await svc.refresh('default');
+    graph.templates.set(WABA, entries('PAUSED'));
+    // the change as Meta sends it (field on the WABA, no phone number metadata)
+    const raw = Buffer.from(
+      JSON.stringify({
+        object: 'whatsapp_business_account',
+        entry: [{ id: WABA, time: 1764770000, changes: [{ field: 'message_template_status_update', value: { event: 'PAUSED', message_template_id: 506, message_template_name: 'tpl_6', message_template_language: 'en_US', reason: 'LOW_QUALITY' } }] }],
+      }),
+    );
+    const adapter = createWhatsAppInboundAdapter({ appSecret: WHATSAPP_FIXTURE_SECRET });
+    const verified = adapter.verify({ rawBody: raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMeta(raw, WHATSAPP_FIXTURE_SECRET) }, query: {}, now: Date.now() });
+    expect(verified.ok).toBe(true);
+    const events = adapter.parse(verified.ok ? verified.payload : undefined, { receivedAt: Date.now() }) as InboundEvent[];
+    expect(events).toEqual([expect.objectContaining({ kind: 'unsupported', providerType: 'message_template_status_update' })]);
+    const policy = whatsappInbound.unsupported;
+    expect(typeof policy === 'function' ? policy(events[0] as UnsupportedEvent) : policy).toBe('enqueue');
+    const hook = templateStatusHook(svc, 'default');
+    // another account's event or another kind passes through untouched
+    expect(await hook(withAccount(events[0]!, 'shop-b'))).toBe(false);
+    expect(graph.templateRequests()).toBe(1);
+    expect(await hook(events[0]!)).toBe(true);
+    expect(graph.templateRequests()).toBe(2);
+    expect(validateTemplate((await svc.cached('default'))!, { name: 'tpl_6', language: 'en_US' })).toMatchObject({ ok: false, code: 'not_approved' });
+  });
+
+  it('a status change during another worker\'s sync waits for it and syncs again', async () => {
+    const svc = service(100);
+    const held = await acquireLock(redis, gatewayKeys(prefix).templates.syncLock('default'), 30_000);
+    const pending = svc.refreshAfterChange('default');
+    await new Promise((r) => setImmediate(r));
+    expect(graph.templateRequests()).toBe(0);
+    await held!.release();
+    expect((await pending).refreshed).toBe(true);
+    expect(graph.templateRequests()).toBe(1);
   });
 });

@@ -90,6 +90,19 @@ export class TemplateCatalogueService {
   }
 
   /**
+   * A refresh that must see a change Meta just announced: when another worker's sync is running
+   * (it may have read the list before the change), waits for it to end and syncs again.
+   */
+  async refreshAfterChange(accountId: string): Promise<RefreshResult> {
+    const deadline = Date.now() + this.lockMs;
+    for (;;) {
+      const r = await this.refresh(accountId);
+      if (r.refreshed || r.reason !== 'locked' || Date.now() >= deadline) return r;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+
+  /**
    * The catalogue for a reader (API, validation): the cached one, or, when none is cached yet, a
    * sync now (waiting for another worker's sync if one is running). Undefined for an account
    * without a WABA id.
