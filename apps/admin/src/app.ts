@@ -19,6 +19,7 @@ import { agentKeys, UnansweredQuestions } from '@switchboard/agent';
 import { conversationsRouter } from './api/conversations.routes.js';
 import { conversationActionsRouter } from './api/conversation-actions.routes.js';
 import { analyticsRouter } from './api/analytics.routes.js';
+import { templatesRouter, type TemplateCatalogues } from './api/templates.routes.js';
 import { analyticsConsole } from './analytics.console.js';
 import type { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
 
@@ -52,6 +53,8 @@ export interface AdminDeps {
   analytics?: RecordAnalytics;
   /** The agents of the console's answer previews (`POST …/knowledge/preview`); absent = 503. */
   previewAgents?: PreviewAgents;
+  /** The WhatsApp template catalogues (`GET /api/v1/templates`); absent = 503. */
+  templates?: TemplateCatalogues;
   /** `/readyz` check of the store, when one is open. */
   storeReadiness?: () => Promise<string | undefined>;
   /** Where the console's static files live (default `apps/admin/public`). */
@@ -139,6 +142,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.use('/api/v1/customers', customersRouter({ erasure: deps.erasure }));
   const recordRoutes = conversationsRouter({ record: deps.record, log: deps.log });
   app.use('/api/v1', recordRoutes);
+  app.use('/api/v1', templatesRouter({ templates: deps.templates }));
   app.use('/api/v1', fallbacks.notFound, fallbacks.errors);
 
   // the console: a static page (scripts and styles as files, CSP 'self') over the same routes behind basic auth
