@@ -40,3 +40,9 @@ export const channelsEnv = {
   ...chatwoot.typed.env,
   ...telegram.typed.env,
 } satisfies EnvShape;
+
+/**
+ * The message-template catalogues of the channels that have them (WhatsApp), for processes that
+ * only read them (the admin API): their environment fragment and the opener.
+ */
+export { whatsappTemplateEnv as templateCatalogueEnv, openTemplateCatalogues } from '@switchboard/channel-whatsapp/outbound';
