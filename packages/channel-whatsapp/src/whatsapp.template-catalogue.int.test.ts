@@ -1,6 +1,6 @@
 import { dropPrefix, signMeta, startFakeGraph, testRedisUrl, uniquePrefix, WHATSAPP_FIXTURE_SECRET, type FakeGraph } from '@switchboard/testkit';
 import { acquireLock, createRedis, gatewayKeys, waitReady, type RedisClient } from '@switchboard/queue';
-import { withAccount, type InboundEvent, type UnsupportedEvent } from '@switchboard/core';
+import { withAccount, type UnsupportedEvent } from '@switchboard/core';
 import { GraphClient } from './whatsapp.client.js';
 import { whatsappInbound } from './whatsapp.channel-inbound.js';
 import { createWhatsAppInboundAdapter } from './whatsapp.inbound.js';
@@ -120,7 +120,7 @@ describe('template catalogue (fake Graph + Redis)', () => {
     const adapter = createWhatsAppInboundAdapter({ appSecret: WHATSAPP_FIXTURE_SECRET });
     const verified = adapter.verify({ rawBody: raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMeta(raw, WHATSAPP_FIXTURE_SECRET) }, query: {}, now: Date.now() });
     expect(verified.ok).toBe(true);
-    const events = adapter.parse(verified.ok ? verified.payload : undefined, { receivedAt: Date.now() }) as InboundEvent[];
+    const events = adapter.parse(verified.ok ? verified.payload : undefined, { receivedAt: Date.now() });
     expect(events).toEqual([expect.objectContaining({ kind: 'unsupported', providerType: 'message_template_status_update' })]);
     const policy = whatsappInbound.unsupported;
     expect(typeof policy === 'function' ? policy(events[0] as UnsupportedEvent) : policy).toBe('enqueue');
