@@ -46,7 +46,6 @@ export const adminEnv = {
   /** The agent configuration the workers use: the sandbox lists its FAQ topics in offline mode. */
   AGENT_CONFIG: optional(),
   WHATSAPP_APP_SECRET: optional(),
-  WHATSAPP_ACCESS_TOKEN: optional(),
   WHATSAPP_VERIFY_TOKEN: optional(),
   WECHAT_TOKEN: optional(),
   WECHAT_AESKEY: optional(),
