@@ -20,6 +20,7 @@ import { conversationsRouter } from './api/conversations.routes.js';
 import { conversationActionsRouter } from './api/conversation-actions.routes.js';
 import { messagesRouter, optedOutGuard, type MessageGuard } from './api/messages.routes.js';
 import { analyticsRouter } from './api/analytics.routes.js';
+import { templatesRouter, type TemplateCatalogues } from './api/templates.routes.js';
 import { analyticsConsole } from './analytics.console.js';
 import type { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
 
@@ -53,6 +54,8 @@ export interface AdminDeps {
   analytics?: RecordAnalytics;
   /** The agents of the console's answer previews (`POST …/knowledge/preview`); absent = 503. */
   previewAgents?: PreviewAgents;
+  /** The WhatsApp template catalogues (`GET /api/v1/templates`); absent = 503. */
+  templates?: TemplateCatalogues;
   /** `/readyz` check of the store, when one is open. */
   storeReadiness?: () => Promise<string | undefined>;
   /** Where the console's static files live (default `apps/admin/public`). */
@@ -145,6 +148,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.use('/api/v1/messages', messagesRouter({ redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log, windows: deps.serviceWindows ?? {}, guards: [optedOutGuard(new OptOutStore(deps.redis, deps.prefix)), ...(deps.messageGuards ?? [])] }));
   const recordRoutes = conversationsRouter({ record: deps.record, log: deps.log });
   app.use('/api/v1', recordRoutes);
+  app.use('/api/v1', templatesRouter({ templates: deps.templates }));
   app.use('/api/v1', fallbacks.notFound, fallbacks.errors);
 
   // the console: a static page (scripts and styles as files, CSP 'self') over the same routes behind basic auth

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { baseEnv, ConfigError, flag, int, optional, port, readAccountsFile, url, withDefault, type AccountsFile } from '@switchboard/core';
 import { storeEnv } from '@switchboard/store';
 import { agentEnv } from '@switchboard/agent';
+import { templateCatalogueEnv } from '@switchboard/channels';
 
 /**
  * The admin app's environment. The sandbox signs/encrypts webhooks with the generated secrets the
@@ -45,7 +46,6 @@ export const adminEnv = {
   /** The agent configuration the workers use: the sandbox lists its FAQ topics in offline mode. */
   AGENT_CONFIG: optional(),
   WHATSAPP_APP_SECRET: optional(),
-  WHATSAPP_ACCESS_TOKEN: optional(),
   WHATSAPP_VERIFY_TOKEN: optional(),
   WECHAT_TOKEN: optional(),
   WECHAT_AESKEY: optional(),
@@ -70,6 +70,8 @@ export const adminEnv = {
   EMBEDDING_DIMENSIONS: int(1536, 1),
   /** Largest knowledge upload accepted by the API and the console (bytes; default 20 MB). */
   KNOWLEDGE_MAX_UPLOAD_BYTES: int(20 * 1024 * 1024, 1024),
+  /** The provider account and token of the template catalogues (`GET /api/v1/templates`). */
+  ...templateCatalogueEnv,
 };
 
 /** Real credentials of the channels the sandbox can fake: never next to `SANDBOX=on`. */

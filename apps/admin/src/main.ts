@@ -9,10 +9,10 @@ import {
   tlsFiles,
 } from '@switchboard/core';
 import { Embedder, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
-import { createRedis, Producers, waitReady } from '@switchboard/queue';
+import { createRedis, gatewayKeys, Producers, waitReady } from '@switchboard/queue';
 import { openStore, type Store } from '@switchboard/store';
 import { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
-import { customerServiceWindows } from '@switchboard/channels';
+import { customerServiceWindows, openTemplateCatalogues } from '@switchboard/channels';
 import { parseApiKeys } from './api/api.js';
 import { createAdminApp } from './app.js';
 import { createPreviewAgents } from './api/preview-agents.js';
@@ -50,6 +50,8 @@ async function main(): Promise<void> {
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   await waitReady(redis, 5000).catch(() => log.warn('redis not reachable yet; pages answer 503 until it is'));
   const producers = new Producers(redis, cfg.QUEUE_PREFIX);
+  // the workers sync the catalogues on their schedule; the API reads the cache and syncs only when it is empty
+  const templates = openTemplateCatalogues({ env: cfg, accountsFile, redis, keys: gatewayKeys(cfg.QUEUE_PREFIX).templates, log });
   const registry = createMetricsRegistry({ service: 'admin' });
   const erasure = store ? new CustomerErasure({ redis, prefix: cfg.QUEUE_PREFIX, db: store.db, producers, log, registry }) : undefined;
 
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     accountsFile,
     configEnv: previewConfigEnv(),
   });
-  const app = createAdminApp({ previewAgents, serviceWindows: customerServiceWindows(), log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), ...(erasure ? { erasure } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db) } : {}) });
+  const app = createAdminApp({ previewAgents, serviceWindows: customerServiceWindows(), log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), ...(erasure ? { erasure } : {}), ...(templates ? { templates } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db) } : {}) });
   const server = await listen(app, cfg.ADMIN_PORT, { log, tls: tlsFiles(cfg) });
   log.info('admin listening', { port: cfg.ADMIN_PORT, board: '/admin/queues', auth: auth ? 'basic' : 'off', sandbox: Boolean(sandbox), accounts: accountsFile ? accountsFile.entries.map((a) => `${a.channel}/${a.id}`) : [] });
   onShutdown(log, async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { dropPrefix, freePort, startApp, testRedisUrl, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@switchboard/testkit';
 
-jest.setTimeout(60_000);
+jest.setTimeout(150_000);
 
 /** Secret values of the files below: inline, from the environment, and inside keys that are wrong. */
 const SECRETS = {
@@ -142,7 +142,7 @@ describe('worker process: ACCOUNTS_FILE validation report at start', () => {
     writeFileSync(path, GOOD);
     const env = await envWith(path);
     proc = startApp('worker', env);
-    await waitForHttp(`http://127.0.0.1:${env.WORKER_METRICS_PORT}/readyz`);
+    await waitForHttp(`http://127.0.0.1:${env.WORKER_METRICS_PORT}/readyz`, 90_000);
     const started = proc;
     await waitFor(async () => started.output().includes('"worker started"'), 5000, 'start line');
     const lines = proc

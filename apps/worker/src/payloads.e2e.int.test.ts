@@ -160,11 +160,10 @@ describe('real WhatsApp payloads, notice on and a short first-reply budget', () 
     const waId = newWaId();
     p.openai.setDelay(6000);
     try {
-      const started = Date.now();
       await p.postWhatsApp(whatsappTextDelivery({ waId, text: 'Hello, can you check order 7003 for me?' }).payload);
-      await waitFor(() => p.graph.textsTo(waId).length === 1, 10_000, 'the apology');
-      // debounce 1.2 s + budget 1.5 s + sending: far below the 2 minutes a hanging model used to take
-      expect(Date.now() - started).toBeLessThan(5500);
+      // the first reply is the apology, not the model's answer: the turn gave up at its budget
+      // (1.5 s) instead of waiting for the 6 s model (no wall-clock bound: a loaded CI machine is slow)
+      await waitFor(() => p.graph.textsTo(waId).length === 1, 20_000, 'the apology');
       expect(p.graph.textsTo(waId)).toEqual(['Sorry, technical trouble. Please try again.']);
       await sleep(7000);
       expect(p.graph.textsTo(waId)).toHaveLength(1);

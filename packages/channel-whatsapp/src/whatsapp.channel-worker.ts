@@ -4,6 +4,8 @@ import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetchEnv } from '@switchboard/fetch';
 import { createWhatsAppOutboundAdapter, fallbackTemplateJob, GraphClient, parseTemplateSpec, whatsappAccountFields, whatsappAdmission, whatsappEnv, WHATSAPP_MEDIA_RULES } from './outbound.js';
 import type { WorkerRuntime } from '@switchboard/channel-runtime';
 import { createWhatsAppMediaPreparer, WhatsAppMediaSource } from './whatsapp.media.js';
+import { TemplateCatalogueService } from './whatsapp.template-catalogue.js';
+import { templateStatusHook } from './whatsapp.template-hook.js';
 
 /** Typed settings of one WhatsApp sending account. */
 export interface WhatsAppWorkerSettings {
@@ -23,7 +25,10 @@ export interface WhatsAppWorkerSettings {
   readonly shortenedNote: string;
   /** File accounts: the phone number ids this account sends from (empty = any the webhooks bring). */
   readonly phoneNumberIds: readonly string[];
+  /** The WhatsApp Business Account id (WHATSAPP_WABA_ID or the file's `wabaId`): template sync. */
   readonly wabaId?: string;
+  /** How often the template catalogue is synced (WHATSAPP_TEMPLATE_REFRESH_MS). */
+  readonly templateRefreshMs: number;
 }
 
 const env = {
@@ -57,6 +62,8 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       maxPartsPerReply: e.WHATSAPP_MAX_PARTS_PER_REPLY,
       shortenedNote: e.WHATSAPP_SHORTENED_NOTE,
       phoneNumberIds: [],
+      templateRefreshMs: e.WHATSAPP_TEMPLATE_REFRESH_MS,
+      ...(e.WHATSAPP_WABA_ID ? { wabaId: e.WHATSAPP_WABA_ID } : {}),
       ...(tpl ? { fallbackTemplate: tpl } : {}),
     };
     return { enabled: true, accounts: [{ id: DEFAULT_ACCOUNT_ID, settings }] };
@@ -78,6 +85,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       maxPartsPerReply: e.WHATSAPP_MAX_PARTS_PER_REPLY,
       shortenedNote: e.WHATSAPP_SHORTENED_NOTE,
       phoneNumberIds: f.phoneNumberIds,
+      templateRefreshMs: e.WHATSAPP_TEMPLATE_REFRESH_MS,
       ...(f.wabaId ? { wabaId: f.wabaId } : {}),
       ...(tpl ? { fallbackTemplate: tpl } : {}),
     };
@@ -99,6 +107,9 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       ...(s.fallbackTemplate ? { fallbackTemplate: s.fallbackTemplate } : {}),
     });
     const fallback = s.fallbackTemplate;
+    const templates = s.wabaId
+      ? new TemplateCatalogueService({ redis: ctx.redis, keys: ctx.keys.templates, accounts: new Map([[account.id, { wabaId: s.wabaId, client }]]), log: ctx.log })
+      : undefined;
     return {
       accountId: account.id,
       adapter,
@@ -107,6 +118,18 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       sender: (ref) => ref.account,
       // 131047 (outside the 24 h window) usually arrives as a failed status: send the template once per failed reply
       statusFollowUp: (event) => fallbackTemplateJob(event, fallback),
+      ...(templates
+        ? {
+            inboundHooks: [templateStatusHook(templates, account.id)],
+            // every inbound worker runs the schedule; each period one of them claims the sync
+            roles: {
+              inbound: () => {
+                templates.startSchedule(s.templateRefreshMs);
+                return [];
+              },
+            },
+          }
+        : {}),
     };
   },
 });

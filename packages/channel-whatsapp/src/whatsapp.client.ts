@@ -47,6 +47,38 @@ export class GraphClient {
     throw classifyGraphError(res.status, res.data);
   }
 
+  private async get<T>(path: string, params: Record<string, string>): Promise<T> {
+    let res;
+    try {
+      res = await this.http.get<T & GraphErrorBody>(path, { params });
+    } catch (err) {
+      throw classifyGraphError(undefined, undefined, err);
+    }
+    if (res.status >= 200 && res.status < 300 && !(res.data as GraphErrorBody)?.error) return res.data;
+    throw classifyGraphError(res.status, res.data);
+  }
+
+  /**
+   * Every message template of a WhatsApp Business Account (`GET /{waba-id}/message_templates`),
+   * following `paging.cursors.after` while the page has a `paging.next` link. Entries are returned
+   * as Meta sends them (parsed by whatsapp.templates.ts). `maxPages` bounds a runaway cursor.
+   */
+  async listTemplates(wabaId: string, opts: { pageSize?: number; maxPages?: number } = {}): Promise<unknown[]> {
+    const out: unknown[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < (opts.maxPages ?? 100); page++) {
+      const params: Record<string, string> = { fields: 'id,name,language,status,category,components,parameter_format', limit: String(opts.pageSize ?? 100) };
+      if (after) params.after = after;
+      const data = await this.get<{ data?: unknown[]; paging?: { cursors?: { after?: string }; next?: string } }>(`/${encodeURIComponent(wabaId)}/message_templates`, params);
+      out.push(...(Array.isArray(data.data) ? data.data : []));
+      const next = data.paging?.cursors?.after;
+      // Meta: the last page still has cursors but no `next` link
+      if (!data.paging?.next || !next || next === after) return out;
+      after = next;
+    }
+    throw classifyGraphError(200, { error: { message: `message_templates of ${wabaId}: more than ${opts.maxPages ?? 100} pages` } });
+  }
+
   /**
    * Sends one message to a wa_id (`to: +<digits>`) or a business-scoped user id (`recipient`).
    * Returns the wamid; 200 means accepted, not delivered.

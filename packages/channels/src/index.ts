@@ -47,3 +47,9 @@ export function customerServiceWindows(): Partial<Record<ChannelId, CustomerServ
   for (const m of Object.values(CHANNEL_MODULES)) if (m.inbound.freeFormWindow) out[m.id] = m.inbound.freeFormWindow;
   return out;
 }
+
+/**
+ * The message-template catalogues of the channels that have them (WhatsApp), for processes that
+ * only read them (the admin API): their environment fragment and the opener.
+ */
+export { whatsappTemplateEnv as templateCatalogueEnv, openTemplateCatalogues } from '@switchboard/channel-whatsapp/outbound';

@@ -155,6 +155,16 @@ export function gatewayKeys(prefix: string) {
       servicers: () => at('wechat', 'servicers'),
     },
 
+    /** WhatsApp message templates of one account (`GatewayKeys['templates']`). */
+    templates: {
+      /** The cached catalogue (JSON) of one account. */
+      catalogue: (accountId: string) => at('tpl', accountId),
+      /** Held while one worker syncs the account's catalogue. */
+      syncLock: (accountId: string) => at('tpl', accountId, 'lock'),
+      /** Claimed by the worker that runs this period's scheduled sync. */
+      scheduleClaim: (accountId: string) => at('tpl', accountId, 'sched'),
+    },
+
     /**
      * @deprecated Raw namespace builder, kept only until chatwoot-ingress uses
      * `chatwoot.webhookDelivery` / `chatwoot.webhookEvent`; name new keys in this registry instead.
@@ -165,3 +175,5 @@ export function gatewayKeys(prefix: string) {
 export type GatewayKeys = ReturnType<typeof gatewayKeys>;
 /** The media pipeline's cache keys (`gatewayKeys(prefix).media`). */
 export type MediaKeys = GatewayKeys['media'];
+/** The template catalogue's keys (`gatewayKeys(prefix).templates`). */
+export type TemplateKeys = GatewayKeys['templates'];

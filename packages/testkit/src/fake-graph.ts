@@ -48,6 +48,13 @@ export interface FakeGraph extends FakeServer {
   loseResponses(n: number): void;
   /** Adds latency to every send (ms). */
   setDelay(ms: number): void;
+  /**
+   * Message templates served at `GET /{waba-id}/message_templates` (entries as Meta sends them),
+   * by WABA id; pages of `limit` (default 25) with `paging.cursors.after` and `paging.next`.
+   */
+  templates: Map<string, unknown[]>;
+  /** Template list requests received (one per page). */
+  templateRequests(): number;
   /** Text bodies sent to one recipient, in order. */
   textsTo(address: string): string[];
   reset(): void;
@@ -72,6 +79,8 @@ export async function startFakeGraph(
   let attemptCount = 0;
   let lostResponses = 0;
   const failAtAttempt = new Map<number, GraphFailure>();
+  const templates = new Map<string, unknown[]>();
+  let templateRequestCount = 0;
   const app = express();
   app.use(express.json({ limit: '5mb' }));
   app.use((req, _res, next) => {
@@ -122,6 +131,30 @@ export async function startFakeGraph(
     }
     res.json({ messaging_product: 'whatsapp', contacts: [{ input: target, wa_id: String(target).replace(/^\+/, '') }], messages: [{ id: wamid }] });
   });
+  app.get(`/${version}/:waba/message_templates`, (req, res) => {
+    templateRequestCount += 1;
+    if (!String(req.headers.authorization ?? '').startsWith('Bearer ')) {
+      res.status(401).json(graphError(190, 'Invalid OAuth access token', 401).body);
+      return;
+    }
+    const all = templates.get(req.params.waba);
+    if (!all) {
+      res.status(400).json(graphError(100, `(#100) Unsupported get request. Object with ID '${req.params.waba}' does not exist`).body);
+      return;
+    }
+    const limit = Math.max(1, Math.min(1000, Number(req.query.limit) || 25));
+    // cursors are opaque to clients; here the base64 of the offset
+    const after = typeof req.query.after === 'string' ? Number(Buffer.from(req.query.after, 'base64').toString('utf8')) : 0;
+    const start = Number.isFinite(after) && after > 0 ? after : 0;
+    const data = all.slice(start, start + limit);
+    const cursor = (n: number) => Buffer.from(String(n)).toString('base64');
+    const paging: Record<string, unknown> = { cursors: { before: cursor(start), after: cursor(start + data.length) } };
+    if (start + limit < all.length) {
+      const q = new URLSearchParams({ limit: String(limit), after: cursor(start + data.length) });
+      paging.next = `${req.protocol}://${req.get('host')}/${version}/${req.params.waba}/message_templates?${q.toString()}`;
+    }
+    res.json({ data, paging });
+  });
   app.use(async (req, res) => {
     if (opts.proxyUnknownTo) {
       const headers: Record<string, string> = {};
@@ -147,6 +180,10 @@ export async function startFakeGraph(
     requests,
     sent,
     reads,
+    templates,
+    templateRequests() {
+      return templateRequestCount;
+    },
     failNext(n, failure) {
       for (let i = 0; i < n; i++) failures.push(failure);
     },
@@ -176,6 +213,7 @@ export async function startFakeGraph(
       failures = [];
       delayMs = 0;
       lostResponses = 0;
+      templateRequestCount = 0;
     },
     close,
   };
