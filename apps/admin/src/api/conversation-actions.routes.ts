@@ -104,29 +104,21 @@ export function conversationActionsRouter(deps: ConversationActionsDeps): Router
     }),
   );
 
-  r.post(
-    '/conversations/:id/takeover',
-    express.json({ limit: '4kb' }),
-    wrap(async (req, res) => {
-      const body = parse(ActionBody, req.body);
-      const { detail, ref } = await conversationOf(req);
-      await signal(ref, 'human_took_over', jobId('console', 'takeover', detail.id, body.requestId), 'taken over in the console');
-      deps.log.info('console take over', { conversation: detail.id, channel: detail.channel });
-      res.status(202).json({ conversationId: detail.id, owner: 'human' });
-    }),
-  );
-
-  r.post(
-    '/conversations/:id/handback',
-    express.json({ limit: '4kb' }),
-    wrap(async (req, res) => {
-      const body = parse(ActionBody, req.body);
-      const { detail, ref } = await conversationOf(req);
-      await signal(ref, 'bot_resumed', jobId('console', 'handback', detail.id, body.requestId), 'handed back in the console');
-      deps.log.info('console hand back', { conversation: detail.id, channel: detail.channel });
-      res.status(202).json({ conversationId: detail.id, owner: 'bot' });
-    }),
-  );
+  /** Take over or hand back: one ownership signal on the `inbound` queue, as Chatwoot's would be. */
+  const ownershipAction = (action: 'takeover' | 'handback', kind: 'human_took_over' | 'bot_resumed', owner: 'human' | 'bot', reason: string, logLine: string) =>
+    r.post(
+      `/conversations/:id/${action}`,
+      express.json({ limit: '4kb' }),
+      wrap(async (req, res) => {
+        const body = parse(ActionBody, req.body);
+        const { detail, ref } = await conversationOf(req);
+        await signal(ref, kind, jobId('console', action, detail.id, body.requestId), reason);
+        deps.log.info(logLine, { conversation: detail.id, channel: detail.channel });
+        res.status(202).json({ conversationId: detail.id, owner });
+      }),
+    );
+  ownershipAction('takeover', 'human_took_over', 'human', 'taken over in the console', 'console take over');
+  ownershipAction('handback', 'bot_resumed', 'bot', 'handed back in the console', 'console hand back');
 
   r.post(
     '/conversations/:id/reply',
