@@ -6,7 +6,7 @@ export { whatsappEnv, whatsappAccountFields, type WhatsAppAccountFields } from '
 export { WHATSAPP_MEDIA_RULES } from './whatsapp.media-rules.js';
 export { GraphMediaUploader, type GraphMediaUploaderOptions } from './whatsapp.media-upload.js';
 export { whatsappAdmission, fallbackTemplateJob, type WhatsAppAllowlist } from './whatsapp.policy.js';
-export { parseTemplate, parseComponents, textParameters, validateTemplate, type WhatsAppTemplate, type TemplateCatalogue, type TemplateComponents, type TemplateButton, type TemplateParameters, type ParameterFormat, type TemplateRequest, type TemplateSendParams, type TemplateParamValues, type TemplateValidation, type TemplateProblemCode } from './whatsapp.templates.js';
+export { parseTemplate, parseComponents, resolveTemplateComponents, textParameters, validateTemplate, type WhatsAppTemplate, type TemplateCatalogue, type TemplateComponents, type TemplateButton, type TemplateParameters, type ParameterFormat, type TemplateRequest, type TemplateSendParams, type TemplateParamValues, type TemplateValidation, type TemplateProblemCode } from './whatsapp.templates.js';
 export { TemplateCatalogueService, fetchCatalogue, type TemplateAccount, type TemplateLister, type TemplateCatalogueOptions, type RefreshResult } from './whatsapp.template-catalogue.js';
 export { templateStatusHook, TEMPLATE_STATUS_FIELD } from './whatsapp.template-hook.js';
 export { openTemplateCatalogues, whatsappTemplateEnv } from './whatsapp.template-accounts.js';

@@ -10,6 +10,8 @@ import {
   type ReplyMedia,
   type ReplyOption,
   type SendContext,
+  type TemplateComponentValue,
+  type TemplateValue,
 } from '@switchboard/core';
 import type { GraphClient, GraphMessage } from './whatsapp.client.js';
 import { WINDOW_CLOSED } from './whatsapp.errors.js';
@@ -86,6 +88,24 @@ function optionsMessage(body: string, options: readonly ReplyOption[]): GraphMes
   };
 }
 
+const textParameter = (v: TemplateValue) => ({ type: 'text', text: v.text, ...(v.name ? { parameter_name: v.name } : {}) });
+
+/** A filled template component in the Graph API's `template.components` shape. */
+function templateComponentToGraph(c: TemplateComponentValue): Record<string, unknown> {
+  switch (c.part) {
+    case 'header':
+      return { type: 'header', parameters: c.values.map(textParameter) };
+    case 'header-media':
+      return { type: 'header', parameters: [{ type: c.kind, [c.kind]: { link: c.url, ...(c.kind === 'document' && c.filename ? { filename: c.filename } : {}) } }] };
+    case 'body':
+      return { type: 'body', parameters: c.values.map(textParameter) };
+    case 'button': {
+      const parameter = c.type === 'url' ? { type: 'text', text: c.value } : c.type === 'quick_reply' ? { type: 'payload', payload: c.value } : { type: 'coupon_code', coupon_code: c.value };
+      return { type: 'button', sub_type: c.type, index: String(c.index), parameters: [parameter] };
+    }
+  }
+}
+
 function toGraph(part: OutboundPart): GraphMessage {
   switch (part.kind) {
     case 'text':
@@ -93,7 +113,10 @@ function toGraph(part: OutboundPart): GraphMessage {
     case 'options':
       return optionsMessage(part.text, part.options);
     case 'template':
-      return { type: 'template', template: { name: part.name, language: { code: part.language } } };
+      return {
+        type: 'template',
+        template: { name: part.name, language: { code: part.language }, ...(part.components?.length ? { components: part.components.map(templateComponentToGraph) } : {}) },
+      };
     case 'media': {
       const m = part.media;
       const body: Record<string, unknown> = { link: m.url };
@@ -118,7 +141,7 @@ export const DEFAULT_WHATSAPP_RENDER: WhatsAppRenderOptions = { maxParts: 5, sho
  * note; media only use the parts left over (a 300 KB answer used to become 77 messages).
  */
 export function renderForWhatsApp(reply: Reply, opts: WhatsAppRenderOptions = DEFAULT_WHATSAPP_RENDER): OutboundPart[] {
-  if (reply.template) return [{ kind: 'template', name: reply.template.name, language: reply.template.language }];
+  if (reply.template) return [{ kind: 'template', name: reply.template.name, language: reply.template.language, ...(reply.template.components?.length ? { components: reply.template.components } : {}) }];
   const maxParts = Math.max(1, opts.maxParts);
   const parts: OutboundPart[] = [];
   const options = reply.options ?? [];

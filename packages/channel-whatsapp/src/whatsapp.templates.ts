@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TemplateComponentValue, TemplateValue } from '@switchboard/core';
 
 /**
  * The WhatsApp template catalogue of one business account (WABA), as synced from
@@ -217,4 +218,44 @@ export function validateTemplate(catalogue: Pick<TemplateCatalogue, 'templates'>
   if (buttons.length !== buttonCount) problems.push(`buttons: ${buttonCount} parameter${buttonCount === 1 ? '' : 's'} expected, ${buttons.length} given`);
   if (problems.length > 0) return { ok: false, code: 'parameter_mismatch', message: `template "${req.name}" (${req.language}): ${problems.join('; ')}`, details: problems };
   return { ok: true, template };
+}
+
+function valuesOf(given: TemplateParamValues | undefined, expected: TemplateParameters | undefined): TemplateValue[] {
+  if (given === undefined) return [];
+  if (Array.isArray(given)) return (given as readonly string[]).map((text, i) => (expected?.format === 'named' && expected.names[i] ? { name: expected.names[i]!, text } : { text }));
+  const named = given as Readonly<Record<string, string>>;
+  return (expected?.names ?? Object.keys(named)).filter((n) => n in named).map((name) => ({ name, text: named[name]! }));
+}
+
+const MEDIA_HEADER: Readonly<Record<string, 'image' | 'video' | 'document'>> = { IMAGE: 'image', VIDEO: 'video', DOCUMENT: 'document' };
+const BUTTON_KIND: Readonly<Record<string, 'url' | 'copy_code'>> = { URL: 'url', COPY_CODE: 'copy_code', OTP: 'url' };
+
+/**
+ * The filled components of a send of `template` (one that {@link validateTemplate} accepted for
+ * these parameters): header text variables or the media link of a media header, the body's
+ * variables (named ones carry their name), and one value per parameterised button, in the
+ * template's button order.
+ */
+export function resolveTemplateComponents(template: WhatsAppTemplate, params: TemplateSendParams | undefined): TemplateComponentValue[] {
+  const c = template.components;
+  const structured = params !== undefined && isStructured(params);
+  const header = structured ? params.header : undefined;
+  const body = structured ? params.body : (params as TemplateParamValues | undefined);
+  const buttons = structured ? (params.buttons ?? []) : [];
+  const out: TemplateComponentValue[] = [];
+  const mediaKind = c.header ? MEDIA_HEADER[c.header.format.toUpperCase()] : undefined;
+  if (mediaKind && Array.isArray(header) && header[0]) out.push({ part: 'header-media', kind: mediaKind, url: String(header[0]) });
+  else if (c.header && c.header.parameters.format !== 'media') {
+    const values = valuesOf(header, c.header.parameters);
+    if (values.length > 0) out.push({ part: 'header', values });
+  }
+  const bodyValues = valuesOf(body, c.body?.parameters);
+  if (bodyValues.length > 0) out.push({ part: 'body', values: bodyValues });
+  let next = 0;
+  c.buttons.forEach((button, index) => {
+    if (button.parameters === 0) return;
+    const value = buttons[next++];
+    if (value !== undefined) out.push({ part: 'button', index, type: BUTTON_KIND[button.type.toUpperCase()] ?? 'url', value });
+  });
+  return out;
 }

@@ -1,4 +1,4 @@
-import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia, ReplyOption, ReplyRich } from './model.js';
+import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia, ReplyOption, ReplyRich, TemplateComponentValue } from './model.js';
 
 /** The parts of an HTTP request a webhook verifier needs. Headers are lower-cased. */
 export interface WebhookRequest {
@@ -44,7 +44,7 @@ export type OutboundPart =
   | { readonly kind: 'text'; readonly text: string; readonly rich?: ReplyRich }
   | { readonly kind: 'options'; readonly text: string; readonly options: readonly ReplyOption[] }
   | { readonly kind: 'media'; readonly media: ReplyMedia }
-  | { readonly kind: 'template'; readonly name: string; readonly language: string };
+  | { readonly kind: 'template'; readonly name: string; readonly language: string; readonly components?: readonly TemplateComponentValue[] };
 
 /** Identifies one part of one outbound reply; used as the provider idempotency key where one exists. */
 export interface SendContext {

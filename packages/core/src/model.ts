@@ -298,6 +298,31 @@ export const ReplyRich = z.discriminatedUnion('kind', [
 ]);
 export type ReplyRich = z.infer<typeof ReplyRich>;
 
+/** One variable's value in a template component: `name` for named variables (`{{first_name}}`), absent for positional ones. */
+export const TemplateValue = z.object({ name: z.string().max(64).optional(), text: z.string().max(1024) });
+export type TemplateValue = z.infer<typeof TemplateValue>;
+
+/**
+ * A filled component of a template send, in the provider's order: the header (text variables, or a
+ * media link for a media header), the body's variables, and each button that takes a value (by its
+ * position in the template). Resolved against the channel's template catalogue before queueing.
+ */
+export const TemplateComponentValue = z.discriminatedUnion('part', [
+  z.object({ part: z.literal('header'), values: z.array(TemplateValue).max(1) }),
+  z.object({ part: z.literal('header-media'), kind: z.enum(['image', 'video', 'document']), url: z.string().max(2048), filename: z.string().max(240).optional() }),
+  z.object({ part: z.literal('body'), values: z.array(TemplateValue).max(100) }),
+  z.object({ part: z.literal('button'), index: z.number().int().min(0).max(9), type: z.enum(['url', 'quick_reply', 'copy_code']), value: z.string().max(2000) }),
+]);
+export type TemplateComponentValue = z.infer<typeof TemplateComponentValue>;
+
+/** A template message (WhatsApp): name, language and the filled components (none for a template without variables). */
+export const ReplyTemplate = z.object({
+  name: z.string().min(1).max(512),
+  language: z.string().min(2).max(15),
+  components: z.array(TemplateComponentValue).max(12).optional(),
+});
+export type ReplyTemplate = z.infer<typeof ReplyTemplate>;
+
 /** What the agent (or a human relayed from Chatwoot) says back: channel-neutral Markdown. */
 export const Reply = z.object({
   text: z.string(),
@@ -305,7 +330,7 @@ export const Reply = z.object({
   rich: ReplyRich.optional(),
   options: z.array(ReplyOption).optional(),
   media: z.array(ReplyMedia).optional(),
-  /** WhatsApp template to send instead of free text (outside the 24 h window). */
-  template: z.object({ name: z.string(), language: z.string() }).optional(),
+  /** A template to send instead of free text (WhatsApp: outside the 24 h window, business-started conversations). */
+  template: ReplyTemplate.optional(),
 });
 export type Reply = z.infer<typeof Reply>;
