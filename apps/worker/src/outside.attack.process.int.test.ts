@@ -29,8 +29,9 @@ jest.setTimeout(120_000);
  * them, real Redis, fakes on loopback): a Graph media lookup that names the worker's own /metrics,
  * cloud metadata, loopback in every spelling, a name that resolves to loopback, a listed host that
  * redirects inward, or a `file:` URL; a lookup that names a foreign host (the token must not follow);
- * and compressed webhooks signed over the wrong bytes. Each is refused, counted on the worker's
- * /metrics, nothing crashes and every customer is answered exactly once.
+ * a WHATSAPP_MEDIA_ORIGINS host (it must); and compressed webhooks signed over the wrong bytes. The
+ * attacks are refused, counted on the worker's /metrics, nothing crashes and every customer is
+ * answered exactly once.
  * (In-process variants with an injected resolver: ssrf.attack.int.test.ts; hostile media bytes
  * against the real worker: media-attack.process.int.test.ts.)
  */
@@ -105,6 +106,8 @@ describe('the outside as an attacker, against the real ingress and worker proces
   let redirector: Counted;
   /** A listed, reachable host that is not Meta's: may be fetched, never with the token. */
   let foreign: Counted;
+  /** Stands in for Meta's media CDN: listed in WHATSAPP_MEDIA_ORIGINS, so it does get the token. */
+  let metaCdn: Counted;
   /** Graph's media lookups (behind the fake Graph): answer the URL the attacker chose for the id. */
   let lookups: Counted;
   const urls = new Map<string, string>();
@@ -122,6 +125,10 @@ describe('the outside as an attacker, against the real ingress and worker proces
     foreign = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(NOTE);
+    });
+    metaCdn = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`${NOTE} (from the CDN)`);
     });
     lookups = await serve((req, res) => {
       const id = /^\/v[\d.]+\/(\d+)/.exec(req.url ?? '')?.[1] ?? '';
@@ -159,7 +166,8 @@ describe('the outside as an attacker, against the real ingress and worker proces
       WHATSAPP_PORT: String(ip),
       WORKER_METRICS_PORT: String(wp),
       MEDIA_TMP_DIR: join(dir, 'media'),
-      FETCH_ALLOWED_ORIGINS: `http://127.0.0.1:${redirector.port},http://127.0.0.1:${foreign.port}`,
+      FETCH_ALLOWED_ORIGINS: `http://127.0.0.1:${redirector.port},http://127.0.0.1:${foreign.port},http://127.0.0.1:${metaCdn.port}`,
+      WHATSAPP_MEDIA_ORIGINS: `http://127.0.0.1:${metaCdn.port}`,
     };
     ingress = startApp('whatsapp-ingress', env);
     worker = startApp('worker', env);
@@ -171,7 +179,7 @@ describe('the outside as an attacker, against the real ingress and worker proces
     for (const p of [ingress, worker]) if (p && p.child.exitCode === null) p.child.kill('SIGKILL');
     await graph?.close();
     await openai?.close();
-    await Promise.all([stop(secret), stop(redirector), stop(foreign), stop(lookups)]);
+    await Promise.all([stop(secret), stop(redirector), stop(foreign), stop(metaCdn), stop(lookups)]);
     const admin = new Redis(testRedisUrl());
     await dropPrefix(admin, prefix);
     admin.disconnect();
@@ -244,6 +252,16 @@ describe('the outside as an attacker, against the real ingress and worker proces
     expect(refusals.join('\n')).not.toContain('security-credentials');
     expect(worker.child.exitCode).toBeNull();
     expect(ingress.child.exitCode).toBeNull();
+  });
+
+  it('a media lookup naming a WHATSAPP_MEDIA_ORIGINS host: the token goes along (the configured list reaches the worker)', async () => {
+    const mediaId = '7200000002';
+    urls.set(mediaId, `http://127.0.0.1:${metaCdn.port}/v/t62/notes.txt?oh=1`);
+    expect(await postSigned(documentDelivery('15551819002', mediaId))).toBe(200);
+    await waitFor(() => graph.textsTo('15551819002').length === 1, 40_000, 'the reply to the document');
+    expect(graph.textsTo('15551819002')[0]).toContain(`${NOTE} (from the CDN)`);
+    expect(metaCdn.hits.length).toBeGreaterThan(0);
+    expect(metaCdn.hits.every((h) => h.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
   });
 
   it('a media lookup naming a foreign host: the file is fetched from it without the WhatsApp token', async () => {
