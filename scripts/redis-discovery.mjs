@@ -25,7 +25,8 @@ export function redisAnswers(host, port, timeoutMs = 500) {
 }
 
 /**
- * Returns `{ url, started, pid }`. Starts a private redis-server on `port` when needed.
+ * Returns `{ url, started, pid, exited }`. Starts a private redis-server on `port` when needed;
+ * `exited` (only then) resolves with its exit code when it ends (1 when a signal killed it).
  * `privateOnly` skips REDIS_URL and 6379 (always a private redis-server on `port`).
  * @param {{ dataDir: string, port?: number, aof?: boolean, log?: (s: string) => void, privateOnly?: boolean }} opts
  */
@@ -53,10 +54,11 @@ export async function discoverRedis(opts) {
   args.push('--appendonly', opts.aof === false ? 'no' : 'yes');
   const child = spawn('redis-server', args, { stdio: 'ignore', detached: true });
   child.unref();
+  const exited = new Promise((done) => child.on('exit', (code) => done(code ?? 1)));
   for (let i = 0; i < 50; i++) {
     if (await redisAnswers('127.0.0.1', port)) {
       log(`started a private redis-server on ${url} (data in ${dir})`);
-      return { url, started: true, pid: child.pid };
+      return { url, started: true, pid: child.pid, exited };
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,7 +1,8 @@
 // `pnpm start`: builds the workspace (with progress), finds (or starts) Redis, then runs every app
 // as its own process with prefixed output and waits until each answers /healthz. An app that exits
 // during start-up stops the start with its error. SIGINT / SIGTERM / SIGHUP to pnpm or to this
-// script stop every app and a private Redis it started, then exit 0 (scripts/lib/lifecycle.mjs).
+// script stop every app and a private Redis it started, then exit 0 (scripts/lib/lifecycle.mjs); so
+// does SIGINT / SIGTERM to any app, the private Redis or the embedded store (it stops, the rest follow).
 // The data store is DATABASE_URL, else an embedded PostgreSQL-compatible store (PGlite) started
 // here with data in .data/store (.data/sandbox/store for the sandbox), stopped after the apps
 // (scripts/lib/store-discovery.mjs).
@@ -83,6 +84,18 @@ function fail(what, tail = []) {
   void shutdown(1);
 }
 
+/**
+ * A private redis-server or the embedded store that ends while the start runs stops everything: a
+ * clean exit (it got SIGTERM or SIGINT) is a clean stop with exit 0, anything else a failure.
+ */
+function watchService(name, exited) {
+  void exited?.then((code) => {
+    if (stopping) return;
+    if (code === 0) void shutdown(0, `${name} stopped`);
+    else fail(`${name} exited (exit ${code}); stopping the apps`);
+  });
+}
+
 /** Resolves with the exit code of a supervised child. */
 const exitOf = (child) =>
   new Promise((done) => {
@@ -141,7 +154,10 @@ async function main() {
       log: say,
       ...(privatePort ? { privateOnly: true } : {}),
     }).then((r) => {
-      if (r.started && r.pid) sup.adopt('redis-server', r.pid);
+      if (r.started && r.pid) {
+        sup.adopt('redis-server', r.pid);
+        watchService('redis-server', r.exited);
+      }
       return r;
     });
     redis = await redisStarting;
@@ -160,6 +176,7 @@ async function main() {
     return;
   }
   if (stopping) return;
+  if (store.started) watchService('store', store.exited);
   if (process.env.DATABASE_URL?.trim()) say('store: DATABASE_URL');
   else say(`store: ${store.url} (embedded${store.started ? `, started in ${(store.ms / 1000).toFixed(1)} s, stopped with the apps` : `, served by process ${store.pid}`})`);
 

@@ -33,7 +33,8 @@ function answers(url, timeoutMs = 1000) {
 }
 
 /**
- * Resolves `{ url, started, pid?, ms? }`. The embedded process is spawned in its own process group
+ * Resolves `{ url, started, pid?, ms?, exited? }` (`exited`, when it started one: resolves with the
+ * process's exit code when it ends, 1 when a signal killed it). The embedded process is spawned in its own process group
  * and handed to `onSpawn(pid)` at once (the supervisor adopts it, so it is stopped after the apps,
  * and by the reaper if start.mjs dies). Later output lines go to `log`.
  * @param {{ root: string, dataDir: string, log: (s: string) => void, onSpawn: (pid: number) => void }} opts
@@ -53,6 +54,7 @@ function spawnStore({ root, dataDir, log, onSpawn }) {
 
   const child = spawn(process.execPath, [main, '--data-dir', dataDir], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid) onSpawn(child.pid);
+  const exited = new Promise((done) => child.on('exit', (code) => done(code ?? 1)));
   const tail = [];
   return new Promise((done, fail) => {
     let ready = false;
@@ -67,7 +69,7 @@ function spawnStore({ root, dataDir, log, onSpawn }) {
       }
       ready = true;
       clearTimeout(timer);
-      if (msg.ready) done({ url: msg.url, started: true, pid: child.pid, ms: msg.ms });
+      if (msg.ready) done({ url: msg.url, started: true, pid: child.pid, ms: msg.ms, exited });
       else fail(new Error(`the embedded store did not start: ${msg.error}`));
     });
     eachLine(child.stderr, (line) => (ready ? log(line) : tail.push(line)));

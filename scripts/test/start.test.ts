@@ -5,7 +5,7 @@
  * during start-up stops the start with that app's error.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -122,6 +122,14 @@ function redisUp(port: number): boolean {
   return spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG';
 }
 
+const cwdOf = (pid: number) => {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return '';
+  }
+};
+
 const commandOf = (pid: number) => {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -163,15 +171,45 @@ describe('pnpm start lifecycle', () => {
     expect(redisUp(redisPort)).toBe(false);
   });
 
-  it('SIGTERM to start.mjs itself stops the apps and exits 0', async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s to start.mjs itself stops the apps and exits 0', async (signal) => {
     const run = launch(process.execPath, ['scripts/start.mjs', '--no-build', '--apps=worker,admin'], await startEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }));
     await until('ready', () => /\[start\] ready: /.test(run.out()) || run.child.exitCode !== null);
     expect(run.out()).toMatch(/ready: worker, admin/);
     const tree = descendants(run.child.pid!);
     expect(tree.map(commandOf).filter((c) => c.includes('dist/main.js'))).toHaveLength(2);
-    run.child.kill('SIGTERM');
+    run.child.kill(signal);
     expect((await run.exited).code).toBe(0);
     await until('children gone', () => tree.every((p) => !running(p)), 15_000);
+  });
+
+  // with Redis or the store gone the worker needs its whole shutdown deadline (about 25 s: its
+  // consumers cannot close cleanly), so those cases run the admin app alone
+  const isApp = (cmd: string) => cmd.includes('dist/main.js') && !cmd.includes('embedded');
+  it.each([
+    ['SIGINT', 'an app', 'worker', 'worker,admin', isApp],
+    ['SIGTERM', 'an app', 'admin', 'worker,admin', isApp],
+    ['SIGTERM', 'the private redis-server', 'redis-server', 'admin', (cmd: string) => cmd.startsWith('redis-server')],
+    ['SIGINT', 'the embedded store', 'store', 'admin', (cmd: string) => cmd.includes('embedded/main.js')],
+  ] as const)('%s to %s (%s) stops everything else, exit 0', async (signal, _what, name, apps, pick) => {
+    const redisPort = await freePort();
+    dataDirs.push(join(root, '.data', `redis-${redisPort}`));
+    const run = launch(process.execPath, ['scripts/start.mjs', '--no-build', `--apps=${apps}`, `--private-redis-port=${redisPort}`], await startEnv());
+    await until('ready', () => /\[start\] ready: /.test(run.out()) || run.child.exitCode !== null);
+    expect(run.out()).toContain(`ready: ${apps.replace(',', ', ')}`);
+    const tree = descendants(run.child.pid!);
+    expect(tree.filter((p) => isApp(commandOf(p)))).toHaveLength(apps.split(',').length);
+    // an app is told by its working directory (apps/<name>)
+    const candidates = tree.filter((p) => pick(commandOf(p)));
+    const target = name === 'worker' || name === 'admin' ? candidates.find((p) => cwdOf(p).endsWith(`/apps/${name}`)) : candidates[0];
+    expect(target).toBeDefined();
+    process.kill(target!, signal);
+    const { code } = await run.exited;
+    expect(code).toBe(0);
+    expect(run.err()).not.toMatch(/\[start\] .*(exited|killed)/);
+    expect(run.out()).toContain(`[start] stopping (${name} stopped)`);
+    expect(run.out()).toMatch(/\[start\] stopped\n/);
+    await until('everything gone', () => tree.every((p) => !running(p)), 15_000);
+    expect(redisUp(redisPort)).toBe(false);
   });
 
   it('SIGHUP kills pnpm (it does not forward it): start.mjs notices its parent is gone and stops everything', async () => {

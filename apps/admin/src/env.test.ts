@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '@switchboard/core';
+import { isAbsolute, join } from 'node:path';
+import { ConfigError, configRoot, loadConfig } from '@switchboard/core';
 import { adminEnv, resolveAdminAuth } from './env';
 
 describe('admin configuration', () => {
@@ -20,5 +21,13 @@ describe('admin configuration', () => {
     const cfg = loadConfig(adminEnv, {});
     expect(cfg).toMatchObject({ ADMIN_PORT: 3000, ADMIN_AUTH: true, SANDBOX: false, SANDBOX_WHATSAPP_INGRESS_URL: 'http://127.0.0.1:3001', SANDBOX_WECHAT_INGRESS_URL: 'http://127.0.0.1:3002' });
     expect(() => loadConfig(adminEnv, { ADMIN_PORT: 'x', SANDBOX: 'maybe' })).toThrow(/ADMIN_PORT[\s\S]*SANDBOX/);
+  });
+
+  it('resolves a relative AGENT_CONFIG from the repository root, as the workers do (not from apps/admin)', () => {
+    const cfg = loadConfig(adminEnv, { AGENT_CONFIG: 'config/agent.example.yaml' });
+    expect(cfg.AGENT_CONFIG).toBe(join(configRoot(), 'config', 'agent.example.yaml'));
+    expect(isAbsolute(cfg.AGENT_CONFIG!)).toBe(true);
+    expect(loadConfig(adminEnv, { AGENT_CONFIG: '/etc/switchboard/agent.yaml' }).AGENT_CONFIG).toBe('/etc/switchboard/agent.yaml');
+    expect(loadConfig(adminEnv, { AGENT_CONFIG: ' ' }).AGENT_CONFIG).toBeUndefined();
   });
 });

@@ -43,8 +43,12 @@ export const adminEnv = {
   /** Whether the workers have an LLM key (set by `pnpm start`; else the presence of OPENAI_API_KEY). */
   SANDBOX_AGENT_ONLINE: optional(),
   NODE_ENV: optional(),
-  /** The agent configuration the workers use: the sandbox lists its FAQ topics in offline mode. */
-  AGENT_CONFIG: optional(),
+  /**
+   * The agent configuration the workers use: the sandbox lists its FAQ topics in offline mode, the
+   * console previews answers with it. Relative paths are resolved from the repository root, as the
+   * workers resolve them (the admin app runs from apps/admin under `pnpm start`).
+   */
+  AGENT_CONFIG: agentEnv.AGENT_CONFIG,
   WHATSAPP_APP_SECRET: optional(),
   WHATSAPP_VERIFY_TOKEN: optional(),
   WECHAT_TOKEN: optional(),
