@@ -1,6 +1,5 @@
 import type { Logger } from '@switchboard/core';
-import { completeTelegramFileAccount, telegramDefaultAccount, telegramEnv, telegramInbound } from '@switchboard/channel-telegram/inbound';
-import { TelegramClient } from '@switchboard/channel-telegram/outbound';
+import { askBotUsername, completeTelegramFileAccount, telegramDefaultAccount, telegramEnv, telegramInbound } from '@switchboard/channel-telegram/inbound';
 import { runIngress } from '@switchboard/ingress';
 
 /**
@@ -9,7 +8,7 @@ import { runIngress } from '@switchboard/ingress';
  */
 async function askUsername(apiUrl: string, token: string, account: string, setting: string, log: Logger): Promise<string | undefined> {
   try {
-    return (await new TelegramClient({ apiUrl, token, timeoutMs: 5000 }).getMe()).username;
+    return await askBotUsername(apiUrl, token);
   } catch (err) {
     log.warn("getMe failed: group mentions by @username are not recognised until the bot's username is configured", { account, setting, err: err instanceof Error ? err.message : String(err) });
     return undefined;

@@ -96,6 +96,17 @@ describe('real processes: whatsapp-ingress + worker', () => {
     expect(all).not.toContain('process-token');
   });
 
+  it('a channel without settings (Telegram: no TELEGRAM_BOT_TOKEN) is disabled with one warning naming what is missing', () => {
+    const disabled = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level?: string; message?: string; channel?: string; missing?: string[] })
+      .filter((e) => e.level === 'warn' && /disabled: missing settings$/.test(e.message ?? ''));
+    expect(disabled.filter((e) => e.channel === 'telegram')).toEqual([expect.objectContaining({ message: 'Telegram disabled: missing settings', missing: ['TELEGRAM_BOT_TOKEN'] })]);
+    expect(disabled.filter((e) => e.channel === 'whatsapp')).toEqual([]);
+  });
+
   it('kill -9 while a send is at the provider: the recovered job finds the part acknowledged by its status webhook and sends it once', async () => {
     // the send takes 1.5 s at the provider; the worker is killed while it is in flight
     graph.setDelay(1500);

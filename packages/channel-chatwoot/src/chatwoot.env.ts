@@ -83,15 +83,6 @@ export function chatwootSettings(env: Partial<ChatwootEnv>): ChatwootSettings {
   };
 }
 
-/**
- * Settings from an already-parsed (or raw) environment record, e.g. a worker's parsed config that
- * composed {@link chatwootEnv}. Invalid or absent values leave the channel disabled, never throw.
- */
-export function chatwootSettingsFromEnv(env: Record<string, unknown>): ChatwootSettings {
-  const parsed = z.object(chatwootEnv).safeParse(env);
-  return chatwootSettings(parsed.success ? parsed.data : {});
-}
-
 /** Chatwoot ids are positive integers; YAML may write them quoted. */
 const FileId = z.union([z.number(), z.string().regex(/^\d{1,12}$/, 'must be a numeric id')]).transform(Number).pipe(z.number().int().positive());
 

@@ -1,17 +1,30 @@
-import { type ChannelId, ConversationRef, DEFAULT_ACCOUNT_ID, conversationId } from '@switchboard/core';
+import { ChannelId, ConversationRef, DEFAULT_ACCOUNT_ID, conversationId } from '@switchboard/core';
 import { acquireLock, gatewayKeys, type RedisClient } from '@switchboard/queue';
 import { z } from 'zod';
 
 /** Prefix of every `source_id` the gateway sets on mirrored messages: their webhook echoes are dropped by it. */
 export const MIRROR_SOURCE_PREFIX = 'sb:';
 
-const CHANNEL_TAG: Record<Exclude<ChannelId, 'chatwoot'>, string> = { whatsapp: 'wa', 'wechat-kf': 'wechat', telegram: 'tg' };
-const TAG_CHANNEL: Record<string, Exclude<ChannelId, 'chatwoot'>> = { wa: 'whatsapp', wechat: 'wechat-kf', tg: 'telegram' };
+/**
+ * Short tags of the channels mirrored before a channel's id became its own tag. They are stored in
+ * Chatwoot (contact identifiers, contact_inbox source ids), so they never change; any other channel
+ * is tagged with its id, so a new channel needs no entry here.
+ */
+const STORED_TAGS: Readonly<Partial<Record<ChannelId, string>>> = { whatsapp: 'wa', 'wechat-kf': 'wechat', telegram: 'tg', chatwoot: 'cw' };
+
+/** The tag of a channel in mirror identifiers. */
+export function mirrorChannelTag(channel: ChannelId): string {
+  return STORED_TAGS[channel] ?? channel;
+}
+
+/** The channel a mirror tag names (undefined for an unknown tag). */
+export function mirrorTagChannel(tag: string): ChannelId | undefined {
+  return ChannelId.options.find((channel) => mirrorChannelTag(channel) === tag);
+}
 
 /** Contact `identifier` of a mirrored customer: one contact per channel and user id (`wa:<id>`, `wechat:<id>`). */
 export function mirrorContactIdentifier(ref: ConversationRef): string {
-  const tag = ref.channel === 'chatwoot' ? 'cw' : CHANNEL_TAG[ref.channel];
-  return `${tag}:${ref.userId}`;
+  return `${mirrorChannelTag(ref.channel)}:${ref.userId}`;
 }
 
 /**
@@ -20,17 +33,18 @@ export function mirrorContactIdentifier(ref: ConversationRef): string {
  * conversation of a non-default gateway account ends with `:<accountId>` (the reply goes out there).
  */
 export function mirrorContactSourceId(ref: Pick<ConversationRef, 'channel' | 'account' | 'userId' | 'accountId'>): string {
-  const tag = ref.channel === 'chatwoot' ? 'cw' : CHANNEL_TAG[ref.channel];
+  const tag = mirrorChannelTag(ref.channel);
   const gateway = ref.accountId && ref.accountId !== DEFAULT_ACCOUNT_ID ? `:${ref.accountId}` : '';
   return `${MIRROR_SOURCE_PREFIX}${tag}:${encodeURIComponent(ref.account)}:${encodeURIComponent(ref.userId)}${gateway}`;
 }
 
 /** Inverse of {@link mirrorContactSourceId}; undefined for any other source id. */
 export function decodeMirrorContactSourceId(sourceId: string | null | undefined): ConversationRef | undefined {
-  const m = /^sb:([a-z]+):([^:]+):([^:]+)(?::([a-z0-9-]{1,40}))?$/.exec(sourceId ?? '');
+  const m = /^sb:([a-z0-9-]+):([^:]+):([^:]+)(?::([a-z0-9-]{1,40}))?$/.exec(sourceId ?? '');
   if (!m) return undefined;
-  const channel = TAG_CHANNEL[m[1] ?? ''];
-  if (!channel) return undefined;
+  const channel = mirrorTagChannel(m[1] ?? '');
+  // Chatwoot's own conversations are never mirrored into Chatwoot
+  if (!channel || channel === 'chatwoot') return undefined;
   try {
     return { channel, ...(m[4] && m[4] !== DEFAULT_ACCOUNT_ID ? { accountId: m[4] } : {}), account: decodeURIComponent(m[2] ?? ''), userId: decodeURIComponent(m[3] ?? '') };
   } catch {

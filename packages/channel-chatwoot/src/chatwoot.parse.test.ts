@@ -1,7 +1,7 @@
-import { InboundEvent } from '@switchboard/core';
+import { ChannelId, InboundEvent } from '@switchboard/core';
 import { fixtureJson } from '@switchboard/testkit';
 import { normalizeChatwootWebhook, relayedChatwootMessage, webhookConversation } from './chatwoot.parse.js';
-import { decodeMirrorContactSourceId, mirrorContactSourceId } from './chatwoot.mirror-store.js';
+import { decodeMirrorContactSourceId, mirrorChannelTag, mirrorContactIdentifier, mirrorContactSourceId } from './chatwoot.mirror-store.js';
 
 const RECEIVED = 1_778_494_300_000;
 const BOT = { botId: 4, accountId: 7 };
@@ -132,6 +132,20 @@ describe('mirror contact source ids', () => {
   it('round-trip a conversation ref, ids with separators included', () => {
     const ref = { channel: 'wechat-kf' as const, account: 'wkAbc:1', userId: 'wm/xyz' };
     expect(decodeMirrorContactSourceId(mirrorContactSourceId(ref))).toEqual(ref);
+  });
+  it('keep the tags already stored in Chatwoot, and tag any other channel by its id', () => {
+    expect(mirrorContactIdentifier({ channel: 'whatsapp', account: '1', userId: '49151' })).toBe('wa:49151');
+    expect(mirrorContactSourceId({ channel: 'wechat-kf', account: 'wk1', userId: 'wm1' })).toBe('sb:wechat:wk1:wm1');
+    expect(mirrorContactSourceId({ channel: 'telegram', account: '7000', userId: '42' })).toBe('sb:tg:7000:42');
+    expect(mirrorContactIdentifier({ channel: 'chatwoot', account: '7', userId: '5' })).toBe('cw:5');
+    const tags = ChannelId.options.map(mirrorChannelTag);
+    expect(new Set(tags).size).toBe(tags.length);
+  });
+  it('round-trip every mirrored channel (a new channel id needs no mirror entry); Chatwoot itself is never decoded', () => {
+    for (const channel of ChannelId.options) {
+      const ref = { channel, account: 'acc:1', userId: 'user/2', accountId: 'shop-2' };
+      expect(decodeMirrorContactSourceId(mirrorContactSourceId(ref))).toEqual(channel === 'chatwoot' ? undefined : ref);
+    }
   });
   it('ignore foreign source ids', () => {
     expect(decodeMirrorContactSourceId('wa:4915112345678')).toBeUndefined();

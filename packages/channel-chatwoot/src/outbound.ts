@@ -16,7 +16,7 @@ export {
   mirrorMessageSourceId,
   decodeMirrorContactSourceId,
 } from './chatwoot.mirror-store.js';
-export { chatwootAccountFields, chatwootEnv, chatwootFileSettings, chatwootSettings, chatwootSettingsFromEnv, type ChatwootAccountFields, type ChatwootEnv, type ChatwootSettings } from './chatwoot.env.js';
+export { chatwootAccountFields, chatwootEnv, chatwootFileSettings, chatwootSettings, type ChatwootAccountFields, type ChatwootEnv, type ChatwootSettings } from './chatwoot.env.js';
 export { relayedChatwootMessage, relayedMessageId, HUMAN_REPLIED } from './chatwoot.parse.js';
 export { CHATWOOT_MEDIA_RULES } from './chatwoot.media-rules.js';
 export { chatwootMirror, chatwootRelayHook, chatwootTakeoverHook, startMirrorConsumer, type ChatwootRelayContext, type ChatwootMirrorContext } from './chatwoot.worker.js';

@@ -3,3 +3,4 @@ export { parseUpdate, parseContent, chatRef, messageKey, parseMessageKey, topicO
 export { createTelegramInboundAdapter, type TelegramInboundOptions } from './telegram.inbound.js';
 export { telegramEnv, botIdFromToken, TelegramGroupMode, telegramAccountFields, type TelegramAccountFields } from './telegram.env.js';
 export { telegramInbound, telegramAccountInbound, telegramDefaultAccount, completeTelegramFileAccount, type TelegramInboundSettings, type TelegramInboundEnv } from './telegram.channel-inbound.js';
+export { askBotUsername } from './telegram.bot-username.js';

@@ -1,3 +1,5 @@
+import type { ChannelRegistry } from '@switchboard/core';
+import type { WorkerRuntime } from '@switchboard/channel-runtime';
 import { CHANNEL_MODULES, CHANNELS } from './index.js';
 
 describe('the channel registry', () => {
@@ -10,5 +12,12 @@ describe('the channel registry', () => {
       expect(CHANNELS[module.id]).toBe(module.worker);
     }
     expect(Object.keys(CHANNEL_MODULES).sort()).toEqual(['chatwoot', 'telegram', 'wechat-kf', 'whatsapp']);
+  });
+
+  it('is complete by type: a registry without one of the channel ids does not compile (typecheck)', () => {
+    const { telegram, ...others } = CHANNEL_MODULES;
+    // @ts-expect-error the telegram entry is missing: ChannelRegistry is a complete Record<ChannelId, …>, not Partial
+    const incomplete: ChannelRegistry<WorkerRuntime> = others;
+    expect(Object.keys(incomplete)).not.toContain(telegram.id);
   });
 });
