@@ -53,8 +53,8 @@ async function processCallback(deps: WorkerDeps, settings: ApiCallbackSettings, 
     status = await postApiCallback(http, settings, data);
   } catch (err) {
     deps.metrics.apiCallbacks.inc({ outcome: 'error' });
-    // axios errors carry the request config (headers with the signature): keep only the message
-    throw new Error(`callback not answered: ${err instanceof Error ? err.message : String(err)}`);
+    // the job's failure reason is this message; the axios error (request config, headers) is only its cause
+    throw new Error(`callback not answered: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   if (status < 200 || status > 299) {
     deps.metrics.apiCallbacks.inc({ outcome: 'error' });
