@@ -14,6 +14,8 @@ import { startTurnRole } from './roles/turn.js';
 import { startMirrorRole } from './roles/mirror.js';
 import { knowledgeJobId, startKnowledgeRole } from './roles/knowledge.js';
 import { startRecordRole } from './roles/record.js';
+import { startApiCallbacksRole } from './roles/api-callbacks.js';
+import { apiCallbackSettings } from './api-callback-settings.js';
 import { NO_RECORDER, parsePrices, QueueRecorder, RecordWriter, retentionOf } from '@switchboard/record';
 import type { Store } from '@switchboard/store';
 import type { KnowledgeBase } from '@switchboard/knowledge';
@@ -98,6 +100,8 @@ export function buildWorkerDeps(
   log: Logger,
   opts: { resolver?: Resolver; accountsFile?: AccountsFile; knowledge?: KnowledgeBase; store?: Pick<Store, 'db' | 'readiness'> } = {},
 ): WorkerDeps {
+  // before any connection is opened: a configuration problem stops the start
+  const apiCallbacks = apiCallbackSettings(env);
   const redis = createRedis(env.REDIS_URL, 'worker', { autoPipelining: true });
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const prefix = env.QUEUE_PREFIX;
@@ -155,6 +159,7 @@ export function buildWorkerDeps(
     metrics,
     recorder,
     prices: parsePrices(env.LLM_PRICES),
+    ...(apiCallbacks ? { apiCallbacks } : {}),
     ...(recordStore
       ? {
           recordSink: {
@@ -212,6 +217,7 @@ export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
   if (roles.includes('mirror')) workers.push(...startMirrorRole(deps));
   if (roles.includes('knowledge')) workers.push(...startKnowledgeRole(deps));
   if (roles.includes('record')) workers.push(...startRecordRole(deps));
+  if (roles.includes('api-callbacks')) workers.push(...startApiCallbacksRole(deps));
   for (const role of roles) for (const account of allAccounts(deps)) workers.push(...(account.roles?.[role]?.() ?? []));
   return workers;
 }

@@ -10,6 +10,7 @@ import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } fro
 import type { ModelPrice, Recorder, RecordRetention, RecordWriter } from '@switchboard/record';
 import type { Database, Kysely } from '@switchboard/store';
 import type { WorkerMetrics } from './metrics.js';
+import type { ApiCallbackSettings } from './api-callback-settings.js';
 
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
 export interface WorkerSettings {
@@ -87,4 +88,6 @@ export interface WorkerDeps {
   recordSink?: RecordSink;
   /** LLM prices (USD per 1M tokens) the record estimates turn costs with: built-ins merged with LLM_PRICES. */
   prices: Readonly<Record<string, ModelPrice>>;
+  /** Where status changes of API messages are posted (API_CALLBACK_URL); unset = no callbacks are enqueued. */
+  apiCallbacks?: ApiCallbackSettings;
 }

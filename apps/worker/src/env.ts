@@ -7,6 +7,7 @@ import { knowledgeEnv, linkEnv } from '@switchboard/knowledge';
 import { storeEnv } from '@switchboard/store';
 import { recordEnv } from '@switchboard/record';
 import { acceptEnv, backlogEnv } from '@switchboard/queue';
+import { apiCallbackEnv } from './api-callback-settings.js';
 
 /** Roles a worker process can run (WORKER_ROLES). */
 export const ROLES = WORKER_ROLES;
@@ -23,6 +24,7 @@ export const workerEnv = {
   ...knowledgeEnv,
   ...recordEnv,
   ...linkEnv,
+  ...apiCallbackEnv,
   WORKER_ROLES: csv(),
   /** Jobs in flight per role in this process. Turns wait on the LLM, so this can be high. */
   WORKER_CONCURRENCY: int(32, 1),

@@ -2,10 +2,13 @@ import { closeServer, createLogger, createOpsApp, listen, onShutdown, readDotenv
 import { closeWorkers, createRedis, pingRedis } from '@switchboard/queue';
 import { buildWorkerDeps, loadWorkerEnv, selectRoles, startRoles } from './compose.js';
 import { openKnowledge } from './knowledge.js';
+import { apiCallbackSettings } from './api-callback-settings.js';
 
 async function main(): Promise<void> {
   readDotenvFile();
   const env = loadWorkerEnv();
+  // settings that need each other are checked before anything is opened (buildWorkerDeps reads them again)
+  apiCallbackSettings(env);
   const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, showText: env.LOG_SHOW_TEXT });
   const roles = selectRoles(env);
   const redis = createRedis(env.REDIS_URL, 'worker');

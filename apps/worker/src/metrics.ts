@@ -19,6 +19,12 @@ export function createWorkerMetrics(registry: Registry) {
       registers,
     }),
     recordEnqueueFailures: new Counter({ name: 'sb_record_enqueue_failures_total', help: 'Facts for the record that could not be enqueued (the reply went on; the fact is not recorded)', registers }),
+    apiCallbacks: new Counter({
+      name: 'sb_api_callbacks_total',
+      help: 'Status callbacks of API messages to API_CALLBACK_URL: enqueued (a status change noticed), delivered (2xx), error (an attempt answered non-2xx or not at all; retried), failed (given up), enqueue_failed',
+      labelNames: ['outcome'],
+      registers,
+    }),
     statuses: new Counter({ name: 'sb_delivery_statuses_total', help: 'Delivery statuses by status and whether applied', labelNames: ['channel', 'status', 'applied'], registers }),
     knowledgeDocuments: new Counter({
       name: 'sb_knowledge_documents_total',

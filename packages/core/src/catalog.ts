@@ -74,6 +74,25 @@ export const KnowledgeJob = z.object({
 });
 export type KnowledgeJob = z.infer<typeof KnowledgeJob>;
 
+/** The statuses an API message reports to `API_CALLBACK_URL`, in the order they may follow each other. */
+export const ApiCallbackStatus = z.enum(['sent', 'delivered', 'read', 'failed']);
+export type ApiCallbackStatus = z.infer<typeof ApiCallbackStatus>;
+
+/**
+ * One status change of a message sent through the HTTP API (`POST /api/v1/messages`), to be posted
+ * to `API_CALLBACK_URL`. Fixed when the change is noticed, so every attempt posts the same body.
+ */
+export const ApiCallbackJob = z.object({
+  /** The API message id (`api-<hash>`). */
+  id: z.string().regex(/^api-[A-Za-z0-9]{1,64}$/),
+  status: ApiCallbackStatus,
+  /** When the gateway learned the change, ms since epoch. */
+  at: z.number().int().nonnegative(),
+  /** The provider's error of a `failed` message. */
+  error: z.string().max(2000).optional(),
+});
+export type ApiCallbackJob = z.infer<typeof ApiCallbackJob>;
+
 /** Media metadata of a recorded message (never the bytes). */
 const RecordMedia = z.object({ kind: z.string(), mimeType: z.string().optional(), sizeBytes: z.number().int().nonnegative().optional(), filename: z.string().optional() });
 
@@ -189,6 +208,12 @@ export const QUEUES = {
    * when the store answers again; attempts are for rows the store refuses.
    */
   record: { schema: RecordJob, attempts: 20, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
+  /**
+   * Status callbacks of API messages to the operator's `API_CALLBACK_URL`. Never on a reply's path.
+   * Exponential from 2 s (20 % jitter, which only shortens): 9 retries after 2, 4 … 512 s, so the
+   * last attempt comes 13.6 to 17 min after the first (the contract asks for at least 10 min).
+   */
+  'api-callbacks': { schema: ApiCallbackJob, attempts: 10, backoff: { type: 'exponential', delay: 2000, jitter: 0.2 }, ...KEEP },
 } as const satisfies QueueCatalog;
 
 export type QueueName = keyof typeof QUEUES;

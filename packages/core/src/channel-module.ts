@@ -79,8 +79,11 @@ export type StatusEvent = Extract<InboundEvent, { kind: 'status' }>;
  */
 export type ChannelInboundHook = (event: InboundEvent) => Promise<boolean>;
 
-/** Roles a worker process can run (`WORKER_ROLES`; `knowledge` and `record` need the store). Channel roles attach to one of them. */
-export const WORKER_ROLES = ['inbound', 'agent', 'outbound', 'mirror', 'knowledge', 'record'] as const;
+/**
+ * Roles a worker process can run (`WORKER_ROLES`; `knowledge` and `record` need the store;
+ * `api-callbacks` posts API message statuses to `API_CALLBACK_URL`). Channel roles attach to one of them.
+ */
+export const WORKER_ROLES = ['inbound', 'agent', 'outbound', 'mirror', 'knowledge', 'record', 'api-callbacks'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 /**

@@ -66,6 +66,11 @@ export function gatewayKeys(prefix: string) {
       idempotency: (keyName: string, idempotencyKey: string) => at('api', 'idem', shortHash(`${keyName}|${idempotencyKey}`, 32)),
       /** One API message (hash: `channel`, `key` = the API key name that sent it). */
       message: (id: string) => at('api', 'msg', id),
+      /**
+       * Status callbacks of one API message (hash: `rank` of the last status claimed for a
+       * callback, `p:<status>` = the job of a callback not yet posted or given up).
+       */
+      callbacks: (id: string) => at('api', 'cb', id),
     },
     /** One-shot markers (e.g. the allowlist refusal was sent once). */
     once: (name: string) => `${p}:once:${name}`,

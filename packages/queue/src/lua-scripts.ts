@@ -30,6 +30,7 @@ export interface ScriptCommands {
   sbReplyOrder(...a: [lastReply: string, outbound: string, outboundId: string, lastTtlSec: Arg, outboundTtlSec: Arg]): Promise<string>;
   sbWechatSyncAcquire(...a: [lock: string, pending: string, watcher: string, owner: string, lockMs: Arg, token: string, jobKey: string, pendingTtlMs: Arg]): Promise<[number, number?]>;
   sbWechatSyncRecheck(...a: [lock: string, pending: string, watcher: string, owner: string, lockMs: Arg, token: string, jobKey: string, pendingTtlMs: Arg]): Promise<[number, number?]>;
+  sbApiCallbackClaim(...a: [callbacks: string, status: string, rank: Arg, jobJson: string, ttlSec: Arg]): Promise<[number, ...string[]]>;
   sbWechatSyncFinishRound(...a: [lock: string, pending: string, owner: string, lockMs: Arg, version: Arg]): Promise<[number, number?, string?]>;
 }
 

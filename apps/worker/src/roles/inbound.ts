@@ -6,6 +6,7 @@ import type { WorkerDeps } from '../deps.js';
 import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } from '../schedule.js';
 import { applyOptOutSignal } from '../opt-out.js';
 import { conversationEventEntry, ownershipEntry, receivedMessageEntry, record, statusEntry } from '../recording.js';
+import { noteApiCallbackForStatus } from '../api-callback-notes.js';
 
 async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
   const convId = conversationId(event.conversation);
@@ -27,6 +28,8 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   const applied = await deps.ledger.applyStatus(event.channel, event.providerMessageId, event.status, event.at, error || undefined);
   await record(deps, statusEntry(event));
   await acknowledgeSentParts(deps.ledger, [event]);
+  // also when not applied: a retried status job whose first attempt applied it reports it now
+  await noteApiCallbackForStatus(deps, event.channel, event.providerMessageId);
   deps.metrics.statuses.inc({ channel: event.channel, status: event.status, applied: String(applied) });
   // a channel may answer a status with a reply of its own (e.g. a template after a closed window), once
   const followUp = applied ? accountFor(deps, event)?.statusFollowUp?.(event) : undefined;

@@ -16,6 +16,7 @@ import type { WorkerDeps } from '../deps.js';
 import { ownerOf } from '../schedule.js';
 import { judgeUnconfirmedPart } from './reconcile.js';
 import { conversationEventEntry, record, sentPartEntry } from '../recording.js';
+import { noteApiCallback } from '../api-callback-notes.js';
 
 /** How long a reply waits for the previous reply of its conversation before going anyway. */
 const ORDER_WAIT_MAX_MS = 120_000;
@@ -52,7 +53,11 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
   const sender = account.sender?.(data.ref) ?? accountIdOf(data.ref);
   const progress = await deps.ledger.progress(data.outboundId);
   // a failed reply replayed from the dead-letter set (Bull Board "retry") resumes at its first unsent part
-  if (progress.finished && !progress.outcome?.startsWith('failed')) return `already ${progress.outcome ?? 'finished'}`;
+  if (progress.finished && !progress.outcome?.startsWith('failed')) {
+    // a retry after the reply finished: its callback may not have been enqueued yet
+    if (data.origin === 'api') await noteApiCallback(deps, channel, data.outboundId);
+    return `already ${progress.outcome ?? 'finished'}`;
+  }
 
   if (data.after && Date.now() - job.timestamp < ORDER_WAIT_MAX_MS) {
     const prev = await deps.ledger.progress(data.after);
@@ -72,6 +77,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
     const humanNow = data.origin === 'agent' && (await ownerOf(deps, convId)) === 'human';
     if (humanNow || (adapter.maySend && !(await adapter.maySend(data.ref)))) {
       await deps.ledger.finish(data.outboundId, 'suppressed: a human owns the conversation');
+      if (data.origin === 'api') await noteApiCallback(deps, channel, data.outboundId);
       deps.metrics.sends.inc({ channel, result: 'suppressed', code: 'human', account: accountIdOf(data.ref) });
       return 'suppressed';
     }
@@ -124,7 +130,10 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
           throw new DelayedError();
         }
       }
-      if (err instanceof GatewayError && !err.retryable) await deps.ledger.finish(data.outboundId, `failed: ${err.message}`);
+      if (err instanceof GatewayError && !err.retryable) {
+        await deps.ledger.finish(data.outboundId, `failed: ${err.message}`);
+        if (data.origin === 'api') await noteApiCallback(deps, channel, data.outboundId);
+      }
       throw err;
     }
     await recordPartSent(deps, adapter, data, convId, i, part, sent.providerMessageId, handedAt);
@@ -132,6 +141,8 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
     if (i === 0 && data.receivedAt) deps.metrics.sendSeconds.observe({ channel }, (Date.now() - data.receivedAt) / 1000);
   }
   await deps.ledger.finish(data.outboundId, 'sent');
+  // statuses that arrived while the parts were going out are reported now, with the reply's own
+  if (data.origin === 'api') await noteApiCallback(deps, channel, data.outboundId);
   return `sent ${parts.length}`;
 }
 
@@ -152,7 +163,10 @@ export function startOutboundRole(deps: WorkerDeps): Worker[] {
         lockDurationMs: deps.settings.lockDurationMs,
         onFinalFailure: (job, err) => {
           const data = job.data as OutboundJob;
-          void deps.ledger.finish(data.outboundId, `failed: ${err.message}`).catch(() => undefined);
+          void deps.ledger
+            .finish(data.outboundId, `failed: ${err.message}`)
+            .then(() => (data.origin === 'api' ? noteApiCallback(deps, data.ref.channel, data.outboundId) : undefined))
+            .catch(() => undefined);
           void record(deps, conversationEventEntry(`failed-${data.outboundId}`, data.ref, 'delivery_failed', { outboundId: data.outboundId, origin: data.origin, error: err.message.slice(0, 300) }, Date.now()));
           for (const report of reporters) {
             report(data, err.message).catch((e: unknown) => deps.log.warn('failure report failed', { err: e instanceof Error ? e.message : String(e) }));
