@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod';
 import { ChannelId } from '@switchboard/core';
 import type { AnalyticsReport, RecordAnalytics, ResolutionFigures } from '@switchboard/record';
-import { ApiError } from './api.js';
+import { ApiError, parseOr400 } from './api.js';
 
 /**
  * `GET /api/v1/analytics` (behind the API keys) and the same at `/admin/analytics/api/analytics`
@@ -44,7 +44,7 @@ export function parseBound(value: string, end: 'from' | 'to'): Date | undefined 
   return d;
 }
 
-const Query = z
+export const AnalyticsQuery = z
   .object({
     from: z.string().max(40).optional(),
     to: z.string().max(40).optional(),
@@ -55,9 +55,7 @@ const Query = z
 
 /** The range and filters of a request (400 on anything malformed). */
 export function analyticsQuery(raw: unknown, now: number): { from: Date; to: Date; channel?: string; account?: string } {
-  const r = Query.safeParse(Object.fromEntries(Object.entries((raw ?? {}) as Record<string, unknown>).filter(([, v]) => v !== '')));
-  if (!r.success) throw new ApiError(400, 'invalid_request', r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-  const q = r.data;
+  const q = parseOr400(AnalyticsQuery, Object.fromEntries(Object.entries((raw ?? {}) as Record<string, unknown>).filter(([, v]) => v !== '')));
   const to = q.to !== undefined ? parseBound(q.to, 'to') : new Date(now);
   if (!to) throw new ApiError(400, 'invalid_request', 'to: expected an ISO 8601 date (2026-11-02) or date-time with offset (2026-11-02T10:00:00Z)');
   const from = q.from !== undefined ? parseBound(q.from, 'from') : new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS);
