@@ -71,6 +71,11 @@ export function invalidRequest(err: z.ZodError, where?: string): ApiError {
   return new ApiError(400, 'invalid_request', details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; '), details);
 }
 
+/** A query with its empty values dropped (`?account=` is no filter). */
+export function withoutEmptyValues(query: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''));
+}
+
 /** `value` parsed by `schema`, or a thrown {@link invalidRequest} (`where` prefixes the paths, e.g. `query`). */
 export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, where?: string): z.output<S> {
   const r = schema.safeParse(value);

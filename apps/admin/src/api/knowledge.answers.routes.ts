@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod';
 import type { AgentOutput, UnansweredQuestion, UnansweredQuestions } from '@switchboard/agent';
 import { ChannelId, conversationId, shortHash, type ConversationRef, type InboundMessage } from '@switchboard/core';
-import { ApiError, parseOr400 as parse } from './api.js';
+import { ApiError, parseOr400 as parse, withoutEmptyValues } from './api.js';
 import type { PreviewAgents } from './preview-agents.js';
 import type { UnansweredQuestionView } from './responses.js';
 
@@ -24,10 +24,9 @@ export interface AnswerRoutesDeps {
 }
 
 const Account = z.string().regex(/^[a-z0-9-]{1,40}$/, 'account must match [a-z0-9-]{1,40}');
-const QueryValue = z.string().optional().transform((v) => (v === '' ? undefined : v));
 export const UnansweredQuery = z.object({
-  account: QueryValue.pipe(Account.optional()),
-  limit: QueryValue.pipe(z.string().regex(/^\d{1,4}$/, 'limit must be a whole number').transform(Number).pipe(z.number().int().min(1).max(1000)).optional()),
+  account: Account.optional(),
+  limit: z.string().regex(/^\d{1,4}$/, 'limit must be a whole number').transform(Number).pipe(z.number().int().min(1).max(1000)).optional(),
 });
 /** An unanswered question's API id: `<account>.<question id>`. */
 const QuestionRef = /^([a-z0-9-]{1,40})\.([0-9a-f]{16})$/;
@@ -70,7 +69,7 @@ export function addAnswerRoutes(r: Router, deps: AnswerRoutesDeps): void {
   r.get(
     '/unanswered',
     wrap(async (req, res) => {
-      const q = parse(UnansweredQuery, req.query);
+      const q = parse(UnansweredQuery, withoutEmptyValues(req.query));
       const limit = q.limit ?? 200;
       const accounts = q.account ? [q.account] : deps.accounts();
       const lists = await Promise.all(accounts.map((a) => deps.unanswered.list(a, limit)));

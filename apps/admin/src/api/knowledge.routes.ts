@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { jobId } from '@switchboard/core';
 import { detectFormat, type DocumentPosition, type KnowledgeBase, type KnowledgeDocument, type KnowledgeRepo, type SourceKind } from '@switchboard/knowledge';
 import type { Producers } from '@switchboard/queue';
-import { ApiError, parseOr400 as parse, sendApiError } from './api.js';
+import { ApiError, parseOr400 as parse, withoutEmptyValues, sendApiError } from './api.js';
 import type { KnowledgeDocumentView } from './responses.js';
 import { addAnswerRoutes, type AnswerRoutesDeps } from './knowledge.answers.routes.js';
 
@@ -84,12 +84,11 @@ export function decodeCursor(cursor: string): DocumentPosition | undefined {
   }
 }
 
-const QueryValue = z.string().optional().transform((v) => (v === '' ? undefined : v));
 export const DocumentListQuery = z.object({
-  account: QueryValue.pipe(Account.optional()),
-  status: QueryValue.pipe(z.enum(['pending', 'ready', 'failed']).optional()),
-  limit: QueryValue.pipe(z.string().regex(/^\d{1,4}$/, 'limit must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_PAGE)).optional()),
-  cursor: QueryValue.transform((v, ctx) => {
+  account: Account.optional(),
+  status: z.enum(['pending', 'ready', 'failed']).optional(),
+  limit: z.string().regex(/^\d{1,4}$/, 'limit must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_PAGE)).optional(),
+  cursor: z.string().optional().transform((v, ctx) => {
     if (v === undefined) return undefined;
     const p = decodeCursor(v);
     if (!p) ctx.addIssue({ code: 'custom', message: 'not a cursor of this list (use the `next` of the previous page)' });
@@ -205,7 +204,7 @@ export function knowledgeRouter(deps: KnowledgeRoutesDeps): Router {
   r.get(
     '/documents',
     wrap(async (req, res) => {
-      const q = parse(DocumentListQuery, req.query);
+      const q = parse(DocumentListQuery, withoutEmptyValues(req.query));
       const page = await repo().pageDocuments({ account: q.account, status: q.status, limit: q.limit ?? DEFAULT_PAGE, after: q.cursor });
       res.set('Cache-Control', 'no-store').json({ items: page.items.map(documentView), ...(page.next ? { next: encodeCursor(page.next) } : {}) });
     }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ChannelId } from '@switchboard/core';
 
 /**
  * The answers of the API routes as zod schemas: the OpenAPI document's response schemas, and the
@@ -8,7 +9,7 @@ import { z } from 'zod';
  */
 
 const Time = z.string().meta({ description: 'ISO 8601', format: 'date-time' });
-const Channel = z.string().meta({ description: 'whatsapp | wechat-kf | chatwoot | telegram' });
+const Channel = z.string().meta({ description: ChannelId.options.join(' | ') });
 
 export const KnowledgeDocumentView = z
   .object({
