@@ -45,7 +45,8 @@ export function docsRouter(deps: DocsRoutesDeps): Router {
   r.get('/api/docs/assets/:file', (req, res, next) => {
     const file = String(req.params.file);
     if (!VIEWER_FILES.has(file)) return next();
-    res.set('Cache-Control', 'public, max-age=86400').sendFile(resolve(viewerDir, file));
+    // `root`: the package lives under `node_modules/.pnpm`, a dot folder `send` would refuse in the full path
+    res.set('Cache-Control', 'public, max-age=86400').sendFile(file, { root: viewerDir });
   });
   return r;
 }
