@@ -1,3 +1,4 @@
+/* global SwaggerUIBundle */
 // Swagger UI over the API's own document; no validator badge (it would call an outside service).
 window.ui = SwaggerUIBundle({
   url: '/api/v1/openapi.json',
