@@ -28,6 +28,7 @@ COPY packages/channel-telegram/package.json packages/channel-telegram/
 COPY packages/channel-wechat-kf/package.json packages/channel-wechat-kf/
 COPY packages/channel-whatsapp/package.json packages/channel-whatsapp/
 COPY packages/channels/package.json packages/channels/
+COPY packages/client/package.json packages/client/
 COPY packages/core/package.json packages/core/
 COPY packages/fetch/package.json packages/fetch/
 COPY packages/ingress/package.json packages/ingress/

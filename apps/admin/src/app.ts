@@ -12,6 +12,12 @@ import { loopbackHostOnly, securityHeaders } from './security.js';
 import type { Sandbox } from './sandbox/sandbox.js';
 import type { KnowledgeBase } from '@switchboard/knowledge';
 import { apiAuth, apiFallbacks, sendApiError, type ApiKey } from './api/api.js';
+import { apiKeyControls } from './api/key-controls.js';
+import { keysRouter } from './api/keys.routes.js';
+import { docsRouter } from './api/docs.routes.js';
+import { API_OPERATIONS } from './api/operations.js';
+import { scopeResolver } from './api/openapi.js';
+import { parseApiKeyScopes, type KeyScopes } from './api/scopes.js';
 import { knowledgeRouter } from './api/knowledge.routes.js';
 import { customersRouter } from './api/customers.routes.js';
 import type { PreviewAgents } from './api/preview-agents.js';
@@ -42,6 +48,10 @@ export interface AdminDeps {
   accountsFile?: AccountsFile;
   /** Keys of the HTTP API (`API_KEYS`); none = `/api/v1/*` answers 401 to everything. */
   apiKeys?: readonly ApiKey[];
+  /** Each key's scopes (`API_KEY_SCOPES`, see `parseApiKeyScopes`); absent = every key has every scope. */
+  apiKeyScopes?: KeyScopes;
+  /** Requests per minute per API key (`API_RATE_LIMIT`); absent or 0 = no limit. */
+  apiRateLimit?: number;
   /** The knowledge base on the store (undefined = no `DATABASE_URL`: the knowledge routes answer 503). */
   knowledge?: KnowledgeBase;
   /** The erasure procedure on the store (undefined = no `DATABASE_URL`: the erasure route answers 503). */
@@ -140,7 +150,13 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     accounts: () => deps.previewAgents?.accounts() ?? [...new Set([DEFAULT_ACCOUNT_ID, ...(deps.accountsFile?.entries.map((e) => e.id) ?? [])])],
   };
   const kbRoutes = knowledgeRouter({ kb: deps.knowledge, producers: deps.producers, maxUploadBytes: deps.maxUploadBytes ?? 20 * 1024 * 1024, answers });
-  app.use('/api/v1', apiAuth(deps.apiKeys ?? [], deps.log));
+  const publicDir = deps.publicDir ?? resolve(__dirname, '..', 'public');
+  const apiKeys = deps.apiKeys ?? [];
+  const apiKeyScopes = deps.apiKeyScopes ?? parseApiKeyScopes(undefined, apiKeys);
+  // the API's description needs no key
+  app.use(docsRouter({ operations: API_OPERATIONS, publicDir, version: '1' }));
+  app.use('/api/v1', apiAuth(apiKeys, deps.log), apiKeyControls({ redis: deps.redis, prefix: deps.prefix, log: deps.log, scopes: apiKeyScopes, rateLimitPerMinute: deps.apiRateLimit ?? 0, scopeOf: scopeResolver(API_OPERATIONS) }));
+  app.use('/api/v1', keysRouter({ keys: apiKeys, scopes: apiKeyScopes, redis: deps.redis, prefix: deps.prefix, log: deps.log }));
   app.use('/api/v1/knowledge', kbRoutes);
   const analyticsRoutes = analyticsRouter({ analytics: deps.analytics });
   app.use('/api/v1', analyticsRoutes);
@@ -152,7 +168,6 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.use('/api/v1', fallbacks.notFound, fallbacks.errors);
 
   // the console: a static page (scripts and styles as files, CSP 'self') over the same routes behind basic auth
-  const publicDir = deps.publicDir ?? resolve(__dirname, '..', 'public');
   app.get('/admin/knowledge', guard, (_req, res) => {
     res.set('Cache-Control', 'no-store').sendFile(resolve(publicDir, 'knowledge', 'index.html'));
   });

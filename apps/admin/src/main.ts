@@ -14,6 +14,7 @@ import { openStore, type Store } from '@switchboard/store';
 import { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
 import { customerServiceWindows, openTemplateCatalogues } from '@switchboard/channels';
 import { parseApiKeys } from './api/api.js';
+import { parseApiKeyScopes } from './api/scopes.js';
 import { createAdminApp } from './app.js';
 import { createPreviewAgents } from './api/preview-agents.js';
 import { adminEnv, AUTH_OFF_WARNING, previewConfigEnv, readAccountsForConsole, resolveAdminAuth, resolveSandboxSettings } from './env.js';
@@ -32,8 +33,9 @@ async function main(): Promise<void> {
   const accountsFile = readAccountsForConsole(cfg.ACCOUNTS_FILE);
   if (!auth) log.warn(AUTH_OFF_WARNING, { port: cfg.ADMIN_PORT });
   const apiKeys = parseApiKeys(cfg.API_KEYS);
+  const apiKeyScopes = parseApiKeyScopes(cfg.API_KEY_SCOPES, apiKeys);
   if (apiKeys.length === 0) log.warn('HTTP API disabled: API_KEYS is not set, so /api/v1/* answers 401 to every request');
-  else log.info('HTTP API enabled', { keys: apiKeys.map((k) => k.name) });
+  else log.info('HTTP API enabled', { keys: apiKeys.map((k) => `${k.name}:${(apiKeyScopes.get(k.name) ?? []).join('+')}`), rateLimitPerMinute: cfg.API_RATE_LIMIT || 'off' });
   let store: Store | undefined;
   let knowledge: KnowledgeBase | undefined;
   let analytics: RecordAnalytics | undefined;
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     accountsFile,
     configEnv: previewConfigEnv(),
   });
-  const app = createAdminApp({ previewAgents, serviceWindows: customerServiceWindows(), log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), ...(erasure ? { erasure } : {}), ...(templates ? { templates } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db) } : {}) });
+  const app = createAdminApp({ previewAgents, serviceWindows: customerServiceWindows(), log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, apiKeyScopes, apiRateLimit: cfg.API_RATE_LIMIT, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), ...(erasure ? { erasure } : {}), ...(templates ? { templates } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db) } : {}) });
   const server = await listen(app, cfg.ADMIN_PORT, { log, tls: tlsFiles(cfg) });
   log.info('admin listening', { port: cfg.ADMIN_PORT, board: '/admin/queues', auth: auth ? 'basic' : 'off', sandbox: Boolean(sandbox), accounts: accountsFile ? accountsFile.entries.map((a) => `${a.channel}/${a.id}`) : [] });
   onShutdown(log, async () => {

@@ -71,6 +71,12 @@ export function gatewayKeys(prefix: string) {
        * callback, `p:<status>` = the job of a callback not yet posted or given up).
        */
       callbacks: (id: string) => at('api', 'cb', id),
+      /** Revoked API keys (hash: key name → fingerprint of the revoked secret; no TTL, removed by restore). */
+      revoked: () => at('api', 'revoked'),
+      /** Who revoked which key when (hash: key name → JSON `{at, by}`). */
+      revokedInfo: () => at('api', 'revoked-info'),
+      /** One API key's rate-limit state (the theoretical arrival time in ms; expires when the bucket is full). */
+      rate: (keyName: string) => at('api', 'rate', keyName),
     },
     /** One-shot markers (e.g. the allowlist refusal was sent once). */
     once: (name: string) => `${p}:once:${name}`,

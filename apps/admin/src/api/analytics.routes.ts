@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod';
 import { ChannelId } from '@switchboard/core';
 import type { AnalyticsReport, RecordAnalytics, ResolutionFigures } from '@switchboard/record';
-import { ApiError } from './api.js';
+import { ApiError, parseOr400, withoutEmptyValues } from './api.js';
 
 /**
  * `GET /api/v1/analytics` (behind the API keys) and the same at `/admin/analytics/api/analytics`
@@ -44,10 +44,12 @@ export function parseBound(value: string, end: 'from' | 'to'): Date | undefined 
   return d;
 }
 
-const Query = z
+const BOUND_FORMAT = 'expected an ISO 8601 date (2026-11-02) or date-time with offset (2026-11-02T10:00:00Z)';
+
+export const AnalyticsQuery = z
   .object({
-    from: z.string().max(40).optional(),
-    to: z.string().max(40).optional(),
+    from: z.string().max(40).refine((v) => parseBound(v, 'from') !== undefined, BOUND_FORMAT).optional().meta({ description: 'start (included); default: 30 days before `to`' }),
+    to: z.string().max(40).refine((v) => parseBound(v, 'to') !== undefined, BOUND_FORMAT).optional().meta({ description: 'end (excluded; a date means the end of that UTC day); default: now' }),
     channel: ChannelId.optional(),
     account: z.string().regex(/^[a-z0-9-]{1,40}$/, 'account must match [a-z0-9-]{1,40}').optional(),
   })
@@ -55,13 +57,11 @@ const Query = z
 
 /** The range and filters of a request (400 on anything malformed). */
 export function analyticsQuery(raw: unknown, now: number): { from: Date; to: Date; channel?: string; account?: string } {
-  const r = Query.safeParse(Object.fromEntries(Object.entries((raw ?? {}) as Record<string, unknown>).filter(([, v]) => v !== '')));
-  if (!r.success) throw new ApiError(400, 'invalid_request', r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-  const q = r.data;
+  const q = parseOr400(AnalyticsQuery, withoutEmptyValues((raw ?? {}) as Record<string, unknown>));
   const to = q.to !== undefined ? parseBound(q.to, 'to') : new Date(now);
-  if (!to) throw new ApiError(400, 'invalid_request', 'to: expected an ISO 8601 date (2026-11-02) or date-time with offset (2026-11-02T10:00:00Z)');
+  if (!to) throw new ApiError(400, 'invalid_request', `to: ${BOUND_FORMAT}`);
   const from = q.from !== undefined ? parseBound(q.from, 'from') : new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS);
-  if (!from) throw new ApiError(400, 'invalid_request', 'from: expected an ISO 8601 date (2026-11-02) or date-time with offset (2026-11-02T10:00:00Z)');
+  if (!from) throw new ApiError(400, 'invalid_request', `from: ${BOUND_FORMAT}`);
   if (from.getTime() >= to.getTime()) throw new ApiError(400, 'invalid_request', '`from` must be before `to`');
   if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) throw new ApiError(400, 'invalid_request', `the range may span at most ${MAX_RANGE_DAYS} days`);
   return { from, to, ...(q.channel ? { channel: q.channel } : {}), ...(q.account ? { account: q.account } : {}) };

@@ -1,9 +1,10 @@
 import { ConfigError, safeEqual, type Logger } from '@switchboard/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
 
 /**
- * The HTTP API's frame (`/api/v1/*`): bearer keys from `API_KEYS`, errors as `{error, message}`
- * with a stable code, JSON in and out.
+ * The HTTP API's frame (`/api/v1/*`): bearer keys from `API_KEYS`, errors as
+ * `{error, message, details?}` with a stable code, JSON in and out.
  */
 
 /** One API key: the bearer is `secret`; `name` is what logs (and later scopes) name. */
@@ -13,36 +14,73 @@ export interface ApiKey {
 }
 
 /** Stable error codes of the API (the `error` field). */
-export type ApiErrorCode =
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'invalid_request'
-  | 'invalid_json'
-  | 'payload_too_large'
-  | 'unsupported_format'
-  | 'store_unavailable'
-  | 'unavailable'
-  | 'idempotency_conflict'
-  | 'outside_window'
-  | 'unknown_customer'
-  | 'opted_out';
+export const ApiErrorCode = z.enum([
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'invalid_request',
+  'invalid_json',
+  'payload_too_large',
+  'unsupported_format',
+  'store_unavailable',
+  'unavailable',
+  'idempotency_conflict',
+  'outside_window',
+  'unknown_customer',
+  'opted_out',
+  'rate_limited',
+]);
+export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 
-/** An error the API answers as `{error, message}` with `status`. */
+/** One problem of a refused request (`details` of a 400): where (`path`, dotted; empty = the whole input) and what. */
+export const ApiIssue = z.object({ path: z.string(), message: z.string(), code: z.string() }).meta({ id: 'ApiIssue' });
+export type ApiIssue = z.infer<typeof ApiIssue>;
+
+/** The body of every error answer. */
+export const ApiErrorBody = z
+  .object({
+    error: ApiErrorCode,
+    message: z.string().meta({ description: 'for people; may change' }),
+    details: z.array(ApiIssue).optional().meta({ description: 'each problem of a refused request (400 invalid_request)' }),
+  })
+  .meta({ id: 'Error', description: '`error` is a stable code; `message` says what to do' });
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+
+/** An error the API answers as `{error, message, details?}` with `status`. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: ApiErrorCode,
     message: string,
+    readonly details?: readonly ApiIssue[],
   ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
-/** Answers `{error, message}`. */
-export function sendApiError(res: Response, status: number, code: ApiErrorCode, message: string): void {
-  res.status(status).set('Cache-Control', 'no-store').json({ error: code, message });
+/** Answers `{error, message, details?}`. */
+export function sendApiError(res: Response, status: number, code: ApiErrorCode, message: string, details?: readonly ApiIssue[]): void {
+  const body: ApiErrorBody = { error: code, message, ...(details?.length ? { details: [...details] } : {}) };
+  res.status(status).set('Cache-Control', 'no-store').json(body);
+}
+
+/** A zod failure as `400 invalid_request`: every issue in `message` and, one by one, in `details`. */
+export function invalidRequest(err: z.ZodError, where?: string): ApiError {
+  const details = err.issues.map((i) => ({ path: [...(where ? [where] : []), ...i.path.map(String)].join('.'), message: i.message, code: i.code }));
+  return new ApiError(400, 'invalid_request', details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; '), details);
+}
+
+/** A query with its empty values dropped (`?account=` is no filter). */
+export function withoutEmptyValues(query: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''));
+}
+
+/** `value` parsed by `schema`, or a thrown {@link invalidRequest} (`where` prefixes the paths, e.g. `query`). */
+export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, where?: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw invalidRequest(r.error, where);
+  return r.data;
 }
 
 const KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -74,6 +112,11 @@ export function parseApiKeys(raw: string | undefined): ApiKey[] {
   return keys;
 }
 
+/** The API key of an authenticated request (set by {@link apiAuth}). */
+export function apiKeyOf(res: Response): ApiKey | undefined {
+  return (res.locals as { apiKeyEntry?: ApiKey }).apiKeyEntry;
+}
+
 /** The API key name of an authenticated request (set by {@link apiAuth}). */
 export function apiKeyName(res: Response): string | undefined {
   return (res.locals as { apiKey?: string }).apiKey;
@@ -99,7 +142,8 @@ export function apiAuth(keys: readonly ApiKey[], log: Logger): RequestHandler {
       sendApiError(res, 401, 'unauthorized', keys.length === 0 ? 'the API is disabled: no API_KEYS are configured' : 'a valid API key is required: Authorization: Bearer <secret>');
       return;
     }
-    (res.locals as { apiKey?: string }).apiKey = match.name;
+    (res.locals as { apiKey?: string; apiKeyEntry?: ApiKey }).apiKey = match.name;
+    (res.locals as { apiKeyEntry?: ApiKey }).apiKeyEntry = match;
     const started = Date.now();
     res.on('finish', () => log.info('api request', { key: match.name, method: req.method, path: req.baseUrl + req.path, status: res.statusCode, ms: Date.now() - started }));
     next();
@@ -112,7 +156,7 @@ export function apiFallbacks(log: Logger): { notFound: RequestHandler; errors: (
     notFound: (req, res) => sendApiError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`),
     errors: (err, req, res, next) => {
       if (res.headersSent) return next(err);
-      if (err instanceof ApiError) return sendApiError(res, err.status, err.code, err.message);
+      if (err instanceof ApiError) return sendApiError(res, err.status, err.code, err.message, err.details);
       const e = err as { status?: number; type?: string; limit?: number };
       if (e.type === 'entity.too.large') return sendApiError(res, 413, 'payload_too_large', `the body is larger than ${e.limit ?? 'the limit of'} bytes`);
       if (e.type === 'entity.parse.failed') return sendApiError(res, 400, 'invalid_json', 'the body is not valid JSON');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ChannelId, conversationId, DEFAULT_ACCOUNT_ID, jobId, type ConversationRef, type ConversationSignal, type Logger } from '@switchboard/core';
 import { enqueueReply, gatewayKeys, getConversationOwner, OptOutStore, optOutRefOf, type Producers, type RedisClient } from '@switchboard/queue';
 import type { ConversationDetail, RecordReader } from '@switchboard/record';
-import { ApiError } from './api.js';
+import { ApiError, parseOr400 as parse } from './api.js';
 
 /**
  * The console's actions on a recorded conversation (mounted at `/admin/conversations/api` behind
@@ -32,11 +32,6 @@ const ActionBody = z.object({
 });
 const ReplyBody = ActionBody.extend({ text: z.string().trim().min(1, 'text is empty').max(MAX_REPLY) }).strict();
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new ApiError(400, 'invalid_request', r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-  return r.data;
-}
 
 /**
  * The conversation reference the pipeline used, rebuilt from the record. Its id must hash back to

@@ -2,7 +2,8 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod';
 import { ChannelId, type Logger } from '@switchboard/core';
 import { InvalidCursorError, MAX_PAGE, type ConversationDetail, type ConversationSummary, type ExportLine, type RecordReader } from '@switchboard/record';
-import { ApiError } from './api.js';
+import { ApiError, parseOr400 as parse } from './api.js';
+import type { ConversationDetailView, ConversationSummaryView } from './responses.js';
 
 /**
  * The record's routes: `GET /conversations`, `GET /conversations/:id` and `GET /export` (mounted
@@ -27,7 +28,7 @@ const Time = z
   .refine((s) => /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 date or time')
   .transform((s) => new Date(s));
 
-const ListQuery = z
+export const ConversationListQuery = z
   .object({
     channel: ChannelId.optional(),
     account: Account.optional(),
@@ -41,7 +42,7 @@ const ListQuery = z
   .strict()
   .refine((v) => !v.from || !v.to || v.from < v.to, 'from must be before to');
 
-const ExportQuery = z
+export const ExportQuery = z
   .object({
     format: z.literal('jsonl', { error: 'format must be jsonl' }).optional(),
     from: Time.optional(),
@@ -49,6 +50,9 @@ const ExportQuery = z
   })
   .strict()
   .refine((v) => !v.from || !v.to || v.from < v.to, 'from must be before to');
+
+/** The path of one conversation. */
+export const ConversationIdParams = z.object({ id: z.string().min(1).max(200) });
 
 /** Query strings with empty values dropped (`?channel=&q=` is no filter); a repeated parameter is refused. */
 function queryOf(req: Request): Record<string, string> {
@@ -60,19 +64,14 @@ function queryOf(req: Request): Record<string, string> {
   return out;
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new ApiError(400, 'invalid_request', r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-  return r.data;
-}
 
 /** A list item as the API shows it (the contract's fields). */
-export function conversationSummaryView(c: ConversationSummary): Record<string, unknown> {
+export function conversationSummaryView(c: ConversationSummary): ConversationSummaryView {
   return { id: c.id, channel: c.channel, account: c.account, customer: c.customer, lastMessageAt: c.lastMessageAt.toISOString(), messageCount: c.messageCount, owner: c.owner };
 }
 
 /** One conversation with its timeline as the API shows it. */
-export function conversationDetailView(c: ConversationDetail): Record<string, unknown> {
+export function conversationDetailView(c: ConversationDetail): ConversationDetailView {
   return {
     ...conversationSummaryView(c),
     firstMessageAt: c.firstMessageAt.toISOString(),
@@ -145,7 +144,7 @@ export function conversationsRouter(deps: ConversationRoutesDeps): Router {
     '/conversations',
     wrap(async (req, res) => {
       const record = recordOf();
-      const q = parse(ListQuery, queryOf(req));
+      const q = parse(ConversationListQuery, queryOf(req));
       const page = await record.listConversations(q);
       res.set('Cache-Control', 'no-store').json({ items: page.items.map(conversationSummaryView), ...(page.next ? { next: page.next } : {}) });
     }),
@@ -154,7 +153,8 @@ export function conversationsRouter(deps: ConversationRoutesDeps): Router {
   r.get(
     '/conversations/:id',
     wrap(async (req, res) => {
-      const c = await recordOf().getConversation(String(req.params.id));
+      const { id } = parse(ConversationIdParams, req.params);
+      const c = await recordOf().getConversation(id);
       if (!c) throw new ApiError(404, 'not_found', 'no such conversation');
       res.set('Cache-Control', 'no-store').json(conversationDetailView(c));
     }),

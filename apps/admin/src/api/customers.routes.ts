@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod';
 import { ChannelId } from '@switchboard/core';
 import type { CustomerErasure } from '@switchboard/record';
-import { ApiError } from './api.js';
+import { ApiError, parseOr400 as parse } from './api.js';
 
 /**
  * The customer routes (mounted at `/api/v1/customers` behind the API keys):
@@ -16,24 +16,19 @@ export interface CustomerRoutesDeps {
   erasure: CustomerErasure | undefined;
 }
 
-const Params = z.object({
+export const CustomerParams = z.object({
   channel: ChannelId,
   customerId: z.string().trim().min(1).max(256),
 });
-const Query = z.object({ account: z.string().regex(/^[a-z0-9-]{1,40}$/, 'account must match [a-z0-9-]{1,40}').optional() });
+export const CustomerQuery = z.object({ account: z.string().regex(/^[a-z0-9-]{1,40}$/, 'account must match [a-z0-9-]{1,40}').optional() });
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new ApiError(400, 'invalid_request', r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-  return r.data;
-}
 
 export function customersRouter(deps: CustomerRoutesDeps): Router {
   const router = express.Router();
   router.delete('/:channel/:customerId', (req: Request, res: Response, next: NextFunction) => {
     (async () => {
-      const { channel, customerId } = parse(Params, req.params);
-      const { account } = parse(Query, req.query);
+      const { channel, customerId } = parse(CustomerParams, req.params);
+      const { account } = parse(CustomerQuery, req.query);
       // the record is where the customer's conversations are listed: without it nothing can be found to erase
       if (!deps.erasure) throw new ApiError(503, 'store_unavailable', 'erasure needs the store: DATABASE_URL is not set');
       await deps.erasure.erase({ channel, customerId, ...(account ? { accountId: account } : {}) });

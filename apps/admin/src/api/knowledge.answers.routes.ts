@@ -2,8 +2,9 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod';
 import type { AgentOutput, UnansweredQuestion, UnansweredQuestions } from '@switchboard/agent';
 import { ChannelId, conversationId, shortHash, type ConversationRef, type InboundMessage } from '@switchboard/core';
-import { ApiError } from './api.js';
+import { ApiError, parseOr400 as parse, withoutEmptyValues } from './api.js';
 import type { PreviewAgents } from './preview-agents.js';
+import type { UnansweredQuestionView } from './responses.js';
 
 /**
  * The knowledge routes about answers: questions the knowledge base could not answer (suggestions
@@ -23,23 +24,19 @@ export interface AnswerRoutesDeps {
 }
 
 const Account = z.string().regex(/^[a-z0-9-]{1,40}$/, 'account must match [a-z0-9-]{1,40}');
-const QueryValue = z.string().optional().transform((v) => (v === '' ? undefined : v));
-const UnansweredQuery = z.object({
-  account: QueryValue.pipe(Account.optional()),
-  limit: QueryValue.pipe(z.string().regex(/^\d{1,4}$/, 'limit must be a whole number').transform(Number).pipe(z.number().int().min(1).max(1000)).optional()),
+export const UnansweredQuery = z.object({
+  account: Account.optional(),
+  limit: z.string().regex(/^\d{1,4}$/, 'limit must be a whole number').transform(Number).pipe(z.number().int().min(1).max(1000)).optional(),
 });
 /** An unanswered question's API id: `<account>.<question id>`. */
 const QuestionRef = /^([a-z0-9-]{1,40})\.([0-9a-f]{16})$/;
-const PreviewBody = z.object({ question: z.string().trim().min(1).max(2000), account: Account.optional(), channel: ChannelId.optional() }).strict();
+/** The path of one unanswered question; an id that is not one this API makes is a 404. */
+export const QuestionIdParams = z.object({ id: z.string().regex(QuestionRef).meta({ description: '`<account>.<question id>` as listed' }) });
+export const PreviewBody = z.object({ question: z.string().trim().min(1).max(2000), account: Account.optional(), channel: ChannelId.optional() }).strict();
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new ApiError(400, 'invalid_request', r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-  return r.data;
-}
 
 /** An unanswered question as the API shows it. */
-export function unansweredView(q: UnansweredQuestion): Record<string, unknown> {
+export function unansweredView(q: UnansweredQuestion): UnansweredQuestionView {
   return {
     id: `${q.account}.${q.id}`,
     account: q.account,
@@ -72,7 +69,7 @@ export function addAnswerRoutes(r: Router, deps: AnswerRoutesDeps): void {
   r.get(
     '/unanswered',
     wrap(async (req, res) => {
-      const q = parse(UnansweredQuery, req.query);
+      const q = parse(UnansweredQuery, withoutEmptyValues(req.query));
       const limit = q.limit ?? 200;
       const accounts = q.account ? [q.account] : deps.accounts();
       const lists = await Promise.all(accounts.map((a) => deps.unanswered.list(a, limit)));
@@ -87,7 +84,8 @@ export function addAnswerRoutes(r: Router, deps: AnswerRoutesDeps): void {
   r.delete(
     '/unanswered/:id',
     wrap(async (req, res) => {
-      const m = QuestionRef.exec(String(req.params.id));
+      const p = QuestionIdParams.safeParse(req.params);
+      const m = p.success ? QuestionRef.exec(p.data.id) : null;
       if (!m) throw new ApiError(404, 'not_found', 'no such question');
       if (!(await deps.unanswered.dismiss(m[1]!, m[2]!))) throw new ApiError(404, 'not_found', 'no such question');
       res.status(204).end();

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { jobId } from '@switchboard/core';
 import { detectFormat, type DocumentPosition, type KnowledgeBase, type KnowledgeDocument, type KnowledgeRepo, type SourceKind } from '@switchboard/knowledge';
 import type { Producers } from '@switchboard/queue';
-import { ApiError, sendApiError } from './api.js';
+import { ApiError, parseOr400 as parse, withoutEmptyValues, sendApiError } from './api.js';
+import type { KnowledgeDocumentView } from './responses.js';
 import { addAnswerRoutes, type AnswerRoutesDeps } from './knowledge.answers.routes.js';
 
 /**
@@ -37,7 +38,7 @@ const HttpUrl = z
     }
   }, 'url must be an absolute http(s) URL without credentials');
 
-const UrlBody = z
+export const UrlBody = z
   .object({
     url: HttpUrl,
     title: Title.optional(),
@@ -48,8 +49,18 @@ const UrlBody = z
     crawl: z.object({ maxDepth: z.number().int().min(0).max(5).optional(), maxPages: z.number().int().min(1).max(500).optional() }).strict().optional(),
   })
   .strict();
-const TextBody = z.object({ title: Title, text: z.string().min(1).max(2_000_000), account: Account.optional() }).strict();
-const SearchBody = z.object({ query: z.string().trim().min(1).max(2000), k: z.number().int().min(1).max(50).optional(), account: Account.optional() }).strict();
+export const TextBody = z.object({ title: Title, text: z.string().min(1).max(2_000_000), account: Account.optional() }).strict();
+export const SearchBody = z.object({ query: z.string().trim().min(1).max(2000), k: z.number().int().min(1).max(50).optional(), account: Account.optional() }).strict();
+
+/** The multipart upload of `POST /documents` (the file's size limit is checked apart: 413). */
+export const UploadForm = z.object({
+  file: z.file({ error: 'multipart field "file" (a file) is required' }).min(1, 'the file is empty').meta({ description: 'PDF, DOCX, XLSX, CSV, HTML, Markdown or plain text (the format is read from the bytes)' }),
+  title: Title.optional(),
+  account: Account.optional(),
+});
+
+/** The path of one document. */
+export const DocumentIdParams = z.object({ id: z.string().min(1).max(64) });
 
 /** Documents per page of `GET /documents` without `limit`, and the most one page holds. */
 const DEFAULT_PAGE = 100;
@@ -73,12 +84,11 @@ export function decodeCursor(cursor: string): DocumentPosition | undefined {
   }
 }
 
-const QueryValue = z.string().optional().transform((v) => (v === '' ? undefined : v));
-const ListQuery = z.object({
-  account: QueryValue.pipe(Account.optional()),
-  status: QueryValue.pipe(z.enum(['pending', 'ready', 'failed']).optional()),
-  limit: QueryValue.pipe(z.string().regex(/^\d{1,4}$/, 'limit must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_PAGE)).optional()),
-  cursor: QueryValue.transform((v, ctx) => {
+export const DocumentListQuery = z.object({
+  account: Account.optional(),
+  status: z.enum(['pending', 'ready', 'failed']).optional(),
+  limit: z.string().regex(/^\d{1,4}$/, 'limit must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_PAGE)).optional(),
+  cursor: z.string().optional().transform((v, ctx) => {
     if (v === undefined) return undefined;
     const p = decodeCursor(v);
     if (!p) ctx.addIssue({ code: 'custom', message: 'not a cursor of this list (use the `next` of the previous page)' });
@@ -87,7 +97,7 @@ const ListQuery = z.object({
 });
 
 /** A document as the API shows it. */
-export function documentView(d: KnowledgeDocument): Record<string, unknown> {
+export function documentView(d: KnowledgeDocument): KnowledgeDocumentView {
   return {
     id: d.id,
     title: d.title,
@@ -103,20 +113,12 @@ export function documentView(d: KnowledgeDocument): Record<string, unknown> {
   };
 }
 
-function invalid(err: z.ZodError): ApiError {
-  return new ApiError(400, 'invalid_request', err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-}
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw invalid(r.error);
-  return r.data;
-}
 
 const FORMATS = 'PDF, DOCX, XLSX, CSV, HTML, Markdown or plain text';
 
 /** A multipart body read by the platform's own parser (undici's `FormData`), already size-capped. */
-async function readMultipart(req: Request, maxUploadBytes: number): Promise<{ file: File; fields: Record<string, string> }> {
+async function readMultipart(req: Request, maxUploadBytes: number): Promise<z.output<typeof UploadForm>> {
   const body = req.body as unknown;
   if (!Buffer.isBuffer(body)) throw new ApiError(400, 'invalid_request', 'expected a multipart/form-data body');
   let form: FormData;
@@ -126,15 +128,13 @@ async function readMultipart(req: Request, maxUploadBytes: number): Promise<{ fi
     throw new ApiError(400, 'invalid_request', 'the multipart body could not be read');
   }
   const file = form.get('file');
-  if (!file || typeof file === 'string') throw new ApiError(400, 'invalid_request', 'multipart field "file" (a file) is required');
-  if (file.size > maxUploadBytes) throw new ApiError(413, 'payload_too_large', `the file is larger than ${maxUploadBytes} bytes`);
-  if (file.size === 0) throw new ApiError(400, 'invalid_request', 'the file is empty');
-  const fields: Record<string, string> = {};
+  if (file && typeof file !== 'string' && file.size > maxUploadBytes) throw new ApiError(413, 'payload_too_large', `the file is larger than ${maxUploadBytes} bytes`);
+  const fields: Record<string, unknown> = { file: file ?? undefined };
   for (const name of ['account', 'title']) {
     const v = form.get(name);
     if (typeof v === 'string' && v !== '') fields[name] = v;
   }
-  return { file, fields };
+  return parse(UploadForm, fields);
 }
 
 /** The knowledge router (see the module comment for where it is mounted). */
@@ -174,13 +174,13 @@ export function knowledgeRouter(deps: KnowledgeRoutesDeps): Router {
     wrap(async (req, res) => {
       let id: string;
       if (req.is('multipart/form-data')) {
-        const { file, fields } = await readMultipart(req, deps.maxUploadBytes);
-        const account = fields.account !== undefined ? parse(Account, fields.account) : undefined;
+        const { file, ...fields } = await readMultipart(req, deps.maxUploadBytes);
+        const account = fields.account;
         const bytes = Buffer.from(await file.arrayBuffer());
         const filename = file.name.slice(0, 255) || 'upload';
         const format = detectFormat(bytes, { mimeType: file.type, filename });
         if (!format) throw new ApiError(415, 'unsupported_format', `"${filename}" is not a format knowledge reads (${FORMATS}); the format is taken from the file's bytes, not its name`);
-        const title = fields.title !== undefined ? parse(Title, fields.title) : filename.replace(/\.[A-Za-z0-9]{1,8}$/, '') || filename;
+        const title = fields.title !== undefined ? fields.title : filename.replace(/\.[A-Za-z0-9]{1,8}$/, '') || filename;
         id = await create({ title, sourceKind: 'file', account, filename, ...(file.type ? { mimeType: file.type.slice(0, 200) } : {}) }, { body: bytes, options: { format } });
       } else if (req.is('application/json')) {
         const body = req.body as Record<string, unknown> | undefined;
@@ -204,7 +204,7 @@ export function knowledgeRouter(deps: KnowledgeRoutesDeps): Router {
   r.get(
     '/documents',
     wrap(async (req, res) => {
-      const q = parse(ListQuery, req.query);
+      const q = parse(DocumentListQuery, withoutEmptyValues(req.query));
       const page = await repo().pageDocuments({ account: q.account, status: q.status, limit: q.limit ?? DEFAULT_PAGE, after: q.cursor });
       res.set('Cache-Control', 'no-store').json({ items: page.items.map(documentView), ...(page.next ? { next: encodeCursor(page.next) } : {}) });
     }),
@@ -213,7 +213,8 @@ export function knowledgeRouter(deps: KnowledgeRoutesDeps): Router {
   r.get(
     '/documents/:id',
     wrap(async (req, res) => {
-      const doc = await repo().getDocument(String(req.params.id));
+      const { id } = parse(DocumentIdParams, req.params);
+      const doc = await repo().getDocument(id);
       if (!doc) throw new ApiError(404, 'not_found', 'no such document');
       res.set('Cache-Control', 'no-store').json(documentView(doc));
     }),
@@ -223,7 +224,8 @@ export function knowledgeRouter(deps: KnowledgeRoutesDeps): Router {
     '/documents/:id',
     wrap(async (req, res) => {
       const kr = repo();
-      if (!(await kr.deleteDocument(String(req.params.id)))) throw new ApiError(404, 'not_found', 'no such document');
+      const { id } = parse(DocumentIdParams, req.params);
+      if (!(await kr.deleteDocument(id))) throw new ApiError(404, 'not_found', 'no such document');
       res.status(204).end();
     }),
   );

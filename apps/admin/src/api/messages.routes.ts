@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod';
 import { ChannelId, DEFAULT_ACCOUNT_ID, insideWindow, shortHash, type ConversationRef, type CustomerServiceWindow, type Logger, type Reply } from '@switchboard/core';
 import { customerContact, DeliveryLedger, enqueueReply, gatewayKeys, optOutRefOf, type CustomerContact, type OptOutStore, type Producers, type RedisClient } from '@switchboard/queue';
-import { ApiError, apiKeyName, sendApiError } from './api.js';
+import { ApiError, apiKeyName, parseOr400, sendApiError } from './api.js';
 
 /**
  * `POST /api/v1/messages` and `GET /api/v1/messages/:id`: a business message to a customer's
@@ -50,6 +50,34 @@ export const MessageBody = z
   .strict()
   .refine((b) => b.text !== undefined || b.media !== undefined, { message: 'text or media is required' });
 export type MessageBody = z.infer<typeof MessageBody>;
+
+/** The headers of `POST /api/v1/messages` (Node lower-cases header names). */
+export const MessageHeaders = z.object({
+  'idempotency-key': z
+    .string({ error: 'the Idempotency-Key header is required' })
+    .trim()
+    .min(1, 'the Idempotency-Key header is required')
+    .max(255, 'the Idempotency-Key header is longer than 255 characters')
+    .meta({ description: 'any string of 1-255 characters; the same key and body again returns the same message and sends nothing twice (kept 7 days, per API key)' }),
+});
+
+/** The path of `GET /api/v1/messages/{id}`; an id that is not one this API makes is a 404. */
+export const MessageIdParams = z.object({ id: z.string().regex(/^api-[A-Za-z0-9]{1,64}$/).meta({ description: 'the `id` of the 202 answer' }) });
+
+/** The status of an API message. */
+export const MessageStatus = z.enum(['queued', 'sent', 'delivered', 'read', 'failed']);
+
+/** `202`/`200` of `POST /api/v1/messages`. */
+export const MessageAccepted = z.object({ id: z.string(), status: MessageStatus }).meta({ id: 'MessageAccepted' });
+
+/** `GET /api/v1/messages/{id}`: where the message is (the delivery ledger's status; `error` when it failed). */
+export const MessageView = z
+  .object({
+    id: z.string(),
+    status: MessageStatus,
+    error: z.string().optional().meta({ description: "why it failed (the provider's error)" }),
+  })
+  .meta({ id: 'MessageStatus' });
 
 /** What a {@link MessageGuard} sees: the parsed body and the conversation it would join. */
 export interface MessageTarget {
@@ -109,11 +137,6 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
-function parseBody(value: unknown): MessageBody {
-  const r = MessageBody.safeParse(value);
-  if (!r.success) throw new ApiError(400, 'invalid_request', r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-  return r.data;
-}
 
 function replyOf(b: MessageBody): Reply {
   return {
@@ -132,7 +155,7 @@ export function messagesRouter(deps: MessagesDeps): Router {
   const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
     fn(req, res).catch(next);
   };
-  const statusOf = async (channel: string, id: string) => (await ledger.replyStatus(channel, id)) ?? { status: 'queued' as const };
+  const statusOf = async (channel: string, id: string): Promise<Omit<z.input<typeof MessageView>, 'id'>> => (await ledger.replyStatus(channel, id)) ?? { status: 'queued' as const };
 
   /** Refuses what the channel would refuse; the conversation the message joins. */
   const target = async (body: MessageBody): Promise<ConversationRef> => {
@@ -153,10 +176,8 @@ export function messagesRouter(deps: MessagesDeps): Router {
     '/',
     express.json({ limit: '64kb' }),
     wrap(async (req, res) => {
-      const idemKey = req.get('Idempotency-Key')?.trim();
-      if (!idemKey) throw new ApiError(400, 'invalid_request', 'the Idempotency-Key header is required');
-      if (idemKey.length > 255) throw new ApiError(400, 'invalid_request', 'the Idempotency-Key header is longer than 255 characters');
-      const body = parseBody(req.body);
+      const idemKey = parseOr400(MessageHeaders, { 'idempotency-key': req.get('Idempotency-Key') })['idempotency-key'];
+      const body = parseOr400(MessageBody, req.body);
       const keyName = apiKeyName(res) ?? '';
       const bodyHash = createHash('sha256').update(canonical(body)).digest('hex');
       const idem = keys.api.idempotency(keyName, idemKey);
@@ -181,8 +202,9 @@ export function messagesRouter(deps: MessagesDeps): Router {
   r.get(
     '/:id',
     wrap(async (req, res) => {
-      const id = String(req.params.id);
-      const channel = /^api-[A-Za-z0-9]{1,64}$/.test(id) ? await deps.redis.hget(keys.api.message(id), 'channel') : null;
+      const params = MessageIdParams.safeParse(req.params);
+      const id = params.success ? params.data.id : '';
+      const channel = params.success ? await deps.redis.hget(keys.api.message(id), 'channel') : null;
       if (!channel) return sendApiError(res, 404, 'not_found', 'no such message (ids are kept 7 days)');
       res.set('Cache-Control', 'no-store').json({ id, ...(await statusOf(channel, id)) });
     }),

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { DEFAULT_ACCOUNT_ID } from '@switchboard/core';
-import { ApiError } from './api.js';
+import { ApiError, parseOr400 } from './api.js';
 
 /**
  * The template route (mounted at `/api/v1` behind the API keys): `GET /templates?account=` → the
@@ -30,16 +30,15 @@ export interface TemplateRoutesDeps {
   templates: TemplateCatalogues | undefined;
 }
 
-const Query = z.object({ account: z.string().regex(/^[a-z0-9-]{1,40}$/, 'account must match [a-z0-9-]{1,40}').optional() });
+export const TemplatesQuery = z.object({ account: z.string().regex(/^[a-z0-9-]{1,40}$/, 'account must match [a-z0-9-]{1,40}').optional() });
 
 /** The `/templates` route. */
 export function templatesRouter(deps: TemplateRoutesDeps): Router {
   const router = express.Router();
   router.get('/templates', (req: Request, res: Response, next: NextFunction) => {
     (async () => {
-      const q = Query.safeParse(req.query);
-      if (!q.success) throw new ApiError(400, 'invalid_request', q.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-      const accountId = q.data.account ?? DEFAULT_ACCOUNT_ID;
+      const q = parseOr400(TemplatesQuery, req.query);
+      const accountId = q.account ?? DEFAULT_ACCOUNT_ID;
       const source = deps.templates;
       if (!source || source.accountIds().length === 0) throw new ApiError(503, 'unavailable', 'templates are not configured: set WHATSAPP_WABA_ID (or wabaId of an ACCOUNTS_FILE account)');
       if (!source.accountIds().includes(accountId)) throw new ApiError(404, 'not_found', `account "${accountId}" has no template catalogue; accounts with one: ${source.accountIds().join(', ')}`);
