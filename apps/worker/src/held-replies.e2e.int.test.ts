@@ -42,7 +42,7 @@ function failedStatus(wamid: string, waId: string): unknown {
 }
 
 /** Text messages to a customer (templates left out). */
-const textsTo = (p: Pipeline, waId: string): string[] => textsTo(p, waId).filter((t) => t !== '[template]');
+const textsTo = (p: Pipeline, waId: string): string[] => p.graph.textsTo(waId).filter((t) => t !== '[template]');
 
 const templatesTo = (p: Pipeline, waId: string): SentMessage[] => p.graph.sent.filter((m) => m.type === 'template' && String(m.to ?? m.recipient).replace(/^\+/, '') === waId);
 
