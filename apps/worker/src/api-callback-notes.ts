@@ -6,7 +6,9 @@ import type { WorkerDeps } from './deps.js';
  * status arrived): enqueues its callback when the status advanced. Never fails the caller: a
  * callback is not worth a reply or a status; a missed one is picked up by the message's next note.
  */
-export async function noteApiCallback(deps: WorkerDeps, channel: string, outboundId: string): Promise<void> {
+export async function noteApiCallback(deps: WorkerDeps, channel: string, sentAs: string): Promise<void> {
+  // a held API message is sent as `rel-<id>` when released; its status (the ledger follows the release) is the message's
+  const outboundId = sentAs.replace(/^(rel-)+/, '');
   if (!deps.apiCallbacks || !isApiMessageId(outboundId)) return;
   try {
     const claimed = await noteApiMessageStatus(deps, channel, outboundId);

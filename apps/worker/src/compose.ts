@@ -4,7 +4,7 @@ import { createMetricsRegistry } from '@switchboard/core';
 import { Agent, loadAgentConfig, prometheusAgentMetrics } from '@switchboard/agent';
 import type { WorkerChannelContext, WorkerMediaToolkit } from '@switchboard/channel-runtime';
 import { CHANNELS } from '@switchboard/channels';
-import { createRedis, exportQueueDepths, DeliveryLedger, gatewayKeys, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type RedisClient } from '@switchboard/queue';
+import { createRedis, exportQueueDepths, DeliveryLedger, gatewayKeys, HeldReplies, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type RedisClient } from '@switchboard/queue';
 import type { WorkerAccount, WorkerChannel, WorkerDeps, WorkerSettings } from './deps.js';
 import { ROLES, workerEnv, type Role } from './env.js';
 import { createWorkerMetrics } from './metrics.js';
@@ -25,6 +25,7 @@ import { linkLimitsFrom } from './link-reader.js';
 import { createFfmpeg, createMediaStore } from '@switchboard/media';
 import { createGuardedFetcher, type Resolver } from '@switchboard/fetch';
 import { acceptContext, markUnreachable, setOwner } from './schedule.js';
+import { startHeldReplyExpiry } from './held-replies.js';
 
 export type WorkerEnv = ReturnType<typeof loadWorkerEnv>;
 
@@ -155,6 +156,7 @@ export function buildWorkerDeps(
     keys,
     mailbox,
     ledger: new DeliveryLedger(redis, prefix),
+    held: new HeldReplies(redis, keys),
     registry,
     metrics,
     recorder,
@@ -208,10 +210,17 @@ export function buildWorkerDeps(
   return deps;
 }
 
+/** The held-reply expiry schedule of each deps (a restart of the roles replaces it). */
+const heldExpiry = new WeakMap<WorkerDeps, () => void>();
+
 /** Starts the BullMQ workers of the given roles, with the channels' own consumers of each role. */
 export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
   const workers: Worker[] = [];
-  if (roles.includes('inbound')) workers.push(...startInboundRole(deps));
+  if (roles.includes('inbound')) {
+    workers.push(...startInboundRole(deps));
+    heldExpiry.get(deps)?.();
+    heldExpiry.set(deps, startHeldReplyExpiry(deps));
+  }
   if (roles.includes('agent')) workers.push(...startTurnRole(deps));
   if (roles.includes('outbound')) workers.push(...startOutboundRole(deps));
   if (roles.includes('mirror')) workers.push(...startMirrorRole(deps));

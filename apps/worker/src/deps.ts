@@ -6,7 +6,7 @@ import type { Agent } from '@switchboard/agent';
 import type { WorkerChannelModule, WorkerRuntime } from '@switchboard/channel-runtime';
 import type { GuardedFetcher } from '@switchboard/fetch';
 import type { IngestDeps, KnowledgeBase } from '@switchboard/knowledge';
-import type { DeliveryLedger, GatewayKeys, Mailbox, Producers, RedisClient } from '@switchboard/queue';
+import type { DeliveryLedger, GatewayKeys, HeldReplies, Mailbox, Producers, RedisClient } from '@switchboard/queue';
 import type { ModelPrice, Recorder, RecordRetention, RecordWriter } from '@switchboard/record';
 import type { Database, Kysely } from '@switchboard/store';
 import type { WorkerMetrics } from './metrics.js';
@@ -69,6 +69,8 @@ export interface WorkerDeps {
   keys: GatewayKeys;
   mailbox: Mailbox;
   ledger: DeliveryLedger;
+  /** Replies held while a customer's window is closed (channels with a `heldReplies` policy). */
+  held: HeldReplies;
   registry: Registry;
   metrics: WorkerMetrics;
   agent: Agent;

@@ -11,6 +11,12 @@ export function createWorkerMetrics(registry: Registry) {
     sends: new Counter({ name: 'sb_outbound_sends_total', help: 'Outbound message parts by channel, result/error code and gateway account', labelNames: ['channel', 'result', 'code', 'account'], registers }),
     sendDelays: new Counter({ name: 'sb_outbound_send_delays_total', help: "Reply parts held back by their sender's send rate (per account; WhatsApp per phone number)", labelNames: ['channel', 'account'], registers }),
     sendSeconds: new Histogram({ name: 'sb_gateway_latency_seconds', help: 'Customer message received to first reply part accepted by the provider', labelNames: ['channel'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30], registers }),
+    heldReplies: new Counter({
+      name: 'sb_held_replies_total',
+      help: "Replies held while the customer's free-form window was closed, by outcome (held, delivered = released when the customer wrote, expired)",
+      labelNames: ['channel', 'outcome'],
+      registers,
+    }),
     handoffs: new Counter({ name: 'sb_handoffs_total', help: 'Conversations handed to humans', labelNames: ['channel', 'reason'], registers }),
     unsupported: new Counter({
       name: 'sb_unsupported_events_total',

@@ -3,6 +3,7 @@ import { whatsappAccountFields } from './whatsapp.env.js';
 import { createWhatsAppInboundAdapter } from './whatsapp.inbound.js';
 import { OTHER_PHONE_NUMBER } from './whatsapp.parse.js';
 import { verifySubscription } from './whatsapp.verify.js';
+import { WHATSAPP_FREE_FORM_WINDOW } from './whatsapp.policy.js';
 
 /**
  * One WhatsApp account's inbound settings; `appSecret` undefined only with the explicit insecure
@@ -34,8 +35,7 @@ export const whatsappInbound: ChannelInbound<WhatsAppInboundSettings> = {
   // a change of a phone number the account does not serve is only acknowledged, logged and counted
   unsupported: (e) => (e.providerType === OTHER_PHONE_NUMBER ? 'acknowledge' : 'enqueue'),
   verifiesSubscription: true,
-  // Meta's customer-service window; a click-to-WhatsApp ad or page entry opens a 72-hour one
-  freeFormWindow: { afterLastMessageMs: 24 * 3600_000, afterEntryPointMs: 72 * 3600_000 },
+  freeFormWindow: WHATSAPP_FREE_FORM_WINDOW,
   accountFile: defineAccountFile(whatsappAccountFields, (f) => ({ enabled: true, appSecret: f.appSecret, verifyToken: f.verifyToken, phoneNumberIds: f.phoneNumberIds })),
   createInbound(account) {
     const s = account.settings;

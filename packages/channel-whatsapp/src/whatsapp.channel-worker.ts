@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts } from '@switchboard/core';
+import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts, type EnvOf } from '@switchboard/core';
 import { DEFAULT_WHATSAPP_MEDIA_ORIGINS, fetchEnv } from '@switchboard/fetch';
 import { createWhatsAppOutboundAdapter, fallbackTemplateJob, GraphClient, parseTemplateSpec, whatsappAccountFields, whatsappAdmission, whatsappEnv, WHATSAPP_MEDIA_RULES } from './outbound.js';
 import type { WorkerRuntime } from '@switchboard/channel-runtime';
 import { createWhatsAppMediaPreparer, WhatsAppMediaSource } from './whatsapp.media.js';
 import { TemplateCatalogueService } from './whatsapp.template-catalogue.js';
 import { templateStatusHook } from './whatsapp.template-hook.js';
+import { createWhatsAppHeldReplyPolicy, parseReengageParams, type WhatsAppReengageSettings } from './whatsapp.reengage.js';
 
 /** Typed settings of one WhatsApp sending account. */
 export interface WhatsAppWorkerSettings {
@@ -20,6 +21,8 @@ export interface WhatsAppWorkerSettings {
   readonly refusalText: string;
   readonly sendRatePerSec: number;
   readonly fallbackTemplate?: { name: string; language: string };
+  /** Held replies and their re-engagement template (WHATSAPP_REENGAGE_TEMPLATE or the older WHATSAPP_FALLBACK_TEMPLATE). */
+  readonly reengage?: WhatsAppReengageSettings;
   readonly reconcileWaitMs: number;
   readonly maxPartsPerReply: number;
   readonly shortenedNote: string;
@@ -38,6 +41,19 @@ const env = {
   MEDIA_WHATSAPP_OUTBOUND_MODE: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.enum(['upload', 'link']).default('upload')),
 };
 
+/** The re-engagement settings of one account: its template (or none = replies are not held) and the deployment's hold settings. */
+function reengageOf(template: { name: string; language: string } | undefined, params: string | undefined, e: EnvOf<typeof env>): WhatsAppReengageSettings | undefined {
+  if (!template) return undefined;
+  const parsed = parseReengageParams(params);
+  return {
+    template,
+    ...(parsed ? { params: parsed } : {}),
+    ...(e.WHATSAPP_REENGAGE_REASON ? { reasonText: e.WHATSAPP_REENGAGE_REASON } : {}),
+    ttlMs: Math.round(e.WHATSAPP_HELD_REPLY_TTL_HOURS * 3600_000),
+    maxPerConversation: e.WHATSAPP_HELD_REPLY_MAX,
+  };
+}
+
 /** The WhatsApp Cloud API channel, worker half. */
 export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, WorkerRuntime>({
   id: 'whatsapp',
@@ -48,7 +64,8 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
   accounts(e): ChannelAccounts<WhatsAppWorkerSettings> {
     if (!e.WHATSAPP_ACCESS_TOKEN) return { enabled: false, missing: ['WHATSAPP_ACCESS_TOKEN'] };
     const rate = Number(e.WHATSAPP_SEND_RATE);
-    const tpl = parseTemplateSpec(e.WHATSAPP_FALLBACK_TEMPLATE);
+    const tpl = parseTemplateSpec(e.WHATSAPP_REENGAGE_TEMPLATE ?? e.WHATSAPP_FALLBACK_TEMPLATE);
+    const reengage = reengageOf(tpl, e.WHATSAPP_REENGAGE_PARAMS, e);
     const settings: WhatsAppWorkerSettings = {
       accessToken: e.WHATSAPP_ACCESS_TOKEN,
       graphUrl: e.WHATSAPP_GRAPH_URL,
@@ -65,12 +82,14 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       templateRefreshMs: e.WHATSAPP_TEMPLATE_REFRESH_MS,
       ...(e.WHATSAPP_WABA_ID ? { wabaId: e.WHATSAPP_WABA_ID } : {}),
       ...(tpl ? { fallbackTemplate: tpl } : {}),
+      ...(reengage ? { reengage } : {}),
     };
     return { enabled: true, accounts: [{ id: DEFAULT_ACCOUNT_ID, settings }] };
   },
   accountFile: defineAccountFile(whatsappAccountFields, (f, _entry, e): WhatsAppWorkerSettings => {
     const rate = Number(e.WHATSAPP_SEND_RATE);
-    const tpl = parseTemplateSpec(f.fallbackTemplate);
+    const tpl = parseTemplateSpec(f.reengageTemplate ?? f.fallbackTemplate);
+    const reengage = reengageOf(tpl, f.reengageParams, e);
     return {
       accessToken: f.accessToken,
       graphUrl: e.WHATSAPP_GRAPH_URL,
@@ -88,6 +107,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       templateRefreshMs: e.WHATSAPP_TEMPLATE_REFRESH_MS,
       ...(f.wabaId ? { wabaId: f.wabaId } : {}),
       ...(tpl ? { fallbackTemplate: tpl } : {}),
+      ...(reengage ? { reengage } : {}),
     };
   }),
   // Cloud API throughput is per phone number: each number of an account has this rate
@@ -104,19 +124,22 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       media,
       reconcileWaitMs: s.reconcileWaitMs,
       render: { maxParts: s.maxPartsPerReply, shortenedNote: s.shortenedNote },
-      ...(s.fallbackTemplate ? { fallbackTemplate: s.fallbackTemplate } : {}),
+      // no inline fallback template: a reply refused with 131047 is held (the worker sends the re-engagement template once per episode)
     });
-    const fallback = s.fallbackTemplate;
     const templates = s.wabaId
       ? new TemplateCatalogueService({ redis: ctx.redis, keys: ctx.keys.templates, accounts: new Map([[account.id, { wabaId: s.wabaId, client }]]), log: ctx.log })
       : undefined;
+    const heldReplies = s.reengage ? createWhatsAppHeldReplyPolicy(s.reengage, templates ? () => templates.get(account.id) : undefined) : undefined;
+    // a 131047 status whose reply can no longer be held (its job is gone) still gets the template, when it needs no variables
+    const fallback = s.reengage?.params ? undefined : s.fallbackTemplate;
     return {
       accountId: account.id,
       adapter,
       mediaSource: new WhatsAppMediaSource({ graphUrl: s.graphUrl, accessToken: s.accessToken, mediaOrigins: s.mediaOrigins, fetcher: ctx.fetcher }),
       admit: (ref) => whatsappAdmission(s, ref),
       sender: (ref) => ref.account,
-      // 131047 (outside the 24 h window) usually arrives as a failed status: send the template once per failed reply
+      ...(heldReplies ? { heldReplies } : {}),
+      // 131047 (outside the 24 h window) usually arrives as a failed status: its reply is held (above); else the template once per failed reply
       statusFollowUp: (event) => fallbackTemplateJob(event, fallback),
       ...(templates
         ? {

@@ -9,7 +9,21 @@ export const whatsappEnv = {
   WHATSAPP_ACCESS_TOKEN: optional(),
   WHATSAPP_GRAPH_URL: url('https://graph.facebook.com/v24.0'),
   WHATSAPP_ALLOWED_USERS: csv(),
+  /** Older name of WHATSAPP_REENGAGE_TEMPLATE (used when that one is unset). */
   WHATSAPP_FALLBACK_TEMPLATE: optional(),
+  /**
+   * `name:language` of the template sent once per hold episode when replies are held because the
+   * customer's 24 h window is closed; set = replies are held instead of lost.
+   */
+  WHATSAPP_REENGAGE_TEMPLATE: optional(),
+  /** The re-engagement template's body variables: `1=customer_name|there,2=reason` or `first_name=customer_name,topic=reason`. */
+  WHATSAPP_REENGAGE_PARAMS: optional(),
+  /** One `reason` text for every held reply (default by what produced it: "an answer to your question", "a reply from our team", "a message for you"). */
+  WHATSAPP_REENGAGE_REASON: optional(),
+  /** How long a held reply waits for the customer before it is dropped (hours, decimals allowed). */
+  WHATSAPP_HELD_REPLY_TTL_HOURS: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().positive().max(24 * 365).default(72)),
+  /** Most replies held per conversation; one more fails as it would without holding. */
+  WHATSAPP_HELD_REPLY_MAX: int(20, 1),
   /** The default account's WhatsApp Business Account id: its message templates are synced from it. */
   WHATSAPP_WABA_ID: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v), z.string().regex(/^\d{1,30}$/, 'must be a numeric WhatsApp Business Account id').optional()),
   /** How often the template catalogue of every account is synced from Meta (ms; one worker runs each round). */
@@ -48,7 +62,11 @@ export const whatsappAccountFields = z.strictObject({
   wabaId: MetaId.optional(),
   /** Sends per second per phone number (default WHATSAPP_SEND_RATE). */
   sendRate: z.number().positive().max(1000).optional(),
-  /** `name:language` of the template sent when a reply fails outside the 24 h window. */
+  /** Older name of `reengageTemplate`. */
   fallbackTemplate: z.string().regex(/^[a-z0-9_]+:[A-Za-z_]+$/, 'must be name:language, e.g. reengage:en_US').optional(),
+  /** `name:language` of the template sent once per hold episode (replies held outside the 24 h window). */
+  reengageTemplate: z.string().regex(/^[a-z0-9_]+:[A-Za-z_]+$/, 'must be name:language, e.g. reengage:en_US').optional(),
+  /** Its body variables, as WHATSAPP_REENGAGE_PARAMS. */
+  reengageParams: z.string().max(500).optional(),
 });
 export type WhatsAppAccountFields = z.output<typeof whatsappAccountFields>;

@@ -55,11 +55,11 @@ export interface WhatsAppOutboundOptions {
   render?: WhatsAppRenderOptions;
 }
 
-/** Parses WHATSAPP_FALLBACK_TEMPLATE (`name:language`). */
+/** Parses WHATSAPP_REENGAGE_TEMPLATE / WHATSAPP_FALLBACK_TEMPLATE (`name:language`). */
 export function parseTemplateSpec(spec: string | undefined): { name: string; language: string } | undefined {
   if (!spec) return undefined;
   const [name, language] = spec.split(':').map((s) => s.trim());
-  if (!name || !language) throw new Error(`WHATSAPP_FALLBACK_TEMPLATE must be "name:language", got "${spec}"`);
+  if (!name || !language) throw new Error(`WHATSAPP_REENGAGE_TEMPLATE (or WHATSAPP_FALLBACK_TEMPLATE) must be "name:language", got "${spec}"`);
   return { name, language };
 }
 

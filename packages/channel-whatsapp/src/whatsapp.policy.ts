@@ -1,4 +1,7 @@
-import { jobId, type Admission, type ConversationRef, type InboundEvent, type OutboundJob } from '@switchboard/core';
+import { jobId, type Admission, type ConversationRef, type CustomerServiceWindow, type InboundEvent, type OutboundJob } from '@switchboard/core';
+
+/** Meta's customer-service window; a click-to-WhatsApp ad or page entry opens a 72-hour one. */
+export const WHATSAPP_FREE_FORM_WINDOW: CustomerServiceWindow = { afterLastMessageMs: 24 * 3600_000, afterEntryPointMs: 72 * 3600_000 };
 
 /** WHATSAPP_ALLOWED_USERS / WHATSAPP_DISALLOWED_POLICY / WHATSAPP_REFUSAL_TEXT. */
 export interface WhatsAppAllowlist {

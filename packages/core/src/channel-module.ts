@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { MirrorJob, OutboundJob } from './catalog.js';
 import type { OutboundAdapter } from './channel.js';
 import { accountsOfChannel, type AccountEntry, type AccountFileReader, type AccountsFile } from './accounts-file.js';
-import type { ChannelAccount, ChannelInbound } from './channel-inbound.js';
+import type { ChannelAccount, ChannelInbound, CustomerServiceWindow } from './channel-inbound.js';
 import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia } from './model.js';
 
 /**
@@ -117,6 +117,12 @@ export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
   sender?(ref: ConversationRef): string;
   /** A reply to send because of a delivery status (WhatsApp 131047 → the fallback template); its outboundId is claimed once. */
   statusFollowUp?(event: StatusEvent): OutboundJob | undefined;
+  /**
+   * Present = free-form replies this account cannot send because the customer's window is closed
+   * are held (stored per conversation) and delivered when the customer writes again, with one
+   * re-engagement reply per hold episode (WhatsApp: the configured template).
+   */
+  readonly heldReplies?: HeldReplyPolicy;
   /** Consumers of the channel's own queues, per worker role (WeChat `wechat-sync` under `inbound`, Chatwoot `mirror`). */
   readonly roles?: Partial<Record<WorkerRole, () => Array<R['consumer']>>>;
   /**
@@ -124,6 +130,34 @@ export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
    * `mirror` job routed to it (a conversation of its own channel is never mirrored). Safe to run twice.
    */
   readonly mirror?: (job: MirrorJob) => Promise<MirrorResult>;
+}
+
+/** Why a reply is held, as the re-engagement reply may tell the customer. */
+export interface HeldReplyContext {
+  /** What produced the held reply (an OutboundJob origin: `agent`, `human`, `api`…). */
+  readonly origin: string;
+}
+
+/** The re-engagement reply of a hold episode, or why none can be sent (logged; the replies stay held). */
+export type ReengagementReply = { readonly reply: Reply } | { readonly problem: string };
+
+/**
+ * How a channel holds replies it cannot send while the customer's free-form window is closed
+ * (see {@link ChannelWorkerAccount.heldReplies}). Only free-form replies (no `template`) are held.
+ */
+export interface HeldReplyPolicy {
+  /** The free-form window: a reply to a customer outside it is held before it is sent. */
+  readonly window: CustomerServiceWindow;
+  /** Whether a send error says the window is closed (WhatsApp 131047): the reply is held from that part on. */
+  windowClosedError(err: unknown): boolean;
+  /** Whether a failed delivery status says the window was closed (WhatsApp 131047 arrives this way too). */
+  windowClosedStatus(event: StatusEvent): boolean;
+  /** The reply sent once per hold episode to invite the customer back (built from the conversation). */
+  reengagement(ref: ConversationRef, context: HeldReplyContext): Promise<ReengagementReply>;
+  /** How long a held reply waits for the customer before it is dropped (ms). */
+  readonly ttlMs: number;
+  /** Most replies held per conversation; one more fails as it would have without holding. */
+  readonly maxPerConversation: number;
 }
 
 /** What one mirror job did (the job's return value). */

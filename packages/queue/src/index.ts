@@ -13,3 +13,4 @@ export * from './send-rate.js';
 export * from './opt-out.js';
 export * from './contacts.js';
 export * from './api-callbacks.js';
+export * from './held.js';

@@ -60,6 +60,16 @@ export function gatewayKeys(prefix: string) {
      */
     contact: (channel: string, accountId: string, userId: string) => at('contact', channel, accountId, shortHash(userId, 24)),
 
+    /** Replies held while a customer's free-form window is closed (`HeldReplies`). */
+    held: {
+      /** A conversation's held replies (sorted set: outbound id → order, ms), oldest first. */
+      index: (conversationId: string) => at('held', conversationId),
+      /** A conversation's held replies and hold episode (hash: `j:<id>` entry JSON, `f:<id>` first unsent part, `episode`, `open`, `ttl`, `rel:<tag>`, `x:<id>`). */
+      state: (conversationId: string) => at('heldst', conversationId),
+      /** Conversations with held replies (sorted set: conversation id → when its oldest held reply expires, ms). */
+      due: () => at('held-due'),
+    },
+
     /** The HTTP API's state. */
     api: {
       /** One `Idempotency-Key` of one API key (hash: `body` hash, `id`, `status`). */

@@ -31,6 +31,8 @@ export interface UnconfirmedPart {
 export interface ReplyStatus {
   status: 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
   error?: string;
+  /** Set while the reply is held (the customer's window is closed; it goes out when they write again). */
+  held?: true;
 }
 
 /** Progress of one outbound reply. */
@@ -41,6 +43,8 @@ export interface OutboundProgress {
   outcome?: string;
   /** Set when part `sent` was attempted but its outcome is not recorded. */
   unconfirmed?: UnconfirmedPart;
+  /** The hold episode of a held reply (outcome `held`). */
+  heldEpisode?: number;
 }
 
 /**
@@ -94,8 +98,11 @@ export class DeliveryLedger {
    * least advanced status of its sent parts (`accepted` counts as `sent`, `played` as `read`);
    * `failed` (with the provider's error) when a part failed or the reply gave up. Unknown → undefined.
    */
-  async replyStatus(channel: string, outboundId: string): Promise<ReplyStatus | undefined> {
+  async replyStatus(channel: string, outboundId: string, depth = 0): Promise<ReplyStatus | undefined> {
     const h = await this.redis.hgetall(this.keys.outbound(outboundId));
+    // a held reply: `queued` and held until it is released; then the status of its release
+    if (h.releasedAs && depth < 5) return (await this.replyStatus(channel, h.releasedAs, depth + 1)) ?? { status: 'queued' };
+    if (h.outcome === 'held') return { status: 'queued', held: true };
     if (h.outcome?.startsWith('failed') || h.outcome?.startsWith('suppressed')) return { status: 'failed', error: h.outcome.replace(/^failed: /, '') };
     const sent = Number(h.sent ?? 0);
     if (sent === 0) return Object.keys(h).length === 0 ? undefined : { status: 'queued' };
@@ -117,6 +124,7 @@ export class DeliveryLedger {
     const sent = Number(h.sent ?? 0);
     const out: OutboundProgress = { sent, finished: h.finished === '1' };
     if (h.outcome) out.outcome = h.outcome;
+    if (h.heldEpisode) out.heldEpisode = Number(h.heldEpisode);
     const attemptAt = h[`t${sent}`];
     if (attemptAt !== undefined) {
       const pending: UnconfirmedPart = { index: sent, attemptAt: Number(attemptAt) };

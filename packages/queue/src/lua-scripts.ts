@@ -27,6 +27,9 @@ export interface ScriptCommands {
   sbLockRenew(...a: [lock: string, owner: string, ttlMs: Arg]): Promise<number>;
   sbSendSlot(...a: [rate: string, slot: string, nowMs: Arg, intervalMs: Arg, burstMs: Arg, slotTtlMs: Arg]): Promise<number>;
   sbHoldSender(...a: [rate: string, nowMs: Arg, untilMs: Arg, burstMs: Arg]): Promise<number>;
+  sbHeldAdd(...a: [index: string, state: string, outbound: string, due: string, outboundId: string, entryJson: string, order: Arg, fromPart: Arg, max: Arg, ttlMs: Arg, keyTtlSec: Arg, conversationId: string, outboundTtlSec: Arg]): Promise<[number, number]>;
+  sbHeldRelease(...a: [index: string, state: string, due: string, tag: string, conversationId: string]): Promise<[number, string]>;
+  sbHeldExpire(...a: [index: string, state: string, due: string, conversationId: string, nowMs: Arg]): Promise<string[]>;
   sbReplyOrder(...a: [lastReply: string, outbound: string, outboundId: string, lastTtlSec: Arg, outboundTtlSec: Arg]): Promise<string>;
   sbWechatSyncAcquire(...a: [lock: string, pending: string, watcher: string, owner: string, lockMs: Arg, token: string, jobKey: string, pendingTtlMs: Arg]): Promise<[number, number?]>;
   sbWechatSyncRecheck(...a: [lock: string, pending: string, watcher: string, owner: string, lockMs: Arg, token: string, jobKey: string, pendingTtlMs: Arg]): Promise<[number, number?]>;

@@ -75,6 +75,7 @@ export function customerKeyFamilies(prefix: string): readonly KeyFamily[] {
     },
     { name: 'pending mailbox and debounce/turn state', keyedBy: 'conversation', keys: (c) => ({ exact: [k.mailbox(c.id), k.turn(c.id)] }) },
     { name: 'stored replies', keyedBy: 'conversation', keys: (c) => ({ exact: [k.lastReply(c.id)], patterns: [lastSegmentPattern(k.reply(c.id, 0))] }) },
+    { name: 'held replies (closed customer-service window)', keyedBy: 'conversation', keys: (c) => ({ exact: [k.held.index(c.id), k.held.state(c.id)] }) },
     { name: 'ownership and reachability', keyedBy: 'conversation', keys: (c) => ({ exact: [k.owner(c.id), k.unreachable(c.id)] }) },
     { name: 'outbound progress, pair rate and send slots', keyedBy: 'outbound', keys: (c) => ({ exact: c.outboundIds.flatMap((o) => [k.outbound(o), k.pairRate(o)]), patterns: c.outboundIds.map((o) => lastSegmentPattern(k.sendSlot(o, 0))) }) },
     { name: 'delivery ledger', keyedBy: 'provider-message', keys: (c) => ({ exact: c.providerMessageIds.map((id) => k.delivery(c.ref.channel, id)) }) },

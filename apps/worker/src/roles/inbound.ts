@@ -5,6 +5,7 @@ import { accountFor, admission, agentFor, inboundHooks } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } from '../schedule.js';
 import { applyOptOutSignal } from '../opt-out.js';
+import { holdAfterStatus } from '../held-replies.js';
 import { conversationEventEntry, ownershipEntry, receivedMessageEntry, record, statusEntry } from '../recording.js';
 import { noteApiCallbackForStatus } from '../api-callback-notes.js';
 
@@ -31,8 +32,11 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   // also when not applied: a retried status job whose first attempt applied it reports it now
   await noteApiCallbackForStatus(deps, event.channel, event.providerMessageId);
   deps.metrics.statuses.inc({ channel: event.channel, status: event.status, applied: String(applied) });
-  // a channel may answer a status with a reply of its own (e.g. a template after a closed window), once
-  const followUp = applied ? accountFor(deps, event)?.statusFollowUp?.(event) : undefined;
+  // a reply refused because the window closed is held (idempotent: not gated on `applied`, so a
+  // retried job holds what a crashed run did not); else the channel may answer with a reply of its own, once
+  const account = accountFor(deps, event);
+  const held = account?.heldReplies ? await holdAfterStatus(deps, account.heldReplies, event) : false;
+  const followUp = applied && !held ? account?.statusFollowUp?.(event) : undefined;
   if (followUp && (await deps.mailbox.claim(followUp.outboundId))) {
     const { ref, ...reply } = followUp;
     await enqueueReply(deps, ref, reply);

@@ -17,6 +17,7 @@ import { ownerOf } from '../schedule.js';
 import { judgeUnconfirmedPart } from './reconcile.js';
 import { conversationEventEntry, record, sentPartEntry } from '../recording.js';
 import { noteApiCallback } from '../api-callback-notes.js';
+import { holdReply, isFreeForm, sendReengagement, windowClosed } from '../held-replies.js';
 
 /** How long a reply waits for the previous reply of its conversation before going anyway. */
 const ORDER_WAIT_MAX_MS = 120_000;
@@ -54,10 +55,13 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
   const progress = await deps.ledger.progress(data.outboundId);
   // a failed reply replayed from the dead-letter set (Bull Board "retry") resumes at its first unsent part
   if (progress.finished && !progress.outcome?.startsWith('failed')) {
+    // held by an earlier run that may have died before its episode's re-engagement reply was enqueued
+    if (progress.outcome === 'held' && progress.heldEpisode !== undefined && account.heldReplies) await sendReengagement(deps, account.heldReplies, data, progress.heldEpisode);
     // a retry after the reply finished: its callback may not have been enqueued yet
     if (data.origin === 'api') await noteApiCallback(deps, channel, data.outboundId);
     return `already ${progress.outcome ?? 'finished'}`;
   }
+  const holding = account.heldReplies && isFreeForm(data) ? account.heldReplies : undefined;
 
   if (data.after && Date.now() - job.timestamp < ORDER_WAIT_MAX_MS) {
     const prev = await deps.ledger.progress(data.after);
@@ -80,6 +84,10 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       if (data.origin === 'api') await noteApiCallback(deps, channel, data.outboundId);
       deps.metrics.sends.inc({ channel, result: 'suppressed', code: 'human', account: accountIdOf(data.ref) });
       return 'suppressed';
+    }
+    // the customer's window is known to be closed: the reply waits for them instead of failing
+    if (holding && i === progress.sent && !progress.unconfirmed && (await windowClosed(deps, holding, data.ref))) {
+      if ((await holdReply(deps, holding, data, { fromPart: i, order: job.timestamp, cause: 'window_closed' })) !== 'full') return 'held';
     }
     const ctx = { outboundId: data.outboundId, partIndex: i, partCount: parts.length, ...(data.inReplyTo ? { inReplyTo: data.inReplyTo } : {}) };
     if (progress.unconfirmed?.index === i) {
@@ -114,6 +122,8 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       // the provider answered with an error of its own: the part was not sent, nothing to reconcile
       if (!sendOutcomeUnknown(err)) await deps.ledger.partNotSent(data.outboundId, i);
       deps.metrics.sends.inc({ channel, result: 'error', code: errorCode(err), account: accountIdOf(data.ref) });
+      // the provider refused it because the window closed: held from this part on (else it fails below)
+      if (holding?.windowClosedError(err) && (await holdReply(deps, holding, data, { fromPart: i, order: job.timestamp, cause: 'send_refused' })) !== 'full') return 'held';
       if (err instanceof ProviderRateLimitedError && err.scope === 'account') {
         // the provider throttles this sender: hold its parts back, not the other accounts' (no queue pause)
         await holdSender(deps.redis, deps.keys, { channel, sender, forMs: err.retryAfterMs, rate: account.sendRate });

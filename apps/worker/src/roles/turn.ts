@@ -17,6 +17,7 @@ import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
 import { ownershipEntry, receivedMessageEntry, record as recordFacts, turnEntry } from '../recording.js';
 import { turnRecordId } from '@switchboard/record';
 import { handleOptOutKeywords } from '../opt-out.js';
+import { releaseHeldReplies } from '../held-replies.js';
 
 /** What a turn stores before it enqueues its reply, so a retried turn never asks the LLM twice. */
 interface TurnRecord {
@@ -58,6 +59,9 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
   const customer = messages.filter((m) => m.author === 'customer');
   if (customer.length === 0) return 'empty';
   const facts: RecordEntry[] = customer.map(receivedMessageEntry);
+  // the customer wrote, so their window is open: replies held while it was closed go first, in
+  // order, before anything this turn answers (idempotent per turn)
+  await releaseHeldReplies(deps, data.ref, data.seq);
   try {
     // STOP / START are handled here, never by the agent; the customer's other messages are answered
     const { rest, outcome } = await handleOptOutKeywords(deps, customer, facts);
