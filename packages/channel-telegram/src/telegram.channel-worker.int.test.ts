@@ -53,6 +53,7 @@ describe('Telegram worker module (fake Bot API, real Redis)', () => {
       markUnreachable: async (ref, reason) => {
         unreachable.push({ ref, reason });
       },
+      recordSent: async () => undefined,
     };
     return telegram.start(parsed, ctx);
   }

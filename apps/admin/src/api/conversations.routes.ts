@@ -83,6 +83,7 @@ export function conversationDetailView(c: ConversationDetail): Record<string, un
       direction: m.direction,
       author: m.author,
       text: m.text,
+      ...(m.mediaText ? { mediaText: m.mediaText } : {}),
       at: m.at.toISOString(),
       ...(m.status ? { status: m.status } : {}),
       ...(m.error ? { error: m.error } : {}),
