@@ -123,20 +123,23 @@ describe('chatwoot-ingress (real Redis)', () => {
     expect(await inboundJobs(producers)).toHaveLength(0);
   });
 
-  it('a private note, an open conversation or a human assignee never reach the agent', async () => {
+  it('a private note never reaches the agent; customer messages of an open or human-assigned conversation only reach the record', async () => {
     const { app, producers } = await fresh();
     const base = fixtureJson<Record<string, unknown> & { conversation: Record<string, unknown> }>('chatwoot', INCOMING);
+    const note = Buffer.from(JSON.stringify({ ...base, id: 1, private: true }));
+    expect((await post(app, note, signChatwoot(note, CHATWOOT_FIXTURE_SECRET, NOW / 1000))).body.status).toBe('ignored');
     const variants = [
-      { ...base, id: 1, private: true },
       { ...base, id: 2, conversation: { ...base.conversation, status: 'open' } },
       { ...base, id: 3, conversation: { ...base.conversation, meta: { assignee: { id: 17, type: 'user' }, assignee_type: 'User' } } },
     ];
     for (const v of variants) {
       const body = Buffer.from(JSON.stringify(v));
-      const res = await post(app, body, signChatwoot(body, CHATWOOT_FIXTURE_SECRET, NOW / 1000));
-      expect(res.body.status).toBe('ignored');
+      expect((await post(app, body, signChatwoot(body, CHATWOOT_FIXTURE_SECRET, NOW / 1000))).body.status).toBe('enqueued');
     }
-    expect(await inboundJobs(producers)).toHaveLength(0);
+    // marked record-only: the worker records them and never starts a turn
+    const jobs = await inboundJobs(producers);
+    expect(jobs.length).toBeGreaterThanOrEqual(2);
+    for (const j of jobs) expect(j).toMatchObject({ kind: 'message', author: 'customer', recordOnly: expect.any(String) });
   });
 
   it('status change to open becomes a human_took_over signal', async () => {

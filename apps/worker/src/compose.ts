@@ -26,6 +26,7 @@ import { createFfmpeg, createMediaStore } from '@switchboard/media';
 import { createGuardedFetcher, type Resolver } from '@switchboard/fetch';
 import { acceptContext, markUnreachable, setOwner } from './schedule.js';
 import { startHeldReplyExpiry } from './held-replies.js';
+import { channelSentEntry } from './recording.js';
 
 export type WorkerEnv = ReturnType<typeof loadWorkerEnv>;
 
@@ -142,6 +143,7 @@ export function buildWorkerDeps(
     accept: acceptContext(base),
     setOwner: (convId, owner, reason, accountId) => setOwner(base, convId, owner, reason, accountId),
     markUnreachable: (ref: ConversationRef, reason: string) => markUnreachable(base, conversationId(ref), reason),
+    recordSent: (message) => (recorder.enabled ? recorder.record(channelSentEntry(message)) : Promise.resolve()),
   };
   const deps: WorkerDeps = {
     settings,

@@ -1,5 +1,6 @@
 import {
   conversationId,
+  RECORD_MEDIA_TEXT_MAX_CHARS,
   type ConversationRef,
   type InboundMessage,
   type InboundStatus,
@@ -10,6 +11,7 @@ import {
 import { renderContent, type AgentOutput } from '@switchboard/agent';
 import { estimateCostUsd, inboundRecordId, outboundRecordId, statusRecordId, turnRecordId, type ModelPrice } from '@switchboard/record';
 import type { RecTurnOutcome } from '@switchboard/store';
+import type { ChannelSentMessage } from '@switchboard/channel-runtime';
 import type { WorkerDeps } from './deps.js';
 
 type MessageEntry = Extract<RecordEntry, { kind: 'message' }>;
@@ -24,12 +26,25 @@ function mediaOf(m: InboundMessage): MessageEntry['media'] {
 }
 
 /**
+ * What the media pipeline read out of a message's media: a voice note's transcript or a document's
+ * extracted text, cut to {@link RECORD_MEDIA_TEXT_MAX_CHARS}. Image descriptions stay out (the image
+ * goes to the model as an image, nothing is written down).
+ */
+export function mediaTextOf(m: Pick<InboundMessage, 'enrichment'>): string | undefined {
+  const text = (m.enrichment?.transcript ?? m.enrichment?.text)?.trim();
+  if (!text) return undefined;
+  return text.length > RECORD_MEDIA_TEXT_MAX_CHARS ? `${text.slice(0, RECORD_MEDIA_TEXT_MAX_CHARS - 1)}…` : text;
+}
+
+/**
  * A received message as the record keeps it: the normalized text of its content type (the text, a
- * caption, "[voice message]", a location…), media metadata, the provider's time. A customer's
- * message is `in`; one a human agent or the business wrote in the provider's own app is `out` by a human.
+ * caption, "[voice message]", a location…), what its media said once read (transcript, document
+ * text), media metadata, the provider's time. A customer's message is `in`; one a human agent or the
+ * business wrote in the provider's own app is `out` by a human.
  */
 export function receivedMessageEntry(m: InboundMessage): MessageEntry {
   const media = mediaOf(m);
+  const mediaText = mediaTextOf(m);
   const customer = m.author === 'customer';
   return {
     kind: 'message',
@@ -40,6 +55,7 @@ export function receivedMessageEntry(m: InboundMessage): MessageEntry {
     ...(customer ? {} : { origin: 'human' }),
     contentType: m.content.type,
     text: renderContent(m.content),
+    ...(mediaText ? { mediaText } : {}),
     ...(media ? { media } : {}),
     providerMessageId: m.providerMessageId,
     at: messageTime(m),
@@ -93,7 +109,24 @@ export function sentPartEntry(data: OutboundJob, index: number, part: OutboundPa
     ...(media ? { media } : {}),
     ...(providerMessageId ? { providerMessageId } : {}),
     ...(data.turnId ? { turnId: data.turnId } : {}),
+    ...(data.receivedAt !== undefined ? { repliesToAt: data.receivedAt } : {}),
     at,
+  };
+}
+
+/** A message a channel sent on its own, outside the outbound queue (a WeChat welcome): the bot speaking. */
+export function channelSentEntry(m: ChannelSentMessage): MessageEntry {
+  return {
+    kind: 'message',
+    id: outboundRecordId(m.sourceId, 0),
+    ref: m.ref,
+    direction: 'out',
+    author: 'bot',
+    origin: m.origin,
+    contentType: 'text',
+    text: m.text,
+    ...(m.providerMessageId ? { providerMessageId: m.providerMessageId } : {}),
+    at: m.at,
   };
 }
 

@@ -34,28 +34,28 @@ describe('bot gate over every fixture (agent-bot inbox)', () => {
   });
   it('stays silent when the conversation is open, resolved or snoozed', () => {
     for (const status of ['open', 'resolved', 'snoozed']) {
-      expect(decideMessage(variant(incoming(), {}, { status }), BOT)).toEqual({ action: 'ignore', reason: `conversation ${status}` });
+      expect(decideMessage(variant(incoming(), {}, { status }), BOT)).toEqual({ action: 'record', reason: `conversation ${status}` });
     }
   });
   it('stays silent when a human is assigned, even while pending', () => {
     const msg = variant(incoming(), {}, { meta: { ...incoming().conversation.meta, assignee: { id: 17, type: 'user' }, assignee_type: 'User' } });
-    expect(decideMessage(msg, BOT)).toEqual({ action: 'ignore', reason: 'human assignee' });
+    expect(decideMessage(msg, BOT)).toEqual({ action: 'record', reason: 'human assignee' });
   });
   it('infers a human assignee on installs without assignee_type', () => {
     const msg = variant(incoming(), {}, { meta: { assignee: { id: 17, type: 'user' } } });
-    expect(decideMessage(msg, BOT)).toEqual({ action: 'ignore', reason: 'human assignee' });
+    expect(decideMessage(msg, BOT)).toEqual({ action: 'record', reason: 'human assignee' });
   });
   it('answers when our own bot is the assignee, not when another bot is', () => {
     const ours = variant(incoming(), {}, { meta: { assignee: { id: 4, type: 'agent_bot' }, assignee_type: 'AgentBot' } });
     const other = variant(incoming(), {}, { meta: { assignee: { id: 9, type: 'agent_bot' }, assignee_type: 'AgentBot' } });
     expect(decideMessage(ours, BOT)).toEqual({ action: 'answer' });
-    expect(decideMessage(other, BOT)).toEqual({ action: 'ignore', reason: 'another bot assigned' });
+    expect(decideMessage(other, BOT)).toEqual({ action: 'record', reason: 'another bot assigned' });
   });
   it('answers a rich-message answer (message_updated with submitted_values) but not other updates', () => {
     const answered = variant(botEcho(), { event: 'message_updated', content_type: 'input_select', content_attributes: { submitted_values: [{ title: 'Refund', value: 'refund' }] } });
     expect(decideMessage(answered, BOT)).toEqual({ action: 'submitted' });
     expect(decideMessage(variant(botEcho(), { event: 'message_updated' }), BOT)).toEqual({ action: 'ignore', reason: 'message update without submitted values' });
-    expect(decideMessage(variant(answered, {}, { status: 'open' }), BOT)).toEqual({ action: 'ignore', reason: 'conversation open' });
+    expect(decideMessage(variant(answered, {}, { status: 'open' }), BOT)).toEqual({ action: 'record', reason: 'conversation open' });
   });
   it('drops deleted messages', () => {
     expect(decideMessage(variant(incoming(), { content_attributes: { deleted: true } }), BOT)).toEqual({ action: 'ignore', reason: 'deleted message' });

@@ -14,12 +14,15 @@ export interface ChatwootGateOptions {
  * - `answer`: a customer message the agent bot must answer (Chatwoot-native conversation).
  * - `submitted`: a customer's answer to an input_select/form/cards message (`message_updated`), answered like `answer`.
  * - `relay`: a human agent's public reply in the mirror inbox, to deliver on WhatsApp/WeChat.
- * - `takeover`: a human agent replied in a bot conversation; Chatwoot does not change the status (#4410), so we treat it as a handoff.
+ * - `takeover`: a human agent replied in a bot conversation; Chatwoot does not change the status (#4410), so we treat it as a handoff
+ *   (the reply itself is kept in the record).
+ * - `record`: a customer message (or submitted answer) the bot must not answer (the reason: a person or
+ *   another bot owns the conversation, it is not pending…): kept in the record, never answered.
  * - `ignore`: everything else, with the reason (logged and counted).
  */
 export type MessageDecision =
   | { readonly action: 'answer' | 'submitted' | 'relay' | 'takeover' }
-  | { readonly action: 'ignore'; readonly reason: string };
+  | { readonly action: 'record' | 'ignore'; readonly reason: string };
 
 /** The inbox a webhook belongs to. */
 export function inboxOf(msg: Pick<WireMessageEvent, 'inbox' | 'conversation'>): number | undefined {
@@ -54,7 +57,8 @@ function hasSubmittedValues(attrs: Record<string, unknown> | null | undefined): 
 /**
  * The loop and double-answer gate (provider doc §6, rules 2, 4 and 7). Agent bots receive every event
  * of every conversation, their own replies included, and Chatwoot never stops the stream after a
- * handoff, so only a public incoming customer message of a pending, bot-owned conversation is answered.
+ * handoff, so only a public incoming customer message of a pending, bot-owned conversation is answered;
+ * the other public customer messages are only recorded.
  */
 export function decideMessage(msg: WireMessageEvent, opts: ChatwootGateOptions): MessageDecision {
   if (msg.private === true) return { action: 'ignore', reason: 'private note' };
@@ -73,12 +77,13 @@ export function decideMessage(msg: WireMessageEvent, opts: ChatwootGateOptions):
   if (msg.event === 'message_updated') {
     if (!hasSubmittedValues(msg.content_attributes)) return { action: 'ignore', reason: 'message update without submitted values' };
     const gate = botMayAnswer(msg.conversation, opts);
-    return gate.ok ? { action: 'submitted' } : { action: 'ignore', reason: gate.reason };
+    return gate.ok ? { action: 'submitted' } : { action: 'record', reason: gate.reason };
   }
   switch (msg.message_type) {
     case 'incoming': {
+      // what the customer said is recorded whoever owns the conversation; only the answer is gated
       const gate = botMayAnswer(msg.conversation, opts);
-      return gate.ok ? { action: 'answer' } : { action: 'ignore', reason: gate.reason };
+      return gate.ok ? { action: 'answer' } : { action: 'record', reason: gate.reason };
     }
     case 'outgoing':
       if (senderType === 'user') return { action: 'takeover' };

@@ -49,12 +49,33 @@ describe('normalizeChatwootWebhook', () => {
     ]);
   });
 
-  it("a human's public reply in a bot inbox becomes a human_took_over signal", () => {
-    expect(normalize(load('message_created.outgoing_human_agent_api_inbox.json'))[0]).toMatchObject({
+  it("a human's public reply in a bot inbox becomes a human_took_over signal and, for the record only, the reply itself", () => {
+    const events = normalize(load('message_created.outgoing_human_agent_api_inbox.json'));
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({
       kind: 'signal',
       signal: 'human_took_over',
       conversation: { channel: 'chatwoot', account: '7', userId: '4411', threadId: '318' },
     });
+    expect(events[1]).toMatchObject({
+      kind: 'message',
+      eventId: 'cw-7-551230-message_created',
+      providerMessageId: '551230',
+      author: 'human_agent',
+      recordOnly: 'human agent replied',
+      conversation: { channel: 'chatwoot', account: '7', userId: '4411', threadId: '318' },
+      content: { type: 'text' },
+    });
+  });
+
+  it('a customer message the bot must not answer (open, human assignee) is kept for the record only', () => {
+    const base = load('message_created.incoming_contact_with_image.json') as { conversation: Record<string, unknown> };
+    const open = normalize({ ...base, conversation: { ...base.conversation, status: 'open' } });
+    expect(open.length).toBeGreaterThan(0);
+    for (const e of open) expect(e).toMatchObject({ kind: 'message', author: 'customer', recordOnly: 'conversation open' });
+    const answerable = normalize(base);
+    expect(answerable.map((e) => e.eventId)).toEqual(open.map((e) => e.eventId));
+    for (const e of answerable) expect(e).not.toHaveProperty('recordOnly');
   });
 
   it("a human's public reply in the mirror inbox becomes a human_agent message of the original conversation", () => {

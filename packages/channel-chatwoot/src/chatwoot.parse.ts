@@ -146,16 +146,16 @@ function normalizeMessage(msg: WireMessageEvent, opts: ChatwootParseOptions, ctx
   if (decision.action === 'takeover') {
     const ref = nativeRef(accountId, msg.conversation);
     if (!ref) return [unsupported(baseId, msg.event, 'conversation without contact')];
-    return [
-      {
-        kind: 'signal',
-        eventId: jobId(ID, accountId, msg.id, 'takeover'),
-        conversation: ref,
-        at: sentAt,
-        signal: 'human_took_over',
-        detail: { source: 'chatwoot', reason: HUMAN_REPLIED, chatwootConversationId: msg.conversation.id, agentId: msg.sender?.id },
-      },
-    ];
+    const takeover: InboundEvent = {
+      kind: 'signal',
+      eventId: jobId(ID, accountId, msg.id, 'takeover'),
+      conversation: ref,
+      at: sentAt,
+      signal: 'human_took_over',
+      detail: { source: 'chatwoot', reason: HUMAN_REPLIED, chatwootConversationId: msg.conversation.id, agentId: msg.sender?.id },
+    };
+    // the reply itself, for the record only (Chatwoot delivers it; the signal carries the handoff)
+    return [takeover, ...messageEvents(msg, baseId, ref, sentAt, ctx, { author: 'human_agent', recordOnly: HUMAN_REPLIED })];
   }
 
   if (decision.action === 'relay') {
@@ -177,9 +177,10 @@ function normalizeMessage(msg: WireMessageEvent, opts: ChatwootParseOptions, ctx
     return [relayed];
   }
 
-  const ref = nativeRef(accountId, msg.conversation, decision.action === 'answer' ? msg.sender?.id : undefined);
+  const ref = nativeRef(accountId, msg.conversation, decision.action === 'answer' || decision.action === 'record' ? msg.sender?.id : undefined);
   if (!ref) return [unsupported(baseId, msg.event, 'conversation without contact')];
-  if (decision.action === 'submitted') {
+  const recordOnly = decision.action === 'record' ? { recordOnly: decision.reason } : {};
+  if (decision.action === 'submitted' || (decision.action === 'record' && msg.event === 'message_updated')) {
     const eventId = jobId(ID, accountId, msg.id, 'submitted', shortHash(JSON.stringify(msg.content_attributes?.['submitted_values'] ?? null), 12));
     return [
       {
@@ -192,11 +193,24 @@ function normalizeMessage(msg: WireMessageEvent, opts: ChatwootParseOptions, ctx
         content: submittedContent(msg),
         replyToProviderMessageId: String(msg.id),
         author: 'customer',
+        ...recordOnly,
       },
     ];
   }
+  const events = messageEvents(msg, baseId, ref, sentAt, ctx, { author: 'customer', ...recordOnly });
+  return events.length > 0 ? events : [unsupported(baseId, msg.event, 'empty message')];
+}
+
+/** The message events of a message webhook: one per content (text, each attachment); none when empty. */
+function messageEvents(
+  msg: WireMessageEvent,
+  baseId: string,
+  ref: ConversationRef,
+  sentAt: number,
+  ctx: ChatwootParseContext,
+  who: { readonly author: InboundMessage['author']; readonly recordOnly?: string },
+): InboundMessage[] {
   const contents = messageContents(msg);
-  if (contents.length === 0) return [unsupported(baseId, msg.event, 'empty message')];
   const replyTo = msg.content_attributes?.['in_reply_to'];
   return contents.map((content, i) => ({
     kind: 'message' as const,
@@ -207,7 +221,8 @@ function normalizeMessage(msg: WireMessageEvent, opts: ChatwootParseOptions, ctx
     receivedAt: ctx.receivedAt,
     content,
     ...(typeof replyTo === 'number' || typeof replyTo === 'string' ? { replyToProviderMessageId: String(replyTo) } : {}),
-    author: 'customer' as const,
+    author: who.author,
+    ...(who.recordOnly ? { recordOnly: who.recordOnly } : {}),
   }));
 }
 

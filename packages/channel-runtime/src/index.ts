@@ -18,6 +18,19 @@ export interface WorkerMediaToolkit {
   readonly keys: MediaKeys;
 }
 
+/** A message a channel sent on its own, outside the outbound queue (a WeChat welcome), for the record. */
+export interface ChannelSentMessage {
+  /** Stable id of the send (its retries and re-runs share it): the record keeps it once. */
+  readonly sourceId: string;
+  readonly ref: ConversationRef;
+  /** Why it was sent (an OutboundJob origin: `welcome`…). */
+  readonly origin: 'welcome' | 'notice';
+  readonly text: string;
+  readonly providerMessageId?: string;
+  /** When it was handed to the provider, ms. */
+  readonly at: number;
+}
+
 /** What a worker gives each channel module when it opens an account. */
 export interface WorkerChannelContext {
   readonly log: Logger;
@@ -40,6 +53,8 @@ export interface WorkerChannelContext {
   setOwner(conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string): Promise<void>;
   /** The customer cannot be reached any more (blocked the bot, deactivated): marks the conversation. */
   markUnreachable(ref: ConversationRef, reason: string): Promise<void>;
+  /** Records a message the channel sent on its own (never throws, never waits for the store; a no-op without the record). */
+  recordSent(message: ChannelSentMessage): Promise<void>;
 }
 
 /** The runtime types every worker module of this gateway uses. */

@@ -55,6 +55,7 @@ describe('Telegram worker module (fake Bot API, real Redis)', () => {
       markUnreachable: async (ref, reason) => {
         unreachable.push({ ref, reason });
       },
+      recordSent: async () => undefined,
     };
     return { started: telegram.start(parsed, ctx), ctx };
   }

@@ -27,6 +27,7 @@ describe('the wechat-sync consumers of one worker process (real Redis)', () => {
       registry: createMetricsRegistry({ service: 'wxc' }),
       accept: { mailbox: new Mailbox(redis, prefix), producers, redis, prefix, debounceMs: 100, maxMessageAgeSec: 0 },
       consumers: { concurrency: 1, lockDurationMs: 5000 },
+      recordSent: async () => undefined,
     };
   });
   afterAll(async () => {

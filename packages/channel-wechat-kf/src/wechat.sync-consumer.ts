@@ -15,7 +15,7 @@ export interface WechatSyncSettings {
 }
 
 /** What the consumer needs from the worker: a part of the context every channel module gets. */
-export type WechatSyncContext = Pick<WorkerChannelContext, 'log' | 'redis' | 'queueRedis' | 'prefix' | 'keys' | 'producers' | 'registry' | 'accept' | 'consumers'>;
+export type WechatSyncContext = Pick<WorkerChannelContext, 'log' | 'redis' | 'queueRedis' | 'prefix' | 'keys' | 'producers' | 'registry' | 'accept' | 'consumers' | 'recordSent'>;
 
 function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter<string> {
   const existing = registry.getSingleMetric(name);
@@ -62,6 +62,7 @@ export function startWechatSyncConsumer(accounts: readonly WechatSyncAccount[], 
           firstSyncGraceSec: a.settings.firstSyncGraceSec,
           lockMs: a.settings.syncLockMs,
           ...(a.settings.welcomeText ? { welcomeText: a.settings.welcomeText } : {}),
+          recordSent: (message) => ctx.recordSent(message),
         }),
       },
     ]),

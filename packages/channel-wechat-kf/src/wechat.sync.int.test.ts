@@ -1,3 +1,4 @@
+import type { ChannelSentMessage } from '@switchboard/channel-runtime';
 import { silentLogger, type InboundEvent } from '@switchboard/core';
 import { createRedis, gatewayKeys, Producers, type RedisClient } from '@switchboard/queue';
 import { dropPrefix, FakeWecom, testRedisUrl, uniquePrefix } from '@switchboard/testkit';
@@ -250,8 +251,14 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
     expect((await inbound()).map((e) => e.eventId)).toEqual([`wx-${kf}-${m.msgid}`]);
   });
 
-  it('enter_session with welcome_code → welcome via send_msg_on_event, once', async () => {
-    const { kf, make, inbound, job } = setup({ welcomeText: '您好，欢迎咨询！' });
+  it('enter_session with welcome_code → welcome via send_msg_on_event, once, and recorded as the bot speaking', async () => {
+    const recorded: ChannelSentMessage[] = [];
+    const { kf, make, inbound, job } = setup({
+      welcomeText: '您好，欢迎咨询！',
+      recordSent: async (m) => {
+        recorded.push(m);
+      },
+    });
     const now = Math.floor(Date.now() / 1000);
     fake.addMessages(kf, [{ msgid: `enter${seq}`, send_time: now, origin: 4, msgtype: 'event', event: { event_type: 'enter_session', open_kfid: kf, external_userid: 'wmUserG', scene: 'qr', welcome_code: `WC${seq}x${now}` } }]);
     await make().run(job());
@@ -260,6 +267,17 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
     expect(welcomes).toHaveLength(1);
     expect(welcomes[0]).toMatchObject({ msgtype: 'text', body: { text: { content: '您好，欢迎咨询！' } }, msgid: expect.stringMatching(/^gww[0-9a-f]{29}$/) });
     expect((await inbound()).map((e) => (e.kind === 'signal' ? e.signal : e.kind))).toEqual(['session_started']);
+    // the welcome bypasses the outbound queue: the syncer hands it to the record itself, once
+    expect(recorded).toEqual([
+      {
+        sourceId: `welcome-${welcomes[0]!.msgid}`,
+        ref: { channel: 'wechat-kf', account: kf, userId: 'wmUserG' },
+        origin: 'welcome',
+        text: '您好，欢迎咨询！',
+        providerMessageId: welcomes[0]!.msgid,
+        at: expect.any(Number),
+      },
+    ]);
   });
 
   it('origin 5 is enqueued as a human_agent message (the inbound role silences the bot)', async () => {

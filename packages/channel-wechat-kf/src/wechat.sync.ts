@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_ACCOUNT_ID, ProviderRejectedError, shortHash, withAccount, type InboundEvent, type Logger, type WechatSyncJob } from '@switchboard/core';
 import { heldLock, loadScripts, lockToken, type GatewayKeys, type Producers, type RedisClient } from '@switchboard/queue';
+import type { ChannelSentMessage } from '@switchboard/channel-runtime';
 import type { WechatApiClient } from './wechat.client.js';
 import { normalizeKfMessage, type SyncAction } from './wechat.normalize.js';
 import { CursorStore, SendAllowance, ServicerStatus } from './wechat.state.js';
@@ -35,6 +36,8 @@ export interface WechatSyncerOptions {
   readonly firstSyncGraceSec: number;
   /** Welcome text for `enter_session` (unset = none). */
   readonly welcomeText?: string;
+  /** Records a welcome once sent (it bypasses the outbound queue, which records the other replies). */
+  readonly recordSent?: (message: ChannelSentMessage) => Promise<void>;
   /** `sync_msg.limit` (max 1000). */
   readonly limit?: number;
   /** Lease of the per-account sync lock (default 15 s), renewed by a heartbeat while the holder lives. */
@@ -256,11 +259,23 @@ export class WechatSyncer {
     // a code works once; a re-run of this page must not try again
     const claimed = await this.opts.redis.set(this.opts.keys.wechat.welcome(a.msgid), '1', 'EX', 3600, 'NX');
     if (claimed !== 'OK') return;
+    const msgid = `gww${shortHash(a.msgid, 29)}`;
+    let sent: { msgid?: string };
     try {
-      await this.opts.client.sendMsgOnEvent(a.code, `gww${shortHash(a.msgid, 29)}`, { msgtype: 'text', text: { content: text } });
+      sent = await this.opts.client.sendMsgOnEvent(a.code, msgid, { msgtype: 'text', text: { content: text } });
       log.info('wechat welcome sent');
     } catch (err) {
       log.warn('wechat welcome failed', { err: err instanceof Error ? err.message : String(err) });
+      return;
     }
+    const accountId = this.opts.accountId ?? DEFAULT_ACCOUNT_ID;
+    await this.opts.recordSent?.({
+      sourceId: accountId === DEFAULT_ACCOUNT_ID ? `welcome-${msgid}` : `welcome-${accountId}-${msgid}`,
+      ref: accountId === DEFAULT_ACCOUNT_ID ? a.ref : { ...a.ref, accountId },
+      origin: 'welcome',
+      text,
+      ...(sent.msgid ? { providerMessageId: sent.msgid } : {}),
+      at: this.now(),
+    });
   }
 }

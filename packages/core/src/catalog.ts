@@ -96,6 +96,9 @@ export type ApiCallbackJob = z.infer<typeof ApiCallbackJob>;
 /** Media metadata of a recorded message (never the bytes). */
 const RecordMedia = z.object({ kind: z.string(), mimeType: z.string().optional(), sizeBytes: z.number().int().nonnegative().optional(), filename: z.string().optional() });
 
+/** Longest media text (a voice transcript, a document's extracted text) the record keeps per message, in characters. */
+export const RECORD_MEDIA_TEXT_MAX_CHARS = 8000;
+
 /**
  * One fact for the record (the lasting transcript in the store). `id` makes it idempotent: it is
  * derived from the pipeline's own ids (`in:<eventId>`, `out:<outboundId>:<part>`, the status event
@@ -114,10 +117,17 @@ export const RecordEntry = z.discriminatedUnion('kind', [
     /** The message's content type (`text`, `image`, `audio`, `template`…). */
     contentType: z.string(),
     text: z.string(),
+    /** What the customer's media said: a voice transcript or a document's extracted text, at most {@link RECORD_MEDIA_TEXT_MAX_CHARS}. */
+    mediaText: z.string().max(RECORD_MEDIA_TEXT_MAX_CHARS).optional(),
     media: RecordMedia.optional(),
     providerMessageId: z.string().optional(),
     /** The turn that produced a bot message (`turn:<conversationId>:<seq>`). */
     turnId: z.string().optional(),
+    /**
+     * For a reply: when the customer message it answers reached the gateway (ms). A reply to a
+     * message from before the customer's erasure is dropped with it, even when sent after it.
+     */
+    repliesToAt: z.number().optional(),
     at: z.number(),
   }),
   z.object({

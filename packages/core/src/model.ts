@@ -172,6 +172,13 @@ export const InboundMessage = z.object({
     .optional(),
   /** Who wrote it: the customer (default), a human agent, or the business itself. */
   author: z.enum(['customer', 'human_agent', 'business']).default('customer'),
+  /**
+   * Set when the message is only to be kept in the record, never acted on (the value says why): a
+   * customer message the provider says the bot must not answer (a Chatwoot conversation a person
+   * owns), or a human agent's reply whose ownership change travels as a signal beside it. It never
+   * enters a mailbox, starts a turn or changes the owner.
+   */
+  recordOnly: z.string().min(1).optional(),
 });
 export type InboundMessage = z.infer<typeof InboundMessage>;
 

@@ -85,7 +85,7 @@ function editedEntry(stored: string, edit: InboundMessage): string {
 /**
  * Accepts the customer messages of a delivery (each conversation's in delivery order), and returns
  * the events the inbound consumer still has to handle (statuses, signals, human messages,
- * unsupported). A customer message accepted here needs no `inbound` job: its claim, mailbox entry and
+ * record-only messages, unsupported). A customer message accepted here needs no `inbound` job: its claim, mailbox entry and
  * turn are durable before the caller answers 200, and a crash before that makes the provider
  * redeliver, which repairs a missing turn (see {@link acceptCustomerMessage}).
  */
@@ -94,7 +94,8 @@ export async function acceptCustomerMessages(ctx: AcceptContext, events: readonl
   // conversations in parallel, each conversation's messages one after the other (mailbox order)
   const byConversation = new Map<string, InboundMessage[]>();
   for (const e of events) {
-    if (e.kind !== 'message' || e.author !== 'customer') {
+    // a record-only message is never answered: the inbound consumer records it
+    if (e.kind !== 'message' || e.author !== 'customer' || e.recordOnly !== undefined) {
       rest.push(e);
       continue;
     }

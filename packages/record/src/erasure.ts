@@ -1,7 +1,8 @@
 import { conversationId, customerId, QUEUES, shortHash, type ChannelId, type ConversationRef, type Logger, type QueueName } from '@switchboard/core';
 import { gatewayKeys, type Producers, type RedisClient } from '@switchboard/queue';
-import type { Database, Kysely } from '@switchboard/store';
+import { sql, type Database, type Kysely } from '@switchboard/store';
 import { Counter, type Registry } from 'prom-client';
+import { erasedCustomerHash } from './record.keys.js';
 
 /**
  * Erasure of one customer: the one procedure behind `DELETE /api/v1/customers/:channel/:customerId`
@@ -151,6 +152,8 @@ export class CustomerErasure {
    * Idempotent: erasing twice removes nothing the second time.
    */
   async erase(target: ErasureTarget, known: ReadonlyArray<ErasedConversation['ref']> = []): Promise<ErasureReport> {
+    // what was recorded up to now goes; a record job of an earlier fact still in flight is dropped by the writer
+    const erasedAt = new Date();
     const accountId = target.accountId ?? 'default';
     const customer = shortHash(`${target.channel}|${accountId}|${target.customerId.replace(/^\+/, '')}`, 16);
     try {
@@ -163,7 +166,7 @@ export class CustomerErasure {
       const conversations = [...byId.values()];
       const jobs = await this.eraseJobs(conversations);
       const redisKeys = await this.eraseRedis(conversations);
-      const storeRows = this.deps.db ? await this.eraseStore(target.channel, conversations) : { conversations: 0, statuses: 0 };
+      const storeRows = this.deps.db ? await this.eraseStore(target, accountId, erasedAt, conversations) : { conversations: 0, statuses: 0 };
       const report: ErasureReport = { customer, conversations: conversations.length, jobs, storeRows, redisKeys };
       this.counter?.inc({ channel: target.channel, outcome: 'erased' });
       this.deps.log.info('customer erased', { channel: target.channel, accountId, ...report });
@@ -280,12 +283,33 @@ export class CustomerErasure {
     return found;
   }
 
-  private async eraseStore(channel: ChannelId, conversations: readonly ErasedConversation[]): Promise<{ conversations: number; statuses: number }> {
-    const ids = conversations.map((c) => c.id);
-    const providerIds = conversations.flatMap((c) => c.providerMessageIds);
-    if (ids.length === 0) return { conversations: 0, statuses: 0 };
+  /**
+   * Writes the customer's tombstone and deletes their rows in one transaction that holds SHARE ROW
+   * EXCLUSIVE on `rec_conversation`: a writer batch in flight commits first (its rows are deleted
+   * here), a later one reads the tombstone and drops the customer's older entries (`RecordWriter`).
+   * The tombstone is written even when nothing is recorded yet: the first turn may still be running.
+   */
+  private async eraseStore(target: ErasureTarget, accountId: string, erasedAt: Date, conversations: readonly ErasedConversation[]): Promise<{ conversations: number; statuses: number }> {
     return this.deps.db!.transaction().execute(async (trx) => {
-      const statuses = providerIds.length ? await trx.deleteFrom('rec_status').where('channel', '=', channel).where('provider_message_id', 'in', providerIds).executeTakeFirst() : undefined;
+      await sql`lock table rec_conversation in share row exclusive mode`.execute(trx);
+      await trx
+        .insertInto('rec_erasure')
+        .values({ customer_hash: erasedCustomerHash(target.channel, accountId, target.customerId), erased_at: erasedAt })
+        .onConflict((oc) => oc.column('customer_hash').doUpdateSet({ erased_at: sql`greatest(rec_erasure.erased_at, excluded.erased_at)` }))
+        .execute();
+      // listed again under the lock: a batch committed since the first look may have opened a conversation
+      const now = await trx
+        .selectFrom('rec_conversation')
+        .select('id')
+        .where('channel', '=', target.channel)
+        .where('account_id', '=', accountId)
+        .where('customer_id', 'in', [...new Set([target.customerId, target.customerId.replace(/^\+/, '')])])
+        .execute();
+      const ids = [...new Set([...conversations.map((c) => c.id), ...now.map((r) => r.id)])];
+      if (ids.length === 0) return { conversations: 0, statuses: 0 };
+      const sent = await trx.selectFrom('rec_message').select('provider_message_id').where('conversation_id', 'in', ids).where('provider_message_id', 'is not', null).execute();
+      const providerIds = [...new Set([...conversations.flatMap((c) => c.providerMessageIds), ...sent.map((m) => m.provider_message_id!)])];
+      const statuses = providerIds.length ? await trx.deleteFrom('rec_status').where('channel', '=', target.channel).where('provider_message_id', 'in', providerIds).executeTakeFirst() : undefined;
       // messages, events and turns go with their conversation (on delete cascade)
       const convs = await trx.deleteFrom('rec_conversation').where('id', 'in', ids).executeTakeFirst();
       return { conversations: Number(convs.numDeletedRows), statuses: Number(statuses?.numDeletedRows ?? 0n) };

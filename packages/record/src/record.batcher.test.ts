@@ -4,7 +4,7 @@ import { RecordBatcher, RecordHeldError } from './record.batcher';
 import { estimateCostUsd, parsePrices } from './record.prices';
 import type { RecordWriteResult } from './record.writer';
 
-const zero: RecordWriteResult = { conversations: 0, messages: 0, statuses: 0, events: 0, turns: 0 };
+const zero: RecordWriteResult = { conversations: 0, messages: 0, statuses: 0, events: 0, turns: 0, erased: 0 };
 const entry = (id: string): RecordEntry => ({ kind: 'status', id, channel: 'whatsapp', providerMessageId: id, status: 'sent', at: 1 });
 const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5999'), { code: 'ECONNREFUSED' });
 

@@ -1,4 +1,4 @@
-import type { ChannelId } from '@switchboard/core';
+import { shortHash, type ChannelId } from '@switchboard/core';
 
 /** Record id of a received message (idempotent across redeliveries of the same event). */
 export const inboundRecordId = (eventId: string): string => `in:${eventId}`;
@@ -11,3 +11,11 @@ export const turnRecordId = (conversationId: string, seq: number): string => `tu
 
 /** Record id of a delivery status event. */
 export const statusRecordId = (channel: ChannelId, eventId: string): string => `status:${channel}:${eventId}`;
+
+/**
+ * The erasure tombstone key of a customer (`rec_erasure.customer_hash`): a sha256 of the channel,
+ * the gateway account and the channel's customer id (a leading `+` dropped, as the erasure matches
+ * ids), never the id itself.
+ */
+export const erasedCustomerHash = (channel: string, accountId: string | undefined, customerId: string): string =>
+  shortHash(`erased|${channel}|${accountId ?? 'default'}|${customerId.replace(/^\+/, '')}`, 64);

@@ -4,11 +4,12 @@
  * timestamps, conversations arriving between pages), a timeline with current statuses, handoffs
  * and bot turns, and an export larger than one batch that yields every message once.
  */
-import { silentLogger } from '@switchboard/core';
+import { conversationId, silentLogger, type ConversationRef } from '@switchboard/core';
 import { openStore, sql, type Store } from '@switchboard/store';
 import { createTestDatabase, seedRecord, type SeedConversation, type SeedMessage, type TestDatabase } from '@switchboard/testkit';
 import { InvalidCursorError } from './record.cursor';
 import { RecordReader } from './record.reader';
+import { RecordWriter } from './record.writer';
 
 const T0 = Date.parse('2026-11-01T09:00:00.000Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000);
@@ -266,5 +267,49 @@ describe('RecordReader (real PostgreSQL)', () => {
     for (let i = 0; i < 100; i++) await iterator.next();
     expect(queries).toBe(2);
     await iterator.return?.(undefined);
+  });
+
+  it('reads one conversation as one snapshot: a batch committed while it reads shows in neither the row nor the timeline', async () => {
+    const ref: ConversationRef = { channel: 'telegram', account: 'bot-1', userId: 'snap-1' };
+    const id = conversationId(ref);
+    const writer = new RecordWriter(store.db);
+    await writer.write([{ kind: 'message', id: 'in:snap-1', ref, direction: 'in', author: 'customer', contentType: 'text', text: 'first', at: T0 }]);
+    let wrote = false;
+    // right after the conversation row is read, another connection commits a message and a handoff
+    const racing = new RecordReader(
+      store.db.withPlugin({
+        transformQuery: (a) => a.node,
+        transformResult: async (a) => {
+          if (!wrote && a.result.rows.some((r) => 'message_count' in (r as object))) {
+            wrote = true;
+            await writer.write([
+              { kind: 'message', id: 'in:snap-2', ref, direction: 'in', author: 'customer', contentType: 'text', text: 'second', at: T0 + 1000 },
+              { kind: 'event', id: 'owner:snap', ref, event: 'handoff', detail: { reason: 'asked for a person' }, at: T0 + 1000 },
+            ]);
+          }
+          return a.result;
+        },
+      }),
+    );
+    const during = await racing.getConversation(id);
+    expect(wrote).toBe(true);
+    expect(during).toMatchObject({ messageCount: 1, owner: 'bot', events: [] });
+    expect(during!.messages.map((m) => m.id)).toEqual(['in:snap-1']);
+    const after = await reader.getConversation(id);
+    expect(after).toMatchObject({ messageCount: 2, owner: 'human', events: [expect.objectContaining({ kind: 'handoff' })] });
+    expect(after!.messages.map((m) => m.id)).toEqual(['in:snap-1', 'in:snap-2']);
+  });
+
+  it('shows and exports what a voice note said beside its normalized text', async () => {
+    const ref: ConversationRef = { channel: 'telegram', account: 'bot-1', userId: 'voice-1' };
+    await new RecordWriter(store.db).write([
+      { kind: 'message', id: 'in:voice-1', ref, direction: 'in', author: 'customer', contentType: 'audio', text: '[voice message]', mediaText: 'please cancel order 99', media: { kind: 'voice' }, at: T0 + 5000 },
+    ]);
+    const detail = await reader.getConversation(conversationId(ref));
+    expect(detail!.messages[0]).toMatchObject({ text: '[voice message]', mediaText: 'please cancel order 99' });
+    expect((await reader.listConversations({ q: 'cancel order' })).items.map((c) => c.id)).toEqual([conversationId(ref)]);
+    const lines = [];
+    for await (const line of reader.exportMessages({ from: new Date(T0 + 4000), to: new Date(T0 + 6000) })) lines.push(line);
+    expect(lines).toEqual([expect.objectContaining({ text: '[voice message]', mediaText: 'please cancel order 99' })]);
   });
 });

@@ -1,5 +1,5 @@
 import { DELIVERY_RANK, type DeliveryStatus } from '@switchboard/core';
-import { sql, type Database, type Kysely, type RecMedia, type RecTurnOutcome } from '@switchboard/store';
+import { sql, type Database, type Kysely, type RecMedia, type RecTurnOutcome, type Transaction } from '@switchboard/store';
 import { decodeCursor, encodeCursor, type KeysetPosition } from './record.cursor.js';
 import { allTermsQuery } from './record.search.js';
 
@@ -58,6 +58,8 @@ export interface TimelineMessage {
   readonly origin?: string;
   readonly contentType: string;
   readonly text: string;
+  /** What the customer's media said: a voice transcript or a document's extracted text (bounded). */
+  readonly mediaText?: string;
   readonly media?: RecMedia;
   readonly providerMessageId?: string;
   /** The bot turn that produced it. */
@@ -114,6 +116,8 @@ export interface ExportLine {
   readonly direction: 'in' | 'out';
   readonly author: 'customer' | 'bot' | 'human';
   readonly text: string;
+  /** A voice transcript or a document's extracted text, when the message had one. */
+  readonly mediaText?: string;
   /** ISO 8601. */
   readonly at: string;
 }
@@ -191,84 +195,18 @@ export class RecordReader {
     return rows.length > limit && last ? { items, next: encodeCursor({ at: last.position, id: last.id }) } : { items };
   }
 
-  /** One conversation with its messages (and their current status), events and bot turns; undefined when unknown or erased. */
-  async getConversation(id: string): Promise<ConversationDetail | undefined> {
-    const c = await this.db.selectFrom('rec_conversation').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!c) return undefined;
-    const [messages, events, turns] = await Promise.all([
-      this.db
-        .selectFrom('rec_message as m')
-        .leftJoinLateral(
-          (eb) =>
-            eb
-              .selectFrom('rec_status as s')
-              .select(['s.status', 's.error_code', 's.error_title', 's.at'])
-              .whereRef('s.provider_message_id', '=', 'm.provider_message_id')
-              .where('s.channel', '=', c.channel)
-              .orderBy(statusRank, 'desc')
-              .orderBy('s.at', 'desc')
-              .limit(1)
-              .as('st'),
-          (join) => join.onTrue(),
-        )
-        .select(['m.id', 'm.direction', 'm.author', 'm.origin', 'm.content_type', 'm.text', 'm.media', 'm.provider_message_id', 'm.turn_id', 'm.at'])
-        .select(['st.status', 'st.error_code', 'st.error_title', 'st.at as status_at'])
-        .where('m.conversation_id', '=', id)
-        .orderBy('m.at')
-        .orderBy('m.id')
-        .execute(),
-      this.db.selectFrom('rec_event').selectAll().where('conversation_id', '=', id).orderBy('at').orderBy('id').execute(),
-      this.db.selectFrom('rec_turn').selectAll().where('conversation_id', '=', id).orderBy('at').orderBy('id').execute(),
-    ]);
-    return {
-      id: c.id,
-      channel: c.channel,
-      account: c.account_id,
-      providerAccount: c.provider_account,
-      customer: { id: c.customer_id, ...(c.customer_name ? { name: c.customer_name } : {}) },
-      ...(c.thread_id ? { threadId: c.thread_id } : {}),
-      firstMessageAt: c.first_message_at,
-      lastMessageAt: c.last_message_at,
-      messageCount: c.message_count,
-      owner: c.owner,
-      ...(c.handoff_reason ? { handoffReason: c.handoff_reason } : {}),
-      hadHuman: c.had_human,
-      messages: messages.map((m) => {
-        const error = m.error_code !== null || m.error_title !== null ? { ...(m.error_code !== null ? { code: m.error_code } : {}), ...(m.error_title ? { title: m.error_title } : {}) } : undefined;
-        return {
-          id: m.id,
-          direction: m.direction,
-          author: m.author,
-          ...(m.origin ? { origin: m.origin } : {}),
-          contentType: m.content_type,
-          text: m.text,
-          ...(m.media ? { media: m.media } : {}),
-          ...(m.provider_message_id ? { providerMessageId: m.provider_message_id } : {}),
-          ...(m.turn_id ? { turnId: m.turn_id } : {}),
-          at: m.at,
-          ...(m.status ? { status: m.status } : {}),
-          ...(m.status_at ? { statusAt: m.status_at } : {}),
-          ...(error ? { error } : {}),
-        };
-      }),
-      events: events.map((e) => {
-        const reason = e.detail['reason'];
-        return { id: e.id, kind: e.kind, at: e.at, ...(typeof reason === 'string' && reason !== '' ? { reason } : {}), detail: e.detail };
-      }),
-      turns: turns.map((t) => ({
-        id: t.id,
-        at: t.at,
-        outcome: t.outcome,
-        ...(t.model ? { model: t.model } : {}),
-        ...(t.variant ? { variant: t.variant } : {}),
-        ...(orUndefined(t.latency_ms) !== undefined ? { latencyMs: t.latency_ms! } : {}),
-        tokensIn: t.tokens_in,
-        tokensOut: t.tokens_out,
-        costUsd: Number(t.cost_usd),
-        tools: t.tools,
-        sources: t.sources,
-      })),
-    };
+  /**
+   * One conversation with its messages (and their current status), events and bot turns; undefined
+   * when unknown or erased. Read in one REPEATABLE READ, read-only transaction: the conversation row
+   * (owner, counts) and its messages, events and turns are one snapshot, whatever the writer commits
+   * meanwhile.
+   */
+  getConversation(id: string): Promise<ConversationDetail | undefined> {
+    return this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute((trx) => readConversation(trx, id));
   }
 
   /**
@@ -284,7 +222,7 @@ export class RecordReader {
       const rows = await this.db
         .selectFrom('rec_message as m')
         .innerJoin('rec_conversation as c', 'c.id', 'm.conversation_id')
-        .select(['m.id', 'm.conversation_id', 'c.channel', 'c.account_id', 'c.customer_id', 'm.direction', 'm.author', 'm.text', 'm.at'])
+        .select(['m.id', 'm.conversation_id', 'c.channel', 'c.account_id', 'c.customer_id', 'm.direction', 'm.author', 'm.text', 'm.media_text', 'm.at'])
         .select(positionOf('m.at').as('position'))
         .where('m.at', '>=', range.from)
         .where('m.at', '<', range.to)
@@ -294,7 +232,17 @@ export class RecordReader {
         .limit(batchSize)
         .execute();
       for (const r of rows) {
-        yield { conversationId: r.conversation_id, channel: r.channel, account: r.account_id, customerId: r.customer_id, direction: r.direction, author: r.author, text: r.text, at: r.at.toISOString() };
+        yield {
+          conversationId: r.conversation_id,
+          channel: r.channel,
+          account: r.account_id,
+          customerId: r.customer_id,
+          direction: r.direction,
+          author: r.author,
+          text: r.text,
+          ...(r.media_text ? { mediaText: r.media_text } : {}),
+          at: r.at.toISOString(),
+        };
       }
       const last = rows[rows.length - 1];
       if (rows.length < batchSize || !last) return;
@@ -302,3 +250,83 @@ export class RecordReader {
     }
   }
 }
+
+/** The body of {@link RecordReader.getConversation}, inside its transaction (one query after the other). */
+async function readConversation(trx: Transaction<Database>, id: string): Promise<ConversationDetail | undefined> {
+  const c = await trx.selectFrom('rec_conversation').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!c) return undefined;
+  const messages = await trx
+    .selectFrom('rec_message as m')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('rec_status as s')
+          .select(['s.status', 's.error_code', 's.error_title', 's.at'])
+          .whereRef('s.provider_message_id', '=', 'm.provider_message_id')
+          .where('s.channel', '=', c.channel)
+          .orderBy(statusRank, 'desc')
+          .orderBy('s.at', 'desc')
+          .limit(1)
+          .as('st'),
+      (join) => join.onTrue(),
+    )
+    .select(['m.id', 'm.direction', 'm.author', 'm.origin', 'm.content_type', 'm.text', 'm.media_text', 'm.media', 'm.provider_message_id', 'm.turn_id', 'm.at'])
+    .select(['st.status', 'st.error_code', 'st.error_title', 'st.at as status_at'])
+    .where('m.conversation_id', '=', id)
+    .orderBy('m.at')
+    .orderBy('m.id')
+    .execute();
+  const events = await trx.selectFrom('rec_event').selectAll().where('conversation_id', '=', id).orderBy('at').orderBy('id').execute();
+  const turns = await trx.selectFrom('rec_turn').selectAll().where('conversation_id', '=', id).orderBy('at').orderBy('id').execute();
+  return {
+    id: c.id,
+    channel: c.channel,
+    account: c.account_id,
+    providerAccount: c.provider_account,
+    customer: { id: c.customer_id, ...(c.customer_name ? { name: c.customer_name } : {}) },
+    ...(c.thread_id ? { threadId: c.thread_id } : {}),
+    firstMessageAt: c.first_message_at,
+    lastMessageAt: c.last_message_at,
+    messageCount: c.message_count,
+    owner: c.owner,
+    ...(c.handoff_reason ? { handoffReason: c.handoff_reason } : {}),
+    hadHuman: c.had_human,
+    messages: messages.map((m) => {
+      const error = m.error_code !== null || m.error_title !== null ? { ...(m.error_code !== null ? { code: m.error_code } : {}), ...(m.error_title ? { title: m.error_title } : {}) } : undefined;
+      return {
+        id: m.id,
+        direction: m.direction,
+        author: m.author,
+        ...(m.origin ? { origin: m.origin } : {}),
+        contentType: m.content_type,
+        text: m.text,
+        ...(m.media_text ? { mediaText: m.media_text } : {}),
+        ...(m.media ? { media: m.media } : {}),
+        ...(m.provider_message_id ? { providerMessageId: m.provider_message_id } : {}),
+        ...(m.turn_id ? { turnId: m.turn_id } : {}),
+        at: m.at,
+        ...(m.status ? { status: m.status } : {}),
+        ...(m.status_at ? { statusAt: m.status_at } : {}),
+        ...(error ? { error } : {}),
+      };
+    }),
+    events: events.map((e) => {
+      const reason = e.detail['reason'];
+      return { id: e.id, kind: e.kind, at: e.at, ...(typeof reason === 'string' && reason !== '' ? { reason } : {}), detail: e.detail };
+    }),
+    turns: turns.map((t) => ({
+      id: t.id,
+      at: t.at,
+      outcome: t.outcome,
+      ...(t.model ? { model: t.model } : {}),
+      ...(t.variant ? { variant: t.variant } : {}),
+      ...(orUndefined(t.latency_ms) !== undefined ? { latencyMs: t.latency_ms! } : {}),
+      tokensIn: t.tokens_in,
+      tokensOut: t.tokens_out,
+      costUsd: Number(t.cost_usd),
+      tools: t.tools,
+      sources: t.sources,
+    })),
+  };
+}
+

@@ -4,6 +4,11 @@ import type { RecordRetention } from './record.env.js';
 /** Rows one delete statement removes at most (short transactions; the loop continues). */
 const DELETE_CHUNK = 5000;
 const DAY_MS = 86_400_000;
+/**
+ * Days an erasure tombstone is kept: longer than any record job can wait (20 attempts of
+ * exponential backoff are about 6 days) and than providers redeliver (WhatsApp: 7 days).
+ */
+export const ERASURE_TOMBSTONE_DAYS = 30;
 
 /** What one retention pass removed. */
 export interface RetentionResult {
@@ -13,6 +18,8 @@ export interface RetentionResult {
   turns: number;
   media: number;
   conversations: number;
+  /** Erasure tombstones older than {@link ERASURE_TOMBSTONE_DAYS}. */
+  tombstones: number;
 }
 
 /**
@@ -20,9 +27,12 @@ export interface RetentionResult {
  * than `messagesDays`, turn details older than `turnsDays`, media metadata of messages older than
  * `mediaDays` (the message stays, its `media` is cleared). Conversations left without any row are
  * deleted; the others' message count and first message time follow what is left. 0 = keep.
+ * Erasure tombstones go after {@link ERASURE_TOMBSTONE_DAYS} whatever the settings.
  */
 export async function applyRetention(db: Kysely<Database>, retention: RecordRetention, now = Date.now()): Promise<RetentionResult> {
-  const out: RetentionResult = { messages: 0, statuses: 0, events: 0, turns: 0, media: 0, conversations: 0 };
+  const out: RetentionResult = { messages: 0, statuses: 0, events: 0, turns: 0, media: 0, conversations: 0, tombstones: 0 };
+  const tombstonesBefore = new Date(now - ERASURE_TOMBSTONE_DAYS * DAY_MS);
+  out.tombstones = Number((await db.deleteFrom('rec_erasure').where('erased_at', '<', tombstonesBefore).executeTakeFirst()).numDeletedRows);
   const touched = new Set<string>();
   if (retention.messagesDays > 0) {
     const before = new Date(now - retention.messagesDays * DAY_MS);

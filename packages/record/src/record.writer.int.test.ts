@@ -5,7 +5,9 @@
  */
 import { conversationId, createLogger, type ConversationRef, type RecordEntry } from '@switchboard/core';
 import { openStore, sql, type Store } from '@switchboard/store';
-import { createTestDatabase, type TestDatabase } from '@switchboard/testkit';
+import { createRedis, type RedisClient } from '@switchboard/queue';
+import { createTestDatabase, dropPrefix, testRedisUrl, uniquePrefix, type TestDatabase } from '@switchboard/testkit';
+import { CustomerErasure } from './erasure';
 import { applyRetention } from './record.retention';
 import { RecordWriter } from './record.writer';
 
@@ -46,7 +48,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await sql`truncate rec_conversation, rec_message, rec_status, rec_event, rec_turn cascade`.execute(store.db);
+  await sql`truncate rec_conversation, rec_message, rec_status, rec_event, rec_turn, rec_erasure cascade`.execute(store.db);
 });
 
 test('a batch writes every kind once; the same batch again writes nothing', async () => {
@@ -57,10 +59,10 @@ test('a batch writes every kind once; the same batch again writes nothing', asyn
     { ...msg('out:o1:0', r, T0 + 1000, 'It ships today.', 'bot'), origin: 'agent', providerMessageId: 'wamid.A', turnId: 'turn:c:1' } as RecordEntry,
     { kind: 'status', id: 'status:whatsapp:s1', channel: 'whatsapp', providerMessageId: 'wamid.A', status: 'failed', errorCode: 131047, errorTitle: 'Re-engagement message', at: T0 + 2000 },
   ];
-  expect(await writer.write(batch)).toEqual({ conversations: 1, messages: 2, statuses: 1, events: 0, turns: 1 });
-  expect(await writer.write(batch)).toEqual({ conversations: 0, messages: 0, statuses: 0, events: 0, turns: 0 });
+  expect(await writer.write(batch)).toEqual({ conversations: 1, messages: 2, statuses: 1, events: 0, turns: 1, erased: 0 });
+  expect(await writer.write(batch)).toEqual({ conversations: 0, messages: 0, statuses: 0, events: 0, turns: 0, erased: 0 });
   // a batch that carries one job twice (redelivered while the first was still queued)
-  expect(await writer.write([...batch, ...batch])).toEqual({ conversations: 0, messages: 0, statuses: 0, events: 0, turns: 0 });
+  expect(await writer.write([...batch, ...batch])).toEqual({ conversations: 0, messages: 0, statuses: 0, events: 0, turns: 0, erased: 0 });
 
   const c = await conversation(r);
   expect(c).toMatchObject({ channel: 'whatsapp', account_id: 'default', provider_account: '1065', customer_id: '491701', customer_name: 'Anna', owner: 'bot', had_human: false, message_count: 2 });
@@ -149,7 +151,7 @@ test('retention per kind: messages, turn details and media metadata each by thei
     { kind: 'status', id: 'status:old', channel: 'whatsapp', providerMessageId: 'w1', status: 'read', at: now - 370 * day },
   ]);
   const out = await applyRetention(store.db, { messagesDays: 365, turnsDays: 90, mediaDays: 30 }, now);
-  expect(out).toEqual({ messages: 1, statuses: 1, events: 0, turns: 1, media: 1, conversations: 1 });
+  expect(out).toEqual({ messages: 1, statuses: 1, events: 0, turns: 1, media: 1, conversations: 1, tombstones: 0 });
   expect((await store.db.selectFrom('rec_message').select(['id', 'media']).orderBy('id').execute()).map((m) => [m.id, m.media?.kind ?? null])).toEqual([
     ['in:new', null],
     ['in:newimg', 'image'],
@@ -159,5 +161,105 @@ test('retention per kind: messages, turn details and media metadata each by thei
   expect(await store.db.selectFrom('rec_conversation').select('id').where('id', '=', conversationId(old)).executeTakeFirst()).toBeUndefined();
   expect((await conversation(young)).message_count).toBe(3);
   // a second pass finds nothing more
-  expect(await applyRetention(store.db, { messagesDays: 365, turnsDays: 90, mediaDays: 30 }, now)).toEqual({ messages: 0, statuses: 0, events: 0, turns: 0, media: 0, conversations: 0 });
+  expect(await applyRetention(store.db, { messagesDays: 365, turnsDays: 90, mediaDays: 30 }, now)).toEqual({ messages: 0, statuses: 0, events: 0, turns: 0, media: 0, conversations: 0, tombstones: 0 });
+});
+
+test('a voice transcript is kept beside the normalized text and searched with it; a retried turn adds it to a message recorded without it, counted once', async () => {
+  const r = ref('491709');
+  const voice = (mediaText?: string): RecordEntry => ({
+    kind: 'message',
+    id: 'in:voice1',
+    ref: r,
+    direction: 'in',
+    author: 'customer',
+    contentType: 'audio',
+    text: '[voice message]',
+    media: { kind: 'voice', mimeType: 'audio/ogg', sizeBytes: 4000 },
+    ...(mediaText ? { mediaText } : {}),
+    at: T0,
+  });
+  // the first run of the turn failed before the media was read: recorded without the transcript
+  expect((await writer.write([voice()])).messages).toBe(1);
+  expect((await writer.write([voice('my parcel 4711 never arrived 包裹没到')])).messages).toBe(0);
+  const row = await store.db.selectFrom('rec_message').select(['text', 'media_text']).where('id', '=', 'in:voice1').executeTakeFirstOrThrow();
+  expect(row).toEqual({ text: '[voice message]', media_text: 'my parcel 4711 never arrived 包裹没到' });
+  expect((await conversation(r)).message_count).toBe(1);
+  for (const q of ['parcel', '包裹']) {
+    const hits = await sql<{ id: string }>`select id from rec_message where terms @@ plainto_tsquery('simple', ${q})`.execute(store.db);
+    expect(hits.rows.map((h) => h.id)).toEqual(['in:voice1']);
+  }
+  // a transcript once kept is never replaced
+  await writer.write([voice('something else')]);
+  expect((await store.db.selectFrom('rec_message').select('media_text').where('id', '=', 'in:voice1').executeTakeFirstOrThrow()).media_text).toBe('my parcel 4711 never arrived 包裹没到');
+});
+
+describe('erasure tombstones', () => {
+  let redis: RedisClient;
+  const prefix = uniquePrefix('rec-tomb');
+  beforeAll(() => {
+    redis = createRedis(testRedisUrl(), 'worker');
+  });
+  afterAll(async () => {
+    await dropPrefix(redis as Parameters<typeof dropPrefix>[0], prefix);
+    redis.disconnect();
+  });
+
+  test('a job of an erased customer written after the erasure brings nothing back; their next messages are kept', async () => {
+    const erased = ref('+491702');
+    const other = ref('491703');
+    await writer.write([msg('in:t1', erased, T0, 'my address is Hauptstr. 1'), msg('in:o1', other, T0, 'hello')]);
+    const erasure = new CustomerErasure({ redis, prefix, db: store.db, log });
+    const before = Date.now();
+    await erasure.erase({ channel: 'whatsapp', customerId: '+491702' });
+    expect(await store.db.selectFrom('rec_conversation').select('id').where('id', '=', conversationId(erased)).execute()).toEqual([]);
+    const erasedAt = (await store.db.selectFrom('rec_erasure').select(['customer_hash', 'erased_at']).executeTakeFirstOrThrow()).erased_at.getTime();
+    expect(erasedAt).toBeGreaterThanOrEqual(before - 1000);
+
+    // a turn that was in flight: the customer's message, its turn, and its reply sent after the erasure
+    const late = await writer.write([
+      msg('in:t2', erased, erasedAt - 500, 'and my phone is 0170 1234567'),
+      { ...turn('turn:e:1', erased, erasedAt - 100) },
+      { ...(msg('out:e1:0', erased, erasedAt + 2000, 'Thanks, noted.', 'bot') as Extract<RecordEntry, { kind: 'message' }>), repliesToAt: erasedAt - 500 },
+      event('owner:e1', erased, erasedAt - 50, 'handoff', { reason: 'asked for a person' }),
+      msg('in:o2', other, erasedAt - 500, 'another customer, same batch'),
+    ]);
+    expect(late).toEqual({ conversations: 0, messages: 1, statuses: 0, events: 0, turns: 0, erased: 4 });
+    expect(await store.db.selectFrom('rec_conversation').select('id').where('id', '=', conversationId(erased)).execute()).toEqual([]);
+    expect((await conversation(other)).message_count).toBe(2);
+
+    // the customer writes again after the erasure: a new conversation, kept
+    expect((await writer.write([msg('in:t3', erased, erasedAt + 5000, 'hi again')])).messages).toBe(1);
+    expect((await conversation(erased)).message_count).toBe(1);
+    // tombstones age out with retention
+    const out = await applyRetention(store.db, { messagesDays: 0, turnsDays: 0, mediaDays: 0 }, erasedAt + 31 * 86_400_000);
+    expect(out.tombstones).toBe(1);
+    expect(await count('rec_message')).toBe(3);
+  });
+
+  test('an erasure waits for a batch in flight and deletes what it wrote; a batch behind the erasure reads the tombstone', async () => {
+    const r = ref('491704');
+    await writer.write([msg('in:w1', r, T0, 'first')]);
+    // a writer transaction holding its lock (as a batch in the middle of its inserts)
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const inFlight = store.db.transaction().execute(async (trx) => {
+      await sql`lock table rec_conversation in row exclusive mode`.execute(trx);
+      await trx.insertInto('rec_conversation').values({ id: 'conv-in-flight', channel: 'whatsapp', provider_account: '1065', customer_id: '491704', first_message_at: new Date(T0), last_message_at: new Date(T0) }).execute();
+      locked();
+      await held;
+    });
+    await isLocked;
+    const erasure = new CustomerErasure({ redis, prefix, db: store.db, log });
+    let erasedDone = false;
+    const erasing = erasure.erase({ channel: 'whatsapp', customerId: '491704' }).then(() => (erasedDone = true));
+    await new Promise((r2) => setTimeout(r2, 300));
+    expect(erasedDone).toBe(false);
+    release();
+    await inFlight;
+    await erasing;
+    // the in-flight batch's conversation went with the erasure, though the erasure first looked before it committed
+    expect(await store.db.selectFrom('rec_conversation').select('id').where('customer_id', '=', '491704').execute()).toEqual([]);
+  });
 });

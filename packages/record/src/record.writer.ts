@@ -1,4 +1,5 @@
 import { conversationId, DEFAULT_ACCOUNT_ID, type ConversationRef, type RecordEntry } from '@switchboard/core';
+import { erasedCustomerHash } from './record.keys.js';
 import { sql, tsvectorLiteral, type Database, type Insertable, type Kysely, type Transaction } from '@switchboard/store';
 
 /** Rows one statement inserts at most (well under PostgreSQL's 65535 bind parameters). */
@@ -11,6 +12,8 @@ export interface RecordWriteResult {
   statuses: number;
   events: number;
   turns: number;
+  /** Entries dropped because their customer was erased after them (not rows: left out of row metrics). */
+  erased: number;
 }
 
 type Entry<K extends RecordEntry['kind']> = Extract<RecordEntry, { kind: K }>;
@@ -39,23 +42,53 @@ function unique(entries: readonly RecordEntry[]): RecordEntry[] {
   });
 }
 
+/** The time an entry stands for when checked against an erasure: a reply counts from the message it answers. */
+function factTime(e: WithRef): number {
+  return e.kind === 'message' && e.repliesToAt !== undefined ? Math.min(e.at, e.repliesToAt) : e.at;
+}
+
+/**
+ * The entries minus those of an erased customer dated at or before the erasure (a turn in flight
+ * while the customer was erased must not bring their rows back). The erasure holds SHARE ROW
+ * EXCLUSIVE on `rec_conversation` while it writes its tombstone and deletes; taking ROW EXCLUSIVE
+ * before reading the tombstones means a batch either commits before the erasure deletes (and its
+ * rows are deleted with the rest) or reads the tombstone the erasure committed.
+ */
+async function withoutErased(trx: Transaction<Database>, entries: RecordEntry[]): Promise<RecordEntry[]> {
+  const hashes = new Map<RecordEntry, string>();
+  for (const e of entries) if (e.kind !== 'status') hashes.set(e, erasedCustomerHash(e.ref.channel, e.ref.accountId, e.ref.userId));
+  if (hashes.size === 0) return entries;
+  await sql`lock table rec_conversation in row exclusive mode`.execute(trx);
+  const tombstones = await trx.selectFrom('rec_erasure').select(['customer_hash', 'erased_at']).where('customer_hash', 'in', [...new Set(hashes.values())]).execute();
+  if (tombstones.length === 0) return entries;
+  const erasedAt = new Map(tombstones.map((t) => [t.customer_hash, t.erased_at.getTime()]));
+  return entries.filter((e) => {
+    if (e.kind === 'status') return true;
+    const at = erasedAt.get(hashes.get(e)!);
+    return at === undefined || factTime(e) > at;
+  });
+}
+
 /**
  * Writes record entries into the store, idempotently: every row is keyed by the entry's id and
  * inserted `on conflict do nothing`, and the conversation's counters only move by the rows that
  * were really inserted, so a redelivered event or a retried job writes nothing twice. One batch is
  * one transaction with one multi-row insert per table. Entries may arrive in any order: a
  * conversation keeps its first and last message time, its message count and its owner (the
- * latest ownership event by `at`) whatever order the batches come in.
+ * latest ownership event by `at`) whatever order the batches come in. Entries of a customer erased
+ * after them are dropped (`rec_erasure`, written by `CustomerErasure`).
  */
 export class RecordWriter {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Writes one batch in one transaction. Rejects (writing nothing) when the store refuses it. */
   async write(entries: readonly RecordEntry[]): Promise<RecordWriteResult> {
-    const result: RecordWriteResult = { conversations: 0, messages: 0, statuses: 0, events: 0, turns: 0 };
-    const all = unique(entries);
-    if (all.length === 0) return result;
+    const result: RecordWriteResult = { conversations: 0, messages: 0, statuses: 0, events: 0, turns: 0, erased: 0 };
+    const unseen = unique(entries);
+    if (unseen.length === 0) return result;
     return this.db.transaction().execute(async (trx) => {
+      const all = await withoutErased(trx, unseen);
+      result.erased = unseen.length - all.length;
       result.conversations = await this.upsertConversations(trx, all.filter((e): e is WithRef => e.kind !== 'status'));
       result.messages = await this.insertMessages(trx, all.filter((e): e is Entry<'message'> => e.kind === 'message'));
       result.statuses = await this.insertStatuses(trx, all.filter((e): e is Entry<'status'> => e.kind === 'status'));
@@ -121,14 +154,28 @@ export class RecordWriter {
       origin: e.origin ?? null,
       content_type: e.contentType,
       text: e.text,
-      terms: sql<string>`${tsvectorLiteral(e.text)}::tsvector`,
+      media_text: e.mediaText ?? null,
+      terms: sql<string>`${tsvectorLiteral(e.mediaText ? `${e.text}\n${e.mediaText}` : e.text)}::tsvector`,
       media: e.media ? jsonb(e.media) : null,
       provider_message_id: e.providerMessageId ?? null,
       turn_id: e.turnId ?? null,
       at: new Date(e.at),
     }));
     for (const part of chunks(rows)) {
-      inserted.push(...(await trx.insertInto('rec_message').values(part).onConflict((oc) => oc.column('id').doNothing()).returning(['conversation_id', 'at', 'author']).execute()));
+      const rows = await trx
+        .insertInto('rec_message')
+        .values(part)
+        // a message first recorded before its media was read (a turn that failed, then retried) gains its media text once
+        .onConflict((oc) =>
+          oc
+            .column('id')
+            .doUpdateSet({ media_text: sql`excluded.media_text`, terms: sql`excluded.terms` })
+            .where('rec_message.media_text', 'is', null)
+            .where(sql.ref('excluded.media_text'), 'is not', null),
+        )
+        .returning(['conversation_id', 'at', 'author', sql<boolean>`(xmax = 0)`.as('inserted')])
+        .execute();
+      inserted.push(...rows.filter((r) => r.inserted));
     }
     if (inserted.length === 0) return 0;
     const per = new Map<string, { n: number; first: number; last: number; human: boolean }>();

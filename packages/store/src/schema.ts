@@ -107,8 +107,10 @@ export interface RecMessageTable {
   origin: string | null;
   content_type: string;
   text: ColumnType<string, string | undefined>;
-  /** A `simple` tsvector of `searchTerms(text)` (English and Chinese search). */
-  terms: ColumnType<string, RawBuilderLike, never>;
+  /** What the customer's media said: a voice transcript or a document's extracted text (bounded); searched with `text`. */
+  media_text: ColumnType<string | null, string | null | undefined>;
+  /** A `simple` tsvector of `searchTerms(text)` and `media_text` (English and Chinese search). */
+  terms: ColumnType<string, RawBuilderLike, RawBuilderLike>;
   media: RecMedia | null;
   provider_message_id: string | null;
   turn_id: string | null;
@@ -135,6 +137,17 @@ export interface RecEventTable {
   kind: string;
   detail: ColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
   at: Date;
+}
+
+/**
+ * An erased customer: the writer drops entries of that customer dated at or before `erased_at`
+ * (a job in flight during the erasure). `customer_hash` = the sha256
+ * of channel, gateway account and customer id; never the id itself.
+ */
+export interface RecErasureTable {
+  customer_hash: string;
+  erased_at: Date;
+  created_at: ColumnType<Date, never, never>;
 }
 
 /** Outcome of one bot turn. */
@@ -172,4 +185,5 @@ export interface Database {
   rec_status: RecStatusTable;
   rec_event: RecEventTable;
   rec_turn: RecTurnTable;
+  rec_erasure: RecErasureTable;
 }

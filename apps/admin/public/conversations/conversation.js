@@ -37,6 +37,7 @@
     if (chip) meta.appendChild(chip);
     var body = [meta];
     if (m.text) body.push(el('div', { class: 'text', 'data-testid': 'msg-text', text: m.text }));
+    if (m.mediaText) body.push(el('blockquote', { class: 'media-text', 'data-testid': 'msg-media-text', text: m.mediaText }));
     if (m.media) body.push(el('div', { class: 'media', text: '[' + [m.media.kind, m.media.mimeType, m.media.filename, size(m.media.sizeBytes)].filter(Boolean).join(' · ') + ']' }));
     if (!m.text && !m.media) body.push(el('div', { class: 'media', text: '[' + m.contentType + ']' }));
     return el('li', { class: 'msg ' + m.direction + ' author-' + m.author, 'data-testid': 'message', 'data-direction': m.direction }, [el('div', { class: 'bubble' }, body)]);

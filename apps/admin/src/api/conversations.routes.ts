@@ -82,6 +82,7 @@ export function conversationDetailView(c: ConversationDetail): ConversationDetai
       direction: m.direction,
       author: m.author,
       text: m.text,
+      ...(m.mediaText ? { mediaText: m.mediaText } : {}),
       at: m.at.toISOString(),
       ...(m.status ? { status: m.status } : {}),
       ...(m.error ? { error: m.error } : {}),

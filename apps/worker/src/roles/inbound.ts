@@ -11,6 +11,11 @@ import { noteApiCallbackForStatus } from '../api-callback-notes.js';
 
 async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
   const convId = conversationId(event.conversation);
+  if (event.recordOnly !== undefined) {
+    // kept, never acted on: no mailbox, no turn, no owner change (a signal beside it carries any)
+    await record(deps, receivedMessageEntry(event));
+    return 'recorded_only';
+  }
   if (event.author !== 'customer') {
     // a human servicer or agent wrote: the bot stays quiet until handed back
     if (await deps.mailbox.claim(event.eventId)) await setOwner(deps, convId, 'human', `${event.author} message`, event.conversation.accountId);

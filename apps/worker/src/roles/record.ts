@@ -60,7 +60,10 @@ export function startRecordRole(deps: WorkerDeps): Worker[] {
       else deps.log.warn('record: the store is unreachable; holding record jobs until it answers', { reason });
     },
     onBatch: (result, _jobs, entries, ms) => {
-      for (const [table, n] of Object.entries(result) as Array<[string, number]>) if (n > 0) metrics.rows.inc({ table }, n);
+      const { erased, ...rows } = result;
+      for (const [table, n] of Object.entries(rows) as Array<[string, number]>) if (n > 0) metrics.rows.inc({ table }, n);
+      // counts only: the customer is not named
+      if (erased > 0) deps.log.info('record: entries of erased customers dropped', { entries: erased });
       metrics.batchEntries.observe(entries);
       metrics.batchSeconds.observe(ms / 1000);
     },

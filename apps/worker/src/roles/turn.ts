@@ -14,8 +14,8 @@ import { createWorker, enqueueReply, turnOutboundId } from '@switchboard/queue';
 import { adapterFor, admission, agentFor, mirrorTarget } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
-import { ownershipEntry, receivedMessageEntry, record as recordFacts, turnEntry } from '../recording.js';
-import { turnRecordId } from '@switchboard/record';
+import { mediaTextOf, ownershipEntry, receivedMessageEntry, record as recordFacts, turnEntry } from '../recording.js';
+import { inboundRecordId, turnRecordId } from '@switchboard/record';
 import { handleOptOutKeywords } from '../opt-out.js';
 import { releaseHeldReplies } from '../held-replies.js';
 
@@ -26,6 +26,8 @@ interface TurnRecord {
   /** How long the agent took and when it answered (for the record). */
   latencyMs?: number;
   at?: number;
+  /** What the media step read out of the customer's media (transcripts, document text) by event id, for the record. */
+  mediaTexts?: Record<string, string>;
 }
 
 const RECORD_TTL_SEC = 7 * 24 * 3600;
@@ -48,6 +50,25 @@ function turnFacts(deps: WorkerDeps, ref: ConversationRef, seq: number, turn: Tu
   const entries: RecordEntry[] = [turnEntry(ref, seq, turn.output, turn.latencyMs ?? 0, at, deps.prices)];
   if (turn.output.handoff) entries.push(ownershipEntry(`handoff-${conversationId(ref)}-${seq}`, ref, 'human', turn.output.handoff.reason, at));
   return entries;
+}
+
+/** The media texts of the messages the media step read, by event id. */
+function mediaTextsOf(messages: readonly InboundMessage[]): Record<string, string> | undefined {
+  const texts = Object.fromEntries(messages.flatMap((m) => {
+    const text = mediaTextOf(m);
+    return text ? [[m.eventId, text] as const] : [];
+  }));
+  return Object.keys(texts).length > 0 ? texts : undefined;
+}
+
+/** Adds the media texts (transcript, document text) to the customer messages' entries of the record. */
+function addMediaTexts(facts: RecordEntry[], texts: Readonly<Record<string, string>> | undefined): void {
+  if (!texts) return;
+  const byRecordId = new Map(Object.entries(texts).map(([eventId, text]) => [inboundRecordId(eventId), text]));
+  facts.forEach((e, i) => {
+    const mediaText = e.kind === 'message' ? byRecordId.get(e.id) : undefined;
+    if (e.kind === 'message' && mediaText) facts[i] = { ...e, mediaText };
+  });
 }
 
 /**
@@ -110,7 +131,8 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
     const asked = Date.now();
     const output = await agent.respond(input);
     const outboundId = turnOutboundId(convId, seq);
-    const candidate: TurnRecord = { output, outboundId, latencyMs: Date.now() - asked, at: Date.now() };
+    const mediaTexts = mediaTextsOf(messages);
+    const candidate: TurnRecord = { output, outboundId, latencyMs: Date.now() - asked, at: Date.now(), ...(mediaTexts ? { mediaTexts } : {}) };
     // SET NX: if a concurrent or earlier run of this turn stored a reply, that one wins
     if ((await deps.redis.set(recordKey, JSON.stringify(candidate), 'EX', RECORD_TTL_SEC, 'NX')) === 'OK') {
       record = candidate;
@@ -121,6 +143,8 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
   }
 
   const { output } = record;
+  // kept with the stored reply, so a retried turn (which does not read the media again) records them too
+  addMediaTexts(facts, record.mediaTexts);
   if (output.reply && (output.reply.text.trim() || output.reply.options?.length || output.reply.media?.length || output.reply.template)) {
     await enqueueReply(deps, latestRef, {
       outboundId: record.outboundId,

@@ -3,6 +3,7 @@ import * as m0001 from './0001_store_meta.js';
 import * as m0002 from './0002_knowledge.js';
 import * as m0003 from './0003_knowledge_source.js';
 import * as m0004 from './0004_record.js';
+import * as m0005 from './0005_record_media_text_erasure.js';
 
 /**
  * Every migration, in order; the key is the name recorded in `store_migration`. Listed here (not
@@ -14,4 +15,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0002_knowledge': m0002,
   '0003_knowledge_source': m0003,
   '0004_record': m0004,
+  '0005_record_media_text_erasure': m0005,
 };
