@@ -19,6 +19,8 @@ export function createWorkerMetrics(registry: Registry) {
       registers,
     }),
     recordEnqueueFailures: new Counter({ name: 'sb_record_enqueue_failures_total', help: 'Facts for the record that could not be enqueued (the reply went on; the fact is not recorded)', registers }),
+    broadcastRecipients: new Counter({ name: 'sb_broadcast_recipients_total', help: 'Broadcast recipients by outcome: fed (queued for sending), sent, skipped_<reason>, failed_<reason>, cancelled', labelNames: ['channel', 'result'], registers }),
+    broadcastHeld: new Counter({ name: 'sb_broadcast_feed_yields_total', help: 'Broadcast feeding ticks that fed nothing because replies were waiting or the sender had no room beyond the broadcast share', labelNames: ['channel'], registers }),
     statuses: new Counter({ name: 'sb_delivery_statuses_total', help: 'Delivery statuses by status and whether applied', labelNames: ['channel', 'status', 'applied'], registers }),
     knowledgeDocuments: new Counter({
       name: 'sb_knowledge_documents_total',

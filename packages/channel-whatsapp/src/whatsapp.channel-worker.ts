@@ -6,6 +6,7 @@ import type { WorkerRuntime } from '@switchboard/channel-runtime';
 import { createWhatsAppMediaPreparer, WhatsAppMediaSource } from './whatsapp.media.js';
 import { TemplateCatalogueService } from './whatsapp.template-catalogue.js';
 import { templateStatusHook } from './whatsapp.template-hook.js';
+import { newConversationFrom } from './whatsapp.broadcast.js';
 
 /** Typed settings of one WhatsApp sending account. */
 export interface WhatsAppWorkerSettings {
@@ -25,6 +26,8 @@ export interface WhatsAppWorkerSettings {
   readonly shortenedNote: string;
   /** File accounts: the phone number ids this account sends from (empty = any the webhooks bring). */
   readonly phoneNumberIds: readonly string[];
+  /** The number business-started conversations go from (WHATSAPP_PHONE_NUMBER_ID; file accounts: their first number). */
+  readonly sendingNumber?: string;
   /** The WhatsApp Business Account id (WHATSAPP_WABA_ID or the file's `wabaId`): template sync. */
   readonly wabaId?: string;
   /** How often the template catalogue is synced (WHATSAPP_TEMPLATE_REFRESH_MS). */
@@ -62,6 +65,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       maxPartsPerReply: e.WHATSAPP_MAX_PARTS_PER_REPLY,
       shortenedNote: e.WHATSAPP_SHORTENED_NOTE,
       phoneNumberIds: [],
+      ...(e.WHATSAPP_PHONE_NUMBER_ID ? { sendingNumber: e.WHATSAPP_PHONE_NUMBER_ID } : {}),
       templateRefreshMs: e.WHATSAPP_TEMPLATE_REFRESH_MS,
       ...(e.WHATSAPP_WABA_ID ? { wabaId: e.WHATSAPP_WABA_ID } : {}),
       ...(tpl ? { fallbackTemplate: tpl } : {}),
@@ -116,6 +120,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       mediaSource: new WhatsAppMediaSource({ graphUrl: s.graphUrl, accessToken: s.accessToken, mediaOrigins: s.mediaOrigins, fetcher: ctx.fetcher }),
       admit: (ref) => whatsappAdmission(s, ref),
       sender: (ref) => ref.account,
+      newConversation: (customerId) => newConversationFrom(s.sendingNumber ?? s.phoneNumberIds[0], account.id, customerId),
       // 131047 (outside the 24 h window) usually arrives as a failed status: send the template once per failed reply
       statusFollowUp: (event) => fallbackTemplateJob(event, fallback),
       ...(templates

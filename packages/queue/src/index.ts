@@ -12,3 +12,4 @@ export * from './replies.js';
 export * from './send-rate.js';
 export * from './opt-out.js';
 export * from './contacts.js';
+export * from './broadcasts.js';

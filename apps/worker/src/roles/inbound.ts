@@ -5,6 +5,7 @@ import { accountFor, admission, agentFor, inboundHooks } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } from '../schedule.js';
 import { applyOptOutSignal } from '../opt-out.js';
+import { noteBroadcastStatus } from './broadcast.js';
 import { conversationEventEntry, ownershipEntry, receivedMessageEntry, record, statusEntry } from '../recording.js';
 
 async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
@@ -27,6 +28,7 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   const applied = await deps.ledger.applyStatus(event.channel, event.providerMessageId, event.status, event.at, error || undefined);
   await record(deps, statusEntry(event));
   await acknowledgeSentParts(deps.ledger, [event]);
+  if (applied) await noteBroadcastStatus(deps, event, error);
   deps.metrics.statuses.inc({ channel: event.channel, status: event.status, applied: String(applied) });
   // a channel may answer a status with a reply of its own (e.g. a template after a closed window), once
   const followUp = applied ? accountFor(deps, event)?.statusFollowUp?.(event) : undefined;
