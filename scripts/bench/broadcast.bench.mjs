@@ -109,9 +109,10 @@ export async function runBroadcastBench(o) {
     if (created.status !== 202) throw new Error(`broadcast refused: ${created.status}`);
     const during = await pacedMessages(contacts.slice(apiMessages + 100, apiMessages + 400), 10, 'during');
     const bEnd = Date.now() + (recipients / (rate * share)) * 3000 + 60_000;
+    /** @type {{ status?: string } | undefined} */
     let view;
     while (Date.now() < bEnd) {
-      view = await (await fetch(`${api}/broadcasts/${id}`, { headers })).json();
+      view = /** @type {{ status?: string }} */ (await (await fetch(`${api}/broadcasts/${id}`, { headers })).json());
       if (view.status === 'completed') break;
       await sleep(500);
     }
