@@ -16,6 +16,10 @@ const openai = await startFakeOpenAI({
     return 'Thanks, your order is on its way.';
   },
 });
+// the broadcast phase's template (`BENCH_WABA`: the business account it is listed under)
+if (process.env.BENCH_WABA) {
+  graph.templates.set(process.env.BENCH_WABA, [{ id: '1', name: 'bench_offer', language: 'en_US', status: 'APPROVED', category: 'MARKETING', components: [{ type: 'BODY', text: 'Hi {{1}}, 20% off this week' }] }]);
+}
 // keep memory flat during long runs: the bench only needs send times
 graph.requests.length = 0;
 const stats = http.createServer((req, res) => {

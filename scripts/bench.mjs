@@ -27,6 +27,8 @@ const profileDir = profileAt >= 0 ? resolve(process.argv[profileAt + 1] ?? 'repo
 const kbSizesAt = process.argv.indexOf('--kb-sizes');
 /** `--record-only`: phase 6 alone (the record on vs off). */
 const recordOnly = process.argv.includes('--record-only');
+/** `--broadcast`: the HTTP API phase alone (API messages accepted/s, broadcast throughput against the configured rate, reply latency during a broadcast). */
+const broadcastOnly = process.argv.includes('--broadcast');
 
 function spawnNode(file, env, cwd = root) {
   const profile = profileDir && file.startsWith('apps/') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -113,7 +115,13 @@ async function main() {
   const prefix = `bench${run}`;
   const base = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error', WHATSAPP_APP_SECRET: SECRET, WHATSAPP_VERIFY_TOKEN: 'bench', WHATSAPP_ACCESS_TOKEN: 'bench-token' };
 
-  if (!recordOnly) {
+  if (broadcastOnly) {
+    const { runBroadcastBench } = await import('./bench/broadcast.bench.mjs');
+    rows.push(...(await runBroadcastBench({ quick, redisUrl: redis.url, prefix, spawnNode, firstLine, waitHttp, Redis, log, fmt })));
+    await dropPrefix(redis.url, prefix);
+  }
+
+  if (!recordOnly && !broadcastOnly) {
     // fakes in their own process
     const fakes = spawnNode('scripts/bench-fakes.mjs', {});
     const urls = JSON.parse(await firstLine(fakes));
@@ -206,6 +214,7 @@ async function main() {
 
   // 6. the record on vs off: the same traffic end to end, without and with the store
   const { runRecordBench, recordBenchRows } = await import('./bench/record.bench.mjs');
+  if (broadcastOnly) return printRows(redis);
   let recordRun = 0;
   const startRecordPipeline = async (tag, env, mode) => {
     const n = recordRun++;
@@ -230,7 +239,10 @@ async function main() {
     };
   };
   rows.push(...recordBenchRows(await runRecordBench({ messages: quick ? 500 : 3000, start: startRecordPipeline, load, delivery, log }), fmt));
+  printRows(redis);
+}
 
+function printRows(redis) {
   const header = ['measure', 'gateway', 'baseline (same run)', 'note'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (r) => '| ' + r.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';

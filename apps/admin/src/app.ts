@@ -27,6 +27,7 @@ import { conversationActionsRouter } from './api/conversation-actions.routes.js'
 import { messagesRouter, optedOutGuard, type MessageGuard } from './api/messages.routes.js';
 import { analyticsRouter } from './api/analytics.routes.js';
 import { templatesRouter, type TemplateCatalogues } from './api/templates.routes.js';
+import { broadcastsRouter, type BroadcastTemplatePreparer } from './api/broadcasts.routes.js';
 import { analyticsConsole } from './analytics.console.js';
 import type { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
 
@@ -74,6 +75,8 @@ export interface AdminDeps {
   serviceWindows?: Readonly<Partial<Record<ChannelId, CustomerServiceWindow>>>;
   /** Extra refusals of `POST /api/v1/messages` (opt-outs), run before a message is queued. */
   messageGuards?: readonly MessageGuard[];
+  /** The template check of each channel with templates (`broadcastTemplatePreparers()` of the channel registry); absent = broadcasts answer 422 unsupported. */
+  broadcastTemplates?: Readonly<Partial<Record<ChannelId, BroadcastTemplatePreparer>>>;
 }
 
 export const BOARD_PATH = '/admin/queues';
@@ -162,6 +165,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.use('/api/v1', analyticsRoutes);
   app.use('/api/v1/customers', customersRouter({ erasure: deps.erasure }));
   app.use('/api/v1/messages', messagesRouter({ redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log, windows: deps.serviceWindows ?? {}, guards: [optedOutGuard(new OptOutStore(deps.redis, deps.prefix)), ...(deps.messageGuards ?? [])] }));
+  app.use('/api/v1/broadcasts', broadcastsRouter({ redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log, templates: deps.broadcastTemplates ?? {} }));
   const recordRoutes = conversationsRouter({ record: deps.record, log: deps.log });
   app.use('/api/v1', recordRoutes);
   app.use('/api/v1', templatesRouter({ templates: deps.templates }));

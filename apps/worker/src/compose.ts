@@ -16,6 +16,7 @@ import { knowledgeJobId, startKnowledgeRole } from './roles/knowledge.js';
 import { startRecordRole } from './roles/record.js';
 import { startApiCallbacksRole } from './roles/api-callbacks.js';
 import { apiCallbackSettings } from './api-callback-settings.js';
+import { startBroadcastRole } from './roles/broadcast.js';
 import { NO_RECORDER, parsePrices, QueueRecorder, RecordWriter, retentionOf } from '@switchboard/record';
 import type { Store } from '@switchboard/store';
 import type { KnowledgeBase } from '@switchboard/knowledge';
@@ -52,6 +53,7 @@ function settingsFrom(env: WorkerEnv): WorkerSettings {
     debounceMs: env.TURN_DEBOUNCE_MS,
     maxWaitMs: Math.max(env.TURN_MAX_WAIT_MS, env.TURN_DEBOUNCE_MS),
     maxMessageAgeSec: env.INBOUND_MAX_AGE_SEC,
+    broadcast: { share: env.BROADCAST_RATE_SHARE, tickMs: env.BROADCAST_TICK_MS },
   };
 }
 
@@ -229,6 +231,7 @@ export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
   if (roles.includes('knowledge')) workers.push(...startKnowledgeRole(deps));
   if (roles.includes('record')) workers.push(...startRecordRole(deps));
   if (roles.includes('api-callbacks')) workers.push(...startApiCallbacksRole(deps));
+  if (roles.includes('broadcast')) workers.push(...startBroadcastRole(deps));
   for (const role of roles) for (const account of allAccounts(deps)) workers.push(...(account.roles?.[role]?.() ?? []));
   return workers;
 }

@@ -20,6 +20,8 @@ export interface WorkerSettings {
   debounceMs: number;
   maxWaitMs: number;
   maxMessageAgeSec: number;
+  /** The `broadcast` role's pacing (BROADCAST_RATE_SHARE, BROADCAST_TICK_MS); absent = its defaults. */
+  broadcast?: { readonly share: number; readonly tickMs: number };
 }
 
 /** The `knowledge` role's settings and ingestion dependencies (built when the store is configured). */

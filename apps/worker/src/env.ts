@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { baseEnv, csv, int, port, WORKER_ROLES, type WorkerRole } from '@switchboard/core';
 import { agentEnv } from '@switchboard/agent';
 import { channelsEnv } from '@switchboard/channels';
@@ -33,6 +34,10 @@ export const workerEnv = {
   WORKER_LOCK_MS: int(15_000, 2000),
   ...acceptEnv,
   ...backlogEnv,
+  /** Largest share (0.05–1) of a sender's send rate a broadcast uses; the rest stays free for replies. */
+  BROADCAST_RATE_SHARE: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().min(0.05).max(1).default(0.5)),
+  /** How often a running broadcast feeds recipients and follows their outcomes (ms). */
+  BROADCAST_TICK_MS: int(250, 20),
   /** …but never longer than this after the first message of the burst. */
   TURN_MAX_WAIT_MS: int(6000),
 };

@@ -31,6 +31,8 @@ export function createWorkerMetrics(registry: Registry) {
       labelNames: ['outcome'],
       registers,
     }),
+    broadcastRecipients: new Counter({ name: 'sb_broadcast_recipients_total', help: 'Broadcast recipients by outcome: fed (queued for sending), sent, skipped_<reason>, failed_<reason>, cancelled', labelNames: ['channel', 'result'], registers }),
+    broadcastHeld: new Counter({ name: 'sb_broadcast_feed_yields_total', help: 'Broadcast feeding ticks that fed nothing because replies were waiting or the sender had no room beyond the broadcast share', labelNames: ['channel'], registers }),
     statuses: new Counter({ name: 'sb_delivery_statuses_total', help: 'Delivery statuses by status and whether applied', labelNames: ['channel', 'status', 'applied'], registers }),
     knowledgeDocuments: new Counter({
       name: 'sb_knowledge_documents_total',

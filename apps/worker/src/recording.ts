@@ -102,7 +102,7 @@ export function sentPartEntry(data: OutboundJob, index: number, part: OutboundPa
     ref: data.ref,
     direction: 'out',
     // an API message is the business speaking (an integration or a person), not the AI agent
-    author: data.origin === 'human' || data.origin === 'api' ? 'human' : 'bot',
+    author: data.origin === 'human' || data.origin === 'api' || data.origin === 'broadcast' ? 'human' : 'bot',
     origin: data.origin,
     contentType,
     text,

@@ -10,3 +10,4 @@ export { parseTemplate, parseComponents, resolveTemplateComponents, textParamete
 export { TemplateCatalogueService, fetchCatalogue, type TemplateAccount, type TemplateLister, type TemplateCatalogueOptions, type RefreshResult } from './whatsapp.template-catalogue.js';
 export { templateStatusHook, TEMPLATE_STATUS_FIELD } from './whatsapp.template-hook.js';
 export { openTemplateCatalogues, whatsappTemplateEnv } from './whatsapp.template-accounts.js';
+export { newConversationFrom, whatsappBroadcastOutcome, whatsappTemplatePreparer, type BroadcastOutcome, type CatalogueSource, type TemplatePrepared, type TemplatePrepareProblem } from './whatsapp.broadcast.js';

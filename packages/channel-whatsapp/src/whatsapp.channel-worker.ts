@@ -7,6 +7,7 @@ import { createWhatsAppMediaPreparer, WhatsAppMediaSource } from './whatsapp.med
 import { TemplateCatalogueService } from './whatsapp.template-catalogue.js';
 import { templateStatusHook } from './whatsapp.template-hook.js';
 import { createWhatsAppHeldReplyPolicy, parseReengageParams, type WhatsAppReengageSettings } from './whatsapp.reengage.js';
+import { newConversationFrom } from './whatsapp.broadcast.js';
 
 /** Typed settings of one WhatsApp sending account. */
 export interface WhatsAppWorkerSettings {
@@ -28,6 +29,8 @@ export interface WhatsAppWorkerSettings {
   readonly shortenedNote: string;
   /** File accounts: the phone number ids this account sends from (empty = any the webhooks bring). */
   readonly phoneNumberIds: readonly string[];
+  /** The number business-started conversations go from (WHATSAPP_PHONE_NUMBER_ID; file accounts: their first number). */
+  readonly sendingNumber?: string;
   /** The WhatsApp Business Account id (WHATSAPP_WABA_ID or the file's `wabaId`): template sync. */
   readonly wabaId?: string;
   /** How often the template catalogue is synced (WHATSAPP_TEMPLATE_REFRESH_MS). */
@@ -79,6 +82,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       maxPartsPerReply: e.WHATSAPP_MAX_PARTS_PER_REPLY,
       shortenedNote: e.WHATSAPP_SHORTENED_NOTE,
       phoneNumberIds: [],
+      ...(e.WHATSAPP_PHONE_NUMBER_ID ? { sendingNumber: e.WHATSAPP_PHONE_NUMBER_ID } : {}),
       templateRefreshMs: e.WHATSAPP_TEMPLATE_REFRESH_MS,
       ...(e.WHATSAPP_WABA_ID ? { wabaId: e.WHATSAPP_WABA_ID } : {}),
       ...(tpl ? { fallbackTemplate: tpl } : {}),
@@ -139,6 +143,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       admit: (ref) => whatsappAdmission(s, ref),
       sender: (ref) => ref.account,
       ...(heldReplies ? { heldReplies } : {}),
+      newConversation: (customerId) => newConversationFrom(s.sendingNumber ?? s.phoneNumberIds[0], account.id, customerId),
       // 131047 (outside the 24 h window) usually arrives as a failed status: its reply is held (above); else the template once per failed reply
       statusFollowUp: (event) => fallbackTemplateJob(event, fallback),
       ...(templates

@@ -26,6 +26,8 @@ export const whatsappEnv = {
   WHATSAPP_HELD_REPLY_MAX: int(20, 1),
   /** The default account's WhatsApp Business Account id: its message templates are synced from it. */
   WHATSAPP_WABA_ID: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v), z.string().regex(/^\d{1,30}$/, 'must be a numeric WhatsApp Business Account id').optional()),
+  /** The default account's sending phone number id: business-started messages (broadcasts) to customers who never wrote go from it. */
+  WHATSAPP_PHONE_NUMBER_ID: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v), z.string().regex(/^\d{1,30}$/, 'must be a numeric phone number id').optional()),
   /** How often the template catalogue of every account is synced from Meta (ms; one worker runs each round). */
   WHATSAPP_TEMPLATE_REFRESH_MS: int(3_600_000, 60_000),
   /** Accept unsigned webhooks when no app secret is set (local development only; warned on every start). */

@@ -13,6 +13,7 @@ import { wechatInbound } from '@switchboard/channel-wechat-kf/inbound';
 import { wechatKf } from '@switchboard/channel-wechat-kf/worker';
 import { whatsappInbound } from '@switchboard/channel-whatsapp/inbound';
 import { whatsapp } from '@switchboard/channel-whatsapp/worker';
+import { whatsappBroadcastOutcome, whatsappTemplatePreparer, type BroadcastOutcome } from '@switchboard/channel-whatsapp/outbound';
 
 /**
  * Every channel module: its inbound half (served by its ingress app through `createIngressApp`) and
@@ -53,3 +54,25 @@ export function customerServiceWindows(): Partial<Record<ChannelId, CustomerServ
  * only read them (the admin API): their environment fragment and the opener.
  */
 export { whatsappTemplateEnv as templateCatalogueEnv, openTemplateCatalogues } from '@switchboard/channel-whatsapp/outbound';
+
+/**
+ * Broadcasts (`POST /api/v1/broadcasts`): each channel with message templates, its template check
+ * (every recipient's parameters against the catalogue, resolved to filled components) and how a
+ * failed send counts (skipped: blocked or invalid, or failed with a reason). A channel absent here
+ * has no templates: a broadcast on it is refused.
+ */
+export const BROADCAST_CHANNELS = {
+  whatsapp: { preparer: whatsappTemplatePreparer, outcome: whatsappBroadcastOutcome },
+} as const satisfies Partial<Record<ChannelId, unknown>>;
+
+/** The template check of each channel that has templates, over the catalogues opened by {@link openTemplateCatalogues}. */
+export function broadcastTemplatePreparers(catalogues: Parameters<typeof whatsappTemplatePreparer>[0]): Partial<Record<ChannelId, ReturnType<typeof whatsappTemplatePreparer>>> {
+  return { whatsapp: BROADCAST_CHANNELS.whatsapp.preparer(catalogues) };
+}
+
+/** How a failed broadcast send of `channel` counts; channels without templates never broadcast. */
+export function broadcastOutcomeOf(channel: ChannelId, error: string): BroadcastOutcome {
+  const c = (BROADCAST_CHANNELS as Partial<Record<ChannelId, (typeof BROADCAST_CHANNELS)['whatsapp']>>)[channel];
+  return c ? c.outcome(error) : { failed: 'error' };
+}
+export type { BroadcastOutcome, TemplatePrepared, TemplatePrepareProblem } from '@switchboard/channel-whatsapp/outbound';

@@ -16,7 +16,7 @@ export const OutboundJob = z.object({
   ref: ConversationRef,
   reply: Reply,
   /** What produced it: an agent turn, a human relayed from Chatwoot, a notice, a template fallback, or the HTTP API (`POST /api/v1/messages`). */
-  origin: z.enum(['agent', 'human', 'notice', 'fallback', 'welcome', 'api']),
+  origin: z.enum(['agent', 'human', 'notice', 'fallback', 'welcome', 'api', 'broadcast']),
   /** Provider message this answers (read receipts, WhatsApp context, WeChat quota). */
   inReplyTo: z.string().optional(),
   correlationId: z.string().optional(),
@@ -37,6 +37,10 @@ export const OutboundJob = z.object({
     .optional(),
 });
 export type OutboundJob = z.infer<typeof OutboundJob>;
+
+/** One broadcast's runner: feeds its recipients into the outbound path and follows their outcomes (re-delays itself per tick). */
+export const BroadcastJob = z.object({ broadcastId: z.string().regex(/^[a-z0-9]{1,40}$/) });
+export type BroadcastJob = z.infer<typeof BroadcastJob>;
 
 /** A WeChat Kefu callback: pull new messages with `kf/sync_msg`. */
 export const WechatSyncJob = z.object({
@@ -224,6 +228,8 @@ export const QUEUES = {
    * last attempt comes 13.6 to 17 min after the first (the contract asks for at least 10 min).
    */
   'api-callbacks': { schema: ApiCallbackJob, attempts: 10, backoff: { type: 'exponential', delay: 2000, jitter: 0.2 }, ...KEEP },
+  /** Broadcast runners (`POST /api/v1/broadcasts`): one job per broadcast, delayed until `sendAt`, ticking until every recipient is done. */
+  broadcast: { schema: BroadcastJob, attempts: 20, backoff: { type: 'exponential', delay: 1000, jitter: 0.2 }, ...KEEP },
 } as const satisfies QueueCatalog;
 
 export type QueueName = keyof typeof QUEUES;

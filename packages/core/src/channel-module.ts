@@ -81,9 +81,10 @@ export type ChannelInboundHook = (event: InboundEvent) => Promise<boolean>;
 
 /**
  * Roles a worker process can run (`WORKER_ROLES`; `knowledge` and `record` need the store;
- * `api-callbacks` posts API message statuses to `API_CALLBACK_URL`). Channel roles attach to one of them.
+ * `api-callbacks` posts API message statuses to `API_CALLBACK_URL`; `broadcast` feeds broadcasts).
+ * Channel roles attach to one of them.
  */
-export const WORKER_ROLES = ['inbound', 'agent', 'outbound', 'mirror', 'knowledge', 'record', 'api-callbacks'] as const;
+export const WORKER_ROLES = ['inbound', 'agent', 'outbound', 'mirror', 'knowledge', 'record', 'api-callbacks', 'broadcast'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 /**
@@ -115,6 +116,11 @@ export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
    * id, the provider's throughput unit); absent = the account as a whole.
    */
   sender?(ref: ConversationRef): string;
+  /**
+   * The conversation a business-started message (a broadcast) opens with a customer who never wrote
+   * to this account (WhatsApp: from the account's sending number); absent or undefined = not possible.
+   */
+  newConversation?(customerId: string): ConversationRef | undefined;
   /** A reply to send because of a delivery status (WhatsApp 131047 → the fallback template); its outboundId is claimed once. */
   statusFollowUp?(event: StatusEvent): OutboundJob | undefined;
   /**

@@ -14,3 +14,4 @@ export * from './opt-out.js';
 export * from './contacts.js';
 export * from './api-callbacks.js';
 export * from './held.js';
+export * from './broadcasts.js';

@@ -88,6 +88,21 @@ export function gatewayKeys(prefix: string) {
       /** One API key's rate-limit state (the theoretical arrival time in ms; expires when the bucket is full). */
       rate: (keyName: string) => at('api', 'rate', keyName),
     },
+    /** Broadcasts (`POST /api/v1/broadcasts`, see `BroadcastStore`): everything of one broadcast under `bc:<id>`. */
+    broadcast: {
+      /** The broadcast (hash: channel, account, template, status, total, cursor, sendAt, …). */
+      meta: (id: string) => at('bc', id),
+      /** Recipients `n*CHUNK …` (JSON array). */
+      chunk: (id: string, n: number) => at('bc', id, 'r', String(n)),
+      /** Each fed recipient's state (hash: index → q, s, d, r, c, f:<reason>, x:<reason>). */
+      states: (id: string) => at('bc', id, 'st'),
+      /** The counts (hash: sent, delivered, read, cancelled, failed:<reason>, skipped:<reason>). */
+      counts: (id: string) => at('bc', id, 'n'),
+      /** Recipients fed whose send is not finished yet (sorted set: index → fed at, ms). */
+      inflight: (id: string) => at('bc', id, 'fl'),
+      /** One `Idempotency-Key` of one API key for broadcasts (hash: `body` hash, `id`, `state`). */
+      idempotency: (keyName: string, idempotencyKey: string) => at('bc', 'idem', shortHash(`${keyName}|${idempotencyKey}`, 32)),
+    },
     /** One-shot markers (e.g. the allowlist refusal was sent once). */
     once: (name: string) => `${p}:once:${name}`,
 

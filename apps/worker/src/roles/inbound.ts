@@ -6,6 +6,7 @@ import type { WorkerDeps } from '../deps.js';
 import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } from '../schedule.js';
 import { applyOptOutSignal } from '../opt-out.js';
 import { holdAfterStatus } from '../held-replies.js';
+import { noteBroadcastStatus } from './broadcast.js';
 import { conversationEventEntry, ownershipEntry, receivedMessageEntry, record, statusEntry } from '../recording.js';
 import { noteApiCallbackForStatus } from '../api-callback-notes.js';
 
@@ -36,6 +37,7 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
   await acknowledgeSentParts(deps.ledger, [event]);
   // also when not applied: a retried status job whose first attempt applied it reports it now
   await noteApiCallbackForStatus(deps, event.channel, event.providerMessageId);
+  if (applied) await noteBroadcastStatus(deps, event, error);
   deps.metrics.statuses.inc({ channel: event.channel, status: event.status, applied: String(applied) });
   // a reply refused because the window closed is held (idempotent: not gated on `applied`, so a
   // retried job holds what a crashed run did not); else the channel may answer with a reply of its own, once
