@@ -26,23 +26,37 @@ export type ApiErrorCode =
   | 'idempotency_conflict'
   | 'outside_window'
   | 'unknown_customer'
-  | 'opted_out';
+  | 'opted_out'
+  | 'template_invalid'
+  | 'unsupported'
+  | 'blocked'
+  | 'unreachable';
 
-/** An error the API answers as `{error, message}` with `status`. */
+/** More about an error: a finer `reason` code and `details` (e.g. every parameter problem of a template). */
+export interface ApiErrorExtra {
+  readonly reason?: string;
+  readonly details?: readonly string[];
+}
+
+/** An error the API answers as `{error, message, reason?, details?}` with `status`. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: ApiErrorCode,
     message: string,
+    readonly extra: ApiErrorExtra = {},
   ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
-/** Answers `{error, message}`. */
-export function sendApiError(res: Response, status: number, code: ApiErrorCode, message: string): void {
-  res.status(status).set('Cache-Control', 'no-store').json({ error: code, message });
+/** Answers `{error, message}` (with `reason` and `details` when given). */
+export function sendApiError(res: Response, status: number, code: ApiErrorCode, message: string, extra: ApiErrorExtra = {}): void {
+  res
+    .status(status)
+    .set('Cache-Control', 'no-store')
+    .json({ error: code, message, ...(extra.reason ? { reason: extra.reason } : {}), ...(extra.details?.length ? { details: extra.details } : {}) });
 }
 
 const KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -112,7 +126,7 @@ export function apiFallbacks(log: Logger): { notFound: RequestHandler; errors: (
     notFound: (req, res) => sendApiError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`),
     errors: (err, req, res, next) => {
       if (res.headersSent) return next(err);
-      if (err instanceof ApiError) return sendApiError(res, err.status, err.code, err.message);
+      if (err instanceof ApiError) return sendApiError(res, err.status, err.code, err.message, err.extra);
       const e = err as { status?: number; type?: string; limit?: number };
       if (e.type === 'entity.too.large') return sendApiError(res, 413, 'payload_too_large', `the body is larger than ${e.limit ?? 'the limit of'} bytes`);
       if (e.type === 'entity.parse.failed') return sendApiError(res, 400, 'invalid_json', 'the body is not valid JSON');
