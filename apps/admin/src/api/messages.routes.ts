@@ -70,7 +70,7 @@ export const MessageBody = z
     template: TemplateBody.optional(),
   })
   .strict()
-  .refine((b) => b.text !== undefined || b.media !== undefined || b.template !== undefined, { message: 'text, media or template is required' })
+  .refine((b) => b.text !== undefined || b.media !== undefined || b.template !== undefined, { message: 'text or media (or a template) is required' })
   .refine((b) => b.template === undefined || (b.text === undefined && b.media === undefined && b.options === undefined), { message: 'a template is sent alone: no text, media or options with it' });
 export type MessageBody = z.infer<typeof MessageBody>;
 
