@@ -222,7 +222,7 @@ export function validateTemplate(catalogue: Pick<TemplateCatalogue, 'templates'>
 
 function valuesOf(given: TemplateParamValues | undefined, expected: TemplateParameters | undefined): TemplateValue[] {
   if (given === undefined) return [];
-  if (Array.isArray(given)) return (given as readonly string[]).map((text, i) => (expected?.format === 'named' && expected.names[i] ? { name: expected.names[i]!, text } : { text }));
+  if (Array.isArray(given)) return (given as readonly string[]).map((text, i) => (expected?.format === 'named' && expected.names[i] ? { name: expected.names[i], text } : { text }));
   const named = given as Readonly<Record<string, string>>;
   return (expected?.names ?? Object.keys(named)).filter((n) => n in named).map((name) => ({ name, text: named[name]! }));
 }
