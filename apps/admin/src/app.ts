@@ -4,7 +4,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import { resolve } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Gauge, type Registry } from 'prom-client';
-import { DEFAULT_ACCOUNT_ID, mountOpsRoutes, QUEUES, type AccountsFile, type ChannelId, type CustomerServiceWindow, type Logger, type QueueName } from '@switchboard/core';
+import { DEFAULT_ACCOUNT_ID, mountOpsRoutes, QUEUES, type AccountsFile, type ChannelId, type ChannelMessaging, type CustomerServiceWindow, type Logger, type QueueName } from '@switchboard/core';
 import { listHumanOwned, OptOutStore, pingRedis, type Producers, type RedisClient } from '@switchboard/queue';
 import { basicAuth, type AdminCredentials } from './auth.js';
 import { buildOverview, renderOverviewHtml } from './overview.js';
@@ -77,6 +77,8 @@ export interface AdminDeps {
   messageGuards?: readonly MessageGuard[];
   /** The template check of each channel with templates (`broadcastTemplatePreparers()` of the channel registry); absent = broadcasts answer 422 unsupported. */
   broadcastTemplates?: Readonly<Partial<Record<ChannelId, BroadcastTemplatePreparer>>>;
+  /** Each channel's messaging half (`openChannelMessaging()` of the channel registry): templates, own limits, new conversations; absent = none. */
+  channelMessaging?: Readonly<Partial<Record<ChannelId, ChannelMessaging>>>;
 }
 
 export const BOARD_PATH = '/admin/queues';
@@ -164,7 +166,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   const analyticsRoutes = analyticsRouter({ analytics: deps.analytics });
   app.use('/api/v1', analyticsRoutes);
   app.use('/api/v1/customers', customersRouter({ erasure: deps.erasure }));
-  app.use('/api/v1/messages', messagesRouter({ redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log, windows: deps.serviceWindows ?? {}, guards: [optedOutGuard(new OptOutStore(deps.redis, deps.prefix)), ...(deps.messageGuards ?? [])] }));
+  app.use('/api/v1/messages', messagesRouter({ redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log, windows: deps.serviceWindows ?? {}, ...(deps.channelMessaging ? { messaging: deps.channelMessaging } : {}), guards: [optedOutGuard(new OptOutStore(deps.redis, deps.prefix)), ...(deps.messageGuards ?? [])] }));
   app.use('/api/v1/broadcasts', broadcastsRouter({ redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log, templates: deps.broadcastTemplates ?? {} }));
   const recordRoutes = conversationsRouter({ record: deps.record, log: deps.log });
   app.use('/api/v1', recordRoutes);

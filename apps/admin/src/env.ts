@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { baseEnv, ConfigError, flag, int, optional, port, readAccountsFile, url, withDefault, type AccountsFile } from '@switchboard/core';
 import { storeEnv } from '@switchboard/store';
 import { agentEnv } from '@switchboard/agent';
-import { templateCatalogueEnv } from '@switchboard/channels';
+import { channelMessagingEnv, templateCatalogueEnv } from '@switchboard/channels';
 
 /**
  * The admin app's environment. The sandbox signs/encrypts webhooks with the generated secrets the
@@ -80,6 +80,7 @@ export const adminEnv = {
   KNOWLEDGE_MAX_UPLOAD_BYTES: int(20 * 1024 * 1024, 1024),
   /** The provider account and token of the template catalogues (`GET /api/v1/templates`). */
   ...templateCatalogueEnv,
+  ...channelMessagingEnv,
 };
 
 /** Real credentials of the channels the sandbox can fake: never next to `SANDBOX=on`. */

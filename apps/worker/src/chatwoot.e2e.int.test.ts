@@ -34,6 +34,7 @@ const MIRROR_INBOX = 23;
 const BOT_INBOX = 5;
 const WA_ACCOUNT = '106540352242922';
 const WA_USER = '4915112345678';
+const WABA = '5566770001';
 
 type Payload = Record<string, unknown> & { conversation: Record<string, unknown> & { meta: Record<string, unknown> } };
 
@@ -61,6 +62,7 @@ describe('chatwoot end to end', () => {
       }
       return `Bot answer to: ${text.slice(-60)}`;
     });
+    graph.templates.set(WABA, [{ id: '301', name: 'order_update', language: 'en_US', status: 'APPROVED', category: 'UTILITY', components: [{ type: 'BODY', text: 'Hi {{1}}, your order {{2}} has shipped.' }] }]);
     const cwEnv = {
       CHATWOOT_URL: cw.url,
       CHATWOOT_ACCOUNT_ID: String(cw.accountId),
@@ -78,6 +80,7 @@ describe('chatwoot end to end', () => {
       OPENAI_BASE_URL: llm.url,
       WHATSAPP_ACCESS_TOKEN: 'wa-token',
       WHATSAPP_GRAPH_URL: graph.url,
+      WHATSAPP_WABA_ID: WABA,
       TURN_DEBOUNCE_MS: '100',
       TURN_MAX_WAIT_MS: '400',
       WORKER_CONCURRENCY: '8',
@@ -284,6 +287,24 @@ describe('chatwoot end to end', () => {
       await waitFor(() => cw.messagesIn(mirrorConversation).some((m) => m.content === 'thanks Maria'), 15_000, 'mirrored customer message');
       await settle(1200);
       expect(graph.sent.length).toBe(repliesBefore);
+    });
+
+    it('a /template command in the mirror inbox sends the template on WhatsApp; a wrong one is answered with a private note', async () => {
+      const templates = () => graph.sent.filter((m) => m.to === `+${WA_USER}` && m.type === 'template');
+      await webhook(humanReply(900_001, '/template order_update en_US Jonas | A-1', { private: true }));
+      await waitFor(() => templates().length > 0, 15_000, 'the template');
+      expect(templates()[0]!.body['template']).toEqual({
+        name: 'order_update',
+        language: { code: 'en_US' },
+        components: [{ type: 'body', parameters: [{ type: 'text', text: 'Jonas' }, { type: 'text', text: 'A-1' }] }],
+      });
+      await webhook(humanReply(900_002, '/template order_update en_US Jonas', { private: true }));
+      const refusal = () => cw.messagesIn(mirrorConversation).find((m) => m.private && /Template not sent/.test(m.content ?? ''));
+      await waitFor(() => refusal() !== undefined, 15_000, 'the refusal note');
+      expect(refusal()!.content).toMatch(/body: 2 parameters expected, 1 given/);
+      await settle(800);
+      expect(templates()).toHaveLength(1);
+      expect(graph.textsTo(WA_USER).some((t) => t.includes('/template'))).toBe(false);
     });
 
     it('an agent assigning themselves silences the bot; resolving hands the customer back to the bot', async () => {

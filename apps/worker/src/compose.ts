@@ -3,7 +3,7 @@ import { accountFileProblems, ChannelId, ConfigError, conversationId, loadConfig
 import { createMetricsRegistry } from '@switchboard/core';
 import { Agent, loadAgentConfig, prometheusAgentMetrics } from '@switchboard/agent';
 import type { WorkerChannelContext, WorkerMediaToolkit } from '@switchboard/channel-runtime';
-import { CHANNELS } from '@switchboard/channels';
+import { CHANNELS, openChannelMessaging } from '@switchboard/channels';
 import { createRedis, exportQueueDepths, DeliveryLedger, gatewayKeys, HeldReplies, Mailbox, Producers, DEFAULT_MAILBOX_OPTIONS, type RedisClient } from '@switchboard/queue';
 import type { WorkerAccount, WorkerChannel, WorkerDeps, WorkerSettings } from './deps.js';
 import { ROLES, workerEnv, type Role } from './env.js';
@@ -131,6 +131,7 @@ export function buildWorkerDeps(
     ? new QueueRecorder({ enqueue: (job, id) => producers.enqueue('record', job, { jobId: id }), log, onFailure: () => metrics.recordEnqueueFailures.inc() })
     : NO_RECORDER;
   const base = { settings, redis, prefix, keys, producers, mailbox };
+  const accountsFile = opts.accountsFile ?? loadAccountsFile(env);
   const ctx: WorkerChannelContext = {
     log,
     redis,
@@ -146,6 +147,7 @@ export function buildWorkerDeps(
     setOwner: (convId, owner, reason, accountId) => setOwner(base, convId, owner, reason, accountId),
     markUnreachable: (ref: ConversationRef, reason: string) => markUnreachable(base, conversationId(ref), reason),
     recordSent: (message) => (recorder.enabled ? recorder.record(channelSentEntry(message)) : Promise.resolve()),
+    messaging: openChannelMessaging({ env, accountsFile, context: { redis, prefix, keys, log } }),
   };
   const deps: WorkerDeps = {
     settings,
@@ -181,7 +183,7 @@ export function buildWorkerDeps(
     agent,
     fetcher,
     knowledge: opts.knowledge,
-    channels: openChannels(env, ctx, log, opts.accountsFile ?? loadAccountsFile(env), agentOf),
+    channels: openChannels(env, ctx, log, accountsFile, agentOf),
   };
   const problems = mirrorProblems(deps);
   if (problems.length > 0) {

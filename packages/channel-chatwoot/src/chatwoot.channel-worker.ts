@@ -48,7 +48,12 @@ export const chatwoot = defineChannelWorker<typeof chatwootEnv, ChatwootWorkerSe
   open(account, ctx) {
     const s = account.settings;
     const { bot, user } = chatwootClients(s);
-    const relay = { redis: ctx.redis, keys: ctx.keys, producers: ctx.producers, log: ctx.log, setOwner: (conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string) => ctx.setOwner(conversationId, owner, reason, accountId), renderText: renderContent };
+    const note = user
+      ? async (chatwootConversationId: number, content: string) => {
+          await user.sendMessage(chatwootConversationId, { content, message_type: 'outgoing', private: true });
+        }
+      : undefined;
+    const relay = { redis: ctx.redis, keys: ctx.keys, producers: ctx.producers, log: ctx.log, setOwner: (conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string) => ctx.setOwner(conversationId, owner, reason, accountId), renderText: renderContent, ...(ctx.messaging ? { messaging: ctx.messaging } : {}), ...(note ? { note } : {}) };
     if (!bot) ctx.log.warn('Chatwoot agent bot disabled: CHATWOOT_BOT_TOKEN is not set');
     if (!user && s.mirrorInboxId !== undefined) ctx.log.warn('CHATWOOT_API_TOKEN is not set: failed deliveries of agent replies cannot be reported in Chatwoot');
     const adapter = bot ? createChatwootOutboundAdapter({ bot, ...(user ? { user } : {}), ...(s.botId !== undefined ? { botId: s.botId } : {}), log: ctx.log, fetcher: ctx.fetcher }) : undefined;

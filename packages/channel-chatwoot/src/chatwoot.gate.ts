@@ -1,5 +1,6 @@
 import { MIRROR_SOURCE_PREFIX } from './chatwoot.mirror-store.js';
 import { assigneeKind, type WireConversation, type WireMessageEvent } from './chatwoot.wire.js';
+import { isTemplateCommand } from './chatwoot.template-command.js';
 
 /** Inbox roles the gateway needs to tell apart. */
 export interface ChatwootGateOptions {
@@ -61,7 +62,8 @@ function hasSubmittedValues(attrs: Record<string, unknown> | null | undefined): 
  * the other public customer messages are only recorded.
  */
 export function decideMessage(msg: WireMessageEvent, opts: ChatwootGateOptions): MessageDecision {
-  if (msg.private === true) return { action: 'ignore', reason: 'private note' };
+  // a private note is never delivered, except the template command of the mirror inbox (chatwoot.template-command.ts)
+  if (msg.private === true && !(isMirrorInbox(inboxOf(msg), opts) && isTemplateCommand(msg.content ?? ''))) return { action: 'ignore', reason: 'private note' };
   if (msg.content_attributes?.['deleted'] === true) return { action: 'ignore', reason: 'deleted message' };
   const senderType = msg.sender?.type ?? undefined;
 

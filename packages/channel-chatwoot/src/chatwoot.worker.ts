@@ -1,11 +1,12 @@
 import type { Worker } from 'bullmq';
-import { accountIdOf, conversationId, DEFAULT_ACCOUNT_ID, jobId, type ChannelInboundHook, type Logger, type MessageContent } from '@switchboard/core';
+import { accountIdOf, conversationId, DEFAULT_ACCOUNT_ID, jobId, type ChannelId, type ChannelInboundHook, type ChannelMessaging, type InboundMessage, type Logger, type MessageContent, type ReplyTemplate } from '@switchboard/core';
 import { createWorker, enqueueReply, type RedisClient, type ReplyContext } from '@switchboard/queue';
 import type { ChatwootClient } from './chatwoot.client.js';
 import type { ChatwootSettings } from './chatwoot.env.js';
 import { chatwootClients } from './chatwoot.outbound-adapter.js';
 import { ChatwootMirror } from './chatwoot.mirror.js';
 import { HUMAN_REPLIED, relayedChatwootMessage } from './chatwoot.parse.js';
+import { isTemplateCommand, parseTemplateCommand } from './chatwoot.template-command.js';
 
 /** What the relay hook needs from the worker (it enqueues through `enqueueReply`, in conversation order). */
 export interface ChatwootRelayContext extends ReplyContext {
@@ -13,6 +14,24 @@ export interface ChatwootRelayContext extends ReplyContext {
   setOwner(conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string): Promise<void>;
   /** Message content as the text sent to the customer (the agent's renderer). */
   renderText(content: MessageContent): string;
+  /** The channels' messaging halves: the template command checks and resolves templates with them. */
+  readonly messaging?: Readonly<Partial<Record<ChannelId, ChannelMessaging>>>;
+  /** Posts a private note in the Chatwoot conversation (needs the user token); absent = refusals are only logged. */
+  note?(chatwootConversationId: number, text: string): Promise<void>;
+}
+
+/** The template of a `/template` command, or why it cannot be sent (a 503-like problem is thrown: the inbound job retries). */
+async function commandTemplate(ctx: ChatwootRelayContext, event: InboundMessage, text: string): Promise<{ template: ReplyTemplate } | { refusal: string }> {
+  const command = parseTemplateCommand(text);
+  if (!command || !command.ok) return { refusal: command ? command.message : 'not a template command' };
+  const channel = event.conversation.channel;
+  const messaging = ctx.messaging?.[channel];
+  if (!messaging?.prepareTemplate) return { refusal: `${channel} has no message templates; write the message instead` };
+  const prepared = await messaging.prepareTemplate(accountIdOf(event.conversation), command.request);
+  if (prepared.ok) return { template: prepared.template };
+  if (prepared.refusal.status === 503) throw new Error(`template catalogue unavailable: ${prepared.refusal.message}`);
+  const details = prepared.refusal.details?.length ? ` (${prepared.refusal.details.join('; ')})` : '';
+  return { refusal: `${prepared.refusal.message}${details}` };
 }
 
 /** What the mirror consumer needs from the worker. */
@@ -40,17 +59,28 @@ export function chatwootRelayHook(ctx: ChatwootRelayContext, gatewayAccountId: s
     // every account's hooks see every event: only the instance the reply was typed in relays it
     if (!chatwootMessage || (chatwootMessage.accountId ?? DEFAULT_ACCOUNT_ID) !== gatewayAccountId) return false;
     const outboundId = jobId('human', event.eventId);
+    const text = event.content.type === 'text' ? event.content.text : '';
+    let template: ReplyTemplate | undefined;
+    if (isTemplateCommand(text)) {
+      const outcome = await commandTemplate(ctx, event, text);
+      if ('refusal' in outcome) {
+        await ctx.note?.(chatwootMessage.conversationId, `⚠️ Template not sent: ${outcome.refusal}`);
+        ctx.log.info('chatwoot template command refused', { channel: event.conversation.channel, account: gatewayAccountId, chatwootConversationId: chatwootMessage.conversationId, reason: outcome.refusal });
+        return true;
+      }
+      template = outcome.template;
+    }
     // enqueue first: the job id and the outbound ledger make a retried hook send at most once; in
     // order: a bot reply still pending for the conversation goes first
     await enqueueReply(ctx, event.conversation, {
       outboundId,
-      reply: { text: ctx.renderText(event.content) },
+      reply: template ? { text: '', template } : { text: ctx.renderText(event.content) },
       origin: 'human',
       chatwootMessage,
       receivedAt: event.receivedAt,
     });
     await ctx.setOwner(conversationId(event.conversation), 'human', 'chatwoot agent replied', event.conversation.accountId);
-    ctx.log.info('chatwoot agent reply relayed', { channel: event.conversation.channel, account: gatewayAccountId, outboundId, chatwootConversationId: chatwootMessage.conversationId });
+    ctx.log.info('chatwoot agent reply relayed', { channel: event.conversation.channel, account: gatewayAccountId, outboundId, ...(template ? { template: `${template.name}:${template.language}` } : {}), chatwootConversationId: chatwootMessage.conversationId });
     return true;
   };
 }

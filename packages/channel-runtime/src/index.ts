@@ -4,7 +4,7 @@
  */
 import type { Worker } from 'bullmq';
 import type { Registry } from 'prom-client';
-import type { ChannelWorkerModule, ChannelWorkerRuntime, ConversationRef, Logger } from '@switchboard/core';
+import type { ChannelId, ChannelMessaging, ChannelWorkerModule, ChannelWorkerRuntime, ConversationRef, Logger } from '@switchboard/core';
 import type { GuardedFetcher } from '@switchboard/fetch';
 import type { Ffmpeg, MediaEnv, MediaSource, MediaTempStore } from '@switchboard/media';
 import type { AcceptContext, GatewayKeys, MediaKeys, Producers, RedisClient } from '@switchboard/queue';
@@ -55,6 +55,16 @@ export interface WorkerChannelContext {
   markUnreachable(ref: ConversationRef, reason: string): Promise<void>;
   /** Records a message the channel sent on its own (never throws, never waits for the store; a no-op without the record). */
   recordSent(message: ChannelSentMessage): Promise<void>;
+  /** Every channel's messaging half (templates of other channels, e.g. the Chatwoot template command); absent = none. */
+  readonly messaging?: Readonly<Partial<Record<ChannelId, ChannelMessaging>>>;
+}
+
+/** What a channel's messaging half gets in a process that starts business messages (the admin app's API). */
+export interface MessagingContext {
+  readonly redis: RedisClient;
+  readonly prefix: string;
+  readonly keys: GatewayKeys;
+  readonly log: Logger;
 }
 
 /** The runtime types every worker module of this gateway uses. */
@@ -62,6 +72,7 @@ export interface WorkerRuntime extends ChannelWorkerRuntime {
   readonly context: WorkerChannelContext;
   readonly mediaSource: MediaSource;
   readonly consumer: Worker;
+  readonly messaging: MessagingContext;
 }
 
 /** A registered worker module. */

@@ -29,7 +29,7 @@ export interface WhatsAppWorkerSettings {
   readonly shortenedNote: string;
   /** File accounts: the phone number ids this account sends from (empty = any the webhooks bring). */
   readonly phoneNumberIds: readonly string[];
-  /** The number business-started conversations go from (WHATSAPP_PHONE_NUMBER_ID; file accounts: their first number). */
+  /** The number business-started conversations go from (WHATSAPP_PHONE_NUMBER_ID; file accounts: `phoneNumberId`, default their first number). */
   readonly sendingNumber?: string;
   /** The WhatsApp Business Account id (WHATSAPP_WABA_ID or the file's `wabaId`): template sync. */
   readonly wabaId?: string;
@@ -108,6 +108,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       maxPartsPerReply: e.WHATSAPP_MAX_PARTS_PER_REPLY,
       shortenedNote: e.WHATSAPP_SHORTENED_NOTE,
       phoneNumberIds: f.phoneNumberIds,
+      sendingNumber: f.phoneNumberId ?? f.phoneNumberIds[0],
       templateRefreshMs: e.WHATSAPP_TEMPLATE_REFRESH_MS,
       ...(f.wabaId ? { wabaId: f.wabaId } : {}),
       ...(tpl ? { fallbackTemplate: tpl } : {}),

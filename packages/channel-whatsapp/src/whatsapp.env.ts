@@ -26,7 +26,11 @@ export const whatsappEnv = {
   WHATSAPP_HELD_REPLY_MAX: int(20, 1),
   /** The default account's WhatsApp Business Account id: its message templates are synced from it. */
   WHATSAPP_WABA_ID: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v), z.string().regex(/^\d{1,30}$/, 'must be a numeric WhatsApp Business Account id').optional()),
-  /** The default account's sending phone number id: business-started messages (broadcasts) to customers who never wrote go from it. */
+  /**
+   * The default account's sending number (its phone number id): business-started conversations (an
+   * API template, a broadcast) to a customer who never wrote go from it. Unset = such templates are
+   * refused (`422 unknown_customer`); replies always go from the number the customer wrote to.
+   */
   WHATSAPP_PHONE_NUMBER_ID: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v), z.string().regex(/^\d{1,30}$/, 'must be a numeric phone number id').optional()),
   /** How often the template catalogue of every account is synced from Meta (ms; one worker runs each round). */
   WHATSAPP_TEMPLATE_REFRESH_MS: int(3_600_000, 60_000),
@@ -62,6 +66,8 @@ export const whatsappAccountFields = z.strictObject({
   phoneNumberIds: z.array(MetaId).min(1),
   /** The WhatsApp Business Account id (templates). */
   wabaId: MetaId.optional(),
+  /** The number a template to a customer who never wrote goes from (one of `phoneNumberIds`; default the first). */
+  phoneNumberId: MetaId.optional(),
   /** Sends per second per phone number (default WHATSAPP_SEND_RATE). */
   sendRate: z.number().positive().max(1000).optional(),
   /** Older name of `reengageTemplate`. */
@@ -70,5 +76,5 @@ export const whatsappAccountFields = z.strictObject({
   reengageTemplate: z.string().regex(/^[a-z0-9_]+:[A-Za-z_]+$/, 'must be name:language, e.g. reengage:en_US').optional(),
   /** Its body variables, as WHATSAPP_REENGAGE_PARAMS. */
   reengageParams: z.string().max(500).optional(),
-});
+}).refine((f) => f.phoneNumberId === undefined || f.phoneNumberIds.includes(f.phoneNumberId), { message: 'phoneNumberId must be one of phoneNumberIds', path: ['phoneNumberId'] });
 export type WhatsAppAccountFields = z.output<typeof whatsappAccountFields>;

@@ -3,16 +3,16 @@
  * and `./worker` halves. Adding a channel id to `ChannelId` without registering its module here does
  * not compile (the record is complete, not `Partial`).
  */
-import type { ChannelId, ChannelRegistry, ChannelWorkerRegistry, CustomerServiceWindow, EnvShape } from '@switchboard/core';
-import type { WorkerRuntime } from '@switchboard/channel-runtime';
+import type { AccountsFile, ChannelId, ChannelMessaging, ChannelRegistry, ChannelWorkerRegistry, CustomerServiceWindow, EnvShape } from '@switchboard/core';
+import type { MessagingContext, WorkerRuntime } from '@switchboard/channel-runtime';
 import { chatwootInbound } from '@switchboard/channel-chatwoot/inbound';
 import { chatwoot } from '@switchboard/channel-chatwoot/worker';
 import { telegramInbound } from '@switchboard/channel-telegram/inbound';
-import { telegram } from '@switchboard/channel-telegram/worker';
+import { telegram, telegramMessaging } from '@switchboard/channel-telegram/worker';
 import { wechatInbound } from '@switchboard/channel-wechat-kf/inbound';
-import { wechatKf } from '@switchboard/channel-wechat-kf/worker';
+import { wechatKf, wechatMessaging } from '@switchboard/channel-wechat-kf/worker';
 import { whatsappInbound } from '@switchboard/channel-whatsapp/inbound';
-import { whatsapp } from '@switchboard/channel-whatsapp/worker';
+import { whatsapp, whatsappMessaging } from '@switchboard/channel-whatsapp/worker';
 import { whatsappBroadcastOutcome, whatsappTemplatePreparer, type BroadcastOutcome } from '@switchboard/channel-whatsapp/outbound';
 
 /**
@@ -20,10 +20,10 @@ import { whatsappBroadcastOutcome, whatsappTemplatePreparer, type BroadcastOutco
  * its worker half. The registry lines: a fifth channel is one more entry here.
  */
 export const CHANNEL_MODULES: ChannelRegistry<WorkerRuntime> = {
-  whatsapp: { id: 'whatsapp', inbound: whatsappInbound, worker: whatsapp },
-  'wechat-kf': { id: 'wechat-kf', inbound: wechatInbound, worker: wechatKf },
+  whatsapp: { id: 'whatsapp', inbound: whatsappInbound, worker: whatsapp, messaging: whatsappMessaging },
+  'wechat-kf': { id: 'wechat-kf', inbound: wechatInbound, worker: wechatKf, messaging: wechatMessaging },
   chatwoot: { id: 'chatwoot', inbound: chatwootInbound, worker: chatwoot },
-  telegram: { id: 'telegram', inbound: telegramInbound, worker: telegram },
+  telegram: { id: 'telegram', inbound: telegramInbound, worker: telegram, messaging: telegramMessaging },
 };
 
 /** Every channel's worker half (what the worker opens). */
@@ -46,6 +46,24 @@ export const channelsEnv = {
 export function customerServiceWindows(): Partial<Record<ChannelId, CustomerServiceWindow>> {
   const out: Partial<Record<ChannelId, CustomerServiceWindow>> = {};
   for (const m of Object.values(CHANNEL_MODULES)) if (m.inbound.freeFormWindow) out[m.id] = m.inbound.freeFormWindow;
+  return out;
+}
+
+/** The variables every channel's messaging half reads (for the schema of a process that opens them: the admin app). */
+export const channelMessagingEnv = {
+  ...whatsappMessaging.env,
+  ...wechatMessaging.env,
+  ...telegramMessaging.env,
+} satisfies EnvShape;
+
+/**
+ * Every channel's messaging half, opened for the process's configuration: templates, sending
+ * limits and new conversations of business messages (`POST /api/v1/messages`). A channel without
+ * one is absent (no templates, no extra limits).
+ */
+export function openChannelMessaging(opts: { env: Readonly<Record<string, unknown>>; accountsFile?: AccountsFile | undefined; context: MessagingContext }): Partial<Record<ChannelId, ChannelMessaging>> {
+  const out: Partial<Record<ChannelId, ChannelMessaging>> = {};
+  for (const m of Object.values(CHANNEL_MODULES)) if (m.messaging) out[m.id] = m.messaging.open(opts);
   return out;
 }
 

@@ -3,6 +3,7 @@ import type { MirrorJob, OutboundJob } from './catalog.js';
 import type { OutboundAdapter } from './channel.js';
 import { accountsOfChannel, type AccountEntry, type AccountFileReader, type AccountsFile } from './accounts-file.js';
 import type { ChannelAccount, ChannelInbound, CustomerServiceWindow } from './channel-inbound.js';
+import type { ChannelMessagingModule } from './channel-messaging.js';
 import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia } from './model.js';
 
 /**
@@ -90,12 +91,14 @@ export type WorkerRole = (typeof WORKER_ROLES)[number];
 /**
  * The types a worker module is generic over, fixed once by the registry package:
  * `context` — what a module gets from the worker (Redis, keys, fetcher, producers, media toolkit…);
- * `mediaSource` — the media pipeline's download source; `consumer` — a started queue consumer.
+ * `mediaSource` — the media pipeline's download source; `consumer` — a started queue consumer;
+ * `messaging` — what a channel's messaging half gets in any process that starts business messages.
  */
 export interface ChannelWorkerRuntime {
   readonly context: unknown;
   readonly mediaSource: unknown;
   readonly consumer: unknown;
+  readonly messaging: unknown;
 }
 
 /** One account of a channel, opened in one worker process. */
@@ -274,6 +277,8 @@ export interface ChannelModule<R extends ChannelWorkerRuntime> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly inbound: ChannelInbound<any, any>;
   readonly worker: ChannelWorkerModule<R>;
+  /** Templates, sending limits and new conversations for business messages (the HTTP API); absent = none. */
+  readonly messaging?: ChannelMessagingModule<R['messaging']>;
 }
 
 /** Every channel, complete: a channel id without its module does not compile. */

@@ -16,4 +16,5 @@ export * from './multipart.js';
 export * from './tls.js';
 export * from './webhook-body.js';
 export * from './channel-module.js';
+export * from './channel-messaging.js';
 export * from './safe-equal.js';

@@ -29,10 +29,16 @@ export const ApiErrorCode = z.enum([
   'unknown_customer',
   'opted_out',
   'rate_limited',
+  'template_invalid',
+  'invalid_template',
+  'already_completed',
+  'unsupported',
+  'blocked',
+  'unreachable',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 
-/** One problem of a refused request (`details` of a 400): where (`path`, dotted; empty = the whole input) and what. */
+/** One problem of a refused request: where (`path`, dotted; empty = the whole input) and what. */
 export const ApiIssue = z.object({ path: z.string(), message: z.string(), code: z.string() }).meta({ id: 'ApiIssue' });
 export type ApiIssue = z.infer<typeof ApiIssue>;
 
@@ -41,34 +47,41 @@ export const ApiErrorBody = z
   .object({
     error: ApiErrorCode,
     message: z.string().meta({ description: 'for people; may change' }),
-    details: z.array(ApiIssue).optional().meta({ description: 'each problem of a refused request (400 invalid_request)' }),
+    reason: z.string().optional().meta({ description: 'a finer stable code (e.g. template_invalid: unknown_template, parameter_mismatch; outside_window: window_closed, allowance_used)' }),
+    details: z.array(ApiIssue).optional().meta({ description: 'each problem of a refused request (400 invalid_request, 422 template_invalid)' }),
   })
   .meta({ id: 'Error', description: '`error` is a stable code; `message` says what to do' });
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
 
-/** An error the API answers as `{error, message, details?}` with `status`. */
+/** More about an error: a finer `reason` code and `details` (each problem). */
+export interface ApiErrorExtra {
+  readonly reason?: string;
+  readonly details?: readonly ApiIssue[];
+}
+
+/** An error the API answers as `{error, message, reason?, details?}` with `status`. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: ApiErrorCode,
     message: string,
-    readonly details?: readonly ApiIssue[],
+    readonly extra: ApiErrorExtra = {},
   ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
-/** Answers `{error, message, details?}`. */
-export function sendApiError(res: Response, status: number, code: ApiErrorCode, message: string, details?: readonly ApiIssue[]): void {
-  const body: ApiErrorBody = { error: code, message, ...(details?.length ? { details: [...details] } : {}) };
+/** Answers `{error, message}` (with `reason` and `details` when given). */
+export function sendApiError(res: Response, status: number, code: ApiErrorCode, message: string, extra: ApiErrorExtra = {}): void {
+  const body: ApiErrorBody = { error: code, message, ...(extra.reason ? { reason: extra.reason } : {}), ...(extra.details?.length ? { details: [...extra.details] } : {}) };
   res.status(status).set('Cache-Control', 'no-store').json(body);
 }
 
 /** A zod failure as `400 invalid_request`: every issue in `message` and, one by one, in `details`. */
 export function invalidRequest(err: z.ZodError, where?: string): ApiError {
   const details = err.issues.map((i) => ({ path: [...(where ? [where] : []), ...i.path.map(String)].join('.'), message: i.message, code: i.code }));
-  return new ApiError(400, 'invalid_request', details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; '), details);
+  return new ApiError(400, 'invalid_request', details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; '), { details });
 }
 
 /** A query with its empty values dropped (`?account=` is no filter). */
@@ -156,7 +169,7 @@ export function apiFallbacks(log: Logger): { notFound: RequestHandler; errors: (
     notFound: (req, res) => sendApiError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`),
     errors: (err, req, res, next) => {
       if (res.headersSent) return next(err);
-      if (err instanceof ApiError) return sendApiError(res, err.status, err.code, err.message, err.details);
+      if (err instanceof ApiError) return sendApiError(res, err.status, err.code, err.message, err.extra);
       const e = err as { status?: number; type?: string; limit?: number };
       if (e.type === 'entity.too.large') return sendApiError(res, 413, 'payload_too_large', `the body is larger than ${e.limit ?? 'the limit of'} bytes`);
       if (e.type === 'entity.parse.failed') return sendApiError(res, 400, 'invalid_json', 'the body is not valid JSON');

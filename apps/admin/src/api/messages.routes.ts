@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { ChannelId, DEFAULT_ACCOUNT_ID, insideWindow, shortHash, type ConversationRef, type CustomerServiceWindow, type Logger, type Reply } from '@switchboard/core';
+import { ChannelId, DEFAULT_ACCOUNT_ID, insideWindow, shortHash, type ChannelMessaging, type ConversationRef, type CustomerServiceWindow, type Logger, type Reply, type ReplyTemplate, type SendRefusal } from '@switchboard/core';
 import { customerContact, DeliveryLedger, enqueueReply, gatewayKeys, optOutRefOf, type CustomerContact, type OptOutStore, type Producers, type RedisClient } from '@switchboard/queue';
-import { ApiError, apiKeyName, parseOr400, sendApiError } from './api.js';
+import { ApiError, apiKeyName, parseOr400, sendApiError, type ApiErrorCode } from './api.js';
 
 /**
  * `POST /api/v1/messages` and `GET /api/v1/messages/:id`: a business message to a customer's
@@ -17,6 +17,26 @@ export const IDEMPOTENCY_TTL_SEC = 7 * 24 * 3600;
 
 /** Longest text (WhatsApp's limit; other channels split longer text anyway). */
 const MAX_TEXT = 4096;
+
+const TemplateValue = z.string().max(1024);
+const TemplateValues = z.union([z.array(TemplateValue).max(100), z.record(z.string().min(1).max(64), TemplateValue)]);
+
+/**
+ * A template send: `params` fills the body (a list in order, or a map of variable names), or the
+ * parts by name: `{header?, body?, buttons?}` (buttons: one value per parameterised button, in order).
+ */
+export const TemplateBody = z
+  .object({
+    name: z.string().regex(/^[a-z0-9_]{1,512}$/, 'template.name: lowercase letters, digits and _'),
+    language: z.string().regex(/^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$/, 'template.language: a language code such as en_US or de'),
+    params: z
+      .union([
+        TemplateValues,
+        z.strictObject({ header: TemplateValues.optional(), body: TemplateValues.optional(), buttons: z.array(TemplateValue).max(10).optional() }),
+      ])
+      .optional(),
+  })
+  .strict();
 
 export const MessageBody = z
   .object({
@@ -46,9 +66,12 @@ export const MessageBody = z
       .min(1)
       .max(10)
       .optional(),
+    /** A message template (the channel's catalogue): allowed outside the customer-service window. */
+    template: TemplateBody.optional(),
   })
   .strict()
-  .refine((b) => b.text !== undefined || b.media !== undefined, { message: 'text or media is required' });
+  .refine((b) => b.text !== undefined || b.media !== undefined || b.template !== undefined, { message: 'text or media (or a template) is required' })
+  .refine((b) => b.template === undefined || (b.text === undefined && b.media === undefined && b.options === undefined), { message: 'a template is sent alone: no text, media or options with it' });
 export type MessageBody = z.infer<typeof MessageBody>;
 
 /** The headers of `POST /api/v1/messages` (Node lower-cases header names). */
@@ -107,6 +130,8 @@ export interface MessagesDeps {
   windows: Readonly<Partial<Record<ChannelId, CustomerServiceWindow>>>;
   /** Extra refusals (opt-outs); none by default. */
   guards?: readonly MessageGuard[];
+  /** Each channel's messaging half (templates, own limits, new conversations); a channel absent here has none. */
+  messaging?: Readonly<Partial<Record<ChannelId, ChannelMessaging>>>;
   now?: () => number;
 }
 
@@ -138,7 +163,13 @@ function canonical(v: unknown): string {
 }
 
 
-function replyOf(b: MessageBody): Reply {
+/** A channel's refusal as the API answers it. */
+function refused(r: SendRefusal): ApiError {
+  return new ApiError(r.status, r.error as ApiErrorCode, r.message, { ...(r.reason ? { reason: r.reason } : {}), ...(r.details ? { details: r.details.map((message) => ({ path: 'template', message, code: r.reason ?? r.error })) } : {}) });
+}
+
+function replyOf(b: MessageBody, template: ReplyTemplate | undefined): Reply {
+  if (template) return { text: '', template };
   return {
     text: b.text ?? '',
     ...(b.media ? { media: [{ kind: b.media.type, url: b.media.url, ...(b.media.caption ? { caption: b.media.caption } : {}), ...(b.media.filename ? { filename: b.media.filename } : {}) }] } : {}),
@@ -157,19 +188,40 @@ export function messagesRouter(deps: MessagesDeps): Router {
   };
   const statusOf = async (channel: string, id: string): Promise<Omit<z.input<typeof MessageView>, 'id'>> => (await ledger.replyStatus(channel, id)) ?? { status: 'queued' as const };
 
+  /** The template resolved against the account's catalogue, or the refusal (the channel has none, invalid, catalogue unavailable). */
+  const templateOf = async (body: MessageBody, messaging: ChannelMessaging | undefined): Promise<ReplyTemplate | undefined> => {
+    if (!body.template) return undefined;
+    if (!messaging?.prepareTemplate) throw new ApiError(422, 'unsupported', `${body.channel} has no message templates: send text or media`);
+    const prepared = await messaging.prepareTemplate(body.account, body.template);
+    if (!prepared.ok) throw refused(prepared.refusal);
+    return prepared.template;
+  };
+
   /** Refuses what the channel would refuse; the conversation the message joins. */
-  const target = async (body: MessageBody): Promise<ConversationRef> => {
+  const target = async (body: MessageBody, messaging: ChannelMessaging | undefined): Promise<ConversationRef> => {
     const contact: CustomerContact | undefined = await customerContact(deps.redis, deps.prefix, body.channel, body.account, body.to);
-    const window = deps.windows[body.channel];
-    if (window && !insideWindow(window, contact, now())) {
-      throw new ApiError(422, 'outside_window', `the customer's service window is closed: free-form messages need a message from them in the last ${Math.round(window.afterLastMessageMs / 3600_000)} h${window.afterEntryPointMs ? ` (${Math.round(window.afterEntryPointMs / 3600_000)} h after an ad or post entry)` : ''}`);
+    const kind = body.template ? 'template' : 'free-form';
+    let ref = contact?.ref;
+    if (kind === 'template') {
+      // a template may open a conversation: the channel addresses a customer who never wrote
+      ref ??= messaging?.refForNewCustomer?.(body.account, body.to);
+    } else {
+      const window = deps.windows[body.channel];
+      if (window && !insideWindow(window, contact, now())) {
+        throw new ApiError(422, 'outside_window', `the customer's service window is closed: free-form messages need a message from them in the last ${Math.round(window.afterLastMessageMs / 3600_000)} h${window.afterEntryPointMs ? ` (${Math.round(window.afterEntryPointMs / 3600_000)} h after an ad or post entry)` : ''}; send a template instead`);
+      }
     }
-    if (!contact) throw new ApiError(422, 'unknown_customer', `no conversation with this customer on ${body.channel}/${body.account}: they must have written to this account first`);
+    if (!ref) {
+      const start = kind === 'template' && messaging?.refForNewCustomer ? ' (a template starts a conversation once the account\'s sending number is configured)' : '';
+      throw new ApiError(422, 'unknown_customer', `no conversation with this customer on ${body.channel}/${body.account}: they must have written to this account first${start}`);
+    }
+    const refusal = await messaging?.check?.({ accountId: body.account, to: body.to, kind, ref, contact, now: now() });
+    if (refusal) throw refused(refusal);
     for (const guard of deps.guards ?? []) {
-      const refusal = await guard({ body, ref: contact.ref });
+      const refusal = await guard({ body, ref });
       if (refusal) throw refusal;
     }
-    return contact.ref;
+    return ref;
   };
 
   r.post(
@@ -187,14 +239,16 @@ export function messagesRouter(deps: MessagesDeps): Router {
         res.status(200).json({ id: seen[1], ...(await statusOf(body.channel, seen[1])) });
         return;
       }
-      const ref = await target(body);
+      const messaging = deps.messaging?.[body.channel];
+      const template = await templateOf(body, messaging);
+      const ref = await target(body, messaging);
       const id = `api-${shortHash(`${keyName}|${idemKey}`, 32)}`;
       const [outcome, claimedId] = (await deps.redis.eval(CLAIM, 2, idem, keys.api.message(id), bodyHash, id, body.channel, String(IDEMPOTENCY_TTL_SEC))) as [string, string];
       if (outcome === 'conflict') throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with another body');
       // claimed, or a concurrent or crashed first request: enqueueReply is idempotent per outbound id (same place, same job)
-      await enqueueReply({ redis: deps.redis, producers: deps.producers, keys }, ref, { outboundId: claimedId, reply: replyOf(body), origin: 'api' });
+      await enqueueReply({ redis: deps.redis, producers: deps.producers, keys }, ref, { outboundId: claimedId, reply: replyOf(body, template), origin: 'api' });
       await deps.redis.hset(idem, 'state', 'queued');
-      deps.log.info('api message enqueued', { key: keyName, channel: body.channel, account: body.account, outboundId: claimedId, replay: outcome !== 'claimed' });
+      deps.log.info('api message enqueued', { key: keyName, channel: body.channel, account: body.account, outboundId: claimedId, ...(template ? { template: `${template.name}:${template.language}` } : {}), replay: outcome !== 'claimed' });
       res.status(outcome === 'claimed' ? 202 : 200).json({ id: claimedId, status: 'queued' });
     }),
   );
