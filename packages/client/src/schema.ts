@@ -66,6 +66,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/broadcasts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send one template to many recipients, paced behind replies
+         * @description Validated against the template catalogue for every recipient before anything is stored (422 `invalid_template` with `details`); opted-out recipients are skipped. Exactly once per `Idempotency-Key`.
+         *
+         *     Scope: `send`.
+         */
+        post: operations["postBroadcasts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/broadcasts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A broadcast and its progress counts
+         * @description Scope: `send`.
+         */
+        get: operations["getBroadcastsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/broadcasts/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop what is not sent yet
+         * @description Scope: `send`.
+         */
+        post: operations["postBroadcastsByIdCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/knowledge/documents": {
         parameters: {
             query?: never;
@@ -450,6 +512,36 @@ export interface components {
         ApiKeyList: {
             items: components["schemas"]["ApiKey"][];
         };
+        Broadcast: {
+            id: string;
+            /** @enum {string} */
+            status: "scheduled" | "running" | "completed" | "cancelled";
+            channel: string;
+            account: string;
+            template: {
+                name: string;
+                language: string;
+            };
+            sendAt: string;
+            counts: {
+                total: number;
+                queued: number;
+                sent: number;
+                delivered: number;
+                read: number;
+                /** @description by reason: marketing_limit, outside_window, pair_rate_limit, code_<n>… */
+                failed: {
+                    [key: string]: number;
+                };
+                /** @description opted_out, blocked, invalid */
+                skipped: {
+                    [key: string]: number;
+                };
+                cancelled: number;
+            } & {
+                [key: string]: unknown;
+            };
+        };
         ConversationDetail: {
             id: string;
             /** @description whatsapp | wechat-kf | chatwoot | telegram */
@@ -526,10 +618,12 @@ export interface components {
         /** @description `error` is a stable code; `message` says what to do */
         Error: {
             /** @enum {string} */
-            error: "unauthorized" | "forbidden" | "not_found" | "invalid_request" | "invalid_json" | "payload_too_large" | "unsupported_format" | "store_unavailable" | "unavailable" | "idempotency_conflict" | "outside_window" | "unknown_customer" | "opted_out" | "rate_limited";
+            error: "unauthorized" | "forbidden" | "not_found" | "invalid_request" | "invalid_json" | "payload_too_large" | "unsupported_format" | "store_unavailable" | "unavailable" | "idempotency_conflict" | "outside_window" | "unknown_customer" | "opted_out" | "rate_limited" | "template_invalid" | "invalid_template" | "already_completed" | "unsupported" | "blocked" | "unreachable";
             /** @description for people; may change */
             message: string;
-            /** @description each problem of a refused request (400 invalid_request) */
+            /** @description a finer stable code (e.g. template_invalid: unknown_template, parameter_mismatch; outside_window: window_closed, allowance_used) */
+            reason?: string;
+            /** @description each problem of a refused request (400 invalid_request, 422 template_invalid) */
             details?: components["schemas"]["ApiIssue"][];
         };
         /** @description one line of the JSON Lines export */
@@ -712,6 +806,21 @@ export interface operations {
                         title: string;
                         description?: string;
                     }[];
+                    template?: {
+                        name: string;
+                        language: string;
+                        params?: (string[] | {
+                            [key: string]: string;
+                        }) | {
+                            header?: string[] | {
+                                [key: string]: string;
+                            };
+                            body?: string[] | {
+                                [key: string]: string;
+                            };
+                            buttons?: string[];
+                        };
+                    };
                 };
             };
         };
@@ -962,6 +1071,329 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` or `store_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postBroadcasts: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description required; the same key and body again answers the same broadcast */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    channel: "whatsapp" | "wechat-kf" | "chatwoot" | "telegram";
+                    /** @default default */
+                    account?: string;
+                    template: {
+                        name: string;
+                        language: string;
+                    };
+                    recipients: {
+                        to: string;
+                        params?: (string[] | {
+                            [key: string]: string;
+                        }) | {
+                            header?: string[] | {
+                                [key: string]: string;
+                            };
+                            body?: string[] | {
+                                [key: string]: string;
+                            };
+                            buttons?: string[];
+                        };
+                    }[];
+                    sendAt?: string | number;
+                };
+            };
+        };
+        responses: {
+            /** @description a replay of an earlier request: the same broadcast */
+            200: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Broadcast"];
+                };
+            };
+            /** @description accepted (scheduled or running) */
+            202: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Broadcast"];
+                };
+            };
+            /** @description `invalid_request` (with `details`), `invalid_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no key, an unknown key, or a revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_conflict` or `opted_out` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `outside_window` or `unknown_customer` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` or `store_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBroadcastsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the broadcast */
+            200: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Broadcast"];
+                };
+            };
+            /** @description `invalid_request` (with `details`), `invalid_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no key, an unknown key, or a revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` or `store_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postBroadcastsByIdCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the broadcast, cancelled */
+            200: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Broadcast"];
+                };
+            };
+            /** @description `invalid_request` (with `details`), `invalid_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no key, an unknown key, or a revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_conflict` or `opted_out` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

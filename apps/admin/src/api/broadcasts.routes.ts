@@ -51,6 +51,36 @@ export const BroadcastBody = z
   .strict();
 export type BroadcastBody = z.infer<typeof BroadcastBody>;
 
+/** The `Idempotency-Key` header of `POST /api/v1/broadcasts` (the document's view; the route checks it itself). */
+export const BroadcastHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).meta({ description: 'required; the same key and body again answers the same broadcast' }) });
+
+/** `:id` of a broadcast. */
+export const BroadcastIdParams = z.object({ id: z.string().min(1).max(64) });
+
+/** A broadcast and its progress counts (every recipient is in exactly one bucket). */
+export const BroadcastView = z
+  .object({
+    id: z.string(),
+    status: z.enum(['scheduled', 'running', 'completed', 'cancelled']),
+    channel: z.string(),
+    account: z.string(),
+    template: z.object({ name: z.string(), language: z.string() }),
+    sendAt: z.string(),
+    counts: z
+      .object({
+        total: z.number().int(),
+        queued: z.number().int(),
+        sent: z.number().int(),
+        delivered: z.number().int(),
+        read: z.number().int(),
+        failed: z.record(z.string(), z.number().int()).meta({ description: 'by reason: marketing_limit, outside_window, pair_rate_limit, code_<n>…' }),
+        skipped: z.record(z.string(), z.number().int()).meta({ description: 'opted_out, blocked, invalid' }),
+        cancelled: z.number().int(),
+      })
+      .loose(),
+  })
+  .meta({ id: 'Broadcast' });
+
 /** A problem of the template check. */
 export interface TemplateProblem {
   readonly recipient?: number;
