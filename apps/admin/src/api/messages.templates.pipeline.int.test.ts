@@ -137,13 +137,13 @@ describe('POST /api/v1/messages: templates and channel limits', () => {
     expect(unknown.status).toBe(422);
     expect(unknown.body).toMatchObject({ error: 'template_invalid', reason: 'unknown_template', message: expect.stringContaining('no_such') });
     const language = await send('tpl-bad-0002', { channel: 'whatsapp', to, template: { name: 'order_update', language: 'fr' } });
-    expect(language.body).toMatchObject({ error: 'template_invalid', reason: 'language_unavailable', details: ['en_US'] });
+    expect(language.body).toMatchObject({ error: 'template_invalid', reason: 'language_unavailable', details: [{ path: 'template', code: 'language_unavailable', message: 'en_US' }] });
     const pending = await send('tpl-bad-0003', { channel: 'whatsapp', to, template: { name: 'welcome', language: 'en_US', params: { first_name: 'Ana' } } });
     expect(pending.body).toMatchObject({ error: 'template_invalid', reason: 'not_approved' });
     const params = await send('tpl-bad-0004', { channel: 'whatsapp', to, template: { name: 'order_update', language: 'en_US', params: ['Ana'] } });
     expect(params.status).toBe(422);
     expect(params.body).toMatchObject({ error: 'template_invalid', reason: 'parameter_mismatch' });
-    expect(params.body.details).toEqual(expect.arrayContaining([expect.stringMatching(/^header: 1 parameter expected, 0 given/), expect.stringMatching(/^body: 2 parameters expected, 1 given/)]));
+    expect((params.body.details as { message: string }[]).map((d) => d.message)).toEqual(expect.arrayContaining([expect.stringMatching(/^header: 1 parameter expected, 0 given/), expect.stringMatching(/^body: 2 parameters expected, 1 given/)]));
     const mixed = await send('tpl-bad-0005', { channel: 'whatsapp', to, text: 'hi', template: { name: 'welcome', language: 'de' } });
     expect(mixed.status).toBe(400);
     expect(mixed.body.message).toMatch(/template is sent alone/);
