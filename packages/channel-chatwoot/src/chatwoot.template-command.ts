@@ -43,7 +43,7 @@ export function parseTemplateCommand(text: string): TemplateCommand | undefined 
   if (items.length === 0) return { ok: true, request: { name, language } };
   const named = items.map((v) => /^([A-Za-z0-9_]{1,64})\s*=\s*([\s\S]+)$/.exec(v));
   if (named.every((n) => n !== null)) {
-    return { ok: true, request: { name, language, params: Object.fromEntries(named.map((n) => [n![1]!, n![2]!.trim()])) } };
+    return { ok: true, request: { name, language, params: Object.fromEntries(named.map((n) => [n[1]!, n[2]!.trim()])) } };
   }
   return { ok: true, request: { name, language, params: items } };
 }
