@@ -4,7 +4,7 @@
  * person, beside its handoff), a customer message the Chatwoot gate withholds from the bot (kept,
  * once, never answered) and a WeChat welcome sent with `send_msg_on_event` (the bot speaking).
  */
-import { createLogger, type RecordEntry } from '@switchboard/core';
+import { createLogger } from '@switchboard/core';
 import { openStore, type Store } from '@switchboard/store';
 import { createTestDatabase, FakeWecom, fixtureJson, waitFor, WECHAT_TEST_CONFIG, type TestDatabase } from '@switchboard/testkit';
 import { startPipeline, type Pipeline } from './testing/harness';

@@ -61,7 +61,7 @@ export function startRecordRole(deps: WorkerDeps): Worker[] {
     },
     onBatch: (result, _jobs, entries, ms) => {
       const { erased, ...rows } = result;
-      for (const [table, n] of Object.entries(rows) as Array<[string, number]>) if (n > 0) metrics.rows.inc({ table }, n);
+      for (const [table, n] of Object.entries<number>(rows)) if (n > 0) metrics.rows.inc({ table }, n);
       // counts only: the customer is not named
       if (erased > 0) deps.log.info('record: entries of erased customers dropped', { entries: erased });
       metrics.batchEntries.observe(entries);
