@@ -1,5 +1,5 @@
 import type { ConversationRef, TemplateComponentValue } from '@switchboard/core';
-import { resolveTemplateComponents, validateTemplate, type TemplateCatalogue, type TemplateSendParams } from './whatsapp.templates.js';
+import { validateTemplate, type TemplateCatalogue, type TemplateSendParams } from './whatsapp.templates.js';
 
 /**
  * What broadcasts need from WhatsApp: the conversation a broadcast opens with a customer who never
@@ -61,7 +61,7 @@ export function whatsappTemplatePreparer(catalogues: CatalogueSource | undefined
           continue;
         }
         category = v.template.category;
-        components.push(resolveTemplateComponents(v.template, p));
+        components.push(v.components);
       }
       return problems.length > 0 ? { ok: false, problems } : { ok: true, category, components };
     },

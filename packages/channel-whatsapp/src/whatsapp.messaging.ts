@@ -4,7 +4,7 @@ import type { MessagingContext } from '@switchboard/channel-runtime';
 import { whatsappAccountFields, whatsappEnv } from './whatsapp.env.js';
 import { openTemplateCatalogues, whatsappTemplateEnv } from './whatsapp.template-accounts.js';
 import type { TemplateCatalogueService } from './whatsapp.template-catalogue.js';
-import { resolveTemplateComponents, validateTemplate, type TemplateSendParams } from './whatsapp.templates.js';
+import { validateTemplate, type TemplateSendParams } from './whatsapp.templates.js';
 
 /**
  * The messaging half of the WhatsApp channel: template sends checked against the account's synced
@@ -56,7 +56,7 @@ async function prepare(catalogues: TemplateCatalogueService | undefined, account
   const values = params?.data as TemplateSendParams | undefined;
   const checked = validateTemplate(catalogue, { name: request.name, language: request.language, ...(values !== undefined ? { params: values } : {}) });
   if (!checked.ok) return { ok: false, refusal: { status: 422, error: 'template_invalid', reason: checked.code, message: checked.message, ...(checked.details ? { details: checked.details } : {}) } };
-  const components = resolveTemplateComponents(checked.template, values);
+  const { components } = checked;
   return { ok: true, template: { name: checked.template.name, language: checked.template.language, ...(components.length > 0 ? { components } : {}) } };
 }
 

@@ -9,7 +9,7 @@ import {
 } from '@switchboard/core';
 import { WINDOW_CLOSED } from './whatsapp.errors.js';
 import { WHATSAPP_FREE_FORM_WINDOW } from './whatsapp.policy.js';
-import { resolveTemplateComponents, validateTemplate, type TemplateCatalogue, type TemplateParamValues } from './whatsapp.templates.js';
+import { validateTemplate, type TemplateCatalogue, type TemplateParamValues } from './whatsapp.templates.js';
 
 /**
  * The re-engagement template of held replies (WHATSAPP_REENGAGE_TEMPLATE, formerly
@@ -122,7 +122,7 @@ export async function reengagementReply(settings: WhatsAppReengageSettings, ref:
   if (known) {
     const checked = validateTemplate(known, { name, language, ...(values ? { params: values } : {}) });
     if (!checked.ok) return { problem: `re-engagement template ${name}:${language}: ${checked.code}: ${checked.message}` };
-    components = resolveTemplateComponents(checked.template, values);
+    components = checked.components;
   } else {
     components = bodyComponents(values);
   }

@@ -161,7 +161,7 @@ export type TemplateProblemCode = 'unknown_template' | 'language_unavailable' | 
 
 /** The result of {@link validateTemplate}. */
 export type TemplateValidation =
-  | { readonly ok: true; readonly template: WhatsAppTemplate }
+  | { readonly ok: true; readonly template: WhatsAppTemplate; /** The filled components of this send ({@link resolveTemplateComponents}). */ readonly components: TemplateComponentValue[] }
   | { readonly ok: false; readonly code: TemplateProblemCode; readonly message: string; readonly details?: readonly string[] };
 
 function isStructured(p: TemplateSendParams): p is { header?: TemplateParamValues; body?: TemplateParamValues; buttons?: readonly string[] } {
@@ -217,7 +217,7 @@ export function validateTemplate(catalogue: Pick<TemplateCatalogue, 'templates'>
   const buttonCount = c.buttons.reduce((n, btn) => n + btn.parameters, 0);
   if (buttons.length !== buttonCount) problems.push(`buttons: ${buttonCount} parameter${buttonCount === 1 ? '' : 's'} expected, ${buttons.length} given`);
   if (problems.length > 0) return { ok: false, code: 'parameter_mismatch', message: `template "${req.name}" (${req.language}): ${problems.join('; ')}`, details: problems };
-  return { ok: true, template };
+  return { ok: true, template, components: resolveTemplateComponents(template, req.params) };
 }
 
 function valuesOf(given: TemplateParamValues | undefined, expected: TemplateParameters | undefined): TemplateValue[] {
