@@ -269,7 +269,7 @@ describe('the record through the API: every channel, a takeover, a failed delive
     const wa = await timelineWhen(ids.whatsapp, (c) => c.messages.length === 4 && c.messages[3]!.status === 'failed', 'the WhatsApp timeline');
     const wx = await timelineWhen(ids.wechat, (c) => c.messages.length === 2, 'the WeChat timeline');
     const tg = await timelineWhen(ids.telegram, (c) => c.messages.length === 3 && c.events.length === 1 && c.owner === 'human', 'the Telegram timeline');
-    const cw = await timelineWhen(ids.chatwoot, (c) => c.events.length === 1 && c.owner === 'human', 'the Chatwoot timeline');
+    const cw = await timelineWhen(ids.chatwoot, (c) => c.messages.length === 3 && c.events.length === 1 && c.owner === 'human', 'the Chatwoot timeline');
     await waitFor(recordDrained, 20_000, 'every record job written');
 
     const view = (c: ApiConversation) => c.messages.map((m) => ({ direction: m.direction, author: m.author, origin: m.origin, text: m.text, status: m.status, error: m.error }));
@@ -301,10 +301,12 @@ describe('the record through the API: every channel, a takeover, a failed delive
     expect(tg.events.map((e) => [e.kind, e.reason])).toEqual([['handoff', 'a person replied in the console']]);
     expect(tg.turns.map((t) => t.outcome)).toEqual(['answered']);
 
-    expect(cw).toMatchObject({ channel: 'chatwoot', owner: 'human', hadHuman: true, messageCount: 2, customer: { id: String(CW_CONTACT) } });
+    expect(cw).toMatchObject({ channel: 'chatwoot', owner: 'human', hadHuman: true, messageCount: 3, customer: { id: String(CW_CONTACT) } });
     expect(view(cw)).toEqual([
       { direction: 'in', author: 'customer', origin: undefined, text: 'Can I change my delivery address?', status: undefined, error: undefined },
       { direction: 'out', author: 'bot', origin: 'agent', text: chatwootBotReplies()[0]!.content, status: undefined, error: undefined },
+      // the agent's own reply in the bot inbox is recorded as a person's message
+      { direction: 'out', author: 'human', origin: 'human', text: String(agentReply.content), status: undefined, error: undefined },
     ]);
     expect(cw.events).toEqual([{ kind: 'handoff', at: expect.any(String), reason: expect.any(String), detail: { reason: cw.events[0]!.reason } }]);
     expect(cw.handoffReason).toBe(cw.events[0]!.reason);
@@ -329,7 +331,7 @@ describe('the record through the API: every channel, a takeover, a failed delive
       .orderBy('m.at')
       .orderBy('m.id')
       .execute();
-    expect(rows).toHaveLength(4 + 2 + 3 + 2);
+    expect(rows).toHaveLength(4 + 2 + 3 + 3);
     const exported = async (from: Date, to: Date) => {
       const res = await api(`/export?from=${from.toISOString()}&to=${to.toISOString()}`);
       expect(res.status).toBe(200);
@@ -378,9 +380,9 @@ describe('the record through the API: every channel, a takeover, a failed delive
       whatsapp: { conversations: 1, messagesIn: 2, messagesOut: 2 },
       'wechat-kf': { conversations: 1, messagesIn: 1, messagesOut: 1 },
       telegram: { conversations: 1, messagesIn: 1, messagesOut: 2 },
-      chatwoot: { conversations: 1, messagesIn: 1, messagesOut: 1 },
+      chatwoot: { conversations: 1, messagesIn: 1, messagesOut: 2 },
     });
-    expect(report.totals).toEqual({ conversations: 4, messagesIn: 5, messagesOut: 6 });
+    expect(report.totals).toEqual({ conversations: 4, messagesIn: 5, messagesOut: 7 });
     expect(report.resolution).toMatchObject({ engaged: 4, contained: 2, handedOff: 2 });
     expect(report.containmentRate).toBe(0.5);
     expect(report.handoffRate).toBe(0.5);

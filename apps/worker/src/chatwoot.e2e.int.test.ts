@@ -170,8 +170,12 @@ describe('chatwoot end to end', () => {
   it('an open or human-assigned conversation gets no reply', async () => {
     cw.addConversation({ id: 403, inbox_id: BOT_INBOX, contact_id: 4411, status: 'open' });
     cw.addConversation({ id: 404, inbox_id: BOT_INBOX, contact_id: 4411, status: 'pending', assignee: { id: 17, type: 'user' } });
-    expect((await webhook(customerMessage(403, 7003, 'hello?', { status: 'open' }))).status).toBe('ignored');
-    expect((await webhook(customerMessage(404, 7004, 'hello?', { meta: { assignee: { id: 17, type: 'user' }, assignee_type: 'User' } }))).status).toBe('ignored');
+    // withheld from the bot, but enqueued to be recorded (record only: no turn, no reply)
+    const llmBefore = llm.requests.length;
+    expect((await webhook(customerMessage(403, 7003, 'hello?', { status: 'open' }))).status).toBe('enqueued');
+    expect((await webhook(customerMessage(404, 7004, 'hello?', { meta: { assignee: { id: 17, type: 'user' }, assignee_type: 'User' } }))).status).toBe('enqueued');
+    await settle();
+    expect(llm.requests.length).toBe(llmBefore);
     // a human took over after the webhook was sent: the pre-send re-check withholds the reply
     cw.addConversation({ id: 405, inbox_id: BOT_INBOX, contact_id: 4411, status: 'pending' });
     cw.setDelay(0);
