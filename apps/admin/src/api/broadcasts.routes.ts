@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { ChannelId, DEFAULT_ACCOUNT_ID, shortHash, type Logger, type TemplateComponentValue } from '@switchboard/core';
 import { BroadcastStore, gatewayKeys, type BroadcastMeta, type Producers, type RedisClient } from '@switchboard/queue';
 import { ApiError, apiKeyName, sendApiError } from './api.js';
+import { bodyHash } from './body-hash.js';
 
 /**
  * `POST /api/v1/broadcasts`, `GET /api/v1/broadcasts/:id`, `POST /api/v1/broadcasts/:id/cancel`:
@@ -120,19 +120,6 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 'claimed'
 `;
 
-/** JSON with object keys sorted, so equal bodies hash equally whatever their key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
 function sendProblems(res: Response, status: number, error: string, message: string, details?: readonly unknown[]): void {
   res.status(status).set('Cache-Control', 'no-store').json({ error, message, ...(details ? { details } : {}) });
 }
@@ -179,11 +166,11 @@ export function broadcastsRouter(deps: BroadcastsDeps): Router {
       const sendAt = body.sendAt === undefined ? now() : typeof body.sendAt === 'number' ? body.sendAt : Date.parse(body.sendAt);
       if (sendAt > now() + MAX_SCHEDULE_MS) throw new ApiError(400, 'invalid_request', 'sendAt: at most 30 days ahead');
       const keyName = apiKeyName(res) ?? '';
-      const bodyHash = createHash('sha256').update(canonical(body)).digest('hex');
+      const hash = bodyHash(body);
       const idem = keys.idempotency(keyName, idemKey);
       const id = shortHash(`bc|${keyName}|${idemKey}`, 20);
       const seen = await deps.redis.hmget(idem, 'body', 'state');
-      if (seen[0] && seen[0] !== bodyHash) throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with another body');
+      if (seen[0] && seen[0] !== hash) throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with another body');
       if (seen[1] === 'created') {
         const meta = await store.meta(id);
         if (meta) {
@@ -198,7 +185,7 @@ export function broadcastsRouter(deps: BroadcastsDeps): Router {
         const message = prepared.problems.length === 1 && prepared.problems[0]!.recipient === undefined ? prepared.problems[0]!.message : `the template does not fit ${prepared.problems.length === 20 ? 'at least 20' : prepared.problems.length} recipient(s); the first problems are listed`;
         return sendProblems(res, unavailable ? 503 : 422, unavailable ? 'unavailable' : 'invalid_template', message, prepared.problems);
       }
-      const outcome = (await deps.redis.eval(CLAIM, 1, idem, bodyHash, id, String(IDEMPOTENCY_TTL_SEC))) as string;
+      const outcome = (await deps.redis.eval(CLAIM, 1, idem, hash, id, String(IDEMPOTENCY_TTL_SEC))) as string;
       if (outcome === 'conflict') throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with another body');
       // claimed, or a concurrent or crashed first request: storing and enqueueing are idempotent per id
       await store.create({

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { ChannelId, DEFAULT_ACCOUNT_ID, insideWindow, shortHash, type ChannelMessaging, type ConversationRef, type CustomerServiceWindow, type Logger, type Reply, type ReplyTemplate, type SendRefusal } from '@switchboard/core';
 import { customerContact, DeliveryLedger, enqueueReply, gatewayKeys, optOutRefOf, type CustomerContact, type OptOutStore, type Producers, type RedisClient } from '@switchboard/queue';
 import { ApiError, apiKeyName, parseOr400, sendApiError, type ApiErrorCode } from './api.js';
+import { bodyHash } from './body-hash.js';
 
 /**
  * `POST /api/v1/messages` and `GET /api/v1/messages/:id`: a business message to a customer's
@@ -149,20 +149,6 @@ redis.call('EXPIRE', KEYS[2], ARGV[4])
 return {'claimed', ARGV[2]}
 `;
 
-/** JSON with object keys sorted, so equal bodies hash equally whatever their key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-
 /** A channel's refusal as the API answers it. */
 function refused(r: SendRefusal): ApiError {
   return new ApiError(r.status, r.error as ApiErrorCode, r.message, { ...(r.reason ? { reason: r.reason } : {}), ...(r.details ? { details: r.details.map((message) => ({ path: 'template', message, code: r.reason ?? r.error })) } : {}) });
@@ -231,10 +217,10 @@ export function messagesRouter(deps: MessagesDeps): Router {
       const idemKey = parseOr400(MessageHeaders, { 'idempotency-key': req.get('Idempotency-Key') })['idempotency-key'];
       const body = parseOr400(MessageBody, req.body);
       const keyName = apiKeyName(res) ?? '';
-      const bodyHash = createHash('sha256').update(canonical(body)).digest('hex');
+      const hash = bodyHash(body);
       const idem = keys.api.idempotency(keyName, idemKey);
       const seen = await deps.redis.hmget(idem, 'body', 'id', 'state');
-      if (seen[0] && seen[0] !== bodyHash) throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with another body');
+      if (seen[0] && seen[0] !== hash) throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with another body');
       if (seen[0] && seen[1] && seen[2] === 'queued') {
         res.status(200).json({ id: seen[1], ...(await statusOf(body.channel, seen[1])) });
         return;
@@ -243,7 +229,7 @@ export function messagesRouter(deps: MessagesDeps): Router {
       const template = await templateOf(body, messaging);
       const ref = await target(body, messaging);
       const id = `api-${shortHash(`${keyName}|${idemKey}`, 32)}`;
-      const [outcome, claimedId] = (await deps.redis.eval(CLAIM, 2, idem, keys.api.message(id), bodyHash, id, body.channel, String(IDEMPOTENCY_TTL_SEC))) as [string, string];
+      const [outcome, claimedId] = (await deps.redis.eval(CLAIM, 2, idem, keys.api.message(id), hash, id, body.channel, String(IDEMPOTENCY_TTL_SEC))) as [string, string];
       if (outcome === 'conflict') throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with another body');
       // claimed, or a concurrent or crashed first request: enqueueReply is idempotent per outbound id (same place, same job)
       await enqueueReply({ redis: deps.redis, producers: deps.producers, keys }, ref, { outboundId: claimedId, reply: replyOf(body, template), origin: 'api' });
