@@ -3,6 +3,13 @@ import { enqueueReply, OptOutStore, optOutRefOf } from '@switchboard/queue';
 import { agentFor } from './channels.js';
 import type { WorkerDeps } from './deps.js';
 import { conversationEventEntry, record } from './recording.js';
+import { enqueueMirror } from './mirror-jobs.js';
+
+/** A private note in the mirror conversation, with the `opted-out` label and attribute set or cleared. */
+async function mirrorOptOut(deps: WorkerDeps, ref: ConversationRef, optedOut: boolean, sourceId: string, how: string): Promise<void> {
+  const text = optedOut ? `The customer opted out of business-initiated messages (${how}).` : `The customer opted back in to business-initiated messages (${how}).`;
+  await enqueueMirror(deps, ref, 'note', sourceId, text, { optedOut });
+}
 
 /** The opt-out store of the worker's Redis (stateless: one per call is fine). */
 export function optOutStore(deps: Pick<WorkerDeps, 'redis' | 'prefix'>): OptOutStore {
@@ -35,6 +42,7 @@ export async function handleOptOutKeywords(deps: WorkerDeps, messages: InboundMe
     deps.log.info('opt-out keyword', { channel: ref.channel, conversation: conversationId(ref), intent, changed });
     if (!changed) continue;
     facts.push(conversationEventEntry(`${intent}-${m.eventId}`, ref, intent === 'opt_out' ? 'opted_out' : 'opted_in', { source: 'keyword' }, m.sentAt));
+    await mirrorOptOut(deps, ref, intent === 'opt_out', `${intent}-${m.eventId}`, `keyword "${text.trim().slice(0, 40)}"`);
     await enqueueReply(deps, ref, { outboundId: jobId(intent === 'opt_out' ? 'optout' : 'optin', conversationId(ref), m.eventId), reply: agent.optOutConfirmation(intent, text), origin: 'notice' });
   }
   return { rest, ...(outcome ? { outcome } : {}) };
@@ -63,5 +71,6 @@ export async function applyOptOutSignal(deps: WorkerDeps, event: ConversationSig
   const store = optOutStore(deps);
   if (event.signal === 'opted_out') await store.optOut(optOutRefOf(ref), 'provider', { eventId: event.eventId, at: event.at });
   else await store.optIn(optOutRefOf(ref));
+  await mirrorOptOut(deps, ref, event.signal === 'opted_out', event.eventId, 'in the app');
   await record(deps, conversationEventEntry(event.eventId, ref, event.signal, { source: 'provider', ...event.detail }, event.at));
 }

@@ -1,4 +1,4 @@
-import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts, type MirrorJob, type OutboundJob } from '@switchboard/core';
+import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts, type MirrorContext, type MirrorJob, type OutboundJob } from '@switchboard/core';
 import { normalizeOrigin } from '@switchboard/fetch';
 import {
   CHATWOOT_MEDIA_RULES,
@@ -72,7 +72,7 @@ export const chatwoot = defineChannelWorker<typeof chatwootEnv, ChatwootWorkerSe
       mediaSource: attachmentSource(ctx, s.baseUrl),
       inboundHooks: bot ? [chatwootRelayHook(relay, account.id), chatwootTakeoverHook(bot, ctx, account.id)] : [chatwootRelayHook(relay, account.id)],
       ...(onOutboundFailed ? { onOutboundFailed } : {}),
-      ...(mirror ? { mirror: (job: MirrorJob) => mirror.apply(job) } : {}),
+      ...(mirror ? { mirror: (job: MirrorJob, context?: MirrorContext) => mirror.apply(job, context) } : {}),
     };
   },
 });

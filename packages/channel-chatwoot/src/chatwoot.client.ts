@@ -21,6 +21,15 @@ export interface ChatwootClientOptions {
   readonly role: 'bot' | 'user';
 }
 
+/** What the gateway sets on a contact (create and update). */
+export interface ContactFields {
+  name?: string;
+  /** A public picture URL; Chatwoot fetches it in a background job. */
+  avatar_url?: string;
+  additional_attributes?: Record<string, unknown>;
+  custom_attributes?: Record<string, unknown>;
+}
+
 /** Body of `POST …/conversations/{id}/messages`. */
 export interface SendMessageBody {
   content: string;
@@ -91,6 +100,7 @@ export function chatwootStatus(err: unknown): number | undefined {
 
 const ContactCreated = z.looseObject({ payload: z.union([z.looseObject({ contact: RestContact }), RestContact]) });
 const ContactList = z.looseObject({ payload: z.array(RestContact) });
+const LabelList = z.looseObject({ payload: z.array(z.string()) });
 const MessageList = z.looseObject({ payload: z.array(RestMessage) });
 const ToggleStatus = z.looseObject({ payload: z.looseObject({ current_status: z.string().nullish() }).nullish() });
 
@@ -199,11 +209,31 @@ export class ChatwootClient {
     await this.call('post', `/conversations/${conversationId}/assignments`, 'assign', z.unknown(), body);
   }
 
-  /** `POST /contacts` with `inbox_id` + `source_id`, which also creates the contact_inbox (user token). */
-  async createContact(body: { inbox_id: number; name?: string; phone_number?: string; identifier: string; source_id: string; additional_attributes?: Record<string, unknown> }): Promise<RestContact> {
+  /** `POST /contacts` with `inbox_id` + `source_id`, which also creates the contact_inbox (user token). `avatar_url` is downloaded by Chatwoot itself. */
+  async createContact(body: ContactFields & { inbox_id: number; phone_number?: string; identifier: string; source_id: string }): Promise<RestContact> {
     const res = await this.call('post', '/contacts', 'create contact', ContactCreated, body);
     const p = res.payload;
     return 'contact' in p && p.contact && typeof p.contact === 'object' ? (p.contact as RestContact) : (p as RestContact);
+  }
+
+  /** `PATCH /contacts/{id}`: Chatwoot merges `custom_attributes` (and `additional_attributes`) into the stored ones. */
+  async updateContact(contactId: number, body: ContactFields): Promise<void> {
+    await this.call('patch', `/contacts/${contactId}`, 'update contact', z.unknown(), body);
+  }
+
+  /** `GET /conversations/{id}/labels`. */
+  async listLabels(conversationId: number): Promise<string[]> {
+    return (await this.call('get', `/conversations/${conversationId}/labels`, 'list labels', LabelList)).payload;
+  }
+
+  /** `POST /conversations/{id}/labels`: REPLACES the conversation's whole label list (read, merge, then write). */
+  async setLabels(conversationId: number, labels: readonly string[]): Promise<void> {
+    await this.call('post', `/conversations/${conversationId}/labels`, 'set labels', z.unknown(), { labels });
+  }
+
+  /** `POST /conversations/{id}/custom_attributes`: REPLACES the whole bag (read it with {@link getConversation}, merge, then write). */
+  async setCustomAttributes(conversationId: number, attributes: Record<string, unknown>): Promise<void> {
+    await this.call('post', `/conversations/${conversationId}/custom_attributes`, 'set custom attributes', z.unknown(), { custom_attributes: attributes });
   }
 
   /** `POST /contacts/filter` on `identifier equal_to` (identifiers are unique per account). */

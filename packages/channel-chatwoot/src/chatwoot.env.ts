@@ -1,5 +1,9 @@
 import { csv, int, optional, port, url } from '@switchboard/core';
 import { z } from 'zod';
+import { ALL_MIRROR_FACTS, MirrorFactList, type MirrorFact, type MirrorFactSettings } from './chatwoot.mirror-facts-config.js';
+
+/** `on`, `off` or a list of mirror facts; empty = unset (the default, `on`). */
+const factList = () => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), MirrorFactList.optional());
 
 /** A numeric id variable (Chatwoot account, inbox and bot ids); empty = unset. */
 const numericId = () =>
@@ -30,6 +34,10 @@ export const chatwootEnv = {
   CHATWOOT_MAX_BODY_BYTES: int(1_048_576, 1024),
   /** Timeout of every Chatwoot API call, ms. */
   CHATWOOT_HTTP_TIMEOUT_MS: int(10_000, 100),
+  /** Labels on mirror conversations: `on` (default), `off`, or a list of `channel,account,language,handoff,opted-out`. */
+  CHATWOOT_LABELS: factList(),
+  /** Custom attributes on mirror conversations (and `opted_out` on the contact): `on` (default), `off`, or a list of `channel,account,language,handoff,summary,opted-out`. */
+  CHATWOOT_ATTRIBUTES: factList(),
 };
 
 /** The values {@link chatwootEnv} produces. */
@@ -51,6 +59,8 @@ export type ChatwootSettings =
       readonly maxBodyBytes: number;
       readonly httpTimeoutMs: number;
       readonly port: number;
+      /** Which facts the mirror shows as labels and custom attributes. */
+      readonly mirrorFacts: MirrorFactSettings;
     };
 
 /**
@@ -79,8 +89,14 @@ export function chatwootSettings(env: Partial<ChatwootEnv>): ChatwootSettings {
     ...(env.CHATWOOT_BOT_ID ? { botId: env.CHATWOOT_BOT_ID } : {}),
     ...(env.CHATWOOT_MIRROR_INBOX_ID ? { mirrorInboxId: env.CHATWOOT_MIRROR_INBOX_ID } : {}),
     httpTimeoutMs: env.CHATWOOT_HTTP_TIMEOUT_MS ?? 10_000,
+    mirrorFacts: mirrorFactsOf(env.CHATWOOT_LABELS, env.CHATWOOT_ATTRIBUTES),
     ...common,
   };
+}
+
+/** The fact settings of an account: its own lists, else the environment's, else every fact. */
+function mirrorFactsOf(labels: readonly MirrorFact[] | undefined, attributes: readonly MirrorFact[] | undefined): MirrorFactSettings {
+  return { labels: labels ?? ALL_MIRROR_FACTS.labels, attributes: attributes ?? ALL_MIRROR_FACTS.attributes };
 }
 
 /** Chatwoot ids are positive integers; YAML may write them quoted. */
@@ -96,6 +112,10 @@ export const chatwootAccountFields = z.strictObject({
   webhookSecret: z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1)).min(1)]),
   mirrorInboxId: FileId.optional(),
   botId: FileId.optional(),
+  /** Labels on this instance's mirror conversations (`on`, `off` or a list); unset = CHATWOOT_LABELS. */
+  labels: MirrorFactList.optional(),
+  /** Custom attributes on this instance's mirror conversations (`on`, `off` or a list); unset = CHATWOOT_ATTRIBUTES. */
+  attributes: MirrorFactList.optional(),
 });
 export type ChatwootAccountFields = z.output<typeof chatwootAccountFields>;
 
@@ -114,5 +134,6 @@ export function chatwootFileSettings(f: ChatwootAccountFields, env: Partial<Chat
     maxBodyBytes: env.CHATWOOT_MAX_BODY_BYTES ?? 1_048_576,
     httpTimeoutMs: env.CHATWOOT_HTTP_TIMEOUT_MS ?? 10_000,
     port: env.CHATWOOT_PORT ?? 3003,
+    mirrorFacts: mirrorFactsOf(f.labels ?? env.CHATWOOT_LABELS, f.attributes ?? env.CHATWOOT_ATTRIBUTES),
   };
 }

@@ -100,7 +100,7 @@ describe('chatwoot mirror (real Redis, fake Chatwoot)', () => {
 
   it('a phone number taken by another contact does not block mirroring', async () => {
     const [m] = mirrors(1);
-    fake.contacts.push({ id: 1, name: 'Someone', identifier: null, phone_number: '+4915112345678', email: null, additional_attributes: {}, contact_inboxes: [] });
+    fake.contacts.push({ id: 1, name: 'Someone', identifier: null, phone_number: '+4915112345678', email: null, additional_attributes: {}, custom_attributes: {}, avatar_url: null, contact_inboxes: [] });
     await m!.apply(job(wa, 'incoming', 'w-phone', 'hi'));
     expect(fake.contacts.find((c) => c.identifier === 'wa:4915112345678')).toMatchObject({ phone_number: null });
   });

@@ -4,7 +4,9 @@ import {
   ProviderUnavailableError,
   conversationId as conversationIdOf,
   type ConversationRef,
+  type CustomerProfile,
   type Logger,
+  type MirrorContext,
   type MirrorJob,
   type MirrorResult,
 } from '@switchboard/core';
@@ -18,6 +20,10 @@ import {
   type MirrorMapping,
 } from './chatwoot.mirror-store.js';
 import { handoffNote } from './chatwoot.outbound-adapter.js';
+import { MirrorFacts } from './chatwoot.mirror-facts.js';
+import { ALL_MIRROR_FACTS, type MirrorFactSettings } from './chatwoot.mirror-facts-config.js';
+import { MirrorIdentity, knownContactFields, mergedProfile } from './chatwoot.mirror-identity.js';
+import { MirrorState } from './chatwoot.mirror-state.js';
 
 /** Options of {@link ChatwootMirror}. */
 export interface ChatwootMirrorOptions {
@@ -36,6 +42,8 @@ export interface ChatwootMirrorOptions {
   readonly lockTtlMs?: number;
   /** How long a job waits for another worker's creation before retrying later. */
   readonly waitMs?: number;
+  /** Which facts become labels and custom attributes (default: all of them). */
+  readonly facts?: MirrorFactSettings;
 }
 
 /** What happened to one mirror job. */
@@ -55,24 +63,33 @@ export class ChatwootMirror {
   readonly store: MirrorStore;
   private readonly lockTtlMs: number;
   private readonly waitMs: number;
+  private readonly identity: MirrorIdentity;
+  private readonly facts: MirrorFacts;
 
   constructor(private readonly opts: ChatwootMirrorOptions) {
     this.store = new MirrorStore(opts.redis, opts.prefix, opts.gatewayAccountId);
     this.lockTtlMs = opts.lockTtlMs ?? 30_000;
     this.waitMs = opts.waitMs ?? 10_000;
+    const state = new MirrorState(opts.redis, opts.prefix, opts.gatewayAccountId ?? 'default');
+    const locked = <T>(name: string, fn: () => Promise<T>) => this.locked(name, fn);
+    this.identity = new MirrorIdentity({ user: opts.user, state, locked });
+    this.facts = new MirrorFacts({ user: opts.user, state, settings: opts.facts ?? ALL_MIRROR_FACTS, locked });
   }
 
-  /** Applies one mirror job; safe to run twice. */
-  async apply(job: MirrorJob): Promise<MirrorOutcome> {
+  /** Applies one mirror job; safe to run twice. `context.profile` names the contact (from the customer's channel). */
+  async apply(job: MirrorJob, context: MirrorContext = {}): Promise<MirrorOutcome> {
     if (job.ref.channel === 'chatwoot') return { posted: false, reason: 'chatwoot conversations are not mirrored' };
-    const mapping = await this.ensureConversation(job.ref);
+    const profile = mergedProfile(job.ref, context.profile);
+    const mapping = await this.ensureConversation(job.ref, profile);
+    await this.identity.sync(mapping, profile);
     const outcome = await this.post(mapping, job);
     if (job.direction === 'handoff') await this.openForHumans(mapping);
+    await this.facts.apply(mapping, job);
     return outcome;
   }
 
   /** The mirror conversation of `ref`, created once even when many workers ask at the same time. */
-  async ensureConversation(ref: ConversationRef): Promise<MirrorMapping> {
+  async ensureConversation(ref: ConversationRef, profile: CustomerProfile = mergedProfile(ref)): Promise<MirrorMapping> {
     const existing = await this.store.get(ref);
     if (existing) return existing;
     const deadline = Date.now() + this.waitMs;
@@ -82,7 +99,7 @@ export class ChatwootMirror {
         try {
           const again = await this.store.get(ref);
           if (again) return again;
-          return await this.create(ref);
+          return await this.create(ref, profile);
         } finally {
           await release();
         }
@@ -94,41 +111,58 @@ export class ChatwootMirror {
     }
   }
 
-  private async create(ref: ConversationRef): Promise<MirrorMapping> {
-    const contactId = await this.ensureContact(ref);
+  private async create(ref: ConversationRef, profile: CustomerProfile): Promise<MirrorMapping> {
+    const contact = await this.ensureContact(ref, profile);
+    const contactId = contact.id;
     const sourceId = mirrorContactSourceId(ref);
     const conv = await this.opts.user.createConversation({ source_id: sourceId, inbox_id: this.opts.inboxId, contact_id: contactId });
     const mapping: MirrorMapping = { accountId: this.opts.user.accountId, inboxId: this.opts.inboxId, contactId, conversationId: conv.id, sourceId, ref };
+    // a contact created just now has the profile; one found (an earlier conversation, a lost mapping) is brought up to date by sync
+    if (contact.created) await this.identity.created(mapping, profile);
     await this.store.save(mapping);
     this.opts.log.info('chatwoot mirror conversation created', { channel: ref.channel, account: this.opts.gatewayAccountId ?? 'default', chatwootConversationId: conv.id, contactId });
     return mapping;
   }
 
-  /** One contact per channel user (identifier `wa:<id>` / `wechat:<id>`), shared by that user's conversations. */
-  private async ensureContact(ref: ConversationRef): Promise<number> {
+  /**
+   * One contact per channel user (identifier `wa:<id>` / `wechat:<id>`), shared by that user's
+   * conversations, found by its identifier before one is created (a lost Redis mapping, another
+   * gateway instance); created with the profile's name (else the phone or the identifier), avatar and attributes.
+   */
+  private async ensureContact(ref: ConversationRef, profile: CustomerProfile): Promise<{ id: number; created: boolean }> {
     const identifier = mirrorContactIdentifier(ref);
     const release = await this.acquire(`contact:${identifier}`);
     try {
       const found = await this.opts.user.findContactByIdentifier(identifier);
-      if (found) return found.id;
+      if (found) return { id: found.id, created: false };
       const phone = e164(ref);
+      const fields = knownContactFields(ref, profile);
       const body = {
+        ...fields,
         inbox_id: this.opts.inboxId,
         identifier,
         source_id: mirrorContactSourceId(ref),
-        name: ref.displayName ?? (ref.channel === 'whatsapp' && phone ? phone : identifier),
-        additional_attributes: { source: ref.channel },
+        name: fields.name ?? phone ?? identifier,
       };
       try {
-        return (await this.opts.user.createContact(phone ? { ...body, phone_number: phone } : body)).id;
+        return { id: (await this.opts.user.createContact(phone ? { ...body, phone_number: phone } : body)).id, created: true };
       } catch (err: unknown) {
         if (chatwootStatus(err) !== 422) throw err;
         // taken meanwhile (another gateway instance) or the phone belongs to another contact: look again, then go without phone
         const raced = await this.opts.user.findContactByIdentifier(identifier);
-        if (raced) return raced.id;
+        if (raced) return { id: raced.id, created: false };
         if (!phone) throw err;
-        return (await this.opts.user.createContact(body)).id;
+        return { id: (await this.opts.user.createContact(body)).id, created: true };
       }
+    } finally {
+      await release();
+    }
+  }
+
+  private async locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const release = await this.acquire(name);
+    try {
+      return await fn();
     } finally {
       await release();
     }

@@ -120,6 +120,8 @@ export const RestConversation = z.looseObject({
   inbox_id: Id.nullish(),
   meta: WireConversationMeta.nullish(),
   assignee_type: z.string().nullish(),
+  labels: z.array(z.string()).nullish(),
+  custom_attributes: z.record(z.string(), z.unknown()).nullish(),
 });
 export type RestConversation = z.infer<typeof RestConversation>;
 

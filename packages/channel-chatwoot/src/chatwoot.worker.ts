@@ -127,6 +127,7 @@ export function chatwootMirror(s: Extract<ChatwootSettings, { enabled: true }>, 
     redis: ctx.redis,
     prefix: ctx.prefix,
     log: ctx.log,
+    facts: s.mirrorFacts,
   });
 }
 

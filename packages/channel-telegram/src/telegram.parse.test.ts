@@ -44,7 +44,7 @@ describe('parseUpdate over every fixture', () => {
 describe('messages', () => {
   it('keys a private chat by chat id on the bot account', () => {
     const m = message('update.01-private-text.json');
-    expect(m.conversation).toEqual({ channel: 'telegram', account: '7012345678', userId: '5123456789', displayName: 'Ana Souza' });
+    expect(m.conversation).toEqual({ channel: 'telegram', account: '7012345678', userId: '5123456789', displayName: 'Ana Souza', username: 'ana_souza' });
     expect(m.providerMessageId).toBe('5123456789:101');
     expect(parseMessageKey(m.providerMessageId)).toEqual({ chatId: '5123456789', messageId: 101 });
     expect(m.content).toEqual({ type: 'text', text: 'Hi! Do you ship to Lisbon? 🚚' });

@@ -49,6 +49,8 @@ export function chatRef(botId: string, chat: TgChat, threadId?: number): Convers
   if (threadId !== undefined) ref.threadId = `${chat.id}#${threadId}`;
   const name = chat.type === 'private' ? fullName(chat) : chat.title;
   if (name) ref.displayName = name;
+  // a private chat's username is the customer's own handle; a group's is the group's
+  if (chat.type === 'private' && chat.username) ref.username = chat.username;
   return ref;
 }
 

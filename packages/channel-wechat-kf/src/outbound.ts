@@ -14,3 +14,4 @@ export * from './wechat.sync.js';
 export * from './wechat.normalize.js';
 export * from './wechat.media-rules.js';
 export * from './wechat.sync-consumer.js';
+export * from './wechat.profile.js';

@@ -11,6 +11,7 @@ import {
 } from './outbound.js';
 import type { WorkerRuntime } from '@switchboard/channel-runtime';
 import { WechatMediaSource } from './wechat.media.js';
+import { WechatProfiles } from './wechat.profile.js';
 
 /** Typed settings of one 微信客服 corp (account). */
 export interface WechatWorkerSettings {
@@ -21,6 +22,9 @@ export interface WechatWorkerSettings {
   readonly replayHistoryOnFirstSync: boolean;
   readonly firstSyncGraceSec: number;
   readonly syncLockMs: number;
+  /** Cache lifetime of a customer's `kf/customer/batchget` answer, and the wait after a failed one, seconds. */
+  readonly profileTtlSec: number;
+  readonly profileRetrySec: number;
 }
 
 /** The 微信客服 (WeChat Kefu) channel, worker half. */
@@ -39,6 +43,8 @@ export const wechatKf = defineChannelWorker<typeof wechatEnv, WechatWorkerSettin
       replayHistoryOnFirstSync: env.WECHAT_REPLY_HISTORY_ON_FIRST_SYNC,
       firstSyncGraceSec: env.WECHAT_FIRST_SYNC_GRACE_SEC,
       syncLockMs: env.WECHAT_SYNC_LOCK_MS,
+      profileTtlSec: env.WECHAT_PROFILE_TTL_SEC,
+      profileRetrySec: env.WECHAT_PROFILE_RETRY_SEC,
       ...(env.WECHAT_HANDOFF_SERVICER ? { handoffServicer: env.WECHAT_HANDOFF_SERVICER } : {}),
       ...(env.WECHAT_WELCOME_TEXT ? { welcomeText: env.WECHAT_WELCOME_TEXT } : {}),
     };
@@ -50,6 +56,8 @@ export const wechatKf = defineChannelWorker<typeof wechatEnv, WechatWorkerSettin
     replayHistoryOnFirstSync: env.WECHAT_REPLY_HISTORY_ON_FIRST_SYNC,
     firstSyncGraceSec: env.WECHAT_FIRST_SYNC_GRACE_SEC,
     syncLockMs: env.WECHAT_SYNC_LOCK_MS,
+    profileTtlSec: env.WECHAT_PROFILE_TTL_SEC,
+    profileRetrySec: env.WECHAT_PROFILE_RETRY_SEC,
     ...(f.handoffServicer ? { handoffServicer: f.handoffServicer } : {}),
     ...(f.welcomeText ? { welcomeText: f.welcomeText } : {}),
   })),
@@ -70,9 +78,11 @@ export const wechatKf = defineChannelWorker<typeof wechatEnv, WechatWorkerSettin
       fetcher: ctx.fetcher,
       ...(s.handoffServicer ? { handoffServicer: s.handoffServicer } : {}),
     });
+    const profiles = new WechatProfiles({ client, redis: ctx.redis, keys: ctx.keys, log: ctx.log, ttlSec: s.profileTtlSec, retrySec: s.profileRetrySec });
     return {
       accountId: account.id,
       adapter,
+      profileOf: (ref) => profiles.profileOf(ref),
       mediaSource: new WechatMediaSource({ apiUrl: s.api.apiUrl, tokens: client.tokens, fetcher: ctx.fetcher }),
       // callbacks only say "pull": the sync is part of getting messages in; one consumer per
       // process serves every corp, dispatching each job to its account's corp

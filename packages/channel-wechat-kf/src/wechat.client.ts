@@ -7,6 +7,7 @@ import { TOKEN_ERRORS, wechatApiError } from './wechat.errors.js';
 import { WechatTokenCache, type TokenCacheOptions } from './wechat.token.js';
 import {
   ApiStatus,
+  CustomerBatchGetResponse,
   MediaUploadResponse,
   SendMsgResponse,
   ServiceStateResponse,
@@ -15,6 +16,7 @@ import {
   TransResponse,
   type MessageBody,
   type SyncMsgRequest,
+  type WechatCustomer,
 } from './wechat.wire.js';
 
 /**
@@ -158,6 +160,15 @@ export class WechatApiClient {
     const body = { open_kfid: openKfId, external_userid: userId, service_state: state, ...(servicerUserId ? { servicer_userid: servicerUserId } : {}) };
     const res = await this.post('kf/service_state/trans', body, TransResponse);
     return res.msg_code ? { msgCode: res.msg_code } : {};
+  }
+
+  /**
+   * `kf/customer/batchget`: nickname, avatar and unionid of up to 100 customers. WeCom answers only
+   * for customers active in the last 48 hours; the others come back in `invalidIds`.
+   */
+  async batchGetCustomers(userIds: readonly string[]): Promise<{ customers: WechatCustomer[]; invalidIds: string[] }> {
+    const res = await this.post('kf/customer/batchget', { external_userid_list: userIds, need_enter_session_context: 0 }, CustomerBatchGetResponse);
+    return { customers: res.customer_list, invalidIds: res.invalid_external_userid };
   }
 
   /** `media/upload` (multipart field `media`): media_id valid 3 days. */

@@ -51,6 +51,10 @@ export const wechatEnv = {
    * account's waiting sync job takes over after at most this long (ms).
    */
   WECHAT_SYNC_LOCK_MS: int(15_000, 200),
+  /** How long a customer's nickname and avatar (`kf/customer/batchget`) are cached before they are asked again, seconds (0 = never cached). */
+  WECHAT_PROFILE_TTL_SEC: int(86_400, 0),
+  /** After a failed `kf/customer/batchget`, how long before it is tried again, seconds (0 = at the next message). */
+  WECHAT_PROFILE_RETRY_SEC: int(300, 0),
 };
 
 /** Parsed values of {@link wechatEnv}. */

@@ -74,6 +74,22 @@ export const SendMsgResponse = z.object({ msgid: z.string().optional() });
 
 export const ServiceStateResponse = z.object({ service_state: z.coerce.number().int(), servicer_userid: str });
 export const TransResponse = z.object({ msg_code: str });
+
+/** One customer of `kf/customer/batchget` (third-party apps get no avatar, gender or unionid). (provider doc §8) */
+export const WechatCustomer = z.looseObject({
+  external_userid: z.string().min(1),
+  nickname: z.string().optional(),
+  avatar: z.string().optional(),
+  gender: num,
+  unionid: str,
+});
+export type WechatCustomer = z.infer<typeof WechatCustomer>;
+
+/** `kf/customer/batchget`: found customers, and the ids WeCom would not resolve (not active in the last 48 h, or unknown). */
+export const CustomerBatchGetResponse = z.object({
+  customer_list: z.array(WechatCustomer).default([]),
+  invalid_external_userid: z.array(z.string()).default([]),
+});
 export const MediaUploadResponse = z.object({ type: str, media_id: z.string().min(1), created_at: z.union([z.string(), z.number()]).optional() });
 
 /** A text part of a send. */

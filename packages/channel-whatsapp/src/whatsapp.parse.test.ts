@@ -127,6 +127,8 @@ describe('parseWebhook: every message type', () => {
     if (e?.kind !== 'message') throw new Error('expected message');
     expect(e.conversation.userId).toBe('DE.77');
     expect(e.conversation.displayName).toBe('@u');
+    // the username is kept on its own too (the Chatwoot mirror shows it as the contact's username)
+    expect(e.conversation.username).toBe('u');
   });
 
   it('prefers the parent user id when present', () => {

@@ -311,6 +311,7 @@ function parseMessage(raw: unknown, account: string, contacts: WaContact[], rece
   }
   const name = contact?.profile?.name ?? contact?.profile?.username;
   if (name) ref.displayName = name;
+  if (contact?.profile?.username) ref.username = contact.profile.username.replace(/^@/, '');
   const eventId = jobId('wa', account, m.id);
   // an edit carries the whole edited message (Meta: webhooks/reference/messages/edit, Coexistence only)
   const edit = m.type === 'edit' ? obj((m as Obj).edit) : undefined;

@@ -64,6 +64,17 @@ export const MirrorJob = z.object({
   sourceId: z.string(),
   text: z.string(),
   at: z.number(),
+  /** What the turn knew about the conversation, shown as labels and custom attributes in the mirror (each absent = unchanged). */
+  facts: z
+    .object({
+      /** The customer's language as the agent detected it (`en`, `zh`, …). */
+      language: z.string().min(1).max(20).optional(),
+      /** Why the bot handed the conversation to a person, and its own summary. */
+      handoff: z.object({ reason: z.string(), summary: z.string() }).optional(),
+      /** The customer opted out of (true) or back into (false) business-initiated messages. */
+      optedOut: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type MirrorJob = z.infer<typeof MirrorJob>;
 

@@ -138,7 +138,38 @@ export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
    * Present = this account receives mirrored conversations of the other channels: applies one
    * `mirror` job routed to it (a conversation of its own channel is never mirrored). Safe to run twice.
    */
-  readonly mirror?: (job: MirrorJob) => Promise<MirrorResult>;
+  readonly mirror?: (job: MirrorJob, context?: MirrorContext) => Promise<MirrorResult>;
+  /**
+   * Who the customer of a conversation of this account is, as far as the provider tells (WeChat:
+   * nickname and avatar from `kf/customer/batchget`, cached); absent = what the conversation ref
+   * carries is all there is. Never throws: a failed look-up yields what is known without it.
+   */
+  profileOf?(ref: ConversationRef): Promise<CustomerProfile>;
+}
+
+/**
+ * A customer as a channel knows them: what a mirror shows as the contact's name, avatar and
+ * attributes. Every field is optional: unknown stays unknown (the mirror falls back to the id).
+ */
+export interface CustomerProfile {
+  readonly name?: string;
+  /** A public URL of the customer's picture (the mirror's provider downloads it itself). */
+  readonly avatarUrl?: string;
+  /** Public handle without `@`. */
+  readonly username?: string;
+  /** Further provider ids worth showing to agents (WeChat `unionid`, …), by name. */
+  readonly identifiers?: Readonly<Record<string, string>>;
+}
+
+/** What the worker adds to a mirror job when it hands it to the mirroring account. */
+export interface MirrorContext {
+  /** The customer's profile from the conversation's own channel ({@link ChannelWorkerAccount.profileOf}). */
+  readonly profile?: CustomerProfile;
+}
+
+/** The profile a conversation ref alone gives (name and username the inbound event carried). */
+export function refProfile(ref: ConversationRef): CustomerProfile {
+  return { ...(ref.displayName ? { name: ref.displayName } : {}), ...(ref.username ? { username: ref.username } : {}) };
 }
 
 /** Why a reply is held, as the re-engagement reply may tell the customer. */

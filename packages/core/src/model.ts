@@ -25,6 +25,8 @@ export const ConversationRef = z.object({
   address: z.string().min(1).optional(),
   threadId: z.string().min(1).optional(),
   displayName: z.string().optional(),
+  /** The customer's public handle on the channel, without `@` (Telegram username, WhatsApp username of 2026). */
+  username: z.string().optional(),
   phone: z.string().optional(),
 });
 export type ConversationRef = z.infer<typeof ConversationRef>;

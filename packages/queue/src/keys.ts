@@ -156,6 +156,8 @@ export function gatewayKeys(prefix: string) {
       mirrorByConversation: (accountId: number, chatwootConversationId: number, gateway?: string) => at('cw', ...cwScope(gateway), 'mconv', String(accountId), String(chatwootConversationId)),
       /** Lock that makes one mirror creation happen once across workers. */
       mirrorLock: (name: string, gateway?: string) => at('cw', ...cwScope(gateway), 'lock', shortHash(name, 24)),
+      /** What the mirror last applied to one conversation (hash: Chatwoot conversation, contact profile, labels and attributes). */
+      mirrorState: (conversationId: string, gateway?: string) => at('cw', ...cwScope(gateway), 'mstate', conversationId),
       /** One mirrored message (dedupe before posting). */
       mirroredMessage: (messageSourceId: string, gateway?: string) => at('cw', ...cwScope(gateway), 'mmsg', shortHash(messageSourceId, 32)),
       /** Claim of one webhook delivery (`X-Chatwoot-Delivery`). */
@@ -189,6 +191,8 @@ export function gatewayKeys(prefix: string) {
       },
       /** Servicers' receiving state (hash: servicer user id → 1 | 0). */
       servicers: () => at('wechat', 'servicers'),
+      /** A customer's cached `kf/customer/batchget` answer (nickname, avatar), per corp. */
+      profile: (corpId: string, userId: string) => at('wechat', 'profile', corpId, shortHash(userId, 24)),
     },
 
     /** WhatsApp message templates of one account (`GatewayKeys['templates']`). */

@@ -88,6 +88,16 @@ export function customerKeyFamilies(prefix: string): readonly KeyFamily[] {
       keys: (c) => ({ exact: [k.chatwoot.mirrorByRef(c.id)], patterns: [globLiteral(k.chatwoot.mirrorByRef(c.id, 'gw-x')).replace(':acct:gw-x:', ':acct:*:')] }),
     },
     {
+      name: 'Chatwoot mirror state (contact profile, labels and attributes applied)',
+      keyedBy: 'conversation',
+      keys: (c) => ({ exact: [k.chatwoot.mirrorState(c.id)], patterns: [globLiteral(k.chatwoot.mirrorState(c.id, 'gw-x')).replace(':acct:gw-x:', ':acct:*:')] }),
+    },
+    {
+      name: 'WeChat customer profile (kf/customer/batchget nickname and avatar, per corp)',
+      keyedBy: 'customer',
+      keys: (c) => ({ patterns: [globLiteral(k.wechat.profile('corp-x', c.ref.userId)).replace(':corp-x:', ':*:')] }),
+    },
+    {
       name: 'opt-out of business-initiated messages',
       keyedBy: 'customer',
       keys: (c) => ({ exact: [k.optOut(c.ref.channel, c.ref.accountId ?? 'default', c.ref.userId.replace(/^\+/, ''))] }),

@@ -57,6 +57,10 @@ export interface FakeChatwootConversation {
   status: 'open' | 'pending' | 'resolved' | 'snoozed';
   assignee: { id: number; type: 'user' | 'agent_bot' } | null;
   typing: Array<'on' | 'off'>;
+  /** Conversation labels (`POST …/labels` replaces the list). */
+  labels: string[];
+  /** Conversation custom attributes (`POST …/custom_attributes` replaces the bag). */
+  custom_attributes: Record<string, unknown>;
 }
 
 export interface FakeChatwootContact {
@@ -66,6 +70,9 @@ export interface FakeChatwootContact {
   phone_number: string | null;
   email: string | null;
   additional_attributes: Record<string, unknown>;
+  custom_attributes: Record<string, unknown>;
+  /** The last `avatar_url` given (Chatwoot downloads it in a job and shows it as the thumbnail). */
+  avatar_url: string | null;
   contact_inboxes: Array<{ inbox_id: number; source_id: string }>;
 }
 
@@ -108,6 +115,10 @@ export interface FakeChatwoot extends FakeServer {
   reset(): void;
 }
 
+function objectOf(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? { ...(v as Record<string, unknown>) } : {};
+}
+
 const REST_TYPE: Record<string, number> = { incoming: 0, outgoing: 1, activity: 2, template: 3 };
 
 /**
@@ -115,7 +126,9 @@ const REST_TYPE: Record<string, number> = { incoming: 0, outgoing: 1, activity: 
  * `api_access_token` auth with the bot-token allowlist (bots may not touch contacts, list messages or
  * patch message status), messages, toggle_status (with `bot_handoff!` semantics: only the bot token
  * moves pending → open without self-assignment), toggle_typing_status, conversation show, assignments,
- * contacts create/filter/search, conversations create, message status PATCH. Records every request.
+ * contacts create/filter/search/update (PATCH merges both attribute bags; `avatar_url` is kept
+ * as the thumbnail), conversations create, conversation labels (GET; POST replaces the list) and
+ * custom attributes (POST replaces the bag), message status PATCH. Records every request.
  * @see docs/channels/chatwoot.md
  */
 export async function startFakeChatwoot(opts: { accountId?: number; botToken?: string; userToken?: string; webhookSecret?: string } = {}): Promise<FakeChatwoot> {
@@ -206,13 +219,15 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
         assignee_type: c.assignee ? (c.assignee.type === 'user' ? 'User' : 'AgentBot') : null,
         team: null,
       },
+      labels: [...c.labels],
+      custom_attributes: { ...c.custom_attributes },
       messages: [],
       timestamp: Math.floor(Date.now() / 1000),
     };
   }
 
   function contactJson(c: FakeChatwootContact) {
-    return { id: c.id, name: c.name, identifier: c.identifier, phone_number: c.phone_number, email: c.email, additional_attributes: c.additional_attributes, custom_attributes: {}, contact_inboxes: c.contact_inboxes };
+    return { id: c.id, name: c.name, identifier: c.identifier, phone_number: c.phone_number, email: c.email, thumbnail: c.avatar_url ?? '', additional_attributes: c.additional_attributes, custom_attributes: c.custom_attributes, contact_inboxes: c.contact_inboxes };
   }
 
   function messageJson(m: FakeChatwootMessage) {
@@ -359,7 +374,7 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
       return;
     }
     if (!contact.contact_inboxes.some((ci) => ci.inbox_id === inboxId && ci.source_id === sourceId)) contact.contact_inboxes.push({ inbox_id: inboxId, source_id: sourceId });
-    const c: FakeChatwootConversation = { id: nextConversationId++, inbox_id: inboxId, contact_id: contactId, source_id: sourceId, status: 'open', assignee: null, typing: [] };
+    const c: FakeChatwootConversation = { id: nextConversationId++, inbox_id: inboxId, contact_id: contactId, source_id: sourceId, status: 'open', assignee: null, typing: [], labels: [], custom_attributes: objectOf(b['custom_attributes']) };
     conversations.set(c.id, c);
     res.json(conversationJson(c));
   });
@@ -383,7 +398,9 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
       identifier,
       phone_number: phone,
       email: typeof b['email'] === 'string' ? b['email'] : null,
-      additional_attributes: (b['additional_attributes'] as Record<string, unknown>) ?? {},
+      additional_attributes: objectOf(b['additional_attributes']),
+      custom_attributes: objectOf(b['custom_attributes']),
+      avatar_url: typeof b['avatar_url'] === 'string' ? b['avatar_url'] : null,
       contact_inboxes: [],
     };
     const inboxId = Number(b['inbox_id']);
@@ -391,6 +408,67 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
     if (Number.isInteger(inboxId)) contact.contact_inboxes.push({ inbox_id: inboxId, source_id: sourceId });
     contacts.push(contact);
     res.json({ payload: { contact: contactJson(contact), contact_inbox: { inbox: { id: inboxId }, source_id: sourceId } } });
+  });
+
+  app.patch(`${base}/contacts/:id`, (req, res) => {
+    if (!auth(req, res, false)) return;
+    const contact = contacts.find((x) => x.id === Number(req.params['id']));
+    if (!contact) {
+      res.status(404).json({ error: 'Resource could not be found' });
+      return;
+    }
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const identifier = typeof b['identifier'] === 'string' ? b['identifier'] : undefined;
+    if (identifier !== undefined && contacts.some((c) => c !== contact && c.identifier === identifier)) {
+      res.status(422).json({ message: 'Identifier has already been taken', attributes: ['identifier'] });
+      return;
+    }
+    if (typeof b['name'] === 'string') contact.name = b['name'];
+    if (identifier !== undefined) contact.identifier = identifier;
+    if (typeof b['avatar_url'] === 'string') contact.avatar_url = b['avatar_url'];
+    // like Chatwoot's ContactsController#update: both attribute bags are merged into the stored ones
+    contact.custom_attributes = { ...contact.custom_attributes, ...objectOf(b['custom_attributes']) };
+    contact.additional_attributes = { ...contact.additional_attributes, ...objectOf(b['additional_attributes']) };
+    res.json({ payload: contactJson(contact) });
+  });
+
+  app.get(`${base}/conversations/:id/labels`, (req, res) => {
+    if (!auth(req, res, true)) return;
+    const c = conversation(req, res);
+    if (!c) return;
+    res.json({ payload: [...c.labels] });
+  });
+
+  app.post(`${base}/conversations/:id/labels`, (req, res) => {
+    if (!auth(req, res, true)) return;
+    const c = conversation(req, res);
+    if (!c) return;
+    const labels = (req.body as Record<string, unknown> | undefined)?.['labels'];
+    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
+      res.status(422).json({ error: 'labels must be a list' });
+      return;
+    }
+    // label titles are letters, digits, `-` and `_` (Chatwoot's Label model); the list REPLACES the old one
+    if (!labels.every((l) => /^[\p{L}\p{N}_-]+$/u.test(l))) {
+      res.status(422).json({ error: 'label title is invalid' });
+      return;
+    }
+    c.labels = [...new Set(labels.map((l) => l.toLowerCase()))];
+    res.json({ payload: [...c.labels] });
+  });
+
+  app.post(`${base}/conversations/:id/custom_attributes`, (req, res) => {
+    if (!auth(req, res, true)) return;
+    const c = conversation(req, res);
+    if (!c) return;
+    const attrs = (req.body as Record<string, unknown> | undefined)?.['custom_attributes'];
+    if (!attrs || typeof attrs !== 'object' || Array.isArray(attrs)) {
+      res.status(422).json({ error: 'custom_attributes must be an object' });
+      return;
+    }
+    // REPLACES the whole bag (Chatwoot: conversation.update!(custom_attributes: …))
+    c.custom_attributes = { ...(attrs as Record<string, unknown>) };
+    res.json({ custom_attributes: c.custom_attributes });
   });
 
   app.post(`${base}/contacts/filter`, (req, res) => {
@@ -431,7 +509,7 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
     conversations,
     contacts,
     addConversation(c) {
-      const conv: FakeChatwootConversation = { inbox_id: 1, contact_id: 1, source_id: `src-${c.id}`, status: 'pending', assignee: null, typing: [], ...c };
+      const conv: FakeChatwootConversation = { inbox_id: 1, contact_id: 1, source_id: `src-${c.id}`, status: 'pending', assignee: null, typing: [], labels: [], custom_attributes: {}, ...c };
       conversations.set(conv.id, conv);
       return conv;
     },

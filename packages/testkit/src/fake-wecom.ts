@@ -9,7 +9,9 @@ import { encrypt as wecomEncrypt, getSignature } from '@wecom/crypto';
  * A fake WeCom (企业微信) API on 127.0.0.1 speaking the 微信客服 wire format: `gettoken`,
  * `kf/sync_msg` (cursor, has_more, callback token, untokened rate limit), `kf/send_msg` (5-message
  * allowance, 48 h window, service state, msgid dedupe), `kf/send_msg_on_event`,
- * `kf/service_state/get|trans`, `media/upload|get`, plus scriptable errcode/HTTP failures.
+ * `kf/service_state/get|trans`, `kf/customer/batchget` (only customers active in the last 48 h;
+ * unknown or inactive ids in `invalid_external_userid`), `media/upload|get`, plus scriptable
+ * errcode/HTTP failures.
  * Behaviour follows WeCom's 微信客服 API as summarised in docs/channels/wechat-kf.md.
  */
 
@@ -42,6 +44,15 @@ export interface FakeSentMessage {
   readonly msgtype: string;
   readonly body: Record<string, unknown>;
   readonly at: number;
+}
+
+/** A customer as `kf/customer/batchget` describes them. */
+export interface FakeWecomCustomer {
+  nickname: string;
+  avatar?: string;
+  /** 0 unknown, 1 male, 2 female. */
+  gender?: number;
+  unionid?: string;
 }
 
 /** A `kf/sync_msg` item as the fake stores it (raw wire JSON). */
@@ -88,6 +99,7 @@ export class FakeWecom {
   private readonly welcomeCodes = new Map<string, { at: number; used: boolean }>();
   private readonly media = new Map<string, { bytes: Buffer; contentType: string; filename: string }>();
   private readonly untokened: number[] = [];
+  private readonly customers = new Map<string, FakeWecomCustomer & { activeAt: number }>();
   private pageSize = 1000;
   private readonly latency = new Map<string, number>();
   private cursorSeq = 0;
@@ -157,6 +169,8 @@ export class FakeWecom {
       if (item['origin'] === 3 && user) {
         const at = typeof item['send_time'] === 'number' ? item['send_time'] * 1000 : Date.now();
         this.allowance.set(`${openKfId}|${user}`, { lastCustomerAt: at, sent: 0 });
+        const known = this.customers.get(user);
+        if (known) known.activeAt = Math.max(known.activeAt, at);
         const st = this.states.get(`${openKfId}|${user}`);
         if (!st || st.state === 4) this.states.set(`${openKfId}|${user}`, { state: 0 });
       }
@@ -197,6 +211,14 @@ export class FakeWecom {
     this.addMessages(openKfId, [item]);
     this.states.set(`${openKfId}|${userId}`, { state: 3, servicer });
     return item;
+  }
+
+  /**
+   * A customer `kf/customer/batchget` knows (nickname, avatar…), active now; a customer message
+   * added later keeps them active. `activeAt` in the past (more than 48 h) makes them unknown to batchget.
+   */
+  setCustomer(userId: string, customer: FakeWecomCustomer, activeAt = Date.now()): void {
+    this.customers.set(userId, { ...customer, activeAt });
   }
 
   /** Maximum items per sync page (below `limit`, to force paging). */
@@ -304,6 +326,8 @@ export class FakeWecom {
         const st = this.states.get(`${String(b['open_kfid'])}|${String(b['external_userid'])}`) ?? { state: 0 };
         return this.reply(res, api, method, query, body, 200, { errcode: 0, errmsg: 'ok', service_state: st.state, ...(st.state === 3 && st.servicer ? { servicer_userid: st.servicer } : {}) });
       }
+      case 'kf/customer/batchget':
+        return this.reply(res, api, method, query, body, 200, this.batchget(b));
       case 'kf/service_state/trans':
         return this.reply(res, api, method, query, body, 200, this.trans(b));
       case 'media/upload':
@@ -419,6 +443,25 @@ export class FakeWecom {
     const { code: _c, msgid, msgtype: _y, ...rest } = b;
     this.sentOnEvent.push({ code, ...(typeof msgid === 'string' ? { msgid } : {}), msgtype, body: rest, at: Date.now() });
     return { errcode: 0, errmsg: 'ok', ...(typeof msgid === 'string' ? { msgid } : {}) };
+  }
+
+  private batchget(b: Record<string, unknown>): Record<string, unknown> {
+    const ids = b['external_userid_list'];
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 100 || !ids.every((x) => typeof x === 'string')) {
+      return { errcode: 40058, errmsg: 'external_userid_list must hold 1-100 ids' };
+    }
+    const customer_list: Array<Record<string, unknown>> = [];
+    const invalid_external_userid: string[] = [];
+    for (const id of ids) {
+      const c = this.customers.get(id);
+      // WeCom answers only for customers active within the last 48 hours
+      if (!c || Date.now() - c.activeAt > 48 * 3600_000) {
+        invalid_external_userid.push(id);
+        continue;
+      }
+      customer_list.push({ external_userid: id, nickname: c.nickname, avatar: c.avatar ?? '', gender: c.gender ?? 0, unionid: c.unionid ?? '' });
+    }
+    return { errcode: 0, errmsg: 'ok', customer_list, invalid_external_userid };
   }
 
   private trans(b: Record<string, unknown>): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import { DEFAULT_ACCOUNT_ID } from '@switchboard/core';
 import { createWorker } from '@switchboard/queue';
-import { mirrorAccount, mirrorChannel } from '../channels.js';
+import { accountFor, mirrorAccount, mirrorChannel } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
 
 /** Mirror jobs mostly wait on the mirroring provider (Chatwoot); a few in flight keep one instance comfortable. */
@@ -24,7 +24,9 @@ export function startMirrorRole(deps: WorkerDeps): Worker[] {
           deps.log.warn('mirror job for an account that does not mirror here: dropped', { account: accountId, channel: job.ref.channel });
           return { skipped: 'mirror account not configured' };
         }
-        const outcome = await target.account.mirror(job);
+        // the customer's own channel names them (WeChat: nickname and avatar); never throws
+        const profile = await accountFor(deps, job.ref)?.profileOf?.(job.ref);
+        const outcome = await target.account.mirror(job, profile ? { profile } : {});
         return outcome.posted ? { posted: outcome.messageId } : { skipped: outcome.reason };
       },
       { connection: deps.queueRedis, prefix: deps.prefix, log: deps.log, concurrency: Math.min(deps.settings.concurrency, MAX_MIRROR_CONCURRENCY) },

@@ -1,7 +1,6 @@
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import {
   conversationId,
-  DEFAULT_ACCOUNT_ID,
   InboundMessage,
   accountIdOf,
   jobId,
@@ -11,7 +10,8 @@ import {
 } from '@switchboard/core';
 import { renderContent, type AgentInput, type AgentOutput } from '@switchboard/agent';
 import { createWorker, enqueueReply, turnOutboundId } from '@switchboard/queue';
-import { adapterFor, admission, agentFor, mirrorTarget } from '../channels.js';
+import { adapterFor, admission, agentFor } from '../channels.js';
+import { enqueueMirror as mirror } from '../mirror-jobs.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
 import { mediaTextOf, ownershipEntry, receivedMessageEntry, record as recordFacts, turnEntry } from '../recording.js';
@@ -31,19 +31,6 @@ interface TurnRecord {
 }
 
 const RECORD_TTL_SEC = 7 * 24 * 3600;
-
-async function mirror(deps: WorkerDeps, ref: ConversationRef, direction: 'incoming' | 'outgoing' | 'handoff', sourceId: string, text: string): Promise<void> {
-  const target = mirrorTarget(deps, ref);
-  if (target === undefined) return;
-  const via = target.account.accountId;
-  // mirroring must never delay or block the customer's reply: its own queue, its own retries
-  try {
-    const job = { ref, ...(via !== DEFAULT_ACCOUNT_ID ? { mirrorAccountId: via } : {}), direction, sourceId, text, at: Date.now() };
-    await deps.producers.enqueue('mirror', job, { jobId: jobId('mir', ...(via !== DEFAULT_ACCOUNT_ID ? [via] : []), sourceId) });
-  } catch (err) {
-    deps.log.warn('mirror enqueue failed', { err: err instanceof Error ? err.message : String(err) });
-  }
-}
 
 /** The turn's entry (and its handoff) for the record. */
 function turnFacts(deps: WorkerDeps, ref: ConversationRef, seq: number, turn: TurnRecord, at: number): RecordEntry[] {
@@ -155,7 +142,7 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
       turnId: turnRecordId(convId, seq),
       ...(customer.at(-1)?.providerMessageId ? { inReplyTo: customer.at(-1)?.providerMessageId } : {}),
     });
-    await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text);
+    await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text, output.language ? { language: output.language } : undefined);
   }
   // recorded again by a retried run (same ids): the record keeps it once
   facts.push(...turnFacts(deps, latestRef, seq, record, record.at ?? Date.now()));
@@ -165,7 +152,7 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
     await setOwner(deps, convId, 'human', output.handoff.reason, ref.accountId);
     deps.metrics.handoffs.inc({ channel: ref.channel, reason: output.handoff.reason.slice(0, 40) });
     if (adapter?.handoff && (await deps.mailbox.claim(`handoff-${convId}-${seq}`))) await adapter.handoff(latestRef, output.handoff);
-    await mirror(deps, latestRef, 'handoff', `handoff-${convId}-${seq}`, `${output.handoff.reason}\n\n${output.handoff.summary}`);
+    await mirror(deps, latestRef, 'handoff', `handoff-${convId}-${seq}`, `${output.handoff.reason}\n\n${output.handoff.summary}`, { handoff: output.handoff, ...(output.language ? { language: output.language } : {}) });
   }
   return output.source;
 }
