@@ -155,10 +155,7 @@ export class Agent {
   /** Answers one turn. No memory side effects; safe to call again for the same turn. */
   async respond(input: AgentInput): Promise<AgentOutput> {
     const started = Date.now();
-    const decided = await this.decide(input, started + this.config.llm.firstReplyBudgetMs);
-    const typed = typedText(input.messages).text;
-    const language = typed.length >= 8 ? detectLanguage(typed) : undefined;
-    const out = language && !decided.language ? { ...decided, language } : decided;
+    const out = await this.decide(input, started + this.config.llm.firstReplyBudgetMs);
     this.metrics.turn?.({ channel: input.ref.channel, source: out.source, handoff: out.handoff !== undefined, latencyMs: Date.now() - started, variant: out.variant });
     this.log.info('agent answered', {
       conversation: input.conversationId,

@@ -28,8 +28,6 @@ export interface AgentOutput {
   source: AgentSource;
   /** Set when the conversation must go to a person (tool call, customer request, repeated failures). */
   handoff?: { reason: string; summary: string };
-  /** The customer's language as detected from the turn's typed text (absent when too short to tell). */
-  language?: string;
   /** Summed over the turn's LLM calls. */
   usage?: { model: string; inputTokens: number; outputTokens: number; latencyMs: number };
   /** Knowledge documents the turn's prompt or tool results drew on (one per document, in order of first use). */

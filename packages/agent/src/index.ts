@@ -19,6 +19,7 @@ export type { ToolCallRecord } from './tools/tool-loop.js';
 export type { RouteReason } from './routing.js';
 export type { CustomerProfile } from './profile.js';
 export { renderContent, renderMessage, renderTurn } from './render.js';
+export { turnLanguage } from './turn-language.js';
 export { agentKeys, customerId } from './keys.js';
 export { runEval, formatEval, parseEvalSet, type EvalConversation, type EvalTurn } from './eval/eval.js';
 export { UnansweredQuestions, normaliseQuestion, unansweredId, UNANSWERED_MAX, UNANSWERED_TTL_SECONDS, type UnansweredQuestion } from './unanswered.js';

@@ -236,6 +236,11 @@ export class FakeWecom {
     this.failures.push({ api, errcode, errmsg, times });
   }
 
+  /** Drops the scripted failures of `api` not used yet (the API works again). */
+  clearFailures(api: string): void {
+    for (const f of this.failures) if (f.api === api) f.times = 0;
+  }
+
   /** The next `times` calls of `api` answer this HTTP status. */
   failHttp(api: string, httpStatus: number, times = 1): void {
     this.failures.push({ api, httpStatus, times });

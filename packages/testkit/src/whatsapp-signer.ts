@@ -15,6 +15,8 @@ export interface TextDeliveryOptions {
   waId?: string;
   userId?: string;
   name?: string;
+  /** `contacts[].profile.username` (WhatsApp usernames, 2026). */
+  username?: string;
   text: string;
   wamid?: string;
   timestamp?: number;
@@ -24,7 +26,7 @@ export interface TextDeliveryOptions {
 export function whatsappTextDelivery(o: TextDeliveryOptions): { payload: unknown; wamid: string } {
   seq += 1;
   const wamid = o.wamid ?? `wamid.TEST${Date.now().toString(36)}${process.pid}${seq}`;
-  const contact: Record<string, unknown> = { profile: { name: o.name ?? 'Test User' } };
+  const contact: Record<string, unknown> = { profile: { name: o.name ?? 'Test User', ...(o.username ? { username: o.username } : {}) } };
   if (o.waId) contact.wa_id = o.waId;
   if (o.userId) contact.user_id = o.userId;
   const message: Record<string, unknown> = { id: wamid, timestamp: String(o.timestamp ?? Math.floor(Date.now() / 1000)), type: 'text', text: { body: o.text } };

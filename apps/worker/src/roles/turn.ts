@@ -8,7 +8,7 @@ import {
   type RecordEntry,
   type TurnJob,
 } from '@switchboard/core';
-import { renderContent, type AgentInput, type AgentOutput } from '@switchboard/agent';
+import { renderContent, turnLanguage, type AgentInput, type AgentOutput } from '@switchboard/agent';
 import { createWorker, enqueueReply, turnOutboundId } from '@switchboard/queue';
 import { adapterFor, admission, agentFor } from '../channels.js';
 import { enqueueMirror as mirror } from '../mirror-jobs.js';
@@ -130,6 +130,7 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
   }
 
   const { output } = record;
+  const language = turnLanguage(customer);
   // kept with the stored reply, so a retried turn (which does not read the media again) records them too
   addMediaTexts(facts, record.mediaTexts);
   if (output.reply && (output.reply.text.trim() || output.reply.options?.length || output.reply.media?.length || output.reply.template)) {
@@ -142,7 +143,7 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
       turnId: turnRecordId(convId, seq),
       ...(customer.at(-1)?.providerMessageId ? { inReplyTo: customer.at(-1)?.providerMessageId } : {}),
     });
-    await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text, output.language ? { language: output.language } : undefined);
+    await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text, language ? { language } : undefined);
   }
   // recorded again by a retried run (same ids): the record keeps it once
   facts.push(...turnFacts(deps, latestRef, seq, record, record.at ?? Date.now()));
@@ -152,7 +153,7 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
     await setOwner(deps, convId, 'human', output.handoff.reason, ref.accountId);
     deps.metrics.handoffs.inc({ channel: ref.channel, reason: output.handoff.reason.slice(0, 40) });
     if (adapter?.handoff && (await deps.mailbox.claim(`handoff-${convId}-${seq}`))) await adapter.handoff(latestRef, output.handoff);
-    await mirror(deps, latestRef, 'handoff', `handoff-${convId}-${seq}`, `${output.handoff.reason}\n\n${output.handoff.summary}`, { handoff: output.handoff, ...(output.language ? { language: output.language } : {}) });
+    await mirror(deps, latestRef, 'handoff', `handoff-${convId}-${seq}`, `${output.handoff.reason}\n\n${output.handoff.summary}`, { handoff: output.handoff, ...(language ? { language } : {}) });
   }
   return output.source;
 }
