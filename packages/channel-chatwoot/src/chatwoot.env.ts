@@ -1,4 +1,4 @@
-import { csv, int, optional, port, url } from '@switchboard/core';
+import { csv, flag, int, optional, port, url } from '@switchboard/core';
 import { z } from 'zod';
 
 /** A numeric id variable (Chatwoot account, inbox and bot ids); empty = unset. */
@@ -30,6 +30,8 @@ export const chatwootEnv = {
   CHATWOOT_MAX_BODY_BYTES: int(1_048_576, 1024),
   /** Timeout of every Chatwoot API call, ms. */
   CHATWOOT_HTTP_TIMEOUT_MS: int(10_000, 100),
+  /** Mirror what the media step read out of a customer's file (voice transcript, document text) as a private note beside it. */
+  CHATWOOT_MIRROR_MEDIA_NOTES: flag(true),
 };
 
 /** The values {@link chatwootEnv} produces. */
@@ -47,6 +49,8 @@ export type ChatwootSettings =
       readonly botId?: number;
       readonly webhookSecrets: readonly string[];
       readonly mirrorInboxId?: number;
+      /** Private notes with the transcript / text of mirrored customer files (default on). */
+      readonly mirrorMediaNotes: boolean;
       readonly signatureWindowSec: number;
       readonly maxBodyBytes: number;
       readonly httpTimeoutMs: number;
@@ -78,6 +82,7 @@ export function chatwootSettings(env: Partial<ChatwootEnv>): ChatwootSettings {
     ...(env.CHATWOOT_API_TOKEN ? { apiToken: env.CHATWOOT_API_TOKEN } : {}),
     ...(env.CHATWOOT_BOT_ID ? { botId: env.CHATWOOT_BOT_ID } : {}),
     ...(env.CHATWOOT_MIRROR_INBOX_ID ? { mirrorInboxId: env.CHATWOOT_MIRROR_INBOX_ID } : {}),
+    mirrorMediaNotes: env.CHATWOOT_MIRROR_MEDIA_NOTES ?? true,
     httpTimeoutMs: env.CHATWOOT_HTTP_TIMEOUT_MS ?? 10_000,
     ...common,
   };
@@ -96,6 +101,8 @@ export const chatwootAccountFields = z.strictObject({
   webhookSecret: z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1)).min(1)]),
   mirrorInboxId: FileId.optional(),
   botId: FileId.optional(),
+  /** Private notes with the transcript / text of mirrored customer files; absent = CHATWOOT_MIRROR_MEDIA_NOTES. */
+  mirrorMediaNotes: z.union([z.boolean(), z.enum(['on', 'off']).transform((v) => v === 'on')]).optional(),
 });
 export type ChatwootAccountFields = z.output<typeof chatwootAccountFields>;
 
@@ -109,6 +116,7 @@ export function chatwootFileSettings(f: ChatwootAccountFields, env: Partial<Chat
     ...(f.apiToken ? { apiToken: f.apiToken } : {}),
     ...(f.botId ? { botId: f.botId } : {}),
     ...(f.mirrorInboxId ? { mirrorInboxId: f.mirrorInboxId } : {}),
+    mirrorMediaNotes: f.mirrorMediaNotes ?? env.CHATWOOT_MIRROR_MEDIA_NOTES ?? true,
     webhookSecrets: f.webhookSecret,
     signatureWindowSec: env.CHATWOOT_SIGNATURE_WINDOW_SEC ?? 300,
     maxBodyBytes: env.CHATWOOT_MAX_BODY_BYTES ?? 1_048_576,

@@ -6,6 +6,7 @@ import {
   type ConversationRef,
   type Logger,
   type MirrorJob,
+  type MirrorMediaLoader,
   type MirrorResult,
 } from '@switchboard/core';
 import type { RedisClient } from '@switchboard/queue';
@@ -18,6 +19,7 @@ import {
   type MirrorMapping,
 } from './chatwoot.mirror-store.js';
 import { handoffNote } from './chatwoot.outbound-adapter.js';
+import { loadMirrorAttachments, type MirrorAttachments } from './chatwoot.mirror-media.js';
 
 /** Options of {@link ChatwootMirror}. */
 export interface ChatwootMirrorOptions {
@@ -62,11 +64,11 @@ export class ChatwootMirror {
     this.waitMs = opts.waitMs ?? 10_000;
   }
 
-  /** Applies one mirror job; safe to run twice. */
-  async apply(job: MirrorJob): Promise<MirrorOutcome> {
+  /** Applies one mirror job; safe to run twice. `loadMedia` downloads the customer's files of an `incoming` job. */
+  async apply(job: MirrorJob, loadMedia?: MirrorMediaLoader): Promise<MirrorOutcome> {
     if (job.ref.channel === 'chatwoot') return { posted: false, reason: 'chatwoot conversations are not mirrored' };
     const mapping = await this.ensureConversation(job.ref);
-    const outcome = await this.post(mapping, job);
+    const outcome = await this.post(mapping, job, loadMedia);
     if (job.direction === 'handoff') await this.openForHumans(mapping);
     return outcome;
   }
@@ -144,8 +146,8 @@ export class ChatwootMirror {
     }
   }
 
-  private body(job: MirrorJob, sourceId: string): SendMessageBody {
-    const content = job.text.trim() ? job.text : '(no text)';
+  private body(job: MirrorJob, sourceId: string, fallbackLines: readonly string[] = []): SendMessageBody {
+    const content = mirrorText(job, fallbackLines) || '(no text)';
     switch (job.direction) {
       case 'incoming':
         return { content, message_type: 'incoming', source_id: sourceId };
@@ -164,10 +166,16 @@ export class ChatwootMirror {
   }
 
   /** Posts one message unless it was already posted (claim in Redis; a crashed attempt is checked against Chatwoot). */
-  private async post(mapping: MirrorMapping, job: MirrorJob): Promise<MirrorOutcome> {
+  private async post(mapping: MirrorMapping, job: MirrorJob, loadMedia?: MirrorMediaLoader): Promise<MirrorOutcome> {
     const sourceId = mirrorMessageSourceId(job.direction, job.sourceId);
     const key = this.store.messageKey(sourceId);
     const { redis } = this.opts;
+    let files: MirrorAttachments | undefined;
+    if (job.media?.length) {
+      if ((await redis.get(key))?.startsWith('done:')) return { posted: false, reason: 'already mirrored' };
+      // downloaded before the claim: a passing download problem retries the job with nothing claimed
+      files = await loadMirrorAttachments(job.media, loadMedia, this.opts.log);
+    }
     const claimed = (await redis.set(key, `posting:${Date.now()}`, 'EX', DONE_TTL_SEC, 'NX')) === 'OK';
     if (!claimed) {
       const state = (await redis.get(key)) ?? '';
@@ -187,7 +195,10 @@ export class ChatwootMirror {
     }
     let messageId: number;
     try {
-      messageId = (await this.opts.user.sendMessage(mapping.conversationId, this.body(job, sourceId))).id;
+      const body = this.body(job, sourceId, files?.lines);
+      messageId = files?.files.length
+        ? (await this.opts.user.sendAttachments(mapping.conversationId, { ...body, content: mirrorText(job, files.lines), files: files.files })).id
+        : (await this.opts.user.sendMessage(mapping.conversationId, body)).id;
     } catch (err: unknown) {
       const status = chatwootStatus(err);
       // an HTTP answer means nothing was created: release the claim so the retry posts at once
@@ -215,6 +226,11 @@ export class ChatwootMirror {
     }
     await this.opts.user.toggleStatus(mapping.conversationId, 'open');
   }
+}
+
+/** The text of a mirrored message: the job's text (a caption for files), then a line per file that could not be attached. */
+function mirrorText(job: MirrorJob, fallbackLines: readonly string[]): string {
+  return [job.text.trim() ? job.text : undefined, ...fallbackLines].filter(Boolean).join('\n\n');
 }
 
 /** E.164 phone of a mirrored customer when known (WhatsApp wa_ids are E.164 digits without `+`). */

@@ -159,22 +159,25 @@ function normalizeMessage(msg: WireMessageEvent, opts: ChatwootParseOptions, ctx
   }
 
   if (decision.action === 'relay') {
-    if (!ctx.mirroredRef) return [unsupported(baseId, msg.event, 'mirror: conversation not mapped')];
-    // only text and links leave Chatwoot: attachments go out as their URLs in the text
-    const urls = (msg.attachments ?? []).map((a) => a.data_url).filter((u): u is string => typeof u === 'string');
-    const text = [msg.content?.trim() ? msg.content : undefined, ...urls].filter(Boolean).join('\n');
-    if (!text) return [unsupported(baseId, msg.event, 'mirror: empty message')];
-    const relayed: InboundMessage = {
-      kind: 'message',
-      eventId: baseId,
-      providerMessageId: relayedMessageId(msg.conversation.id, msg.id, opts.gatewayAccountId),
-      conversation: ctx.mirroredRef,
-      sentAt,
-      receivedAt: ctx.receivedAt,
-      content: { type: 'text', text },
-      author: 'human_agent',
-    };
-    return [relayed];
+    const mirroredRef = ctx.mirroredRef;
+    if (!mirroredRef) return [unsupported(baseId, msg.event, 'mirror: conversation not mapped')];
+    // text, and each attachment as media by its data_url (the first carries the text as caption);
+    // the relay hook decides what may be fetched and sent
+    const contents = messageContents(msg);
+    if (contents.length === 0) return [unsupported(baseId, msg.event, 'mirror: empty message')];
+    const providerMessageId = relayedMessageId(msg.conversation.id, msg.id, opts.gatewayAccountId);
+    return contents.map(
+      (content, i): InboundMessage => ({
+        kind: 'message',
+        eventId: i === 0 ? baseId : `${baseId}-${i}`,
+        providerMessageId,
+        conversation: mirroredRef,
+        sentAt,
+        receivedAt: ctx.receivedAt,
+        content,
+        author: 'human_agent',
+      }),
+    );
   }
 
   const ref = nativeRef(accountId, msg.conversation, decision.action === 'answer' || decision.action === 'record' ? msg.sender?.id : undefined);

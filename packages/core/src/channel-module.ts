@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { MirrorJob, OutboundJob } from './catalog.js';
+import type { MirrorJob, MirrorMedia, OutboundJob } from './catalog.js';
 import type { OutboundAdapter } from './channel.js';
 import { accountsOfChannel, type AccountEntry, type AccountFileReader, type AccountsFile } from './accounts-file.js';
 import type { ChannelAccount, ChannelInbound, CustomerServiceWindow } from './channel-inbound.js';
@@ -138,8 +138,23 @@ export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
    * Present = this account receives mirrored conversations of the other channels: applies one
    * `mirror` job routed to it (a conversation of its own channel is never mirrored). Safe to run twice.
    */
-  readonly mirror?: (job: MirrorJob) => Promise<MirrorResult>;
+  readonly mirror?: (job: MirrorJob, media?: MirrorMediaLoader) => Promise<MirrorResult>;
+  /** Whether this mirroring account posts what the media step read (transcripts, document text) as private notes. */
+  readonly mirrorsMediaNotes?: boolean;
 }
+
+/** A customer's file fetched for the mirror. */
+export interface MirrorMediaFile {
+  readonly bytes: Buffer;
+  readonly mimeType: string;
+  readonly filename: string;
+}
+
+/**
+ * Downloads one file of a mirror job through the mirrored conversation's media source (guarded
+ * fetcher), at most `maxBytes`; rejects with a media error (`retryable` tells a passing problem).
+ */
+export type MirrorMediaLoader = (media: MirrorMedia, maxBytes: number) => Promise<MirrorMediaFile>;
 
 /** Why a reply is held, as the re-engagement reply may tell the customer. */
 export interface HeldReplyContext {

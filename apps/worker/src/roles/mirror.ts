@@ -3,6 +3,7 @@ import { DEFAULT_ACCOUNT_ID } from '@switchboard/core';
 import { createWorker } from '@switchboard/queue';
 import { mirrorAccount, mirrorChannel } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
+import { mirrorMediaLoader } from '../mirror-media.js';
 
 /** Mirror jobs mostly wait on the mirroring provider (Chatwoot); a few in flight keep one instance comfortable. */
 const MAX_MIRROR_CONCURRENCY = 8;
@@ -24,7 +25,9 @@ export function startMirrorRole(deps: WorkerDeps): Worker[] {
           deps.log.warn('mirror job for an account that does not mirror here: dropped', { account: accountId, channel: job.ref.channel });
           return { skipped: 'mirror account not configured' };
         }
-        const outcome = await target.account.mirror(job);
+        // customer files are downloaded again here, through the conversation's own media source
+        const loader = job.media?.length ? mirrorMediaLoader(deps, job.ref) : undefined;
+        const outcome = await target.account.mirror(job, loader);
         return outcome.posted ? { posted: outcome.messageId } : { skipped: outcome.reason };
       },
       { connection: deps.queueRedis, prefix: deps.prefix, log: deps.log, concurrency: Math.min(deps.settings.concurrency, MAX_MIRROR_CONCURRENCY) },

@@ -6,6 +6,7 @@ import {
   accountIdOf,
   jobId,
   type ConversationRef,
+  type MirrorMedia,
   type RecordEntry,
   type TurnJob,
 } from '@switchboard/core';
@@ -18,6 +19,7 @@ import { mediaTextOf, ownershipEntry, receivedMessageEntry, record as recordFact
 import { inboundRecordId, turnRecordId } from '@switchboard/record';
 import { handleOptOutKeywords } from '../opt-out.js';
 import { releaseHeldReplies } from '../held-replies.js';
+import { hasMirrorMedia, mediaNoteText, mirrorMediaOf } from '../mirror-media.js';
 
 /** What a turn stores before it enqueues its reply, so a retried turn never asks the LLM twice. */
 interface TurnRecord {
@@ -32,16 +34,26 @@ interface TurnRecord {
 
 const RECORD_TTL_SEC = 7 * 24 * 3600;
 
-async function mirror(deps: WorkerDeps, ref: ConversationRef, direction: 'incoming' | 'outgoing' | 'handoff', sourceId: string, text: string): Promise<void> {
+async function mirror(deps: WorkerDeps, ref: ConversationRef, direction: 'incoming' | 'outgoing' | 'note' | 'handoff', sourceId: string, text: string, media?: MirrorMedia[]): Promise<void> {
   const target = mirrorTarget(deps, ref);
   if (target === undefined) return;
   const via = target.account.accountId;
   // mirroring must never delay or block the customer's reply: its own queue, its own retries
   try {
-    const job = { ref, ...(via !== DEFAULT_ACCOUNT_ID ? { mirrorAccountId: via } : {}), direction, sourceId, text, at: Date.now() };
+    const job = { ref, ...(via !== DEFAULT_ACCOUNT_ID ? { mirrorAccountId: via } : {}), direction, sourceId, text, at: Date.now(), ...(media ? { media } : {}) };
     await deps.producers.enqueue('mirror', job, { jobId: jobId('mir', ...(via !== DEFAULT_ACCOUNT_ID ? [via] : []), sourceId) });
   } catch (err) {
     deps.log.warn('mirror enqueue failed', { err: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** What the media step read out of the customer's files, as private notes beside their mirrored messages (`<eventId>#note`). */
+async function mirrorMediaNotes(deps: WorkerDeps, messages: readonly InboundMessage[], texts: Readonly<Record<string, string>> | undefined): Promise<void> {
+  if (!texts) return;
+  for (const m of messages) {
+    const text = texts[m.eventId];
+    if (!text || !hasMirrorMedia(m) || !mirrorTarget(deps, m.conversation)?.account.mirrorsMediaNotes) continue;
+    await mirror(deps, m.conversation, 'note', `${m.eventId}#note`, mediaNoteText(m.content, text));
   }
 }
 
@@ -96,10 +108,18 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
 /** Produces (or recovers) the turn's reply and enqueues it; returns the outcome label. Adds the turn's facts for the record to `facts`. */
 async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMessage[], facts: RecordEntry[]): Promise<string> {
   const { ref, conversationId: convId, seq } = data;
-  for (const m of customer) await mirror(deps, m.conversation, 'incoming', m.eventId, renderContent(m.content));
+  for (const m of customer) {
+    const files = mirrorMediaOf(m.content);
+    await mirror(deps, m.conversation, 'incoming', m.eventId, files ? files.caption : renderContent(m.content), files?.media);
+  }
   const latestRef = customer[customer.length - 1]?.conversation ?? ref;
 
-  if ((await ownerOf(deps, convId)) === 'human') return 'human_owned';
+  if ((await ownerOf(deps, convId)) === 'human') {
+    // no agent turn: the media is read for the humans' private notes alone (when their mirror wants them)
+    const withMedia = customer.filter((m) => hasMirrorMedia(m) && mirrorTarget(deps, m.conversation)?.account.mirrorsMediaNotes);
+    if (withMedia.length > 0 && deps.mediaStep) await mirrorMediaNotes(deps, customer, mediaTextsOf(await deps.mediaStep(withMedia, latestRef)));
+    return 'human_owned';
+  }
 
   const admitted = admission(deps, latestRef);
   if (!admitted.allowed) {
@@ -145,6 +165,7 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
   const { output } = record;
   // kept with the stored reply, so a retried turn (which does not read the media again) records them too
   addMediaTexts(facts, record.mediaTexts);
+  await mirrorMediaNotes(deps, customer, record.mediaTexts);
   if (output.reply && (output.reply.text.trim() || output.reply.options?.length || output.reply.media?.length || output.reply.template)) {
     await enqueueReply(deps, latestRef, {
       outboundId: record.outboundId,
