@@ -82,8 +82,10 @@ function filenameOf(url: string | null | undefined): string | undefined {
 
 /** One attachment → content. `data_url` is an ActiveStorage redirect; the media pipeline follows it. */
 function attachmentContent(a: WireAttachment, caption: string | undefined): MessageContent {
+  const filename = filenameOf(a.data_url);
   const media = {
     ...(a.data_url ? { url: a.data_url } : {}),
+    ...(filename ? { filename } : {}),
     ...(a.content_type ? { mimeType: a.content_type } : {}),
     ...(typeof a.file_size === 'number' && a.file_size >= 0 ? { sizeBytes: Math.round(a.file_size) } : {}),
     ...(caption ? { caption } : {}),
@@ -95,10 +97,8 @@ function attachmentContent(a: WireAttachment, caption: string | undefined): Mess
       return { type: 'audio', media, voice: false };
     case 'video':
       return { type: 'video', media };
-    case 'file': {
-      const filename = filenameOf(a.data_url);
-      return { type: 'document', media: { ...media, ...(filename ? { filename } : {}) } };
-    }
+    case 'file':
+      return { type: 'document', media };
     case 'location':
       if (typeof a.coordinates_lat === 'number' && typeof a.coordinates_long === 'number') {
         return { type: 'location', latitude: a.coordinates_lat, longitude: a.coordinates_long, ...(a.fallback_title ? { name: a.fallback_title } : {}) };
