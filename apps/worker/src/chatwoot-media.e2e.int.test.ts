@@ -62,7 +62,6 @@ describe('chatwoot mirror media end to end', () => {
     const id = mirrorConversation(identifier);
     return id === undefined ? [] : cw.messagesIn(id);
   };
-  const bySource = (identifier: string, sourceId: string) => mirrored(identifier).filter((m) => m.source_id === sourceId);
 
   function agentReply(identifier: string, messageId: number, content: string | null, attachments: unknown[]): Payload {
     const base = fixtureJson<Payload>('chatwoot', 'message_created.outgoing_human_agent_api_inbox.json');
