@@ -24,19 +24,18 @@ function relayed(payload: unknown) {
 }
 
 describe("an agent's attachment in the mirror inbox", () => {
-  it('goes out as reply media of its type, by its data_url, with the text as caption', () => {
+  it('goes out as reply media of its type and name, by its data_url, after the text', () => {
     const [pdf] = relayed(agentReply([attachment('file', 'application/pdf', 'invoice-4821.pdf')], 'Here is your invoice'));
     expect(pdf).toEqual({
-      reply: { text: '', media: [{ kind: 'document', url: `${ORIGIN}/rails/active_storage/blobs/redirect/eyJ--x/invoice-4821.pdf`, mimeType: 'application/pdf', filename: 'invoice-4821.pdf', caption: 'Here is your invoice' }] },
+      reply: { text: 'Here is your invoice', media: [{ kind: 'document', url: `${ORIGIN}/rails/active_storage/blobs/redirect/eyJ--x/invoice-4821.pdf`, mimeType: 'application/pdf', filename: 'invoice-4821.pdf' }] },
     });
   });
 
-  it('several files become one reply each (the text rides with the first); audio keeps the text as its own message', () => {
+  it('several files become one reply each, the text with the first', () => {
     const [audio, image, video] = relayed(agentReply([attachment('audio', 'audio/mpeg', 'note.mp3'), attachment('image', 'image/png', 'a.png'), attachment('video', 'video/mp4', 'b.mp4')], 'Listen'));
-    expect(audio?.reply).toMatchObject({ text: 'Listen', media: [{ kind: 'audio', mimeType: 'audio/mpeg' }] });
-    expect(audio?.reply?.media?.[0]).not.toHaveProperty('caption');
-    expect(image?.reply).toMatchObject({ text: '', media: [{ kind: 'image', mimeType: 'image/png' }] });
-    expect(video?.reply).toMatchObject({ text: '', media: [{ kind: 'video', mimeType: 'video/mp4' }] });
+    expect(audio?.reply).toMatchObject({ text: 'Listen', media: [{ kind: 'audio', mimeType: 'audio/mpeg', filename: 'note.mp3' }] });
+    expect(image?.reply).toMatchObject({ text: '', media: [{ kind: 'image', mimeType: 'image/png', filename: 'a.png' }] });
+    expect(video?.reply).toMatchObject({ text: '', media: [{ kind: 'video', mimeType: 'video/mp4', filename: 'b.mp4' }] });
   });
 
   it('a URL on another origin is refused, never sent; the text still goes', () => {

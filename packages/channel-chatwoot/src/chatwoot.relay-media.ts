@@ -3,9 +3,6 @@ import type { MessageContent, Reply, ReplyMedia } from '@switchboard/core';
 /** `sb_fetch_refused_total{reason}` of an agent's attachment whose URL is not on the account's Chatwoot. */
 export const FOREIGN_ATTACHMENT_REASON = 'foreign_origin';
 
-/** WhatsApp's caption limit is the smallest of the channels': a longer text goes as its own message. */
-const CAPTION_MAX = 1000;
-
 /** What a human agent's message in the mirror inbox becomes: the reply to send, and a file refused on the way. */
 export interface RelayedReply {
   /** Undefined when nothing is left to send (a refused file without text). */
@@ -44,7 +41,7 @@ function kindOf(content: MessageContent): ReplyMedia['kind'] | undefined {
  * → `image`/`audio`/`video`/`document`) goes out as reply media by its `data_url`, fetched later by
  * the outbound channel through the guarded fetcher (redirects re-checked, no Chatwoot token sent);
  * only a URL on the account's own Chatwoot origin is taken, any other is refused. The agent's text
- * rides as the caption where the channel shows one, else as its own message.
+ * goes as its own message before the file (a caption would be lost on WeChat and on voice notes).
  */
 export function relayedReply(content: MessageContent, renderText: (c: MessageContent) => string, chatwootOrigin: string | undefined): RelayedReply {
   const kind = kindOf(content);
@@ -60,13 +57,7 @@ export function relayedReply(content: MessageContent, renderText: (c: MessageCon
     const why = !url ? 'the attachment has no URL' : `its URL is not on this Chatwoot (${chatwootOrigin ?? 'no CHATWOOT_URL'})`;
     return { ...(caption ? { reply: { text: caption } } : {}), refused: { url: url ?? '', ...(media.filename ? { filename: media.filename } : {}), why } };
   }
-  const asCaption = caption !== undefined && kind !== 'audio' && caption.length <= CAPTION_MAX;
-  const file: ReplyMedia = {
-    kind,
-    url,
-    ...(media.mimeType ? { mimeType: media.mimeType } : {}),
-    ...(media.filename ? { filename: media.filename } : {}),
-    ...(asCaption ? { caption } : {}),
-  };
-  return { reply: { text: asCaption ? '' : (caption ?? ''), media: [file] } };
+  const file: ReplyMedia = { kind, url, ...(media.mimeType ? { mimeType: media.mimeType } : {}), ...(media.filename ? { filename: media.filename } : {}) };
+  // the text goes as its own message before the file: WeChat media and voice notes carry no caption
+  return { reply: { text: caption ?? '', media: [file] } };
 }
