@@ -89,6 +89,10 @@ describe('chatwoot mirror media (real Redis, fake Chatwoot)', () => {
     await expect(m.apply(job, load)).rejects.toThrow(/HTTP 503/);
     expect(await redis.get(m.store.messageKey(mirrorMessageSourceId('incoming', 'wamid.flaky')))).toBeNull();
     expect(fake.messages).toHaveLength(0);
+    // hours later the provider still fails: the message goes without the file rather than never
+    await m.apply({ ...job, at: Date.now() - 5 * 3600_000 }, load);
+    expect(fake.messages).toHaveLength(1);
+    expect(fake.messages[0]?.content).toBe('hi\n\n📎 Image not attached: the image download failed: HTTP 503');
   });
 
   it('a retry after a crash mid-post (Chatwoot stored it, the answer was lost) does not post the file twice', async () => {
@@ -109,6 +113,18 @@ describe('chatwoot mirror media (real Redis, fake Chatwoot)', () => {
     expect(downloads.length).toBe(before);
     expect(fake.messages).toHaveLength(1);
     expect(fake.messages[0]?.attachments).toHaveLength(1);
+  });
+
+  it('files Chatwoot refuses (413 from its proxy) are named in a line and the message still goes, once', async () => {
+    const m = mirror();
+    const { load } = loaderOf({ big: { bytes: PDF, mimeType: 'application/pdf', filename: 'contract.pdf' } });
+    fake.failNext({ method: 'POST', path: /\/messages$/, status: 413, body: { error: 'Request Entity Too Large' } });
+    const job = incoming('wamid.413', 'signed contract', [{ kind: 'document', ref: { mediaId: 'big', filename: 'contract.pdf' } }]);
+    expect(await m.apply(job, load)).toMatchObject({ posted: true });
+    expect(await m.apply(job, load)).toEqual({ posted: false, reason: 'already mirrored' });
+    expect(fake.messages).toHaveLength(1);
+    expect(fake.messages[0]).toMatchObject({ source_id: 'sb:incoming:wamid.413', attachments: [] });
+    expect(fake.messages[0]?.content).toBe(`signed contract\n\n📎 "contract.pdf" (${PDF.length} B) not attached: Chatwoot refused it (HTTP 413)`);
   });
 
   it('the transcript note has its own source id, beside the attachment, and is posted once', async () => {

@@ -35,9 +35,15 @@ export function attachmentFallbackLine(media: MirrorMedia, why: string, sizeByte
 /**
  * Downloads a mirror job's files within Chatwoot's limits: too many, too large (declared or while
  * downloading) or gone for good become a text line; a passing problem (network, provider 5xx) is
- * thrown so the job retries before anything is claimed or posted.
+ * thrown while `retry` holds, so the job retries before anything is claimed or posted.
  */
-export async function loadMirrorAttachments(media: readonly MirrorMedia[], load: MirrorMediaLoader | undefined, log: Logger, limits = CHATWOOT_ATTACHMENT_LIMITS): Promise<MirrorAttachments> {
+export async function loadMirrorAttachments(
+  media: readonly MirrorMedia[],
+  load: MirrorMediaLoader | undefined,
+  log: Logger,
+  opts: { readonly retry: boolean; readonly limits?: typeof CHATWOOT_ATTACHMENT_LIMITS } = { retry: true },
+): Promise<MirrorAttachments> {
+  const limits = opts.limits ?? CHATWOOT_ATTACHMENT_LIMITS;
   const files: MirrorAttachment[] = [];
   const lines: string[] = [];
   let total = 0;
@@ -60,7 +66,8 @@ export async function loadMirrorAttachments(media: readonly MirrorMedia[], load:
       files.push({ bytes: file.bytes, filename: file.filename, contentType: file.mimeType });
       total += file.bytes.length;
     } catch (err: unknown) {
-      if (err instanceof GatewayError && err.retryable) throw err;
+      // a passing problem is retried for a while; past that the message goes without the file
+      if (err instanceof GatewayError && err.retryable && opts.retry) throw err;
       const why = err instanceof Error ? err.message : String(err);
       log.warn('chatwoot mirror: file not attached', { kind: m.kind, err: why });
       lines.push(attachmentFallbackLine(m, why));

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ConfigurationError,
+  ProviderRateLimitedError,
   ProviderUnavailableError,
   conversationId as conversationIdOf,
   type ConversationRef,
@@ -20,6 +21,7 @@ import {
 } from './chatwoot.mirror-store.js';
 import { handoffNote } from './chatwoot.outbound-adapter.js';
 import { loadMirrorAttachments, type MirrorAttachments } from './chatwoot.mirror-media.js';
+import { formatBytes } from '@switchboard/media';
 
 /** Options of {@link ChatwootMirror}. */
 export interface ChatwootMirrorOptions {
@@ -46,6 +48,8 @@ export type MirrorOutcome = MirrorResult;
 /** A previous attempt is still posting; after this long it is presumed dead and Chatwoot is asked instead. */
 const POSTING_STALE_MS = 30_000;
 const DONE_TTL_SEC = 30 * 24 * 3600;
+/** How long a file that fails to download for a passing reason is retried; later the message goes with a line instead (well within the job's attempts). */
+const MEDIA_RETRY_WINDOW_MS = 4 * 3600_000;
 
 /**
  * Mirrors WhatsApp/WeChat conversations into a Chatwoot API inbox (provider doc §9): one contact per
@@ -174,7 +178,7 @@ export class ChatwootMirror {
     if (job.media?.length) {
       if ((await redis.get(key))?.startsWith('done:')) return { posted: false, reason: 'already mirrored' };
       // downloaded before the claim: a passing download problem retries the job with nothing claimed
-      files = await loadMirrorAttachments(job.media, loadMedia, this.opts.log);
+      files = await loadMirrorAttachments(job.media, loadMedia, this.opts.log, { retry: Date.now() - job.at < MEDIA_RETRY_WINDOW_MS });
     }
     const claimed = (await redis.set(key, `posting:${Date.now()}`, 'EX', DONE_TTL_SEC, 'NX')) === 'OK';
     if (!claimed) {
@@ -206,6 +210,12 @@ export class ChatwootMirror {
       if (status === 404) {
         await this.store.forget(mapping);
         throw new ProviderUnavailableError('chatwoot mirror: conversation vanished, recreating', { providerCode: 404, cause: err });
+      }
+      // the files themselves were refused (an instance with a lower MAXIMUM_FILE_UPLOAD_SIZE, a proxy's body limit): post without them
+      if (files?.files.length && (status === 413 || (status === 422 && !(err instanceof ProviderRateLimitedError)))) {
+        const refused = files.files.map((f) => `📎 "${f.filename}" (${formatBytes(f.bytes.length)}) not attached: Chatwoot refused it (HTTP ${status})`);
+        this.opts.log.warn('chatwoot mirror: attachments refused, posting without them', { status, files: files.files.length });
+        return this.post(mapping, { ...job, text: mirrorText(job, [...files.lines, ...refused]), media: [] });
       }
       throw err;
     }
