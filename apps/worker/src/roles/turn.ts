@@ -165,7 +165,6 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
   const { output } = record;
   // kept with the stored reply, so a retried turn (which does not read the media again) records them too
   addMediaTexts(facts, record.mediaTexts);
-  await mirrorMediaNotes(deps, customer, record.mediaTexts);
   if (output.reply && (output.reply.text.trim() || output.reply.options?.length || output.reply.media?.length || output.reply.template)) {
     await enqueueReply(deps, latestRef, {
       outboundId: record.outboundId,
@@ -178,6 +177,8 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
     });
     await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text);
   }
+  // after the reply is on its way; a retried run enqueues the same job ids (nothing twice)
+  await mirrorMediaNotes(deps, customer, record.mediaTexts);
   // recorded again by a retried run (same ids): the record keeps it once
   facts.push(...turnFacts(deps, latestRef, seq, record, record.at ?? Date.now()));
   // memory after the reply is on its way: a memory summary call must not delay the customer
