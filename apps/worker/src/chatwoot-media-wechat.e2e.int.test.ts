@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMetricsRegistry, silentLogger } from '@switchboard/core';
 import { createRedis, Producers, waitReady, type RedisClient } from '@switchboard/queue';
-import { encryptWechatCallback, FakeWecom, fixtureJson, kfCallbackXml, minimalPdf, PNG_1X1, waitFor, WECHAT_TEST_CONFIG, type FakeChatwoot, type FakeChatwootMessage } from '@switchboard/testkit';
+import { amrSample, encryptWechatCallback, FakeWecom, ffmpegAvailable, fixtureJson, kfCallbackXml, minimalPdf, PNG_1X1, waitFor, WECHAT_TEST_CONFIG, type FakeChatwoot, type FakeChatwootMessage } from '@switchboard/testkit';
 import { createWechatIngressApp } from '@switchboard/wechat-ingress/app';
 import { HARNESS_MIRROR_INBOX, startPipeline, type Pipeline } from './testing/harness';
 
@@ -11,6 +11,7 @@ jest.setTimeout(90_000);
 const KF = 'wkCwMedia00000000000000000000001';
 const KEYS = WECHAT_TEST_CONFIG;
 const PDF = minimalPdf(['Rechnung 5521', 'Betrag 42 EUR']);
+const TRANSCRIPT = '我想改一下收货地址';
 let seq = 0;
 const newUser = () => `wmCwMedia${++seq}x${Date.now()}`;
 
@@ -36,6 +37,7 @@ describe('chatwoot mirror media end to end (WeChat Kefu)', () => {
       chatwoot: true,
       chatwootFetchAllowed: true,
       roles: ['inbound', 'agent', 'outbound', 'mirror'],
+      openai: { transcript: TRANSCRIPT },
       env: { WECHAT_TOKEN: KEYS.token, WECHAT_AESKEY: KEYS.encodingAESKey, WECHAT_CORP_ID: KEYS.corpId, WECHAT_SECRET: wecom.secret, WECHAT_API_URL: wecom.url, WECHAT_SYNC_LOCK_MS: '1000' },
     });
     cw = p.chatwoot!;
@@ -74,7 +76,7 @@ describe('chatwoot mirror media end to end (WeChat Kefu)', () => {
     await res.text();
   }
 
-  function customerFile(user: string, msgtype: 'image' | 'file', mediaId: string): void {
+  function customerFile(user: string, msgtype: 'image' | 'file' | 'voice', mediaId: string): void {
     wecom.addMessages(KF, [{ msgid: `m${mediaId}`, open_kfid: KF, external_userid: user, send_time: Math.floor(Date.now() / 1000), origin: 3, msgtype, [msgtype]: { media_id: mediaId } }]);
   }
 
@@ -104,6 +106,18 @@ describe('chatwoot mirror media end to end (WeChat Kefu)', () => {
     expect(files.find((f) => f.fileType === 'file')?.filename).toBe('rechnung-5521.pdf');
     expect(files.find((f) => f.fileType === 'image')?.bytes.equals(PNG_1X1)).toBe(true);
     expect(mirrored(user).filter((m) => m.private)).toHaveLength(1);
+  });
+
+  (ffmpegAvailable() ? it : it.skip)('a WeChat voice note (AMR): the audio attached, its transcript as a private note', async () => {
+    const user = newUser();
+    wecom.addMedia('wxVoice1', amrSample(1), 'audio/amr', 'voice.amr');
+    customerFile(user, 'voice', 'wxVoice1');
+    await callback();
+    await waitFor(() => mirrored(user).some((m) => m.private && m.content?.includes(TRANSCRIPT)), 30_000, 'transcript note');
+    const audio = mirrored(user).filter((m) => (m.attachments?.length ?? 0) > 0);
+    expect(audio).toHaveLength(1);
+    expect(audio[0]?.attachments?.[0]).toMatchObject({ fileType: 'audio', contentType: 'audio/amr' });
+    expect(mirrored(user).find((m) => m.private)?.content).toContain('Transcript of the voice message');
   });
 
   it("an agent's PDF in Chatwoot goes out on WeChat: media/upload as a file, then kf/send_msg by media_id", async () => {
