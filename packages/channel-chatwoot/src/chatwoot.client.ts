@@ -149,22 +149,38 @@ export class ChatwootClient {
    * `POST /conversations/{id}/messages` as multipart with one file in `attachments[]` (Chatwoot's
    * only way to attach media; `MAXIMUM_FILE_UPLOAD_SIZE` defaults to 40 MB).
    */
-  async sendAttachment(
+  sendAttachment(
     conversationId: number,
     msg: { content?: string; private?: boolean; file: Buffer; filename: string; contentType: string },
   ): Promise<RestMessage> {
+    return this.sendAttachments(conversationId, {
+      ...(msg.content ? { content: msg.content } : {}),
+      private: msg.private ?? false,
+      files: [{ bytes: msg.file, filename: msg.filename, contentType: msg.contentType }],
+    });
+  }
+
+  /**
+   * `POST /conversations/{id}/messages` as multipart: the message fields plus each file as one
+   * `attachments[]` part (at most 15 per message, each within `MAXIMUM_FILE_UPLOAD_SIZE`).
+   */
+  async sendAttachments(
+    conversationId: number,
+    msg: Pick<SendMessageBody, 'message_type' | 'private' | 'source_id'> & { content?: string; files: ReadonlyArray<{ bytes: Buffer; filename: string; contentType: string }> },
+  ): Promise<RestMessage> {
     const form = new FormData();
     if (msg.content) form.append('content', msg.content);
-    form.append('message_type', 'outgoing');
+    form.append('message_type', msg.message_type ?? 'outgoing');
     form.append('private', String(msg.private ?? false));
-    form.append('attachments[]', new Blob([msg.file], { type: msg.contentType }), msg.filename);
+    if (msg.source_id) form.append('source_id', msg.source_id);
+    for (const f of msg.files) form.append('attachments[]', new Blob([f.bytes], { type: f.contentType }), f.filename);
     // serialise with the platform's multipart encoder, then send the bytes with their boundary
     const encoded = new Response(form);
     const body = Buffer.from(await encoded.arrayBuffer());
     const contentType = encoded.headers.get('content-type') ?? 'multipart/form-data';
     let res: AxiosResponse;
     try {
-      res = await this.http.post(`/conversations/${conversationId}/messages`, body, { headers: { 'content-type': contentType }, maxBodyLength: 50 * 1024 * 1024 });
+      res = await this.http.post(`/conversations/${conversationId}/messages`, body, { headers: { 'content-type': contentType }, maxBodyLength: Infinity, maxContentLength: 50 * 1024 * 1024 });
     } catch (err: unknown) {
       throw new ProviderUnavailableError(`chatwoot send attachment: ${err instanceof Error ? err.message : String(err)}`, { outcomeUnknown: !neverConnected(err), cause: err });
     }

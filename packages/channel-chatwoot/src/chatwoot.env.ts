@@ -1,4 +1,4 @@
-import { csv, int, optional, port, url } from '@switchboard/core';
+import { csv, flag, int, optional, port, url } from '@switchboard/core';
 import { z } from 'zod';
 import { ALL_MIRROR_FACTS, MirrorFactList, type MirrorFact, type MirrorFactSettings } from './chatwoot.mirror-facts-config.js';
 
@@ -38,6 +38,8 @@ export const chatwootEnv = {
   CHATWOOT_LABELS: factList(),
   /** Custom attributes on mirror conversations (and `opted_out` on the contact): `on` (default), `off`, or a list of `channel,account,language,handoff,summary,opted-out`. */
   CHATWOOT_ATTRIBUTES: factList(),
+  /** Mirror what the media step read out of a customer's file (voice transcript, document text) as a private note beside it. */
+  CHATWOOT_MIRROR_MEDIA_NOTES: flag(true),
 };
 
 /** The values {@link chatwootEnv} produces. */
@@ -55,6 +57,8 @@ export type ChatwootSettings =
       readonly botId?: number;
       readonly webhookSecrets: readonly string[];
       readonly mirrorInboxId?: number;
+      /** Private notes with the transcript / text of mirrored customer files (default on). */
+      readonly mirrorMediaNotes: boolean;
       readonly signatureWindowSec: number;
       readonly maxBodyBytes: number;
       readonly httpTimeoutMs: number;
@@ -88,6 +92,7 @@ export function chatwootSettings(env: Partial<ChatwootEnv>): ChatwootSettings {
     ...(env.CHATWOOT_API_TOKEN ? { apiToken: env.CHATWOOT_API_TOKEN } : {}),
     ...(env.CHATWOOT_BOT_ID ? { botId: env.CHATWOOT_BOT_ID } : {}),
     ...(env.CHATWOOT_MIRROR_INBOX_ID ? { mirrorInboxId: env.CHATWOOT_MIRROR_INBOX_ID } : {}),
+    mirrorMediaNotes: env.CHATWOOT_MIRROR_MEDIA_NOTES ?? true,
     httpTimeoutMs: env.CHATWOOT_HTTP_TIMEOUT_MS ?? 10_000,
     mirrorFacts: mirrorFactsOf(env.CHATWOOT_LABELS, env.CHATWOOT_ATTRIBUTES),
     ...common,
@@ -116,6 +121,8 @@ export const chatwootAccountFields = z.strictObject({
   labels: MirrorFactList.optional(),
   /** Custom attributes on this instance's mirror conversations (`on`, `off` or a list); unset = CHATWOOT_ATTRIBUTES. */
   attributes: MirrorFactList.optional(),
+  /** Private notes with the transcript / text of mirrored customer files; absent = CHATWOOT_MIRROR_MEDIA_NOTES. */
+  mirrorMediaNotes: z.union([z.boolean(), z.enum(['on', 'off']).transform((v) => v === 'on')]).optional(),
 });
 export type ChatwootAccountFields = z.output<typeof chatwootAccountFields>;
 
@@ -129,6 +136,7 @@ export function chatwootFileSettings(f: ChatwootAccountFields, env: Partial<Chat
     ...(f.apiToken ? { apiToken: f.apiToken } : {}),
     ...(f.botId ? { botId: f.botId } : {}),
     ...(f.mirrorInboxId ? { mirrorInboxId: f.mirrorInboxId } : {}),
+    mirrorMediaNotes: f.mirrorMediaNotes ?? env.CHATWOOT_MIRROR_MEDIA_NOTES ?? true,
     webhookSecrets: f.webhookSecret,
     signatureWindowSec: env.CHATWOOT_SIGNATURE_WINDOW_SEC ?? 300,
     maxBodyBytes: env.CHATWOOT_MAX_BODY_BYTES ?? 1_048_576,

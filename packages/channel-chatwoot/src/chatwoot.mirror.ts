@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ConfigurationError,
+  ProviderRateLimitedError,
   ProviderUnavailableError,
   conversationId as conversationIdOf,
   type ConversationRef,
@@ -8,6 +9,7 @@ import {
   type Logger,
   type MirrorContext,
   type MirrorJob,
+  type MirrorMediaLoader,
   type MirrorResult,
 } from '@switchboard/core';
 import type { RedisClient } from '@switchboard/queue';
@@ -24,6 +26,8 @@ import { MirrorFacts } from './chatwoot.mirror-facts.js';
 import { ALL_MIRROR_FACTS, type MirrorFactSettings } from './chatwoot.mirror-facts-config.js';
 import { MirrorIdentity, knownContactFields, mergedProfile } from './chatwoot.mirror-identity.js';
 import { MirrorState } from './chatwoot.mirror-state.js';
+import { loadMirrorAttachments, type MirrorAttachments } from './chatwoot.mirror-media.js';
+import { formatBytes } from '@switchboard/media';
 
 /** Options of {@link ChatwootMirror}. */
 export interface ChatwootMirrorOptions {
@@ -52,6 +56,8 @@ export type MirrorOutcome = MirrorResult;
 /** A previous attempt is still posting; after this long it is presumed dead and Chatwoot is asked instead. */
 const POSTING_STALE_MS = 30_000;
 const DONE_TTL_SEC = 30 * 24 * 3600;
+/** How long a file that fails to download for a passing reason is retried; later the message goes with a line instead (well within the job's attempts). */
+const MEDIA_RETRY_WINDOW_MS = 4 * 3600_000;
 
 /**
  * Mirrors WhatsApp/WeChat conversations into a Chatwoot API inbox (provider doc §9): one contact per
@@ -76,13 +82,13 @@ export class ChatwootMirror {
     this.facts = new MirrorFacts({ user: opts.user, state, settings: opts.facts ?? ALL_MIRROR_FACTS, locked });
   }
 
-  /** Applies one mirror job; safe to run twice. `context.profile` names the contact (from the customer's channel). */
+  /** Applies one mirror job; safe to run twice. `context.profile` names the contact (from the customer's channel); `context.media` downloads the customer's files of an `incoming` job. */
   async apply(job: MirrorJob, context: MirrorContext = {}): Promise<MirrorOutcome> {
     if (job.ref.channel === 'chatwoot') return { posted: false, reason: 'chatwoot conversations are not mirrored' };
     const profile = mergedProfile(job.ref, context.profile);
     const mapping = await this.ensureConversation(job.ref, profile);
     await this.identity.sync(mapping, profile);
-    const outcome = await this.post(mapping, job);
+    const outcome = await this.post(mapping, job, context.media);
     if (job.direction === 'handoff') await this.openForHumans(mapping);
     await this.facts.apply(mapping, job);
     return outcome;
@@ -178,8 +184,8 @@ export class ChatwootMirror {
     }
   }
 
-  private body(job: MirrorJob, sourceId: string): SendMessageBody {
-    const content = job.text.trim() ? job.text : '(no text)';
+  private body(job: MirrorJob, sourceId: string, fallbackLines: readonly string[] = []): SendMessageBody {
+    const content = mirrorText(job, fallbackLines) || '(no text)';
     switch (job.direction) {
       case 'incoming':
         return { content, message_type: 'incoming', source_id: sourceId };
@@ -198,10 +204,16 @@ export class ChatwootMirror {
   }
 
   /** Posts one message unless it was already posted (claim in Redis; a crashed attempt is checked against Chatwoot). */
-  private async post(mapping: MirrorMapping, job: MirrorJob): Promise<MirrorOutcome> {
+  private async post(mapping: MirrorMapping, job: MirrorJob, loadMedia?: MirrorMediaLoader): Promise<MirrorOutcome> {
     const sourceId = mirrorMessageSourceId(job.direction, job.sourceId);
     const key = this.store.messageKey(sourceId);
     const { redis } = this.opts;
+    let files: MirrorAttachments | undefined;
+    if (job.media?.length) {
+      if ((await redis.get(key))?.startsWith('done:')) return { posted: false, reason: 'already mirrored' };
+      // downloaded before the claim: a passing download problem retries the job with nothing claimed
+      files = await loadMirrorAttachments(job.media, loadMedia, this.opts.log, { retry: Date.now() - job.at < MEDIA_RETRY_WINDOW_MS });
+    }
     const claimed = (await redis.set(key, `posting:${Date.now()}`, 'EX', DONE_TTL_SEC, 'NX')) === 'OK';
     if (!claimed) {
       const state = (await redis.get(key)) ?? '';
@@ -221,7 +233,10 @@ export class ChatwootMirror {
     }
     let messageId: number;
     try {
-      messageId = (await this.opts.user.sendMessage(mapping.conversationId, this.body(job, sourceId))).id;
+      const body = this.body(job, sourceId, files?.lines);
+      messageId = files?.files.length
+        ? (await this.opts.user.sendAttachments(mapping.conversationId, { ...body, content: mirrorText(job, files.lines), files: files.files })).id
+        : (await this.opts.user.sendMessage(mapping.conversationId, body)).id;
     } catch (err: unknown) {
       const status = chatwootStatus(err);
       // an HTTP answer means nothing was created: release the claim so the retry posts at once
@@ -229,6 +244,12 @@ export class ChatwootMirror {
       if (status === 404) {
         await this.store.forget(mapping);
         throw new ProviderUnavailableError('chatwoot mirror: conversation vanished, recreating', { providerCode: 404, cause: err });
+      }
+      // the files themselves were refused (an instance with a lower MAXIMUM_FILE_UPLOAD_SIZE, a proxy's body limit): post without them
+      if (files?.files.length && (status === 413 || (status === 422 && !(err instanceof ProviderRateLimitedError)))) {
+        const refused = files.files.map((f) => `📎 "${f.filename}" (${formatBytes(f.bytes.length)}) not attached: Chatwoot refused it (HTTP ${status})`);
+        this.opts.log.warn('chatwoot mirror: attachments refused, posting without them', { status, files: files.files.length });
+        return this.post(mapping, { ...job, text: mirrorText(job, [...files.lines, ...refused]), media: [] });
       }
       throw err;
     }
@@ -249,6 +270,11 @@ export class ChatwootMirror {
     }
     await this.opts.user.toggleStatus(mapping.conversationId, 'open');
   }
+}
+
+/** The text of a mirrored message: the job's text (a caption for files), then a line per file that could not be attached. */
+function mirrorText(job: MirrorJob, fallbackLines: readonly string[]): string {
+  return [job.text.trim() ? job.text : undefined, ...fallbackLines].filter(Boolean).join('\n\n');
 }
 
 /** E.164 phone of a mirrored customer when known (WhatsApp wa_ids are E.164 digits without `+`). */

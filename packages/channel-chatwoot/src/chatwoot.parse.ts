@@ -82,8 +82,10 @@ function filenameOf(url: string | null | undefined): string | undefined {
 
 /** One attachment → content. `data_url` is an ActiveStorage redirect; the media pipeline follows it. */
 function attachmentContent(a: WireAttachment, caption: string | undefined): MessageContent {
+  const filename = filenameOf(a.data_url);
   const media = {
     ...(a.data_url ? { url: a.data_url } : {}),
+    ...(filename ? { filename } : {}),
     ...(a.content_type ? { mimeType: a.content_type } : {}),
     ...(typeof a.file_size === 'number' && a.file_size >= 0 ? { sizeBytes: Math.round(a.file_size) } : {}),
     ...(caption ? { caption } : {}),
@@ -95,10 +97,8 @@ function attachmentContent(a: WireAttachment, caption: string | undefined): Mess
       return { type: 'audio', media, voice: false };
     case 'video':
       return { type: 'video', media };
-    case 'file': {
-      const filename = filenameOf(a.data_url);
-      return { type: 'document', media: { ...media, ...(filename ? { filename } : {}) } };
-    }
+    case 'file':
+      return { type: 'document', media };
     case 'location':
       if (typeof a.coordinates_lat === 'number' && typeof a.coordinates_long === 'number') {
         return { type: 'location', latitude: a.coordinates_lat, longitude: a.coordinates_long, ...(a.fallback_title ? { name: a.fallback_title } : {}) };
@@ -159,22 +159,25 @@ function normalizeMessage(msg: WireMessageEvent, opts: ChatwootParseOptions, ctx
   }
 
   if (decision.action === 'relay') {
-    if (!ctx.mirroredRef) return [unsupported(baseId, msg.event, 'mirror: conversation not mapped')];
-    // only text and links leave Chatwoot: attachments go out as their URLs in the text
-    const urls = (msg.attachments ?? []).map((a) => a.data_url).filter((u): u is string => typeof u === 'string');
-    const text = [msg.content?.trim() ? msg.content : undefined, ...urls].filter(Boolean).join('\n');
-    if (!text) return [unsupported(baseId, msg.event, 'mirror: empty message')];
-    const relayed: InboundMessage = {
-      kind: 'message',
-      eventId: baseId,
-      providerMessageId: relayedMessageId(msg.conversation.id, msg.id, opts.gatewayAccountId),
-      conversation: ctx.mirroredRef,
-      sentAt,
-      receivedAt: ctx.receivedAt,
-      content: { type: 'text', text },
-      author: 'human_agent',
-    };
-    return [relayed];
+    const mirroredRef = ctx.mirroredRef;
+    if (!mirroredRef) return [unsupported(baseId, msg.event, 'mirror: conversation not mapped')];
+    // text, and each attachment as media by its data_url (the first carries the text as caption);
+    // the relay hook decides what may be fetched and sent
+    const contents = messageContents(msg);
+    if (contents.length === 0) return [unsupported(baseId, msg.event, 'mirror: empty message')];
+    const providerMessageId = relayedMessageId(msg.conversation.id, msg.id, opts.gatewayAccountId);
+    return contents.map(
+      (content, i): InboundMessage => ({
+        kind: 'message',
+        eventId: i === 0 ? baseId : `${baseId}-${i}`,
+        providerMessageId,
+        conversation: mirroredRef,
+        sentAt,
+        receivedAt: ctx.receivedAt,
+        content,
+        author: 'human_agent',
+      }),
+    );
   }
 
   const ref = nativeRef(accountId, msg.conversation, decision.action === 'answer' || decision.action === 'record' ? msg.sender?.id : undefined);

@@ -1,4 +1,5 @@
 import type { Worker } from 'bullmq';
+import type { Counter } from 'prom-client';
 import { accountIdOf, conversationId, DEFAULT_ACCOUNT_ID, jobId, type ChannelId, type ChannelInboundHook, type ChannelMessaging, type InboundMessage, type Logger, type MessageContent, type ReplyTemplate } from '@switchboard/core';
 import { createWorker, enqueueReply, type RedisClient, type ReplyContext } from '@switchboard/queue';
 import type { ChatwootClient } from './chatwoot.client.js';
@@ -7,6 +8,7 @@ import { chatwootClients } from './chatwoot.outbound-adapter.js';
 import { ChatwootMirror } from './chatwoot.mirror.js';
 import { HUMAN_REPLIED, relayedChatwootMessage } from './chatwoot.parse.js';
 import { isTemplateCommand, parseTemplateCommand } from './chatwoot.template-command.js';
+import { FOREIGN_ATTACHMENT_REASON, relayedReply } from './chatwoot.relay-media.js';
 
 /** What the relay hook needs from the worker (it enqueues through `enqueueReply`, in conversation order). */
 export interface ChatwootRelayContext extends ReplyContext {
@@ -18,6 +20,10 @@ export interface ChatwootRelayContext extends ReplyContext {
   readonly messaging?: Readonly<Partial<Record<ChannelId, ChannelMessaging>>>;
   /** Posts a private note in the Chatwoot conversation (needs the user token); absent = refusals are only logged. */
   note?(chatwootConversationId: number, text: string): Promise<void>;
+  /** The origin of this account's CHATWOOT_URL: agents' attachments are sent only from there. */
+  readonly chatwootOrigin?: string;
+  /** `sb_fetch_refused_total`: an attachment on another origin is counted there. */
+  readonly refused?: Counter<'reason'>;
 }
 
 /** The template of a `/template` command, or why it cannot be sent (a 503-like problem is thrown: the inbound job retries). */
@@ -70,15 +76,19 @@ export function chatwootRelayHook(ctx: ChatwootRelayContext, gatewayAccountId: s
       }
       template = outcome.template;
     }
+    const relayed = template ? { reply: { text: '', template } } : relayedReply(event.content, (c) => ctx.renderText(c), ctx.chatwootOrigin);
+    if (relayed.refused) {
+      // never fetched: a URL the agent did not upload to this Chatwoot (a forged or foreign payload)
+      ctx.refused?.inc({ reason: FOREIGN_ATTACHMENT_REASON });
+      ctx.log.warn('chatwoot attachment refused', { channel: event.conversation.channel, account: gatewayAccountId, chatwootConversationId: chatwootMessage.conversationId, reason: relayed.refused.why });
+      const name = relayed.refused.filename ? ` "${relayed.refused.filename}"` : '';
+      await ctx.note?.(chatwootMessage.conversationId, `⚠️ File${name} not sent to the customer: ${relayed.refused.why}.`);
+    }
     // enqueue first: the job id and the outbound ledger make a retried hook send at most once; in
     // order: a bot reply still pending for the conversation goes first
-    await enqueueReply(ctx, event.conversation, {
-      outboundId,
-      reply: template ? { text: '', template } : { text: ctx.renderText(event.content) },
-      origin: 'human',
-      chatwootMessage,
-      receivedAt: event.receivedAt,
-    });
+    if (relayed.reply) {
+      await enqueueReply(ctx, event.conversation, { outboundId, reply: relayed.reply, origin: 'human', chatwootMessage, receivedAt: event.receivedAt });
+    }
     await ctx.setOwner(conversationId(event.conversation), 'human', 'chatwoot agent replied', event.conversation.accountId);
     ctx.log.info('chatwoot agent reply relayed', { channel: event.conversation.channel, account: gatewayAccountId, outboundId, ...(template ? { template: `${template.name}:${template.language}` } : {}), chatwootConversationId: chatwootMessage.conversationId });
     return true;

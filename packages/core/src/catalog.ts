@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChannelId, ConversationRef, InboundEvent, Reply } from './model.js';
+import { ChannelId, ConversationRef, InboundEvent, MediaRef, Reply } from './model.js';
 
 /** A turn: answer everything in one conversation's mailbox that arrived before it started. */
 export const TurnJob = z.object({
@@ -55,6 +55,19 @@ export const WechatSyncJob = z.object({
 });
 export type WechatSyncJob = z.infer<typeof WechatSyncJob>;
 
+/**
+ * A customer's file to attach to a mirrored message: the provider's own reference (media id or
+ * URL, declared type, name, size), downloaded again by the mirror role through the conversation
+ * account's media source (so retries never depend on bytes held elsewhere).
+ */
+export const MirrorMedia = z.object({
+  kind: z.enum(['image', 'audio', 'video', 'document']),
+  /** A voice note (audio recorded in the app). */
+  voice: z.boolean().optional(),
+  ref: MediaRef,
+});
+export type MirrorMedia = z.infer<typeof MirrorMedia>;
+
 /** Copy one event of a WhatsApp/WeChat conversation into the Chatwoot API inbox. */
 export const MirrorJob = z.object({
   ref: ConversationRef,
@@ -75,6 +88,8 @@ export const MirrorJob = z.object({
       optedOut: z.boolean().optional(),
     })
     .optional(),
+  /** Files of an `incoming` message (the text is then their caption). */
+  media: z.array(MirrorMedia).max(20).optional(),
 });
 export type MirrorJob = z.infer<typeof MirrorJob>;
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { MirrorJob, OutboundJob } from './catalog.js';
+import type { MirrorJob, MirrorMedia, OutboundJob } from './catalog.js';
 import type { OutboundAdapter } from './channel.js';
 import { accountsOfChannel, type AccountEntry, type AccountFileReader, type AccountsFile } from './accounts-file.js';
 import type { ChannelAccount, ChannelInbound, CustomerServiceWindow } from './channel-inbound.js';
@@ -145,6 +145,8 @@ export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
    * carries is all there is. Never throws: a failed look-up yields what is known without it.
    */
   profileOf?(ref: ConversationRef): Promise<CustomerProfile>;
+  /** Whether this mirroring account posts what the media step read (transcripts, document text) as private notes. */
+  readonly mirrorsMediaNotes?: boolean;
 }
 
 /**
@@ -165,12 +167,27 @@ export interface CustomerProfile {
 export interface MirrorContext {
   /** The customer's profile from the conversation's own channel ({@link ChannelWorkerAccount.profileOf}). */
   readonly profile?: CustomerProfile;
+  /** Downloads the customer's files of an `incoming` job through the conversation's own media source. */
+  readonly media?: MirrorMediaLoader;
 }
 
 /** The profile a conversation ref alone gives (name and username the inbound event carried). */
 export function refProfile(ref: ConversationRef): CustomerProfile {
   return { ...(ref.displayName ? { name: ref.displayName } : {}), ...(ref.username ? { username: ref.username } : {}) };
 }
+
+/** A customer's file fetched for the mirror. */
+export interface MirrorMediaFile {
+  readonly bytes: Buffer;
+  readonly mimeType: string;
+  readonly filename: string;
+}
+
+/**
+ * Downloads one file of a mirror job through the mirrored conversation's media source (guarded
+ * fetcher), at most `maxBytes`; rejects with a media error (`retryable` tells a passing problem).
+ */
+export type MirrorMediaLoader = (media: MirrorMedia, maxBytes: number) => Promise<MirrorMediaFile>;
 
 /** Why a reply is held, as the re-engagement reply may tell the customer. */
 export interface HeldReplyContext {

@@ -46,6 +46,31 @@ export interface FakeChatwootAttachment {
   filename: string;
   contentType: string;
   bytes: Buffer;
+  /** What Chatwoot derives from the content type: `image`, `audio`, `video` or `file`. */
+  fileType: 'image' | 'audio' | 'video' | 'file';
+}
+
+/** An attachment as webhooks carry it (chatwoot.md §4.1), for {@link FakeChatwoot.addBlob}. */
+export interface FakeChatwootWireAttachment {
+  id: number;
+  file_type: 'image' | 'audio' | 'video' | 'file';
+  account_id: number;
+  extension: string | null;
+  content_type: string;
+  data_url: string;
+  thumb_url: string;
+  file_size: number;
+  width: null;
+  height: null;
+}
+
+/** Chatwoot's `file_type` of an uploaded file (Attachment#file_type by content type). */
+export function chatwootFileType(contentType: string): FakeChatwootAttachment['fileType'] {
+  const t = contentType.toLowerCase();
+  if (t.startsWith('image/')) return 'image';
+  if (t.startsWith('audio/')) return 'audio';
+  if (t.startsWith('video/')) return 'video';
+  return 'file';
 }
 
 /** A conversation of the fake (status and assignee are scriptable). */
@@ -108,6 +133,12 @@ export interface FakeChatwoot extends FakeServer {
   setConversation(id: number, patch: Partial<Pick<FakeChatwootConversation, 'status' | 'assignee'>>): void;
   /** Messages of one conversation, in order. */
   messagesIn(conversationId: number): FakeChatwootMessage[];
+  /**
+   * Stores a file as ActiveStorage does and returns its webhook attachment: `data_url` is a
+   * `/rails/active_storage/blobs/redirect/…` URL answering 302 to the blob (on this fake, or on
+   * `blobOrigin`, e.g. a fake S3), which serves the bytes without any token.
+   */
+  addBlob(file: { bytes: Buffer; contentType: string; filename: string; blobOrigin?: string }): FakeChatwootWireAttachment;
   /** The next request matching `failure` fails `times` times. */
   failNext(failure: FakeChatwootFailure, times?: number): void;
   /** Latency for every request (ms). */
@@ -231,9 +262,35 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
   }
 
   function messageJson(m: FakeChatwootMessage) {
-    const { token: _token, conversationId, ...rest } = m;
-    return { ...rest, conversation_id: conversationId };
+    const { token: _token, conversationId, attachments, ...rest } = m;
+    return {
+      ...rest,
+      conversation_id: conversationId,
+      ...(attachments?.length
+        ? { attachments: attachments.map((a, i) => ({ id: m.id * 100 + i, message_id: m.id, file_type: a.fileType, account_id: accountId, extension: a.filename.split('.').pop() ?? null, content_type: a.contentType, file_size: a.bytes.length })) }
+        : {}),
+    };
   }
+
+  const blobs = new Map<string, { bytes: Buffer; contentType: string; filename: string; origin?: string }>();
+  let nextBlob = 1;
+  app.get('/rails/active_storage/blobs/redirect/:signed/:filename', (req, res) => {
+    const blob = blobs.get(String(req.params['signed']));
+    if (!blob) {
+      res.status(404).end();
+      return;
+    }
+    const origin = blob.origin ?? '';
+    res.redirect(302, `${origin}/rails/active_storage/disk/${String(req.params['signed'])}/${encodeURIComponent(blob.filename)}`);
+  });
+  app.get('/rails/active_storage/disk/:signed/:filename', (req, res) => {
+    const blob = blobs.get(String(req.params['signed']));
+    if (!blob) {
+      res.status(404).end();
+      return;
+    }
+    res.set('content-type', blob.contentType).set('content-disposition', `attachment; filename="${blob.filename}"`).send(blob.bytes);
+  });
 
   app.post(`${base}/conversations/:id/messages`, async (req, res) => {
     const who = auth(req, res, true);
@@ -247,7 +304,7 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
       b = {};
       for (const [key, value] of form.entries()) {
         if (typeof value === 'string') b[key] = key === 'private' ? value === 'true' : value;
-        else attachments.push({ field: key, filename: value.name, contentType: value.type, bytes: Buffer.from(await value.arrayBuffer()) });
+        else attachments.push({ field: key, filename: value.name, contentType: value.type, bytes: Buffer.from(await value.arrayBuffer()), fileType: chatwootFileType(value.type) });
       }
       if (attachments.length > 0 && b['content'] === undefined) b['content'] = '';
     }
@@ -519,6 +576,13 @@ export async function startFakeChatwoot(opts: { accountId?: number; botToken?: s
       Object.assign(c, patch);
     },
     messagesIn: (conversationId) => messages.filter((m) => m.conversationId === conversationId),
+    addBlob({ bytes, contentType, filename, blobOrigin }) {
+      const signed = `eyJfcmFpbHMiOnsiZGF0YSI6${nextBlob}--fake`;
+      const id = nextBlob++;
+      blobs.set(signed, { bytes, contentType, filename, ...(blobOrigin ? { origin: blobOrigin } : {}) });
+      const dataUrl = `${server.url}/rails/active_storage/blobs/redirect/${signed}/${encodeURIComponent(filename)}`;
+      return { id, file_type: chatwootFileType(contentType), account_id: accountId, extension: filename.includes('.') ? (filename.split('.').pop() ?? null) : null, content_type: contentType, data_url: dataUrl, thumb_url: '', file_size: bytes.length, width: null, height: null };
+    },
     failNext(failure, times = 1) {
       failures.push({ ...failure, times });
     },

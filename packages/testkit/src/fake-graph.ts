@@ -83,6 +83,8 @@ export async function startFakeGraph(
   let templateRequestCount = 0;
   const app = express();
   app.use(express.json({ limit: '5mb' }));
+  // media uploads (`POST /{pnid}/media`) are multipart: kept raw for the proxy
+  app.use(express.raw({ type: 'multipart/form-data', limit: '120mb' }));
   app.use((req, _res, next) => {
     requests.push({ method: req.method, path: req.path, query: { ...req.query }, headers: { ...req.headers }, body: req.body, at: Date.now() });
     next();
@@ -162,7 +164,8 @@ export async function startFakeGraph(
       const upstream = await fetch(`${opts.proxyUnknownTo}${req.originalUrl}`, {
         method: req.method,
         headers,
-        ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: JSON.stringify(req.body ?? {}) }),
+        // media uploads (multipart) pass through byte for byte
+        ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body ?? {}) }),
         redirect: 'manual',
       });
       res.status(upstream.status);

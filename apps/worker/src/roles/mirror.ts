@@ -3,6 +3,7 @@ import { DEFAULT_ACCOUNT_ID } from '@switchboard/core';
 import { createWorker } from '@switchboard/queue';
 import { accountFor, mirrorAccount, mirrorChannel } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
+import { mirrorMediaLoader } from '../mirror-media.js';
 
 /** Mirror jobs mostly wait on the mirroring provider (Chatwoot); a few in flight keep one instance comfortable. */
 const MAX_MIRROR_CONCURRENCY = 8;
@@ -26,7 +27,9 @@ export function startMirrorRole(deps: WorkerDeps): Worker[] {
         }
         // the customer's own channel names them (WeChat: nickname and avatar); never throws
         const profile = await accountFor(deps, job.ref)?.profileOf?.(job.ref);
-        const outcome = await target.account.mirror(job, profile ? { profile } : {});
+        // customer files are downloaded again here, through the conversation's own media source
+        const media = job.media?.length ? mirrorMediaLoader(deps, job.ref) : undefined;
+        const outcome = await target.account.mirror(job, { ...(profile ? { profile } : {}), ...(media ? { media } : {}) });
         return outcome.posted ? { posted: outcome.messageId } : { skipped: outcome.reason };
       },
       { connection: deps.queueRedis, prefix: deps.prefix, log: deps.log, concurrency: Math.min(deps.settings.concurrency, MAX_MIRROR_CONCURRENCY) },

@@ -10,7 +10,7 @@ import {
 } from '@switchboard/core';
 import { renderContent, turnLanguage, type AgentInput, type AgentOutput } from '@switchboard/agent';
 import { createWorker, enqueueReply, turnOutboundId } from '@switchboard/queue';
-import { adapterFor, admission, agentFor } from '../channels.js';
+import { adapterFor, admission, agentFor, mirrorTarget } from '../channels.js';
 import { enqueueMirror as mirror } from '../mirror-jobs.js';
 import type { WorkerDeps } from '../deps.js';
 import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
@@ -18,6 +18,7 @@ import { mediaTextOf, ownershipEntry, receivedMessageEntry, record as recordFact
 import { inboundRecordId, turnRecordId } from '@switchboard/record';
 import { handleOptOutKeywords } from '../opt-out.js';
 import { releaseHeldReplies } from '../held-replies.js';
+import { hasMirrorMedia, mediaNoteText, mirrorMediaOf } from '../mirror-media.js';
 
 /** What a turn stores before it enqueues its reply, so a retried turn never asks the LLM twice. */
 interface TurnRecord {
@@ -31,6 +32,16 @@ interface TurnRecord {
 }
 
 const RECORD_TTL_SEC = 7 * 24 * 3600;
+
+/** What the media step read out of the customer's files, as private notes beside their mirrored messages (`<eventId>#note`). */
+async function mirrorMediaNotes(deps: WorkerDeps, messages: readonly InboundMessage[], texts: Readonly<Record<string, string>> | undefined): Promise<void> {
+  if (!texts) return;
+  for (const m of messages) {
+    const text = texts[m.eventId];
+    if (!text || !hasMirrorMedia(m) || !mirrorTarget(deps, m.conversation)?.account.mirrorsMediaNotes) continue;
+    await mirror(deps, m.conversation, 'note', `${m.eventId}#note`, mediaNoteText(m.content, text));
+  }
+}
 
 /** The turn's entry (and its handoff) for the record. */
 function turnFacts(deps: WorkerDeps, ref: ConversationRef, seq: number, turn: TurnRecord, at: number): RecordEntry[] {
@@ -83,10 +94,18 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
 /** Produces (or recovers) the turn's reply and enqueues it; returns the outcome label. Adds the turn's facts for the record to `facts`. */
 async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMessage[], facts: RecordEntry[]): Promise<string> {
   const { ref, conversationId: convId, seq } = data;
-  for (const m of customer) await mirror(deps, m.conversation, 'incoming', m.eventId, renderContent(m.content));
+  for (const m of customer) {
+    const files = mirrorMediaOf(m.content);
+    await mirror(deps, m.conversation, 'incoming', m.eventId, files ? files.caption : renderContent(m.content), undefined, files?.media);
+  }
   const latestRef = customer[customer.length - 1]?.conversation ?? ref;
 
-  if ((await ownerOf(deps, convId)) === 'human') return 'human_owned';
+  if ((await ownerOf(deps, convId)) === 'human') {
+    // no agent turn: the media is read for the humans' private notes alone (when their mirror wants them)
+    const withMedia = customer.filter((m) => hasMirrorMedia(m) && mirrorTarget(deps, m.conversation)?.account.mirrorsMediaNotes);
+    if (withMedia.length > 0 && deps.mediaStep) await mirrorMediaNotes(deps, customer, mediaTextsOf(await deps.mediaStep(withMedia, latestRef)));
+    return 'human_owned';
+  }
 
   const admitted = admission(deps, latestRef);
   if (!admitted.allowed) {
@@ -145,6 +164,8 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
     });
     await mirror(deps, latestRef, 'outgoing', record.outboundId, output.reply.text, language ? { language } : undefined);
   }
+  // after the reply is on its way; a retried run enqueues the same job ids (nothing twice)
+  await mirrorMediaNotes(deps, customer, record.mediaTexts);
   // recorded again by a retried run (same ids): the record keeps it once
   facts.push(...turnFacts(deps, latestRef, seq, record, record.at ?? Date.now()));
   // memory after the reply is on its way: a memory summary call must not delay the customer

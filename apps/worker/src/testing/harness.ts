@@ -82,6 +82,8 @@ export interface PipelineOptions {
   telegram?: boolean;
   /** Also run Chatwoot: a fake Chatwoot with a mirror inbox and chatwoot-ingress. */
   chatwoot?: boolean;
+  /** Add the fake Chatwoot (on loopback) to FETCH_ALLOWED_ORIGINS, as a Chatwoot on a private network needs, so agents' files can be fetched. */
+  chatwootFetchAllowed?: boolean;
   /** The knowledge base the agents search. */
   knowledge?: KnowledgeBase;
   /** The store: turns the record on (the recorder, and the `record` role among the default roles). */
@@ -117,6 +119,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     TURN_DEBOUNCE_MS: '150',
     TURN_MAX_WAIT_MS: '1000',
     ...opts.env,
+    ...(chatwoot && opts.chatwootFetchAllowed ? { FETCH_ALLOWED_ORIGINS: [opts.env?.['FETCH_ALLOWED_ORIGINS'], chatwoot.url].filter(Boolean).join(',') } : {}),
   });
   const log = silentLogger();
   const redis: RedisClient = createRedis(env.REDIS_URL, 'worker');
