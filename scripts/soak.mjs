@@ -63,6 +63,7 @@ import { join, resolve } from 'node:path';
 import { firstLine, freePort, spawnTracked as track, waitHttp } from './lib/proc.mjs';
 import { chatwootIncoming, chatwootSignature, metaSignature, postOnce, probe, whatsappMessage } from './lib/soak-payloads.mjs';
 import { analyse, formatTable, KILL_WINDOW_MS } from './lib/soak-report.mjs';
+import { formatBreakdown, latencyBreakdown, readReplyJobs } from './lib/soak-latency.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const require = createRequire(join(root, 'apps/worker/package.json'));
@@ -134,7 +135,21 @@ async function killHard(child) {
   child.kill('SIGKILL');
   await exited;
 }
-const post = (url, body) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => /** @type {Promise<any>} */ (r.json()));
+/**
+ * A control request to the fakes. Retried on a network error: on a machine shared with other load
+ * (a kernel under a SYN flood answers with cookies and resets) one refused connect must not end
+ * the soak. Only for idempotent controls or ones whose repeat is harmless (a fresh sync Token).
+ */
+async function post(url, body) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => /** @type {Promise<any>} */ (r.json()));
+    } catch (err) {
+      if (attempt >= 6) throw err;
+      await sleep(100 * 2 ** attempt);
+    }
+  }
+}
 
 // ---------------------------------------------------------------- Redis (private, AOF)
 const redisDir = mkdtempSync(join(tmpdir(), 'sb-soak-redis-'));
@@ -620,9 +635,14 @@ try {
   }
   const jobNotes = [];
   for (const name of QUEUES) for (const st of ['failed', 'delayed', 'wait']) jobNotes.push(...(await jobsOf(name, st)));
+  const replyJobs = await readReplyJobs(q, prefix, CHANNELS.map((ch) => OUT_QUEUES[ch]), (id) => gatewayKeys(prefix).outbound(id)).catch((err) => {
+    log(`latency breakdown: could not read the reply jobs: ${err.message}`);
+    return new Map();
+  });
   q.disconnect();
   const a = check();
   const t = a.total;
+  const breakdown = latencyBreakdown({ messages, firstReplyAt: a.firstReplyAt, jobs: replyJobs });
   const result = {
     command: `node scripts/soak.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     channels: CHANNELS,
@@ -643,7 +663,8 @@ try {
     orderViolations: t.orderViolations,
     misrouted: t.misrouted,
     repliesWithoutProbe: t.noProbe,
-    latencyMs: { p50: t.p50, p99: t.p99, max: t.max },
+    latencyMs: { p50: t.p50, p95: t.p95, p99: t.p99, max: t.max },
+    latencyBreakdown: breakdown,
     perChannel: a.perChannel,
     wecomResentMsgids: stats.wecom.resentMsgids,
     wecom: stats.wecom,
@@ -684,6 +705,7 @@ try {
   console.log(formatTable(a.perChannel, t));
   console.log('(latency: webhook 200 → first reply accepted by the provider; lost = accepted, never answered; dup = a message answered in more than one reply)');
   for (const [k, v] of rows) console.log(`${k.padEnd(48)} ${v}`);
+  for (const line of formatBreakdown(breakdown)) console.log(line);
   console.log(`chaos: ${chaosLog.join(' | ')}`);
   for (const d of a.detail) console.log(`suspect ${d}`);
   if (a.lostKeys.length) console.log(`lost (sample): ${a.lostKeys.join(' ')}`);
@@ -698,6 +720,7 @@ try {
   }
 } catch (err) {
   log(`soak failed: ${err instanceof Error ? err.stack : String(err)}`);
+  if (fakes) log(`--- fakes (exit ${fakes.exitCode ?? fakes.signalCode ?? 'running'}) output tail ---\n${fakes.tail.slice(-4000)}`);
   exitCode = 2;
 } finally {
   clearInterval(memTimer);
