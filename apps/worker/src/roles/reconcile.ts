@@ -18,8 +18,9 @@ export type UnconfirmedVerdict =
  * Decides about a part that was handed to the provider without its outcome being recorded (the
  * worker died mid-send, the response was lost or timed out). A part acknowledged by the provider
  * (a status webhook naming it) or found at the provider (the adapter's `reconcile.find`) counts
- * as sent; otherwise the channel's wait runs from the first retry that found it unconfirmed, and only
- * then is the part sent again.
+ * as sent; otherwise the channel's wait runs from the end of the attempt's request (or, when its
+ * sender died mid-send, from the first retry that found it unconfirmed), and only then is the part
+ * sent again.
  */
 export async function judgeUnconfirmedPart(
   deps: Pick<WorkerDeps, 'ledger'>,
@@ -41,7 +42,10 @@ export async function judgeUnconfirmedPart(
     }
   }
   if (reconciler.waitMs <= 0) return { kind: 'resend' };
-  const since = unconfirmed.reconcilingSince ?? (await deps.ledger.reconcileStarted(data.outboundId, unconfirmed.index, now));
+  // the wait is the provider's time to acknowledge a part it may have taken, so it runs from the
+  // end of the request when the sender saw it end (timeout, lost response); when the sender died
+  // mid-send that moment is unknown and the wait runs from the first retry that found the part
+  const since = unconfirmed.outcomeUnknownAt ?? unconfirmed.reconcilingSince ?? (await deps.ledger.reconcileStarted(data.outboundId, unconfirmed.index, now));
   const deadline = since + reconciler.waitMs;
   return now < deadline ? { kind: 'wait', untilMs: Math.min(deadline, now + ACK_POLL_MS) } : { kind: 'resend' };
 }
