@@ -91,7 +91,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
     }
     const ctx = { outboundId: data.outboundId, partIndex: i, partCount: parts.length, ...(data.inReplyTo ? { inReplyTo: data.inReplyTo } : {}) };
     if (progress.unconfirmed?.index === i) {
-      const verdict = await judgeUnconfirmedPart(deps, adapter, data, part, ctx, progress.unconfirmed);
+      const verdict = await judgeUnconfirmedPart(deps, adapter, data, part, ctx, progress.unconfirmed, Date.now(), deps.settings.lockDurationMs);
       if (verdict.kind === 'wait') {
         await job.moveToDelayed(verdict.untilMs, token);
         throw new DelayedError();
