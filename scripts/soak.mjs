@@ -53,6 +53,7 @@
 //   --no-chaos                (same load without faults: a baseline)
 //   --json                    (print one JSON line with the figures last)
 //   --logs DIR --log-level warn   (keep every process's full output in DIR, one file per start)
+//   --worker-env NAME=value[,NAME=value]   (extra worker settings, e.g. WORKER_LOCK_MS=15000)
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -93,6 +94,18 @@ const LOG_DIR = arg('logs', undefined);
 const LOG_LEVEL = arg('log-level', 'warn');
 const CHANNELS = arg('channels', ALL_CHANNELS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 const MIX = arg('mix', '60,25,15').split(',').map(Number);
+/** Extra worker settings, e.g. `--worker-env WORKER_LOCK_MS=15000` to compare with the old lock timing. */
+const WORKER_ENV = Object.fromEntries(
+  arg('worker-env', '')
+    .split(',')
+    .map((kv) => kv.trim())
+    .filter(Boolean)
+    .map((kv) => {
+      const i = kv.indexOf('=');
+      if (!/^[A-Z][A-Z0-9_]*$/.test(kv.slice(0, i))) throw new Error(`--worker-env: NAME=value[,NAME=value], got ${kv}`);
+      return [kv.slice(0, i), kv.slice(i + 1)];
+    }),
+);
 const SECRET = 'soak_app_secret';
 const PNID = '109876543210987';
 const CW_SECRET = 'soak_chatwoot_secret';
@@ -232,6 +245,7 @@ async function startWorker(i) {
       WORKER_CONCURRENCY: '32',
       WHATSAPP_SEND_RATE: '1000',
       WORKER_METRICS_PORT: String(port),
+      ...WORKER_ENV,
     },
     `worker-${i}`,
   );
@@ -642,7 +656,7 @@ try {
   q.disconnect();
   const a = check();
   const t = a.total;
-  const breakdown = latencyBreakdown({ messages, firstReplyAt: a.firstReplyAt, jobs: replyJobs });
+  const breakdown = latencyBreakdown({ messages, firstReplyAt: a.firstReplyAt, jobs: replyJobs, killTimes });
   const result = {
     command: `node scripts/soak.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     channels: CHANNELS,

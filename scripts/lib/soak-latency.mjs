@@ -69,8 +69,9 @@ export const CAUSES = {
  * @param o.firstReplyAt Map `c:k` → when its first reply was accepted by the provider
  * @param o.jobs from {@link readReplyJobs}
  * @param [o.slowMs] latency from which a message counts as slow
+ * @param [o.killTimes] worker kill -9 times (ms), for the stalled jobs' recovery delay
  */
-export function latencyBreakdown({ messages, firstReplyAt, jobs, slowMs = 15_000 }) {
+export function latencyBreakdown({ messages, firstReplyAt, jobs, slowMs = 15_000, killTimes = [] }) {
   const byKey = new Map();
   for (const [id, j] of jobs) {
     const text = j.out.data?.reply?.text ?? '';
@@ -122,6 +123,20 @@ export function latencyBreakdown({ messages, firstReplyAt, jobs, slowMs = 15_000
     };
     return { messages: subset.length, causes: counts, noCause: none, unlinked, phases: { beforeTurn: phase('beforeTurn'), turn: phase('turn'), reply: phase('reply') } };
   };
+  // how long a job held by a killed worker waited before it ran again: from the last kill -9
+  // before its (last) start to that start (turn and reply jobs recovered after a stall)
+  const kills = [...killTimes].sort((a, b) => a - b);
+  const recovery = [];
+  const seenTurns = new Set();
+  for (const [id, j] of jobs) {
+    for (const [key, job] of [[`out ${id}`, j.out], [`turn ${id}`, j.turn]]) {
+      if (!job || job.stalled <= 0 || job.processedOn === undefined || seenTurns.has(key)) continue;
+      seenTurns.add(key);
+      const kill = kills.filter((k) => k < job.processedOn).at(-1);
+      if (kill !== undefined) recovery.push(job.processedOn - kill);
+    }
+  }
+  recovery.sort((a, b) => a - b);
   const p99At = rows.length ? rows[Math.min(rows.length - 1, Math.floor(0.99 * rows.length))].latency : 0;
   return {
     answered: rows.length,
@@ -129,6 +144,7 @@ export function latencyBreakdown({ messages, firstReplyAt, jobs, slowMs = 15_000
     all: summarise(rows),
     slow: summarise(rows.filter((r) => r.latency >= slowMs)),
     top1: summarise(rows.filter((r) => r.latency >= p99At)),
+    stallRecovery: { jobs: recovery.length, p50: pct(recovery, 50), p95: pct(recovery, 95), max: recovery.at(-1) ?? null },
   };
 }
 
@@ -140,5 +156,7 @@ export function formatBreakdown(b) {
     ...Object.entries(CAUSES).map(([c, label]) => `  ${String(x.causes[c]).padStart(5)}  ${label}`),
     `  ${String(x.noCause).padStart(5)}  none of these (queueing, debounce, LLM, Redis restart)`,
   ];
-  return [...block('latency breakdown, all answered messages', b.all), ...block(`slow (≥ ${b.slowMs / 1000} s)`, b.slow), ...block('slowest 1 % (≥ p99)', b.top1)];
+  const r = b.stallRecovery;
+  const recoveryLine = r ? [`stalled jobs re-run: ${r.jobs} turn/reply jobs; from the last worker kill -9 before the re-run to the re-run p50 ${s(r.p50)}, p95 ${s(r.p95)}, max ${s(r.max)}`] : [];
+  return [...recoveryLine, ...block('latency breakdown, all answered messages', b.all), ...block(`slow (≥ ${b.slowMs / 1000} s)`, b.slow), ...block('slowest 1 % (≥ p99)', b.top1)];
 }
