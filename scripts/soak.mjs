@@ -53,6 +53,7 @@
 //   --no-chaos                (same load without faults: a baseline)
 //   --json                    (print one JSON line with the figures last)
 //   --logs DIR --log-level warn   (keep every process's full output in DIR, one file per start)
+//   --worker-env NAME=value[,NAME=value]   (extra worker settings, e.g. WORKER_LOCK_MS=15000)
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -63,6 +64,7 @@ import { join, resolve } from 'node:path';
 import { firstLine, freePort, spawnTracked as track, waitHttp } from './lib/proc.mjs';
 import { chatwootIncoming, chatwootSignature, metaSignature, postOnce, probe, whatsappMessage } from './lib/soak-payloads.mjs';
 import { analyse, formatTable, KILL_WINDOW_MS } from './lib/soak-report.mjs';
+import { formatBreakdown, latencyBreakdown, readReplyJobs } from './lib/soak-latency.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const require = createRequire(join(root, 'apps/worker/package.json'));
@@ -92,6 +94,18 @@ const LOG_DIR = arg('logs', undefined);
 const LOG_LEVEL = arg('log-level', 'warn');
 const CHANNELS = arg('channels', ALL_CHANNELS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 const MIX = arg('mix', '60,25,15').split(',').map(Number);
+/** Extra worker settings, e.g. `--worker-env WORKER_LOCK_MS=15000` to compare with the old lock timing. */
+const WORKER_ENV = Object.fromEntries(
+  arg('worker-env', '')
+    .split(',')
+    .map((kv) => kv.trim())
+    .filter(Boolean)
+    .map((kv) => {
+      const i = kv.indexOf('=');
+      if (!/^[A-Z][A-Z0-9_]*$/.test(kv.slice(0, i))) throw new Error(`--worker-env: NAME=value[,NAME=value], got ${kv}`);
+      return [kv.slice(0, i), kv.slice(i + 1)];
+    }),
+);
 const SECRET = 'soak_app_secret';
 const PNID = '109876543210987';
 const CW_SECRET = 'soak_chatwoot_secret';
@@ -134,7 +148,21 @@ async function killHard(child) {
   child.kill('SIGKILL');
   await exited;
 }
-const post = (url, body) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => /** @type {Promise<any>} */ (r.json()));
+/**
+ * A control request to the fakes. Retried on a network error: on a machine shared with other load
+ * (a kernel under a SYN flood answers with cookies and resets) one refused connect must not end
+ * the soak. Only for idempotent controls or ones whose repeat is harmless (a fresh sync Token).
+ */
+async function post(url, body) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => /** @type {Promise<any>} */ (r.json()));
+    } catch (err) {
+      if (attempt >= 6) throw err;
+      await sleep(100 * 2 ** attempt);
+    }
+  }
+}
 
 // ---------------------------------------------------------------- Redis (private, AOF)
 const redisDir = mkdtempSync(join(tmpdir(), 'sb-soak-redis-'));
@@ -217,6 +245,7 @@ async function startWorker(i) {
       WORKER_CONCURRENCY: '32',
       WHATSAPP_SEND_RATE: '1000',
       WORKER_METRICS_PORT: String(port),
+      ...WORKER_ENV,
     },
     `worker-${i}`,
   );
@@ -620,9 +649,14 @@ try {
   }
   const jobNotes = [];
   for (const name of QUEUES) for (const st of ['failed', 'delayed', 'wait']) jobNotes.push(...(await jobsOf(name, st)));
+  const replyJobs = await readReplyJobs(q, prefix, CHANNELS.map((ch) => OUT_QUEUES[ch]), (id) => gatewayKeys(prefix).outbound(id)).catch((err) => {
+    log(`latency breakdown: could not read the reply jobs: ${err.message}`);
+    return new Map();
+  });
   q.disconnect();
   const a = check();
   const t = a.total;
+  const breakdown = latencyBreakdown({ messages, firstReplyAt: a.firstReplyAt, jobs: replyJobs, killTimes });
   const result = {
     command: `node scripts/soak.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     channels: CHANNELS,
@@ -643,7 +677,8 @@ try {
     orderViolations: t.orderViolations,
     misrouted: t.misrouted,
     repliesWithoutProbe: t.noProbe,
-    latencyMs: { p50: t.p50, p99: t.p99, max: t.max },
+    latencyMs: { p50: t.p50, p95: t.p95, p99: t.p99, max: t.max },
+    latencyBreakdown: breakdown,
     perChannel: a.perChannel,
     wecomResentMsgids: stats.wecom.resentMsgids,
     wecom: stats.wecom,
@@ -684,6 +719,7 @@ try {
   console.log(formatTable(a.perChannel, t));
   console.log('(latency: webhook 200 → first reply accepted by the provider; lost = accepted, never answered; dup = a message answered in more than one reply)');
   for (const [k, v] of rows) console.log(`${k.padEnd(48)} ${v}`);
+  for (const line of formatBreakdown(breakdown)) console.log(line);
   console.log(`chaos: ${chaosLog.join(' | ')}`);
   for (const d of a.detail) console.log(`suspect ${d}`);
   if (a.lostKeys.length) console.log(`lost (sample): ${a.lostKeys.join(' ')}`);
@@ -698,6 +734,7 @@ try {
   }
 } catch (err) {
   log(`soak failed: ${err instanceof Error ? err.stack : String(err)}`);
+  if (fakes) log(`--- fakes (exit ${fakes.exitCode ?? fakes.signalCode ?? 'running'}) output tail ---\n${fakes.tail.slice(-4000)}`);
   exitCode = 2;
 } finally {
   clearInterval(memTimer);

@@ -94,7 +94,7 @@ export function analyse({ messages, convs, replies, channels, killTimes = [], lo
   const finish = (s) => {
     s.lat.sort((a, b) => a - b);
     const { lat, ...rest } = s;
-    return { ...rest, p50: pct(lat, 50), p99: pct(lat, 99), max: lat.at(-1) ?? null };
+    return { ...rest, p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), max: lat.at(-1) ?? null };
   };
   const perChannel = Object.fromEntries(Object.entries(per).map(([ch, s]) => [ch, finish(s)]));
   const t = finish(total);
@@ -104,14 +104,14 @@ export function analyse({ messages, convs, replies, channels, killTimes = [], lo
     const list = rs.map((r) => `[${probesIn(r.text).map(([, k]) => k).join(',')}]@${((r.at - loadStart) / 1000).toFixed(1)}s`).join(' ');
     return `c${c} (${conv?.ch} ${conv?.address}): replies ${list}`;
   });
-  return { perChannel, total: t, lostKeys: lostKeys.slice(0, 20), detail };
+  return { perChannel, total: t, lostKeys: lostKeys.slice(0, 20), detail, firstReplyAt: firstAt };
 }
 
 /** The per-channel table: one row per channel plus the total. */
 export function formatTable(perChannel, total) {
   const ms = (v) => (v === null || v === undefined ? '-' : String(v));
-  const head = ['channel', 'convs', 'sent', 'accepted', 'replies', 'lost', 'dup', 'order', 'misrouted', 'p50 ms', 'p99 ms', 'max ms'];
-  const row = (name, s) => [name, s.conversations, s.sent, s.accepted, s.replies, s.lost, s.duplicates, s.orderViolations, s.misrouted, ms(s.p50), ms(s.p99), ms(s.max)].map(String);
+  const head = ['channel', 'convs', 'sent', 'accepted', 'replies', 'lost', 'dup', 'order', 'misrouted', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'];
+  const row = (name, s) => [name, s.conversations, s.sent, s.accepted, s.replies, s.lost, s.duplicates, s.orderViolations, s.misrouted, ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max)].map(String);
   const rows = [head, ...Object.entries(perChannel).map(([ch, s]) => row(ch, s)), row('total', total)];
   const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ')).join('\n');

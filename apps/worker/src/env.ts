@@ -30,8 +30,13 @@ export const workerEnv = {
   /** Jobs in flight per role in this process. Turns wait on the LLM, so this can be high. */
   WORKER_CONCURRENCY: int(32, 1),
   WORKER_METRICS_PORT: port(9464),
-  /** Lock of active jobs (ms), renewed at half of it: jobs of a killed worker are recovered after about this long. */
-  WORKER_LOCK_MS: int(15_000, 2000),
+  /**
+   * Lock of active jobs (ms), renewed at half of it and checked every quarter of it: jobs of a
+   * killed worker are re-run between half of it and 1.25 × it after the kill. A run whose lock lapsed
+   * (event loop or Redis stalled longer than half of it) may be re-run beside it; every job is
+   * idempotent and a reply part is only marked and sent while its run holds the lock.
+   */
+  WORKER_LOCK_MS: int(5000, 2000),
   ...acceptEnv,
   ...backlogEnv,
   /** Largest share (0.05–1) of a sender's send rate a broadcast uses; the rest stays free for replies. */

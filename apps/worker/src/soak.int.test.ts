@@ -5,7 +5,7 @@
  * 429/5xx/lost responses/timeouts, WeCom -1/503 and one access-token expiry (42001), Chatwoot
  * 429/500, LLM failures and slowness — with 300 messages in 40 conversations over 20 s (60 % WhatsApp,
  * 25 % WeChat, 15 % Chatwoot), 30 % redelivered. About 40 s here; the drain after the load is
- * dominated by BullMQ's stalled-job recovery after a kill -9 (WORKER_LOCK_MS, 15 s).
+ * dominated by BullMQ's stalled-job recovery after a kill -9 (WORKER_LOCK_MS, 5 s: re-run 2.5–6.25 s later).
  *
  * Strict: no loss, no duplicate reply, no order violation, nothing misrouted, on every channel.
  */

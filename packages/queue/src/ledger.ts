@@ -25,6 +25,19 @@ export interface UnconfirmedPart {
   acknowledgedAs?: string;
   /** When a retry first found it unconfirmed (ms). */
   reconcilingSince?: number;
+  /**
+   * When the attempt ended without a known outcome (ms): the request timed out, its response was
+   * lost, or the provider answered without its own error body. Absent when the sending process died
+   * mid-send (the end of its request is not known).
+   */
+  outcomeUnknownAt?: number;
+}
+
+/** The BullMQ lock a sending run holds on its job: a write-ahead mark is only taken while it holds it. */
+export interface JobLockFence {
+  /** `<prefix>:<queue>:<jobId>:lock` */
+  readonly key: string;
+  readonly token: string;
 }
 
 /** Where one outbound reply stands as a whole (see {@link DeliveryLedger.replyStatus}). */
@@ -130,8 +143,10 @@ export class DeliveryLedger {
       const pending: UnconfirmedPart = { index: sent, attemptAt: Number(attemptAt) };
       const ack = h[`a${sent}`];
       const since = h[`r${sent}`];
+      const unknownAt = h[`u${sent}`];
       if (ack) pending.acknowledgedAs = ack;
       if (since !== undefined) pending.reconcilingSince = Number(since);
+      if (unknownAt !== undefined) pending.outcomeUnknownAt = Number(unknownAt);
       out.unconfirmed = pending;
     }
     return out;
@@ -143,7 +158,26 @@ export class DeliveryLedger {
    */
   async partAttempt(outboundId: string, index: number, at = Date.now()): Promise<void> {
     const key = this.keys.outbound(outboundId);
-    await this.redis.multi().hset(key, `t${index}`, at).hdel(key, `r${index}`).expire(key, OUTBOUND_TTL_SEC).exec();
+    await this.redis.multi().hset(key, `t${index}`, at).hdel(key, `r${index}`, `u${index}`).expire(key, OUTBOUND_TTL_SEC).exec();
+  }
+
+  /**
+   * {@link partAttempt} taken only while `fence` (the sending job's BullMQ lock) is held by the
+   * caller's token (script `partAttempt-2.lua`); false when it is not: another run of the job may
+   * own it now, and this run must not send.
+   */
+  async partAttemptFenced(outboundId: string, index: number, fence: JobLockFence, at = Date.now()): Promise<boolean> {
+    return (await this.redis.sbPartAttempt(this.keys.outbound(outboundId), fence.key, index, at, fence.token, OUTBOUND_TTL_SEC)) === 1;
+  }
+
+  /**
+   * The attempt of part `index` ended without a known outcome (timeout, lost response, 5xx without
+   * the provider's error body): from now on the provider can no longer take the part, so its
+   * acknowledgement wait runs from here.
+   */
+  async partOutcomeUnknown(outboundId: string, index: number, at = Date.now()): Promise<void> {
+    const key = this.keys.outbound(outboundId);
+    await this.redis.multi().hset(key, `u${index}`, at).expire(key, OUTBOUND_TTL_SEC).exec();
   }
 
   /** The provider refused part `index` for sure (an error body): nothing to reconcile. */
@@ -157,6 +191,15 @@ export class DeliveryLedger {
     const res = await this.redis.multi().hsetnx(key, `r${index}`, at).hget(key, `r${index}`).expire(key, OUTBOUND_TTL_SEC).exec();
     const since = res?.[1]?.[1];
     return typeof since === 'string' ? Number(since) : at;
+  }
+
+  /**
+   * An unconfirmed part `index` is about to be sent again after its reconciliation wait (diagnostic
+   * `n<index>`: when; kept with the reply's progress, read by the soak's latency breakdown).
+   */
+  async partResent(outboundId: string, index: number, at = Date.now()): Promise<void> {
+    const key = this.keys.outbound(outboundId);
+    await this.redis.multi().hset(key, `n${index}`, at).expire(key, OUTBOUND_TTL_SEC).exec();
   }
 
   /**

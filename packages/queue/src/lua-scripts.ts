@@ -25,6 +25,7 @@ export interface ScriptCommands {
   sbUnansweredRecord(...a: [questions: string, details: string, id: string, nowMs: Arg, firstJson: string, turnId: string, channel: string, max: Arg, ttlSec: Arg]): Promise<number>;
   sbCompareAndDelete(...a: [key: string, expected: string]): Promise<number>;
   sbLockRenew(...a: [lock: string, owner: string, ttlMs: Arg]): Promise<number>;
+  sbPartAttempt(...a: [outbound: string, jobLock: string, index: Arg, atMs: Arg, token: string, ttlSec: Arg]): Promise<number>;
   sbSendSlot(...a: [rate: string, slot: string, nowMs: Arg, intervalMs: Arg, burstMs: Arg, slotTtlMs: Arg]): Promise<number>;
   sbHoldSender(...a: [rate: string, nowMs: Arg, untilMs: Arg, burstMs: Arg]): Promise<number>;
   sbHeldAdd(...a: [index: string, state: string, outbound: string, due: string, outboundId: string, entryJson: string, order: Arg, fromPart: Arg, max: Arg, ttlMs: Arg, keyTtlSec: Arg, conversationId: string, outboundTtlSec: Arg]): Promise<[number, number]>;

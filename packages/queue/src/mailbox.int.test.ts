@@ -114,6 +114,27 @@ describe('DeliveryLedger (real Redis)', () => {
     expect(await ledger.progress('out-y')).toEqual({ sent: 2, finished: false });
   });
 
+  it('takes the fenced write-ahead mark only while the run holds its job lock', async () => {
+    const ledger = new DeliveryLedger(redis, prefix);
+    const lockKey = `${prefix}:outbound-x:out-z:lock`;
+    await redis.set(lockKey, 'run-a', 'PX', 10_000);
+    expect(await ledger.partAttemptFenced('out-z', 0, { key: lockKey, token: 'run-a' }, 5000)).toBe(true);
+    expect((await ledger.progress('out-z')).unconfirmed).toEqual({ index: 0, attemptAt: 5000 });
+    // the request ended without an outcome: the acknowledgement wait runs from then
+    await ledger.partOutcomeUnknown('out-z', 0, 5400);
+    expect((await ledger.progress('out-z')).unconfirmed).toEqual({ index: 0, attemptAt: 5000, outcomeUnknownAt: 5400 });
+    // the lock lapsed and a recovered run took it: the old run may not mark (nor send) any more
+    await redis.set(lockKey, 'run-b', 'PX', 10_000);
+    expect(await ledger.partAttemptFenced('out-z', 0, { key: lockKey, token: 'run-a' }, 6000)).toBe(false);
+    expect((await ledger.progress('out-z')).unconfirmed).toEqual({ index: 0, attemptAt: 5000, outcomeUnknownAt: 5400 });
+    await redis.del(lockKey);
+    expect(await ledger.partAttemptFenced('out-z', 0, { key: lockKey, token: 'run-a' }, 6000)).toBe(false);
+    // the owner's new attempt clears the end of the previous one
+    await redis.set(lockKey, 'run-b', 'PX', 10_000);
+    expect(await ledger.partAttemptFenced('out-z', 0, { key: lockKey, token: 'run-b' }, 7000)).toBe(true);
+    expect((await ledger.progress('out-z')).unconfirmed).toEqual({ index: 0, attemptAt: 7000 });
+  });
+
   it('replacePending: an edit replaces its original while the turn is pending, once; never inside a running turn', async () => {
     const mb = new Mailbox(redis, prefix, { dedupeTtlSec: 60, debounceMs: 100, maxWaitMs: 400, staleRunMs: 60_000 });
     const t0 = 3_000_000;

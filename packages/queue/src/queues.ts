@@ -86,6 +86,17 @@ export interface CreateWorkerOptions {
  */
 const MAX_STALLED_COUNT = 10;
 
+/**
+ * How often BullMQ's stalled-job check runs for a lock of `lockMs`: a quarter of the lock (at least
+ * 500 ms). A job whose worker died loses its lock between lock/2 and lock after the death (locks are
+ * renewed every lock/2) and is moved back to `wait` by the first check after that, so it is re-run
+ * between lock/2 and 1.25 × lock after the death. The check is one script per queue per interval
+ * across all workers (BullMQ elects one checker per interval), so a short interval costs little.
+ */
+export function stalledIntervalFor(lockMs: number): number {
+  return Math.max(500, Math.floor(lockMs / 4));
+}
+
 /** BullMQ's reason for a job that stalled more than `maxStalledCount` times. */
 const STALLED_FOR_GOOD = 'stalled more than allowable limit';
 
@@ -133,7 +144,7 @@ export function createWorker<N extends QueueName>(name: N, processor: Processor<
       concurrency: opts.concurrency ?? 1,
       maxStalledCount: MAX_STALLED_COUNT,
       lockDuration: opts.lockDurationMs ?? 30_000,
-      stalledInterval: Math.max(1000, Math.floor((opts.lockDurationMs ?? 30_000) / 2)),
+      stalledInterval: stalledIntervalFor(opts.lockDurationMs ?? 30_000),
       // no maxStartedAttempts: re-delays (debounce, reply ordering) and rate limits count as started
       // attempts, and capping them failed replies that were only waiting (order-wait regression test)
       ...(opts.limiter ? { limiter: opts.limiter } : {}),

@@ -91,7 +91,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
     }
     const ctx = { outboundId: data.outboundId, partIndex: i, partCount: parts.length, ...(data.inReplyTo ? { inReplyTo: data.inReplyTo } : {}) };
     if (progress.unconfirmed?.index === i) {
-      const verdict = await judgeUnconfirmedPart(deps, adapter, data, part, ctx, progress.unconfirmed);
+      const verdict = await judgeUnconfirmedPart(deps, adapter, data, part, ctx, progress.unconfirmed, Date.now(), deps.settings.lockDurationMs);
       if (verdict.kind === 'wait') {
         await job.moveToDelayed(verdict.untilMs, token);
         throw new DelayedError();
@@ -103,6 +103,7 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
         continue;
       }
       deps.metrics.sends.inc({ channel, result: 'resent', code: 'unconfirmed', account: accountIdOf(data.ref) });
+      await deps.ledger.partResent(data.outboundId, i);
     }
     // the sender's own rate (WhatsApp: per phone number): a burst on one sender never delays another's parts
     const wait = await reserveSendSlot(deps.redis, deps.keys, { channel, sender, outboundId: data.outboundId, part: i, rate: account.sendRate });
@@ -112,7 +113,13 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
       throw new DelayedError();
     }
     let sent: { providerMessageId?: string };
-    await deps.ledger.partAttempt(data.outboundId, i);
+    // the mark is taken only while this run holds the job's lock: a run whose lock lapsed may have
+    // been replaced by a recovered run (short locks make that more likely under load), and two runs
+    // must never both send a part without the other seeing its mark
+    if (!(await deps.ledger.partAttemptFenced(data.outboundId, i, { key: `${job.queueQualifiedName}:${job.id}:lock`, token: token ?? '' }))) {
+      deps.metrics.sends.inc({ channel, result: 'abandoned', code: 'lock_lost', account: accountIdOf(data.ref) });
+      throw new Error(`lost the lock of ${data.outboundId} before sending part ${i}: another run owns the reply`);
+    }
     // the record orders a part by when it was handed to the provider: the provider has it from then
     // on, and a customer message that arrives while the send call is still returning comes after it
     const handedAt = Date.now();
@@ -121,6 +128,8 @@ export async function processOutbound(deps: WorkerDeps, data: OutboundJob, job: 
     } catch (err) {
       // the provider answered with an error of its own: the part was not sent, nothing to reconcile
       if (!sendOutcomeUnknown(err)) await deps.ledger.partNotSent(data.outboundId, i);
+      // the request is over: the provider can no longer take the part, its acknowledgement wait runs from now
+      else await deps.ledger.partOutcomeUnknown(data.outboundId, i);
       deps.metrics.sends.inc({ channel, result: 'error', code: errorCode(err), account: accountIdOf(data.ref) });
       // the provider refused it because the window closed: held from this part on (else it fails below)
       if (holding?.windowClosedError(err) && (await holdReply(deps, holding, data, { fromPart: i, order: job.timestamp, cause: 'send_refused' })) !== 'full') return 'held';
