@@ -17,6 +17,7 @@ import {
   type InboundSetup,
   type Logger,
   type ReadinessCheck,
+  type WebhookRequest,
   withAccount,
 } from '@switchboard/core';
 import {
@@ -58,6 +59,8 @@ export interface IngressDeps {
   now?: () => number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** A failure of `parse`, which by contract never throws: answered 503 so the provider keeps the delivery. */
 class ParseFailure extends Error {}
 class EnqueueTimeout extends Error {}
@@ -74,15 +77,53 @@ function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-function lowerHeaders(req: Request): Record<string, string | undefined> {
-  const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v[0] : v;
-  return headers;
-}
-
 function rawQueryOf(req: Request): string {
   const i = req.originalUrl.indexOf('?');
   return i < 0 ? '' : req.originalUrl.slice(i);
+}
+
+/**
+ * The headers as adapters read them: one string per name. Node already lower-cases the names and
+ * joins repeated headers, except `set-cookie` (an array), so the request's own object serves as it
+ * is unless that one is present.
+ */
+function headersOf(req: Request): Readonly<Record<string, string | undefined>> {
+  const headers = req.headers;
+  if (headers['set-cookie'] === undefined) return headers as Readonly<Record<string, string | undefined>>;
+  const copy: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) copy[k] = Array.isArray(v) ? v[0] : v;
+  return copy;
+}
+
+/**
+ * One delivery as its adapter sees it. The query string is parsed only when an adapter reads
+ * `query` (WeChat signs its query; a WhatsApp POST carries none worth parsing).
+ */
+class Delivery implements WebhookRequest {
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly rawQuery: string;
+  constructor(
+    private readonly req: Request,
+    readonly rawBody: Buffer,
+    readonly now: number,
+    readonly maxBodyBytes: number,
+  ) {
+    this.headers = headersOf(req);
+    this.rawQuery = rawQueryOf(req);
+  }
+  /** Parsed on first read (a getter on the prototype: a spread copy of the delivery does not carry it). */
+  get query(): Readonly<Record<string, string | undefined>> {
+    return this.req.query as Record<string, string | undefined>;
+  }
+}
+
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Answers with node's own writeHead/end: the Express helpers cost more than the rest of the answer. */
+function answerWith(res: Response, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /** The `sb_webhook_deliveries_total` result of a refusal. */
@@ -226,11 +267,11 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
     const account = res.locals['account'] as { id: string; inbound: AccountInbound<unknown> };
     const acc = account.inbound;
     const dedupe = acc.dedupe;
-    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const headers = lowerHeaders(req);
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : EMPTY;
     const receivedAt = now();
-    const maxBodyBytes = bodyReaders.get(account.id)!.maxBodyBytes;
-    const verified = acc.adapter.verify({ rawBody, headers, query: req.query as Record<string, string | undefined>, rawQuery: rawQueryOf(req), now: receivedAt, maxBodyBytes });
+    const delivery = new Delivery(req, rawBody, receivedAt, bodyReaders.get(account.id)!.maxBodyBytes);
+    const headers = delivery.headers;
+    const verified = acc.adapter.verify(delivery);
     if (!verified.ok) {
       if (verified.status === 401 || verified.status === 403) record.signatureFailure(account.id, verified.reason);
       record.delivery(account.id, refusalResult(verified.status), 'unknown');
@@ -305,10 +346,10 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
       if (e.kind === 'unsupported') log.info('unsupported event acknowledged', { channel, account: account.id, eventId: e.eventId, providerType: e.providerType, reason: e.reason });
     }
     record.delivery(account.id, outcome.result, name);
-    if (outcome.events > 0 || outcome.jobs > 0) log.debug('delivery accepted', { channel, account: account.id, name, events: outcome.events, jobs: outcome.jobs });
+    if ((outcome.events > 0 || outcome.jobs > 0) && log.isDebugEnabled()) log.debug('delivery accepted', { channel, account: account.id, name, events: outcome.events, jobs: outcome.jobs });
     const answer = inbound.answer(outcome);
-    if (answer.type === 'text') res.status(200).type('text/plain').send(answer.body);
-    else res.status(200).json(answer.body);
+    if (answer.type === 'text') answerWith(res, 200, TEXT_TYPE, answer.body);
+    else answerWith(res, 200, JSON_TYPE, JSON.stringify(answer.body));
   };
   for (const path of paths) app.post(path, accountAndBody, handle);
 
