@@ -128,8 +128,8 @@ export async function runIngressBench(o) {
   const ROUNDS = 2;
   const OPEN_SECS = o.quick ? 4 : 10;
   const OPEN_RATE = 1000;
-  const N_E2E = o.quick ? 1500 : 4000;
-  const E2E_RATE = 400;
+  const N_E2E = o.quick ? 1000 : 3000;
+  const E2E_RATE = 200;
   let run = Date.now();
   const phases = o.phases ?? 'ABC';
 
@@ -215,14 +215,17 @@ export async function runIngressBench(o) {
       return s;
     });
     const secs = (Date.now() - t0) / 1000;
+    // what the processes burn doing nothing (timers, BullMQ's polling) over the same time, from the idle 2 s before
     const idleMs = idle.cpu.map((x) => (x / 2) * secs);
-    const per = cpu.map((x) => x / N_E2E);
+    const done = Math.max(1, st.replied);
+    const per = cpu.map((x) => x / done);
     const total = per.reduce((a, b) => a + b, 0);
+    const net = (cpu.reduce((a, b) => a + b, 0) - idleMs.reduce((a, b) => a + b, 0)) / done;
     rows.push([
       `C ${c.tag === 'ingress' ? 'gateway' : c.tag.replace('ingress', 'gateway')}: CPU ms per e2e message (ingress + worker + Redis)`,
       `${fmt(total, 2)} = ${fmt(per[0], 2)} + ${fmt(per[1], 2)} + ${fmt(per[2], 2)}`,
       `budget ${BUDGET.e2eCpuMsPerMessage} (ingress ${BUDGET.e2eIngressCpuMsPerMessage})`,
-      `${passFail(total <= BUDGET.e2eCpuMsPerMessage && per[0] <= BUDGET.e2eIngressCpuMsPerMessage)}; ${st.replied}/${N_E2E} replied; p50/p99 ${fmt(st.p50)}/${fmt(st.p99)} ms; idle share ${fmt((100 * idleMs.reduce((a, b) => a + b, 0)) / cpu.reduce((a, b) => a + b, 0), 1)} %; new TCP connections to Graph ${st.connections.graph}, to the LLM ${st.connections.openai}`,
+      `${passFail(total <= BUDGET.e2eCpuMsPerMessage && per[0] <= BUDGET.e2eIngressCpuMsPerMessage)}; ${st.replied}/${N_E2E} replied in ${fmt(secs)} s; net of idle ${fmt(net, 2)} ms; p50/p99 ${fmt(st.p50)}/${fmt(st.p99)} ms; new TCP connections to Graph ${st.connections.graph}, to the LLM ${st.connections.openai}`,
     ]);
     for (const child of [worker, ingress, fakes]) child.kill('SIGTERM');
     await new Promise((r) => (worker.exitCode === null ? worker.on('exit', r) : r(undefined)));
