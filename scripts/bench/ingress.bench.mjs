@@ -151,9 +151,10 @@ export async function runIngressBench(o) {
   }
   const warm = Array.from({ length: 1000 }, (_, i) => o.delivery(i, run - 1));
   for (const t of targets) await o.load(t.url, warm, 32);
-  log(`ingress A: ${ROUNDS} rounds × ${N} signed webhooks per target, 64 connections`);
+  const rounds = phases.includes('A') ? ROUNDS : 0;
+  if (rounds > 0) log(`ingress A: ${ROUNDS} rounds × ${N} signed webhooks per target, 64 connections`);
   const acc = new Map(targets.map((t) => [t.tag, { best: undefined, cpu: 0, redisCpu: 0, n: 0, statuses: {} }]));
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < rounds; r++) {
     for (const t of targets) {
       const items = Array.from({ length: N }, (_, i) => o.delivery(i, ++run));
       const { result, cpu } = await measureCpu([t.pid, redisPid], () => o.load(t.url, items, 64));
@@ -166,7 +167,7 @@ export async function runIngressBench(o) {
     }
   }
   const express = acc.get('bare Express');
-  for (const t of targets) {
+  for (const t of rounds > 0 ? targets : []) {
     const a = acc.get(t.tag);
     const us = (1000 * a.cpu) / a.n;
     const ratio = a.best.rps / express.best.rps;
@@ -198,8 +199,8 @@ export async function runIngressBench(o) {
     const worker = o.spawnNode('apps/worker/dist/main.js', { ...env, WORKER_METRICS_PORT: '3942' }, c.cwd);
     await o.waitHttp('http://127.0.0.1:3941/readyz');
     await o.waitHttp('http://127.0.0.1:3942/readyz', 60_000);
-    // warm the JIT and the connections, then measure
-    const warmE2e = Array.from({ length: 300 }, (_, k) => o.delivery(k, ++run));
+    // warm the JIT (its compiler threads count in the process's CPU) and the connections, then measure
+    const warmE2e = Array.from({ length: 1000 }, (_, k) => o.delivery(k, ++run));
     await waitSends(urls.stats, warmE2e, await openLoad('http://127.0.0.1:3941/webhooks/whatsapp', warmE2e, E2E_RATE));
     await fetch(`${urls.stats}/reset`).then((r) => r.arrayBuffer());
     const pids = [ingress.pid, worker.pid, redisPid];
@@ -225,7 +226,7 @@ export async function runIngressBench(o) {
       `C ${c.tag === 'ingress' ? 'gateway' : c.tag.replace('ingress', 'gateway')}: CPU ms per e2e message (ingress + worker + Redis)`,
       `${fmt(total, 2)} = ${fmt(per[0], 2)} + ${fmt(per[1], 2)} + ${fmt(per[2], 2)}`,
       `budget ${BUDGET.e2eCpuMsPerMessage} (ingress ${BUDGET.e2eIngressCpuMsPerMessage})`,
-      `${passFail(total <= BUDGET.e2eCpuMsPerMessage && per[0] <= BUDGET.e2eIngressCpuMsPerMessage)}; ${st.replied}/${N_E2E} replied in ${fmt(secs)} s; net of idle ${fmt(net, 2)} ms; p50/p99 ${fmt(st.p50)}/${fmt(st.p99)} ms; new TCP connections to Graph ${st.connections.graph}, to the LLM ${st.connections.openai}`,
+      `total ${passFail(total <= BUDGET.e2eCpuMsPerMessage)}, ingress ${passFail(per[0] <= BUDGET.e2eIngressCpuMsPerMessage)}; ${st.replied}/${N_E2E} replied in ${fmt(secs)} s; net of idle ${fmt(net, 2)} ms; p50/p99 ${fmt(st.p50)}/${fmt(st.p99)} ms; new TCP connections to Graph ${st.connections.graph}, to the LLM ${st.connections.openai}`,
     ]);
     for (const child of [worker, ingress, fakes]) child.kill('SIGTERM');
     await new Promise((r) => (worker.exitCode === null ? worker.on('exit', r) : r(undefined)));
