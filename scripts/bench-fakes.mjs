@@ -4,6 +4,23 @@ import http from 'node:http';
 import { startFakeGraph, startFakeOpenAI } from '@switchboard/testkit';
 
 const llmDelayMs = Number(process.env.BENCH_LLM_DELAY_MS ?? 0);
+// TCP connections each fake accepted (by port): shows whether the gateway's clients keep connections alive.
+// The testkit fakes announce `Keep-Alive: timeout=1`, and Node's agent then drops every socket after
+// its response (it keeps a socket for the server's hint minus 1 s): providers keep connections far
+// longer, so the bench's fakes hold them BENCH_FAKES_KEEPALIVE_MS (default 65 s, as the gateway does).
+const keepAliveMs = Number(process.env.BENCH_FAKES_KEEPALIVE_MS ?? 65_000);
+/** @type {Map<number, number>} */
+const connections = new Map();
+const emit = http.Server.prototype.emit;
+http.Server.prototype.emit = function (/** @type {string} */ event, /** @type {any[]} */ ...args) {
+  if (event === 'connection') {
+    this.keepAliveTimeout = keepAliveMs;
+    const port = /** @type {import('node:net').AddressInfo} */ (this.address())?.port;
+    connections.set(port, (connections.get(port) ?? 0) + 1);
+  }
+  return emit.call(this, event, ...args);
+};
+const portOf = (/** @type {string} */ url) => Number(new URL(url).port);
 const graph = await startFakeGraph();
 let inFlight = 0;
 let maxInFlight = 0;
@@ -26,8 +43,10 @@ const stats = http.createServer((req, res) => {
   const sends = graph.sent.map((m, i) => ({ to: m.to ?? m.recipient, i }));
   const times = graph.requests.filter((r) => r.path.endsWith('/messages') && r.body && /** @type {any} */ (r.body).type).map((r) => ({ to: /** @type {any} */ (r.body).to ?? /** @type {any} */ (r.body).recipient, at: r.at }));
   res.setHeader('content-type', 'application/json');
-  res.end(JSON.stringify({ sends: sends.length, times, maxInFlight, llmCalls: openai.requests.length }));
+  const conns = { graph: connections.get(portOf(graph.url)) ?? 0, openai: connections.get(portOf(openai.url)) ?? 0 };
+  res.end(JSON.stringify({ sends: sends.length, times, maxInFlight, llmCalls: openai.requests.length, connections: conns }));
   if (req.url === '/reset') {
+    connections.clear();
     graph.reset();
     openai.requests.length = 0;
     maxInFlight = 0;

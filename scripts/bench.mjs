@@ -6,7 +6,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { discoverRedis } from './redis-discovery.mjs';
-import { firstLine, waitHttp } from './lib/proc.mjs';
+import { firstLine, freePort, waitHttp } from './lib/proc.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const require = createRequire(join(root, 'apps/worker/package.json'));
@@ -29,6 +29,14 @@ const kbSizesAt = process.argv.indexOf('--kb-sizes');
 const recordOnly = process.argv.includes('--record-only');
 /** `--broadcast`: the HTTP API phase alone (API messages accepted/s, broadcast throughput against the configured rate, reply latency during a broadcast). */
 const broadcastOnly = process.argv.includes('--broadcast');
+/** `--ingress`: the ingress and CPU-per-message phases alone, against a private redis-server (see scripts/bench/ingress.bench.mjs). */
+const ingressOnly = process.argv.includes('--ingress');
+/** `--compare DIR` (with `--ingress`): also run the ingress and worker built in checkout DIR, in the same run. */
+const compareAt = process.argv.indexOf('--compare');
+const compareDir = compareAt >= 0 ? process.argv[compareAt + 1] : undefined;
+/** `--phases AB` (with `--ingress`): only these of its phases A (closed loop), B (open loop), C (end to end). */
+const phasesAt = process.argv.indexOf('--phases');
+const ingressPhases = phasesAt >= 0 ? process.argv[phasesAt + 1] : undefined;
 
 function spawnNode(file, env, cwd = root) {
   const profile = profileDir && file.startsWith('apps/') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -107,13 +115,25 @@ async function dropPrefix(url, prefix) {
 }
 
 const rows = [];
+/** @type {{ started?: boolean, pid?: number } | undefined} */
+let benchRedis;
 const fmt = (n, d = 0) => (typeof n === 'number' ? n.toFixed(d) : String(n));
 
 async function main() {
-  const redis = await discoverRedis({ dataDir: join(root, '.data/redis-bench'), port: 6392, aof: false, log });
+  // the ingress phases count Redis's CPU: a redis-server of their own, nobody else's commands in it
+  const redis = ingressOnly
+    ? await discoverRedis({ dataDir: join(root, '.data/redis-bench-ingress'), port: await freePort(), aof: false, log, privateOnly: true })
+    : await discoverRedis({ dataDir: join(root, '.data/redis-bench'), port: 6392, aof: false, log });
+  benchRedis = redis;
   const run = Date.now();
   const prefix = `bench${run}`;
   const base = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error', WHATSAPP_APP_SECRET: SECRET, WHATSAPP_VERIFY_TOKEN: 'bench', WHATSAPP_ACCESS_TOKEN: 'bench-token' };
+
+  if (ingressOnly) {
+    const { runIngressBench } = await import('./bench/ingress.bench.mjs');
+    rows.push(...(await runIngressBench({ quick, root, compare: compareDir, phases: ingressPhases, redis, base, prefix, spawnNode, firstLine, waitHttp, delivery, load, dropPrefix, log, fmt })));
+    return printRows(redis);
+  }
 
   if (broadcastOnly) {
     const { runBroadcastBench } = await import('./bench/broadcast.bench.mjs');
@@ -249,7 +269,16 @@ function printRows(redis) {
   console.log(line(header));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) console.log(line(r));
-  if (redis.started && redis.pid) process.kill(redis.pid, 'SIGTERM');
+  stopRedis(redis);
+}
+
+function stopRedis(redis) {
+  if (!redis?.started || !redis.pid) return;
+  try {
+    process.kill(redis.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
 }
 
 main()
@@ -259,4 +288,5 @@ main()
   })
   .finally(() => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    stopRedis(benchRedis);
   });

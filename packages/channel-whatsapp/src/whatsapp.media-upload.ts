@@ -1,5 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
-import { ConfigurationError, ProviderRateLimitedError, ProviderUnavailableError } from '@switchboard/core';
+import { ConfigurationError, keepAliveAgents, ProviderRateLimitedError, ProviderUnavailableError } from '@switchboard/core';
 
 /** Options of {@link GraphMediaUploader}. */
 export interface GraphMediaUploaderOptions {
@@ -29,6 +29,8 @@ export class GraphMediaUploader {
       // the Bearer token goes to the Graph origin only: never follow a redirect elsewhere with it
       maxRedirects: 0,
       headers: { Authorization: `Bearer ${opts.accessToken}`, ...(opts.userAgent ? { 'User-Agent': opts.userAgent } : {}) },
+      // the configured Graph origin (never a URL from a payload): one pool of kept-alive connections per account
+      ...keepAliveAgents(),
     });
   }
 

@@ -31,9 +31,30 @@ export const redactFormat = winston.format((info, opts?: unknown) => {
 
 export type Logger = winston.Logger;
 
+type LevelMethod = (this: Logger, ...args: unknown[]) => Logger;
+
+/**
+ * Winston runs every call through its stream and formats (redaction, timestamp, JSON) before the
+ * transport drops a line below its level, so a `debug` call cost as much as a written line. On the
+ * returned logger (and its children) a call below the level, or on a silent logger, returns at once;
+ * the level is read at each call, so changing `logger.level` still takes effect.
+ */
+function skipDisabledLevels(logger: Logger): Logger {
+  const proto = Object.getPrototypeOf(logger) as Record<string, LevelMethod>;
+  const methods = logger as unknown as Record<string, LevelMethod>;
+  for (const level of Object.keys(logger.levels)) {
+    const write = proto[level];
+    if (typeof write !== 'function') continue;
+    methods[level] = function (this: Logger, ...args: unknown[]) {
+      return this.silent || !this.isLevelEnabled(level) ? this : write.apply(this, args);
+    };
+  }
+  return logger;
+}
+
 /** Creates the process logger: JSON lines with `service`, redacted. Created once in the composition root. */
 export function createLogger(opts: { service: string; level?: string; showText?: boolean; silent?: boolean }): Logger {
-  return winston.createLogger({
+  return skipDisabledLevels(winston.createLogger({
     level: opts.level ?? 'info',
     silent: opts.silent ?? false,
     defaultMeta: { service: opts.service },
@@ -44,7 +65,7 @@ export function createLogger(opts: { service: string; level?: string; showText?:
       winston.format.json(),
     ),
     transports: [new winston.transports.Console({ stderrLevels: ['error'] })],
-  });
+  }));
 }
 
 /** A logger that writes nothing (tests, benchmarks). */

@@ -161,6 +161,23 @@ describe('createIngressApp (real Redis)', () => {
     expect(metrics).toMatch(/sb_enqueue_seconds_count\{[^}]*channel="telegram"[^}]*\} [1-9]/);
   });
 
+  it('the plain paths (served without Express) and the spellings Express routes answer alike', async () => {
+    // exact paths take the direct route; a trailing slash or another letter case goes through Express's router
+    const direct = await post(app, '/webhooks/test-chan/shop-de?x=1', { id: '11', user: 'u' }, 'shop-de-secret');
+    const routed = await post(app, '/webhooks/test-chan/shop-de/', { id: '12', user: 'u' }, 'shop-de-secret');
+    const cased = await post(app, '/Webhooks/Test-Chan', { id: '13', user: 'u' }, 'default-secret');
+    for (const res of [direct, routed, cased]) {
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.body).toEqual({ ok: true, result: 'accepted', events: 1, jobs: 0 });
+    }
+    expect(await inboundJob('shop-de.tc-shop-de-12')).toBeDefined();
+    expect(await inboundJob('tc-default-13')).toBeDefined();
+    const refused = await post(app, '/webhooks/test-chan/nope/', { id: '14', user: 'u' }, 'default-secret');
+    expect([refused.status, refused.body]).toEqual([404, { error: 'unknown account' }]);
+    expect((await post(app, '/webhooks/test-chan-other', { id: '15', user: 'u' }, 'default-secret')).status).toBe(404);
+  });
+
   it('refuses an invalid or repeated account id at construction', async () => {
     const redis = createRedis(testRedisUrl(), 'producer');
     redis.on('error', () => undefined);

@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQueryString } from 'node:querystring';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import {
@@ -17,6 +19,7 @@ import {
   type InboundSetup,
   type Logger,
   type ReadinessCheck,
+  type WebhookRequest,
   withAccount,
 } from '@switchboard/core';
 import {
@@ -58,6 +61,11 @@ export interface IngressDeps {
   now?: () => number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+type Account = { id: string; inbound: AccountInbound<unknown> };
+type ExpressHandle = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
 /** A failure of `parse`, which by contract never throws: answered 503 so the provider keeps the delivery. */
 class ParseFailure extends Error {}
 class EnqueueTimeout extends Error {}
@@ -74,15 +82,55 @@ function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-function lowerHeaders(req: Request): Record<string, string | undefined> {
-  const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v[0] : v;
-  return headers;
+function rawQueryOf(url: string): string {
+  const i = url.indexOf('?');
+  return i < 0 ? '' : url.slice(i);
 }
 
-function rawQueryOf(req: Request): string {
-  const i = req.originalUrl.indexOf('?');
-  return i < 0 ? '' : req.originalUrl.slice(i);
+/**
+ * The headers as adapters read them: one string per name. Node already lower-cases the names and
+ * joins repeated headers, except `set-cookie` (an array), so the request's own object serves as it
+ * is unless that one is present.
+ */
+function headersOf(req: IncomingMessage): Readonly<Record<string, string | undefined>> {
+  const headers = req.headers;
+  if (headers['set-cookie'] === undefined) return headers as Readonly<Record<string, string | undefined>>;
+  const copy: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) copy[k] = Array.isArray(v) ? v[0] : v;
+  return copy;
+}
+
+/**
+ * One delivery as its adapter sees it. The query string is parsed only when an adapter reads
+ * `query` (WeChat signs its query; a WhatsApp POST carries none worth parsing), as Express's
+ * default ("simple") query parser does.
+ */
+class Delivery implements WebhookRequest {
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly rawQuery: string;
+  constructor(
+    req: IncomingMessage,
+    url: string,
+    readonly rawBody: Buffer,
+    readonly now: number,
+    readonly maxBodyBytes: number,
+  ) {
+    this.headers = headersOf(req);
+    this.rawQuery = rawQueryOf(url);
+  }
+  /** Parsed on each read (a getter on the prototype: a spread copy of the delivery does not carry it). */
+  get query(): Readonly<Record<string, string | undefined>> {
+    return parseQueryString(this.rawQuery.slice(1)) as Record<string, string | undefined>;
+  }
+}
+
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Answers with node's own writeHead/end: the Express helpers cost more than the rest of the answer. */
+function answerWith(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /** The `sb_webhook_deliveries_total` result of a refusal. */
@@ -155,9 +203,9 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
   }
 
   /** `fromAdapter`: the reason comes from a verification (text answers then use a fixed line). */
-  const sendError = (res: Response, status: number, reason: string, fromAdapter = false) => {
-    if (inbound.errorFormat === 'text') res.status(status).type('text/plain').send(fromAdapter ? refusalText(status) : reason);
-    else res.status(status).json({ error: reason });
+  const sendError = (res: ServerResponse, status: number, reason: string, fromAdapter = false) => {
+    if (inbound.errorFormat === 'text') answerWith(res, status, TEXT_TYPE, fromAdapter ? refusalText(status) : reason);
+    else answerWith(res, status, JSON_TYPE, JSON.stringify({ error: reason }));
   };
 
   const app = express();
@@ -173,8 +221,8 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
   mountOpsRoutes(app, { registry: deps.registry, checks });
 
   /** The account of a request, or the answer was sent (404 unknown, 503 disabled). */
-  const resolveAccount = (req: Request, res: Response): { id: string; inbound: AccountInbound<unknown> } | undefined => {
-    const id = (req.params as { accountId?: string }).accountId ?? DEFAULT_ACCOUNT_ID;
+  const resolveAccount = (routeAccountId: string | undefined, res: ServerResponse): Account | undefined => {
+    const id = routeAccountId ?? DEFAULT_ACCOUNT_ID;
     const setup = ACCOUNT_ID_PATTERN.test(id) ? setups.get(id) : undefined;
     if (!setup) {
       sendError(res, 404, 'unknown account');
@@ -194,9 +242,9 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
   if (inbound.verifiesSubscription) {
     for (const path of paths) {
       app.get(path, (req, res) => {
-        const account = resolveAccount(req, res);
+        const account = resolveAccount((req.params as { accountId?: string }).accountId, res);
         if (!account) return;
-        const challenge = account.inbound.challenge?.({ query: req.query as Record<string, string | undefined>, rawQuery: rawQueryOf(req), now: now() });
+        const challenge = account.inbound.challenge?.({ query: req.query as Record<string, string | undefined>, rawQuery: rawQueryOf(req.originalUrl), now: now() });
         if (!challenge || !challenge.ok) {
           const status = challenge && !challenge.ok ? challenge.status : 403;
           const reason = challenge && !challenge.ok ? challenge.reason : 'no subscription check';
@@ -214,23 +262,56 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
     }
   }
 
-  /** Resolves the account, then reads the body with that account's limit. */
-  const accountAndBody: RequestHandler = (req, res, next) => {
-    const account = resolveAccount(req, res);
-    if (!account) return;
-    res.locals['account'] = account;
-    bodyReaders.get(account.id)!.read(req, res, next);
+  /** A refused body (limits, encodings, aborted reads) → 413/415/400; anything else → 500. */
+  const answerRequestError = (err: unknown, accountId: string, res: ServerResponse): void => {
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.too.large' || e.status === 413) {
+      record.delivery(accountId, 'too_large', 'unknown');
+      sendError(res, 413, 'body too large');
+      return;
+    }
+    if (e.status === 415) {
+      record.delivery(accountId, 'unsupported_encoding', 'unknown');
+      sendError(res, 415, 'unsupported content encoding');
+      return;
+    }
+    if (e.status && e.status >= 400 && e.status < 500) {
+      record.delivery(accountId, 'bad_request', 'unknown');
+      sendError(res, 400, 'malformed request');
+      return;
+    }
+    log.error('unhandled request error', { channel, err: err instanceof Error ? err.message : String(err) });
+    sendError(res, 500, 'internal error');
   };
 
-  const handle = async (req: Request, res: Response) => {
-    const account = res.locals['account'] as { id: string; inbound: AccountInbound<unknown> };
+  /**
+   * One delivery POST: resolves the account, reads the body with that account's limit, then
+   * {@link handle}. Errors are answered here (the response is never left open).
+   */
+  const serveDelivery = (req: IncomingMessage, res: ServerResponse, routeAccountId: string | undefined): void => {
+    const account = resolveAccount(routeAccountId, res);
+    if (!account) return;
+    bodyReaders.get(account.id)!.read(req as Request, res as Response, (err?: unknown) => {
+      if (err !== undefined) {
+        if (res.headersSent) res.destroy();
+        else answerRequestError(err, account.id, res);
+        return;
+      }
+      handle(req, res, account).catch((e: unknown) => {
+        if (res.headersSent) res.destroy();
+        else answerRequestError(e, account.id, res);
+      });
+    });
+  };
+
+  const handle = async (req: IncomingMessage & { body?: unknown }, res: ServerResponse, account: Account) => {
     const acc = account.inbound;
     const dedupe = acc.dedupe;
-    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const headers = lowerHeaders(req);
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : EMPTY;
     const receivedAt = now();
-    const maxBodyBytes = bodyReaders.get(account.id)!.maxBodyBytes;
-    const verified = acc.adapter.verify({ rawBody, headers, query: req.query as Record<string, string | undefined>, rawQuery: rawQueryOf(req), now: receivedAt, maxBodyBytes });
+    const delivery = new Delivery(req, req.url ?? '', rawBody, receivedAt, bodyReaders.get(account.id)!.maxBodyBytes);
+    const headers = delivery.headers;
+    const verified = acc.adapter.verify(delivery);
     if (!verified.ok) {
       if (verified.status === 401 || verified.status === 403) record.signatureFailure(account.id, verified.reason);
       record.delivery(account.id, refusalResult(verified.status), 'unknown');
@@ -305,37 +386,44 @@ export function createIngressApp<S>(inbound: ChannelInbound<S, IngressRuntime>, 
       if (e.kind === 'unsupported') log.info('unsupported event acknowledged', { channel, account: account.id, eventId: e.eventId, providerType: e.providerType, reason: e.reason });
     }
     record.delivery(account.id, outcome.result, name);
-    if (outcome.events > 0 || outcome.jobs > 0) log.debug('delivery accepted', { channel, account: account.id, name, events: outcome.events, jobs: outcome.jobs });
+    if ((outcome.events > 0 || outcome.jobs > 0) && log.isDebugEnabled()) log.debug('delivery accepted', { channel, account: account.id, name, events: outcome.events, jobs: outcome.jobs });
     const answer = inbound.answer(outcome);
-    if (answer.type === 'text') res.status(200).type('text/plain').send(answer.body);
-    else res.status(200).json(answer.body);
+    if (answer.type === 'text') answerWith(res, 200, TEXT_TYPE, answer.body);
+    else answerWith(res, 200, JSON_TYPE, JSON.stringify(answer.body));
   };
-  for (const path of paths) app.post(path, accountAndBody, handle);
+  for (const path of paths) app.post(path, (req, res) => serveDelivery(req, res, (req.params as { accountId?: string }).accountId));
 
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const e = err as { type?: string; status?: number };
-    const accountId = (res.locals['account'] as { id: string } | undefined)?.id ?? 'unknown';
     if (res.headersSent) {
       next(err);
       return;
     }
-    if (e.type === 'entity.too.large' || e.status === 413) {
-      record.delivery(accountId, 'too_large', 'unknown');
-      sendError(res, 413, 'body too large');
-      return;
-    }
-    if (e.status === 415) {
-      record.delivery(accountId, 'unsupported_encoding', 'unknown');
-      sendError(res, 415, 'unsupported content encoding');
-      return;
-    }
-    if (e.status && e.status >= 400 && e.status < 500) {
-      record.delivery(accountId, 'bad_request', 'unknown');
-      sendError(res, 400, 'malformed request');
-      return;
-    }
-    log.error('unhandled request error', { channel, err: err instanceof Error ? err.message : String(err) });
-    sendError(res, 500, 'internal error');
+    answerRequestError(err, 'unknown', res);
   });
+
+  // Deliveries on the plain paths skip Express's request handling (its router, request and response
+  // decoration cost as much CPU as the rest of a delivery; docs/performance.md): the same
+  // serveDelivery, reached by an exact match. Anything else (GET, odd spellings of the path such as
+  // a trailing slash, other routes) goes through Express as before.
+  const accountOfPath = (url: string | undefined): string | undefined | false => {
+    if (!url || !url.startsWith(base)) return false;
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path.length === base.length) return undefined;
+    if (path.charCodeAt(base.length) !== 47 /* / */) return false;
+    const id = path.slice(base.length + 1);
+    return ACCOUNT_ID_PATTERN.test(id) ? id : false;
+  };
+  const expressHandle = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
+  (app as unknown as { handle: ExpressHandle }).handle = (req, res, next) => {
+    if (req.method === 'POST') {
+      const accountId = accountOfPath(req.url);
+      if (accountId !== false) {
+        serveDelivery(req, res, accountId);
+        return;
+      }
+    }
+    expressHandle(req, res, next);
+  };
   return app;
 }

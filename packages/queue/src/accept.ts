@@ -3,8 +3,8 @@ import type { DeliveryLedger } from './ledger.js';
 import type { Mailbox } from './mailbox.js';
 import type { Producers } from './queues.js';
 import type { RedisClient } from './redis.js';
-import { noteCustomerContact } from './contacts.js';
-import { recordChannelEvent } from './stats.js';
+import { contactNote } from './contacts.js';
+import { channelEventKeys, recordChannelEvent } from './stats.js';
 
 /** Settings shared by the processes that accept customer messages (ingress apps and workers). */
 export const acceptEnv = {
@@ -61,10 +61,11 @@ export async function acceptCustomerMessage(ctx: AcceptContext, event: InboundMe
     }
     if (replaced === 'duplicate') return 'duplicate';
   }
-  // the window and the API's conversation follow every accepted customer message (idempotent, newest wins)
-  await noteCustomerContact(ctx.redis, ctx.prefix, event);
-  const { claimed, scheduleSeq } = await ctx.mailbox.accept(convId, event.eventId, JSON.stringify(event), now);
-  if (claimed) await recordChannelEvent(ctx.redis, ctx.prefix, event.conversation, 'in').catch(() => undefined);
+  // one script call: the window and the API's conversation follow every accepted customer message
+  // (idempotent, newest wins), then claim + append + turn scheduling, and the inbound count when new
+  const { claimed, scheduleSeq } = await ctx.mailbox.acceptCustomer(
+    convId, event.eventId, JSON.stringify(event), contactNote(ctx.prefix, event), channelEventKeys(ctx.prefix, event.conversation, 'in', now), now,
+  );
   // schedule even when already claimed: a retried delivery repairs a turn whose add was lost in a crash
   if (scheduleSeq > 0) await scheduleTurn(ctx, convId, event.conversation, scheduleSeq);
   return claimed ? 'queued' : 'duplicate';

@@ -6,10 +6,12 @@
 import type { Worker } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { silentLogger, type InboundMessage } from '@switchboard/core';
+import { contactNote } from './contacts';
 import { DeliveryLedger } from './ledger';
 import { Mailbox } from './mailbox';
 import { closeWorkers, createWorker, Producers } from './queues';
 import { createRedis, waitReady, type RedisClient } from './redis';
+import { channelEventKeys, countChannelEvents } from './stats';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { clusterToolsAvailable, startCluster } = require('../../../scripts/redis-cluster.cjs') as {
@@ -61,6 +63,16 @@ describeCluster('Redis Cluster (3 local masters)', () => {
     expect(results.filter((r) => r.claimed)).toHaveLength(1);
     expect(new Set(results.map((r) => r.scheduleSeq))).toEqual(new Set([1]));
     expect(await mb.peek('c1', 10)).toEqual(['{"n":1}']);
+  });
+
+  it('customer accept: contact, claim, mailbox, counters and turn in one script call on one slot', async () => {
+    const mb = new Mailbox(redis, prefix, opts);
+    const ref = { channel: 'whatsapp', account: '1098', userId: '15550000009' };
+    const event = { kind: 'message', eventId: 'wa-ca-1', conversation: ref, sentAt: 1_000_000, referral: undefined } as unknown as InboundMessage;
+    const args = [contactNote(prefix, event), channelEventKeys(prefix, ref, 'in', 1_000_000)] as const;
+    expect(await mb.acceptCustomer('c3', 'wa-ca-1', '{"n":3}', ...args, 1_000_000)).toEqual({ claimed: true, scheduleSeq: 1 });
+    expect(await mb.acceptCustomer('c3', 'wa-ca-1', '{"n":3}', ...args, 1_000_001)).toEqual({ claimed: false, scheduleSeq: 1 });
+    expect(await countChannelEvents(redis, prefix, 'whatsapp', 'in', 1, 1_000_000)).toBe(1);
   });
 
   it('mailbox: a burst is one debounced turn, later messages form the next turn in order', async () => {

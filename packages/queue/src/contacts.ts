@@ -1,5 +1,6 @@
 import { DEFAULT_ACCOUNT_ID, ConversationRef, type InboundMessage } from '@switchboard/core';
 import { gatewayKeys } from './keys.js';
+import { loadScripts } from './lua-scripts.js';
 import type { RedisClient } from './redis.js';
 
 /**
@@ -22,24 +23,31 @@ export interface CustomerContact {
 /** How long a contact is kept after the customer's last message (longer than any provider window). */
 export const CONTACT_TTL_SEC = 90 * 24 * 3600;
 
-// newer wins: a replayed or out-of-order older message never moves the window back
-const NOTE_CONTACT = `
-local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
-local at = tonumber(ARGV[2])
-if at >= last then redis.call('HSET', KEYS[1], 'ref', ARGV[1], 'last', ARGV[2]) end
-if ARGV[3] ~= '' then
-  local entry = tonumber(redis.call('HGET', KEYS[1], 'entry') or '0')
-  if at >= entry then redis.call('HSET', KEYS[1], 'entry', ARGV[2]) end
-end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return 1
-`;
+/** The contact note of one customer message: the arguments of `contactNote` (script `contactNote-1.lua`). */
+export interface ContactNote {
+  readonly key: string;
+  readonly refJson: string;
+  readonly sentAtMs: number;
+  readonly referral: '1' | '';
+  readonly ttlSec: number;
+}
+
+/** What noting `event` writes, and where (newer wins: a replayed or out-of-order older message never moves the window back). */
+export function contactNote(prefix: string, event: InboundMessage): ContactNote {
+  const ref = event.conversation;
+  return {
+    key: gatewayKeys(prefix).contact(ref.channel, ref.accountId ?? DEFAULT_ACCOUNT_ID, ref.userId),
+    refJson: JSON.stringify(ref),
+    sentAtMs: event.sentAt,
+    referral: event.referral ? '1' : '',
+    ttlSec: CONTACT_TTL_SEC,
+  };
+}
 
 /** Notes a customer message (idempotent; an older message than the one known changes nothing). */
 export async function noteCustomerContact(redis: RedisClient, prefix: string, event: InboundMessage): Promise<void> {
-  const ref = event.conversation;
-  const key = gatewayKeys(prefix).contact(ref.channel, ref.accountId ?? DEFAULT_ACCOUNT_ID, ref.userId);
-  await redis.eval(NOTE_CONTACT, 1, key, JSON.stringify(ref), String(event.sentAt), event.referral ? '1' : '', String(CONTACT_TTL_SEC));
+  const n = contactNote(prefix, event);
+  await loadScripts(redis).sbContactNote(n.key, n.refJson, n.sentAtMs, n.referral, n.ttlSec);
 }
 
 /** The last contact of customer `userId` on one channel's gateway account, if they wrote in the last {@link CONTACT_TTL_SEC}. */

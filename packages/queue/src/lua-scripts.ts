@@ -15,6 +15,8 @@ type Arg = string | number;
 /** The registered commands (prefixed `sb` so they never clash with BullMQ's on a shared connection). */
 export interface ScriptCommands {
   sbMailboxAccept(...a: [seen: string, mailbox: string, turn: string, eventJson: string, dedupeTtlSec: Arg, nowMs: Arg, staleRunMs: Arg, stateTtlSec: Arg, append: 0 | 1]): Promise<[number, number]>;
+  sbCustomerAccept(...a: [seen: string, mailbox: string, turn: string, contact: string, stats: string, accountStats: string, statsAccounts: string, eventJson: string, dedupeTtlSec: Arg, nowMs: Arg, staleRunMs: Arg, stateTtlSec: Arg, refJson: string, sentAtMs: Arg, referral: '1' | '', contactTtlSec: Arg, accountMember: string, statsTtlSec: Arg]): Promise<[number, number]>;
+  sbContactNote(...a: [contact: string, refJson: string, sentAtMs: Arg, referral: '1' | '', ttlSec: Arg]): Promise<number>;
   sbMailboxBegin(...a: [mailbox: string, turn: string, seq: Arg, nowMs: Arg, debounceMs: Arg, maxWaitMs: Arg]): Promise<[string, number]>;
   sbMailboxFinish(...a: [mailbox: string, turn: string, seq: Arg]): Promise<number>;
   sbMailboxAbandon(...a: [mailbox: string, turn: string, seq: Arg]): Promise<number>;

@@ -1,6 +1,8 @@
 import type { RedisClient } from './redis.js';
 import { gatewayKeys, type GatewayKeys } from './keys.js';
 import { loadScripts, type ScriptedRedis } from './lua-scripts.js';
+import type { ContactNote } from './contacts.js';
+import type { ChannelEventKeys } from './stats.js';
 
 export type BeginResult =
   | { state: 'run' | 'resume'; count: number }
@@ -48,6 +50,19 @@ export class Mailbox {
     const [claimed, seq] = await this.redis.sbMailboxAccept(
       this.keys.seen(eventId), this.keys.mailbox(conversationId), this.keys.turn(conversationId),
       eventJson, this.opts.dedupeTtlSec, now, this.opts.staleRunMs, STATE_TTL_SEC, 1,
+    );
+    return { claimed: claimed === 1, scheduleSeq: seq };
+  }
+
+  /**
+   * {@link accept} with, in the same script call (`customerAccept`), the customer's contact note
+   * and, when the event was new, its inbound count: the ingress's acceptance in one round trip.
+   */
+  async acceptCustomer(conversationId: string, eventId: string, eventJson: string, contact: ContactNote, counted: ChannelEventKeys, now = Date.now()): Promise<{ claimed: boolean; scheduleSeq: number }> {
+    const [claimed, seq] = await this.redis.sbCustomerAccept(
+      this.keys.seen(eventId), this.keys.mailbox(conversationId), this.keys.turn(conversationId), contact.key, counted.total, counted.own, counted.accounts,
+      eventJson, this.opts.dedupeTtlSec, now, this.opts.staleRunMs, STATE_TTL_SEC,
+      contact.refJson, contact.sentAtMs, contact.referral, contact.ttlSec, counted.member, counted.ttlSec,
     );
     return { claimed: claimed === 1, scheduleSeq: seq };
   }

@@ -36,6 +36,34 @@ function ownersKey(prefix: string): string {
   return gatewayKeys(prefix).owners();
 }
 
+/** The keys one counted event touches (see {@link recordChannelEvent}), for scripts that count in the same call. */
+export interface ChannelEventKeys {
+  /** The channel's bucket of the minute. */
+  readonly total: string;
+  /** The account's bucket of the minute. */
+  readonly own: string;
+  /** The index of counted accounts, and this account's member in it. */
+  readonly accounts: string;
+  readonly member: string;
+  /** Every one of them expires this long after its last event. */
+  readonly ttlSec: number;
+}
+
+/** Where an event of `scope` in `direction` at `now` is counted. */
+export function channelEventKeys(prefix: string, scope: string | StatsScope, direction: EventDirection, now: number): ChannelEventKeys {
+  const channel = typeof scope === 'string' ? scope : scope.channel;
+  const accountId = (typeof scope === 'string' ? undefined : scope.accountId) ?? DEFAULT_ACCOUNT;
+  const keys = gatewayKeys(prefix);
+  const minute = minuteOf(now);
+  return {
+    total: keys.stats(channel, direction, minute),
+    own: keys.accountStats(channel, accountId, direction, minute),
+    accounts: keys.statsAccounts(),
+    member: `${channel}/${accountId}`,
+    ttlSec: BUCKET_TTL_SEC,
+  };
+}
+
 /**
  * Counts `n` events of a channel's account in the current minute: the channel's total and the
  * account's own bucket (INCRBY + EXPIRE each) and the account in the index of counted accounts, in
@@ -45,20 +73,15 @@ function ownersKey(prefix: string): string {
  */
 export async function recordChannelEvent(redis: RedisClient, prefix: string, scope: string | StatsScope, direction: EventDirection, n = 1, now = Date.now()): Promise<void> {
   if (n <= 0) return;
-  const channel = typeof scope === 'string' ? scope : scope.channel;
-  const accountId = (typeof scope === 'string' ? undefined : scope.accountId) ?? DEFAULT_ACCOUNT;
-  const keys = gatewayKeys(prefix);
-  const minute = minuteOf(now);
-  const total = keys.stats(channel, direction, minute);
-  const own = keys.accountStats(channel, accountId, direction, minute);
+  const k = channelEventKeys(prefix, scope, direction, now);
   await redis
     .multi()
-    .incrby(total, n)
-    .expire(total, BUCKET_TTL_SEC)
-    .incrby(own, n)
-    .expire(own, BUCKET_TTL_SEC)
-    .zadd(keys.statsAccounts(), 'GT', now, `${channel}/${accountId}`)
-    .expire(keys.statsAccounts(), BUCKET_TTL_SEC)
+    .incrby(k.total, n)
+    .expire(k.total, k.ttlSec)
+    .incrby(k.own, n)
+    .expire(k.own, k.ttlSec)
+    .zadd(k.accounts, 'GT', now, k.member)
+    .expire(k.accounts, k.ttlSec)
     .exec();
 }
 

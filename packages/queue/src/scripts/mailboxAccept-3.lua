@@ -18,26 +18,6 @@
   Output:
     {claimed (1 | 0), seqToSchedule (0 = none needed)}
 ]]
-local claimed = 0
-if ARGV[6] == '1' then
-  if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[2])) then
-    claimed = 1
-    redis.call('RPUSH', KEYS[2], ARGV[1])
-    if redis.call('HEXISTS', KEYS[3], 'first') == 0 then redis.call('HSET', KEYS[3], 'first', ARGV[3]) end
-    redis.call('HSET', KEYS[3], 'last', ARGV[3])
-  end
-end
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
-local pending = redis.call('HGET', KEYS[3], 'pending')
-if pending then return {claimed, tonumber(pending)} end
-local running = redis.call('HGET', KEYS[3], 'running')
-if running then
-  local since = tonumber(redis.call('HGET', KEYS[3], 'since') or ARGV[3])
-  if tonumber(ARGV[3]) - since < tonumber(ARGV[4]) then return {claimed, 0} end
-  -- the running turn's worker is gone for good (job failed or lost): its messages are still in the mailbox
-  redis.call('HDEL', KEYS[3], 'running', 'count', 'since')
-end
-if redis.call('LLEN', KEYS[2]) == 0 then return {claimed, 0} end
-local seq = redis.call('HINCRBY', KEYS[3], 'seq', 1)
-redis.call('HSET', KEYS[3], 'pending', seq)
+--- @include "acceptInMailbox"
+local claimed, seq = acceptInMailbox(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1')
 return {claimed, seq}
