@@ -23,8 +23,15 @@ const newWaId = () => `49170${String(Date.now()).slice(-6)}${String(++seq).padSt
 const waRef = (waId: string): ConversationRef => ({ channel: 'whatsapp', account: PNID, userId: waId });
 const customerText = (waId: string, text: string) => {
   const { payload } = whatsappFixtureFor('01-text.json', { waId });
-  const value = (payload as { entry: Array<{ changes: Array<{ value: { messages: Array<Record<string, unknown>> } }> }> }).entry[0]!.changes[0]!.value;
+  const value = (payload as { entry: Array<{ changes: Array<{ value: { messages: Array<Record<string, unknown>>; contacts?: Array<Record<string, unknown>> } }> }> }).entry[0]!.changes[0]!.value;
   value.messages[0]!.text = { body: text };
+  // keyed on the wa_id, as the echo fixture addresses the customer (the fixture's business-scoped ids are shared)
+  delete value.messages[0]!.from_user_id;
+  delete value.messages[0]!.from_parent_user_id;
+  for (const c of value.contacts ?? []) {
+    delete c.user_id;
+    delete c.parent_user_id;
+  }
   return payload;
 };
 const drained = async (p: Pipeline, ...queues: Array<'inbound' | 'turn' | 'mirror' | 'record' | 'outbound-whatsapp'>) => {
@@ -86,7 +93,8 @@ describe('WhatsApp Business app coexistence: an echo is a human reply', () => {
     const echoes = () => p.chatwoot!.messagesIn(mirrorId).filter((m) => m.content === echoText);
     await waitFor(() => echoes().length === 1, 45_000, 'the echo mirrored').catch(async (err: unknown) => {
       const jobs = await p.deps.producers.queue('mirror').getJobs(['failed', 'delayed', 'active', 'completed', 'waiting'], 0, 50);
-      throw new Error(`${String(err)}; mirror jobs: ${JSON.stringify(jobs.map((j) => ({ id: j.id, dir: (j.data as { direction?: string }).direction, reason: j.failedReason, rv: j.returnvalue as unknown })))}`);
+      const maria = p.chatwoot!.messages.filter((m) => (m.content ?? '').includes('Maria')).map((m) => ({ c: m.conversationId, content: m.content, private: m.private }));
+      throw new Error(`${String(err)}; mirrorId ${mirrorId}; maria ${JSON.stringify(maria)}; mirror jobs: ${JSON.stringify(jobs.map((j) => ({ id: j.id, dir: (j.data as { direction?: string }).direction, reason: j.failedReason, rv: j.returnvalue as unknown })))}`);
     });
 
     // the customer writes while the business is talking: recorded and mirrored, not answered
@@ -191,7 +199,9 @@ describe('business hours (Europe/Berlin, a holiday; clock injected)', () => {
       const convId = conversationId(waRef(waId));
       await waitFor(async () => (await getConversationOwner(p.deps.redis, p.prefix, convId)).owner === 'human', 30_000, 'handed to people').catch(async (err: unknown) => {
         const jobs = await p.deps.producers.queue('turn').getJobs(['failed', 'delayed', 'active', 'completed', 'waiting'], 0, 50);
-        throw new Error(`${String(err)}; turn jobs: ${JSON.stringify(jobs.map((j) => ({ id: j.id, reason: j.failedReason, stack: j.stacktrace?.[0]?.slice(0, 400), rv: j.returnvalue as unknown, attempts: j.attemptsMade })))}`);
+        const keys = await p.deps.redis.keys(`${p.prefix}*own*`);
+        const owners = await p.deps.redis.zrange(p.deps.keys.owners(), 0, -1, 'WITHSCORES');
+        throw new Error(`${String(err)}; conv ${convId}; keys ${JSON.stringify(keys)}; owners ${JSON.stringify(owners)}; turn jobs: ${JSON.stringify(jobs.map((j) => ({ id: j.id, data: j.data as unknown, rv: j.returnvalue as unknown })))}`);
       });
       expect(await getConversationOwner(p.deps.redis, p.prefix, convId)).toMatchObject({ owner: 'human', record: { reason: 'outside_hours' } });
       expect(p.openai.calls.length).toBe(asked);

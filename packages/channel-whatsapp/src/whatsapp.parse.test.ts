@@ -312,6 +312,12 @@ describe('parseWebhook: Coexistence echoes (smb_message_echoes)', () => {
     expect(parseWebhook(fixtureJson('whatsapp', '17-smb-message-echo.json'), at)[0]!.eventId).toBe(e.eventId);
   });
 
+  it('keys an echo on the business-scoped user id when present, as customer messages are', () => {
+    const payload = fixtureJson<{ entry: Array<{ changes: Array<{ value: { message_echoes: Array<Record<string, unknown>> } }> }> }>('whatsapp', '17-smb-message-echo.json');
+    payload.entry[0]!.changes[0]!.value.message_echoes[0]!.to_user_id = 'US.13491208655302741918';
+    expect(parseWebhook(payload, at)[0]).toMatchObject({ kind: 'message', author: 'business', conversation: { userId: 'US.13491208655302741918', address: '16505551234' } });
+  });
+
   it('an echo of a number the account does not serve, or without recipient, is unsupported', () => {
     const payload = fixtureJson('whatsapp', '17-smb-message-echo.json');
     expect(parseWebhook(payload, at, { phoneNumberIds: new Set(['1']) })[0]).toMatchObject({ kind: 'unsupported' });

@@ -322,7 +322,8 @@ function parseMessageEcho(raw: unknown, account: string, receivedAt: number, see
   const parsed = WaMessageEcho.safeParse(raw);
   if (!parsed.success) return unsupported('malformed message echo', 'smb_message_echo', seed);
   const m = parsed.data as WaMessageEcho;
-  const customer = m.to_user_id ?? m.to;
+  // the same key as the customer's own messages: business-scoped user id first, then the wa_id
+  const customer = m.to_parent_user_id ?? m.to_user_id ?? m.to;
   if (!customer) return unsupported('message echo without a recipient', 'smb_message_echo', `${account}:${m.id}`);
   const ref: ConversationRef = { channel: 'whatsapp', account, userId: customer };
   if (m.to) {
