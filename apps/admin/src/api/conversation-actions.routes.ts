@@ -32,10 +32,12 @@ const MAX_REPLY = 4096;
 const MAX_PAUSE_MINUTES = 365 * 24 * 60;
 const PauseMinutes = z.number().positive('minutes must be positive').max(MAX_PAUSE_MINUTES, `minutes: at most ${MAX_PAUSE_MINUTES}`);
 
-const ActionBody = z.object({
+const ClickBody = z.object({
   /** The console's id of this click: a repeated submission sends nothing twice. */
   requestId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'requestId must be 8-64 letters, digits, _ or -'),
-  /** Take over for this many minutes only (the console's "pause for N minutes"). */
+});
+const ActionBody = ClickBody.extend({
+  /** Take over for this many minutes only (the console's "take over for N minutes"). */
   minutes: PauseMinutes.optional(),
 });
 
@@ -71,7 +73,7 @@ async function enqueueOwnershipSignal(producers: Producers, ref: ConversationRef
   // the job id is the event id, as the ingress apps enqueue: a repeated request adds nothing
   await producers.enqueue('inbound', event, { jobId: eventId });
 }
-const ReplyBody = ActionBody.extend({ text: z.string().trim().min(1, 'text is empty').max(MAX_REPLY) }).strict();
+const ReplyBody = ClickBody.extend({ text: z.string().trim().min(1, 'text is empty').max(MAX_REPLY) }).strict();
 
 
 /**
