@@ -1,6 +1,7 @@
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import {
   conversationId,
+  handoffReasonOf,
   InboundMessage,
   accountIdOf,
   jobId,
@@ -176,7 +177,8 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
   if (rememberInput) await agent.remember(rememberInput, output);
   if (output.handoff) {
     await setOwner(deps, convId, 'human', output.handoff.reason, ref.accountId, humanOwnershipTerm(deps, latestRef));
-    deps.metrics.handoffs.inc({ channel: ref.channel, reason: output.handoff.reason.slice(0, 40) });
+    // the canonical reason: a bounded label set, the same on every channel
+    deps.metrics.handoffs.inc({ channel: ref.channel, reason: handoffReasonOf(output.handoff.reason) });
     if (adapter?.handoff && (await deps.mailbox.claim(`handoff-${convId}-${seq}`))) await adapter.handoff(latestRef, output.handoff);
     await mirror(deps, latestRef, 'handoff', `handoff-${convId}-${seq}`, `${output.handoff.reason}\n\n${output.handoff.summary}`, { handoff: output.handoff, ...(language ? { language } : {}) });
   }
