@@ -23,7 +23,7 @@ import { customersRouter } from './api/customers.routes.js';
 import type { PreviewAgents } from './api/preview-agents.js';
 import { agentKeys, UnansweredQuestions } from '@switchboard/agent';
 import { conversationsRouter } from './api/conversations.routes.js';
-import { conversationActionsRouter } from './api/conversation-actions.routes.js';
+import { conversationActionsRouter, conversationControlRouter } from './api/conversation-actions.routes.js';
 import { messagesRouter, optedOutGuard, type MessageGuard } from './api/messages.routes.js';
 import { analyticsRouter } from './api/analytics.routes.js';
 import { templatesRouter, type TemplateCatalogues } from './api/templates.routes.js';
@@ -170,6 +170,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.use('/api/v1/broadcasts', broadcastsRouter({ redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log, templates: deps.broadcastTemplates ?? {} }));
   const recordRoutes = conversationsRouter({ record: deps.record, log: deps.log });
   app.use('/api/v1', recordRoutes);
+  app.use('/api/v1', conversationControlRouter({ record: deps.record, redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log }));
   app.use('/api/v1', templatesRouter({ templates: deps.templates }));
   app.use('/api/v1', fallbacks.notFound, fallbacks.errors);
 

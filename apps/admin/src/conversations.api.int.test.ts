@@ -216,7 +216,7 @@ describe('record API and console routes (real PostgreSQL and Redis)', () => {
       const signals = (await jobs('inbound')).sort((a, b) => String(a.id).localeCompare(String(b.id)));
       expect(signals).toEqual([
         { id: `console-handback-${WC}-click-0003`, data: { kind: 'signal', eventId: `console-handback-${WC}-click-0003`, conversation: wcRef, at: expect.any(Number), signal: 'bot_resumed', detail: { reason: 'handed back in the console', source: 'console' } } },
-        { id: `console-takeover-${WA}-click-0002`, data: { kind: 'signal', eventId: `console-takeover-${WA}-click-0002`, conversation: { ...waRef, displayName: 'Ada' }, at: expect.any(Number), signal: 'human_took_over', detail: { reason: 'taken over in the console', source: 'console' } } },
+        { id: `console-takeover-${WA}-click-0002`, data: { kind: 'signal', eventId: `console-takeover-${WA}-click-0002`, conversation: { ...waRef, displayName: 'Ada' }, at: expect.any(Number), signal: 'human_took_over', detail: { reason: 'paused', source: 'console' } } },
       ]);
       expect((await consoleCall('get', `/conversations/${WA}/owner`)).body).toEqual({ owner: 'bot' });
     });

@@ -209,7 +209,7 @@ describeBrowser('conversation console in a real headless browser', () => {
     // take over: a signal on the inbound queue; the inbound role makes the conversation human-owned
     await page.getByTestId('takeover').click();
     await page.getByTestId('status').getByText('You own the conversation').waitFor({ timeout: 20_000 });
-    expect(await page.getByTestId('owner').innerText()).toBe('a person owns it (taken over in the console)');
+    expect(await page.getByTestId('owner').innerText()).toBe('a person owns it (paused)');
     expect((await getConversationOwner(redis, pipeline.prefix, ADA_ID)).owner).toBe('human');
 
     // a reply as a person: the outbound role sends it on the customer's channel
@@ -225,6 +225,19 @@ describeBrowser('conversation console in a real headless browser', () => {
     await page.getByTestId('status').getByText('Handed back').waitFor({ timeout: 20_000 });
     expect((await getConversationOwner(redis, pipeline.prefix, ADA_ID)).owner).toBe('bot');
     expect(await page.getByTestId('owner').innerText()).toBe('the bot answers');
+
+    // take over for 15 minutes: the owner record carries its expiry, the bot answers again by itself
+    await page.getByTestId('takeover-minutes').selectOption('15');
+    await page.getByTestId('takeover').click();
+    await page.getByTestId('status').getByText('for 15 minutes').waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('owner').innerText()).toMatch(/^a person owns it \(paused\) until /);
+    const until = (await getConversationOwner(redis, pipeline.prefix, ADA_ID)).record?.until ?? 0;
+    expect(until - Date.now()).toBeGreaterThan(14 * 60_000);
+    expect(until - Date.now()).toBeLessThanOrEqual(15 * 60_000);
+    await page.screenshot({ path: join(REPORTS, 'admin-conversation-paused.png') });
+    await page.getByTestId('handback').click();
+    await page.getByTestId('status').getByText('Handed back').waitFor({ timeout: 20_000 });
+    expect((await getConversationOwner(redis, pipeline.prefix, ADA_ID)).owner).toBe('bot');
 
     // an opted-out customer (STOP, or WhatsApp's marketing preferences) is shown as such
     expect(await page.getByTestId('opt-out').isVisible()).toBe(false);

@@ -13,12 +13,15 @@ import { openStore, type Store } from '@switchboard/store';
 import { createTestDatabase, FakeWecom, seedRecord, TELEGRAM_FIXTURE_BOT, waitFor, WECHAT_TEST_CONFIG, type TestDatabase } from '@switchboard/testkit';
 import { startPipeline, type Pipeline } from '@switchboard/worker/testing';
 import { createAdminApp } from './app';
+import { parseApiKeyScopes } from './api/scopes';
 
 jest.setTimeout(90_000);
 
 const AUTH = { user: 'ops', password: 'conversations pipeline password' };
 const basic = `Basic ${Buffer.from(`${AUTH.user}:${AUTH.password}`).toString('base64')}`;
 const KF = 'wkPipelineKf0000000000000000001';
+const API_KEY = { name: 'ops-tool', secret: 'pipeline-api-secret-0123456789' };
+const READ_KEY = { name: 'reporting', secret: 'pipeline-read-secret-0123456789' };
 
 describe('console actions through the worker pipeline, every channel', () => {
   let pipeline: Pipeline;
@@ -38,7 +41,7 @@ describe('console actions through the worker pipeline, every channel', () => {
       telegram: true,
       chatwoot: true,
       roles: ['inbound', 'outbound'],
-      env: { WECHAT_TOKEN: WECHAT_TEST_CONFIG.token, WECHAT_AESKEY: WECHAT_TEST_CONFIG.encodingAESKey, WECHAT_CORP_ID: WECHAT_TEST_CONFIG.corpId, WECHAT_SECRET: wecom.secret, WECHAT_API_URL: wecom.url },
+      env: { HANDOFF_RESUME_SWEEP_MS: '200', WECHAT_TOKEN: WECHAT_TEST_CONFIG.token, WECHAT_AESKEY: WECHAT_TEST_CONFIG.encodingAESKey, WECHAT_CORP_ID: WECHAT_TEST_CONFIG.corpId, WECHAT_SECRET: wecom.secret, WECHAT_API_URL: wecom.url },
     });
     chatwootAccount = String(pipeline.chatwoot!.accountId);
     pipeline.chatwoot!.addConversation({ id: 4401 });
@@ -61,7 +64,7 @@ describe('console actions through the worker pipeline, every channel', () => {
     redis.on('error', () => undefined);
     await waitReady(redis);
     producers = new Producers(redis, pipeline.prefix);
-    app = createAdminApp({ log: silentLogger(), registry: createMetricsRegistry({ service: 'rec-pipeline-test' }), redis, producers, prefix: pipeline.prefix, auth: AUTH, record: new RecordReader(store.db) });
+    app = createAdminApp({ log: silentLogger(), registry: createMetricsRegistry({ service: 'rec-pipeline-test' }), redis, producers, prefix: pipeline.prefix, auth: AUTH, record: new RecordReader(store.db), apiKeys: [API_KEY, READ_KEY], apiKeyScopes: parseApiKeyScopes(`${API_KEY.name}:send+read,${READ_KEY.name}:read`, [API_KEY, READ_KEY]) });
   });
 
   afterAll(async () => {
@@ -106,6 +109,50 @@ describe('console actions through the worker pipeline, every channel', () => {
     expect((await act(id, 'takeover', { requestId: 'takeover-0001' })).status).toBe(202);
     await waitFor(async () => (await ownerOf(id)) === 'human', 10_000, 'human owner');
     const owner = await request(app).get(`/admin/conversations/api/conversations/${id}/owner`).set('Authorization', basic);
-    expect(owner.body).toEqual({ owner: 'human', reason: 'taken over in the console', since: expect.any(String) });
+    expect(owner.body).toEqual({ owner: 'human', reason: 'paused', since: expect.any(String) });
+  });
+
+  const api = (id: string, action: 'pause' | 'resume', body?: Record<string, unknown>, idemKey?: string, secret = API_KEY.secret) => {
+    const req = request(app).post(`/api/v1/conversations/${id}/${action}`).set('Authorization', `Bearer ${secret}`);
+    if (idemKey) req.set('Idempotency-Key', idemKey);
+    return body === undefined ? req.send() : req.send(body);
+  };
+
+  it.each(['whatsapp', 'telegram', 'chatwoot', 'wechat-kf'])('the API pauses and resumes the bot on %s through the inbound role; a pause with minutes ends by itself', async (channel) => {
+    const id = conversationId(refs[channel]!);
+    const resumed = await api(id, 'resume', undefined, `resume-${channel}-1`);
+    expect(resumed.status).toBe(202);
+    expect(resumed.body).toEqual({ id, owner: 'bot' });
+    await waitFor(async () => (await ownerOf(id)) === 'bot', 10_000, 'bot owner');
+    // a pause until resumed
+    const paused = await api(id, 'pause', { reason: 'checking the order by phone' }, `pause-${channel}-1`);
+    expect(paused.status).toBe(202);
+    expect(paused.body).toEqual({ id, owner: 'human' });
+    await waitFor(async () => (await ownerOf(id)) === 'human', 10_000, 'human owner');
+    expect((await getConversationOwner(redis, pipeline.prefix, id)).record).toMatchObject({ reason: 'paused' });
+    // the same key and body: the same answer, nothing new; another body: 409
+    const replay = await api(id, 'pause', { reason: 'checking the order by phone' }, `pause-${channel}-1`);
+    expect(replay.status).toBe(200);
+    expect(replay.body).toEqual(paused.body);
+    expect((await api(id, 'pause', { minutes: 5 }, `pause-${channel}-1`)).status).toBe(409);
+    expect((await api(id, 'resume', undefined, `resume-${channel}-2`)).status).toBe(202);
+    await waitFor(async () => (await ownerOf(id)) === 'bot', 10_000, 'bot owner again');
+    // a pause of 3 s: the worker's sweep hands the conversation back without anyone
+    const short = await api(id, 'pause', { minutes: 0.05 }, `pause-${channel}-2`);
+    expect(short.status).toBe(202);
+    expect(short.body).toEqual({ id, owner: 'human', until: expect.any(String) });
+    await waitFor(async () => (await ownerOf(id)) === 'human', 10_000, 'paused');
+    expect((await getConversationOwner(redis, pipeline.prefix, id)).record?.until).toEqual(expect.any(Number));
+    await waitFor(async () => (await ownerOf(id)) === 'bot', 30_000, 'resumed by itself');
+  });
+
+  it('answers 404 for an unknown conversation, 400 for a bad body, 403 without the send scope', async () => {
+    expect((await api('wa-nope-0000', 'pause')).status).toBe(404);
+    const id = conversationId(refs.whatsapp!);
+    const bad = await api(id, 'pause', { minutes: -1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toBe('invalid_request');
+    expect((await api(id, 'pause', { minutes: 5, extra: true })).status).toBe(400);
+    expect((await api(id, 'resume', undefined, undefined, READ_KEY.secret)).status).toBe(403);
   });
 });

@@ -26,6 +26,7 @@ import { linkLimitsFrom } from './link-reader.js';
 import { createFfmpeg, createMediaStore } from '@switchboard/media';
 import { createGuardedFetcher, type Resolver } from '@switchboard/fetch';
 import { acceptContext, markUnreachable, setOwner } from './schedule.js';
+import { humanOwnershipTerm, startOwnershipResume } from './handoff-expiry.js';
 import { startHeldReplyExpiry } from './held-replies.js';
 import { channelSentEntry } from './recording.js';
 
@@ -54,6 +55,8 @@ function settingsFrom(env: WorkerEnv): WorkerSettings {
     maxWaitMs: Math.max(env.TURN_MAX_WAIT_MS, env.TURN_DEBOUNCE_MS),
     maxMessageAgeSec: env.INBOUND_MAX_AGE_SEC,
     broadcast: { share: env.BROADCAST_RATE_SHARE, tickMs: env.BROADCAST_TICK_MS },
+    handoffAutoResumeMinutes: env.HANDOFF_AUTO_RESUME_MINUTES,
+    handoffResumeSweepMs: env.HANDOFF_RESUME_SWEEP_MS,
   };
 }
 
@@ -131,6 +134,7 @@ export function buildWorkerDeps(
     ? new QueueRecorder({ enqueue: (job, id) => producers.enqueue('record', job, { jobId: id }), log, onFailure: () => metrics.recordEnqueueFailures.inc() })
     : NO_RECORDER;
   const base = { settings, redis, prefix, keys, producers, mailbox };
+  const late: { deps?: WorkerDeps } = {};
   const accountsFile = opts.accountsFile ?? loadAccountsFile(env);
   const ctx: WorkerChannelContext = {
     log,
@@ -144,7 +148,8 @@ export function buildWorkerDeps(
     media,
     consumers: { concurrency: settings.concurrency, lockDurationMs: settings.lockDurationMs },
     accept: acceptContext(base),
-    setOwner: (convId, owner, reason, accountId) => setOwner(base, convId, owner, reason, accountId),
+    // the channels open before the deps exist: the term reads the conversation's agent once they do
+    setOwner: (convId, owner, reason, accountId, ref) => setOwner(late.deps ?? base, convId, owner, reason, accountId, owner === 'human' && ref && late.deps ? humanOwnershipTerm(late.deps, ref) : { ref }),
     markUnreachable: (ref: ConversationRef, reason: string) => markUnreachable(base, conversationId(ref), reason),
     recordSent: (message) => (recorder.enabled ? recorder.record(channelSentEntry(message)) : Promise.resolve()),
     messaging: openChannelMessaging({ env, accountsFile, context: { redis, prefix, keys, log } }),
@@ -185,6 +190,7 @@ export function buildWorkerDeps(
     knowledge: opts.knowledge,
     channels: openChannels(env, ctx, log, accountsFile, agentOf),
   };
+  late.deps = deps;
   const problems = mirrorProblems(deps);
   if (problems.length > 0) {
     redis.disconnect();
@@ -219,6 +225,9 @@ export function buildWorkerDeps(
 /** The held-reply expiry schedule of each deps (a restart of the roles replaces it). */
 const heldExpiry = new WeakMap<WorkerDeps, () => void>();
 
+/** The ownership resume sweep of each deps (a restart of the roles replaces it). */
+const ownershipResume = new WeakMap<WorkerDeps, () => void>();
+
 /** Starts the BullMQ workers of the given roles, with the channels' own consumers of each role. */
 export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
   const workers: Worker[] = [];
@@ -226,6 +235,8 @@ export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
     workers.push(...startInboundRole(deps));
     heldExpiry.get(deps)?.();
     heldExpiry.set(deps, startHeldReplyExpiry(deps));
+    ownershipResume.get(deps)?.();
+    ownershipResume.set(deps, startOwnershipResume(deps));
   }
   if (roles.includes('agent')) workers.push(...startTurnRole(deps));
   if (roles.includes('outbound')) workers.push(...startOutboundRole(deps));

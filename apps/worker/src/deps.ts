@@ -22,6 +22,10 @@ export interface WorkerSettings {
   maxMessageAgeSec: number;
   /** The `broadcast` role's pacing (BROADCAST_RATE_SHARE, BROADCAST_TICK_MS); absent = its defaults. */
   broadcast?: { readonly share: number; readonly tickMs: number };
+  /** Minutes without human activity after which a human-owned conversation goes back to the bot (HANDOFF_AUTO_RESUME_MINUTES; 0/absent = never). */
+  handoffAutoResumeMinutes?: number;
+  /** How often the `inbound` role hands expired human ownership back (HANDOFF_RESUME_SWEEP_MS). */
+  handoffResumeSweepMs?: number;
 }
 
 /** The `knowledge` role's settings and ingestion dependencies (built when the store is configured). */
@@ -94,4 +98,6 @@ export interface WorkerDeps {
   prices: Readonly<Record<string, ModelPrice>>;
   /** Where status changes of API messages are posted (API_CALLBACK_URL); unset = no callbacks are enqueued. */
   apiCallbacks?: ApiCallbackSettings;
+  /** The time business hours and ownership expiries are judged by (ms); absent = `Date.now`. Tests move it. */
+  clock?: () => number;
 }

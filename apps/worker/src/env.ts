@@ -43,6 +43,14 @@ export const workerEnv = {
   BROADCAST_RATE_SHARE: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().min(0.05).max(1).default(0.5)),
   /** How often a running broadcast feeds recipients and follows their outcomes (ms). */
   BROADCAST_TICK_MS: int(250, 20),
+  /**
+   * Minutes without human activity (an agent's reply, a console reply, a business app message)
+   * after which a human-owned conversation belongs to the bot again; 0 = never (until handed back).
+   * An agent's `handoff.autoResumeMinutes` overrides it for its conversations.
+   */
+  HANDOFF_AUTO_RESUME_MINUTES: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().min(0).max(365 * 24 * 60).default(0)),
+  /** How often the inbound role hands expired human ownership back to the bot (ms). */
+  HANDOFF_RESUME_SWEEP_MS: int(15_000, 100),
   /** …but never longer than this after the first message of the burst. */
   TURN_MAX_WAIT_MS: int(6000),
 };

@@ -52,7 +52,8 @@ export function receivedMessageEntry(m: InboundMessage): MessageEntry {
     ref: m.conversation,
     direction: customer ? 'in' : 'out',
     author: customer ? 'customer' : 'human',
-    ...(customer ? {} : { origin: 'human' }),
+    // a business-authored message (WhatsApp Business app, coexistence) is a person's reply from outside the gateway
+    ...(customer ? {} : { origin: m.author === 'business' ? 'business' : 'human' }),
     contentType: m.content.type,
     text: renderContent(m.content),
     ...(mediaText ? { mediaText } : {}),

@@ -12,10 +12,21 @@ export function acceptContext(deps: Pick<WorkerDeps, 'mailbox' | 'producers' | '
   return { mailbox: deps.mailbox, producers: deps.producers, redis: deps.redis, prefix: deps.prefix, debounceMs: deps.settings.debounceMs, maxMessageAgeSec: deps.settings.maxMessageAgeSec };
 }
 
-/** Conversation ownership: while a human owns it, the bot stays silent. */
-export async function setOwner(deps: Pick<WorkerDeps, 'redis' | 'prefix'>, conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string): Promise<void> {
+/** How long people keep a conversation they took (see {@link setOwner}). */
+export interface OwnershipTerm {
+  /** The conversation (kept in the owner record, so its expiry can be recorded and mirrored). */
+  readonly ref?: ConversationRef | undefined;
+  /** When the bot takes it back without human activity (ms); absent = never. */
+  readonly untilMs?: number | undefined;
+}
+
+/**
+ * Conversation ownership: while a human owns it, the bot stays silent. `term.untilMs` (see
+ * `humanOwnershipUntil`) lets the inbound role's sweep hand it back to the bot.
+ */
+export async function setOwner(deps: Pick<WorkerDeps, 'redis' | 'prefix'> & { clock?: () => number }, conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string, term: OwnershipTerm = {}): Promise<void> {
   // also kept in an index so the admin overview can list human-owned conversations (with their account)
-  await setConversationOwner(deps.redis, deps.prefix, conversationId, owner, reason, Date.now(), accountId);
+  await setConversationOwner(deps.redis, deps.prefix, conversationId, owner, reason, deps.clock?.() ?? Date.now(), accountId, term);
 }
 
 export async function ownerOf(deps: Pick<WorkerDeps, 'redis' | 'keys'>, conversationId: string): Promise<'human' | 'bot'> {

@@ -28,6 +28,7 @@ import { runToolLoop } from './tools/tool-loop.js';
 import { assignVariant, llmClassifier, pickVariant, routeTurn, type Variant } from './routing.js';
 import { UnansweredQuestions } from './unanswered.js';
 import { OptOutKeywords, type OptOutIntent } from './opt-out.js';
+import { DEFAULT_OUTSIDE_HOURS_NOTICE, formatOpening, isOpenAt, nextOpeningAt, type OutsideHours } from './business-hours.js';
 import type { AgentTool } from './tools/tool.types.js';
 import type { AgentInput, AgentOptions, AgentOutput } from './agent.types.js';
 
@@ -262,6 +263,27 @@ export class Agent {
   unsupportedNotice(): Reply | undefined {
     if (!this.config.unsupportedContent.notice) return undefined;
     return { text: this.text(this.config.messages.unsupported, undefined) };
+  }
+
+  /**
+   * Whether the bot answers outside business hours at `now` (AGENT_CONFIG `businessHours`): undefined
+   * inside them or without them; else what to do and the notice naming the next opening, in `lang`
+   * when the configuration has a text in it.
+   */
+  outsideHours(now: number, lang: string | undefined): OutsideHours | undefined {
+    const bh = this.config.businessHours;
+    if (!bh) return undefined;
+    const timeZone = bh.timeZone ?? this.config.timezone;
+    if (isOpenAt(bh, timeZone, now)) return undefined;
+    const nextOpenAt = nextOpeningAt(bh, timeZone, now);
+    const template = localize(bh.messages.notice ?? DEFAULT_OUTSIDE_HOURS_NOTICE[bh.outside], lang, this.config.defaultLanguage);
+    const opening = nextOpenAt !== undefined ? formatOpening(nextOpenAt, timeZone, lang ?? this.config.defaultLanguage) : '—';
+    return { outside: bh.outside, nextOpenAt, notice: fillTemplate(template.replace(/\{opening\}/g, opening), { business: this.config.businessName }) };
+  }
+
+  /** The minutes without human activity after which the bot takes a conversation back (`handoff.autoResumeMinutes`); undefined = the deployment's. */
+  autoResumeMinutes(): number | undefined {
+    return this.config.handoff.autoResumeMinutes;
   }
 
   /** One turn's answer; `dry` = a {@link preview} (no side effect, no conversation state read). */

@@ -103,6 +103,50 @@ export type HttpToolConfig = z.infer<typeof HttpToolConfig>;
 const PerLangWords = z.record(Lang, z.array(z.string().min(1)));
 
 /** The whole agent configuration. */
+/** Weekday keys of `businessHours.weekly`, in `Intl` order (Sunday first, as `getUTCDay`). */
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const HHMM = /^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|24:00)$/;
+const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** `"09:00-18:00"`: a local opening range of one day (end after start; `24:00` = midnight). */
+export const OpeningRange = z
+  .string()
+  .regex(HHMM, 'must be HH:MM-HH:MM, e.g. 09:00-18:00')
+  .refine((r) => minutesOf(r.slice(6)) > minutesOf(r.slice(0, 5)), 'must end after it starts (split ranges across midnight)');
+
+const isTimeZoneName = (tz: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * When people answer (AGENT_CONFIG `businessHours`). Outside them the bot either tells the customer
+ * when people are back and keeps answering (`notice`) or hands the conversation to the people's
+ * queue with that notice (`queue`). Evaluated in `timeZone` with `Intl` (daylight saving included).
+ */
+export const BusinessHoursConfig = z.strictObject({
+  /** IANA zone of the opening hours (default: the agent's `timezone`). */
+  timeZone: z.string().refine(isTimeZoneName, 'must be an IANA time zone such as Europe/Madrid').optional(),
+  /** Opening ranges per weekday; a day not listed is closed. */
+  weekly: z.partialRecord(z.enum(WEEKDAYS), z.array(OpeningRange)).default({}),
+  /** Local dates (YYYY-MM-DD) closed all day. */
+  holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')).default([]),
+  outside: z.enum(['notice', 'queue']).default('notice'),
+  messages: z
+    .strictObject({
+      /** Said outside hours, once per conversation and closed period; `{opening}` = when people are back. */
+      notice: Localized.optional(),
+    })
+    .prefault({}),
+});
+export type BusinessHoursConfig = z.infer<typeof BusinessHoursConfig>;
+
 export const AgentConfigSchema = z.strictObject({
   /** Bump to invalidate the response cache after changing prompts. */
   version: z.string().min(1).default('1'),
@@ -296,10 +340,17 @@ export const AgentConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** Opening hours of the people behind the bot; absent = always open. */
+  businessHours: BusinessHoursConfig.optional(),
   handoff: z
     .strictObject({
       /** Phrases with which a customer asks for a person; answered with `messages.handoff` and a handoff. */
       triggers: PerLangWords.default(DEFAULT_HANDOFF_TRIGGERS),
+      /**
+       * Minutes without human activity after which the bot owns a human-owned conversation again
+       * (overrides HANDOFF_AUTO_RESUME_MINUTES for this agent's conversations; 0 = never).
+       */
+      autoResumeMinutes: z.number().min(0).max(365 * 24 * 60).optional(),
     })
     .prefault({}),
   routing: z

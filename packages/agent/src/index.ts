@@ -24,3 +24,5 @@ export { agentKeys, customerId } from './keys.js';
 export { runEval, formatEval, parseEvalSet, type EvalConversation, type EvalTurn } from './eval/eval.js';
 export { UnansweredQuestions, normaliseQuestion, unansweredId, UNANSWERED_MAX, UNANSWERED_TTL_SECONDS, type UnansweredQuestion } from './unanswered.js';
 export { OptOutKeywords, type OptOutIntent } from './opt-out.js';
+export { isOpenAt, nextOpeningAt, formatOpening, instantOf, DEFAULT_OUTSIDE_HOURS_NOTICE, type OutsideHours } from './business-hours.js';
+export { BusinessHoursConfig, WEEKDAYS, type Weekday } from './config.schema.js';

@@ -1,4 +1,4 @@
-import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts, type MirrorContext, type MirrorJob, type OutboundJob } from '@switchboard/core';
+import { defineAccountFile, defineChannelWorker, DEFAULT_ACCOUNT_ID, type ChannelAccounts, type ConversationRef, type MirrorContext, type MirrorJob, type OutboundJob } from '@switchboard/core';
 import { fetchRefusedCounter, normalizeOrigin } from '@switchboard/fetch';
 import {
   CHATWOOT_MEDIA_RULES,
@@ -53,7 +53,7 @@ export const chatwoot = defineChannelWorker<typeof chatwootEnv, ChatwootWorkerSe
           await user.sendMessage(chatwootConversationId, { content, message_type: 'outgoing', private: true });
         }
       : undefined;
-    const relay = { redis: ctx.redis, keys: ctx.keys, producers: ctx.producers, log: ctx.log, setOwner: (conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string) => ctx.setOwner(conversationId, owner, reason, accountId), renderText: renderContent, ...(ctx.messaging ? { messaging: ctx.messaging } : {}), ...(note ? { note } : {}), chatwootOrigin: normalizeOrigin(new URL(s.baseUrl).origin), refused: fetchRefusedCounter(ctx.registry) };
+    const relay = { redis: ctx.redis, keys: ctx.keys, producers: ctx.producers, log: ctx.log, setOwner: (conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string, ref?: ConversationRef) => ctx.setOwner(conversationId, owner, reason, accountId, ref), renderText: renderContent, ...(ctx.messaging ? { messaging: ctx.messaging } : {}), ...(note ? { note } : {}), chatwootOrigin: normalizeOrigin(new URL(s.baseUrl).origin), refused: fetchRefusedCounter(ctx.registry) };
     if (!bot) ctx.log.warn('Chatwoot agent bot disabled: CHATWOOT_BOT_TOKEN is not set');
     if (!user && s.mirrorInboxId !== undefined) ctx.log.warn('CHATWOOT_API_TOKEN is not set: failed deliveries of agent replies cannot be reported in Chatwoot');
     const adapter = bot ? createChatwootOutboundAdapter({ bot, ...(user ? { user } : {}), ...(s.botId !== undefined ? { botId: s.botId } : {}), log: ctx.log, fetcher: ctx.fetcher }) : undefined;

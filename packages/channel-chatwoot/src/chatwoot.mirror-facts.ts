@@ -1,4 +1,4 @@
-import { DEFAULT_ACCOUNT_ID, type MirrorJob } from '@switchboard/core';
+import { DEFAULT_ACCOUNT_ID, handoffReasonOf, type MirrorJob } from '@switchboard/core';
 import type { ChatwootClient } from './chatwoot.client.js';
 import type { MirrorMapping } from './chatwoot.mirror-store.js';
 import { stateHash, type MirrorState } from './chatwoot.mirror-state.js';
@@ -58,8 +58,13 @@ export function desiredFacts(job: MirrorJob, settings: MirrorFactSettings): Desi
     if (attrOn.has('language')) attributes['language'] = facts.language;
   }
   if (facts?.handoff) {
-    if (labelOn.has('handoff')) labels.push(prefixGroup('handoff', 'handoff-', facts.handoff.reason));
-    if (attrOn.has('handoff')) attributes['handoff_reason'] = facts.handoff.reason;
+    // the canonical reason (the same on every channel), never the agent tool's free text
+    const reason = handoffReasonOf(facts.handoff.reason);
+    if (labelOn.has('handoff')) labels.push(prefixGroup('handoff', 'handoff-', reason));
+    if (attrOn.has('handoff')) {
+      attributes['handoff_reason'] = reason;
+      if (facts.handoff.reason.trim() && facts.handoff.reason !== reason) attributes['handoff_detail'] = facts.handoff.reason.slice(0, 200);
+    }
     if (attrOn.has('summary') && facts.handoff.summary.trim()) attributes['handoff_summary'] = facts.handoff.summary.slice(0, 2000);
   }
   if (facts?.optedOut !== undefined) {

@@ -135,13 +135,14 @@ describe('chatwoot mirror: contacts, labels and attributes (real Redis, fake Cha
     conv!.custom_attributes['order'] = '4821';
     const handoff = job(tg, 'handoff', { text: 'Damaged parcel\n\nOrder 4821 arrived damaged.', facts: { language: 'pt', handoff: { reason: 'Damaged parcel!', summary: 'Order 4821 arrived damaged.' } } });
     await m.apply(handoff);
-    expect(conv?.labels.sort()).toEqual(['account-tg-shop', 'channel-telegram', 'handoff-damaged-parcel', 'lang-pt', 'vip']);
+    expect(conv?.labels.sort()).toEqual(['account-tg-shop', 'channel-telegram', 'handoff-agent_decision', 'lang-pt', 'vip']);
     expect(conv?.custom_attributes).toEqual({
       order: '4821',
       channel: 'telegram',
       gateway_account: 'tg-shop',
       language: 'pt',
-      handoff_reason: 'Damaged parcel!',
+      handoff_reason: 'agent_decision',
+      handoff_detail: 'Damaged parcel!',
       handoff_summary: 'Order 4821 arrived damaged.',
     });
     // the retried job changes nothing and asks Chatwoot nothing about labels or attributes
@@ -176,8 +177,8 @@ describe('chatwoot mirror: contacts, labels and attributes (real Redis, fake Cha
       workers[2]!.apply(job(wa, 'outgoing', { facts: { language: 'de' } })),
     ]);
     const [conv] = [...fake.conversations.values()];
-    expect(conv?.labels.sort()).toEqual(['account-default', 'channel-whatsapp', 'handoff-refund', 'lang-de', 'opted-out']);
-    expect(conv?.custom_attributes).toMatchObject({ handoff_reason: 'refund', opted_out: true, language: 'de' });
+    expect(conv?.labels.sort()).toEqual(['account-default', 'channel-whatsapp', 'handoff-agent_decision', 'lang-de', 'opted-out']);
+    expect(conv?.custom_attributes).toMatchObject({ handoff_reason: 'agent_decision', handoff_detail: 'refund', opted_out: true, language: 'de' });
   });
 
   it('labels and attributes follow the settings (off, or a list)', async () => {
@@ -185,7 +186,7 @@ describe('chatwoot mirror: contacts, labels and attributes (real Redis, fake Cha
     await m.apply(job(wa));
     await m.apply(job(wa, 'handoff', { facts: { handoff: { reason: 'refund', summary: 'Wants a refund.' } } }));
     const [conv] = [...fake.conversations.values()];
-    expect(conv?.labels).toEqual(['handoff-refund']);
+    expect(conv?.labels).toEqual(['handoff-agent_decision']);
     expect(conv?.custom_attributes).toEqual({});
     expect(calls('POST', /custom_attributes$/)).toBe(0);
   });

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Counter } from 'prom-client';
-import { accountIdOf, conversationId, DEFAULT_ACCOUNT_ID, jobId, type ChannelId, type ChannelInboundHook, type ChannelMessaging, type InboundMessage, type Logger, type MessageContent, type ReplyTemplate } from '@switchboard/core';
+import { accountIdOf, conversationId, DEFAULT_ACCOUNT_ID, jobId, type ChannelId, type ChannelInboundHook, type ChannelMessaging, type ConversationRef, type InboundMessage, type Logger, type MessageContent, type ReplyTemplate } from '@switchboard/core';
 import { createWorker, enqueueReply, type RedisClient, type ReplyContext } from '@switchboard/queue';
 import type { ChatwootClient } from './chatwoot.client.js';
 import type { ChatwootSettings } from './chatwoot.env.js';
@@ -13,7 +13,7 @@ import { FOREIGN_ATTACHMENT_REASON, relayedReply } from './chatwoot.relay-media.
 /** What the relay hook needs from the worker (it enqueues through `enqueueReply`, in conversation order). */
 export interface ChatwootRelayContext extends ReplyContext {
   readonly log: Logger;
-  setOwner(conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string): Promise<void>;
+  setOwner(conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string, ref?: ConversationRef): Promise<void>;
   /** Message content as the text sent to the customer (the agent's renderer). */
   renderText(content: MessageContent): string;
   /** The channels' messaging halves: the template command checks and resolves templates with them. */
@@ -89,7 +89,7 @@ export function chatwootRelayHook(ctx: ChatwootRelayContext, gatewayAccountId: s
     if (relayed.reply) {
       await enqueueReply(ctx, event.conversation, { outboundId, reply: relayed.reply, origin: 'human', chatwootMessage, receivedAt: event.receivedAt });
     }
-    await ctx.setOwner(conversationId(event.conversation), 'human', 'chatwoot agent replied', event.conversation.accountId);
+    await ctx.setOwner(conversationId(event.conversation), 'human', 'chatwoot agent replied', event.conversation.accountId, event.conversation);
     ctx.log.info('chatwoot agent reply relayed', { channel: event.conversation.channel, account: gatewayAccountId, outboundId, ...(template ? { template: `${template.name}:${template.language}` } : {}), chatwootConversationId: chatwootMessage.conversationId });
     return true;
   };

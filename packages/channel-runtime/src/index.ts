@@ -50,7 +50,7 @@ export interface WorkerChannelContext {
   /** Accepts customer messages into their conversation mailbox (a channel that pulls its messages, like WeChat). */
   readonly accept: AcceptContext;
   /** Conversation ownership: while a human owns it, the bot stays silent. `accountId` (the conversation's gateway account) is shown in the admin overview. */
-  setOwner(conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string): Promise<void>;
+  setOwner(conversationId: string, owner: 'human' | 'bot', reason: string, accountId?: string, ref?: ConversationRef): Promise<void>;
   /** The customer cannot be reached any more (blocked the bot, deactivated): marks the conversation. */
   markUnreachable(ref: ConversationRef, reason: string): Promise<void>;
   /** Records a message the channel sent on its own (never throws, never waits for the store; a no-op without the record). */

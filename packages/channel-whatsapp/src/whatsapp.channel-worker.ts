@@ -35,6 +35,8 @@ export interface WhatsAppWorkerSettings {
   readonly wabaId?: string;
   /** How often the template catalogue is synced (WHATSAPP_TEMPLATE_REFRESH_MS). */
   readonly templateRefreshMs: number;
+  /** Minutes the bot stays quiet after a Coexistence echo (WHATSAPP_ECHO_QUIET_MINUTES; file accounts: `echoQuietMinutes`). */
+  readonly echoQuietMinutes: number;
 }
 
 const env = {
@@ -84,6 +86,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       phoneNumberIds: [],
       ...(e.WHATSAPP_PHONE_NUMBER_ID ? { sendingNumber: e.WHATSAPP_PHONE_NUMBER_ID } : {}),
       templateRefreshMs: e.WHATSAPP_TEMPLATE_REFRESH_MS,
+      echoQuietMinutes: e.WHATSAPP_ECHO_QUIET_MINUTES,
       ...(e.WHATSAPP_WABA_ID ? { wabaId: e.WHATSAPP_WABA_ID } : {}),
       ...(tpl ? { fallbackTemplate: tpl } : {}),
       ...(reengage ? { reengage } : {}),
@@ -110,6 +113,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       phoneNumberIds: f.phoneNumberIds,
       sendingNumber: f.phoneNumberId ?? f.phoneNumberIds[0],
       templateRefreshMs: e.WHATSAPP_TEMPLATE_REFRESH_MS,
+      echoQuietMinutes: f.echoQuietMinutes ?? e.WHATSAPP_ECHO_QUIET_MINUTES,
       ...(f.wabaId ? { wabaId: f.wabaId } : {}),
       ...(tpl ? { fallbackTemplate: tpl } : {}),
       ...(reengage ? { reengage } : {}),
@@ -143,6 +147,8 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       mediaSource: new WhatsAppMediaSource({ graphUrl: s.graphUrl, accessToken: s.accessToken, mediaOrigins: s.mediaOrigins, fetcher: ctx.fetcher }),
       admit: (ref) => whatsappAdmission(s, ref),
       sender: (ref) => ref.account,
+      // Coexistence: after the business wrote from the WhatsApp Business app the bot stays quiet this long
+      businessReplyQuietMs: s.echoQuietMinutes * 60_000,
       ...(heldReplies ? { heldReplies } : {}),
       newConversation: (customerId) => newConversationFrom(s.sendingNumber ?? s.phoneNumberIds[0], account.id, customerId),
       // 131047 (outside the 24 h window) usually arrives as a failed status: its reply is held (above); else the template once per failed reply

@@ -49,6 +49,11 @@ export const whatsappEnv = {
   /** Messages one reply may become; a longer answer is shortened and ends with WHATSAPP_SHORTENED_NOTE. */
   WHATSAPP_MAX_PARTS_PER_REPLY: int(5, 1),
   WHATSAPP_SHORTENED_NOTE: withDefault('(message shortened)'),
+  /**
+   * Minutes the bot stays quiet in a conversation after the business wrote to the customer from the
+   * WhatsApp Business app (Coexistence `smb_message_echoes`); file accounts: `echoQuietMinutes`.
+   */
+  WHATSAPP_ECHO_QUIET_MINUTES: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().min(0).max(365 * 24 * 60).default(30)),
 };
 
 /** Meta ids are digits; YAML may write them as numbers. */
@@ -76,5 +81,7 @@ export const whatsappAccountFields = z.strictObject({
   reengageTemplate: z.string().regex(/^[a-z0-9_]+:[A-Za-z_]+$/, 'must be name:language, e.g. reengage:en_US').optional(),
   /** Its body variables, as WHATSAPP_REENGAGE_PARAMS. */
   reengageParams: z.string().max(500).optional(),
+  /** Minutes the bot stays quiet after the business wrote from the WhatsApp Business app (default WHATSAPP_ECHO_QUIET_MINUTES). */
+  echoQuietMinutes: z.number().min(0).max(365 * 24 * 60).optional(),
 }).refine((f) => f.phoneNumberId === undefined || f.phoneNumberIds.includes(f.phoneNumberId), { message: 'phoneNumberId must be one of phoneNumberIds', path: ['phoneNumberId'] });
 export type WhatsAppAccountFields = z.output<typeof whatsappAccountFields>;

@@ -294,3 +294,35 @@ describe('user_preferences (marketing messages stop / resume)', () => {
     expect(prefs('maybe')[0]).toMatchObject({ kind: 'unsupported', providerType: 'user_preferences' });
   });
 });
+
+describe('parseWebhook: Coexistence echoes (smb_message_echoes)', () => {
+  it('17: a message the business sent from the app is a business-authored message of the customer conversation', () => {
+    const events = parseWebhook(fixtureJson('whatsapp', '17-smb-message-echo.json'), at);
+    expect(events).toHaveLength(1);
+    const e = events[0]!;
+    expect(InboundEvent.safeParse(e).success).toBe(true);
+    expect(e).toMatchObject({
+      kind: 'message',
+      author: 'business',
+      providerMessageId: 'wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA',
+      conversation: { channel: 'whatsapp', account: '109876543210987', userId: '16505551234', phone: '+16505551234' },
+      content: { type: 'text', text: 'Hi Sheena, this is Maria from the shop: your order #4821 ships today.' },
+    });
+    // the same echo delivered again has the same event id (dedupe)
+    expect(parseWebhook(fixtureJson('whatsapp', '17-smb-message-echo.json'), at)[0]!.eventId).toBe(e.eventId);
+  });
+
+  it('keys an echo on the business-scoped user id when present, as customer messages are', () => {
+    const payload = fixtureJson<{ entry: Array<{ changes: Array<{ value: { message_echoes: Array<Record<string, unknown>> } }> }> }>('whatsapp', '17-smb-message-echo.json');
+    payload.entry[0]!.changes[0]!.value.message_echoes[0]!.to_user_id = 'US.13491208655302741918';
+    expect(parseWebhook(payload, at)[0]).toMatchObject({ kind: 'message', author: 'business', conversation: { userId: 'US.13491208655302741918', address: '16505551234' } });
+  });
+
+  it('an echo of a number the account does not serve, or without recipient, is unsupported', () => {
+    const payload = fixtureJson('whatsapp', '17-smb-message-echo.json');
+    expect(parseWebhook(payload, at, { phoneNumberIds: new Set(['1']) })[0]).toMatchObject({ kind: 'unsupported' });
+    const bad = { object: 'whatsapp_business_account', entry: [{ changes: [{ field: 'smb_message_echoes', value: { metadata: { phone_number_id: '1' }, message_echoes: [{ id: 'wamid.X' }, 'junk'] } }] }] };
+    const events = parseWebhook(bad, at);
+    expect(events.map((x) => x.kind)).toEqual(['unsupported', 'unsupported']);
+  });
+});

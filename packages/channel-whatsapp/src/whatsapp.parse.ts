@@ -8,7 +8,7 @@ import {
   type MessageContent,
   type Referral,
 } from '@switchboard/core';
-import { WaChange, WaChangeValue, WaMessage, WaStatus, WaUserPreferencesValue, WaWebhook, type WaContact } from './whatsapp.wire.js';
+import { WaChange, WaChangeValue, WaMessage, WaMessageEcho, WaStatus, WaUserPreferencesValue, WaWebhook, type WaContact } from './whatsapp.wire.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
@@ -263,6 +263,10 @@ export function parseWebhook(payload: unknown, ctx: { receivedAt: number }, opts
         events.push(...parseUserPreferences(change.data.value, opts, seed, ctx.receivedAt));
         return;
       }
+      if (change.data.field === 'smb_message_echoes') {
+        events.push(...parseMessageEchoes(change.data.value, opts, seed, ctx.receivedAt));
+        return;
+      }
       if (change.data.field !== 'messages') {
         events.push(unsupported(`field ${change.data.field} is not handled`, change.data.field, seed));
         return;
@@ -285,6 +289,7 @@ export function parseWebhook(payload: unknown, ctx: { receivedAt: number }, opts
         events.push(unsupported(`value error ${err.code}: ${err.title ?? err.message ?? ''}`.trim(), 'error', `${seed}:${err.code}`));
       }
       const extra = value.data as Record<string, unknown>;
+      // echoes arrive under their own field (above); inside a `messages` change they are not expected
       for (const echoField of ['message_echoes', 'smb_message_echoes']) {
         if (Array.isArray(extra[echoField]) && (extra[echoField] as unknown[]).length > 0) {
           events.push(unsupported(`${echoField} are never answered`, echoField, `${seed}:${echoField}`));
@@ -293,6 +298,50 @@ export function parseWebhook(payload: unknown, ctx: { receivedAt: number }, opts
     });
   });
   return events;
+}
+
+/**
+ * `smb_message_echoes` (Coexistence): what the business sent from the WhatsApp Business app. Each
+ * echo is a message of the customer's conversation written by the business (`author: business`):
+ * kept in the record and the mirror, never answered; the bot goes quiet.
+ * @see https://developers.facebook.com/docs/whatsapp/embedded-signup/custom-flows/onboarding-business-app-users
+ */
+function parseMessageEchoes(rawValue: unknown, opts: ParseWebhookOptions, seed: string, receivedAt: number): InboundEvent[] {
+  const value = WaChangeValue.safeParse(rawValue);
+  if (!value.success || !value.data.metadata) return [unsupported('smb_message_echoes without metadata.phone_number_id', 'smb_message_echoes', seed)];
+  const account = value.data.metadata.phone_number_id;
+  const echoes = (value.data as Record<string, unknown>).message_echoes;
+  if (opts.phoneNumberIds && !opts.phoneNumberIds.has(account)) {
+    return [unsupported(`phone number id ${account} is not one of this account's (message echoes)`, OTHER_PHONE_NUMBER, seed)];
+  }
+  if (!Array.isArray(echoes) || echoes.length === 0) return [unsupported('smb_message_echoes without message_echoes', 'smb_message_echoes', seed)];
+  return echoes.map((raw, i) => parseMessageEcho(raw, account, receivedAt, `${seed}:${i}`));
+}
+
+function parseMessageEcho(raw: unknown, account: string, receivedAt: number, seed: string): InboundEvent {
+  const parsed = WaMessageEcho.safeParse(raw);
+  if (!parsed.success) return unsupported('malformed message echo', 'smb_message_echo', seed);
+  const m = parsed.data as WaMessageEcho;
+  // the same key as the customer's own messages: business-scoped user id first, then the wa_id
+  const customer = m.to_parent_user_id ?? m.to_user_id ?? m.to;
+  if (!customer) return unsupported('message echo without a recipient', 'smb_message_echo', `${account}:${m.id}`);
+  const ref: ConversationRef = { channel: 'whatsapp', account, userId: customer };
+  if (m.to) {
+    ref.address = m.to;
+    ref.phone = `+${m.to.replace(/^\+/, '')}`;
+  }
+  const content = parseContent(m);
+  return {
+    kind: 'message',
+    eventId: jobId('wa-echo', account, m.id),
+    providerMessageId: m.id,
+    conversation: ref,
+    sentAt: toMs(m.timestamp, receivedAt),
+    receivedAt,
+    // content the gateway cannot read is still the business's message: kept as such, never answered
+    content,
+    author: 'business',
+  };
 }
 
 function parseMessage(raw: unknown, account: string, contacts: WaContact[], receivedAt: number): InboundEvent {

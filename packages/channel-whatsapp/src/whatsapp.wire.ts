@@ -53,6 +53,22 @@ export const WaChangeValue = z.looseObject({
   errors: z.array(WaError).optional(),
 });
 
+/**
+ * One `smb_message_echoes` echo (Coexistence: a message the business sent from the WhatsApp
+ * Business app): `from` is the business number, `to` the customer's wa_id; `to_parent_user_id` /
+ * `to_user_id` the business-scoped user ids (2026), keyed on first as customer messages are.
+ */
+export const WaMessageEcho = z.looseObject({
+  id: z.string().min(1),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  to_user_id: z.string().optional(),
+  to_parent_user_id: z.string().optional(),
+  timestamp: z.union([z.string(), z.number()]).optional(),
+  type: z.string().optional(),
+});
+export type WaMessageEcho = z.infer<typeof WaMessageEcho> & Record<string, unknown>;
+
 /** `user_preferences` change value (Meta: webhooks/reference/user_preferences). */
 export const WaUserPreferencesValue = z.looseObject({
   metadata: z.looseObject({ phone_number_id: z.string().min(1), display_phone_number: z.string().optional() }).optional(),

@@ -296,6 +296,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause the bot: people own the conversation
+         * @description The bot stays silent (it still records and mirrors the customer). With `minutes` it answers again after that long without human activity; without, until resumed (or `HANDOFF_AUTO_RESUME_MINUTES`). Handoff reason `paused`. Optional `Idempotency-Key`: the same key and body again answers 200 with the same result; another body → 409 `idempotency_conflict`.
+         *
+         *     Scope: `send`.
+         */
+        post: operations["postConversationsByIdPause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume the bot: it answers the conversation again
+         * @description Optional `Idempotency-Key` as for pause.
+         *
+         *     Scope: `send`.
+         */
+        post: operations["postConversationsByIdResume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/export": {
         parameters: {
             query?: never;
@@ -2245,6 +2289,255 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` or `store_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postConversationsByIdPause: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description optional; the same key and body again answers the same result and changes nothing twice */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    minutes?: number;
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description a replay of an earlier request */
+            200: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        owner: "human" | "bot";
+                        until?: string;
+                    };
+                };
+            };
+            /** @description the pause is on its way to the conversation */
+            202: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        owner: "human" | "bot";
+                        until?: string;
+                    };
+                };
+            };
+            /** @description `invalid_request` (with `details`), `invalid_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no key, an unknown key, or a revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_conflict` or `opted_out` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` or `store_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postConversationsByIdResume: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description optional; the same key and body again answers the same result and changes nothing twice */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a replay of an earlier request */
+            200: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        owner: "human" | "bot";
+                        until?: string;
+                    };
+                };
+            };
+            /** @description the resume is on its way to the conversation */
+            202: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        owner: "human" | "bot";
+                        until?: string;
+                    };
+                };
+            };
+            /** @description `invalid_request` (with `details`), `invalid_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no key, an unknown key, or a revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_conflict` or `opted_out` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

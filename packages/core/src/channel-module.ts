@@ -124,6 +124,12 @@ export interface ChannelWorkerAccount<R extends ChannelWorkerRuntime> {
    * to this account (WhatsApp: from the account's sending number); absent or undefined = not possible.
    */
   newConversation?(customerId: string): ConversationRef | undefined;
+  /**
+   * How long (ms) the bot stays quiet in a conversation after the business itself wrote to the
+   * customer from outside the gateway (`author: 'business'`, WhatsApp Business app coexistence
+   * echoes); absent = the deployment's auto-resume time.
+   */
+  readonly businessReplyQuietMs?: number;
   /** A reply to send because of a delivery status (WhatsApp 131047 → the fallback template); its outboundId is claimed once. */
   statusFollowUp?(event: StatusEvent): OutboundJob | undefined;
   /**

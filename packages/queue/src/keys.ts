@@ -39,6 +39,8 @@ export function gatewayKeys(prefix: string) {
     owner: (conversationId: string) => `${p}:owner:${conversationId}`,
     /** Index of human-owned conversations (sorted set: conversation id → since, ms). */
     owners: () => at('owners'),
+    /** Human-owned conversations with an expiry (sorted set: conversation id → until, ms), swept by the worker's auto-resume. */
+    resumeDue: () => at('resume-due'),
     /** Events of one channel and direction in one minute (admin overview). */
     stats: (channel: string, direction: string, minute: number) => at('stats', channel, direction, String(minute)),
     /** Events of one gateway account (`default` = the channel's environment) and direction in one minute (admin overview). */

@@ -37,6 +37,8 @@ export interface ScriptCommands {
   sbWechatSyncAcquire(...a: [lock: string, pending: string, watcher: string, owner: string, lockMs: Arg, token: string, jobKey: string, pendingTtlMs: Arg]): Promise<[number, number?]>;
   sbWechatSyncRecheck(...a: [lock: string, pending: string, watcher: string, owner: string, lockMs: Arg, token: string, jobKey: string, pendingTtlMs: Arg]): Promise<[number, number?]>;
   sbApiCallbackClaim(...a: [callbacks: string, status: string, rank: Arg, jobJson: string, ttlSec: Arg]): Promise<[number, ...string[]]>;
+  sbOwnerHuman(...a: [owner: string, owners: string, resumeDue: string, conversationId: string, recordJson: string, nowMs: Arg, untilMs: Arg, ttlSec: Arg]): Promise<number>;
+  sbOwnerResume(...a: [owner: string, owners: string, resumeDue: string, conversationId: string, nowMs: Arg]): Promise<[number, string?]>;
   sbWechatSyncFinishRound(...a: [lock: string, pending: string, owner: string, lockMs: Arg, version: Arg]): Promise<[number, number?, string?]>;
 }
 

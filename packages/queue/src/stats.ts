@@ -1,5 +1,7 @@
+import type { ConversationRef } from '@switchboard/core';
 import type { RedisClient } from './redis.js';
 import { gatewayKeys } from './keys.js';
+import { loadScripts } from './lua-scripts.js';
 
 /**
  * Small operational counters and indexes for the admin overview. Everything lives under the
@@ -139,35 +141,100 @@ export interface OwnerRecord {
   at: number;
   /** The gateway account serving the conversation, when the writer knew it (absent = `default`). */
   accountId?: string;
+  /** When the bot takes the conversation back without human activity (ms; absent = never, until handed back). */
+  until?: number;
+  /** The conversation's reference, when the writer knew it (so an expiry can be recorded and mirrored). */
+  ref?: ConversationRef;
+}
+
+/** Options of a human owner record ({@link setConversationOwner}). */
+export interface HumanOwnerOptions {
+  /** When the bot takes the conversation back without human activity (ms); absent = never. */
+  readonly untilMs?: number | undefined;
+  /** The conversation's reference (kept in the record for the resume). */
+  readonly ref?: ConversationRef | undefined;
 }
 
 /**
  * Sets a conversation's owner: `human` writes `gatewayKeys(prefix).owner(id)` (30 days) and lists
- * the conversation in the owners index; `bot` deletes both. One MULTI, so the index never lists
+ * the conversation in the owners index; `bot` deletes both. One atomic step, so the index never lists
  * a conversation whose owner key was not written. This is the one function every writer of the
  * owner key should call (worker handoff/signals, admin take over/hand back); `accountId` (the
- * conversation's gateway account) is shown by the admin overview.
+ * conversation's gateway account) is shown by the admin overview. `opts.untilMs` (human only) is when
+ * the bot takes the conversation back without human activity: the conversation is listed in the
+ * resume-due index and {@link resumeDueConversations} hands it back; a later expiry already stored
+ * is kept (activity extends, never shortens); absent = no expiry.
+ * @returns the expiry kept (ms), or undefined when none
  */
-export async function setConversationOwner(redis: RedisClient, prefix: string, conversationId: string, owner: ConversationOwner, reason: string, now = Date.now(), accountId?: string): Promise<void> {
-  const key = gatewayKeys(prefix).owner(conversationId);
+export async function setConversationOwner(
+  redis: RedisClient,
+  prefix: string,
+  conversationId: string,
+  owner: ConversationOwner,
+  reason: string,
+  now = Date.now(),
+  accountId?: string,
+  opts: HumanOwnerOptions = {},
+): Promise<number | undefined> {
+  const keys = gatewayKeys(prefix);
+  const key = keys.owner(conversationId);
   if (owner === 'bot') {
-    await redis.multi().del(key).zrem(ownersKey(prefix), conversationId).exec();
-    return;
+    await redis.multi().del(key).zrem(ownersKey(prefix), conversationId).zrem(keys.resumeDue(), conversationId).exec();
+    return undefined;
   }
-  const record: OwnerRecord = { owner: 'human', reason, at: now, ...(accountId && accountId !== DEFAULT_ACCOUNT ? { accountId } : {}) };
-  await redis.multi().set(key, JSON.stringify(record), 'EX', OWNER_TTL_SEC).zadd(ownersKey(prefix), now, conversationId).exec();
+  const record: OwnerRecord = { owner: 'human', reason, at: now, ...(accountId && accountId !== DEFAULT_ACCOUNT ? { accountId } : {}), ...(opts.ref ? { ref: opts.ref } : {}) };
+  const untilMs = opts.untilMs;
+  const until = untilMs !== undefined && Number.isFinite(untilMs) && untilMs > 0 ? Math.round(untilMs) : 0;
+  const kept = await loadScripts(redis).sbOwnerHuman(key, ownersKey(prefix), keys.resumeDue(), conversationId, JSON.stringify(record), now, until, OWNER_TTL_SEC);
+  return kept > 0 ? kept : undefined;
+}
+
+/** A conversation the bot took back because its human ownership expired. */
+export interface ResumedConversation {
+  readonly conversationId: string;
+  /** The owner record it had (reason, account, `until`). */
+  readonly record: OwnerRecord;
+}
+
+/**
+ * Hands back to the bot every conversation whose human ownership expired (`until` ≤ `now`), at
+ * most `limit` per call. Each one is resumed by one script that checks the owner record was not
+ * renewed in the meantime (a renewed one is re-scheduled), so concurrent sweepers resume it once.
+ */
+export async function resumeDueConversations(redis: RedisClient, prefix: string, now = Date.now(), limit = 100): Promise<ResumedConversation[]> {
+  const keys = gatewayKeys(prefix);
+  const due = await redis.zrangebyscore(keys.resumeDue(), '-inf', now, 'LIMIT', 0, limit);
+  const scripted = loadScripts(redis);
+  const out: ResumedConversation[] = [];
+  for (const id of due) {
+    const [resumed, raw] = await scripted.sbOwnerResume(keys.owner(id), ownersKey(prefix), keys.resumeDue(), id, now);
+    if (resumed !== 1 || raw === undefined) continue;
+    out.push({ conversationId: id, record: ownerRecordOf(raw) });
+  }
+  return out;
+}
+
+function ownerRecordOf(raw: string): OwnerRecord {
+  try {
+    const parsed = JSON.parse(raw) as Partial<OwnerRecord>;
+    return {
+      owner: 'human',
+      reason: String(parsed.reason ?? ''),
+      at: Number(parsed.at ?? 0),
+      ...(typeof parsed.accountId === 'string' ? { accountId: parsed.accountId } : {}),
+      ...(typeof parsed.until === 'number' ? { until: parsed.until } : {}),
+      ...(parsed.ref && typeof parsed.ref === 'object' ? { ref: parsed.ref } : {}),
+    };
+  } catch {
+    return { owner: 'human', reason: raw, at: 0 };
+  }
 }
 
 /** Reads a conversation's owner (`bot` when the owner key is absent). */
 export async function getConversationOwner(redis: RedisClient, prefix: string, conversationId: string): Promise<{ owner: ConversationOwner; record?: OwnerRecord }> {
   const raw = await redis.get(gatewayKeys(prefix).owner(conversationId));
   if (raw === null) return { owner: 'bot' };
-  try {
-    const parsed = JSON.parse(raw) as Partial<OwnerRecord>;
-    return { owner: 'human', record: { owner: 'human', reason: String(parsed.reason ?? ''), at: Number(parsed.at ?? 0), ...(typeof parsed.accountId === 'string' ? { accountId: parsed.accountId } : {}) } };
-  } catch {
-    return { owner: 'human', record: { owner: 'human', reason: raw, at: 0 } };
-  }
+  return { owner: 'human', record: ownerRecordOf(raw) };
 }
 
 /**

@@ -248,7 +248,11 @@ export class CustomerErasure {
     // one key per command: a hash-tagged prefix keeps them in one slot, but plain prefixes may span a cluster
     for (const key of keys) removed += await this.deps.redis.del(key);
     // the index of human-owned conversations is shared: only the customer's members leave it
-    if (conversations.length) await this.deps.redis.zrem(gatewayKeys(this.deps.prefix).owners(), ...conversations.map((c) => c.id));
+    if (conversations.length) {
+      await this.deps.redis.zrem(gatewayKeys(this.deps.prefix).owners(), ...conversations.map((c) => c.id));
+      // so is the set of ownership expiries the worker sweeps
+      await this.deps.redis.zrem(gatewayKeys(this.deps.prefix).resumeDue(), ...conversations.map((c) => c.id));
+    }
     return removed;
   }
 

@@ -29,6 +29,7 @@ export const WHATSAPP_FIXTURE_SIGNATURES: Record<string, string> = {
   '05-batch-two-messages.json': 'sha256=5e8932c37a0eb774f9a0c905ea9fa033225be67469501f7a41320acfb336f88e',
   '06-status-delivered.json': 'sha256=651477c7a3e669e28873b7ae80d6f1b0ffbdd5b1760b889618c1fc7db76ec0f1',
   '07-wire-format-escaped-unicode.raw.json': 'sha256=214a75f2fc8b81b9ac9633f65c0d00ba05e07ce31a2b6da30f78731318e5c75b',
+  '17-smb-message-echo.json': 'sha256=0d6a196329d479ce81aa2cdce8a56e75341b738a56538a140b888952401f6c70',
   'status-failed-131047-async.json': 'sha256=af5dbb745affaca726868e7e035cc374eec68c62683fb05293f31bacbc11ba94',
 };
 
@@ -110,5 +111,23 @@ export function whatsappFixtureFor(name: string, o: FixtureForOptions): { payloa
       if (body) body.original_message_id = o.originalId;
     }
   }
+  return { payload, wamid };
+}
+
+/**
+ * The Coexistence echo fixture (`17-smb-message-echo.json`: a message the business sent from the
+ * WhatsApp Business app) re-addressed for one test: fresh echo id, the given customer (`to`), a
+ * current timestamp and optionally another text.
+ */
+export function whatsappEchoFixtureFor(o: FixtureForOptions & { text?: string }): { payload: Record<string, unknown>; wamid: string } {
+  fixtureSeq += 1;
+  const payload = fixtureJson<Record<string, unknown>>('whatsapp', '17-smb-message-echo.json');
+  const value = (payload as { entry: Array<{ changes: Array<{ value: Record<string, unknown> }> }> }).entry[0]!.changes[0]!.value;
+  const echo = (value.message_echoes as Array<Record<string, unknown>>)[0]!;
+  const wamid = o.wamid ?? `wamid.EC${Date.now().toString(36)}${process.pid}${fixtureSeq}`;
+  echo.id = wamid;
+  echo.to = o.waId;
+  echo.timestamp = String(Math.floor(Date.now() / 1000));
+  if (o.text !== undefined) echo.text = { body: o.text };
   return { payload, wamid };
 }

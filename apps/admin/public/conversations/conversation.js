@@ -107,7 +107,7 @@
   function showOwner(o) {
     currentOwner = o.owner;
     var b = $('owner');
-    b.textContent = o.owner === 'human' ? 'a person owns it' + (o.reason ? ' (' + o.reason + ')' : '') : 'the bot answers';
+    b.textContent = o.owner === 'human' ? 'a person owns it' + (o.reason ? ' (' + o.reason + ')' : '') + (o.until ? ' until ' + new Date(o.until).toLocaleString() : '') : 'the bot answers';
     b.className = 'badge owner-' + o.owner;
     $('takeover').disabled = o.owner === 'human';
     $('handback').disabled = o.owner === 'bot';
@@ -154,7 +154,9 @@
   }
 
   $('takeover').addEventListener('click', function () {
-    act($('takeover'), 'takeover', {}, 'Taking over…', 'human', 'You own the conversation: the bot stays quiet until you hand back.');
+    var minutes = Number($('takeover-minutes').value);
+    var body = minutes > 0 ? { minutes: minutes } : {};
+    act($('takeover'), 'takeover', body, 'Taking over…', 'human', minutes > 0 ? 'You own the conversation: the bot stays quiet for ' + minutes + ' minutes without activity, then answers again.' : 'You own the conversation: the bot stays quiet until you hand back.');
   });
   $('handback').addEventListener('click', function () {
     act($('handback'), 'handback', {}, 'Handing back…', 'bot', 'Handed back: the bot answers the next message.');

@@ -1,5 +1,6 @@
 import type { Job, Worker } from 'bullmq';
-import { conversationId, jobId, type ChannelInboundHook, type InboundEvent, type InboundMessage } from '@switchboard/core';
+import { conversationId, jobId, type ChannelInboundHook, type HandoffReason, type InboundEvent, type InboundMessage } from '@switchboard/core';
+import { renderContent } from '@switchboard/agent';
 import { acceptCustomerMessage, acknowledgeSentParts, createWorker, enqueueReply } from '@switchboard/queue';
 import { accountFor, admission, agentFor, inboundHooks } from '../channels.js';
 import type { WorkerDeps } from '../deps.js';
@@ -9,6 +10,8 @@ import { holdAfterStatus } from '../held-replies.js';
 import { noteBroadcastStatus } from './broadcast.js';
 import { conversationEventEntry, ownershipEntry, receivedMessageEntry, record, statusEntry } from '../recording.js';
 import { noteApiCallbackForStatus } from '../api-callback-notes.js';
+import { humanOwnershipTerm } from '../handoff-expiry.js';
+import { enqueueMirror } from '../mirror-jobs.js';
 
 async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<string> {
   const convId = conversationId(event.conversation);
@@ -18,9 +21,16 @@ async function acceptMessage(deps: WorkerDeps, event: InboundMessage): Promise<s
     return 'recorded_only';
   }
   if (event.author !== 'customer') {
-    // a human servicer or agent wrote: the bot stays quiet until handed back
-    if (await deps.mailbox.claim(event.eventId)) await setOwner(deps, convId, 'human', `${event.author} message`, event.conversation.accountId);
-    await record(deps, [receivedMessageEntry(event), ownershipEntry(event.eventId, event.conversation, 'human', `${event.author} message`, event.sentAt)]);
+    // a human servicer, or the business from its own app (WhatsApp coexistence echo), wrote: never
+    // answered; the bot stays quiet (for the channel's quiet time, else the auto-resume time)
+    const reason: HandoffReason = 'business_reply';
+    if (await deps.mailbox.claim(event.eventId)) {
+      const quietMs = event.author === 'business' ? accountFor(deps, event.conversation)?.businessReplyQuietMs : undefined;
+      await setOwner(deps, convId, 'human', reason, event.conversation.accountId, humanOwnershipTerm(deps, event.conversation, quietMs));
+      // the people in the mirror see what was said outside it (once: the claim above)
+      await enqueueMirror(deps, event.conversation, 'outgoing', event.eventId, renderContent(event.content));
+    }
+    await record(deps, [receivedMessageEntry(event), ownershipEntry(event.eventId, event.conversation, 'human', reason, event.sentAt)]);
     return 'human_message';
   }
   // most customer messages are accepted by the ingress and recorded by their turn; this is the repair path
@@ -54,8 +64,12 @@ async function acceptStatus(deps: WorkerDeps, event: Extract<InboundEvent, { kin
 async function acceptSignal(deps: WorkerDeps, event: Extract<InboundEvent, { kind: 'signal' }>): Promise<string> {
   if (!(await deps.mailbox.claim(event.eventId))) return 'duplicate';
   const convId = conversationId(event.conversation);
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- detail values are provider scalars
-  if (event.signal === 'human_took_over') await setOwner(deps, convId, 'human', String(event.detail.reason ?? 'human took over'), event.conversation.accountId);
+  if (event.signal === 'human_took_over') {
+    // a pause names its minutes (API, console); otherwise the auto-resume time applies
+    const minutes = typeof event.detail.minutes === 'number' && event.detail.minutes > 0 ? event.detail.minutes : undefined;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- detail values are provider scalars
+    await setOwner(deps, convId, 'human', String(event.detail.reason ?? 'human took over'), event.conversation.accountId, humanOwnershipTerm(deps, event.conversation, minutes !== undefined ? minutes * 60_000 : undefined));
+  }
   if (event.signal === 'bot_resumed' || event.signal === 'session_ended') await setOwner(deps, convId, 'bot', event.signal);
   if (event.signal === 'blocked') await markUnreachable(deps, convId, 'blocked');
   if (event.signal === 'unblocked') await clearUnreachable(deps, convId);

@@ -1,6 +1,7 @@
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import {
   conversationId,
+  handoffReasonOf,
   InboundMessage,
   accountIdOf,
   jobId,
@@ -17,6 +18,8 @@ import { ownerOf, scheduleTurn, setOwner } from '../schedule.js';
 import { mediaTextOf, ownershipEntry, receivedMessageEntry, record as recordFacts, turnEntry } from '../recording.js';
 import { inboundRecordId, turnRecordId } from '@switchboard/record';
 import { handleOptOutKeywords } from '../opt-out.js';
+import { applyBusinessHours } from '../business-hours.js';
+import { humanOwnershipTerm } from '../handoff-expiry.js';
 import { releaseHeldReplies } from '../held-replies.js';
 import { hasMirrorMedia, mediaNoteText, mirrorMediaOf } from '../mirror-media.js';
 
@@ -117,9 +120,11 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
     return 'not_allowed';
   }
 
+  const recordKey = deps.keys.reply(convId, seq);
+  // business hours only for a turn that has not answered yet (a retried one keeps its stored reply)
+  if (!(await deps.redis.exists(recordKey)) && (await applyBusinessHours(deps, latestRef, convId, customer, facts)) === 'queued') return 'outside_hours';
   const adapter = adapterFor(deps, ref);
   const agent = agentFor(deps, ref);
-  const recordKey = deps.keys.reply(convId, seq);
   let record: TurnRecord | undefined;
   let rememberInput: AgentInput | undefined;
   const stored = await deps.redis.get(recordKey);
@@ -171,8 +176,9 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
   // memory after the reply is on its way: a memory summary call must not delay the customer
   if (rememberInput) await agent.remember(rememberInput, output);
   if (output.handoff) {
-    await setOwner(deps, convId, 'human', output.handoff.reason, ref.accountId);
-    deps.metrics.handoffs.inc({ channel: ref.channel, reason: output.handoff.reason.slice(0, 40) });
+    await setOwner(deps, convId, 'human', output.handoff.reason, ref.accountId, humanOwnershipTerm(deps, latestRef));
+    // the canonical reason: a bounded label set, the same on every channel
+    deps.metrics.handoffs.inc({ channel: ref.channel, reason: handoffReasonOf(output.handoff.reason) });
     if (adapter?.handoff && (await deps.mailbox.claim(`handoff-${convId}-${seq}`))) await adapter.handoff(latestRef, output.handoff);
     await mirror(deps, latestRef, 'handoff', `handoff-${convId}-${seq}`, `${output.handoff.reason}\n\n${output.handoff.summary}`, { handoff: output.handoff, ...(language ? { language } : {}) });
   }
