@@ -18,3 +18,4 @@ export * from './webhook-body.js';
 export * from './channel-module.js';
 export * from './channel-messaging.js';
 export * from './safe-equal.js';
+export * from './person.js';
