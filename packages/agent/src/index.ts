@@ -24,3 +24,7 @@ export { agentKeys, customerId } from './keys.js';
 export { runEval, formatEval, parseEvalSet, type EvalConversation, type EvalTurn } from './eval/eval.js';
 export { UnansweredQuestions, normaliseQuestion, unansweredId, UNANSWERED_MAX, UNANSWERED_TTL_SECONDS, type UnansweredQuestion } from './unanswered.js';
 export { OptOutKeywords, type OptOutIntent } from './opt-out.js';
+export { STAFF_COMMANDS, DEFAULT_ROLES, type RoleConfig, type StaffCommand } from './config.schema.js';
+export type { ResolvedRole } from './agent.js';
+export { CodeVerification, VERIFICATION_TOOL, type VerifiedPerson, type CodeCheck } from './verification.js';
+export { PERSON_HEADER, personHeaderValue } from './tools/http-tool.js';
