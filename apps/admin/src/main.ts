@@ -12,7 +12,7 @@ import { Embedder, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
 import { createRedis, gatewayKeys, Producers, waitReady } from '@switchboard/queue';
 import { openStore, type Store } from '@switchboard/store';
 import { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
-import { broadcastTemplatePreparers, customerServiceWindows, openChannelMessaging, openTemplateCatalogues } from '@switchboard/channels';
+import { broadcastTemplatePreparers, CHANNELS, customerServiceWindows, openChannelMessaging, openTemplateCatalogues } from '@switchboard/channels';
 import { parseApiKeys } from './api/api.js';
 import { parseApiKeyScopes } from './api/scopes.js';
 import { createAdminApp } from './app.js';
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const templates = openTemplateCatalogues({ env: cfg, accountsFile, redis, keys: gatewayKeys(cfg.QUEUE_PREFIX).templates, log });
   const channelMessaging = openChannelMessaging({ env: cfg, accountsFile, context: { redis, prefix: cfg.QUEUE_PREFIX, keys: gatewayKeys(cfg.QUEUE_PREFIX), log } });
   const registry = createMetricsRegistry({ service: 'admin' });
-  const erasure = store ? new CustomerErasure({ redis, prefix: cfg.QUEUE_PREFIX, db: store.db, producers, log, registry }) : undefined;
+  const erasure = store ? new CustomerErasure({ redis, prefix: cfg.QUEUE_PREFIX, db: store.db, producers, log, registry, identifierKindOf: (channel) => CHANNELS[channel].customerIdKind }) : undefined;
 
   let sandbox;
   if (settings) {

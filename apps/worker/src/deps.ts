@@ -11,6 +11,7 @@ import type { ModelPrice, Recorder, RecordRetention, RecordWriter } from '@switc
 import type { Database, Kysely } from '@switchboard/store';
 import type { WorkerMetrics } from './metrics.js';
 import type { ApiCallbackSettings } from './api-callback-settings.js';
+import type { WorkerPeople } from './people.js';
 
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
 export interface WorkerSettings {
@@ -94,4 +95,6 @@ export interface WorkerDeps {
   prices: Readonly<Record<string, ModelPrice>>;
   /** Where status changes of API messages are posted (API_CALLBACK_URL); unset = no callbacks are enqueued. */
   apiCallbacks?: ApiCallbackSettings;
+  /** The directory of known people (roles, staff commands, verification links), when the store is configured. */
+  people?: WorkerPeople;
 }

@@ -69,7 +69,16 @@ export async function syncPeopleFile(directory: PeopleDirectory, path: string): 
  * directory kept). `onSynced` runs after each sync (clear look-up caches). Returns a stop function.
  */
 export async function watchPeopleFile(directory: PeopleDirectory, path: string, log: Logger, onSynced: () => void, intervalMs = 2000): Promise<() => void> {
-  const first = await syncPeopleFile(directory, path);
+  // workers starting together sync the same file at once: a lost race is retried
+  let first: { people: number } | undefined;
+  for (let attempt = 1; !first; attempt += 1) {
+    try {
+      first = await syncPeopleFile(directory, path);
+    } catch (err) {
+      if (attempt >= 3 || err instanceof ConfigError) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
   log.info('people file loaded', { people: first.people });
   onSynced();
   let running = Promise.resolve();
