@@ -11,7 +11,7 @@ import type { ModelPrice, Recorder, RecordRetention, RecordWriter } from '@switc
 import type { Database, Kysely } from '@switchboard/store';
 import type { WorkerMetrics } from './metrics.js';
 import type { ApiCallbackSettings } from './api-callback-settings.js';
-import type { WorkerPeople } from './people.js';
+import type { PeopleDirectory, PeopleLookup } from '@switchboard/people';
 
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
 export interface WorkerSettings {
@@ -55,6 +55,15 @@ export interface WorkerChannel {
   readonly accounts: ReadonlyMap<string, WorkerAccount>;
   /** Media source when the channel is off (credential-free attachments). */
   readonly unconfiguredMediaSource?: WorkerRuntime['mediaSource'];
+}
+
+/** The directory as the worker uses it (set when the store is configured). */
+export interface WorkerPeople {
+  readonly directory: PeopleDirectory;
+  /** Cached look-ups (PEOPLE_CACHE_TTL_MS). */
+  readonly lookup: PeopleLookup;
+  /** The store (staff commands find recorded conversations in it). */
+  readonly db: Kysely<Database>;
 }
 
 /** Everything a role needs, built once in the composition root (main.ts) or the test harness. */

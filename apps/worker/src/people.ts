@@ -1,17 +1,8 @@
 import { accountIdOf, normalizeIdentifier, type ConversationRef, type PersonContext, type PersonIdentifier } from '@switchboard/core';
 import type { VerifiedPerson } from '@switchboard/agent';
-import type { PeopleDirectory, PeopleLookup, Person } from '@switchboard/people';
-import type { Database, Kysely } from '@switchboard/store';
+import type { Person } from '@switchboard/people';
 import type { WorkerDeps } from './deps.js';
 
-/** The directory as the worker uses it (set when the store is configured). */
-export interface WorkerPeople {
-  readonly directory: PeopleDirectory;
-  /** Cached look-ups (PEOPLE_CACHE_TTL_MS). */
-  readonly lookup: PeopleLookup;
-  /** The store (staff commands find recorded conversations in it). */
-  readonly db: Kysely<Database>;
-}
 
 /**
  * The identifiers a conversation's customer can be found by: the channel's customer id (its
