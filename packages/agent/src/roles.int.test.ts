@@ -116,6 +116,18 @@ describe('roles', () => {
     expect(agent.roleOf({ role: 'gone', attributes: {}, verified: true }).name).toBe('guest');
   });
 
+  it("a role's rateLimit replaces the configuration's for that role only", async () => {
+    const { agent } = makeAgent({ rateLimit: { enabled: true, points: 100, durationSeconds: 60 }, roles: { vip: { rateLimit: { points: 1, durationSeconds: 60 } } } });
+    fake.setReply(() => 'ok');
+    const vip: PersonContext = { id: 'v', role: 'vip', attributes: {}, verified: true };
+    const ref = newRef();
+    expect((await agent.respond(turn('first question', ref, vip))).source).toBe('llm');
+    expect((await agent.respond(turn('second question', ref, vip))).source).toBe('rate_limited');
+    const other = newRef();
+    expect((await agent.respond(turn('first question', other))).source).toBe('llm');
+    expect((await agent.respond(turn('second question', other))).source).toBe('llm');
+  });
+
   it('refuses a verification tool or default role that does not exist', () => {
     expect(() => parseAgentConfig({ verification: { tool: 'nope' } }, 'test', {})).toThrow(/verification.tool/);
     expect(() => parseAgentConfig({ people: { defaultRole: 'visitor' } }, 'test', {})).toThrow(/defaultRole/);
