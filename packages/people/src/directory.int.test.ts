@@ -2,10 +2,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@switchboard/core';
+import { createLogger, type Logger } from '@switchboard/core';
 import { openStore, type Store } from '@switchboard/store';
-import { createTestDatabase, type TestDatabase } from '@switchboard/testkit';
-import { CachedPeopleLookup, IdentifierTakenError, PeopleDirectory, PersonInput, syncPeopleFile } from './index';
+import { createTestDatabase, waitFor, type TestDatabase } from '@switchboard/testkit';
+import { CachedPeopleLookup, IdentifierTakenError, PeopleDirectory, PersonInput, syncPeopleFile, watchPeopleFile } from './index';
 
 const log = createLogger({ service: 'people-test', silent: true });
 let db: TestDatabase;
@@ -99,4 +99,27 @@ test('PEOPLE_FILE: shorthand identifiers, re-sync removes entries dropped from t
   expect(await dir.get('bob')).toBeDefined();
   writeFileSync(path, 'people:\n  - id: bad\n    role: staff\n    phone: nope\n');
   await expect(syncPeopleFile(dir, path)).rejects.toThrow(/PEOPLE_FILE/);
+});
+
+test('PEOPLE_FILE is watched: an edit is applied and the caches are told; a bad edit keeps the directory', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'people-watch-')), 'people.json');
+  writeFileSync(path, JSON.stringify({ people: [{ id: 'watch-1', role: 'customer', telegram_id: '880001' }] }));
+  let synced = 0;
+  const errors: string[] = [];
+  const quiet = () => undefined;
+  const watchLog = { info: quiet, warn: quiet, debug: quiet, error: (msg: string) => errors.push(msg) } as unknown as Logger;
+  const stop = await watchPeopleFile(dir, path, watchLog, () => (synced += 1), 50);
+  try {
+    expect((await dir.get('watch-1'))?.role).toBe('customer');
+    expect(synced).toBe(1);
+    writeFileSync(path, JSON.stringify({ people: [{ id: 'watch-1', role: 'vip', telegram_id: '880001' }] }));
+    await waitFor(async () => (await dir.get('watch-1'))?.role === 'vip', 10_000, 'edit applied');
+    await waitFor(() => synced >= 2, 5000, 'caches told');
+    writeFileSync(path, '{ not json');
+    await waitFor(() => errors.length > 0, 10_000, 'bad edit reported');
+    expect(errors[0]).toContain('people file not reloaded');
+    expect((await dir.get('watch-1'))?.role).toBe('vip');
+  } finally {
+    stop();
+  }
 });

@@ -56,7 +56,8 @@ export async function syncPeopleFile(directory: PeopleDirectory, path: string): 
   try {
     await directory.putMany(entries, 'file');
   } catch (err) {
-    if (err instanceof IdentifierTakenError) throw new ConfigError([`PEOPLE_FILE: ${err.message}`]);
+    // an identifier of a person outside the file is the file's problem; a lost race with another worker (no owner known) is retried
+    if (err instanceof IdentifierTakenError && err.ownerId !== undefined) throw new ConfigError([`PEOPLE_FILE: ${err.message}`]);
     throw err;
   }
   await directory.deleteMissing('file', entries.map((e) => e.id));
