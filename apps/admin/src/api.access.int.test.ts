@@ -124,7 +124,7 @@ describe('API keys: scopes, revocation, rate limits (real Redis, typed client)',
     expect(upper.status).toBe(403);
     const keys = await ops.GET('/api/v1/keys');
     expect(keys.data?.items).toEqual([
-      { name: 'full', scopes: ['send', 'read', 'knowledge', 'admin'], revoked: false },
+      { name: 'full', scopes: ['send', 'read', 'knowledge', 'people', 'admin'], revoked: false },
       { name: 'orders', scopes: ['send', 'read'], revoked: false },
       { name: 'kb', scopes: ['knowledge'], revoked: false },
       { name: 'ops', scopes: ['admin'], revoked: false },

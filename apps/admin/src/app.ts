@@ -20,6 +20,8 @@ import { scopeResolver } from './api/openapi.js';
 import { parseApiKeyScopes, type KeyScopes } from './api/scopes.js';
 import { knowledgeRouter } from './api/knowledge.routes.js';
 import { customersRouter } from './api/customers.routes.js';
+import { peopleRouter } from './api/people.routes.js';
+import type { PeopleDirectory } from '@switchboard/people';
 import type { PreviewAgents } from './api/preview-agents.js';
 import { agentKeys, UnansweredQuestions } from '@switchboard/agent';
 import { conversationsRouter } from './api/conversations.routes.js';
@@ -57,6 +59,8 @@ export interface AdminDeps {
   knowledge?: KnowledgeBase;
   /** The erasure procedure on the store (undefined = no `DATABASE_URL`: the erasure route answers 503). */
   erasure?: CustomerErasure;
+  /** The directory of known people on the store (undefined = no `DATABASE_URL`: the people routes answer 503). */
+  people?: PeopleDirectory;
   /** The record on the store (undefined = no `DATABASE_URL`: the conversation and export routes answer 503). */
   record?: RecordReader;
   /** Largest knowledge upload (bytes; default 20 MB). */
@@ -166,6 +170,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   const analyticsRoutes = analyticsRouter({ analytics: deps.analytics });
   app.use('/api/v1', analyticsRoutes);
   app.use('/api/v1/customers', customersRouter({ erasure: deps.erasure }));
+  app.use('/api/v1/people', peopleRouter({ directory: deps.people }));
   app.use('/api/v1/messages', messagesRouter({ redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log, windows: deps.serviceWindows ?? {}, ...(deps.channelMessaging ? { messaging: deps.channelMessaging } : {}), guards: [optedOutGuard(new OptOutStore(deps.redis, deps.prefix)), ...(deps.messageGuards ?? [])] }));
   app.use('/api/v1/broadcasts', broadcastsRouter({ redis: deps.redis, producers: deps.producers, prefix: deps.prefix, log: deps.log, templates: deps.broadcastTemplates ?? {} }));
   const recordRoutes = conversationsRouter({ record: deps.record, log: deps.log });

@@ -67,7 +67,7 @@ export const adminEnv = {
   OPENAI_BASE_URL: url(),
   /** Keys of the HTTP API, `name:secret,name:secret` (the bearer is the secret; the name is logged). Unset = the API answers 401 to everything. */
   API_KEYS: optional(),
-  /** Scopes of API keys, `name:scope+scope,…` (send, read, knowledge, admin); a key not listed has every scope. */
+  /** Scopes of API keys, `name:scope+scope,…` (send, read, knowledge, people, admin); a key not listed has every scope. */
   API_KEY_SCOPES: optional(),
   /** Requests per minute per API key, across processes (Redis); 0 = no limit. */
   API_RATE_LIMIT: int(600, 0),

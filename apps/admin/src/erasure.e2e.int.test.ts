@@ -13,6 +13,8 @@ import { CustomerErasure, RecordReader } from '@switchboard/record';
 import { openStore, sql, type Store } from '@switchboard/store';
 import { createTestDatabase, waitFor, whatsappTextDelivery, type FakeChatRequest, type TestDatabase } from '@switchboard/testkit';
 import { startPipeline, type Pipeline } from '@switchboard/worker/testing';
+import { CHANNELS } from '@switchboard/channels';
+import { PeopleDirectory, PersonInput } from '@switchboard/people';
 import { parseApiKeys } from './api/api';
 import { createAdminApp } from './app';
 
@@ -50,7 +52,7 @@ describe('customer erasure (API, real PostgreSQL and Redis, worker pipeline)', (
     p = await startPipeline({ chatwoot: true, roles: ['inbound', 'agent', 'outbound', 'mirror'] });
     redis = p.deps.redis;
     producers = new Producers(redis, p.prefix);
-    const erasure = new CustomerErasure({ redis, prefix: p.prefix, db: store.db, producers, log, registry });
+    const erasure = new CustomerErasure({ redis, prefix: p.prefix, db: store.db, producers, log, registry, identifierKindOf: (channel) => CHANNELS[channel].customerIdKind });
     app = createAdminApp({ log: silentLogger(), registry, redis, producers, prefix: p.prefix, auth: undefined, apiKeys: parseApiKeys(`ops:${SECRET}`), erasure, record: new RecordReader(store.db) });
   });
 
@@ -105,6 +107,8 @@ describe('customer erasure (API, real PostgreSQL and Redis, worker pipeline)', (
       k.agent.rateNotice(cust),
       `${k.agent.rateLimiterPrefix()}:${cust}`,
       k.agent.rateDecision(cust, 'turn-1'),
+      k.agent.verification(cust),
+      `${k.agent.rateLimiterPrefix()}:role-vip:${cust}`,
       k.agent.failures(id),
       k.agent.summary(id),
       k.owner(id),
@@ -158,6 +162,11 @@ describe('customer erasure (API, real PostgreSQL and Redis, worker pipeline)', (
     const bKeys = [k.agent.memory(convB), k.chatwoot.mirrorByRef(convB), mconvB, ...plantedB];
     expect(keysBefore.filter(ofA).length).toBeGreaterThan(10);
 
+    // both are known people: the erasure removes A's link in the directory, never B's, and keeps the person
+    const people = new PeopleDirectory(store.db);
+    await people.put('person-a', PersonInput.parse({ role: 'vip', identifiers: [{ kind: 'phone', value: `+${A}` }, { kind: 'username', value: 'a_user' }] }));
+    await people.put('person-b', PersonInput.parse({ role: 'vip', identifiers: [{ kind: 'wa_id', value: B }] }));
+
     const unauthorized = await request(app).delete(`/api/v1/customers/whatsapp/${A}`);
     expect(unauthorized.status).toBe(401);
     expect((await request(app).delete(`/api/v1/customers/fax/${A}`).set('Authorization', `Bearer ${SECRET}`)).body).toMatchObject({ error: 'invalid_request' });
@@ -181,6 +190,10 @@ describe('customer erasure (API, real PostgreSQL and Redis, worker pipeline)', (
     const statuses = async (wamid: string) => Number((await store.db.selectFrom('rec_status').select((eb) => eb.fn.countAll<string>().as('n')).where('provider_message_id', '=', wamid).executeTakeFirstOrThrow()).n);
     expect([await count('rec_conversation', 'id', convA), await count('rec_message', 'conversation_id', convA), await count('rec_turn', 'conversation_id', convA), await count('rec_event', 'conversation_id', convA), await statuses(recA.sentWamid)]).toEqual([0, 0, 0, 0, 0]);
     expect([await count('rec_conversation', 'id', convB), await count('rec_message', 'conversation_id', convB), await count('rec_turn', 'conversation_id', convB), await count('rec_event', 'conversation_id', convB), await statuses(recB.sentWamid)]).toEqual([1, 2, 1, 1, 1]);
+
+    // the directory: A's number is no longer linked (the person and their other identifiers stay); B untouched
+    expect((await people.get('person-a'))?.identifiers).toEqual([{ kind: 'username', value: 'a_user' }]);
+    expect((await people.findByIdentifiers('default', [{ kind: 'wa_id', value: B }]))?.id).toBe('person-b');
 
     // the conversation API no longer knows A's conversation; B's is still there
     expect((await request(app).get(`/api/v1/conversations/${convA}`).set('Authorization', `Bearer ${SECRET}`)).status).toBe(404);

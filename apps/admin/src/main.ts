@@ -12,7 +12,8 @@ import { Embedder, KnowledgeBase, KnowledgeRepo } from '@switchboard/knowledge';
 import { createRedis, gatewayKeys, Producers, waitReady } from '@switchboard/queue';
 import { openStore, type Store } from '@switchboard/store';
 import { CustomerErasure, RecordAnalytics, RecordReader } from '@switchboard/record';
-import { broadcastTemplatePreparers, customerServiceWindows, openChannelMessaging, openTemplateCatalogues } from '@switchboard/channels';
+import { PeopleDirectory } from '@switchboard/people';
+import { broadcastTemplatePreparers, CHANNELS, customerServiceWindows, openChannelMessaging, openTemplateCatalogues } from '@switchboard/channels';
 import { parseApiKeys } from './api/api.js';
 import { parseApiKeyScopes } from './api/scopes.js';
 import { createAdminApp } from './app.js';
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   const templates = openTemplateCatalogues({ env: cfg, accountsFile, redis, keys: gatewayKeys(cfg.QUEUE_PREFIX).templates, log });
   const channelMessaging = openChannelMessaging({ env: cfg, accountsFile, context: { redis, prefix: cfg.QUEUE_PREFIX, keys: gatewayKeys(cfg.QUEUE_PREFIX), log } });
   const registry = createMetricsRegistry({ service: 'admin' });
-  const erasure = store ? new CustomerErasure({ redis, prefix: cfg.QUEUE_PREFIX, db: store.db, producers, log, registry }) : undefined;
+  const erasure = store ? new CustomerErasure({ redis, prefix: cfg.QUEUE_PREFIX, db: store.db, producers, log, registry, identifierKindOf: (channel) => CHANNELS[channel].customerIdKind }) : undefined;
 
   let sandbox;
   if (settings) {
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
     accountsFile,
     configEnv: previewConfigEnv(),
   });
-  const app = createAdminApp({ previewAgents, serviceWindows: customerServiceWindows(), broadcastTemplates: broadcastTemplatePreparers(templates), channelMessaging, log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, apiKeyScopes, apiRateLimit: cfg.API_RATE_LIMIT, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), ...(erasure ? { erasure } : {}), ...(templates ? { templates } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db) } : {}) });
+  const app = createAdminApp({ previewAgents, serviceWindows: customerServiceWindows(), broadcastTemplates: broadcastTemplatePreparers(templates), channelMessaging, log, registry, redis, producers, prefix: cfg.QUEUE_PREFIX, auth, ...(sandbox ? { sandbox } : {}), ...(accountsFile ? { accountsFile } : {}), apiKeys, apiKeyScopes, apiRateLimit: cfg.API_RATE_LIMIT, ...(knowledge ? { knowledge } : {}), ...(analytics ? { analytics } : {}), ...(erasure ? { erasure } : {}), ...(templates ? { templates } : {}), maxUploadBytes: cfg.KNOWLEDGE_MAX_UPLOAD_BYTES, ...(store ? { storeReadiness: store.readiness, record: new RecordReader(store.db), people: new PeopleDirectory(store.db) } : {}) });
   const server = await listen(app, cfg.ADMIN_PORT, { log, tls: tlsFiles(cfg) });
   log.info('admin listening', { port: cfg.ADMIN_PORT, board: '/admin/queues', auth: auth ? 'basic' : 'off', sandbox: Boolean(sandbox), accounts: accountsFile ? accountsFile.entries.map((a) => `${a.channel}/${a.id}`) : [] });
   onShutdown(log, async () => {

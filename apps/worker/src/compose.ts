@@ -19,6 +19,7 @@ import { apiCallbackSettings } from './api-callback-settings.js';
 import { startBroadcastRole } from './roles/broadcast.js';
 import { NO_RECORDER, parsePrices, QueueRecorder, RecordWriter, retentionOf } from '@switchboard/record';
 import type { Store } from '@switchboard/store';
+import { CachedPeopleLookup, PeopleDirectory } from '@switchboard/people';
 import type { KnowledgeBase } from '@switchboard/knowledge';
 import { allAccounts, mirrorProblems } from './channels.js';
 import { createMediaStep } from './media-hook.js';
@@ -173,6 +174,12 @@ export function buildWorkerDeps(
     recorder,
     prices: parsePrices(env.LLM_PRICES),
     ...(apiCallbacks ? { apiCallbacks } : {}),
+    ...(opts.store
+      ? (() => {
+          const directory = new PeopleDirectory(opts.store.db);
+          return { people: { directory, lookup: new CachedPeopleLookup(directory, env.PEOPLE_CACHE_TTL_MS), db: opts.store.db } };
+        })()
+      : {}),
     ...(recordStore
       ? {
           recordSink: {

@@ -11,6 +11,7 @@ import type { ModelPrice, Recorder, RecordRetention, RecordWriter } from '@switc
 import type { Database, Kysely } from '@switchboard/store';
 import type { WorkerMetrics } from './metrics.js';
 import type { ApiCallbackSettings } from './api-callback-settings.js';
+import type { PeopleDirectory, PeopleLookup } from '@switchboard/people';
 
 /** Settings the roles read (a subset of the parsed worker env, so tests can build it directly). */
 export interface WorkerSettings {
@@ -60,6 +61,15 @@ export interface WorkerChannel {
   readonly unconfiguredMediaSource?: WorkerRuntime['mediaSource'];
 }
 
+/** The directory as the worker uses it (set when the store is configured). */
+export interface WorkerPeople {
+  readonly directory: PeopleDirectory;
+  /** Cached look-ups (PEOPLE_CACHE_TTL_MS). */
+  readonly lookup: PeopleLookup;
+  /** The store (staff commands find recorded conversations in it). */
+  readonly db: Kysely<Database>;
+}
+
 /** Everything a role needs, built once in the composition root (main.ts) or the test harness. */
 export interface WorkerDeps {
   settings: WorkerSettings;
@@ -100,4 +110,6 @@ export interface WorkerDeps {
   apiCallbacks?: ApiCallbackSettings;
   /** The time business hours and ownership expiries are judged by (ms); absent = `Date.now`. Tests move it. */
   clock?: () => number;
+  /** The directory of known people (roles, staff commands, verification links), when the store is configured. */
+  people?: WorkerPeople;
 }

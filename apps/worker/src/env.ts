@@ -7,6 +7,7 @@ import { fetchEnv } from '@switchboard/fetch';
 import { knowledgeEnv, linkEnv } from '@switchboard/knowledge';
 import { storeEnv } from '@switchboard/store';
 import { recordEnv } from '@switchboard/record';
+import { peopleEnv } from '@switchboard/people';
 import { acceptEnv, backlogEnv } from '@switchboard/queue';
 import { apiCallbackEnv } from './api-callback-settings.js';
 
@@ -24,6 +25,7 @@ export const workerEnv = {
   ...storeEnv,
   ...knowledgeEnv,
   ...recordEnv,
+  ...peopleEnv,
   ...linkEnv,
   ...apiCallbackEnv,
   WORKER_ROLES: csv(),

@@ -3,6 +3,7 @@ import { closeWorkers, createRedis, pingRedis } from '@switchboard/queue';
 import { buildWorkerDeps, loadWorkerEnv, selectRoles, startRoles } from './compose.js';
 import { openKnowledge } from './knowledge.js';
 import { apiCallbackSettings } from './api-callback-settings.js';
+import { watchPeopleFile } from '@switchboard/people';
 
 async function main(): Promise<void> {
   readDotenvFile();
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
   for (const c of [redis, producerRedis]) c.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
   const kb = await openKnowledge(env, log);
   const deps = buildWorkerDeps(env, redis, producerRedis, log, kb ? { knowledge: kb.knowledge, store: kb.store } : {});
+  if (env.PEOPLE_FILE && !deps.people) throw new Error('PEOPLE_FILE needs the data store (DATABASE_URL)');
+  const stopPeopleFile = env.PEOPLE_FILE && deps.people ? await watchPeopleFile(deps.people.directory, env.PEOPLE_FILE, log, () => deps.people?.lookup.invalidate()) : undefined;
   const workers = startRoles(deps, roles);
   const ops = createOpsApp({
     registry: deps.registry,
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
   const server = await listen(ops, env.WORKER_METRICS_PORT, { log, tls: tlsFiles(env) });
   log.info('worker started', { roles, concurrency: env.WORKER_CONCURRENCY, metricsPort: env.WORKER_METRICS_PORT, queues: workers.map((w) => w.name) });
   onShutdown(log, async () => {
+    stopPeopleFile?.();
     await closeWorkers(workers, 20_000);
     await deps.producers.close();
     await deps.close();

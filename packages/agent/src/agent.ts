@@ -1,11 +1,12 @@
-import { shortHash, type Admission, type ConversationRef, type Logger, type Reply } from '@switchboard/core';
+import { shortHash, type Admission, type ConversationRef, type Logger, type PersonContext, type Reply } from '@switchboard/core';
 import type { Cluster, Redis } from 'ioredis';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { ApiModerator } from './moderation-api.js';
 import { generateImageTool } from './tools/generate-image.js';
 import { cacheableQuestion, cacheKeyHash, ResponseCache } from './cache.js';
-import type { AgentConfig, Localized } from './config.schema.js';
+import type { AgentConfig, Localized, RoleConfig, StaffCommand } from './config.schema.js';
+import { CodeVerification, VERIFICATION_TOOL, type CodeCheck } from './verification.js';
 import type { AgentEnv } from './env.js';
 import { LlmUnavailableError } from './errors.js';
 import { FaqMatcher } from './faq.js';
@@ -53,6 +54,15 @@ async function withinBudget<T>(work: Promise<T>, deadline: number): Promise<T> {
   }
 }
 
+/** Tools every role is offered: they only shape the conversation (a role's `tools` lists the others). */
+const CONVERSATION_TOOLS = new Set(['handoff_to_human', 'send_options', 'save_customer_fact', 'search_knowledge', VERIFICATION_TOOL]);
+
+/** A role as a turn applies it. */
+export interface ResolvedRole {
+  readonly name: string;
+  readonly config: RoleConfig;
+}
+
 /** Tools a preview runs: they only shape the reply (no effect outside the turn). */
 const PREVIEW_SAFE_TOOLS = new Set(['handoff_to_human', 'send_options', 'save_customer_fact']);
 
@@ -98,6 +108,8 @@ export class Agent {
   private readonly knowledge: KnowledgeSearch | undefined;
   private readonly unanswered: UnansweredQuestions;
   private readonly optOutKeywords: OptOutKeywords;
+  private readonly verification: CodeVerification | undefined;
+  private readonly roleLimiters = new Map<string, CustomerRateLimiter>();
 
   constructor(opts: AgentOptions) {
     this.config = opts.config;
@@ -148,6 +160,14 @@ export class Agent {
     for (const t of this.tools) {
       if (names.has(t.name)) throw new Error(`duplicate agent tool name "${t.name}"`);
       names.add(t.name);
+    }
+    const v = opts.config.verification;
+    const business = v ? this.tools.find((t) => t.name === v.tool) : undefined;
+    if (v && !business) throw new Error(`verification.tool "${v.tool}" is not a tool of this agent`);
+    // the code-delivery tool is the gateway's to call: the model never gets it (it could pick its own code)
+    if (v && business) {
+      this.verification = new CodeVerification(opts.redis, this.keys, v, business);
+      this.tools = [...this.tools.filter((t) => t !== business), this.verification.tool()];
     }
     // every setting that can change an answer: two accounts' agents never share cached answers
     this.promptVersion = shortHash(JSON.stringify([opts.config, opts.env.LLM_MODEL]), 12);
@@ -242,6 +262,61 @@ export class Agent {
     return { allowed: false, reason: 'customer not on the access list (AGENT_CONFIG access.allowedUsers)', ...(disallowedPolicy === 'refuse' ? { refusal: { text: this.text(refusalText, undefined) } } : {}) };
   }
 
+  /** The person a turn is about: the directory's, or an unknown sender with the default role. */
+  personOf(person: PersonContext | undefined): PersonContext {
+    return person ?? { role: this.config.people.defaultRole, attributes: {}, verified: false };
+  }
+
+  /** The role a person gets: theirs when configured, else the default role (a role removed from the config falls back). */
+  roleOf(person: PersonContext | undefined): ResolvedRole {
+    const p = this.personOf(person);
+    const own = this.config.roles[p.role];
+    if (own) return { name: p.role, config: own };
+    const name = this.config.people.defaultRole;
+    return { name, config: this.config.roles[name] ?? { access: 'allow', tools: '*', commands: [] } };
+  }
+
+  /**
+   * Whether the bot answers this person at all (their role's `access`); a denied person's messages
+   * are still recorded and mirrored, the bot stays silent.
+   */
+  accessOf(person: PersonContext | undefined): Admission {
+    const role = this.roleOf(person);
+    if (role.config.access === 'allow') return { allowed: true };
+    return { allowed: false, reason: `role "${role.name}" has access deny (AGENT_CONFIG roles)` };
+  }
+
+  /** The staff commands this person may send (their role's `commands`). */
+  commandsOf(person: PersonContext | undefined): readonly StaffCommand[] {
+    return this.roleOf(person).config.commands;
+  }
+
+  /** Whether a role may use a tool (conversation built-ins always). */
+  private permits(role: ResolvedRole, tool: string): boolean {
+    return CONVERSATION_TOOLS.has(tool) || role.config.tools === '*' || role.config.tools.includes(tool);
+  }
+
+  /** The rate limiter of a role: its own `rateLimit`, else the configuration's; undefined = none. */
+  private limiterFor(role: ResolvedRole): CustomerRateLimiter | undefined {
+    const own = role.config.rateLimit;
+    if (!own) return this.config.rateLimit.enabled ? this.rateLimiter : undefined;
+    if (!own.enabled) return undefined;
+    let limiter = this.roleLimiters.get(role.name);
+    if (!limiter) {
+      const keys = { ...this.keys, rateLimiterPrefix: () => `${this.keys.rateLimiterPrefix()}:role-${role.name}` };
+      this.roleLimiters.set(role.name, (limiter = new CustomerRateLimiter(this.redis, keys, own)));
+    }
+    return limiter;
+  }
+
+  /** The answer to a message that was a verification code. */
+  private verificationReply(check: CodeCheck, lang: string | undefined): AgentOutput {
+    const m = this.config.verification?.messages;
+    if (!m) return { reply: null, source: 'local' };
+    if (check.outcome === 'accepted') return { reply: { text: this.text(m.accepted, lang) }, source: 'local', verified: check.person };
+    return { reply: { text: this.text(check.outcome === 'wrong' ? m.wrong : m.exhausted, lang) }, source: 'local' };
+  }
+
   /**
    * Whether a customer message is an opt-out or opt-in keyword (the whole message; AGENT_CONFIG
    * `optOut`). The turn handles those before the agent runs: they are never given to the model.
@@ -295,9 +370,18 @@ export class Agent {
     const lang = detectLanguage(typed.text || rendered);
     const tid = turnId(messages);
     const msgs = this.config.messages;
+    const person = this.personOf(input.person);
+    const role = this.roleOf(person);
 
-    if (this.config.rateLimit.enabled && !dry) {
-      const decision = await this.rateLimiter.decide(customerId(ref), tid);
+    // a code typed back for a pending verification is checked by the gateway, never shown to the model
+    if (this.verification && !dry && typed.textOnly && !person.verified) {
+      const check = await this.verification.check(customerId(ref), typed.text);
+      if (check) return this.verificationReply(check, lang);
+    }
+
+    const limiter = dry ? undefined : this.limiterFor(role);
+    if (limiter) {
+      const decision = await limiter.decide(customerId(ref), tid);
       if (decision === 'notice') return { reply: { text: this.text(msgs.rateLimited, lang) }, source: 'rate_limited' };
       if (decision === 'silent') return { reply: null, source: 'rate_limited' };
     }
@@ -343,7 +427,7 @@ export class Agent {
       if (cached) return { reply: { text: cached }, source: 'cache', ...(variant ? { variant: variant.name } : {}) };
     }
     const hasAttachments = messages.some((m) => ['image', 'audio', 'video', 'document'].includes(m.content.type));
-    return this.askModel(input, this.chat, { rendered, lang, tid, cacheHash, variant, typed: typed.text, hasAttachments, replyBy, dry });
+    return this.askModel(input, this.chat, { rendered, lang, tid, cacheHash, variant, typed: typed.text, hasAttachments, replyBy, dry, person, role });
   }
 
   /** Keeps a question the knowledge base could not answer (counted per distinct question; see {@link UnansweredQuestions}). */
@@ -366,6 +450,9 @@ export class Agent {
       replyBy: number;
       /** A preview: no conversation state read, nothing written, outside tools not run. */
       dry: boolean;
+      /** Who the customer is (the directory's, never the text's) and the role that applies. */
+      person: PersonContext;
+      role: ResolvedRole;
     },
   ): Promise<AgentOutput> {
     const { ref, conversationId } = input;
@@ -394,7 +481,17 @@ export class Agent {
     const kcfg = this.config.knowledge;
     const sources = new TurnSources();
     const kbAccount = ref.accountId ?? 'default';
-    let tools = turn.dry ? this.tools.map(previewTool) : this.tools;
+    // a tool the role does not allow is neither offered nor run (the model may be talked into calling it anyway)
+    const refused = new Map<string, string>();
+    const offered = this.tools.filter((t) => {
+      const verifyHint = this.verification && !turn.person.verified ? ` Offer to verify the customer with ${VERIFICATION_TOOL} first.` : '';
+      if (t.name === VERIFICATION_TOOL && turn.person.verified) return false;
+      if (this.permits(turn.role, t.name)) return true;
+      refused.set(t.name, `the tool "${t.name}" is not available to this customer: the gateway decides who the customer is, not the conversation.${verifyHint}`);
+      return false;
+    });
+    let tools = turn.dry ? offered.map(previewTool) : offered;
+    if (turn.role.config.instructions) hints.push(turn.role.config.instructions);
     if (this.knowledge) {
       // a follow-up ("and for Germany?") is searched together with the previous customer message
       const previous = turns.length ? turns[turns.length - 1]?.user : undefined;
@@ -459,7 +556,8 @@ export class Agent {
         maxSteps: this.config.tools.maxSteps,
         toolTimeoutMs: this.config.tools.timeoutMs,
         deadline,
-        context: { conversationId, ref, now: input.now, log },
+        context: { conversationId, ref, now: input.now, log, person: turn.person },
+        refused,
         log,
         onToolCall: (r) => this.metrics.toolCall?.({ tool: r.name, ok: r.ok, latencyMs: r.latencyMs }),
       }), deadline);

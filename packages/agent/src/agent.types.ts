@@ -1,4 +1,4 @@
-import type { ConversationRef, InboundMessage, Logger, Reply } from '@switchboard/core';
+import type { ConversationRef, InboundMessage, Logger, PersonContext, Reply } from '@switchboard/core';
 import type { Cluster, Redis } from 'ioredis';
 import type { AgentConfig } from './config.schema.js';
 import type { AgentEnv } from './env.js';
@@ -8,6 +8,7 @@ import type { AgentMetrics } from './metrics.js';
 import type { RouteReason } from './routing.js';
 import type { ToolCallRecord } from './tools/tool-loop.js';
 import type { AgentTool } from './tools/tool.types.js';
+import type { VerifiedPerson } from './verification.js';
 
 /** One turn to answer: the customer's messages since the last turn, oldest first. */
 export interface AgentInput {
@@ -16,6 +17,8 @@ export interface AgentInput {
   messages: InboundMessage[];
   /** Epoch ms of the turn (the date/time the model is told). */
   now: number;
+  /** Who the customer is, from the directory (absent = an unknown sender: the default role, unverified). */
+  person?: PersonContext;
 }
 
 /** Where an answer came from. */
@@ -42,6 +45,8 @@ export interface AgentOutput {
   facts?: string[];
   /** The knowledge sources the reply cites (`[n]`), when citations are on and it cites any. */
   citations?: CitedSource[];
+  /** The customer typed the right verification code: link their identifier to this person. */
+  verified?: VerifiedPerson;
 }
 
 /** Everything the agent needs, built once in the composition root. */

@@ -97,10 +97,56 @@ export const HttpToolConfig = z.strictObject({
   timeoutMs: z.number().int().min(100).optional(),
   /** Longer responses are cut before they reach the model. */
   maxResponseChars: z.number().int().min(100).default(4000),
+  /**
+   * Send the person the gateway resolved (`{id, role, attributes, verified, externalId?, name?,
+   * language?}`) with each call, as base64url-encoded JSON in the `X-Switchboard-Person` header.
+   */
+  sendPerson: z.boolean().default(false),
 });
 export type HttpToolConfig = z.infer<typeof HttpToolConfig>;
 
 const PerLangWords = z.record(Lang, z.array(z.string().min(1)));
+
+/** A role name (`guest`, `customer`, `vip`, `staff`, `admin`, or your own). */
+const RoleName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be 1-32 lower-case letters, digits, _ or - (starting with a letter)');
+
+/** The gateway's staff commands (messages starting with `/` from a role that has them). */
+export const STAFF_COMMANDS = ['pause', 'resume', 'stats', 'help'] as const;
+export type StaffCommand = (typeof STAFF_COMMANDS)[number];
+
+/** What a role may do. */
+export const RoleConfig = z.strictObject({
+  /** `deny`: the person's messages are recorded but the bot never answers them (an allowlist: deny `guest`). */
+  access: z.enum(['allow', 'deny']).default('allow'),
+  /**
+   * Tools offered to (and run for) this role: `*` = all, or names of HTTP tools, plugins and
+   * `generate_image`. The conversational built-ins (handoff, options, facts, knowledge search,
+   * verification) are always offered.
+   */
+  tools: z.union([z.literal('*'), z.array(ToolName)]).default('*'),
+  /** Persona tweak appended to the system prompt for this role. */
+  instructions: z.string().min(1).optional(),
+  /** Staff commands this role may send (`/pause`, `/resume`, `/stats`, `/help`). */
+  commands: z.array(z.enum(STAFF_COMMANDS)).default([]),
+  /** Replaces `rateLimit` for this role. */
+  rateLimit: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      points: z.number().int().min(1).default(20),
+      durationSeconds: z.number().int().min(1).default(60),
+    })
+    .optional(),
+});
+export type RoleConfig = z.infer<typeof RoleConfig>;
+
+/** The roles every configuration has (a configured role of the same name replaces the default). */
+export const DEFAULT_ROLES: Readonly<Record<string, z.input<typeof RoleConfig>>> = {
+  guest: {},
+  customer: {},
+  vip: {},
+  staff: { commands: ['pause', 'resume', 'stats', 'help'] },
+  admin: { commands: ['pause', 'resume', 'stats', 'help'] },
+};
 
 /** The whole agent configuration. */
 /** Weekday keys of `businessHours.weekly`, in `Intl` order (Sunday first, as `getUTCDay`). */
@@ -197,6 +243,44 @@ export const AgentConfigSchema = z.strictObject({
       refusalText: Localized.default('Sorry, this assistant is not available for you.'),
     })
     .prefault({}),
+  /**
+   * Roles of the people in the directory (PEOPLE_FILE, the API, imports, verification): which tools,
+   * persona, commands and rate limit each gets, and whether the bot answers them at all. Merged
+   * over the defaults guest, customer, vip, staff, admin.
+   */
+  roles: z
+    .record(RoleName, RoleConfig)
+    .default({})
+    .transform((given) => ({ ...Object.fromEntries(Object.entries(DEFAULT_ROLES).map(([k, v]) => [k, RoleConfig.parse(v)])), ...given })),
+  people: z
+    .strictObject({
+      /** Role of senders who are not in the directory. */
+      defaultRole: RoleName.default('guest'),
+    })
+    .prefault({}),
+  /**
+   * Verification of customers who are not in the directory: the gateway makes a one-time code and
+   * calls `tool` (an HTTP tool of `tools.http`, with the customer's own details and `code`) so the
+   * business's system delivers it to the contact details it has on file; the business answers
+   * with the person it found (`{"customerId": "…"}`). The customer types the code; on a match the
+   * sender's identifier is linked to that person with `role`.
+   */
+  verification: z
+    .strictObject({
+      tool: ToolName,
+      codeLength: z.number().int().min(4).max(10).default(6),
+      ttlMinutes: z.number().int().min(1).max(60).default(10),
+      maxAttempts: z.number().int().min(1).max(10).default(5),
+      role: RoleName.default('customer'),
+      messages: z
+        .strictObject({
+          accepted: Localized.default('Thank you, you are verified now.'),
+          wrong: Localized.default('That code is not right. Please check it and try again.'),
+          exhausted: Localized.default('Too many wrong codes. Please ask for a new code.'),
+        })
+        .prefault({}),
+    })
+    .optional(),
   faq: z.array(FaqEntry).default([]),
   /** Longer messages are never answered by FAQ (they usually ask more than the FAQ covers). */
   faqMaxChars: z.number().int().min(10).default(160),
@@ -410,5 +494,17 @@ export const AgentConfigSchema = z.strictObject({
 
 /** The validated agent configuration. */
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+/** Cross-field problems of a parsed configuration (role and tool names that must exist), as `path: message` lines. */
+export function configReferenceProblems(config: AgentConfig): string[] {
+  const problems: string[] = [];
+  if (!config.roles[config.people.defaultRole]) problems.push(`people.defaultRole: "${config.people.defaultRole}" is not a role (known: ${Object.keys(config.roles).join(', ')})`);
+  const v = config.verification;
+  if (v) {
+    if (!config.tools.http.some((t) => t.name === v.tool)) problems.push(`verification.tool: "${v.tool}" is not an HTTP tool of tools.http`);
+    if (!config.roles[v.role]) problems.push(`verification.role: "${v.role}" is not a role`);
+  }
+  return problems;
+}
 /** The configuration as written in the file (before defaults). */
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;

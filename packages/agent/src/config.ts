@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 import { DEFAULT_FAQ } from './config.defaults.js';
-import { AgentConfigSchema, type AgentConfig, type AgentConfigInput } from './config.schema.js';
+import { AgentConfigSchema, configReferenceProblems, type AgentConfig, type AgentConfigInput } from './config.schema.js';
 import { AgentConfigError } from './errors.js';
 
 export { AgentConfigSchema, type AgentConfig, type AgentConfigInput } from './config.schema.js';
 
 /** Names of the built-in tools; config tools may not reuse them. */
-export const BUILTIN_TOOL_NAMES = ['handoff_to_human', 'send_options', 'save_customer_fact', 'generate_image', 'search_knowledge'] as const;
+export const BUILTIN_TOOL_NAMES = ['handoff_to_human', 'send_options', 'save_customer_fact', 'generate_image', 'search_knowledge', 'request_verification_code'] as const;
 
 /** The configuration used when AGENT_CONFIG is unset: default prompt, greetings, notices and a few FAQ entries. */
 export const DEFAULT_AGENT_CONFIG_INPUT: AgentConfigInput = { faq: DEFAULT_FAQ };
@@ -98,6 +98,7 @@ export function parseAgentConfig(raw: unknown, sourceName = 'inline', env: Recor
   const problems = [
     ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)),
     ...crossCheck(raw, env),
+    ...(parsed.success ? configReferenceProblems(parsed.data) : []),
   ];
   if (problems.length || !parsed.success) throw new AgentConfigError(sourceName, problems);
   return resolveEnvRefs(parsed.data, env);

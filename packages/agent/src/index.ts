@@ -26,3 +26,7 @@ export { UnansweredQuestions, normaliseQuestion, unansweredId, UNANSWERED_MAX, U
 export { OptOutKeywords, type OptOutIntent } from './opt-out.js';
 export { isOpenAt, nextOpeningAt, formatOpening, instantOf, DEFAULT_OUTSIDE_HOURS_NOTICE, type OutsideHours } from './business-hours.js';
 export { BusinessHoursConfig, WEEKDAYS, type Weekday } from './config.schema.js';
+export { STAFF_COMMANDS, DEFAULT_ROLES, type RoleConfig, type StaffCommand } from './config.schema.js';
+export type { ResolvedRole } from './agent.js';
+export { CodeVerification, VERIFICATION_TOOL, type VerifiedPerson, type CodeCheck } from './verification.js';
+export { PERSON_HEADER, personHeaderValue } from './tools/http-tool.js';

@@ -21,6 +21,7 @@ export const telegram = defineChannelWorker<typeof telegramEnv, TelegramWorkerSe
   env: telegramEnv,
   outboundQueue: 'outbound-telegram',
   media: TELEGRAM_MEDIA_RULES,
+  customerIdKind: 'telegram_id',
   accounts(env): ChannelAccounts<TelegramWorkerSettings> {
     const token = env.TELEGRAM_BOT_TOKEN;
     if (!token) return { enabled: false, missing: ['TELEGRAM_BOT_TOKEN'] };

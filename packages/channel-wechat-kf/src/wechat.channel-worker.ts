@@ -34,6 +34,7 @@ export const wechatKf = defineChannelWorker<typeof wechatEnv, WechatWorkerSettin
   env: wechatEnv,
   outboundQueue: 'outbound-wechat-kf',
   media: WECHAT_MEDIA_RULES,
+  customerIdKind: 'wechat_external_userid',
   accounts(env): ChannelAccounts<WechatWorkerSettings> {
     const api = resolveApiSettings(env);
     if (!api.enabled) return { enabled: false, missing: api.missing };

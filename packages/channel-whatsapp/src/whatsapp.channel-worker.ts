@@ -66,6 +66,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
   env,
   outboundQueue: 'outbound-whatsapp',
   media: WHATSAPP_MEDIA_RULES,
+  customerIdKind: 'wa_id',
   accounts(e): ChannelAccounts<WhatsAppWorkerSettings> {
     if (!e.WHATSAPP_ACCESS_TOKEN) return { enabled: false, missing: ['WHATSAPP_ACCESS_TOKEN'] };
     const rate = Number(e.WHATSAPP_SEND_RATE);

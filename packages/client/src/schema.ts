@@ -404,6 +404,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/people": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List known people (directory of each account), by id
+         * @description Scope: `people`.
+         */
+        get: operations["getPeople"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/people/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One person with their identifiers
+         * @description Scope: `people`.
+         */
+        get: operations["getPeopleById"];
+        /**
+         * Create or replace a person (identifiers replaced as a whole)
+         * @description Identifiers are normalized (phone numbers and wa_ids to E.164 digits, usernames to lower case without `@`). An identifier that belongs to another person of the account → 409 `identifier_taken`. Workers see the change within `PEOPLE_CACHE_TTL_MS`.
+         *
+         *     Scope: `people`.
+         */
+        put: operations["putPeopleById"];
+        post?: never;
+        /**
+         * Delete a person and their identifiers
+         * @description Scope: `people`.
+         */
+        delete: operations["deletePeopleById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/people/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import people from CSV (all rows or none)
+         * @description At most 2 MB (413). Rows are checked first: any refused row → 422 `invalid_rows` with each problem in `details` (`path`: `row.<n>`, the header being row 1) and nothing imported. An identifier of another person → 409 `identifier_taken` naming the row. Rows with an `id` replace that person; rows without one get an id derived from the account and the externalId (else the first identifier), so importing the same file again updates instead of duplicating.
+         *
+         *     Scope: `people`.
+         */
+        post: operations["postPeopleImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/keys": {
         parameters: {
             query?: never;
@@ -546,7 +618,7 @@ export interface components {
         };
         ApiKey: {
             name: string;
-            scopes: ("send" | "read" | "knowledge" | "admin")[];
+            scopes: ("send" | "read" | "knowledge" | "people" | "admin")[];
             revoked: boolean;
             /** Format: date-time */
             revokedAt?: string;
@@ -662,7 +734,7 @@ export interface components {
         /** @description `error` is a stable code; `message` says what to do */
         Error: {
             /** @enum {string} */
-            error: "unauthorized" | "forbidden" | "not_found" | "invalid_request" | "invalid_json" | "payload_too_large" | "unsupported_format" | "store_unavailable" | "unavailable" | "idempotency_conflict" | "outside_window" | "unknown_customer" | "opted_out" | "rate_limited" | "template_invalid" | "invalid_template" | "already_completed" | "unsupported" | "blocked" | "unreachable";
+            error: "unauthorized" | "forbidden" | "not_found" | "invalid_request" | "invalid_json" | "payload_too_large" | "unsupported_format" | "store_unavailable" | "unavailable" | "idempotency_conflict" | "outside_window" | "unknown_customer" | "opted_out" | "rate_limited" | "template_invalid" | "invalid_template" | "already_completed" | "unsupported" | "blocked" | "unreachable" | "identifier_taken" | "invalid_rows";
             /** @description for people; may change */
             message: string;
             /** @description a finer stable code (e.g. template_invalid: unknown_template, parameter_mismatch; outside_window: window_closed, allowance_used) */
@@ -748,6 +820,46 @@ export interface components {
             status: "queued" | "sent" | "delivered" | "read" | "failed";
             /** @description why it failed (the provider's error) */
             error?: string;
+        };
+        PeopleImportResult: {
+            imported: number;
+            created: number;
+            updated: number;
+        };
+        Person: {
+            id: string;
+            account: string;
+            role: string;
+            name?: string;
+            /** @description the person's id in the business's own systems */
+            externalId?: string;
+            language?: string;
+            attributes: {
+                [key: string]: unknown;
+            };
+            identifiers: {
+                /** @description phone | wa_id | username | wechat_external_userid | telegram_id */
+                kind: string;
+                /** @description normalized */
+                value: string;
+            }[];
+            /** @description file | api | import | verification */
+            source: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601
+             */
+            updatedAt: string;
+        };
+        PersonList: {
+            items: components["schemas"]["Person"][];
+            /** @description pass back as `cursor` for the next page */
+            next?: string;
         };
         TemplateCatalogue: {
             account: string;
@@ -926,7 +1038,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `idempotency_conflict` or `opted_out` */
+            /** @description `idempotency_conflict`, `opted_out` or `identifier_taken` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -944,7 +1056,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `outside_window` or `unknown_customer` */
+            /** @description `outside_window`, `unknown_customer` or `invalid_rows` (each refused row in `details`, path `row.<n>`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1241,7 +1353,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `idempotency_conflict` or `opted_out` */
+            /** @description `idempotency_conflict`, `opted_out` or `identifier_taken` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1259,7 +1371,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `outside_window` or `unknown_customer` */
+            /** @description `outside_window`, `unknown_customer` or `invalid_rows` (each refused row in `details`, path `row.<n>`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1436,7 +1548,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `idempotency_conflict` or `opted_out` */
+            /** @description `idempotency_conflict`, `opted_out` or `identifier_taken` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2771,6 +2883,487 @@ export interface operations {
             };
             /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` or `store_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPeople: {
+        parameters: {
+            query?: {
+                account?: string;
+                role?: string;
+                /** @description a phone number, wa_id, username, WeChat external_userid or Telegram id, in any usual spelling */
+                identifier?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of people */
+            200: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonList"];
+                };
+            };
+            /** @description `invalid_request` (with `details`), `invalid_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no key, an unknown key, or a revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` or `store_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPeopleById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the person */
+            200: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description `invalid_request` (with `details`), `invalid_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no key, an unknown key, or a revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` or `store_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putPeopleById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default default */
+                    account?: string;
+                    role: string;
+                    name?: string;
+                    externalId?: string;
+                    language?: string;
+                    /** @default {} */
+                    attributes?: {
+                        [key: string]: unknown;
+                    };
+                    identifiers?: {
+                        /** @enum {string} */
+                        kind: "phone" | "wa_id" | "username" | "wechat_external_userid" | "telegram_id";
+                        value: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description replaced */
+            200: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description created */
+            201: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            /** @description `invalid_request` (with `details`), `invalid_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no key, an unknown key, or a revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_conflict`, `opted_out` or `identifier_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` or `store_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deletePeopleById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_request` (with `details`), `invalid_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no key, an unknown key, or a revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` or `store_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postPeopleImport: {
+        parameters: {
+            query?: {
+                /** @description the account of rows without an `account` column value (default `default`) */
+                account?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description imported */
+            200: {
+                headers: {
+                    /** @description requests a minute allowed to this key (when API_RATE_LIMIT is on) */
+                    "RateLimit-Limit"?: string;
+                    /** @description requests left right now */
+                    "RateLimit-Remaining"?: string;
+                    /** @description seconds until the full allowance is back */
+                    "RateLimit-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeopleImportResult"];
+                };
+            };
+            /** @description `invalid_request` (with `details`), `invalid_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no key, an unknown key, or a revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the key lacks the scope of this route (the message names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_conflict`, `opted_out` or `identifier_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_format` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `outside_window`, `unknown_customer` or `invalid_rows` (each refused row in `details`, path `row.<n>`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,6 +5,7 @@ import { accountsOfChannel, type AccountEntry, type AccountFileReader, type Acco
 import type { ChannelAccount, ChannelInbound, CustomerServiceWindow } from './channel-inbound.js';
 import type { ChannelMessagingModule } from './channel-messaging.js';
 import type { ChannelId, ConversationRef, InboundEvent, Reply, ReplyMedia } from './model.js';
+import type { PersonIdentifierKind } from './person.js';
 
 /**
  * The worker half of a channel: everything a worker process needs to know about one channel,
@@ -242,6 +243,11 @@ export interface ChannelWorker<E extends EnvShape, S, R extends ChannelWorkerRun
   readonly outboundQueue: `outbound-${ChannelId}`;
   /** The provider's media limits. */
   readonly media: ChannelMediaRules;
+  /**
+   * Which directory identifier a customer id of this channel is (`ConversationRef.userId` and
+   * `address`), so known people are found by it; absent = the channel's ids are not looked up.
+   */
+  readonly customerIdKind?: PersonIdentifierKind;
   /** The accounts the parsed environment defines (the account `default`), or why they define none. */
   accounts(env: EnvOf<E>): ChannelAccounts<S>;
   /** How `ACCOUNTS_FILE` entries of this channel become settings (the environment fills deployment-wide values). */
@@ -267,6 +273,8 @@ export interface ChannelWorkerModule<R extends ChannelWorkerRuntime> {
   readonly env: EnvShape;
   readonly outboundQueue: `outbound-${ChannelId}`;
   readonly media: ChannelMediaRules;
+  /** See {@link ChannelWorker.customerIdKind}. */
+  readonly customerIdKind?: PersonIdentifierKind;
   /** The schema of this channel's `ACCOUNTS_FILE` keys (checked for every entry at start). */
   readonly accountFileSchema: AccountFileReader<unknown>['schema'];
   /**
@@ -296,6 +304,7 @@ export function defineChannelWorker<E extends EnvShape, S, R extends ChannelWork
     env: worker.env,
     outboundQueue: worker.outboundQueue,
     media: worker.media,
+    ...(worker.customerIdKind ? { customerIdKind: worker.customerIdKind } : {}),
     typed: worker,
     accountFileSchema: worker.accountFile.schema,
     start(env, ctx, file) {

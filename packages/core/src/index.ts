@@ -19,3 +19,4 @@ export * from './channel-module.js';
 export * from './channel-messaging.js';
 export * from './safe-equal.js';
 export * from './handoff.js';
+export * from './person.js';

@@ -132,6 +132,8 @@ export function gatewayKeys(prefix: string) {
       unanswered: (accountId: string) => at('agent', 'unq', accountId),
       /** The details of {@link unanswered}'s questions (hash: `q:<id>` first ask, `n:<id>` count, `c:<id>` last channel, `t:<id>` last turn). */
       unansweredDetails: (accountId: string) => at('agent', 'unqd', accountId),
+      /** A customer's pending verification (hash: code digest, salt, named person, attempts), with the code's TTL. */
+      verification: (customerId: string) => at('agent', 'verify', customerId),
     },
 
     /** Media pipeline caches. */

@@ -1,4 +1,4 @@
-import { conversationId, customerId, QUEUES, shortHash, type ChannelId, type ConversationRef, type Logger, type QueueName } from '@switchboard/core';
+import { conversationId, customerId, identifierClass, normalizeIdentifier, QUEUES, shortHash, type ChannelId, type ConversationRef, type Logger, type PersonIdentifierKind, type QueueName } from '@switchboard/core';
 import { gatewayKeys, type Producers, type RedisClient } from '@switchboard/queue';
 import { sql, type Database, type Kysely } from '@switchboard/store';
 import { Counter, type Registry } from 'prom-client';
@@ -68,6 +68,12 @@ export function customerKeyFamilies(prefix: string): readonly KeyFamily[] {
     { name: 'agent memory and summary', keyedBy: 'conversation', keys: (c) => ({ exact: [k.agent.memory(c.id), k.agent.summary(c.id)] }) },
     { name: 'agent failure streak and A/B variant', keyedBy: 'conversation', keys: (c) => ({ exact: [k.agent.failures(c.id), k.agent.variant(c.id)] }) },
     { name: 'agent profile', keyedBy: 'customer', keys: (c) => ({ exact: [k.agent.profile(cust(c))] }) },
+    { name: 'pending verification code (hashed)', keyedBy: 'customer', keys: (c) => ({ exact: [k.agent.verification(cust(c))] }) },
+    {
+      name: 'agent rate limit of a role (roles.<role>.rateLimit)',
+      keyedBy: 'customer',
+      keys: (c) => ({ patterns: [`${globLiteral(k.agent.rateLimiterPrefix())}:role-*:${globLiteral(cust(c))}`] }),
+    },
     {
       name: 'agent rate limit (counter, notice, per-turn decisions)',
       keyedBy: 'customer',
@@ -139,6 +145,11 @@ export interface ErasureDeps {
   readonly producers?: Producers;
   /** Where `record_erasures_total` is registered (once per registry). */
   readonly registry?: Registry;
+  /**
+   * Which directory identifier a channel's customer id is (the channel module's `customerIdKind`):
+   * the erased customer's link in the directory of known people is removed (the person stays).
+   */
+  readonly identifierKindOf?: (channel: ChannelId) => PersonIdentifierKind | undefined;
 }
 
 /** Erases customers: the store's record rows and every Redis key family of {@link customerKeyFamilies}. */
@@ -319,6 +330,11 @@ export class CustomerErasure {
         .where('account_id', '=', accountId)
         .where('customer_id', 'in', [...new Set([target.customerId, target.customerId.replace(/^\+/, '')])])
         .execute();
+      const kind = this.deps.identifierKindOf?.(target.channel);
+      const identifier = kind ? normalizeIdentifier(kind, target.customerId) : undefined;
+      if (kind && identifier !== undefined) {
+        await trx.deleteFrom('people_identifier').where('account', '=', accountId).where('kind_class', '=', identifierClass(kind)).where('value', '=', identifier).execute();
+      }
       const ids = [...new Set([...conversations.map((c) => c.id), ...now.map((r) => r.id)])];
       if (ids.length === 0) return { conversations: 0, statuses: 0 };
       const sent = await trx.selectFrom('rec_message').select('provider_message_id').where('conversation_id', 'in', ids).where('provider_message_id', 'is not', null).execute();

@@ -170,6 +170,32 @@ export interface RecTurnTable {
   sources: ColumnType<Array<{ documentId: string; title: string; url?: string }>, Array<{ documentId: string; title: string; url?: string }> | undefined>;
 }
 
+/** A known person of a gateway account (`@switchboard/people`). */
+export interface PeoplePersonTable {
+  id: string;
+  account: string;
+  role: string;
+  name: string | null;
+  /** The person's id in the business's own systems. */
+  external_id: string | null;
+  language: string | null;
+  attributes: ColumnType<Record<string, unknown>, string | undefined, string>;
+  /** Where the entry came from: `file`, `api`, `import`, `verification`. */
+  source: ColumnType<string, string | undefined, string>;
+  created_at: ColumnType<Date, never, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** One normalized identifier of a person; unique per account and `kind_class` (phone = wa_id). */
+export interface PeopleIdentifierTable {
+  account: string;
+  kind: string;
+  kind_class: string;
+  value: string;
+  person_id: string;
+  created_at: ColumnType<Date, never, never>;
+}
+
 /**
  * The store's tables as Kysely sees them. Each migration that adds a table adds its interface
  * here; migrations themselves use `Kysely<any>` so they never depend on a later shape.
@@ -186,4 +212,6 @@ export interface Database {
   rec_event: RecEventTable;
   rec_turn: RecTurnTable;
   rec_erasure: RecErasureTable;
+  people_person: PeoplePersonTable;
+  people_identifier: PeopleIdentifierTable;
 }

@@ -35,6 +35,8 @@ export const ApiErrorCode = z.enum([
   'unsupported',
   'blocked',
   'unreachable',
+  'identifier_taken',
+  'invalid_rows',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 

@@ -24,7 +24,7 @@ export function openApiDocument(operations: readonly ApiOperation[], version = '
     title: 'Switchboard API',
     version,
     description:
-      'The HTTP API of the Switchboard gateway. Authenticate with `Authorization: Bearer <secret>` (a key of `API_KEYS`). Each route needs one scope (`send`, `read`, `knowledge`, `admin`; `API_KEY_SCOPES`). Errors are `{error, message, details?}` with `error` a stable code. Requests per key are limited to `API_RATE_LIMIT` a minute (429 `rate_limited` with `Retry-After`).',
+      'The HTTP API of the Switchboard gateway. Authenticate with `Authorization: Bearer <secret>` (a key of `API_KEYS`). Each route needs one scope (`send`, `read`, `knowledge`, `people`, `admin`; `API_KEY_SCOPES`). Errors are `{error, message, details?}` with `error` a stable code. Requests per key are limited to `API_RATE_LIMIT` a minute (429 `rate_limited` with `Retry-After`).',
   });
 }
 

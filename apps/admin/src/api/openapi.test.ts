@@ -42,7 +42,7 @@ describe('the OpenAPI document', () => {
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         const isPublic = Array.isArray(op.security) && op.security.length === 0;
-        expect([method, path, isPublic || ['send', 'read', 'knowledge', 'admin'].includes(op['x-scope'] ?? '')]).toEqual([method, path, true]);
+        expect([method, path, isPublic || ['send', 'read', 'knowledge', 'people', 'admin'].includes(op['x-scope'] ?? '')]).toEqual([method, path, true]);
         for (const [status, r] of Object.entries(op.responses)) {
           if (Number(status) >= 400) expect([method, path, status, r.content?.['application/json']?.schema.$ref]).toEqual([method, path, status, '#/components/schemas/Error']);
         }

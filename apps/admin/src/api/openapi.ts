@@ -52,10 +52,10 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: '`unauthorized`: no key, an unknown key, or a revoked key',
   403: '`forbidden`: the key lacks the scope of this route (the message names it)',
   404: '`not_found`',
-  409: '`idempotency_conflict` or `opted_out`',
+  409: '`idempotency_conflict`, `opted_out` or `identifier_taken`',
   413: '`payload_too_large`',
   415: '`unsupported_format`',
-  422: '`outside_window` or `unknown_customer`',
+  422: '`outside_window`, `unknown_customer` or `invalid_rows` (each refused row in `details`, path `row.<n>`)',
   429: '`rate_limited`: over `API_RATE_LIMIT` requests a minute for this key; `Retry-After` says when to retry',
   503: '`unavailable` or `store_unavailable`',
 };

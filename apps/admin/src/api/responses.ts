@@ -9,6 +9,27 @@ import { ChannelId } from '@switchboard/core';
  */
 
 const Time = z.string().meta({ description: 'ISO 8601', format: 'date-time' });
+
+export const PersonViewSchema = z
+  .object({
+    id: z.string(),
+    account: z.string(),
+    role: z.string(),
+    name: z.string().optional(),
+    externalId: z.string().optional().meta({ description: "the person's id in the business's own systems" }),
+    language: z.string().optional(),
+    attributes: z.record(z.string(), z.unknown()),
+    identifiers: z.array(z.object({ kind: z.string().meta({ description: 'phone | wa_id | username | wechat_external_userid | telegram_id' }), value: z.string().meta({ description: 'normalized' }) })),
+    source: z.string().meta({ description: 'file | api | import | verification' }),
+    createdAt: Time,
+    updatedAt: Time,
+  })
+  .meta({ id: 'Person' });
+export type PersonView = z.input<typeof PersonViewSchema>;
+
+export const PersonList = z.object({ items: z.array(PersonViewSchema), next: z.string().optional().meta({ description: 'pass back as `cursor` for the next page' }) }).meta({ id: 'PersonList' });
+
+export const PeopleImportResult = z.object({ imported: z.number().int(), created: z.number().int(), updated: z.number().int() }).meta({ id: 'PeopleImportResult' });
 const Channel = z.string().meta({ description: ChannelId.options.join(' | ') });
 
 export const KnowledgeDocumentView = z

@@ -12,8 +12,8 @@ describe('parseApiKeyScopes', () => {
     const s = parseApiKeyScopes(' orders:send+read , ops:admin ', KEYS);
     expect(s.get('orders')).toEqual(['send', 'read']);
     expect(s.get('ops')).toEqual(['admin']);
-    expect(s.get('crm')).toEqual(['send', 'read', 'knowledge', 'admin']);
-    expect(parseApiKeyScopes(undefined, KEYS).get('orders')).toEqual(['send', 'read', 'knowledge', 'admin']);
+    expect(s.get('crm')).toEqual(['send', 'read', 'knowledge', 'people', 'admin']);
+    expect(parseApiKeyScopes(undefined, KEYS).get('orders')).toEqual(['send', 'read', 'knowledge', 'people', 'admin']);
   });
 
   it('reports every problem at once', () => {

@@ -5,9 +5,10 @@ import type { ApiKey } from './api.js';
 /**
  * What an API key may do. Each route needs one scope (see `operations.ts`):
  * `send` — messages and what sending needs (templates); `read` — the record (conversations,
- * export, analytics); `knowledge` — the knowledge base; `admin` — erasure and key management.
+ * export, analytics); `knowledge` — the knowledge base; `people` — the directory of known people; `admin` — erasure and
+ * key management.
  */
-export const ApiScope = z.enum(['send', 'read', 'knowledge', 'admin']);
+export const ApiScope = z.enum(['send', 'read', 'knowledge', 'people', 'admin']);
 export type ApiScope = z.infer<typeof ApiScope>;
 
 /** Every scope: what a key not listed in `API_KEY_SCOPES` has. */

@@ -3,6 +3,7 @@ import { conversationId, jobId, type ChannelInboundHook, type HandoffReason, typ
 import { renderContent } from '@switchboard/agent';
 import { acceptCustomerMessage, acknowledgeSentParts, createWorker, enqueueReply } from '@switchboard/queue';
 import { accountFor, admission, agentFor, inboundHooks } from '../channels.js';
+import { personOf } from '../people.js';
 import type { WorkerDeps } from '../deps.js';
 import { acceptContext, clearUnreachable, markUnreachable, ownerOf, setOwner } from '../schedule.js';
 import { applyOptOutSignal } from '../opt-out.js';
@@ -107,6 +108,8 @@ async function acceptUnsupported(deps: WorkerDeps, event: Extract<InboundEvent, 
   const notice = customerContent && event.conversation && convId ? agentFor(deps, event.conversation).unsupportedNotice() : undefined;
   if (!notice || !event.conversation || !convId) return 'unsupported';
   if (!admission(deps, event.conversation).allowed || (await ownerOf(deps, convId)) === 'human') return 'unsupported';
+  // a sender whose role has access deny gets nothing from the bot, not even this notice
+  if (!agentFor(deps, event.conversation).accessOf(await personOf(deps, event.conversation)).allowed) return 'unsupported';
   // once per conversation (a year is longer than any conversation the bot keeps)
   if (!(await deps.mailbox.claim(`unsupported-notice-${convId}`, 365 * 24 * 3600))) return 'unsupported';
   const outboundId = jobId('unsup', convId);

@@ -22,6 +22,8 @@ import { applyBusinessHours } from '../business-hours.js';
 import { humanOwnershipTerm } from '../handoff-expiry.js';
 import { releaseHeldReplies } from '../held-replies.js';
 import { hasMirrorMedia, mediaNoteText, mirrorMediaOf } from '../mirror-media.js';
+import { linkVerified, personOf } from '../people.js';
+import { handleStaffCommands } from '../staff-commands.js';
 
 /** What a turn stores before it enqueues its reply, so a retried turn never asks the LLM twice. */
 interface TurnRecord {
@@ -95,7 +97,8 @@ async function runTurn(deps: WorkerDeps, data: TurnJob, messages: InboundMessage
 }
 
 /** Produces (or recovers) the turn's reply and enqueues it; returns the outcome label. Adds the turn's facts for the record to `facts`. */
-async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMessage[], facts: RecordEntry[]): Promise<string> {
+async function answerTurn(deps: WorkerDeps, data: TurnJob, received: InboundMessage[], facts: RecordEntry[]): Promise<string> {
+  let customer = received;
   const { ref, conversationId: convId, seq } = data;
   for (const m of customer) {
     const files = mirrorMediaOf(m.content);
@@ -120,11 +123,21 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
     return 'not_allowed';
   }
 
+  const adapter = adapterFor(deps, ref);
+  const agent = agentFor(deps, ref);
+  // who the sender is comes from the directory (the provider's ids), never from the message text
+  const person = await personOf(deps, latestRef);
+  const access = agent.accessOf(person);
+  if (!access.allowed) {
+    deps.log.info(access.reason, { channel: ref.channel, conversation: convId });
+    return 'not_allowed';
+  }
+  const commands = await handleStaffCommands(deps, customer, person);
+  if (commands.rest.length === 0) return 'command';
+  customer = commands.rest;
   const recordKey = deps.keys.reply(convId, seq);
   // business hours only for a turn that has not answered yet (a retried one keeps its stored reply)
   if (!(await deps.redis.exists(recordKey)) && (await applyBusinessHours(deps, latestRef, convId, customer, facts)) === 'queued') return 'outside_hours';
-  const adapter = adapterFor(deps, ref);
-  const agent = agentFor(deps, ref);
   let record: TurnRecord | undefined;
   let rememberInput: AgentInput | undefined;
   const stored = await deps.redis.get(recordKey);
@@ -138,7 +151,7 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
     // media (voice → transcript, image → vision input, document → text) is read before the agent runs;
     // a media failure is told to the agent through `enrichment.error`, never dropped
     const messages = deps.mediaStep ? await deps.mediaStep(customer, latestRef) : customer;
-    const input: AgentInput = { conversationId: convId, ref: latestRef, messages, now: Date.now() };
+    const input: AgentInput = { conversationId: convId, ref: latestRef, messages, now: Date.now(), ...(person ? { person } : {}) };
     const asked = Date.now();
     const output = await agent.respond(input);
     const outboundId = turnOutboundId(convId, seq);
@@ -154,6 +167,8 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, customer: InboundMess
   }
 
   const { output } = record;
+  // a retried turn links again: the link is idempotent
+  if (output.verified) await linkVerified(deps, latestRef, output.verified);
   const language = turnLanguage(customer);
   // kept with the stored reply, so a retried turn (which does not read the media again) records them too
   addMediaTexts(facts, record.mediaTexts);

@@ -1,8 +1,18 @@
+import type { PersonContext } from '@switchboard/core';
 import type { HttpToolConfig } from '../config.schema.js';
 import { ToolError } from '../errors.js';
 import type { AgentTool } from './tool.types.js';
 
 const URL_PARAM = /\{([a-zA-Z0-9_]+)\}/g;
+
+/** The header an HTTP tool with `sendPerson: true` receives the person in. */
+export const PERSON_HEADER = 'x-switchboard-person';
+
+/** The person as the `X-Switchboard-Person` header carries it: base64url of its JSON (headers are ASCII; names and attributes may not be). */
+export function personHeaderValue(person: PersonContext): string {
+  const { id, role, attributes, verified, externalId, name, language } = person;
+  return Buffer.from(JSON.stringify({ id: id ?? null, role, verified, attributes, ...(externalId ? { externalId } : {}), ...(name ? { name } : {}), ...(language ? { language } : {}) }), 'utf8').toString('base64url');
+}
 
 function scalar(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -34,6 +44,7 @@ export function httpTool(def: HttpToolConfig): AgentTool {
       if (!hasBody) for (const [k, v] of Object.entries(rest)) url.searchParams.set(k, scalar(v));
       const headers: Record<string, string> = { accept: 'application/json, text/plain;q=0.9, */*;q=0.5', ...def.headers };
       if (hasBody) headers['content-type'] = 'application/json';
+      if (def.sendPerson && ctx.person) headers[PERSON_HEADER] = personHeaderValue(ctx.person);
       let res: Response;
       try {
         res = await fetch(url, { method: def.method, headers, signal: ctx.signal, ...(hasBody ? { body: JSON.stringify(rest) } : {}) });

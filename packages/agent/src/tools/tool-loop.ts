@@ -44,6 +44,11 @@ export interface ToolLoopOptions {
   onToolCall?: (record: ToolCallRecord) => void;
   /** After the first step that calls tools, the remaining steps use this model (routing `escalateOnTools`). */
   escalateModel?: string;
+  /**
+   * Tools that exist but are not offered to this customer (their role does not allow them): a
+   * call to one of them is refused with this text and never run, whatever the model was told.
+   */
+  refused?: ReadonlyMap<string, string>;
 }
 
 /** The OpenAI `tools` array of a set of tools. */
@@ -62,6 +67,8 @@ async function invoke(
     result: { content: JSON.stringify({ error }) },
     record: { name: call.function.name, ok: false, latencyMs: Date.now() - started, error },
   });
+  const refusal = opts.refused?.get(call.function.name);
+  if (refusal !== undefined) return fail(refusal);
   if (!tool) return fail(`unknown tool "${call.function.name}"; available: ${opts.tools.map((t) => t.name).join(', ') || 'none'}`);
   let args: Record<string, unknown>;
   try {

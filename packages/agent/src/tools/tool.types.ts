@@ -1,4 +1,4 @@
-import type { ConversationRef, Logger, ReplyMedia, ReplyOption } from '@switchboard/core';
+import type { ConversationRef, Logger, PersonContext, ReplyMedia, ReplyOption } from '@switchboard/core';
 import type { JsonSchemaObject } from '../config.schema.js';
 
 /** What a tool handler gets besides its arguments. */
@@ -9,6 +9,11 @@ export interface ToolContext {
   /** Aborted when the tool's timeout fires; pass it to fetch and other I/O. */
   signal: AbortSignal;
   log: Logger;
+  /**
+   * Who the customer is, as the gateway resolved it from the directory (role, attributes, whether
+   * verified); never taken from the message text. Absent outside a turn (e.g. a preview).
+   */
+  person?: PersonContext;
 }
 
 /** What a tool returns: text for the model, and optionally effects on the reply. */

@@ -4,6 +4,7 @@ import * as m0002 from './0002_knowledge.js';
 import * as m0003 from './0003_knowledge_source.js';
 import * as m0004 from './0004_record.js';
 import * as m0005 from './0005_record_media_text_erasure.js';
+import * as m0006 from './0006_people.js';
 
 /**
  * Every migration, in order; the key is the name recorded in `store_migration`. Listed here (not
@@ -16,4 +17,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003_knowledge_source': m0003,
   '0004_record': m0004,
   '0005_record_media_text_erasure': m0005,
+  '0006_people': m0006,
 };
