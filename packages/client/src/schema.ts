@@ -2527,7 +2527,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `idempotency_conflict` or `opted_out` */
+            /** @description `idempotency_conflict`, `opted_out` or `identifier_taken` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2648,7 +2648,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `idempotency_conflict` or `opted_out` */
+            /** @description `idempotency_conflict`, `opted_out` or `identifier_taken` */
             409: {
                 headers: {
                     [name: string]: unknown;
