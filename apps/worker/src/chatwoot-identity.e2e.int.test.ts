@@ -141,10 +141,10 @@ describe('chatwoot mirror identity, labels and attributes end to end (real Redis
   it('a handoff sets the reason label and the summary attribute; opt-out the opted-out label', async () => {
     const delivery = whatsappTextDelivery({ waId: '4915100000088', name: 'Erika Muster', text: 'Please escalate my damaged parcel case' });
     expect(await p.postWhatsApp(delivery.payload)).toBe(200);
-    await waitFor(() => conversationOf('wa:4915100000088')?.labels.includes('handoff-refund-decision') ?? false, 20_000, 'handoff label');
+    await waitFor(() => conversationOf('wa:4915100000088')?.labels.includes('handoff-agent_decision') ?? false, 20_000, 'handoff label');
     const conv = conversationOf('wa:4915100000088')!;
     await waitFor(() => conv.custom_attributes['handoff_summary'] !== undefined && conv.labels.includes('lang-en'), 20_000, 'handoff attributes');
-    expect(conv.custom_attributes).toMatchObject({ channel: 'whatsapp', gateway_account: 'default', handoff_reason: 'Refund decision', handoff_summary: 'Parcel 4821 arrived damaged; the customer wants a refund.' });
+    expect(conv.custom_attributes).toMatchObject({ channel: 'whatsapp', gateway_account: 'default', handoff_reason: 'agent_decision', handoff_detail: 'Refund decision', handoff_summary: 'Parcel 4821 arrived damaged; the customer wants a refund.' });
     expect(conv.status).toBe('open');
     const before = cw.requests.length;
     await rerunMirrorJobs('4915100000088');
