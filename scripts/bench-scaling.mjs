@@ -5,7 +5,8 @@
 // conversations in flight.
 //
 // Options: --messages 600 (per step) --concurrency 50 (WORKER_CONCURRENCY of an agent worker)
-//          --steps 1,2,4 --inflight 1000 (conversations for the memory phase; 0 = skip)
+//          --steps 1,2,4 --inflight 1000 (conversations held by ONE agent worker in the memory phase; 0 = skip)
+//          --inflight-llm-ms 15000 (how long the fake LLM holds each of them: long enough that all are in flight at once)
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ const MESSAGES = Number(arg('messages', 600));
 const CONCURRENCY = Number(arg('concurrency', 50));
 const STEPS = String(arg('steps', '1,2,4')).split(',').map(Number);
 const INFLIGHT = Number(arg('inflight', 1000));
+const INFLIGHT_LLM_MS = Number(arg('inflight-llm-ms', 15000));
 const SECRET = 'scaling_app_secret';
 const log = (s) => process.stderr.write(`[bench:scaling] ${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -188,11 +190,13 @@ try {
   rows.push(...results);
 
   if (INFLIGHT > 0) {
-    log(`memory: ${INFLIGHT} conversations in flight (4 agent workers × ${Math.ceil(INFLIGHT / 4)})`);
-    await fetch(`${urls.control}/chaos/llm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delayMs: 15_000 }) });
-    const m = await step(4, INFLIGHT, Math.ceil(INFLIGHT / 4));
-    console.log(`\nmemory with ${INFLIGHT} conversations in flight (LLM 15 s, peak in-flight per agent ${m.maxInFlight.join(' / ')}, fake LLM max in flight ${m.llmMaxInFlight}):`);
-    console.log(`  RSS MB: ingress ${m.maxRss.ingress.toFixed(0)}, inbound+outbound worker ${m.maxRss['worker-io'].toFixed(0)}, agent workers ${m.maxRss.agents.map((x) => x.toFixed(0)).join(' / ')}`);
+    log(`memory: ${INFLIGHT} conversations in flight in one agent worker (WORKER_CONCURRENCY=${INFLIGHT}, LLM ${INFLIGHT_LLM_MS} ms)`);
+    await fetch(`${urls.control}/chaos/llm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delayMs: INFLIGHT_LLM_MS }) });
+    const m = await step(1, INFLIGHT, INFLIGHT);
+    const verdict = m.maxRss.agents[0] < 300 ? 'PASS' : 'FAIL';
+    console.log(`\nmemory with ${INFLIGHT} conversations in flight in one agent worker (LLM ${INFLIGHT_LLM_MS} ms, peak in-flight ${m.maxInFlight.join(' / ')}, fake LLM max in flight ${m.llmMaxInFlight}):`);
+    console.log(`  RSS MB: agent worker ${m.maxRss.agents[0].toFixed(0)} (budget < 300: ${verdict}), ingress ${m.maxRss.ingress.toFixed(0)}, inbound+outbound worker ${m.maxRss['worker-io'].toFixed(0)}`);
+    rows.push({ memory: { inflight: INFLIGHT, llmMs: INFLIGHT_LLM_MS, peakInFlight: m.maxInFlight[0], llmMaxInFlight: m.llmMaxInFlight, rssMB: m.maxRss } });
     if (m.done < m.n) exitCode = 1;
   }
   if (process.argv.includes('--json')) console.log(JSON.stringify(rows));

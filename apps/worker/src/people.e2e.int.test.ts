@@ -93,34 +93,57 @@ async function turnOutcome(p: Pipeline, ref: ConversationRef, count: number): Pr
 const waRef = (waId: string): ConversationRef => ({ channel: 'whatsapp', account: PHONE_ID, userId: waId, address: waId });
 const tgRef = (chatId: number): ConversationRef => ({ channel: 'telegram', account: TELEGRAM_FIXTURE_BOT.id, userId: String(chatId) });
 
+interface PeoplePipeline {
+  db: TestDatabase;
+  store: Store;
+  directory: PeopleDirectory;
+  business: Awaited<ReturnType<typeof startBusiness>>;
+  p: Pipeline;
+  close(): Promise<void>;
+}
+
+/** A test database with `people` in the directory, the fake business and a pipeline whose agent config has `rolesYaml`. */
+async function startPeoplePipeline(dbName: string, people: Record<string, unknown>, rolesYaml: string): Promise<PeoplePipeline> {
+  const db = await createTestDatabase(dbName);
+  const store = await openStore({ url: db.url, log, poolMax: 4 });
+  const directory = new PeopleDirectory(store.db);
+  for (const [id, person] of Object.entries(people)) await directory.put(id, PersonInput.parse(person));
+  const business = await startBusiness();
+  const p = await startPipeline({
+    telegram: true,
+    store,
+    openai: { reply: scriptedModel },
+    env: { AGENT_CONFIG: writeAgentConfig(business.url, rolesYaml), RECORD_BATCH_WAIT_MS: '10' },
+  });
+  return {
+    db,
+    store,
+    directory,
+    business,
+    p,
+    close: async () => {
+      await p.close();
+      business.server.closeAllConnections();
+      await new Promise<void>((r) => business.server.close(() => r()));
+      await store.close();
+      await db.drop();
+    },
+  };
+}
+
 describe('roles, staff commands and verification', () => {
-  let db: TestDatabase;
+  let pp: PeoplePipeline;
   let store: Store;
   let directory: PeopleDirectory;
-  let business: Awaited<ReturnType<typeof startBusiness>>;
+  let business: PeoplePipeline['business'];
   let p: Pipeline;
   const wa = async (waId: string, text: string) => expect(await p.postWhatsApp(whatsappTextDelivery({ waId, text, phoneNumberId: PHONE_ID }).payload)).toBe(200);
 
   beforeAll(async () => {
-    db = await createTestDatabase('sb_people_e2e');
-    store = await openStore({ url: db.url, log, poolMax: 4 });
-    directory = new PeopleDirectory(store.db);
-    await directory.put('staff-anna', PersonInput.parse({ role: 'staff', name: 'Anna', identifiers: [{ kind: 'phone', value: `+${STAFF}` }] }));
-    business = await startBusiness();
-    p = await startPipeline({
-      telegram: true,
-      store,
-      openai: { reply: scriptedModel },
-      env: { AGENT_CONFIG: writeAgentConfig(business.url, 'roles:\n  guest: { tools: [] }\n  customer: { tools: [order_lookup] }\n'), RECORD_BATCH_WAIT_MS: '10' },
-    });
+    pp = await startPeoplePipeline('sb_people_e2e', { 'staff-anna': { role: 'staff', name: 'Anna', identifiers: [{ kind: 'phone', value: `+${STAFF}` }] } }, 'roles:\n  guest: { tools: [] }\n  customer: { tools: [order_lookup] }\n');
+    ({ store, directory, business, p } = pp);
   });
-  afterAll(async () => {
-    await p.close();
-    business.server.closeAllConnections();
-    await new Promise<void>((r) => business.server.close(() => r()));
-    await store.close();
-    await db.drop();
-  });
+  afterAll(async () => pp.close());
 
   it('a staff command works only from a staff number: /pause and /resume a customer conversation by phone, /stats', async () => {
     await wa(CUSTOMER, 'hello there');
@@ -190,32 +213,22 @@ describe('roles, staff commands and verification', () => {
 });
 
 describe('access deny for unknown senders: an allowlist on every channel through the directory', () => {
-  let db: TestDatabase;
+  let pp: PeoplePipeline;
   let store: Store;
-  let business: Awaited<ReturnType<typeof startBusiness>>;
   let p: Pipeline;
 
   beforeAll(async () => {
-    db = await createTestDatabase('sb_people_allow');
-    store = await openStore({ url: db.url, log, poolMax: 4 });
-    const directory = new PeopleDirectory(store.db);
-    await directory.put('wa-known', PersonInput.parse({ role: 'customer', identifiers: [{ kind: 'phone', value: '+44 7700 900001' }] }));
-    await directory.put('tg-known', PersonInput.parse({ role: 'customer', identifiers: [{ kind: 'telegram_id', value: '5553001' }] }));
-    business = await startBusiness();
-    p = await startPipeline({
-      telegram: true,
-      store,
-      openai: { reply: scriptedModel },
-      env: { AGENT_CONFIG: writeAgentConfig(business.url, 'roles:\n  guest: { access: deny }\n'), RECORD_BATCH_WAIT_MS: '10' },
-    });
+    pp = await startPeoplePipeline(
+      'sb_people_allow',
+      {
+        'wa-known': { role: 'customer', identifiers: [{ kind: 'phone', value: '+44 7700 900001' }] },
+        'tg-known': { role: 'customer', identifiers: [{ kind: 'telegram_id', value: '5553001' }] },
+      },
+      'roles:\n  guest: { access: deny }\n',
+    );
+    ({ store, p } = pp);
   });
-  afterAll(async () => {
-    await p.close();
-    business.server.closeAllConnections();
-    await new Promise<void>((r) => business.server.close(() => r()));
-    await store.close();
-    await db.drop();
-  });
+  afterAll(async () => pp.close());
 
   it('WhatsApp: a listed number is answered, an unknown one is recorded but not answered', async () => {
     await p.postWhatsApp(whatsappTextDelivery({ waId: '447700900002', text: 'hi from a stranger', phoneNumberId: PHONE_ID }).payload);
