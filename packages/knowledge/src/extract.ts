@@ -1,14 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gfm } from '@joplin/turndown-plugin-gfm';
-import { Readability } from '@mozilla/readability';
-import ExcelJS from 'exceljs';
-import { parseHTML } from 'linkedom';
-import mammoth from 'mammoth';
 import Papa from 'papaparse';
-import TurndownService from 'turndown';
+import type TurndownService from 'turndown';
 import { extractPdfText } from '@switchboard/media';
+import { extractLibs, type ExtractLibs } from './extract-libs.js';
 
 /**
  * Readable text of a document, as Markdown-like text the chunker understands (headings, tables,
@@ -71,7 +67,7 @@ export function detectFormat(bytes: Buffer, hint: { readonly mimeType?: string |
   return 'text';
 }
 
-function turndown(): TurndownService {
+function turndown({ TurndownService, gfm }: ExtractLibs): TurndownService {
   const t = new TurndownService({ headingStyle: 'atx', bulletListMarker: '-', codeBlockStyle: 'fenced', emDelimiter: '_' });
   t.use(gfm);
   // images and scripts carry no readable text for the agent
@@ -83,17 +79,18 @@ function turndown(): TurndownService {
 interface ParsedPage {
   readonly document: { querySelector(selector: string): { readonly textContent: string | null; readonly innerHTML: string } | null };
 }
-const parsePage = parseHTML as unknown as (html: string) => ParsedPage;
 
 /** HTML → main content → Markdown (links kept as text, never fetched). */
-export function htmlToText(html: string): { title?: string; text: string } {
-  const { document } = parsePage(html);
+export async function htmlToText(html: string): Promise<{ title?: string; text: string }> {
+  const libs = await extractLibs();
+  const { Readability } = libs;
+  const { document } = libs.parseHTML(html) as ParsedPage;
   const pageTitle = document.querySelector('title')?.textContent?.trim();
   // Readability works on a DOM; linkedom's is enough for it (no script runs, nothing is loaded)
   const article = new Readability(document, { charThreshold: 100, keepClasses: false }).parse();
   const content = article?.content ?? document.querySelector('body')?.innerHTML ?? html;
   const title = (article?.title ?? pageTitle)?.trim();
-  const text = turndown().turndown(content).trim();
+  const text = turndown(libs).turndown(content).trim();
   return { ...(title ? { title } : {}), text };
 }
 
@@ -186,7 +183,7 @@ export async function extractDocument(bytes: Buffer, format: DocumentFormat, lim
     case 'markdown':
       return done(bytes.toString('utf8'));
     case 'html': {
-      const { title, text } = htmlToText(bytes.toString('utf8'));
+      const { title, text } = await htmlToText(bytes.toString('utf8'));
       return done(text, title);
     }
     case 'csv': {
@@ -195,6 +192,7 @@ export async function extractDocument(bytes: Buffer, format: DocumentFormat, lim
     }
     case 'xlsx': {
       checkZip(bytes);
+      const { ExcelJS } = await extractLibs();
       const book = new ExcelJS.Workbook();
       try {
         await book.xlsx.load(bytes as unknown as ArrayBuffer);
@@ -214,13 +212,14 @@ export async function extractDocument(bytes: Buffer, format: DocumentFormat, lim
     }
     case 'docx': {
       checkZip(bytes);
+      const libs = await extractLibs();
       let html: string;
       try {
-        html = (await mammoth.convertToHtml({ buffer: bytes })).value;
+        html = (await libs.mammoth.convertToHtml({ buffer: bytes })).value;
       } catch (err) {
         throw new ExtractError(`the Word document cannot be read (${err instanceof Error ? err.message : String(err)})`);
       }
-      const text = turndown().turndown(html);
+      const text = turndown(libs).turndown(html);
       const title = /^#{1,6}\s+(.+)$/m.exec(text)?.[1]?.trim();
       return done(text, title);
     }

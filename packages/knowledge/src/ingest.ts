@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
-import { parseHTML } from 'linkedom';
 import { GatewayError, type Logger } from '@switchboard/core';
 import { FETCH_USER_AGENT, FetchRefusedError, FetchTooLargeError, type GuardedFetcher } from '@switchboard/fetch';
 import { chunkDocument } from './chunk.js';
 import type { Embedder } from './embeddings.js';
+import { extractLibs } from './extract-libs.js';
 import { detectFormat, ExtractError, extractDocument, type DocumentFormat } from './extract.js';
 import type { KnowledgeEnv } from './knowledge.env.js';
 import type { KnowledgeDocument, KnowledgeRepo } from './knowledge.repo.js';
@@ -171,8 +171,8 @@ interface LinkDom {
 }
 
 /** Same-origin links of an HTML page. */
-function linksOf(html: string, base: string, origin: string): string[] {
-  const { document } = (parseHTML as unknown as (h: string) => LinkDom)(html);
+async function linksOf(html: string, base: string, origin: string): Promise<string[]> {
+  const { document } = (await extractLibs()).parseHTML(html) as LinkDom;
   const out: string[] = [];
   for (const a of Array.from(document.querySelectorAll('a[href]'))) {
     const page = samePage(a.getAttribute('href') ?? '', base, origin);
@@ -234,7 +234,7 @@ async function discoverPages(deps: IngestDeps, start: string, first: Fetched, op
   for (let depth = 1; depth <= maxDepth && frontier.length > 0 && pages.length < maxPages; depth++) {
     const next: Array<{ url: string; html: string }> = [];
     for (const page of frontier) {
-      for (const link of linksOf(page.html, page.url, origin)) {
+      for (const link of await linksOf(page.html, page.url, origin)) {
         if (pages.length >= maxPages) break;
         if (seen.has(link)) continue;
         seen.add(link);
