@@ -145,6 +145,7 @@ try {
     await fetch(`${urls.control}/llm/reset`);
     const maxInFlight = agents.map(() => 0);
     const maxRss = { ingress: 0, 'worker-io': 0, agents: agents.map(() => 0) };
+    const maxHeap = agents.map(() => 0);
     let sampling = true;
     const sampler = (async () => {
       for (let i = 0; sampling && i < 10_000; i++) {
@@ -153,6 +154,8 @@ try {
         maxRss.ingress = Math.max(maxRss.ingress, rssMB(ingress.pid));
         maxRss['worker-io'] = Math.max(maxRss['worker-io'], rssMB(io.pid));
         agents.forEach((w, j) => (maxRss.agents[j] = Math.max(maxRss.agents[j], rssMB(w.pid))));
+        const heaps = await Promise.all(agents.map((w) => metric(w.metricsPort, 'nodejs_heap_size_used_bytes')));
+        heaps.forEach((h, j) => (maxHeap[j] = Math.max(maxHeap[j], Number.isFinite(h) ? h / 1048576 : 0)));
         await sleep(250);
       }
     })();
@@ -170,7 +173,7 @@ try {
     sampling = false;
     await sampler;
     for (const c of [...agents, io, ingress]) await stop(c);
-    return { k, n, done, secs, turnsPerSec: done / secs, maxInFlight, llmMaxInFlight: llm.maxInFlight, maxRss, statuses };
+    return { k, n, done, secs, turnsPerSec: done / secs, maxInFlight, llmMaxInFlight: llm.maxInFlight, maxRss, maxHeap, statuses };
   }
 
   log(`LLM takes 2 s; ${MESSAGES} conversations per step; WORKER_CONCURRENCY=${CONCURRENCY} per agent process`);
@@ -195,7 +198,7 @@ try {
     const m = await step(1, INFLIGHT, INFLIGHT);
     const verdict = m.maxRss.agents[0] < 300 ? 'PASS' : 'FAIL';
     console.log(`\nmemory with ${INFLIGHT} conversations in flight in one agent worker (LLM ${INFLIGHT_LLM_MS} ms, peak in-flight ${m.maxInFlight.join(' / ')}, fake LLM max in flight ${m.llmMaxInFlight}):`);
-    console.log(`  RSS MB: agent worker ${m.maxRss.agents[0].toFixed(0)} (budget < 300: ${verdict}), ingress ${m.maxRss.ingress.toFixed(0)}, inbound+outbound worker ${m.maxRss['worker-io'].toFixed(0)}`);
+    console.log(`  RSS MB: agent worker ${m.maxRss.agents[0].toFixed(0)} (budget < 300: ${verdict}; JS heap used at most ${m.maxHeap[0].toFixed(0)} MB), ingress ${m.maxRss.ingress.toFixed(0)}, inbound+outbound worker ${m.maxRss['worker-io'].toFixed(0)}`);
     rows.push({ memory: { inflight: INFLIGHT, llmMs: INFLIGHT_LLM_MS, peakInFlight: m.maxInFlight[0], llmMaxInFlight: m.llmMaxInFlight, rssMB: m.maxRss } });
     if (m.done < m.n) exitCode = 1;
   }
