@@ -199,6 +199,12 @@ export async function runIngressBench(o) {
       rows.push([`B ${t.tag}: ${rate}/s open loop p50/p99/max ms, CPU µs/webhook`, `${fmt(b.p50, 1)}/${fmt(b.p99, 1)}/${fmt(b.max, 1)}; ${fmt(us)} µs`, 'bare Express', `${note}${wakeNote}`]);
     }
   }
+  for (const t of targets.filter((x) => x.redis)) {
+    const m = await (await fetch(t.url.replace('/webhooks/whatsapp', '/metrics'))).text();
+    const g = (re) => [...m.matchAll(re)].reduce((a, x) => a + Number(x[1]), 0);
+    // over the process's life (warm-up, A and B): same requests for every ingress, so comparable between them
+    log(`GC ${t.tag}: minor count ${g(/nodejs_gc_duration_seconds_count\{[^}]*kind="minor"[^}]*\} (\S+)/g)}, minor s ${g(/nodejs_gc_duration_seconds_sum\{[^}]*kind="minor"[^}]*\} (\S+)/g).toFixed(3)}, major count ${g(/nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)/g)}, all s ${g(/nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)/g).toFixed(3)}`);
+  }
   for (const c of [bareHttp, bareExpress, ...ingresses]) c.kill('SIGTERM');
   for (const [i] of checkouts.entries()) await o.dropPrefix(o.redis.url, `${o.prefix}a${i}`);
 
