@@ -40,11 +40,18 @@ export function cpuMs(pid) {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
-/** CPU ms used by each pid while `fn` runs. */
+/** Voluntary context switches of a process's main thread so far (each one an event-loop sleep and wake-up). */
+export function wakeUps(pid) {
+  const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** CPU ms used by each pid while `fn` runs, and the first pid's voluntary context switches. */
 async function measureCpu(pids, fn) {
   const before = pids.map(cpuMs);
+  const wakeBefore = wakeUps(pids[0]);
   const result = await fn();
-  return { result, cpu: pids.map((p, i) => cpuMs(p) - before[i]) };
+  return { result, cpu: pids.map((p, i) => cpuMs(p) - before[i]), wakes: wakeUps(pids[0]) - wakeBefore };
 }
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -154,14 +161,15 @@ export async function runIngressBench(o) {
   for (const t of targets) await o.load(t.url, warm, 32);
   const rounds = phases.includes('A') ? ROUNDS : 0;
   if (rounds > 0) log(`ingress A: ${ROUNDS} rounds × ${N} signed webhooks per target, 64 connections`);
-  const acc = new Map(targets.map((t) => [t.tag, { best: undefined, cpu: 0, redisCpu: 0, n: 0, statuses: {} }]));
+  const acc = new Map(targets.map((t) => [t.tag, { best: undefined, cpu: 0, redisCpu: 0, wakes: 0, n: 0, statuses: {} }]));
   for (let r = 0; r < rounds; r++) {
     for (const t of targets) {
       const items = Array.from({ length: N }, (_, i) => o.delivery(i, ++run));
-      const { result, cpu } = await measureCpu([t.pid, redisPid], () => o.load(t.url, items, 64));
+      const { result, cpu, wakes } = await measureCpu([t.pid, redisPid], () => o.load(t.url, items, 64));
       const a = acc.get(t.tag);
       if (!a.best || result.rps > a.best.rps) a.best = result;
       a.cpu += cpu[0];
+      a.wakes += wakes;
       a.redisCpu += t.redis ? cpu[1] : 0;
       a.n += N;
       for (const [k, v] of Object.entries(result.statuses)) a.statuses[k] = (a.statuses[k] ?? 0) + v;
@@ -175,7 +183,7 @@ export async function runIngressBench(o) {
     const note = t.redis
       ? `${fmt(100 * ratio)} % of bare Express (${passFail(ratio >= BUDGET.expressRatio)} ≥ ${100 * BUDGET.expressRatio} %); Redis ${fmt((1000 * a.redisCpu) / a.n)} µs/webhook; ${passFail(us <= BUDGET.ingressCpuUsPerWebhook)} ≤ ${BUDGET.ingressCpuUsPerWebhook} µs; ${JSON.stringify(a.statuses)}`
       : `${fmt(100 * ratio)} % of bare Express`;
-    rows.push([`A ${t.tag}: webhooks/s, p50/p99 ms, CPU µs/webhook`, `${fmt(a.best.rps)}; ${fmt(a.best.p50, 1)}/${fmt(a.best.p99, 1)}; ${fmt(us)} µs`, 'bare Express', note]);
+    rows.push([`A ${t.tag}: webhooks/s, p50/p99 ms, CPU µs/webhook`, `${fmt(a.best.rps)}; ${fmt(a.best.p50, 1)}/${fmt(a.best.p99, 1)}; ${fmt(us)} µs`, 'bare Express', `${note}; wake-ups/webhook ${fmt(a.wakes / a.n, 2)}`]);
   }
 
   // B. open loop at a fixed arrival rate (and at 200/s: the cost of a request served alone, nothing shared with others)
@@ -183,12 +191,19 @@ export async function runIngressBench(o) {
   for (const rate of phases.includes('B') ? [OPEN_RATE, LOW_RATE] : []) {
     for (const t of targets.filter((x) => x.tag !== 'bare node:http')) {
       const items = Array.from({ length: rate * OPEN_SECS }, (_, i) => o.delivery(i, ++run));
-      const { result: b, cpu } = await measureCpu([t.pid, redisPid], () => openLoad(t.url, items, rate));
+      const { result: b, cpu, wakes } = await measureCpu([t.pid, redisPid], () => openLoad(t.url, items, rate));
       const us = (1000 * cpu[0]) / items.length;
+      const wakeNote = `; wake-ups/webhook ${fmt(wakes / items.length, 2)}${t.redis ? `; Redis ${fmt((1000 * cpu[1]) / items.length)} µs/webhook` : ''}`;
       const verdict = rate === OPEN_RATE ? `${passFail(b.p99 < BUDGET.openLoopP99Ms)} p99 < ${BUDGET.openLoopP99Ms} ms; ` : '';
       const note = t.redis ? `${verdict}${JSON.stringify(b.statuses)}; generator lag max ${fmt(b.maxLagMs, 1)} ms` : `generator lag max ${fmt(b.maxLagMs, 1)} ms`;
-      rows.push([`B ${t.tag}: ${rate}/s open loop p50/p99/max ms, CPU µs/webhook`, `${fmt(b.p50, 1)}/${fmt(b.p99, 1)}/${fmt(b.max, 1)}; ${fmt(us)} µs`, 'bare Express', note]);
+      rows.push([`B ${t.tag}: ${rate}/s open loop p50/p99/max ms, CPU µs/webhook`, `${fmt(b.p50, 1)}/${fmt(b.p99, 1)}/${fmt(b.max, 1)}; ${fmt(us)} µs`, 'bare Express', `${note}${wakeNote}`]);
     }
+  }
+  for (const t of targets.filter((x) => x.redis)) {
+    const m = await (await fetch(t.url.replace('/webhooks/whatsapp', '/metrics'))).text();
+    const g = (re) => [...m.matchAll(re)].reduce((a, x) => a + Number(x[1]), 0);
+    // over the process's life (warm-up, A and B): same requests for every ingress, so comparable between them
+    log(`GC ${t.tag}: minor count ${g(/nodejs_gc_duration_seconds_count\{[^}]*kind="minor"[^}]*\} (\S+)/g)}, minor s ${g(/nodejs_gc_duration_seconds_sum\{[^}]*kind="minor"[^}]*\} (\S+)/g).toFixed(3)}, major count ${g(/nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)/g)}, all s ${g(/nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)/g).toFixed(3)}`);
   }
   for (const c of [bareHttp, bareExpress, ...ingresses]) c.kill('SIGTERM');
   for (const [i] of checkouts.entries()) await o.dropPrefix(o.redis.url, `${o.prefix}a${i}`);

@@ -46,8 +46,7 @@ export async function scheduleTurn(ctx: Pick<AcceptContext, 'producers' | 'debou
  * (a message can no longer sit in a queue held by a crashed worker while later ones are answered);
  * the inbound consumer calls it again as the repair path, where it only re-checks the scheduling.
  */
-export async function acceptCustomerMessage(ctx: AcceptContext, event: InboundMessage, now = Date.now()): Promise<'queued' | 'duplicate' | 'stale'> {
-  const convId = conversationId(event.conversation);
+export async function acceptCustomerMessage(ctx: AcceptContext, event: InboundMessage, now = Date.now(), convId = conversationId(event.conversation)): Promise<'queued' | 'duplicate' | 'stale'> {
   if (ctx.maxMessageAgeSec > 0 && event.sentAt < now - ctx.maxMessageAgeSec * 1000) {
     await ctx.mailbox.claim(event.eventId);
     return 'stale';
@@ -93,7 +92,7 @@ function editedEntry(stored: string, edit: InboundMessage): string {
 export async function acceptCustomerMessages(ctx: AcceptContext, events: readonly InboundEvent[]): Promise<InboundEvent[]> {
   const rest: InboundEvent[] = [];
   // conversations in parallel, each conversation's messages one after the other (mailbox order)
-  const byConversation = new Map<string, InboundMessage[]>();
+  const byConversation = new Map<string, { convId: string; messages: InboundMessage[] }>();
   for (const e of events) {
     // a record-only message is never answered: the inbound consumer records it
     if (e.kind !== 'message' || e.author !== 'customer' || e.recordOnly !== undefined) {
@@ -101,13 +100,13 @@ export async function acceptCustomerMessages(ctx: AcceptContext, events: readonl
       continue;
     }
     const convId = conversationId(e.conversation);
-    const list = byConversation.get(convId);
-    if (list) list.push(e);
-    else byConversation.set(convId, [e]);
+    const group = byConversation.get(convId);
+    if (group) group.messages.push(e);
+    else byConversation.set(convId, { convId, messages: [e] });
   }
   await Promise.all(
-    [...byConversation.values()].map(async (messages) => {
-      for (const m of messages) await acceptCustomerMessage(ctx, m);
+    [...byConversation.values()].map(async ({ convId, messages }) => {
+      for (const m of messages) await acceptCustomerMessage(ctx, m, Date.now(), convId);
     }),
   );
   return rest;

@@ -11,7 +11,19 @@ function cwScope(gateway: string | undefined): string[] {
   return gateway === undefined || gateway === 'default' ? [] : ['acct', gateway];
 }
 
-export function gatewayKeys(prefix: string) {
+const keysOfPrefix = new Map<string, GatewayKeys>();
+
+/** The key names under one prefix (built once per prefix: the hot paths ask for them per message). */
+export function gatewayKeys(prefix: string): GatewayKeys {
+  let keys = keysOfPrefix.get(prefix);
+  if (!keys) {
+    keys = buildGatewayKeys(prefix);
+    keysOfPrefix.set(prefix, keys);
+  }
+  return keys;
+}
+
+function buildGatewayKeys(prefix: string) {
   const p = `${prefix}:sb`;
   const at = (...parts: string[]) => [p, ...parts].join(':');
   return {
@@ -216,7 +228,8 @@ export function gatewayKeys(prefix: string) {
     ns: (namespace: string, ...parts: string[]) => at(namespace, ...parts),
   };
 }
-export type GatewayKeys = ReturnType<typeof gatewayKeys>;
+/** The key names of the gateway under one prefix (see {@link gatewayKeys}). */
+export type GatewayKeys = ReturnType<typeof buildGatewayKeys>;
 /** The media pipeline's cache keys (`gatewayKeys(prefix).media`). */
 export type MediaKeys = GatewayKeys['media'];
 /** The template catalogue's keys (`gatewayKeys(prefix).templates`). */
