@@ -50,3 +50,15 @@ test('an endpoint error rejects (the ingestion job retries) and caches nothing',
   await expect(e.embed(['not cached yet'])).resolves.toHaveLength(1);
   expect(fake.embeddingInputs.length).toBe(before + 1);
 });
+
+test('a question is embedded without touching the store cache; the same question again comes from memory', async () => {
+  const e = new Embedder(store.db, { apiKey: 'sk-test', baseURL: fake.url, model: 'q-model', dimensions: 16 });
+  const before = fake.embeddingInputs.length;
+  const v = await e.embedQuery('Where is my order #123?');
+  expect(v).toHaveLength(16);
+  expect(Math.hypot(...v)).toBeCloseTo(1, 5);
+  expect(await e.embedQuery('Where is my order #123?')).toEqual(v);
+  expect(fake.embeddingInputs.length).toBe(before + 1);
+  const rows = await store.db.selectFrom('kb_embedding_cache').select('content_hash').where('model', '=', 'q-model').execute();
+  expect(rows).toHaveLength(0);
+});

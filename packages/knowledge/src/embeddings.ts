@@ -30,6 +30,9 @@ function unit(v: readonly number[]): number[] {
   return n > 0 ? v.map((x) => x / n) : v.map(() => 0);
 }
 
+/** Questions whose embeddings an {@link Embedder} keeps in memory. */
+const QUERY_CACHE_SIZE = 500;
+
 /** Embeds texts for one store. */
 export class Embedder {
   private readonly client: OpenAI;
@@ -53,6 +56,32 @@ export class Embedder {
     return this.opts.dimensions;
   }
 
+  /** Recent questions' embeddings, in this process (most recently used last). */
+  private readonly queries = new Map<string, number[]>();
+
+  /**
+   * The unit-length embedding of a customer's question. Not written to the store's cache: questions
+   * are rarely asked twice word for word, and a row per turn would grow the table for nothing (and
+   * cost a write and a read per turn); a repeated question within this process is served from
+   * memory (the last {@link QUERY_CACHE_SIZE}).
+   */
+  async embedQuery(text: string): Promise<number[]> {
+    const hash = embeddingHash(text);
+    const hit = this.queries.get(hash);
+    if (hit) {
+      this.queries.delete(hash);
+      this.queries.set(hash, hit);
+      return hit;
+    }
+    const [vector] = await this.request([text]);
+    this.queries.set(hash, vector!);
+    for (const oldest of this.queries.keys()) {
+      if (this.queries.size <= QUERY_CACHE_SIZE) break;
+      this.queries.delete(oldest);
+    }
+    return vector!;
+  }
+
   /** Unit-length embeddings of `texts`, in order (cached ones read from the store). */
   async embed(texts: readonly string[]): Promise<number[][]> {
     const { model, dimensions } = this.opts;
@@ -72,16 +101,23 @@ export class Embedder {
     const missing = unique.filter((h) => !cached.has(h)).map((h) => ({ hash: h, text: texts[hashes.indexOf(h)]! }));
     for (let i = 0; i < missing.length; i += this.batchSize) {
       const batch = missing.slice(i, i + this.batchSize);
-      const res = await this.client.embeddings.create({ model, input: batch.map((b) => b.text), dimensions, encoding_format: 'float' });
-      const vectors = [...res.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
-      if (vectors.length !== batch.length || vectors.some((v) => v.length !== dimensions)) {
-        throw new Error(`embeddings endpoint answered ${vectors.length} vectors of ${vectors[0]?.length ?? 0} dimensions for ${batch.length} texts of ${dimensions} (check EMBEDDING_MODEL and EMBEDDING_DIMENSIONS)`);
-      }
-      this.embedded += batch.length;
-      const rows = batch.map((b, j) => ({ content_hash: b.hash, model, dimensions, embedding: unit(vectors[j]!) }));
+      const vectors = await this.request(batch.map((b) => b.text));
+      const rows = batch.map((b, j) => ({ content_hash: b.hash, model, dimensions, embedding: vectors[j]! }));
       await this.db.insertInto('kb_embedding_cache').values(rows).onConflict((oc) => oc.columns(['content_hash', 'model', 'dimensions']).doNothing()).execute();
       for (const r of rows) cached.set(r.content_hash, r.embedding);
     }
     return hashes.map((h) => cached.get(h)!);
+  }
+
+  /** Unit-length embeddings of `texts` from the endpoint, in order. */
+  private async request(texts: readonly string[]): Promise<number[][]> {
+    const { model, dimensions } = this.opts;
+    const res = await this.client.embeddings.create({ model, input: [...texts], dimensions, encoding_format: 'float' });
+    const vectors = [...res.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+    if (vectors.length !== texts.length || vectors.some((v) => v.length !== dimensions)) {
+      throw new Error(`embeddings endpoint answered ${vectors.length} vectors of ${vectors[0]?.length ?? 0} dimensions for ${texts.length} texts of ${dimensions} (check EMBEDDING_MODEL and EMBEDDING_DIMENSIONS)`);
+    }
+    this.embedded += texts.length;
+    return vectors.map(unit);
   }
 }

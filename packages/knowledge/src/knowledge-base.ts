@@ -25,7 +25,7 @@ export class KnowledgeBase implements KnowledgeSearch {
   async search(query: string, opts: { readonly account?: string | undefined; readonly k?: number } = {}): Promise<KnowledgeHit[]> {
     const text = query.trim().slice(0, 2000);
     if (!text) return [];
-    const embedding = this.embedder ? (await this.embedder.embed([text]))[0] : undefined;
+    const embedding = this.embedder ? await this.embedder.embedQuery(text) : undefined;
     return this.repo.search({ query: text, account: opts.account, k: opts.k ?? 5, embedding });
   }
 }

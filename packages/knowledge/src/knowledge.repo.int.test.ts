@@ -94,3 +94,17 @@ test('hybrid: a chunk found only by meaning is fused in; one found both ways ran
   expect(both[0]).toMatchObject({ title: 'Delivery', ftsRank: 1, vectorRank: 1 });
   expect(both[0]!.score).toBeGreaterThan(both[1]?.score ?? 0);
 });
+
+test('without pgvector the chunk vectors are read once per process; replaced chunks are compared by their new vectors', async () => {
+  const id = await ingest('Payments', '# Payments\n\nWe take card payments and PayPal.', 'shop-vec', true);
+  const byMeaning = async () => (await repo.search({ query: 'zzz', account: 'shop-vec', embedding: embed('pay') })).map((h) => h.text);
+  expect((await byMeaning())[0]).toContain('card payments');
+  // a second search reads no vector again: the same answer from the process's vectors
+  expect((await byMeaning())[0]).toContain('card payments');
+  // the document's chunks replaced by text about returns: the new chunk's own vector is used
+  await repo.replaceChunks(id, 'h-vec-2', chunksOf('# Returns\n\nReturn any item within 30 days.', true));
+  const after = await repo.search({ query: 'zzz', account: 'shop-vec', embedding: embed('return') });
+  expect(after[0]?.text).toContain('Return any item');
+  expect(after[0]?.similarity).toBeCloseTo(1, 2);
+  expect(after.map((h) => h.text).join(' ')).not.toContain('card payments');
+});

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Database, type KbDocumentTable, type Kysely, type RawBuilder, type Selectable, type VectorMode } from '@switchboard/store';
 import { queryTerms, tsqueryLiteral, tsqueryOfClauses, tsvectorLiteral } from '@switchboard/store';
 import { candidateClauses, RANK_BUDGET, type TermStatistics } from './fulltext-candidates.js';
+import { ChunkVectorCache, cosine } from './vector-cache.js';
 
 /**
  * The knowledge base on the store: documents, their chunks (replaced atomically), and hybrid
@@ -126,21 +127,11 @@ function checkedDimensions(n: number): number {
   return n;
 }
 
-function cosine(a: readonly number[], b: readonly number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
-}
-
 /** The knowledge tables of one store. */
 export class KnowledgeRepo {
   private readonly rankBudget: number;
+  /** Chunk vectors already read, for the search without pgvector. */
+  private readonly vectorCache = new ChunkVectorCache();
 
   /**
    * `options.rankBudget`: estimated full-text matches up to which every match is ranked (default
@@ -386,7 +377,7 @@ export class KnowledgeRepo {
     // without pgvector: every chunk of a small base, else the full-text candidates, compared here
     const q = this.db
       .selectFrom('kb_chunk')
-      .select(['id', 'embedding'])
+      .select('id')
       .where('embedding', 'is not', null)
       .where((eb) => (account ? eb.or([eb('account', '=', account), eb('account', 'is', null)]) : eb.lit(true)));
     // counted only up to the limit: a large base is not counted through on every question
@@ -394,11 +385,31 @@ export class KnowledgeRepo {
       .selectFrom((eb) => eb.selectFrom('kb_chunk').select('id').where('embedding', 'is not', null).limit(PLAIN_SCAN_LIMIT + 1).as('e'))
       .select((eb) => eb.fn.countAll<string>().as('n'))
       .executeTakeFirstOrThrow();
-    const rows = Number(total.n) <= PLAIN_SCAN_LIMIT ? await q.execute() : extra.length > 0 ? await q.where('id', 'in', [...extra]).execute() : [];
-    return rows
-      .map((r) => ({ id: String(r.id), similarity: cosine(embedding, r.embedding ?? []) }))
+    const ids = (Number(total.n) <= PLAIN_SCAN_LIMIT ? await q.execute() : extra.length > 0 ? await q.where('id', 'in', [...extra]).execute() : []).map((r) => String(r.id));
+    const vectors = await this.chunkVectors(ids);
+    return ids
+      .flatMap((id) => {
+        const v = vectors.get(id);
+        return v ? [{ id, similarity: cosine(embedding, v) }] : [];
+      })
       .sort((a, b) => b.similarity - a.similarity)
       .slice(0, limit);
+  }
+
+  /** The vectors of `ids`: from the process's cache, the others read once from the store. */
+  private async chunkVectors(ids: readonly string[]): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const v = this.vectorCache.get(id);
+      if (v) out.set(id, v);
+      else missing.push(id);
+    }
+    for (let i = 0; i < missing.length; i += 500) {
+      const rows = await this.db.selectFrom('kb_chunk').select(['id', 'embedding']).where('id', 'in', missing.slice(i, i + 500)).execute();
+      for (const r of rows) if (r.embedding) out.set(String(r.id), this.vectorCache.set(String(r.id), r.embedding));
+    }
+    return out;
   }
 
   /**
