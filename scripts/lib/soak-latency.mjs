@@ -91,6 +91,7 @@ export function latencyBreakdown({ messages, firstReplyAt, jobs, slowMs = 15_000
     const row = { key, latency, linked: Boolean(link), causes: [] };
     if (link) {
       const { j } = link;
+      row.replyId = link.id;
       const turnStart = j.turn?.processedOn;
       row.beforeTurn = turnStart !== undefined ? Math.max(0, turnStart - m.acceptedAt) : undefined;
       row.turn = turnStart !== undefined ? Math.max(0, j.out.timestamp - turnStart) : undefined;
@@ -138,7 +139,26 @@ export function latencyBreakdown({ messages, firstReplyAt, jobs, slowMs = 15_000
   }
   recovery.sort((a, b) => a - b);
   const p99At = rows.length ? rows[Math.min(rows.length - 1, Math.floor(0.99 * rows.length))].latency : 0;
+  // the slowest 1 %'s replies, each as a timeline from the reply's enqueueing (s): its ledger marks
+  // (t = the last attempt's write-ahead mark, u = its request ended unknown, r = first retry that
+  // found it unconfirmed, n = resent after the wait, a = acknowledged) and the worker kills meanwhile
+  const timelines = [];
+  for (const id of new Set(rows.filter((r) => r.latency >= p99At && r.replyId).map((r) => r.replyId))) {
+    const j = jobs.get(id);
+    if (!j) continue;
+    const t0 = j.out.timestamp;
+    const rel = (ms) => `${((ms - t0) / 1000).toFixed(1)}`;
+    const marks = Object.entries(j.ledger)
+      .filter(([f, v]) => /^[turn]\d+$/.test(f) && /^\d{12,}$/.test(String(v)))
+      .map(([f, v]) => `${f}@${rel(Number(v))}`);
+    const acks = Object.keys(j.ledger).filter((f) => /^a\d+$/.test(f));
+    const killsIn = kills.filter((k) => k >= t0 - 1000 && k <= (j.out.finishedOn ?? t0));
+    timelines.push(
+      `${id}: started@${j.out.processedOn !== undefined ? rel(j.out.processedOn) : '-'} finished@${j.out.finishedOn !== undefined ? rel(j.out.finishedOn) : '-'} stalled ${j.out.stalled} | ${marks.join(' ')}${acks.length ? ` ${acks.join(' ')}` : ''} | kills@${killsIn.map(rel).join(',') || '-'}`,
+    );
+  }
   return {
+    top1Timelines: timelines,
     answered: rows.length,
     slowMs,
     all: summarise(rows),
@@ -158,5 +178,6 @@ export function formatBreakdown(b) {
   ];
   const r = b.stallRecovery;
   const recoveryLine = r ? [`stalled jobs re-run: ${r.jobs} turn/reply jobs; from the last worker kill -9 before the re-run to the re-run p50 ${s(r.p50)}, p95 ${s(r.p95)}, max ${s(r.max)}`] : [];
-  return [...recoveryLine, ...block('latency breakdown, all answered messages', b.all), ...block(`slow (≥ ${b.slowMs / 1000} s)`, b.slow), ...block('slowest 1 % (≥ p99)', b.top1)];
+  const timelines = b.top1Timelines?.length ? ['slowest 1 %: their replies (s from enqueued; t mark, u ended unknown, r first retry found it, n resent, a acknowledged)', ...b.top1Timelines.map((t) => `  ${t}`)] : [];
+  return [...recoveryLine, ...block('latency breakdown, all answered messages', b.all), ...block(`slow (≥ ${b.slowMs / 1000} s)`, b.slow), ...block('slowest 1 % (≥ p99)', b.top1), ...timelines];
 }

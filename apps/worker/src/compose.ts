@@ -28,6 +28,7 @@ import { createFfmpeg, createMediaStore } from '@switchboard/media';
 import { createGuardedFetcher, type Resolver } from '@switchboard/fetch';
 import { acceptContext, markUnreachable, setOwner } from './schedule.js';
 import { humanOwnershipTerm, startOwnershipResume } from './handoff-expiry.js';
+import { startTurnRepair } from './turn-repair.js';
 import { startHeldReplyExpiry } from './held-replies.js';
 import { channelSentEntry } from './recording.js';
 
@@ -235,6 +236,9 @@ const heldExpiry = new WeakMap<WorkerDeps, () => void>();
 /** The ownership resume sweep of each deps (a restart of the roles replaces it). */
 const ownershipResume = new WeakMap<WorkerDeps, () => void>();
 
+/** The sweep for pending turns without a job of each deps (a restart of the roles replaces it). */
+const turnRepair = new WeakMap<WorkerDeps, () => void>();
+
 /** Starts the BullMQ workers of the given roles, with the channels' own consumers of each role. */
 export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
   const workers: Worker[] = [];
@@ -245,7 +249,11 @@ export function startRoles(deps: WorkerDeps, roles: readonly Role[]): Worker[] {
     ownershipResume.get(deps)?.();
     ownershipResume.set(deps, startOwnershipResume(deps));
   }
-  if (roles.includes('agent')) workers.push(...startTurnRole(deps));
+  if (roles.includes('agent')) {
+    workers.push(...startTurnRole(deps));
+    turnRepair.get(deps)?.();
+    turnRepair.set(deps, startTurnRepair(deps));
+  }
   if (roles.includes('outbound')) workers.push(...startOutboundRole(deps));
   if (roles.includes('mirror')) workers.push(...startMirrorRole(deps));
   if (roles.includes('knowledge')) workers.push(...startKnowledgeRole(deps));

@@ -10,7 +10,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('WhatsApp: a send whose response is lost is reconciled through its status webhook', () => {
   let p: Pipeline;
   beforeAll(async () => {
-    p = await startPipeline({ env: { WHATSAPP_RECONCILE_WAIT_MS: '3000' } });
+    p = await startPipeline({ env: { WHATSAPP_RECONCILE_WAIT_MS: '3000', WHATSAPP_SEND_TIMEOUT_MS: '1000' } });
   });
   afterAll(async () => {
     await p.close();
@@ -47,6 +47,27 @@ describe('WhatsApp: a send whose response is lost is reconciled through its stat
     expect(Date.now() - firstAt).toBeGreaterThanOrEqual(3000);
     await sleep(500);
     expect(p.graph.textsTo('15551700002')).toHaveLength(2);
+  });
+
+  it('a send that outlasts WHATSAPP_SEND_TIMEOUT_MS but is performed by Graph is confirmed by its status webhook, not sent again', async () => {
+    const reconciled = async () => Number(/result="reconciled",code="acknowledged"[^}]*\} (\d+)/.exec(await p.deps.registry.metrics())?.[1] ?? 0);
+    const reconciledBefore = await reconciled();
+    const attemptsBefore = p.graph.attempts();
+    // Graph takes 2.5 s to answer: the gateway gives up after 1 s, Graph still performs the send
+    p.graph.setDelay(2500);
+    const { payload } = whatsappTextDelivery({ waId: '15551700004', text: 'slow graph question' });
+    expect(await p.postWhatsApp(payload)).toBe(200);
+    await waitFor(() => p.graph.sent.length === 1, 10_000, 'the slow send performed by Graph');
+    p.graph.setDelay(0);
+    expect(await p.postWhatsApp(whatsappStatusDelivery(p.graph.sent[0]!))).toBe(200);
+    const outboundId = String(p.graph.sent[0]!.body.biz_opaque_callback_data).split('#')[0]!;
+    await waitFor(async () => (await p.deps.ledger.progress(outboundId)).finished, 15_000, 'reply finished');
+    await sleep(500);
+    expect(p.graph.textsTo('15551700004')).toHaveLength(1);
+    expect(p.graph.attempts() - attemptsBefore).toBe(1);
+    expect(await p.deps.ledger.progress(outboundId)).toMatchObject({ sent: 1, finished: true, outcome: 'sent' });
+    // it went through the reconciliation (the 1 s send timeout applied), not as a plain success
+    expect(await reconciled()).toBe(reconciledBefore + 1);
   });
 
   it('an error the provider answered (Graph error body) is not reconciled: the retry sends at once', async () => {

@@ -25,6 +25,8 @@ export interface WhatsAppWorkerSettings {
   /** Held replies and their re-engagement template (WHATSAPP_REENGAGE_TEMPLATE or the older WHATSAPP_FALLBACK_TEMPLATE). */
   readonly reengage?: WhatsAppReengageSettings;
   readonly reconcileWaitMs: number;
+  /** Timeout of one message send (WHATSAPP_SEND_TIMEOUT_MS). */
+  readonly sendTimeoutMs: number;
   readonly maxPartsPerReply: number;
   readonly shortenedNote: string;
   /** File accounts: the phone number ids this account sends from (empty = any the webhooks bring). */
@@ -82,6 +84,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       refusalText: e.WHATSAPP_REFUSAL_TEXT,
       sendRatePerSec: Number.isFinite(rate) && rate > 0 ? rate : 80,
       reconcileWaitMs: e.WHATSAPP_RECONCILE_WAIT_MS,
+      sendTimeoutMs: e.WHATSAPP_SEND_TIMEOUT_MS,
       maxPartsPerReply: e.WHATSAPP_MAX_PARTS_PER_REPLY,
       shortenedNote: e.WHATSAPP_SHORTENED_NOTE,
       phoneNumberIds: [],
@@ -109,6 +112,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
       refusalText: e.WHATSAPP_REFUSAL_TEXT,
       sendRatePerSec: f.sendRate ?? (Number.isFinite(rate) && rate > 0 ? rate : 80),
       reconcileWaitMs: e.WHATSAPP_RECONCILE_WAIT_MS,
+      sendTimeoutMs: e.WHATSAPP_SEND_TIMEOUT_MS,
       maxPartsPerReply: e.WHATSAPP_MAX_PARTS_PER_REPLY,
       shortenedNote: e.WHATSAPP_SHORTENED_NOTE,
       phoneNumberIds: f.phoneNumberIds,
@@ -124,7 +128,7 @@ export const whatsapp = defineChannelWorker<typeof env, WhatsAppWorkerSettings, 
   sendRate: (s) => ({ max: s.sendRatePerSec, durationMs: 1000 }),
   open(account, ctx) {
     const s = account.settings;
-    const client = new GraphClient({ baseUrl: s.graphUrl, accessToken: s.accessToken });
+    const client = new GraphClient({ baseUrl: s.graphUrl, accessToken: s.accessToken, sendTimeoutMs: s.sendTimeoutMs });
     const media = createWhatsAppMediaPreparer(
       { graphUrl: s.graphUrl, accessToken: s.accessToken, mode: s.outboundMediaMode },
       { store: ctx.media.store, ffmpeg: ctx.media.ffmpeg, redis: ctx.redis, keys: ctx.media.keys, timeoutMs: ctx.media.env.MEDIA_DOWNLOAD_TIMEOUT_MS, fetcher: ctx.fetcher, log: ctx.log },

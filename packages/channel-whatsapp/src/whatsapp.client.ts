@@ -8,6 +8,12 @@ export interface GraphClientOptions {
   baseUrl: string;
   accessToken: string;
   timeoutMs?: number;
+  /**
+   * Timeout of a message send (`POST /messages`, ms; default `timeoutMs`). A send that outlasts it
+   * counts as outcome unknown and is confirmed by its status webhook before any resend, so a short
+   * one only trades a slow success for a reconciliation, never for a duplicate.
+   */
+  sendTimeoutMs?: number;
 }
 
 /** A message body for `POST /{phone-number-id}/messages`, without the common fields. */
@@ -24,8 +30,10 @@ function isPhone(address: string): boolean {
  */
 export class GraphClient {
   private readonly http: AxiosInstance;
+  private readonly sendTimeoutMs: number;
 
   constructor(opts: GraphClientOptions) {
+    this.sendTimeoutMs = opts.sendTimeoutMs ?? opts.timeoutMs ?? 15_000;
     this.http = axios.create({
       baseURL: opts.baseUrl,
       timeout: opts.timeoutMs ?? 15_000,
@@ -36,10 +44,10 @@ export class GraphClient {
     });
   }
 
-  private async post<T>(path: string, body: unknown): Promise<T> {
+  private async post<T>(path: string, body: unknown, timeoutMs?: number): Promise<T> {
     let res;
     try {
-      res = await this.http.post<T & GraphErrorBody>(path, body);
+      res = await this.http.post<T & GraphErrorBody>(path, body, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
     } catch (err) {
       throw classifyGraphError(undefined, undefined, err);
     }
@@ -89,7 +97,7 @@ export class GraphClient {
     else body.recipient = address;
     if (opts.callbackData) body.biz_opaque_callback_data = opts.callbackData;
     if (opts.contextMessageId) body.context = { message_id: opts.contextMessageId };
-    const data = await this.post<{ messages?: Array<{ id?: string }> }>(`/${encodeURIComponent(phoneNumberId)}/messages`, body);
+    const data = await this.post<{ messages?: Array<{ id?: string }> }>(`/${encodeURIComponent(phoneNumberId)}/messages`, body, this.sendTimeoutMs);
     const id = data.messages?.[0]?.id;
     if (!id) throw classifyGraphError(200, { error: { message: 'send response without a message id' } });
     return id;

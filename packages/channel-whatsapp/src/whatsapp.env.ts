@@ -46,6 +46,12 @@ export const whatsappEnv = {
    * long for its `sent` status webhook before it is sent again (ms).
    */
   WHATSAPP_RECONCILE_WAIT_MS: int(15_000),
+  /**
+   * Timeout of one message send to Graph (ms). A send that outlasts it counts as "maybe sent" and is
+   * confirmed by its status webhook (WHATSAPP_RECONCILE_WAIT_MS, from the end of the request) before
+   * it is sent again: shorter means a dropped request is retried sooner, never a duplicate.
+   */
+  WHATSAPP_SEND_TIMEOUT_MS: int(5_000, 1_000),
   /** Messages one reply may become; a longer answer is shortened and ends with WHATSAPP_SHORTENED_NOTE. */
   WHATSAPP_MAX_PARTS_PER_REPLY: int(5, 1),
   WHATSAPP_SHORTENED_NOTE: withDefault('(message shortened)'),

@@ -33,6 +33,8 @@ function buildGatewayKeys(prefix: string) {
     mailbox: (conversationId: string) => `${p}:mb:${conversationId}`,
     /** A conversation's turn state: seq, pending, running, count, first, last. */
     turn: (conversationId: string) => `${p}:turn:${conversationId}`,
+    /** Claim of one agent worker's periodic sweep for pending turns without a job (PX, no value). */
+    turnRepairClaim: () => `${p}:turnrepair`,
     /** The reply produced for one turn, so a retried turn never asks the LLM twice. */
     reply: (conversationId: string, seq: number) => `${p}:reply:${conversationId}:${seq}`,
     /** Progress of an outbound reply: parts sent so far, and (`after`) the reply it waits for. */
