@@ -80,11 +80,15 @@ export interface CreateWorkerOptions {
 }
 
 /**
- * How often a job may be recovered from a dead worker before it fails. Every gateway job is
- * idempotent, and BullMQ's default (1) fails a job whose worker was killed twice: with workers
- * being replaced (deploys, crashes, kill -9) that lost turns and replies in the chaos soak.
+ * How often a job may be recovered from a stall before it fails. Every gateway job is idempotent
+ * (and a reply's send is fenced by its lock), so a recovery is never harmful, while failing the job
+ * loses the turn or the reply. BullMQ's default (1) lost turns and replies in the chaos soak; 10 was
+ * still too few with the 5 s lock: a CPU-starved worker misses renewals ("false" stalls of live
+ * runs), and one soak at load average 14–21 failed 4 reply jobs that had stalled 12–14 times (one
+ * message lost). 100 recoveries are about 8–10 minutes of a job that really kills its worker each
+ * time before it fails.
  */
-const MAX_STALLED_COUNT = 10;
+const MAX_STALLED_COUNT = 100;
 
 /**
  * How often BullMQ's stalled-job check runs for a lock of `lockMs`: a quarter of the lock (at least
