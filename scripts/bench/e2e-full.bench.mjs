@@ -181,14 +181,30 @@ async function step(o, pipe, urls, store, dbName, rate, n, run) {
 }
 
 /**
- * @param {object} o the ingress bench's context (see runIngressBench), plus:
- * @param {() => Promise<number>} o.freePort
+ * What phase D needs of the ingress bench's context (see runIngressBench).
+ * @typedef {object} E2eFullContext
+ * @property {boolean} quick
+ * @property {{ url: string, pid?: number }} redis a private redis-server (its pid for CPU)
+ * @property {Record<string, string>} base the processes' common environment
+ * @property {string} prefix
+ * @property {(file: string, env: Record<string, string>, cwd?: string) => import('node:child_process').ChildProcess} spawnNode
+ * @property {(child: import('node:child_process').ChildProcess) => Promise<string>} firstLine
+ * @property {(url: string, timeoutMs?: number) => Promise<void>} waitHttp
+ * @property {(i: number, run: number) => { body: Buffer, sig: string, to: string }} delivery
+ * @property {(url: string, prefix: string) => Promise<void>} dropPrefix
+ * @property {(s: string) => void} log
+ * @property {(n: any, d?: number) => string} fmt
+ * @property {() => Promise<number>} freePort
+ */
+
+/**
+ * @param {E2eFullContext} o
  * @returns {Promise<string[][]>}
  */
 export async function runE2eFullBench(o) {
   const { fmt, log } = o;
   const rows = [];
-  const rates = o.quick ? [100, 1000] : [100, 250, 500, 1000];
+  const rates = o.quick ? [50, 1000] : [50, 100, 250, 500, 1000];
   const secs = o.quick ? 3 : 5;
   const WARM = o.quick ? 200 : 400;
   if (!process.env.TEST_DATABASE_URL && process.env.DATABASE_URL) {
