@@ -339,11 +339,13 @@ export async function runE2eFullBench(o) {
       `record costs ${fmt(sum(recCost), 2)} (${recCost.map((x) => fmt(x, 2)).join(' + ')}), knowledge retrieval ${fmt(sum(kbCost), 2)} (${kbCost.map((x) => fmt(x, 2)).join(' + ')}) of ${netCell(both)}; replied ${none.replied}/${none.n}, ${recOnly.replied}/${recOnly.n}; overhead p99 ${fmt(none.p99)}, ${fmt(recOnly.p99)} ms`,
     ]);
 
+    // every turn's query text is embedded and cached in the store (kb_embedding_cache): how much that left
+    const cache = /** @type {{ n: number, bytes: string }} */ ((await sql`select count(*)::int as n, pg_total_relation_size('kb_embedding_cache')::text as bytes from kb_embedding_cache`.execute(store.db)).rows[0]);
     rows.push([
       'D max sustainable rate (replies keep up ≥ 95 %, overhead p99 < 50 ms)',
       `${best}/s`,
       `goal ${GOAL.messagesPerSec}/s`,
-      `${passFail(best >= GOAL.messagesPerSec)}; record: ${rec.rows} rec_message rows for ${messages} replied messages (${passFail(rec.rows >= rec.want)} ≥ 2 each: the message and the reply; unanswered accepted messages add theirs); knowledge: ${chunks} chunks`,
+      `${passFail(best >= GOAL.messagesPerSec)}; record: ${rec.rows} rec_message rows for ${messages} replied messages (${passFail(rec.rows >= rec.want)} ≥ 2 each: the message and the reply; unanswered accepted messages add theirs); knowledge: ${chunks} chunks, kb_embedding_cache ${cache.n} rows, ${fmt(Number(cache.bytes) / 1e6, 1)} MB`,
     ]);
   } finally {
     for (const pipe of open) await pipe.stop();
