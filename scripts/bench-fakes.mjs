@@ -4,6 +4,10 @@ import http from 'node:http';
 import { startFakeGraph, startFakeOpenAI } from '@switchboard/testkit';
 
 const llmDelayMs = Number(process.env.BENCH_LLM_DELAY_MS ?? 0);
+// `BENCH_KB_MARKER`: a word in every knowledge chunk the bench ingested; chat requests whose prompt
+// holds it are counted (`kbPrompts`), which shows each turn really gave retrieved knowledge to the model.
+const kbMarker = process.env.BENCH_KB_MARKER;
+let kbPrompts = 0;
 // TCP connections each fake accepted (by port): shows whether the gateway's clients keep connections alive.
 // The testkit fakes announce `Keep-Alive: timeout=1`, and Node's agent then drops every socket after
 // its response (it keeps a socket for the server's hint minus 1 s): providers keep connections far
@@ -25,7 +29,8 @@ const graph = await startFakeGraph();
 let inFlight = 0;
 let maxInFlight = 0;
 const openai = await startFakeOpenAI({
-  reply: async () => {
+  reply: async (req) => {
+    if (kbMarker && JSON.stringify(req.messages).includes(kbMarker)) kbPrompts += 1;
     inFlight += 1;
     maxInFlight = Math.max(maxInFlight, inFlight);
     if (llmDelayMs > 0) await new Promise((r) => setTimeout(r, llmDelayMs));
@@ -44,12 +49,14 @@ const stats = http.createServer((req, res) => {
   const times = graph.requests.filter((r) => r.path.endsWith('/messages') && r.body && /** @type {any} */ (r.body).type).map((r) => ({ to: /** @type {any} */ (r.body).to ?? /** @type {any} */ (r.body).recipient, at: r.at }));
   res.setHeader('content-type', 'application/json');
   const conns = { graph: connections.get(portOf(graph.url)) ?? 0, openai: connections.get(portOf(openai.url)) ?? 0 };
-  res.end(JSON.stringify({ sends: sends.length, times, maxInFlight, llmCalls: openai.requests.length, connections: conns }));
+  res.end(JSON.stringify({ sends: sends.length, times, maxInFlight, llmCalls: openai.requests.length, kbPrompts, embeddings: openai.embeddingInputs.length, connections: conns }));
   if (req.url === '/reset') {
     connections.clear();
     graph.reset();
     openai.requests.length = 0;
+    openai.embeddingInputs.length = 0;
     maxInFlight = 0;
+    kbPrompts = 0;
   }
 });
 stats.listen(0, '127.0.0.1', () => {

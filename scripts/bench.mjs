@@ -34,7 +34,7 @@ const ingressOnly = process.argv.includes('--ingress');
 /** `--compare DIR` (with `--ingress`): also run the ingress and worker built in checkout DIR, in the same run. */
 const compareAt = process.argv.indexOf('--compare');
 const compareDir = compareAt >= 0 ? process.argv[compareAt + 1] : undefined;
-/** `--phases AB` (with `--ingress`): only these of its phases A (closed loop), B (open loop), C (end to end). */
+/** `--phases AB` (with `--ingress`): only these of its phases A (closed loop), B (open loop), C (end to end), D (end to end with the record and knowledge, rising rates). */
 const phasesAt = process.argv.indexOf('--phases');
 const ingressPhases = phasesAt >= 0 ? process.argv[phasesAt + 1] : undefined;
 
@@ -131,7 +131,7 @@ async function main() {
 
   if (ingressOnly) {
     const { runIngressBench } = await import('./bench/ingress.bench.mjs');
-    rows.push(...(await runIngressBench({ quick, root, compare: compareDir, phases: ingressPhases, redis, base, prefix, spawnNode, firstLine, waitHttp, delivery, load, dropPrefix, log, fmt })));
+    rows.push(...(await runIngressBench({ quick, root, compare: compareDir, phases: ingressPhases, redis, base, prefix, spawnNode, firstLine, waitHttp, delivery, load, dropPrefix, log, fmt, freePort })));
     return printRows(redis);
   }
 

@@ -8,7 +8,9 @@
 //     latency counted from the scheduled time): ingress and bare Express p50/p99;
 //  C. end to end (signed webhook → ingress → worker → instant fake LLM → send at the fake Graph API,
 //     default debounce, WHATSAPP_SEND_RATE=1000), open loop: CPU ms per message of every gateway
-//     process and Redis, and the TCP connections the worker opened to the fakes.
+//     process and Redis, and the TCP connections the worker opened to the fakes;
+//  D. the whole gateway with the record and knowledge retrieval on, at rising open-loop rates
+//     (issue 19, goal 2: ≥ 1,000 messages/s, gateway overhead p99 < 50 ms): see e2e-full.bench.mjs.
 // Budgets are printed as PASS/FAIL. `--compare DIR` also runs the ingress and worker built in
 // another checkout DIR (for example `main`) in the same run, so before/after share the noise.
 import { spawnSync } from 'node:child_process';
@@ -111,7 +113,7 @@ const passFail = (ok) => (ok ? 'PASS' : 'FAIL');
  * @param {boolean} o.quick
  * @param {string} o.root this checkout
  * @param {string | undefined} o.compare another built checkout to run in the same run
- * @param {string} [o.phases] which of A, B, C to run (default all)
+ * @param {string} [o.phases] which of A, B, C, D to run (default all)
  * @param {{ url: string, pid?: number }} o.redis a private redis-server (its pid for CPU)
  * @param {Record<string, string>} o.base the processes' common environment
  * @param {string} o.prefix
@@ -123,6 +125,7 @@ const passFail = (ok) => (ok ? 'PASS' : 'FAIL');
  * @param {(url: string, prefix: string) => Promise<void>} o.dropPrefix
  * @param {(s: string) => void} o.log
  * @param {(n: any, d?: number) => string} o.fmt
+ * @param {() => Promise<number>} o.freePort
  * @returns {Promise<string[][]>}
  */
 export async function runIngressBench(o) {
@@ -139,26 +142,29 @@ export async function runIngressBench(o) {
   const N_E2E = o.quick ? 1000 : 3000;
   const E2E_RATE = 200;
   let run = Date.now();
-  const phases = o.phases ?? 'ABC';
+  const phases = o.phases ?? 'ABCD';
 
   // A. closed loop
-  const bareHttp = o.spawnNode('scripts/bench-bare.mjs', { PORT: '3931', BARE: 'http' });
-  const bareExpress = o.spawnNode('scripts/bench-bare.mjs', { PORT: '3932' });
-  await Promise.all([o.firstLine(bareHttp), o.firstLine(bareExpress)]);
+  // free ports, not fixed ones: several benches may run on one machine at once
+  const ab = phases.includes('A') || phases.includes('B');
+  const [httpPort, expressPort] = [await o.freePort(), await o.freePort()];
+  const bareHttp = ab ? o.spawnNode('scripts/bench-bare.mjs', { PORT: String(httpPort), BARE: 'http' }) : undefined;
+  const bareExpress = ab ? o.spawnNode('scripts/bench-bare.mjs', { PORT: String(expressPort) }) : undefined;
+  if (bareHttp && bareExpress) await Promise.all([o.firstLine(bareHttp), o.firstLine(bareExpress)]);
   const targets = [
-    { tag: 'bare node:http', url: 'http://127.0.0.1:3931/webhooks/whatsapp', pid: bareHttp.pid, redis: false },
-    { tag: 'bare Express', url: 'http://127.0.0.1:3932/webhooks/whatsapp', pid: bareExpress.pid, redis: false },
+    { tag: 'bare node:http', url: `http://127.0.0.1:${httpPort}/webhooks/whatsapp`, pid: bareHttp?.pid, redis: false },
+    { tag: 'bare Express', url: `http://127.0.0.1:${expressPort}/webhooks/whatsapp`, pid: bareExpress?.pid, redis: false },
   ];
   const ingresses = [];
-  for (const [i, c] of checkouts.entries()) {
-    const port = String(3933 + i);
+  for (const [i, c] of ab ? [...checkouts.entries()] : []) {
+    const port = String(await o.freePort());
     const child = o.spawnNode('apps/whatsapp-ingress/dist/main.js', { ...o.base, QUEUE_PREFIX: `${o.prefix}a${i}`, WHATSAPP_PORT: port }, c.cwd);
     ingresses.push(child);
     await o.waitHttp(`http://127.0.0.1:${port}/readyz`);
     targets.push({ tag: c.tag, url: `http://127.0.0.1:${port}/webhooks/whatsapp`, pid: child.pid, redis: true });
   }
   const warm = Array.from({ length: 1000 }, (_, i) => o.delivery(i, run - 1));
-  for (const t of targets) await o.load(t.url, warm, 32);
+  for (const t of ab ? targets : []) await o.load(t.url, warm, 32);
   const rounds = phases.includes('A') ? ROUNDS : 0;
   if (rounds > 0) log(`ingress A: ${ROUNDS} rounds × ${N} signed webhooks per target, 64 connections`);
   const acc = new Map(targets.map((t) => [t.tag, { best: undefined, cpu: 0, redisCpu: 0, wakes: 0, n: 0, statuses: {} }]));
@@ -205,7 +211,7 @@ export async function runIngressBench(o) {
     // over the process's life (warm-up, A and B): same requests for every ingress, so comparable between them
     log(`GC ${t.tag}: minor count ${g(/nodejs_gc_duration_seconds_count\{[^}]*kind="minor"[^}]*\} (\S+)/g)}, minor s ${g(/nodejs_gc_duration_seconds_sum\{[^}]*kind="minor"[^}]*\} (\S+)/g).toFixed(3)}, major count ${g(/nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)/g)}, all s ${g(/nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)/g).toFixed(3)}`);
   }
-  for (const c of [bareHttp, bareExpress, ...ingresses]) c.kill('SIGTERM');
+  for (const c of [bareHttp, bareExpress, ...ingresses]) c?.kill('SIGTERM');
   for (const [i] of checkouts.entries()) await o.dropPrefix(o.redis.url, `${o.prefix}a${i}`);
 
   // C. end to end: CPU per message of every gateway process and Redis
@@ -214,13 +220,15 @@ export async function runIngressBench(o) {
     const fakes = o.spawnNode('scripts/bench-fakes.mjs', {});
     const urls = JSON.parse(await o.firstLine(fakes));
     const env = { ...o.base, QUEUE_PREFIX: p, WHATSAPP_GRAPH_URL: urls.graph, OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: urls.openai, WHATSAPP_SEND_RATE: '1000', WORKER_CONCURRENCY: '64' };
-    const ingress = o.spawnNode('apps/whatsapp-ingress/dist/main.js', { ...env, WHATSAPP_PORT: '3941' }, c.cwd);
-    const worker = o.spawnNode('apps/worker/dist/main.js', { ...env, WORKER_METRICS_PORT: '3942' }, c.cwd);
-    await o.waitHttp('http://127.0.0.1:3941/readyz');
-    await o.waitHttp('http://127.0.0.1:3942/readyz', 60_000);
+    const [ingressPort, metricsPort] = [await o.freePort(), await o.freePort()];
+    const webhook = `http://127.0.0.1:${ingressPort}/webhooks/whatsapp`;
+    const ingress = o.spawnNode('apps/whatsapp-ingress/dist/main.js', { ...env, WHATSAPP_PORT: String(ingressPort) }, c.cwd);
+    const worker = o.spawnNode('apps/worker/dist/main.js', { ...env, WORKER_METRICS_PORT: String(metricsPort) }, c.cwd);
+    await o.waitHttp(`http://127.0.0.1:${ingressPort}/readyz`);
+    await o.waitHttp(`http://127.0.0.1:${metricsPort}/readyz`, 60_000);
     // warm the JIT (its compiler threads count in the process's CPU) and the connections, then measure
     const warmE2e = Array.from({ length: 1000 }, (_, k) => o.delivery(k, ++run));
-    await waitSends(urls.stats, warmE2e, await openLoad('http://127.0.0.1:3941/webhooks/whatsapp', warmE2e, E2E_RATE));
+    await waitSends(urls.stats, warmE2e, await openLoad(webhook, warmE2e, E2E_RATE));
     await fetch(`${urls.stats}/reset`).then((r) => r.arrayBuffer());
     const pids = [ingress.pid, worker.pid, redisPid];
     const idle = await measureCpu(pids, () => new Promise((r) => setTimeout(r, 2000)));
@@ -228,7 +236,7 @@ export async function runIngressBench(o) {
     log(`ingress C (${c.tag}): ${N_E2E} messages end to end at ${E2E_RATE}/s, default debounce`);
     const t0 = Date.now();
     const { result: st, cpu } = await measureCpu(pids, async () => {
-      const sent = await openLoad('http://127.0.0.1:3941/webhooks/whatsapp', items, E2E_RATE);
+      const sent = await openLoad(webhook, items, E2E_RATE);
       const s = await waitSends(urls.stats, items, sent);
       // the turn's bookkeeping after the send (finish, ledger, statuses): until the worker is idle again
       await untilIdle(worker.pid, idle.cpu[1] / 2);
@@ -250,6 +258,12 @@ export async function runIngressBench(o) {
     for (const child of [worker, ingress, fakes]) child.kill('SIGTERM');
     await new Promise((r) => (worker.exitCode === null ? worker.on('exit', r) : r(undefined)));
     await o.dropPrefix(o.redis.url, p);
+  }
+
+  // D. the whole gateway with the record and knowledge on (this checkout only)
+  if (phases.includes('D')) {
+    const { runE2eFullBench } = await import('./e2e-full.bench.mjs');
+    rows.push(...(await runE2eFullBench(o)));
   }
   return rows;
 }
