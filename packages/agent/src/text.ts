@@ -47,6 +47,21 @@ const STOPWORDS: Record<string, string[]> = {
  * Latin-script languages. Returns undefined when there is no signal.
  */
 export function detectLanguage(text: string): string | undefined {
+  // a turn's text is looked at several times (business hours, the agent, memory, the record)
+  if (text.length > 1000) return guessLanguage(text);
+  const known = recentLanguages.get(text);
+  if (known !== undefined) return known || undefined;
+  const lang = guessLanguage(text);
+  if (recentLanguages.size >= 256) recentLanguages.clear();
+  recentLanguages.set(text, lang ?? '');
+  return lang;
+}
+
+const recentLanguages = new Map<string, string>();
+
+const STOPWORD_SETS = Object.entries(STOPWORDS).map(([lang, list]) => [lang, new Set(list)] as const);
+
+function guessLanguage(text: string): string | undefined {
   if (/[\p{Script=Hiragana}\p{Script=Katakana}]/u.test(text)) return 'ja';
   if (/\p{Script=Hangul}/u.test(text)) return 'ko';
   if (/\p{Script=Han}/u.test(text)) return 'zh';
@@ -57,8 +72,9 @@ export function detectLanguage(text: string): string | undefined {
   if (!words.length) return undefined;
   let best: string | undefined;
   let bestScore = 0;
-  for (const [lang, list] of Object.entries(STOPWORDS)) {
-    const score = words.filter((w) => list.includes(w)).length;
+  for (const [lang, list] of STOPWORD_SETS) {
+    let score = 0;
+    for (const w of words) if (list.has(w)) score++;
     if (score > bestScore) {
       best = lang;
       bestScore = score;

@@ -25,6 +25,9 @@ export interface ScriptCommands {
   sbMemoryAppend(...a: [memory: string, turnId: string, turnJson: string, cap: Arg, ttlSec: Arg]): Promise<[number, number, number]>;
   sbRateDecide(...a: [decision: string, counter: string, notice: string, points: Arg, windowSec: Arg, decisionTtlSec: Arg]): Promise<string>;
   sbAgentContext(...a: [memory: string, summary: string, profile: string, failures: string, turns: Arg, readProfile: '1' | '']): Promise<[string | null, string | null, number, ...string[]]>;
+  sbDeliverySent(...a: [delivery: string, outboundId: string, part: Arg, conversationId: string, atMs: Arg, ttlSec: Arg]): Promise<number>;
+  sbOutboundProgress(...a: [outbound: string, ttlSec: Arg, ...fields: Arg[]]): Promise<number>;
+  sbChannelEventCount(...a: [total: string, own: string, accounts: string, n: Arg, nowMs: Arg, member: string, ttlSec: Arg]): Promise<number>;
   sbFailureRecord(...a: [failures: string, turnField: string, windowSec: Arg]): Promise<number>;
   sbUnansweredRecord(...a: [questions: string, details: string, id: string, nowMs: Arg, firstJson: string, turnId: string, channel: string, max: Arg, ttlSec: Arg]): Promise<number>;
   sbCompareAndDelete(...a: [key: string, expected: string]): Promise<number>;
