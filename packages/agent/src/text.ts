@@ -8,8 +8,22 @@ import type { Localized } from './config.schema.js';
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
+const recentNormalized = new Map<string, string>();
+
 /** Lower-cases, removes accents, turns punctuation/symbols/emoji into spaces and collapses spaces. */
 export function normalize(s: string): string {
+  // the same customer text is matched many times per turn (opt-out, FAQ, small talk, moderation, cache, routing, language)
+  if (s.length > 1000) return normalizeText(s);
+  let norm = recentNormalized.get(s);
+  if (norm === undefined) {
+    if (recentNormalized.size >= 512) recentNormalized.clear();
+    norm = normalizeText(s);
+    recentNormalized.set(s, norm);
+  }
+  return norm;
+}
+
+function normalizeText(s: string): string {
   return s
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
@@ -42,6 +56,8 @@ const STOPWORDS: Record<string, string[]> = {
   it: ['il', 'lo', 'la', 'gli', 'che', 'di', 'e', 'per', 'mio', 'mia', 'come', 'dove', 'quando', 'ciao', 'grazie', 'voglio', 'avete', 'ordine', 'un', 'una', 'non', 'sono'],
 };
 
+const recentLanguages = new Map<string, string>();
+
 /**
  * Guesses the language of a message: by script for CJK, Cyrillic, Arabic…, by stop words for
  * Latin-script languages. Returns undefined when there is no signal.
@@ -56,8 +72,6 @@ export function detectLanguage(text: string): string | undefined {
   recentLanguages.set(text, lang ?? '');
   return lang;
 }
-
-const recentLanguages = new Map<string, string>();
 
 const STOPWORD_SETS = Object.entries(STOPWORDS).map(([lang, list]) => [lang, new Set(list)] as const);
 
