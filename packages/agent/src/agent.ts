@@ -15,6 +15,7 @@ import { citedSources, formatSources, searchKnowledgeTool, TurnSources, withSour
 import { agentKeys, customerId, turnId, type AgentKeys } from './keys.js';
 import { LlmClient, type ChatFn } from './llm.js';
 import { ConversationMemory, fitHistory } from './memory.js';
+import { readTurnContext } from './context.js';
 import type { AgentMetrics } from './metrics.js';
 import { WordListModerator } from './moderation.js';
 import { buildSystemPrompt } from './prompt.js';
@@ -469,13 +470,9 @@ export class Agent {
     const model = route === 'simple' ? cheapModel : (routing.strongModel ?? cheapModel);
     const temperature = variant?.temperature ?? this.config.llm.temperature;
     const tags = { ...(variant ? { variant: variant.name } : {}), ...(routing.strongModel ? { route } : {}) };
-    const [turns, summary, profile] = turn.dry
-      ? [[], undefined, undefined]
-      : await Promise.all([
-          this.memory.history(conversationId),
-          this.memory.summary(conversationId),
-          this.config.profile.enabled ? this.profiles.get(customerId(ref)) : Promise.resolve(undefined),
-        ]);
+    const { turns, summary, profile, failing } = turn.dry
+      ? { turns: [], summary: undefined, profile: undefined, failing: false }
+      : await readTurnContext(this.redis, this.keys, { conversationId, customerId: customerId(ref) }, { maxTurns: this.config.memory.maxTurns, readProfile: this.config.profile.enabled });
     const history = fitHistory(turns, this.config.memory.maxHistoryChars);
     const hints = this.tools.length || this.knowledge ? ['Use the available tools to look facts up instead of guessing.'] : [];
     const kcfg = this.config.knowledge;
@@ -577,7 +574,8 @@ export class Agent {
       }
       return { ...tags, reply: { text: this.text(msgs.apology, turn.lang) }, source: 'fallback' };
     }
-    if (!turn.dry) await this.failures.reset(conversationId);
+    // only a running streak needs ending (one turn of a conversation runs at a time: no other writer meanwhile)
+    if (!turn.dry && failing) await this.failures.reset(conversationId);
     const usage = { model: loop.model, inputTokens: loop.inputTokens, outputTokens: loop.outputTokens, latencyMs: loop.latencyMs };
     const base = {
       ...tags,

@@ -23,17 +23,7 @@ export class ConversationMemory {
   /** The remembered turns, oldest first (at most `maxTurns`). Unreadable entries are skipped. */
   async history(conversationId: string): Promise<MemoryTurn[]> {
     if (this.opts.maxTurns === 0) return [];
-    const raw = await this.redis.lrange(this.keys.memory(conversationId), -this.opts.maxTurns, -1);
-    const turns: MemoryTurn[] = [];
-    for (const item of raw) {
-      try {
-        const t = JSON.parse(item) as MemoryTurn;
-        if (typeof t.user === 'string') turns.push(t);
-      } catch {
-        // a corrupt entry must not break the conversation; it ages out with the list
-      }
-    }
-    return turns;
+    return parseTurns(await this.redis.lrange(this.keys.memory(conversationId), -this.opts.maxTurns, -1));
   }
 
   /**
@@ -94,6 +84,20 @@ export class ConversationMemory {
   async setSummary(conversationId: string, summary: string): Promise<void> {
     await this.redis.set(this.keys.summary(conversationId), summary, 'EX', this.opts.ttlSeconds);
   }
+}
+
+/** Remembered turns as stored (JSON), oldest first; unreadable entries are skipped. */
+export function parseTurns(raw: readonly string[]): MemoryTurn[] {
+  const turns: MemoryTurn[] = [];
+  for (const item of raw) {
+    try {
+      const t = JSON.parse(item) as MemoryTurn;
+      if (typeof t.user === 'string') turns.push(t);
+    } catch {
+      // a corrupt entry must not break the conversation; it ages out with the list
+    }
+  }
+  return turns;
 }
 
 /** Keeps the newest turns whose rendered size fits `maxChars` (a rough token budget). */

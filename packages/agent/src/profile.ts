@@ -31,14 +31,7 @@ export class ProfileStore {
 
   /** The profile, or undefined. */
   async get(customerId: string): Promise<CustomerProfile | undefined> {
-    const raw = await this.redis.get(this.keys.profile(customerId));
-    if (!raw) return undefined;
-    try {
-      const p = JSON.parse(raw) as CustomerProfile;
-      return { ...p, facts: Array.isArray(p.facts) ? p.facts.filter((f) => typeof f === 'string') : [] };
-    } catch {
-      return undefined;
-    }
+    return parseProfile(await this.redis.get(this.keys.profile(customerId)));
   }
 
   /** Merges an update (idempotent: the same facts twice are stored once) and refreshes retention. */
@@ -62,6 +55,17 @@ export class ProfileStore {
     };
     await this.redis.set(this.keys.profile(customerId), JSON.stringify(next), 'EX', this.opts.retentionDays * 86_400);
     return next;
+  }
+}
+
+/** A profile as stored (JSON), or undefined when absent or unreadable. */
+export function parseProfile(raw: string | null | undefined): CustomerProfile | undefined {
+  if (!raw) return undefined;
+  try {
+    const p = JSON.parse(raw) as CustomerProfile;
+    return { ...p, facts: Array.isArray(p.facts) ? p.facts.filter((f) => typeof f === 'string') : [] };
+  } catch {
+    return undefined;
   }
 }
 

@@ -8,8 +8,22 @@ import type { Localized } from './config.schema.js';
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
+const recentNormalized = new Map<string, string>();
+
 /** Lower-cases, removes accents, turns punctuation/symbols/emoji into spaces and collapses spaces. */
 export function normalize(s: string): string {
+  // the same customer text is matched many times per turn (opt-out, FAQ, small talk, moderation, cache, routing, language)
+  if (s.length > 1000) return normalizeText(s);
+  let norm = recentNormalized.get(s);
+  if (norm === undefined) {
+    if (recentNormalized.size >= 512) recentNormalized.clear();
+    norm = normalizeText(s);
+    recentNormalized.set(s, norm);
+  }
+  return norm;
+}
+
+function normalizeText(s: string): string {
   return s
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
@@ -42,11 +56,26 @@ const STOPWORDS: Record<string, string[]> = {
   it: ['il', 'lo', 'la', 'gli', 'che', 'di', 'e', 'per', 'mio', 'mia', 'come', 'dove', 'quando', 'ciao', 'grazie', 'voglio', 'avete', 'ordine', 'un', 'una', 'non', 'sono'],
 };
 
+const recentLanguages = new Map<string, string>();
+
 /**
  * Guesses the language of a message: by script for CJK, Cyrillic, Arabic…, by stop words for
  * Latin-script languages. Returns undefined when there is no signal.
  */
 export function detectLanguage(text: string): string | undefined {
+  // a turn's text is looked at several times (business hours, the agent, memory, the record)
+  if (text.length > 1000) return guessLanguage(text);
+  const known = recentLanguages.get(text);
+  if (known !== undefined) return known || undefined;
+  const lang = guessLanguage(text);
+  if (recentLanguages.size >= 256) recentLanguages.clear();
+  recentLanguages.set(text, lang ?? '');
+  return lang;
+}
+
+const STOPWORD_SETS = Object.entries(STOPWORDS).map(([lang, list]) => [lang, new Set(list)] as const);
+
+function guessLanguage(text: string): string | undefined {
   if (/[\p{Script=Hiragana}\p{Script=Katakana}]/u.test(text)) return 'ja';
   if (/\p{Script=Hangul}/u.test(text)) return 'ko';
   if (/\p{Script=Han}/u.test(text)) return 'zh';
@@ -57,8 +86,9 @@ export function detectLanguage(text: string): string | undefined {
   if (!words.length) return undefined;
   let best: string | undefined;
   let bestScore = 0;
-  for (const [lang, list] of Object.entries(STOPWORDS)) {
-    const score = words.filter((w) => list.includes(w)).length;
+  for (const [lang, list] of STOPWORD_SETS) {
+    let score = 0;
+    for (const w of words) if (list.has(w)) score++;
     if (score > bestScore) {
       best = lang;
       bestScore = score;

@@ -1,8 +1,20 @@
 import { createHash } from 'node:crypto';
 
+/** Recent digests of short values (conversation and customer ids are hashed many times per message). */
+const recentDigests = new Map<string, string>();
+const MAX_RECENT_DIGESTS = 4096;
+const MAX_CACHED_VALUE_CHARS = 256;
+
 /** Short, stable hex digest used to build job ids and Redis keys from arbitrary provider ids. */
 export function shortHash(value: string, length = 16): string {
-  return createHash('sha256').update(value).digest('hex').slice(0, length);
+  if (value.length > MAX_CACHED_VALUE_CHARS) return createHash('sha256').update(value).digest('hex').slice(0, length);
+  let digest = recentDigests.get(value);
+  if (digest === undefined) {
+    if (recentDigests.size >= MAX_RECENT_DIGESTS) recentDigests.clear();
+    digest = createHash('sha256').update(value).digest('hex');
+    recentDigests.set(value, digest);
+  }
+  return digest.slice(0, length);
 }
 
 /**

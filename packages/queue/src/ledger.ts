@@ -75,15 +75,7 @@ export class DeliveryLedger {
 
   /** Records a message the provider accepted. */
   async recordSent(channel: string, providerMessageId: string, info: { outboundId: string; part: number; conversationId: string }, at = Date.now()): Promise<void> {
-    const key = this.keys.delivery(channel, providerMessageId);
-    await this.redis
-      .multi()
-      .hset(key, { outboundId: info.outboundId, part: info.part, conversationId: info.conversationId })
-      .hsetnx(key, 'status', 'accepted')
-      .hsetnx(key, 'rank', 0)
-      .hsetnx(key, 'at', at)
-      .expire(key, TTL_SEC)
-      .exec();
+    await this.redis.sbDeliverySent(this.keys.delivery(channel, providerMessageId), info.outboundId, info.part, info.conversationId, at, TTL_SEC);
   }
 
   /**
@@ -214,14 +206,12 @@ export class DeliveryLedger {
   /** Records that part `index` was sent. */
   async partSent(outboundId: string, index: number, providerMessageId?: string): Promise<void> {
     const key = this.keys.outbound(outboundId);
-    const m = this.redis.multi().hset(key, 'sent', index + 1);
-    if (providerMessageId) m.hset(key, `p${index}`, providerMessageId);
-    await m.expire(key, OUTBOUND_TTL_SEC).exec();
+    if (providerMessageId) await this.redis.sbOutboundProgress(key, OUTBOUND_TTL_SEC, 'sent', index + 1, `p${index}`, providerMessageId);
+    else await this.redis.sbOutboundProgress(key, OUTBOUND_TTL_SEC, 'sent', index + 1);
   }
 
   /** Marks a reply finished (sent, failed or suppressed) so later replies of the conversation may go. */
   async finish(outboundId: string, outcome: string): Promise<void> {
-    const key = this.keys.outbound(outboundId);
-    await this.redis.multi().hset(key, 'finished', '1', 'outcome', outcome).expire(key, OUTBOUND_TTL_SEC).exec();
+    await this.redis.sbOutboundProgress(this.keys.outbound(outboundId), OUTBOUND_TTL_SEC, 'finished', '1', 'outcome', outcome);
   }
 }

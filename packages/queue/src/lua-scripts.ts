@@ -17,12 +17,17 @@ export interface ScriptCommands {
   sbMailboxAccept(...a: [seen: string, mailbox: string, turn: string, eventJson: string, dedupeTtlSec: Arg, nowMs: Arg, staleRunMs: Arg, stateTtlSec: Arg, append: 0 | 1]): Promise<[number, number]>;
   sbCustomerAccept(...a: [seen: string, mailbox: string, turn: string, contact: string, stats: string, accountStats: string, statsAccounts: string, eventJson: string, dedupeTtlSec: Arg, nowMs: Arg, staleRunMs: Arg, stateTtlSec: Arg, refJson: string, sentAtMs: Arg, referral: '1' | '', contactTtlSec: Arg, accountMember: string, statsTtlSec: Arg]): Promise<[number, number]>;
   sbContactNote(...a: [contact: string, refJson: string, sentAtMs: Arg, referral: '1' | '', ttlSec: Arg]): Promise<number>;
-  sbMailboxBegin(...a: [mailbox: string, turn: string, seq: Arg, nowMs: Arg, debounceMs: Arg, maxWaitMs: Arg]): Promise<[string, number]>;
+  sbMailboxBegin(...a: [mailbox: string, turn: string, seq: Arg, nowMs: Arg, debounceMs: Arg, maxWaitMs: Arg]): Promise<[string, number, ...string[]]>;
   sbMailboxFinish(...a: [mailbox: string, turn: string, seq: Arg]): Promise<number>;
   sbMailboxAbandon(...a: [mailbox: string, turn: string, seq: Arg]): Promise<number>;
   sbMailboxReplace(...a: [seen: string, mailbox: string, turn: string, index: Arg, expectedJson: string, newJson: string, dedupeTtlSec: Arg, nowMs: Arg]): Promise<number>;
   sbDeliveryUpdate(...a: [delivery: string, status: string, rank: Arg, atMs: Arg, errorJson: string, ttlSec: Arg]): Promise<number>;
   sbMemoryAppend(...a: [memory: string, turnId: string, turnJson: string, cap: Arg, ttlSec: Arg]): Promise<[number, number, number]>;
+  sbRateDecide(...a: [decision: string, counter: string, notice: string, points: Arg, windowSec: Arg, decisionTtlSec: Arg]): Promise<string>;
+  sbAgentContext(...a: [memory: string, summary: string, profile: string, failures: string, turns: Arg, readProfile: '1' | '']): Promise<[string | null, string | null, number, ...string[]]>;
+  sbDeliverySent(...a: [delivery: string, outboundId: string, part: Arg, conversationId: string, atMs: Arg, ttlSec: Arg]): Promise<number>;
+  sbOutboundProgress(...a: [outbound: string, ttlSec: Arg, ...fields: Arg[]]): Promise<number>;
+  sbChannelEventCount(...a: [total: string, own: string, accounts: string, n: Arg, nowMs: Arg, member: string, ttlSec: Arg]): Promise<number>;
   sbFailureRecord(...a: [failures: string, turnField: string, windowSec: Arg]): Promise<number>;
   sbUnansweredRecord(...a: [questions: string, details: string, id: string, nowMs: Arg, firstJson: string, turnId: string, channel: string, max: Arg, ttlSec: Arg]): Promise<number>;
   sbCompareAndDelete(...a: [key: string, expected: string]): Promise<number>;

@@ -26,7 +26,7 @@ describe('Mailbox (real Redis)', () => {
     expect((await mb.accept('c2', 'c2-a', 'A', t0)).scheduleSeq).toBe(1);
     expect((await mb.accept('c2', 'c2-b', 'B', t0 + 50)).scheduleSeq).toBe(1);
     expect(await mb.begin('c2', 1, t0 + 100)).toEqual({ state: 'wait', dueAt: t0 + 150 });
-    expect(await mb.begin('c2', 1, t0 + 150)).toEqual({ state: 'run', count: 2 });
+    expect(await mb.begin('c2', 1, t0 + 150)).toEqual({ state: 'run', count: 2, messages: ['A', 'B'] });
   });
 
   it('caps the debounce at the maximum wait', async () => {
@@ -34,7 +34,7 @@ describe('Mailbox (real Redis)', () => {
     const t0 = 2_000_000;
     await mb.accept('c3', 'c3-a', 'A', t0);
     for (let i = 1; i <= 5; i++) await mb.accept('c3', `c3-m${i}`, 'M', t0 + i * 90);
-    expect(await mb.begin('c3', 1, t0 + 450)).toEqual({ state: 'run', count: 6 });
+    expect(await mb.begin('c3', 1, t0 + 450)).toMatchObject({ state: 'run', count: 6 });
   });
 
   it('messages arriving during a running turn form the next turn; only one turn runs', async () => {
@@ -43,11 +43,12 @@ describe('Mailbox (real Redis)', () => {
     await mb.accept('c4', 'c4-a', 'A', t0);
     expect((await mb.begin('c4', 1, t0 + 1000)).state).toBe('run');
     expect((await mb.accept('c4', 'c4-b', 'B', t0 + 1100)).scheduleSeq).toBe(0);
-    expect(await mb.begin('c4', 1, t0 + 1200)).toEqual({ state: 'resume', count: 1 });
+    // a resumed turn gets its own messages only, not the next turn's
+    expect(await mb.begin('c4', 1, t0 + 1200)).toEqual({ state: 'resume', count: 1, messages: ['A'] });
     expect(await mb.finish('c4', 1)).toBe(2);
     expect(await mb.peek('c4', 5)).toEqual(['B']);
     expect(await mb.begin('c4', 1, t0 + 3000)).toEqual({ state: 'stale', pendingSeq: 2 });
-    expect(await mb.begin('c4', 2, t0 + 3000)).toEqual({ state: 'run', count: 1 });
+    expect(await mb.begin('c4', 2, t0 + 3000)).toEqual({ state: 'run', count: 1, messages: ['B'] });
     expect(await mb.finish('c4', 2)).toBe(0);
     expect(await mb.finish('c4', 2)).toBe(-1);
   });
@@ -60,7 +61,7 @@ describe('Mailbox (real Redis)', () => {
     expect((await mb.accept('c5', 'c5-b', 'B', t0 + 800)).scheduleSeq).toBe(0);
     const late = await mb.accept('c5', 'c5-c', 'C', t0 + 2000);
     expect(late.scheduleSeq).toBe(2);
-    expect(await mb.begin('c5', 2, t0 + 5000)).toEqual({ state: 'run', count: 3 });
+    expect(await mb.begin('c5', 2, t0 + 5000)).toMatchObject({ state: 'run', count: 3 });
   });
 });
 
@@ -148,7 +149,7 @@ describe('DeliveryLedger (real Redis)', () => {
     expect(await mb.replacePending('c-ed', 'wamid.UNKNOWN', 'e-edit2', edit, t0 + 30)).toBe('not_pending');
     // the edit extended the debounce (last = t0 + 20)
     expect(await mb.begin('c-ed', 1, t0 + 110)).toEqual({ state: 'wait', dueAt: t0 + 120 });
-    expect(await mb.begin('c-ed', 1, t0 + 120)).toEqual({ state: 'run', count: 2 });
+    expect(await mb.begin('c-ed', 1, t0 + 120)).toMatchObject({ state: 'run', count: 2 });
     expect(await mb.peek('c-ed', 2)).toEqual([JSON.stringify({ providerMessageId: 'wamid.A', text: 'edited' }), entry('wamid.B', 'second')]);
     // the turn is running: its messages are no longer replaced, the caller delivers the edit as new
     expect(await mb.replacePending('c-ed', 'wamid.B', 'e-edit3', edit, t0 + 130)).toBe('not_pending');

@@ -5,7 +5,7 @@ import type { ContactNote } from './contacts.js';
 import type { ChannelEventKeys } from './stats.js';
 
 export type BeginResult =
-  | { state: 'run' | 'resume'; count: number }
+  | { state: 'run' | 'resume'; count: number; /** The turn's messages as stored (the mailbox's first `count`), read in the same step. */ messages: string[] }
   | { state: 'wait'; dueAt: number }
   | { state: 'stale'; pendingSeq: number }
   | { state: 'busy'; runningSeq: number };
@@ -82,13 +82,13 @@ export class Mailbox {
   }
 
   async begin(conversationId: string, seq: number, now = Date.now()): Promise<BeginResult> {
-    const [state, n] = await this.redis.sbMailboxBegin(
+    const [state, n, ...messages] = await this.redis.sbMailboxBegin(
       this.keys.mailbox(conversationId), this.keys.turn(conversationId), seq, now, this.opts.debounceMs, this.opts.maxWaitMs,
     );
     switch (state) {
       case 'run':
       case 'resume':
-        return { state, count: n };
+        return { state, count: n, messages };
       case 'wait':
         return { state, dueAt: n };
       case 'stale':

@@ -1,6 +1,6 @@
 import type { ConversationRef } from '@switchboard/core';
 import type { RedisClient } from './redis.js';
-import { gatewayKeys } from './keys.js';
+import { gatewayKeys, type GatewayKeys } from './keys.js';
 import { loadScripts } from './lua-scripts.js';
 
 /**
@@ -51,11 +51,20 @@ export interface ChannelEventKeys {
   readonly ttlSec: number;
 }
 
+const registries = new Map<string, GatewayKeys>();
+
+/** The key registry of a prefix, built once (an event is counted per message). */
+function keysOf(prefix: string): GatewayKeys {
+  let keys = registries.get(prefix);
+  if (!keys) registries.set(prefix, (keys = gatewayKeys(prefix)));
+  return keys;
+}
+
 /** Where an event of `scope` in `direction` at `now` is counted. */
 export function channelEventKeys(prefix: string, scope: string | StatsScope, direction: EventDirection, now: number): ChannelEventKeys {
   const channel = typeof scope === 'string' ? scope : scope.channel;
   const accountId = (typeof scope === 'string' ? undefined : scope.accountId) ?? DEFAULT_ACCOUNT;
-  const keys = gatewayKeys(prefix);
+  const keys = keysOf(prefix);
   const minute = minuteOf(now);
   return {
     total: keys.stats(channel, direction, minute),
@@ -69,22 +78,14 @@ export function channelEventKeys(prefix: string, scope: string | StatsScope, dir
 /**
  * Counts `n` events of a channel's account in the current minute: the channel's total and the
  * account's own bucket (INCRBY + EXPIRE each) and the account in the index of counted accounts, in
- * one pipelined MULTI. A bare channel counts for its `default` account.
+ * one script call (`channelEventCount-3.lua`). A bare channel counts for its `default` account.
  * Call it where an event becomes certain: a customer message accepted by the inbound role, a part
  * accepted by the provider in the outbound role.
  */
 export async function recordChannelEvent(redis: RedisClient, prefix: string, scope: string | StatsScope, direction: EventDirection, n = 1, now = Date.now()): Promise<void> {
   if (n <= 0) return;
   const k = channelEventKeys(prefix, scope, direction, now);
-  await redis
-    .multi()
-    .incrby(k.total, n)
-    .expire(k.total, k.ttlSec)
-    .incrby(k.own, n)
-    .expire(k.own, k.ttlSec)
-    .zadd(k.accounts, 'GT', now, k.member)
-    .expire(k.accounts, k.ttlSec)
-    .exec();
+  await loadScripts(redis).sbChannelEventCount(k.total, k.own, k.accounts, n, now, k.member, k.ttlSec);
 }
 
 /** Sums (or lists) the last `minutes` per-minute buckets named by `keyOf`, current minute included. */

@@ -136,11 +136,11 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, received: InboundMess
   if (commands.rest.length === 0) return 'command';
   customer = commands.rest;
   const recordKey = deps.keys.reply(convId, seq);
+  const stored = await deps.redis.get(recordKey);
   // business hours only for a turn that has not answered yet (a retried one keeps its stored reply)
-  if (!(await deps.redis.exists(recordKey)) && (await applyBusinessHours(deps, latestRef, convId, customer, facts)) === 'queued') return 'outside_hours';
+  if (!stored && (await applyBusinessHours(deps, latestRef, convId, customer, facts)) === 'queued') return 'outside_hours';
   let record: TurnRecord | undefined;
   let rememberInput: AgentInput | undefined;
-  const stored = await deps.redis.get(recordKey);
   if (stored) {
     record = JSON.parse(stored) as TurnRecord;
   } else {
@@ -220,8 +220,7 @@ export async function processTurn(deps: WorkerDeps, data: TurnJob, job: Job, tok
   const started = Date.now();
   deps.metrics.turnsInFlight.inc();
   try {
-    const raw = await deps.mailbox.peek(convId, begin.count);
-    const messages = raw
+    const messages = begin.messages
       .flatMap((r) => {
         const parsed = InboundMessage.safeParse(JSON.parse(r));
         return parsed.success ? [parsed.data] : [];

@@ -11,7 +11,8 @@
     ARGV[4] maxWaitMs
 
   Output:
-    {'run' | 'resume', messages in the turn}
+    {'run' | 'resume', number of messages in the turn, then the turn's messages (the first
+     that many of the mailbox, as stored), so the turn needs no second read}
     {'wait', due at (ms)}
     {'stale', pending seq (0 = none)}
     {'busy', running seq}
@@ -19,7 +20,12 @@
 local running = redis.call('HGET', KEYS[2], 'running')
 if running then
   if tonumber(running) == tonumber(ARGV[1]) then
-    return {'resume', tonumber(redis.call('HGET', KEYS[2], 'count') or '0')}
+    local resumed = tonumber(redis.call('HGET', KEYS[2], 'count') or '0')
+    local out = {'resume', resumed}
+    if resumed > 0 then
+      for _, m in ipairs(redis.call('LRANGE', KEYS[1], 0, resumed - 1)) do out[#out + 1] = m end
+    end
+    return out
   end
   return {'busy', tonumber(running)}
 end
@@ -35,4 +41,8 @@ if due > now then return {'wait', due} end
 local count = redis.call('LLEN', KEYS[1])
 redis.call('HSET', KEYS[2], 'running', ARGV[1], 'count', count, 'since', ARGV[2])
 redis.call('HDEL', KEYS[2], 'pending', 'first', 'last')
-return {'run', count}
+local out = {'run', count}
+if count > 0 then
+  for _, m in ipairs(redis.call('LRANGE', KEYS[1], 0, count - 1)) do out[#out + 1] = m end
+end
+return out
