@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuMs, openLoad } from './ingress.bench.mjs';
+import { cpuMs, openLoad } from '../lib/load.mjs';
 
 const require = createRequire(import.meta.url);
 // the worker's own packages, resolved from the worker (the scripts package does not depend on them)
