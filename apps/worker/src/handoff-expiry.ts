@@ -5,6 +5,7 @@ import type { WorkerDeps } from './deps.js';
 import { enqueueMirror } from './mirror-jobs.js';
 import { ownershipEntry, record } from './recording.js';
 import type { OwnershipTerm } from './schedule.js';
+import { startSweep } from './sweep.js';
 
 /** The worker's clock (tests move it). */
 export function nowOf(deps: Pick<WorkerDeps, 'clock'>): number {
@@ -49,17 +50,5 @@ export async function resumeExpiredOwnership(deps: WorkerDeps): Promise<number> 
  * @returns stops the schedule
  */
 export function startOwnershipResume(deps: WorkerDeps): () => void {
-  const every = deps.settings.handoffResumeSweepMs ?? 15_000;
-  let running = false;
-  const timer = setInterval(() => {
-    if (running || deps.redis.status === 'end') return;
-    running = true;
-    resumeExpiredOwnership(deps)
-      .catch((err: unknown) => deps.log.warn('ownership resume failed', { err: err instanceof Error ? err.message : String(err) }))
-      .finally(() => {
-        running = false;
-      });
-  }, every);
-  timer.unref();
-  return () => clearInterval(timer);
+  return startSweep(deps, 'ownership resume', deps.settings.handoffResumeSweepMs ?? 15_000, () => resumeExpiredOwnership(deps));
 }

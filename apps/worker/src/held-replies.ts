@@ -3,6 +3,7 @@ import { customerContact, enqueueReply, type HoldCause } from '@switchboard/queu
 import { accountFor, allAccounts } from './channels.js';
 import type { WorkerDeps } from './deps.js';
 import { conversationEventEntry, record } from './recording.js';
+import { startSweep } from './sweep.js';
 
 /**
  * Replies held while a customer's free-form window is closed (the channel's `heldReplies`
@@ -130,16 +131,5 @@ export function startHeldReplyExpiry(deps: WorkerDeps): () => void {
   const ttls = allAccounts(deps).flatMap((a) => (a.heldReplies ? [a.heldReplies.ttlMs] : []));
   if (ttls.length === 0) return () => undefined;
   const every = Math.min(60_000, Math.max(250, Math.floor(Math.min(...ttls) / 4)));
-  let running = false;
-  const timer = setInterval(() => {
-    if (running || deps.redis.status === 'end') return;
-    running = true;
-    expireHeldReplies(deps)
-      .catch((err: unknown) => deps.log.warn('held reply expiry failed', { err: err instanceof Error ? err.message : String(err) }))
-      .finally(() => {
-        running = false;
-      });
-  }, every);
-  timer.unref();
-  return () => clearInterval(timer);
+  return startSweep(deps, 'held reply expiry', every, () => expireHeldReplies(deps));
 }

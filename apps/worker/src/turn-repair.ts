@@ -3,6 +3,7 @@ import { InboundMessage } from '@switchboard/core';
 import { turnJobId } from '@switchboard/queue';
 import type { WorkerDeps } from './deps.js';
 import { scheduleTurn } from './schedule.js';
+import { startSweep } from './sweep.js';
 
 /** How often one agent worker looks for pending turns without a job (ms). */
 export const TURN_REPAIR_EVERY_MS = 30_000;
@@ -71,19 +72,8 @@ export async function repairOrphanTurns(deps: Pick<WorkerDeps, 'redis' | 'keys' 
  * @returns stops the schedule
  */
 export function startTurnRepair(deps: WorkerDeps, everyMs = TURN_REPAIR_EVERY_MS): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running || deps.redis.status === 'end') return;
-    running = true;
-    const claimKey = deps.keys.turnRepairClaim();
-    deps.redis
-      .set(claimKey, '1', 'PX', Math.max(1000, everyMs - 1000), 'NX')
-      .then((claimed) => (claimed ? repairOrphanTurns(deps) : undefined))
-      .catch((err: unknown) => deps.log.warn('turn repair failed', { err: err instanceof Error ? err.message : String(err) }))
-      .finally(() => {
-        running = false;
-      });
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return startSweep(deps, 'turn repair', everyMs, async () => {
+    const claimed = await deps.redis.set(deps.keys.turnRepairClaim(), '1', 'PX', Math.max(1000, everyMs - 1000), 'NX');
+    if (claimed) await repairOrphanTurns(deps);
+  });
 }
