@@ -58,15 +58,19 @@ describe('chatwoot mirror identity, labels and attributes end to end (real Redis
   };
 
   /** Runs every finished mirror job of a customer again under new job ids and waits until they are done. */
-  async function rerunMirrorJobs(userId: string): Promise<void> {
+  /** Runs every completed mirror job of the customer again (once the mirror queue is idle); returns the Chatwoot calls the re-run made. */
+  async function rerunMirrorJobs(userId: string): Promise<Array<{ method: string; path: string }>> {
     const q = new Queue('mirror', { connection: p.deps.redis, prefix: p.prefix });
     try {
       await waitFor(async () => (await q.getWaitingCount()) + (await q.getActiveCount()) + (await q.getDelayedCount()) === 0, 20_000, 'mirror queue idle');
+      // counted only now: a job of the first run still going on is not the re-run's call
+      const before = cw.requests.length;
       const done = (await q.getJobs(['completed'])).filter((j) => (j.data as MirrorJob).ref.userId === userId);
       expect(done.length).toBeGreaterThan(0);
       const ids = done.map(() => jobId('again', String(++seq)));
       await Promise.all(done.map((j, i) => p.deps.producers.enqueue('mirror', j.data as MirrorJob, { jobId: ids[i]! })));
       await waitFor(async () => (await Promise.all(ids.map((id) => q.getJobState(id)))).every((s) => s === 'completed'), 20_000, 'rerun mirror jobs');
+      return cw.requests.slice(before);
     } finally {
       await q.close();
     }
@@ -121,9 +125,7 @@ describe('chatwoot mirror identity, labels and attributes end to end (real Redis
     expect(conv.labels).toEqual(expect.arrayContaining(['channel-whatsapp', 'account-default']));
     expect(await p.postWhatsApp(delivery.payload)).toBe(200);
     // every mirror job of the conversation run again (a retry): nothing is posted, created, updated or labelled twice
-    const before = cw.requests.length;
-    await rerunMirrorJobs('DE.4400077');
-    expect(cw.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    expect((await rerunMirrorJobs('DE.4400077')).map((r) => `${r.method} ${r.path}`)).toEqual([]);
     expect(cw.contacts.filter((c) => c.identifier === 'wa:DE.4400077')).toHaveLength(1);
     expect(cw.messagesIn(conv.id)).toHaveLength(2);
   });
@@ -146,10 +148,11 @@ describe('chatwoot mirror identity, labels and attributes end to end (real Redis
     await waitFor(() => conv.custom_attributes['handoff_summary'] !== undefined && conv.labels.includes('lang-en'), 20_000, 'handoff attributes');
     expect(conv.custom_attributes).toMatchObject({ channel: 'whatsapp', gateway_account: 'default', handoff_reason: 'agent_decision', handoff_detail: 'Refund decision', handoff_summary: 'Parcel 4821 arrived damaged; the customer wants a refund.' });
     expect(conv.status).toBe('open');
-    const before = cw.requests.length;
-    await rerunMirrorJobs('4915100000088');
+    // the customer's message, the handoff note and the reply that tells the customer: all mirrored before the re-run
+    await waitFor(() => cw.messagesIn(conv.id).length >= 3, 20_000, 'handoff exchange mirrored');
+    const again = await rerunMirrorJobs('4915100000088');
     // only the handoff's re-opening is asked again (toggle_status is idempotent); no label, attribute, contact or message call
-    expect(cw.requests.slice(before).filter((r) => !r.path.endsWith('/toggle_status')).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    expect(again.filter((r) => !r.path.endsWith('/toggle_status')).map((r) => `${r.method} ${r.path}`)).toEqual([]);
 
     const stop = whatsappTextDelivery({ waId: '4915100000099', name: 'Max', text: 'STOP' });
     expect(await p.postWhatsApp(stop.payload)).toBe(200);
