@@ -1,3 +1,4 @@
+import { memoizeRecent } from '@switchboard/core';
 import type { Localized } from './config.schema.js';
 
 /**
@@ -8,20 +9,12 @@ import type { Localized } from './config.schema.js';
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
-const recentNormalized = new Map<string, string>();
-
-/** Lower-cases, removes accents, turns punctuation/symbols/emoji into spaces and collapses spaces. */
-export function normalize(s: string): string {
-  // the same customer text is matched many times per turn (opt-out, FAQ, small talk, moderation, cache, routing, language)
-  if (s.length > 1000) return normalizeText(s);
-  let norm = recentNormalized.get(s);
-  if (norm === undefined) {
-    if (recentNormalized.size >= 512) recentNormalized.clear();
-    norm = normalizeText(s);
-    recentNormalized.set(s, norm);
-  }
-  return norm;
-}
+/**
+ * Lower-cases, removes accents, turns punctuation/symbols/emoji into spaces and collapses spaces.
+ * The same customer text is matched many times per turn (opt-out, FAQ, small talk, moderation,
+ * cache, routing, language): recent results are kept.
+ */
+export const normalize: (s: string) => string = memoizeRecent(normalizeText, 512);
 
 function normalizeText(s: string): string {
   return s
@@ -56,22 +49,12 @@ const STOPWORDS: Record<string, string[]> = {
   it: ['il', 'lo', 'la', 'gli', 'che', 'di', 'e', 'per', 'mio', 'mia', 'come', 'dove', 'quando', 'ciao', 'grazie', 'voglio', 'avete', 'ordine', 'un', 'una', 'non', 'sono'],
 };
 
-const recentLanguages = new Map<string, string>();
-
 /**
  * Guesses the language of a message: by script for CJK, Cyrillic, Arabic…, by stop words for
- * Latin-script languages. Returns undefined when there is no signal.
+ * Latin-script languages. Returns undefined when there is no signal. A turn's text is looked at
+ * several times (business hours, the agent, memory, the record): recent results are kept.
  */
-export function detectLanguage(text: string): string | undefined {
-  // a turn's text is looked at several times (business hours, the agent, memory, the record)
-  if (text.length > 1000) return guessLanguage(text);
-  const known = recentLanguages.get(text);
-  if (known !== undefined) return known || undefined;
-  const lang = guessLanguage(text);
-  if (recentLanguages.size >= 256) recentLanguages.clear();
-  recentLanguages.set(text, lang ?? '');
-  return lang;
-}
+export const detectLanguage: (text: string) => string | undefined = memoizeRecent(guessLanguage, 256);
 
 const STOPWORD_SETS = Object.entries(STOPWORDS).map(([lang, list]) => [lang, new Set(list)] as const);
 

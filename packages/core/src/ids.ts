@@ -1,20 +1,12 @@
 import { createHash } from 'node:crypto';
+import { memoizeRecent } from './memo.js';
 
-/** Recent digests of short values (conversation and customer ids are hashed many times per message). */
-const recentDigests = new Map<string, string>();
-const MAX_RECENT_DIGESTS = 4096;
-const MAX_CACHED_VALUE_CHARS = 256;
+/** Digests of recent short values (conversation and customer ids are hashed many times per message). */
+const sha256Hex = memoizeRecent((value: string) => createHash('sha256').update(value).digest('hex'), 4096, 256);
 
 /** Short, stable hex digest used to build job ids and Redis keys from arbitrary provider ids. */
 export function shortHash(value: string, length = 16): string {
-  if (value.length > MAX_CACHED_VALUE_CHARS) return createHash('sha256').update(value).digest('hex').slice(0, length);
-  let digest = recentDigests.get(value);
-  if (digest === undefined) {
-    if (recentDigests.size >= MAX_RECENT_DIGESTS) recentDigests.clear();
-    digest = createHash('sha256').update(value).digest('hex');
-    recentDigests.set(value, digest);
-  }
-  return digest.slice(0, length);
+  return sha256Hex(value).slice(0, length);
 }
 
 /**

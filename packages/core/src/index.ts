@@ -1,4 +1,5 @@
 export * from './ids.js';
+export * from './memo.js';
 export * from './model.js';
 export * from './errors.js';
 export * from './catalog.js';
