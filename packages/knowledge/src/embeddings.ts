@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import type { Database, Kysely } from '@switchboard/store';
+import { LruCache } from './vector-cache.js';
 
 /**
  * Embeddings through an OpenAI-compatible `/embeddings` endpoint (`EMBEDDING_MODEL`,
@@ -56,8 +57,8 @@ export class Embedder {
     return this.opts.dimensions;
   }
 
-  /** Recent questions' embeddings, in this process (most recently used last). */
-  private readonly queries = new Map<string, number[]>();
+  /** Recent questions' embeddings, in this process. */
+  private readonly queries = new LruCache<number[]>(QUERY_CACHE_SIZE);
 
   /**
    * The unit-length embedding of a customer's question. Not written to the store's cache: questions
@@ -68,18 +69,9 @@ export class Embedder {
   async embedQuery(text: string): Promise<number[]> {
     const hash = embeddingHash(text);
     const hit = this.queries.get(hash);
-    if (hit) {
-      this.queries.delete(hash);
-      this.queries.set(hash, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const [vector] = await this.request([text]);
-    this.queries.set(hash, vector!);
-    for (const oldest of this.queries.keys()) {
-      if (this.queries.size <= QUERY_CACHE_SIZE) break;
-      this.queries.delete(oldest);
-    }
-    return vector!;
+    return this.queries.set(hash, vector!);
   }
 
   /** Unit-length embeddings of `texts`, in order (cached ones read from the store). */

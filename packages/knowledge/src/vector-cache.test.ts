@@ -1,4 +1,4 @@
-import { ChunkVectorCache, cosine } from './vector-cache';
+import { ChunkVectorCache, cosine, LruCache } from './vector-cache';
 
 test('holds at most its float budget, dropping the least recently used vectors first', () => {
   const cache = new ChunkVectorCache(6);
@@ -19,4 +19,14 @@ test('cosine similarity of number arrays and float arrays', () => {
   expect(cosine([1, 0], Float32Array.from([1, 0]))).toBeCloseTo(1);
   expect(cosine([1, 0], [0, 1])).toBeCloseTo(0);
   expect(cosine([0, 0], [1, 1])).toBe(0);
+});
+
+test('an LRU cache of plain entries keeps the most recently used up to its count', () => {
+  const cache = new LruCache<number>(2);
+  cache.set('a', 1);
+  cache.set('b', 2);
+  expect(cache.get('a')).toBe(1);
+  cache.set('c', 3);
+  expect(cache.get('b')).toBeUndefined();
+  expect([cache.get('a'), cache.get('c'), cache.size]).toEqual([1, 3, 2]);
 });

@@ -1,45 +1,71 @@
 /**
+ * A map that keeps its most recently used entries up to a budget: each entry weighs `weigh(value)`
+ * (1 by default) and the least recently used go first when the total passes `maxWeight`. An entry
+ * heavier than the whole budget is still returned by `set`, and pushes out all the others.
+ */
+export class LruCache<V> {
+  private readonly entries = new Map<string, V>();
+  private weight = 0;
+
+  constructor(
+    private readonly maxWeight: number,
+    private readonly weigh: (value: V) => number = () => 1,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): V | undefined {
+    const v = this.entries.get(key);
+    if (v !== undefined) {
+      // most recently used last
+      this.entries.delete(key);
+      this.entries.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, value: V): V {
+    const old = this.entries.get(key);
+    if (old !== undefined) this.weight -= this.weigh(old);
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    this.weight += this.weigh(value);
+    for (const [oldest, ov] of this.entries) {
+      if (this.weight <= this.maxWeight || oldest === key) break;
+      this.entries.delete(oldest);
+      this.weight -= this.weigh(ov);
+    }
+    return value;
+  }
+}
+
+/**
  * Chunk vectors kept in the process for the search without pgvector, so a question reads only the
  * ids of the chunks in scope and fetches the vectors it has not seen (each turn used to read and
  * parse every chunk's `real[]` from text: about 10 % of a worker's CPU with a small base). Safe
  * because a chunk's id is never reused and its embedding is written only when the chunk is
- * inserted (replacing a document inserts new chunks). Bounded by the number of floats it holds;
- * the least recently used vectors go first.
+ * inserted (replacing a document inserts new chunks). Bounded by the number of floats it holds
+ * (the default, 4M, is 16 MB: about 2,700 vectors of 1536 dimensions).
  */
 export class ChunkVectorCache {
-  private readonly vectors = new Map<string, Float32Array>();
-  private floats = 0;
+  private readonly lru: LruCache<Float32Array>;
 
-  /** `maxFloats`: 4 bytes each (the default, 4M, is 16 MB: about 2,700 vectors of 1536 dimensions). */
-  constructor(private readonly maxFloats = 4 * 1024 * 1024) {}
+  constructor(maxFloats = 4 * 1024 * 1024) {
+    this.lru = new LruCache<Float32Array>(maxFloats, (v) => v.length);
+  }
 
   get size(): number {
-    return this.vectors.size;
+    return this.lru.size;
   }
 
   get(id: string): Float32Array | undefined {
-    const v = this.vectors.get(id);
-    if (v) {
-      // most recently used last
-      this.vectors.delete(id);
-      this.vectors.set(id, v);
-    }
-    return v;
+    return this.lru.get(id);
   }
 
   set(id: string, vector: readonly number[]): Float32Array {
-    const v = Float32Array.from(vector);
-    const old = this.vectors.get(id);
-    if (old) this.floats -= old.length;
-    this.vectors.delete(id);
-    this.vectors.set(id, v);
-    this.floats += v.length;
-    for (const [oldest, ov] of this.vectors) {
-      if (this.floats <= this.maxFloats || oldest === id) break;
-      this.vectors.delete(oldest);
-      this.floats -= ov.length;
-    }
-    return v;
+    return this.lru.set(id, Float32Array.from(vector));
   }
 }
 
