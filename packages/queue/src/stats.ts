@@ -1,6 +1,6 @@
 import type { ConversationRef } from '@switchboard/core';
 import type { RedisClient } from './redis.js';
-import { gatewayKeys, type GatewayKeys } from './keys.js';
+import { gatewayKeys } from './keys.js';
 import { loadScripts } from './lua-scripts.js';
 
 /**
@@ -51,20 +51,11 @@ export interface ChannelEventKeys {
   readonly ttlSec: number;
 }
 
-const registries = new Map<string, GatewayKeys>();
-
-/** The key registry of a prefix, built once (an event is counted per message). */
-function keysOf(prefix: string): GatewayKeys {
-  let keys = registries.get(prefix);
-  if (!keys) registries.set(prefix, (keys = gatewayKeys(prefix)));
-  return keys;
-}
-
 /** Where an event of `scope` in `direction` at `now` is counted. */
 export function channelEventKeys(prefix: string, scope: string | StatsScope, direction: EventDirection, now: number): ChannelEventKeys {
   const channel = typeof scope === 'string' ? scope : scope.channel;
   const accountId = (typeof scope === 'string' ? undefined : scope.accountId) ?? DEFAULT_ACCOUNT;
-  const keys = keysOf(prefix);
+  const keys = gatewayKeys(prefix);
   const minute = minuteOf(now);
   return {
     total: keys.stats(channel, direction, minute),
