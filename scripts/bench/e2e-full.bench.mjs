@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuMs, openLoad } from '../lib/load.mjs';
+import { testDatabaseFromDatabaseUrl } from '../lib/bench-db.mjs';
 
 const require = createRequire(import.meta.url);
 // the worker's own packages, resolved from the worker (the scripts package does not depend on them)
@@ -211,11 +212,7 @@ export async function runE2eFullBench(o) {
   const rates = o.quick ? [100, 1000] : [50, 100, 250, 500, 1000];
   const secs = o.quick ? 3 : 5;
   const WARM = o.quick ? 200 : 400;
-  if (!process.env.TEST_DATABASE_URL && process.env.DATABASE_URL) {
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = '/postgres';
-    process.env.TEST_DATABASE_URL = url.toString();
-  }
+  testDatabaseFromDatabaseUrl();
   const db = await createTestDatabase('sb_bench_e2e');
   const dbName = new URL(db.url).pathname.slice(1);
   const store = await openStore({ url: db.url, log: createLogger({ service: 'bench-e2e', silent: true }), poolMax: 2 });

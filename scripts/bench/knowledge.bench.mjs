@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { testDatabaseFromDatabaseUrl } from '../lib/bench-db.mjs';
 
 const require = createRequire(import.meta.url);
 const { createLogger } = require('@switchboard/core');
@@ -52,11 +53,7 @@ async function timed(n, fn) {
 
 /** Runs the knowledge bench; `sizes` ascending (chunks in the base when measured). */
 export async function runKnowledgeBench({ sizes = [10_000], queries = 50, log = undefined } = {}) {
-  if (!process.env.TEST_DATABASE_URL && process.env.DATABASE_URL) {
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = '/postgres';
-    process.env.TEST_DATABASE_URL = url.toString();
-  }
+  testDatabaseFromDatabaseUrl();
   const corpus = await loadCorpus();
   const questions = (await loadQuestions()).map((q) => q.q);
   const en = [];

@@ -3,6 +3,7 @@
 // and on (DATABASE_URL: a database of its own on TEST_DATABASE_URL / DATABASE_URL / 127.0.0.1:5432,
 // dropped afterwards), in the same run; and how long after the last reply the record is complete.
 import { createRequire } from 'node:module';
+import { testDatabaseFromDatabaseUrl } from '../lib/bench-db.mjs';
 
 const require = createRequire(import.meta.url);
 const { createLogger } = require('@switchboard/core');
@@ -20,11 +21,7 @@ const pct = (arr, p) => arr[Math.min(arr.length - 1, Math.floor((p / 100) * arr.
  * @param {(s: string) => void} o.log
  */
 export async function runRecordBench(o) {
-  if (!process.env.TEST_DATABASE_URL && process.env.DATABASE_URL) {
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = '/postgres';
-    process.env.TEST_DATABASE_URL = url.toString();
-  }
+  testDatabaseFromDatabaseUrl();
   const db = await createTestDatabase('sb_bench_record');
   const store = await openStore({ url: db.url, log: createLogger({ service: 'bench-record', silent: true }), poolMax: 2 });
   const out = {};
