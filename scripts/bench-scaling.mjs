@@ -106,7 +106,7 @@ const rows = [];
 let exitCode = 0;
 try {
   const redisPort = await freePort();
-  spawnTracked('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'no'], {}, 'redis');
+  spawnTracked('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'no', '--hz', '100'], {}, 'redis');
   await sleep(300);
   const fakes = spawnTracked(process.execPath, ['scripts/soak-fakes.mjs'], { SOAK_LLM_DELAY_MS: '2000' }, 'fakes');
   const urls = JSON.parse(await firstLine(fakes));

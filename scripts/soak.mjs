@@ -172,7 +172,7 @@ let redisProc;
 async function startRedis() {
   redisProc = spawnTracked(
     'redis-server',
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', FSYNC, '--save', '', '--maxmemory-policy', 'noeviction'],
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', FSYNC, '--save', '', '--maxmemory-policy', 'noeviction', '--hz', '100'],
     {},
     'redis',
   );

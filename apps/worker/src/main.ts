@@ -1,5 +1,5 @@
 import { closeServer, createLogger, createOpsApp, listen, onShutdown, readDotenvFile, tlsFiles } from '@switchboard/core';
-import { closeWorkers, createRedis, pingRedis } from '@switchboard/queue';
+import { closeWorkers, createRedis, pingRedis, RECOMMENDED_REDIS_HZ, redisClockHz } from '@switchboard/queue';
 import { buildWorkerDeps, loadWorkerEnv, selectRoles, startRoles } from './compose.js';
 import { openKnowledge } from './knowledge.js';
 import { apiCallbackSettings } from './api-callback-settings.js';
@@ -30,6 +30,11 @@ async function main(): Promise<void> {
   });
   const server = await listen(ops, env.WORKER_METRICS_PORT, { log, tls: tlsFiles(env) });
   log.info('worker started', { roles, concurrency: env.WORKER_CONCURRENCY, metricsPort: env.WORKER_METRICS_PORT, queues: workers.map((w) => w.name) });
+  void redisClockHz(redis).then((hz) => {
+    if (hz !== undefined && hz < RECOMMENDED_REDIS_HZ) {
+      log.warn(`Redis runs at hz ${hz}: debounced turns and retries can start up to ${Math.round(1000 / hz)} ms late; set hz ${RECOMMENDED_REDIS_HZ} in redis.conf (docs/operations.md)`, { hz });
+    }
+  });
   onShutdown(log, async () => {
     stopPeopleFile?.();
     await closeWorkers(workers, 20_000);

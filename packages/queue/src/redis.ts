@@ -68,3 +68,23 @@ export async function pingRedis(client: RedisClient, timeoutMs = 1000): Promise<
   ]);
   return result;
 }
+
+/** The Redis clock rate (`hz`) below which delayed jobs start noticeably late. */
+export const RECOMMENDED_REDIS_HZ = 100;
+
+/**
+ * The server's clock rate (`hz` of `INFO server`; with dynamic hz the current one), or undefined when
+ * INFO is refused or has no such field (some managed services). A BullMQ worker waits for its next
+ * delayed job (a debounced turn, a backed-off retry) with a blocking BZPOPMIN whose timeout Redis only
+ * checks on its clock tick: a delayed job starts up to 1/hz late (100 ms at the default 10).
+ */
+export async function redisClockHz(client: RedisClient): Promise<number | undefined> {
+  try {
+    const node = client instanceof Cluster ? client.nodes('master')[0] : client;
+    if (!node) return undefined;
+    const m = /^hz:(\d+)/m.exec(await node.info('server'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
