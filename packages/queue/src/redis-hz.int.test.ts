@@ -7,7 +7,7 @@ describe('redisClockHz', () => {
   it("reads the server's clock rate from INFO server", async () => {
     const redis = new Redis(url);
     try {
-      const configured = Number((await redis.config('GET', 'hz'))[1]);
+      const configured = Number(((await redis.config('GET', 'hz')) as string[])[1]);
       const hz = await redisClockHz(redis);
       // dynamic hz may raise the current rate above the configured one, never below
       expect(hz).toBeGreaterThanOrEqual(configured);
