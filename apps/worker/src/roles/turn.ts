@@ -145,7 +145,9 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, received: InboundMess
     record = JSON.parse(stored) as TurnRecord;
   } else {
     const last = customer[customer.length - 1];
-    await adapter?.turnStarted?.(latestRef, last?.providerMessageId).catch((err: unknown) => {
+    // the typing indicator goes out while the media step and the agent work (one provider round trip
+    // off the reply's path); it is awaited before the reply is stored, so it always comes first
+    const typing = adapter?.turnStarted?.(latestRef, last?.providerMessageId).catch((err: unknown) => {
       deps.log.warn('typing indicator failed', { channel: ref.channel, err: err instanceof Error ? err.message : String(err) });
     });
     // media (voice → transcript, image → vision input, document → text) is read before the agent runs;
@@ -154,6 +156,7 @@ async function answerTurn(deps: WorkerDeps, data: TurnJob, received: InboundMess
     const input: AgentInput = { conversationId: convId, ref: latestRef, messages, now: Date.now(), ...(person ? { person } : {}) };
     const asked = Date.now();
     const output = await agent.respond(input);
+    await typing;
     const outboundId = turnOutboundId(convId, seq);
     const mediaTexts = mediaTextsOf(messages);
     const candidate: TurnRecord = { output, outboundId, latencyMs: Date.now() - asked, at: Date.now(), ...(mediaTexts ? { mediaTexts } : {}) };
