@@ -45,12 +45,34 @@ describe('pending turns without a job', () => {
     const turns = p.deps.producers.queue('turn');
     expect(await turns.getJobState(turnJobId(orphanConv, 1))).toBe('unknown');
 
-    expect(await repairOrphanTurns(p.deps, now)).toEqual({ checked: 1, readded: 1 });
+    expect(await repairOrphanTurns(p.deps, now)).toEqual({ checked: 1, readded: 1, released: 0 });
     expect(await turns.getJobState(turnJobId(freshConv, 1))).toBe('unknown');
     // the turn runs and its reply goes out
     await waitFor(() => p.graph.textsTo('15553100001').length === 1, 30_000, 'reply to the orphaned turn');
     // nothing left to repair for it: a second sweep adds nothing and the customer gets one reply
     expect((await repairOrphanTurns(p.deps, Date.now())).readded).toBe(0);
     expect(p.graph.textsTo('15553100001')).toHaveLength(1);
+  });
+
+  it('releases a turn left running by a job that is gone, and answers its messages in the next turn', async () => {
+    const now = Date.now();
+    const first = message('15553100003', 1, now - 120_000);
+    const conv = conversationId(first.conversation);
+    expect(await p.deps.mailbox.accept(conv, first.eventId, JSON.stringify(first), now - 120_000)).toEqual({ claimed: true, scheduleSeq: 1 });
+    // turn 1 started a minute and a half ago; its job failed for good and the release was lost with its process
+    expect((await p.deps.mailbox.begin(conv, 1, now - 90_000)).state).toBe('run');
+    // the customer wrote again while it was "running": turn 2 pending, its job refused by the running turn
+    const second = message('15553100003', 2, now - 60_000);
+    expect((await p.deps.mailbox.accept(conv, second.eventId, JSON.stringify(second), now - 60_000)).claimed).toBe(true);
+    const turns = p.deps.producers.queue('turn');
+    expect(await turns.getJobState(turnJobId(conv, 1))).toBe('unknown');
+
+    const repaired = await repairOrphanTurns(p.deps, now);
+    expect(repaired.released).toBe(1);
+    // both messages are answered by the next turn, once
+    await waitFor(() => p.graph.textsTo('15553100003').length === 1, 30_000, 'reply after the release');
+    expect((await repairOrphanTurns(p.deps, Date.now())).released).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(p.graph.textsTo('15553100003')).toHaveLength(1);
   });
 });
