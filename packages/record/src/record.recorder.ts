@@ -27,11 +27,6 @@ export interface QueueRecorderOptions {
   onFailure?(): void;
   /** Longest wait of one call for its entries' enqueue (ms, default 2000). */
   timeoutMs?: number;
-  /**
-   * How long a call with no enqueue in flight waits for others before its job goes (ms, default 0:
-   * until the event loop's current round of I/O callbacks has run).
-   */
-  lingerMs?: number;
 }
 
 /** BullMQ-safe, deterministic job id of a set of entries: the same facts enqueued twice are one job. */
@@ -80,10 +75,12 @@ const TIMED_OUT = Symbol('timed out');
 
 /**
  * The recorder of a pipeline with a store, with group commit: calls made while an enqueue of this
- * recorder is in flight (or within `lingerMs` of the first) go together as one `record` job of all
- * their entries (at most {@link RECORD_JOB_MAX_ENTRIES}; more make several jobs), so a busy worker
- * adds far fewer jobs than it records facts. One round of jobs is in flight at a time; the calls
- * that arrive meanwhile form the next round, sent as soon as it settles.
+ * recorder is in flight go together as one `record` job of all their entries (at most
+ * {@link RECORD_JOB_MAX_ENTRIES}; more make several jobs), so a busy worker adds far fewer jobs
+ * than it records facts. One round of jobs is in flight at a time; the calls made meanwhile form
+ * the next round, sent as soon as it settles. A call with nothing in flight waits only for the
+ * event loop's current turn (`setImmediate`: the calls of the same batch of I/O callbacks join it),
+ * never for a timer.
  *
  * Each call resolves only once every job holding its entries was enqueued, or failed, or its
  * `timeoutMs` (counted from the call) ran out — so a fact whose `record()` resolved without a
@@ -109,9 +106,7 @@ export class QueueRecorder implements Recorder {
       this.pending.push({ entries: [...list], at: Date.now(), open: 0, resolve });
       if (this.busy) return;
       this.busy = true;
-      const lingerMs = this.opts.lingerMs ?? 0;
-      if (lingerMs > 0) setTimeout(() => void this.drain(), lingerMs);
-      else setImmediate(() => void this.drain());
+      setImmediate(() => void this.drain());
     });
   }
 
