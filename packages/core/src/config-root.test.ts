@@ -23,6 +23,6 @@ describe('configRoot / resolveConfigPath', () => {
   it('keeps absolute paths and resolves relative ones from the root', () => {
     expect(resolveConfigPath('/etc/tls/cert.pem', undefined, '/repo')).toBe('/etc/tls/cert.pem');
     expect(resolveConfigPath('certs/cert.pem', undefined, '/repo')).toBe('/repo/certs/cert.pem');
-    expect(resolveConfigPath('../shared/cert.pem', undefined, '/repo')).toBe('/shared/cert.pem');
+    expect(resolveConfigPath('../certs/cert.pem', undefined, '/repo')).toBe('/certs/cert.pem');
   });
 });
