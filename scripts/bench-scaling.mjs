@@ -14,6 +14,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { firstLine, freePort, spawnTracked as track, waitHttp } from './lib/proc.mjs';
+import { REDIS_CLOCK_ARGS } from './redis-discovery.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 function arg(name, def) {
@@ -106,7 +107,7 @@ const rows = [];
 let exitCode = 0;
 try {
   const redisPort = await freePort();
-  spawnTracked('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'no', '--hz', '100'], {}, 'redis');
+  spawnTracked('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'no', ...REDIS_CLOCK_ARGS], {}, 'redis');
   await sleep(300);
   const fakes = spawnTracked(process.execPath, ['scripts/soak-fakes.mjs'], { SOAK_LLM_DELAY_MS: '2000' }, 'fakes');
   const urls = JSON.parse(await firstLine(fakes));

@@ -25,6 +25,13 @@ export function redisAnswers(host, port, timeoutMs = 500) {
 }
 
 /**
+ * The clock rate every redis-server the scripts start runs at: a blocked BZPOPMIN times out on
+ * Redis's clock tick, so BullMQ's delayed jobs (the debounced turns) start up to 1/hz late — 100 ms
+ * at the default 10, 10 ms at 100 (docs/operations.md).
+ */
+export const REDIS_CLOCK_ARGS = ['--hz', '100'];
+
+/**
  * Returns `{ url, started, pid, exited }`. Starts a private redis-server on `port` when needed;
  * `exited` (only then) resolves with its exit code when it ends (1 when a signal killed it).
  * `privateOnly` skips REDIS_URL and 6379 (always a private redis-server on `port`).
@@ -50,9 +57,7 @@ export async function discoverRedis(opts) {
   if (await redisAnswers('127.0.0.1', port)) return { url, started: false };
   const dir = resolve(opts.dataDir);
   mkdirSync(dir, { recursive: true });
-  // hz 100: a blocked BZPOPMIN times out on Redis's clock tick, so BullMQ's delayed jobs (the debounced
-  // turns) start up to 1/hz late: 100 ms at the default 10, 10 ms at 100
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--maxmemory-policy', 'noeviction', '--save', '', '--hz', '100'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--maxmemory-policy', 'noeviction', '--save', '', ...REDIS_CLOCK_ARGS];
   args.push('--appendonly', opts.aof === false ? 'no' : 'yes');
   const child = spawn('redis-server', args, { stdio: 'ignore', detached: true });
   child.unref();

@@ -62,6 +62,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { firstLine, freePort, spawnTracked as track, waitHttp } from './lib/proc.mjs';
+import { REDIS_CLOCK_ARGS } from './redis-discovery.mjs';
 import { chatwootIncoming, chatwootSignature, metaSignature, postOnce, probe, whatsappMessage } from './lib/soak-payloads.mjs';
 import { analyse, formatTable, KILL_WINDOW_MS } from './lib/soak-report.mjs';
 import { formatBreakdown, latencyBreakdown, readReplyJobs } from './lib/soak-latency.mjs';
@@ -172,7 +173,7 @@ let redisProc;
 async function startRedis() {
   redisProc = spawnTracked(
     'redis-server',
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', FSYNC, '--save', '', '--maxmemory-policy', 'noeviction', '--hz', '100'],
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', FSYNC, '--save', '', '--maxmemory-policy', 'noeviction', ...REDIS_CLOCK_ARGS],
     {},
     'redis',
   );
