@@ -29,15 +29,16 @@ describe('lock helper (real Redis)', () => {
   });
 
   it('a lease lapses without renewal and is kept alive by the heartbeat', async () => {
-    const lapsing = await acquireLock(redis, `${prefix}:b`, 150);
-    const kept = await acquireLock(redis, `${prefix}:c`, 150);
+    // a 900 ms lease renewed every 300 ms leaves 600 ms for a loaded CI machine's timer delays
+    const lapsing = await acquireLock(redis, `${prefix}:b`, 900);
+    const kept = await acquireLock(redis, `${prefix}:c`, 900);
     const stop = kept?.keepAlive();
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 2000));
     expect(await redis.exists(`${prefix}:b`)).toBe(0);
     expect(await redis.get(`${prefix}:c`)).toBe(kept?.token);
     expect(await lapsing?.renew()).toBe(false);
     stop?.();
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1500));
     expect(await redis.exists(`${prefix}:c`)).toBe(0);
   });
 
