@@ -56,6 +56,14 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
     return { kf, keys, producers, make, inbound, job };
   }
 
+  /** How long a held pull stays open: long enough that a loaded machine's timer delays cannot end it before the next run starts. */
+  const HOLD_MS = 600;
+  /** Waits (bounded) until the first run holds the account's pull lock, instead of a fixed sleep. */
+  async function untilPulling(keys: ReturnType<typeof gatewayKeys>, kf: string): Promise<void> {
+    const end = Date.now() + 5000;
+    while (!(await redis.exists(keys.wechat.syncLock(fake.corpId, kf))) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  }
+
   const syncCalls = (kf: string) => fake.callsTo('kf/sync_msg').filter((c) => (c.body as { open_kfid?: string }).open_kfid === kf);
 
   it('two pages → every message enqueued with its event id, cursor persisted after the pages', async () => {
@@ -164,11 +172,11 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
   });
 
   it('a third concurrent job leaves the watching to the first watcher', async () => {
-    const { kf, make, job } = setup();
+    const { kf, keys, make, job } = setup();
     fake.customerText(kf, 'wmUserE3', 'x');
-    fake.setLatency('kf/sync_msg', 150);
+    fake.setLatency('kf/sync_msg', HOLD_MS);
     const holder = make().run(job(), 'h');
-    await new Promise((r) => setTimeout(r, 50));
+    await untilPulling(keys, kf);
     expect(await make().run(job(), 'w1')).toMatchObject({ status: 'watching' });
     expect(await make().run(job(), 'w2')).toEqual({ status: 'coalesced' });
     expect(await holder).toMatchObject({ status: 'done', rounds: 2 });
@@ -213,11 +221,11 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
   });
 
   it('at the round cap the pending round is handed back as a follow-up job (with the newest token)', async () => {
-    const { kf, make, job } = setup({ maxRounds: 1 });
+    const { kf, keys, make, job } = setup({ maxRounds: 1 });
     fake.customerText(kf, 'wmUserCap', 'x');
-    fake.setLatency('kf/sync_msg', 150);
+    fake.setLatency('kf/sync_msg', HOLD_MS);
     const holder = make().run(job());
-    await new Promise((r) => setTimeout(r, 50));
+    await untilPulling(keys, kf);
     const second = job();
     expect(await make().run(second)).toMatchObject({ status: 'watching' });
     const out = await holder;
@@ -226,11 +234,11 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
   });
 
   it('a message that arrives while another worker is pulling is not lost', async () => {
-    const { kf, make, inbound, job } = setup();
+    const { kf, keys, make, inbound, job } = setup();
     fake.customerText(kf, 'wmUserE2', 'first');
-    fake.setLatency('kf/sync_msg', 150); // keep the first pull open
+    fake.setLatency('kf/sync_msg', HOLD_MS); // keep the first pull open
     const holder = make().run(job());
-    await new Promise((r) => setTimeout(r, 50));
+    await untilPulling(keys, kf);
     const late = fake.customerText(kf, 'wmUserE2', 'arrived during the pull');
     const second = await make().run(job());
     await holder;
