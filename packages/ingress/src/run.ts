@@ -88,6 +88,8 @@ async function start<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): Promi
   // share socket writes; BullMQ keeps the plain connection
   const gatewayRedis = createRedis(common.REDIS_URL, 'producer', { autoPipelining: true });
   gatewayRedis.on('error', () => undefined);
+  // the same wait for the second fail-fast connection (the mailbox accept of the first webhook runs on it)
+  await waitReady(gatewayRedis, 5000).catch(() => undefined);
   const accept = { mailbox: new Mailbox(gatewayRedis, prefix), producers, redis: gatewayRedis, prefix, debounceMs: common.TURN_DEBOUNCE_MS, maxMessageAgeSec: common.INBOUND_MAX_AGE_SEC };
   const app = createIngressApp(p.inbound, accounts, { log, registry, producers, redis, prefix, accept, ledger: new DeliveryLedger(gatewayRedis, prefix) });
   const port = p.port(cfg);

@@ -123,3 +123,33 @@ test('PEOPLE_FILE is watched: an edit is applied and the caches are told; a bad 
     stop();
   }
 });
+
+test('PEOPLE_FILE watch: an edit the store failed to take is tried again on the next poll, not kept back until the next edit', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'people-retry-')), 'people.json');
+  writeFileSync(path, JSON.stringify({ people: [{ id: 'retry-1', role: 'customer', telegram_id: '880101' }] }));
+  let failNext = false;
+  // the real directory, with one refused write on demand (a store that is away for a moment)
+  const flaky = Object.create(dir, {
+    putMany: {
+      value: async (...args: Parameters<PeopleDirectory['putMany']>) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('connection terminated');
+        }
+        return dir.putMany(...args);
+      },
+    },
+  }) as PeopleDirectory;
+  const errors: string[] = [];
+  const quiet = () => undefined;
+  const watchLog = { info: quiet, warn: quiet, debug: quiet, error: (msg: string) => errors.push(msg) } as unknown as Logger;
+  const stop = await watchPeopleFile(flaky, path, watchLog, quiet, 50);
+  try {
+    failNext = true;
+    writeFileSync(path, JSON.stringify({ people: [{ id: 'retry-1', role: 'vip', telegram_id: '880101' }] }));
+    await waitFor(() => errors.length > 0, 10_000, 'failed reload reported');
+    await waitFor(async () => (await dir.get('retry-1'))?.role === 'vip', 10_000, 'edit applied on a later poll');
+  } finally {
+    stop();
+  }
+});

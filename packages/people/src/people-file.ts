@@ -1,4 +1,5 @@
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, PERSON_IDENTIFIER_KINDS, type Logger } from '@switchboard/core';
@@ -64,12 +65,21 @@ export async function syncPeopleFile(directory: PeopleDirectory, path: string): 
   return { people: entries.length };
 }
 
+/** What identifies one content of the file: an edit changes mtime or size, a replacing rename the inode. */
+async function fileVersion(path: string): Promise<string | undefined> {
+  const s = await stat(path).catch(() => undefined);
+  return s && `${s.ino}:${s.mtimeMs}:${s.size}`;
+}
+
 /**
  * Syncs PEOPLE_FILE now (rejecting on a bad file: the process must not start with it) and again
  * whenever it changes (polled every `intervalMs`; a bad edit is logged and the previous
  * directory kept). `onSynced` runs after each sync (clear look-up caches). Returns a stop function.
  */
 export async function watchPeopleFile(directory: PeopleDirectory, path: string, log: Logger, onSynced: () => void, intervalMs = 2000): Promise<() => void> {
+  // the version is taken before each read and compared with the file's current one on every poll, so
+  // an edit made while a sync reads (or before the first poll) is seen on the next poll, never missed
+  let synced = await fileVersion(path);
   // workers starting together sync the same file at once: a lost race is retried
   let first: { people: number } | undefined;
   for (let attempt = 1; !first; attempt += 1) {
@@ -82,19 +92,27 @@ export async function watchPeopleFile(directory: PeopleDirectory, path: string, 
   }
   log.info('people file loaded', { people: first.people });
   onSynced();
-  let running = Promise.resolve();
-  const listener = (curr: { mtimeMs: number }, prev: { mtimeMs: number }) => {
-    if (curr.mtimeMs === prev.mtimeMs) return;
-    running = running.then(async () => {
-      try {
-        const { people } = await syncPeopleFile(directory, path);
-        log.info('people file reloaded', { people });
-        onSynced();
-      } catch (err) {
-        log.error('people file not reloaded; the directory keeps its previous entries', { err: err instanceof ConfigError ? err.problems.join('; ') : err instanceof Error ? err.message : String(err) });
-      }
-    });
+  let busy = false;
+  const poll = async () => {
+    const version = await fileVersion(path);
+    // a file that is gone for a moment (an editor replacing it) keeps the directory as it is
+    if (version === undefined || version === synced) return;
+    synced = version;
+    try {
+      const { people } = await syncPeopleFile(directory, path);
+      log.info('people file reloaded', { people });
+      onSynced();
+    } catch (err) {
+      // a store that failed for a moment is tried again on the next poll; a bad file waits for its next edit
+      if (!(err instanceof ConfigError)) synced = undefined;
+      log.error('people file not reloaded; the directory keeps its previous entries', { err: err instanceof ConfigError ? err.problems.join('; ') : err instanceof Error ? err.message : String(err) });
+    }
   };
-  watchFile(path, { interval: intervalMs, persistent: false }, listener);
-  return () => unwatchFile(path, listener);
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void poll().finally(() => (busy = false));
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
