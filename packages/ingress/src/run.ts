@@ -77,19 +77,18 @@ async function start<E extends z.ZodRawShape, S>(p: IngressProcess<E, S>): Promi
   const accounts = await ingressAccounts(p, cfg, log);
   const redis = createRedis(common.REDIS_URL, 'producer');
   redis.on('error', (err: Error) => log.warn('redis connection error', { err: err.message }));
-  // a fail-fast connection refuses commands until connected: wait briefly so the first webhook is not a 503
-  await waitReady(redis, 5000).catch(() => log.warn('redis not reachable yet; webhooks answer 503 until it is'));
+  // the gateway's own commands (mailbox accept, acknowledgements, counters) of concurrent requests
+  // share socket writes; BullMQ keeps the plain connection
+  const gatewayRedis = createRedis(common.REDIS_URL, 'producer', { autoPipelining: true });
+  gatewayRedis.on('error', () => undefined);
+  // a fail-fast connection refuses commands until connected: wait briefly (for both at once) so the
+  // first webhook is not a 503
+  await Promise.all([waitReady(redis, 5000), waitReady(gatewayRedis, 5000)]).catch(() => log.warn('redis not reachable yet; webhooks answer 503 until it is'));
   const prefix = common.QUEUE_PREFIX;
   const producers = new Producers(redis, prefix);
   const registry = createMetricsRegistry({ service: p.service });
   // the backlog is visible where the load arrives: ingress keeps accepting (durably) however deep it is
   const depths = exportQueueDepths(registry, producers, { alertThreshold: common.BACKLOG_ALERT_THRESHOLD, log });
-  // the gateway's own commands (mailbox accept, acknowledgements, counters) of concurrent requests
-  // share socket writes; BullMQ keeps the plain connection
-  const gatewayRedis = createRedis(common.REDIS_URL, 'producer', { autoPipelining: true });
-  gatewayRedis.on('error', () => undefined);
-  // the same wait for the second fail-fast connection (the mailbox accept of the first webhook runs on it)
-  await waitReady(gatewayRedis, 5000).catch(() => undefined);
   const accept = { mailbox: new Mailbox(gatewayRedis, prefix), producers, redis: gatewayRedis, prefix, debounceMs: common.TURN_DEBOUNCE_MS, maxMessageAgeSec: common.INBOUND_MAX_AGE_SEC };
   const app = createIngressApp(p.inbound, accounts, { log, registry, producers, redis, prefix, accept, ledger: new DeliveryLedger(gatewayRedis, prefix) });
   const port = p.port(cfg);
