@@ -1,7 +1,7 @@
 import type { ChannelSentMessage } from '@switchboard/channel-runtime';
 import { silentLogger, type InboundEvent } from '@switchboard/core';
 import { createRedis, gatewayKeys, Producers, type RedisClient } from '@switchboard/queue';
-import { dropPrefix, FakeWecom, testRedisUrl, uniquePrefix } from '@switchboard/testkit';
+import { dropPrefix, FakeWecom, testRedisUrl, uniquePrefix, waitFor } from '@switchboard/testkit';
 import type { Redis } from 'ioredis';
 import { WechatApiClient } from './wechat.client.js';
 import { SendAllowance } from './wechat.state.js';
@@ -58,11 +58,9 @@ describe('wechat sync_msg pull (fake WeCom, real Redis + BullMQ)', () => {
 
   /** How long a held pull stays open: long enough that a loaded machine's timer delays cannot end it before the next run starts. */
   const HOLD_MS = 600;
-  /** Waits (bounded) until the first run holds the account's pull lock, instead of a fixed sleep. */
-  async function untilPulling(keys: ReturnType<typeof gatewayKeys>, kf: string): Promise<void> {
-    const end = Date.now() + 5000;
-    while (!(await redis.exists(keys.wechat.syncLock(fake.corpId, kf))) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-  }
+  /** Waits until the first run holds the account's pull lock, instead of a fixed sleep. */
+  const untilPulling = (keys: ReturnType<typeof gatewayKeys>, kf: string) =>
+    waitFor(async () => (await redis.exists(keys.wechat.syncLock(fake.corpId, kf))) === 1, 5000, 'the first run holding the pull lock');
 
   const syncCalls = (kf: string) => fake.callsTo('kf/sync_msg').filter((c) => (c.body as { open_kfid?: string }).open_kfid === kf);
 
